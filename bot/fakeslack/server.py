@@ -1,0 +1,855 @@
+"""A fake Slack Web API served over real HTTP on localhost.
+
+The app under test talks to it through slack_sdk's own ``WebClient`` and ``WebhookClient``, so the
+real request encoding, retry handlers and error handling run exactly as they would against Slack.
+The terminal playground uses the same server to show a newcomer what the bot posts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, TypedDict
+from urllib.parse import parse_qsl, urlsplit
+
+logger = logging.getLogger(__name__)
+
+TEAM_NAME = "MLOps Compass Playground"
+TEAM_DOMAIN = "mlops-compass-playground"
+BOT_NAME = "mlops-compass"
+
+# Slack rejects messages above these sizes; enforcing them here surfaces oversized output in tests
+# instead of in a real workspace.
+MAX_MESSAGE_BLOCKS = 50
+MAX_HOME_VIEW_BLOCKS = 100
+MAX_TEXT_LENGTH = 40_000
+MAX_DM_USERS = 8
+
+# Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
+_JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+# Methods that need the bot to be a member of the target channel.
+_MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request the fake received, with the answer it gave.
+
+    ``headers`` keys are lower-cased: HTTP clients disagree on header capitalisation.
+    """
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    received_at: float
+    response: dict[str, Any]
+    status: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+    @property
+    def error(self) -> str | None:
+        error = self.response.get("error")
+        return error if isinstance(error, str) else None
+
+
+class MessageEvent(TypedDict):
+    """What ``FakeSlack.on_message`` receives whenever the bot's output reaches a user."""
+
+    method: str
+    channel: str | None
+    ts: str | None
+    text: str | None
+    blocks: list[dict[str, Any]] | None
+    user: str
+    # Set when only one user can see the message (ephemeral posts and responses).
+    visible_to: str | None
+    thread_ts: str | None
+    # The three below only apply to response_url posts.
+    response_type: str | None
+    replace_original: bool
+    delete_original: bool
+
+
+MessageHook = Callable[[MessageEvent], None]
+
+
+@dataclass(frozen=True)
+class _Fault:
+    error: str
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class _ResponseTarget:
+    channel: str | None
+    user: str | None
+    message_ts: str | None
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str]
+
+    @classmethod
+    def json(cls, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> _Reply:
+        body = json.dumps(payload).encode("utf-8")
+        return cls(status, body, "application/json; charset=utf-8", headers or {})
+
+    @classmethod
+    def text(cls, status: int, text: str) -> _Reply:
+        return cls(status, text.encode("utf-8"), "text/plain; charset=utf-8", {})
+
+
+class _ApiError(Exception):
+    def __init__(self, error: str, detail: str | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.detail = detail
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"ok": False, "error": self.error}
+        if self.detail:
+            payload["response_metadata"] = {"messages": [f"[ERROR] {self.detail}"]}
+        return payload
+
+
+def _missing(field: str) -> _ApiError:
+    return _ApiError("invalid_arguments", f"missing required field: {field}")
+
+
+def _stable_suffix(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:10].upper()
+
+
+def _is_user_id(value: str) -> bool:
+    return len(value) > 1 and value[0] in "UW"
+
+
+def _parse_params(query: str, content_type: str, body: bytes) -> tuple[dict[str, Any], str | None]:
+    """Merge query string and body the way Slack does; the body wins on conflicts."""
+    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    media_type = content_type.partition(";")[0].strip().lower()
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return params, "invalid_form_data"
+        if media_type == "application/json":
+            try:
+                decoded = json.loads(text)
+            except ValueError:
+                return params, "invalid_json"
+            if not isinstance(decoded, dict):
+                return params, "invalid_json"
+            params.update(decoded)
+        elif media_type in ("application/x-www-form-urlencoded", ""):
+            params.update(parse_qsl(text, keep_blank_values=True))
+        else:
+            return params, "invalid_form_data"
+    for name in _JSON_ENCODED_FIELDS:
+        value = params.get(name)
+        if isinstance(value, str):
+            # Undecodable values stay strings so the method handler reports Slack's own error.
+            with contextlib.suppress(ValueError):
+                params[name] = json.loads(value)
+    return params, None
+
+
+def _check_blocks(value: Any, limit: int) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise _ApiError("invalid_blocks_format")
+    if len(value) > limit or not all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in value):
+        raise _ApiError("invalid_blocks")
+    return value
+
+
+def _optional_blocks(params: dict[str, Any], limit: int = MAX_MESSAGE_BLOCKS) -> list[dict[str, Any]] | None:
+    if "blocks" not in params:
+        return None
+    return _check_blocks(params["blocks"], limit)
+
+
+def _optional_text(params: dict[str, Any]) -> str | None:
+    text = params.get("text")
+    if text is None:
+        return None
+    text = str(text)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise _ApiError("msg_too_long")
+    return text
+
+
+def _summarise(params: dict[str, Any], limit: int = 160) -> str:
+    rendered = json.dumps(params, default=str, sort_keys=True)
+    return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
+
+
+class FakeSlack:
+    """A Slack Web API stand-in on ``http://host:port/api/``, recording every call it answers.
+
+    State is guarded by one lock because slack_sdk clients may call from many threads at once
+    (Bolt runs listeners in a thread pool).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_user_id: str = "UBOT",
+        team_id: str = "T0001",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.bot_user_id = bot_user_id
+        self.bot_id = "B" + bot_user_id[1:]
+        self.team_id = team_id
+        self.on_message: MessageHook | None = None
+
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition(threading.RLock())
+        self._last_ts_micros = 0
+        self._methods: dict[str, Callable[[dict[str, Any], list[MessageEvent]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "conversations.open": self._conversations_open,
+            "conversations.info": self._conversations_info,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+        }
+        self._init_state()
+
+    def _init_state(self) -> None:
+        self._calls: list[RecordedCall] = []
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._dm_users: dict[str, list[str]] = {}
+        self._home_views: dict[str, dict[str, Any]] = {}
+        self._not_in_channel: set[str] = set()
+        self._missing_channels: set[str] = set()
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._response_targets: dict[str, _ResponseTarget] = {}
+
+    def start(self) -> FakeSlack:
+        if self._server is not None:
+            raise RuntimeError("FakeSlack is already running")
+        server = _Server((self.host, self.port), _Handler)
+        server.fake = self
+        # A short poll interval keeps stop() fast; tests start and stop a server per test.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakeslack", daemon=True
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def set_not_in_channel(self, channel_id: str) -> None:
+        with self._cond:
+            self._not_in_channel.add(channel_id)
+
+    def set_in_channel(self, channel_id: str) -> None:
+        """Undo ``set_not_in_channel``, as if someone invited the bot."""
+        with self._cond:
+            self._not_in_channel.discard(channel_id)
+
+    def set_channel_not_found(self, channel_id: str) -> None:
+        with self._cond:
+            self._missing_channels.add(channel_id)
+
+    def fail_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
+        self._queue_fault(method, _Fault(error=error), times)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP 429 and ``Retry-After``."""
+        if retry_after < 0:
+            raise ValueError("retry_after must be >= 0")
+        self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
+
+    def _queue_fault(self, method: str, fault: _Fault, times: int) -> None:
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._cond:
+            self._faults.setdefault(method, deque()).extend([fault] * times)
+
+    def new_response_url(
+        self,
+        channel_id: str | None = None,
+        user_id: str | None = None,
+        message_ts: str | None = None,
+    ) -> str:
+        """Mint a response_url; the context lets ``replace_original`` edit the right message."""
+        response_id = uuid.uuid4().hex
+        with self._cond:
+            self._response_targets[response_id] = _ResponseTarget(channel_id, user_id, message_ts)
+        return f"{self.url}/response/{response_id}"
+
+    def reset(self) -> None:
+        """Forget calls, messages, views, faults, channel overrides and response URLs.
+
+        The server keeps running on the same port and the same DM ids come back for the same users.
+        """
+        with self._cond:
+            self._init_state()
+            self._cond.notify_all()
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        with self._cond:
+            return [call for call in self._calls if call.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[RecordedCall], bool] | None = None,
+        timeout: float = 5.0,
+        after: int = 0,
+    ) -> RecordedCall:
+        """Block until a call to ``method`` at index >= ``after`` matches ``predicate``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for call in self._calls[after:]:
+                    if call.method == method and (predicate is None or predicate(call)):
+                        return call
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(self._describe_miss(method, predicate, timeout, after))
+                self._cond.wait(remaining)
+
+    def _describe_miss(
+        self,
+        method: str,
+        predicate: Callable[[RecordedCall], bool] | None,
+        timeout: float,
+        after: int,
+    ) -> str:
+        wanted = f"{method} call" + (" matching the predicate" if predicate else "")
+        lines = [f"FakeSlack received no {wanted} at index >= {after} within {timeout}s."]
+        if not self._calls:
+            lines.append("No calls were received at all.")
+        else:
+            lines.append(f"Received {len(self._calls)} call(s):")
+            for index, call in enumerate(self._calls):
+                outcome = "ok" if call.ok else f"error={call.error} status={call.status}"
+                lines.append(f"  [{index}] {call.method} -> {outcome} {_summarise(call.params)}")
+        return "\n".join(lines)
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The channel's current messages, oldest first, with updates applied."""
+        with self._cond:
+            return copy.deepcopy(self._messages.get(channel, []))
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        with self._cond:
+            view = self._home_views.get(user_id)
+            return copy.deepcopy(view) if view is not None else None
+
+    def dm_channel_id(self, user_id: str) -> str:
+        """The DM id ``conversations.open`` returns for this user, without opening it."""
+        return self._dm_id([user_id])
+
+    def _handle_api(self, method: str, query: str, headers: dict[str, str], body: bytes) -> _Reply:
+        received_at = time.time()
+        params, parse_error = _parse_params(query, headers.get("content-type", ""), body)
+        events: list[MessageEvent] = []
+        with self._cond:
+            status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
+            self._record(method, params, headers, received_at, payload, status)
+        self._notify(events)
+        return _Reply.json(status, payload, extra_headers)
+
+    def _dispatch(
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        parse_error: str | None,
+        events: list[MessageEvent],
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        auth_error = self._auth_error(params, headers)
+        if auth_error:
+            return 200, {"ok": False, "error": auth_error}, {}
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults.popleft()
+            if fault.retry_after is not None:
+                return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
+            return 200, {"ok": False, "error": fault.error}, {}
+        if parse_error:
+            return 200, {"ok": False, "error": parse_error}, {}
+        handler = self._methods.get(method)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        try:
+            result = handler(params, events)
+        except _ApiError as exc:
+            events.clear()
+            return 200, exc.payload(), {}
+        return 200, {"ok": True, **result}, {}
+
+    @staticmethod
+    def _auth_error(params: dict[str, Any], headers: dict[str, str]) -> str | None:
+        # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
+        token = params.pop("token", None)
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer":
+                return "invalid_auth"
+        if not token:
+            return "not_authed"
+        return None if str(token).strip().startswith("xoxb-") else "invalid_auth"
+
+    def _handle_response_url(self, response_id: str, headers: dict[str, str], body: bytes) -> _Reply:
+        received_at = time.time()
+        events: list[MessageEvent] = []
+        params: dict[str, Any] = {}
+        try:
+            decoded = json.loads(body.decode("utf-8")) if body else None
+        except (UnicodeDecodeError, ValueError):
+            decoded = None
+        if isinstance(decoded, dict):
+            params.update(decoded)
+        params["_id"] = response_id
+        with self._cond:
+            target = self._response_targets.get(response_id)
+            if target is None:
+                status, error = 404, "no_service"
+            elif not isinstance(decoded, dict):
+                status, error = 400, "invalid_payload"
+            else:
+                try:
+                    events.append(self._apply_response(target, decoded))
+                    status, error = 200, None
+                except _ApiError as exc:
+                    status, error = 400, exc.error
+            response = {"ok": True} if error is None else {"ok": False, "error": error}
+            self._record("response_url", params, headers, received_at, response, status)
+        self._notify(events)
+        return _Reply.text(status, error or "ok")
+
+    def _apply_response(self, target: _ResponseTarget, body: dict[str, Any]) -> MessageEvent:
+        replace = bool(body.get("replace_original"))
+        delete = bool(body.get("delete_original"))
+        response_type = str(body.get("response_type") or "ephemeral")
+        text = _optional_text(body)
+        blocks = _optional_blocks(body)
+        original = self._find_message(target.channel, target.message_ts)
+        # Only the user who triggered the response sees it, unless it lands in the channel.
+        visible_to: str | None = None
+        if delete:
+            if target.channel is not None and original is not None:
+                self._messages[target.channel].remove(original)
+            ts: str | None = target.message_ts
+        elif text is None and blocks is None:
+            raise _ApiError("no_text")
+        elif replace and original is not None:
+            # Unlike chat.update, replace_original swaps the whole message.
+            self._apply_edit(original, text or "", blocks or [])
+            ts = target.message_ts
+        elif response_type == "in_channel" and target.channel is not None:
+            ts = self._store_message(target.channel, text, blocks, None)["ts"]
+        else:
+            ts, visible_to = None, target.user
+        return self._event(
+            "response_url",
+            target.channel,
+            ts,
+            text,
+            blocks,
+            visible_to=visible_to,
+            response_type=response_type,
+            replace_original=replace,
+            delete_original=delete,
+        )
+
+    def _record(
+        self,
+        method: str,
+        params: dict[str, Any],
+        headers: dict[str, str],
+        received_at: float,
+        response: dict[str, Any],
+        status: int,
+    ) -> None:
+        call = RecordedCall(
+            method=method,
+            params=copy.deepcopy(params),
+            headers=dict(headers),
+            received_at=received_at,
+            response=copy.deepcopy(response),
+            status=status,
+        )
+        self._calls.append(call)
+        self._cond.notify_all()
+
+    def _notify(self, events: list[MessageEvent]) -> None:
+        hook = self.on_message
+        if hook is None:
+            return
+        for event in events:
+            try:
+                hook(event)
+            except Exception:
+                # A broken renderer must not turn into a failed Slack call for the bot.
+                logger.exception("FakeSlack on_message hook failed")
+
+    # Everything from here down runs with the lock held by _handle_api / _handle_response_url.
+
+    def _next_ts(self) -> str:
+        micros = max(self._last_ts_micros + 1, time.time_ns() // 1000)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _dm_id(self, users: Sequence[str]) -> str:
+        return "D" + _stable_suffix(*sorted(set(users)))
+
+    def _resolve_channel(self, params: dict[str, Any], method: str, *, allow_user_id: bool = False) -> str:
+        channel = str(params.get("channel") or "")
+        if not channel:
+            raise _ApiError("channel_not_found")
+        if allow_user_id and _is_user_id(channel):
+            # Posting to a user id delivers to the DM with that user, as Slack does.
+            return self._open_dm([channel])
+        if channel in self._missing_channels or channel.startswith("G"):
+            raise _ApiError("channel_not_found")
+        if channel.startswith("D") and channel not in self._dm_users:
+            raise _ApiError("channel_not_found")
+        if not channel.startswith(("C", "D")):
+            raise _ApiError("channel_not_found")
+        if method in _MEMBERSHIP_METHODS and channel in self._not_in_channel:
+            raise _ApiError("not_in_channel")
+        return channel
+
+    def _open_dm(self, users: Sequence[str]) -> str:
+        channel = self._dm_id(users)
+        self._dm_users.setdefault(channel, sorted(set(users)))
+        return channel
+
+    def _find_message(self, channel: str | None, ts: str | None) -> dict[str, Any] | None:
+        if channel is None or ts is None:
+            return None
+        return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
+
+    def _store_message(
+        self,
+        channel: str,
+        text: str | None,
+        blocks: list[dict[str, Any]] | None,
+        thread_ts: str | None,
+    ) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": self._next_ts(),
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "text": text or "",
+            "blocks": copy.deepcopy(blocks) if blocks is not None else [],
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self._messages.setdefault(channel, []).append(message)
+        return message
+
+    def _apply_edit(
+        self, message: dict[str, Any], text: str | None, blocks: list[dict[str, Any]] | None
+    ) -> None:
+        # chat.update keeps whichever of text/blocks the edit leaves out.
+        if text is not None:
+            message["text"] = text
+        if blocks is not None:
+            message["blocks"] = copy.deepcopy(blocks)
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+
+    def _event(
+        self,
+        method: str,
+        channel: str | None,
+        ts: str | None,
+        text: str | None,
+        blocks: list[dict[str, Any]] | None,
+        *,
+        visible_to: str | None = None,
+        thread_ts: str | None = None,
+        response_type: str | None = None,
+        replace_original: bool = False,
+        delete_original: bool = False,
+    ) -> MessageEvent:
+        return MessageEvent(
+            method=method,
+            channel=channel,
+            ts=ts,
+            text=text,
+            blocks=copy.deepcopy(blocks),
+            user=self.bot_user_id,
+            visible_to=visible_to,
+            thread_ts=thread_ts,
+            response_type=response_type,
+            replace_original=replace_original,
+            delete_original=delete_original,
+        )
+
+    def _auth_test(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": TEAM_NAME,
+            "user": BOT_NAME,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _conversations_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        raw_users = params.get("users")
+        if not raw_users and params.get("channel"):
+            channel = str(params["channel"])
+            if channel not in self._dm_users:
+                raise _ApiError("channel_not_found")
+            return {"no_op": True, "already_open": True, "channel": {"id": channel}}
+        candidates = raw_users if isinstance(raw_users, list) else str(raw_users or "").split(",")
+        users = [str(u).strip() for u in candidates if str(u).strip()]
+        if not users:
+            raise _ApiError("users_list_not_supplied")
+        if len(users) > MAX_DM_USERS:
+            raise _ApiError("too_many_users")
+        if not all(_is_user_id(u) for u in users):
+            raise _ApiError("user_not_found")
+        already_open = self._dm_id(users) in self._dm_users
+        channel = self._open_dm(users)
+        return {"no_op": already_open, "already_open": already_open, "channel": {"id": channel}}
+
+    def _conversations_info(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.info")
+        is_im = channel.startswith("D")
+        info: dict[str, Any] = {
+            "id": channel,
+            "name": None if is_im else f"channel-{channel.lower()}",
+            "is_channel": not is_im,
+            "is_im": is_im,
+            "is_private": is_im,
+            "is_member": channel not in self._not_in_channel,
+        }
+        if is_im:
+            info["user"] = self._dm_users[channel][0]
+        return {"channel": info}
+
+    def _chat_post_message(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "chat.postMessage", allow_user_id=True)
+        text, blocks = _optional_text(params), _optional_blocks(params)
+        if text is None and blocks is None and not params.get("attachments"):
+            raise _ApiError("no_text")
+        thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        message = self._store_message(channel, text, blocks, thread_ts)
+        events.append(
+            self._event("chat.postMessage", channel, message["ts"], text, blocks, thread_ts=thread_ts)
+        )
+        return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def _chat_update(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "chat.update")
+        ts = params.get("ts")
+        if not ts:
+            raise _missing("ts")
+        message = self._find_message(channel, str(ts))
+        if message is None:
+            raise _ApiError("message_not_found")
+        text, blocks = _optional_text(params), _optional_blocks(params)
+        if text is None and blocks is None and not params.get("attachments"):
+            raise _ApiError("no_text")
+        self._apply_edit(message, text, blocks)
+        events.append(
+            self._event(
+                "chat.update",
+                channel,
+                message["ts"],
+                message["text"],
+                message["blocks"],
+                thread_ts=message.get("thread_ts"),
+            )
+        )
+        return {
+            "channel": channel,
+            "ts": message["ts"],
+            "text": message["text"],
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_post_ephemeral(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "chat.postEphemeral")
+        user = str(params.get("user") or "")
+        if not user:
+            raise _missing("user")
+        if not _is_user_id(user):
+            raise _ApiError("user_not_found")
+        text, blocks = _optional_text(params), _optional_blocks(params)
+        if text is None and blocks is None and not params.get("attachments"):
+            raise _ApiError("no_text")
+        ts = self._next_ts()
+        thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        events.append(
+            self._event("chat.postEphemeral", channel, ts, text, blocks, visible_to=user, thread_ts=thread_ts)
+        )
+        return {"message_ts": ts}
+
+    def _chat_get_permalink(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "chat.getPermalink")
+        ts = params.get("message_ts")
+        if not ts:
+            raise _missing("message_ts")
+        if self._find_message(channel, str(ts)) is None:
+            raise _ApiError("message_not_found")
+        permalink = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{str(ts).replace('.', '')}"
+        return {"channel": channel, "permalink": permalink}
+
+    def _views_publish(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        user_id = str(params.get("user_id") or "")
+        if not user_id:
+            raise _missing("user_id")
+        if not _is_user_id(user_id):
+            raise _ApiError("user_not_found")
+        view = params.get("view")
+        if view is None:
+            raise _missing("view")
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise _ApiError("invalid_arguments", 'view must be an object with type "home"')
+        blocks = _check_blocks(view.get("blocks", []), MAX_HOME_VIEW_BLOCKS)
+        published = {
+            "id": "V" + _stable_suffix(self.team_id, user_id),
+            "team_id": self.team_id,
+            "type": "home",
+            "blocks": copy.deepcopy(blocks),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": self._next_ts(),
+            "bot_id": self.bot_id,
+        }
+        self._home_views[user_id] = published
+        return {"view": copy.deepcopy(published)}
+
+    def _users_info(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        user_id = str(params.get("user") or "")
+        if not _is_user_id(user_id):
+            raise _ApiError("user_not_found")
+        is_bot = user_id == self.bot_user_id
+        name = BOT_NAME if is_bot else f"user-{user_id.lower()}"
+        return {
+            "user": {
+                "id": user_id,
+                "team_id": self.team_id,
+                "name": name,
+                "real_name": name,
+                "deleted": False,
+                "is_bot": is_bot,
+                "tz": "UTC",
+                "tz_offset": 0,
+                "profile": {"display_name": name, "real_name": name},
+            }
+        }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Bolt's listener pool can open many connections at once; the default backlog of 5 makes the
+    # kernel drop SYNs and clients stall for a second on retransmit.
+    request_queue_size = 128
+    fake: FakeSlack
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._route()
+
+    def do_POST(self) -> None:
+        self._route()
+
+    def _route(self) -> None:
+        parts = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        body = self._read_body()
+        fake = self.server.fake
+        if parts.path == "/health" and self.command == "GET":
+            self._send(_Reply.text(200, "ok"))
+        elif parts.path.startswith("/api/") and len(parts.path) > len("/api/"):
+            self._send(fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body))
+        elif parts.path.startswith("/response/") and self.command == "POST":
+            self._send(fake._handle_response_url(parts.path[len("/response/") :], headers, body))
+        else:
+            self._send(_Reply.text(404, "not_found"))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, reply: _Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("fakeslack %s - " + format, self.address_string(), *args)

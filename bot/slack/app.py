@@ -1,0 +1,55 @@
+"""Builds the Bolt app: settings, store and banks in; a ready-to-serve app out."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.engine.catalog import BankCatalog
+from bot.settings import Settings
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.listeners import register_listeners
+from bot.store.sessions import SessionStore
+
+RATE_LIMIT_RETRIES = 3
+CONNECTION_RETRIES = 2
+
+
+def web_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        ],
+    )
+
+
+class _DropClientTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins; it is the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_DROP_CLIENT_TOKEN_WARNING = _DropClientTokenWarning()
+
+
+def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> App:
+    client = web_client(settings)
+    logger = logging.getLogger("bot.slack")
+    logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # Verifying the token at boot would make the web process depend on Slack being reachable to start.
+        token_verification_enabled=False,
+        logger=logger,
+    )
+    flow = AssessmentFlow(store=store, catalog=catalog, default_bank=settings.default_bank, client=client)
+    register_listeners(app, flow)
+    return app

@@ -1,0 +1,42 @@
+"""`/mlops-compass [start [bank] | resume | cancel | banks | help]`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.slack import blocks
+from bot.slack.assessment import AssessmentFlow
+
+COMMAND = blocks.COMMAND
+
+
+def register(app: App, flow: AssessmentFlow) -> None:
+    @app.command(COMMAND)
+    def handle_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        words = (command.get("text") or "").split()
+        subcommand = words[0].lower() if words else "start"
+        argument = words[1] if len(words) > 1 else None
+        team_id, user_id, channel_id = command["team_id"], command["user_id"], command["channel_id"]
+
+        # Answers that need no state go back in the acknowledgement itself.
+        if subcommand == "help":
+            ack(**blocks.help_message(flow.catalog.banks, flow.default_bank).as_kwargs())
+        elif subcommand == "banks":
+            ack(**blocks.banks_message(flow.catalog.banks).as_kwargs())
+        elif subcommand == "start":
+            ack(text=":compass: Starting your MLOps assessment: I've sent the first question to our DM.")
+            flow.start(team_id, user_id, channel_id, argument, respond)
+        elif subcommand == "resume":
+            ack()
+            flow.resume(team_id, user_id, respond)
+        elif subcommand == "cancel":
+            ack()
+            flow.cancel(team_id, user_id, respond)
+        else:
+            shown = blocks.escape(" ".join(words))[:100]
+            ack(
+                text=f"I don't know `{shown}`. Try `{COMMAND}` to start, or `{COMMAND} help` for everything "
+                "I can do."
+            )

@@ -1,0 +1,54 @@
+"""Typed button values and action ids. A click's value is parsed into one of these models before any
+handler sees it, so a tampered or foreign value is refused in one place."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+ANSWER_ACTION = "answer"
+BACK_ACTION = "back"
+CANCEL_ACTION = "cancel"
+RESUME_ACTION = "resume"
+START_OVER_ACTION = "start_over"
+# Slack wants action ids unique within a block, so each option's button gets its index appended.
+ANSWER_ACTION_PATTERN = re.compile(rf"^{ANSWER_ACTION}(:\d+)?$")
+
+SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_]{1,31}$")]
+Token = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
+
+
+class InvalidButton(Exception):
+    pass
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def encode(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def decode(cls, raw: str | None) -> _Value:
+        try:
+            return cls.model_validate_json(raw or "")
+        except ValidationError as error:
+            raise InvalidButton(f"unreadable button value: {error.error_count()} problem(s)") from None
+
+
+class QuestionButton(_Value):
+    """A button on a question message: an answer, Back or Cancel."""
+
+    u: SlackId  # the person whose assessment this is
+    s: Token  # the session, so buttons of an earlier assessment are recognised
+    q: Token | None = None  # the question on screen
+    a: int | Annotated[str, StringConstraints(pattern=r"^(dk|na)$")] | None = Field(default=None)
+
+
+class SessionButton(_Value):
+    """Resume / Start over, offered when an assessment is already in progress or its bank changed."""
+
+    u: SlackId
+    b: Token | None = None  # bank to start over with

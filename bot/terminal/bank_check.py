@@ -1,0 +1,80 @@
+"""Loading every bank under a set of paths, collecting problems instead of stopping at the first bad file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, bank_files, load_bank_file
+
+
+class MissingBankPath(Exception):
+    def __init__(self, path: Path):
+        self.path = path
+        super().__init__(f"{path}: no such file or directory")
+
+
+@dataclass
+class BankCheck:
+    banks: list[QuestionBank] = field(default_factory=list)
+    problems: list[BankProblem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def bad_files(self) -> int:
+        return len({problem.file for problem in self.problems})
+
+    @property
+    def ok_files(self) -> int:
+        troubled = {problem.file for problem in self.problems}
+        return sum(str(path) not in troubled for path in self.files)
+
+
+def check_banks(paths: Iterable[Path]) -> BankCheck:
+    """Load every bank file named, and every bank file in every directory named.
+
+    Within one directory a bank id may be used once, as the catalog the app loads requires.
+    Raises MissingBankPath before loading anything if a path does not exist.
+    """
+    paths = list(paths)
+    for path in paths:
+        if not path.exists():
+            raise MissingBankPath(path)
+    check = BankCheck()
+    for path in paths:
+        if path.is_dir():
+            _check_directory(path, check)
+        else:
+            _check_file(path, check)
+    return check
+
+
+def _check_file(path: Path, check: BankCheck) -> QuestionBank | None:
+    check.files.append(path)
+    try:
+        bank = load_bank_file(path)
+    except BankError as error:
+        check.problems.extend(error.problems)
+        return None
+    check.banks.append(bank)
+    return bank
+
+
+def _check_directory(directory: Path, check: BankCheck) -> None:
+    files = bank_files(directory)
+    if not files:
+        suffixes = ", ".join(BANK_SUFFIXES)
+        check.problems.append(BankProblem(str(directory), "", f"no question bank files ({suffixes})"))
+        return
+    first_file_for_id: dict[str, Path] = {}
+    for path in files:
+        bank = _check_file(path, check)
+        if bank is None:
+            continue
+        if bank.id in first_file_for_id:
+            check.problems.append(
+                BankProblem(str(path), "id", f"bank id {bank.id!r} also used by {first_file_for_id[bank.id]}")
+            )
+        else:
+            first_file_for_id[bank.id] = path

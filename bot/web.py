@@ -1,0 +1,157 @@
+"""The `web` process: the Bolt app behind gunicorn, plus `GET /health`.
+
+Each gunicorn worker builds its own app and Redis connection pool after the fork; all state lives in
+Redis, so workers (and machines) share nothing else. `--memory` keeps state in the process instead,
+which only makes sense with a single worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.engine.bank import BankError
+from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog, UnknownBank
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/health"
+THREADS_PER_WORKER = 8
+
+
+class StartupError(Exception):
+    """A problem that stops the process from starting, with a one-line message for the operator."""
+
+
+def load_catalog(settings: Settings) -> BankCatalog:
+    from pathlib import Path
+
+    directory = Path(settings.banks_dir) if settings.banks_dir else DEFAULT_BANKS_DIR
+    try:
+        catalog = BankCatalog.from_directory(directory)
+        catalog.get(settings.default_bank)
+    except BankError as error:
+        raise StartupError("question banks are invalid:\n" + str(error)) from None
+    except UnknownBank as error:
+        raise StartupError(f"DEFAULT_BANK is invalid: {error}") from None
+    return catalog
+
+
+def open_store(settings: Settings, memory: bool) -> SessionStore:
+    ttl = settings.session_ttl_days * 24 * 3600
+    if memory:
+        return SessionStore(in_process_redis(), session_ttl_seconds=ttl)
+    store = SessionStore(connect(settings.redis_url), session_ttl_seconds=ttl)
+    try:
+        store.ping()
+    except StoreUnavailable as error:
+        raise StartupError(
+            f"Redis at REDIS_URL={_redact(settings.redis_url)} is unreachable ({error}); "
+            "start Redis or set REDIS_URL (or use --memory to try the app without it)"
+        ) from None
+    return store
+
+
+def _redact(url: str) -> str:
+    """Keep a password in REDIS_URL out of logs."""
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
+    slack_handler = SlackRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            try:
+                store.ping()
+                status, body = "200 OK", {"status": "ok", "redis": "ok"}
+            except StoreUnavailable:
+                status, body = "503 Service Unavailable", {"status": "unavailable", "redis": "unreachable"}
+            payload = json.dumps(body).encode()
+            start_response(
+                status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+            )
+            return [payload]
+        return slack_handler(environ, start_response)
+
+    return application
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, build: Callable[[], WsgiApp], options: dict[str, Any]):
+        self._build = build
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+        # The control socket lives at one path per user; several instances on one machine would share it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
+
+    def load(self) -> WsgiApp:
+        return self._build()
+
+
+def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
+    """Check what the app needs before forking workers, so a bad start fails fast with one message."""
+    catalog = load_catalog(settings)
+    if memory:
+        log.warning("--memory: state lives in this process only and is lost when it exits")
+        store = open_store(settings, memory=True)
+    else:
+        open_store(settings, memory=False)
+        store = None
+
+    def build() -> WsgiApp:
+        worker_store = store if store is not None else open_store(settings, memory=False)
+        return wsgi_app(settings, worker_store, catalog)
+
+    options = {
+        "bind": f"{host}:{settings.port}",
+        "workers": 1 if memory else settings.web_concurrency,
+        "worker_class": "gthread",
+        "threads": THREADS_PER_WORKER,
+        "loglevel": settings.log_level.lower(),
+        "accesslog": "-" if settings.log_level == "DEBUG" else None,
+        "errorlog": "-",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "proc_name": "mlops-compass-web",
+    }
+    _Gunicorn(build, options).run()
+
+
+def serve_socket_mode(settings: Settings, memory: bool) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if not settings.slack_app_token:
+        raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
+    catalog = load_catalog(settings)
+    store = open_store(settings, memory=memory)
+    if memory:
+        log.warning("--memory: state lives in this process only and is lost when it exits")
+    SocketModeHandler(build_app(settings, store, catalog), settings.slack_app_token).start()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -1,0 +1,173 @@
+"""The session store against fakeredis and a real Redis server alike."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+
+from bot.engine.answers import OptionChoice
+from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import AnswerQuestion, Conversation, Phase, StaleQuestion, Start, advance
+from bot.store import keys
+from bot.store.sessions import (
+    Change,
+    ResultRecord,
+    Respondent,
+    SessionRecord,
+    SessionStore,
+    StoreUnavailable,
+    connect,
+)
+
+BANK = BankCatalog.from_directory().get("mlops")
+
+
+def started_record(respondent: Respondent) -> SessionRecord:
+    state = advance(Conversation.new(BANK), Start(), BANK).state
+    return SessionRecord(respondent=respondent, conversation=state.to_dict(), origin_channel="C1")
+
+
+def answer_current(respondent: Respondent, option: int = 0):
+    def mutate(record: SessionRecord | None) -> Change[Phase]:
+        assert record is not None
+        state = Conversation.from_dict(record.conversation)
+        question = state.current_question(BANK)
+        assert question is not None
+        moved = advance(state, AnswerQuestion(question.id, OptionChoice(option)), BANK).state
+        return Change(record.model_copy(update={"conversation": moved.to_dict()}), moved.phase)
+
+    return mutate
+
+
+def test_keys_carry_the_workspace_as_a_cluster_hash_tag(team_id: str) -> None:
+    for key in (
+        keys.session(team_id, "U1"),
+        keys.session(team_id, "U1", run_id="R1"),
+        keys.result(team_id, "abc"),
+        keys.history(team_id, "U1"),
+        keys.history(team_id, "U1", run_id="R1"),
+    ):
+        assert f"{{{team_id}}}" in key
+        assert key.startswith("mlops-compass:")
+    assert keys.session(team_id, "U1") != keys.session(team_id, "U1", run_id="R1")
+
+
+def test_create_refuses_a_second_session_unless_replacing(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    first = started_record(respondent)
+    assert store.create(first)
+    assert not store.create(started_record(respondent))
+    assert store.get(respondent).session_id == first.session_id
+    second = started_record(respondent)
+    assert store.create(second, replace=True)
+    assert store.get(respondent).session_id == second.session_id
+
+
+def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore, team_id: str) -> None:
+    personal = Respondent(team_id=team_id, user_id="U1")
+    in_run = Respondent(team_id=team_id, user_id="U1", run_id="R7")
+    store.create(started_record(personal))
+    assert store.get(in_run) is None
+    store.create(started_record(in_run))
+    assert store.get(in_run).respondent.run_id == "R7"
+
+
+def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team_id: str) -> None:
+    store = SessionStore(redis_client, session_ttl_seconds=1000)
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+    redis_client.expire(respondent.session_key, 10)
+    assert store.change(respondent, answer_current(respondent)) == Phase.ASK_Q
+    assert Conversation.from_dict(store.get(respondent).conversation).position == 1
+    assert 990 <= store.ttl(respondent) <= 1000
+
+
+def test_a_refused_change_writes_nothing(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+    before = store.get(respondent)
+
+    def refuse(record: SessionRecord | None) -> Change[None]:
+        raise StaleQuestion("q1", "q0")
+
+    with pytest.raises(StaleQuestion):
+        store.change(respondent, refuse)
+    assert store.get(respondent) == before
+
+
+def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+    first_question = BANK.questions[0].id
+    outcomes: list[str] = []
+
+    def click() -> None:
+        def mutate(record: SessionRecord | None) -> Change[str]:
+            state = Conversation.from_dict(record.conversation)
+            moved = advance(state, AnswerQuestion(first_question, OptionChoice(1)), BANK).state
+            return Change(record.model_copy(update={"conversation": moved.to_dict()}), "applied")
+
+        try:
+            outcomes.append(store.change(respondent, mutate))
+        except StaleQuestion:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=click) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["applied"] + ["refused"] * 7
+    state = Conversation.from_dict(store.get(respondent).conversation)
+    assert state.position == 1 and state.revision == 2
+
+
+def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+
+    def bump(record: SessionRecord | None) -> Change[None]:
+        return Change(record.model_copy(update={"message_ts": str(int(record.message_ts or "0") + 1)}), None)
+
+    def worker() -> None:
+        for _ in range(25):
+            store.change(respondent, bump)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.get(respondent).message_ts == "100"
+
+
+def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, team_id: str) -> None:
+    store = SessionStore(redis_client)
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+    result = ResultRecord(
+        respondent=respondent, bank_id="mlops", bank_version="1.0.0", answers={"a": 1}, report={"x": 1}
+    )
+
+    def finish(record: SessionRecord | None) -> Change[None]:
+        return Change(record.model_copy(update={"result_id": result.result_id}), None, result)
+
+    store.change(respondent, finish)
+    assert redis_client.ttl(keys.result(team_id, result.result_id)) == -1
+    assert redis_client.ttl(respondent.history_key) == -1
+    assert store.result(team_id, result.result_id) == result
+    assert [r.result_id for r in store.history(respondent)] == [result.result_id]
+    assert store.get(respondent).result_id == result.result_id
+
+
+def test_unreachable_redis_raises_store_unavailable_and_keeps_nothing_half_done() -> None:
+    store = SessionStore(connect("redis://127.0.0.1:1/0", timeout_seconds=0.2))
+    respondent = Respondent(team_id="T1", user_id="U1")
+    with pytest.raises(StoreUnavailable):
+        store.get(respondent)
+    with pytest.raises(StoreUnavailable):
+        store.change(respondent, answer_current(respondent))
+    with pytest.raises(StoreUnavailable):
+        store.create(started_record(respondent))

@@ -1,0 +1,47 @@
+"""manifest.yml against Slack's published manifest schema, and against what the app actually uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT.parent / "shared" / "slack-specs"
+SCHEMA = SPECS / "manifest.schema.1.0.0.json"
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason=f"Slack's manifest schema is not beside the project ({SPECS})")
+def test_manifest_is_valid_against_slacks_schema() -> None:
+    validator = Draft7Validator(json.loads(SCHEMA.read_text()))
+    errors = sorted(validator.iter_errors(manifest()), key=lambda e: list(e.path))
+    assert errors == [], [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def test_schema_check_catches_a_broken_manifest() -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not beside the project ({SPECS})")
+    broken = manifest()
+    broken["features"]["slash_commands"][0]["command"] = "mlops-compass"  # no leading slash
+    assert list(Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(broken))
+
+
+def test_manifest_matches_the_app() -> None:
+    data = manifest()
+    assert [c["command"] for c in data["features"]["slash_commands"]] == ["/mlops-compass"]
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    # Least privilege: posting in channels needs an invitation, not chat:write.public.
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "im:write"]
+
+
+def test_procfile_runs_the_web_process() -> None:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    assert "web: mlops-compass serve" in lines
