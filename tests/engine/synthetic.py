@@ -53,7 +53,9 @@ def bank_dict(questions: list[dict[str, Any]], dimensions: list[str] | None = No
         "title": "Test bank",
         "version": "1.0",
         "description": "A bank built for the engine tests.",
-        "levels": [{"level": n, "name": f"Level {n} name", "meaning": f"What level {n} means."} for n in LEVELS],
+        "levels": [
+            {"level": n, "name": f"Level {n} name", "meaning": f"What level {n} means."} for n in LEVELS
+        ],
         "dimensions": [
             {"id": d, "name": d.title(), "description": f"The {d} dimension."} for d in dimension_ids
         ],

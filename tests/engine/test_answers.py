@@ -16,7 +16,8 @@ from bot.engine.answers import (
 
 
 @pytest.mark.parametrize(
-    ("answer", "code"), [(OptionChoice(0), 0), (OptionChoice(4), 4), (DontKnow(), "dk"), (NotApplicable(), "na")]
+    ("answer", "code"),
+    [(OptionChoice(0), 0), (OptionChoice(4), 4), (DontKnow(), "dk"), (NotApplicable(), "na")],
 )
 def test_encoding_round_trips(answer, code):
     assert encode_answer(answer) == code

@@ -9,7 +9,7 @@ import yaml
 from bot.engine.bank import BankError, BankProblem, QuestionBank, load_bank_file, parse_bank
 from bot.engine.catalog import BankCatalog, UnknownBank
 
-from .synthetic import TEST_FILE, base_bank_dict, load, question
+from .synthetic import TEST_FILE, bank_dict, base_bank_dict, load, question
 
 
 def problems_of(document: dict | str) -> list[BankProblem]:
@@ -91,7 +91,9 @@ def test_weight_must_be_positive(base_dict, weight):
     assert "greater than 0" in problem.reason
 
 
-@pytest.mark.parametrize(("value", "words"), [(1.5, "less than or equal to 1"), (-0.25, "greater than or equal")])
+@pytest.mark.parametrize(
+    ("value", "words"), [(1.5, "less than or equal to 1"), (-0.25, "greater than or equal")]
+)
 def test_option_value_outside_zero_to_one(base_dict, value, words):
     base_dict["questions"][0]["options"][2]["value"] = value
 
@@ -240,14 +242,13 @@ def test_one_bad_question_among_many_refuses_the_whole_bank(tmp_path):
     questions = [question(f"q_{i}", "data") for i in range(20)]
     questions[17]["options"][1]["value"] = "lots"
     path = tmp_path / "big.yaml"
-    path.write_text(yaml.safe_dump(base_bank_dict() | {"questions": questions, "dimensions": [
-        {"id": "data", "name": "Data", "description": "Data."}], "recommendations": {
-        "data": {1: "a", 2: "b", 3: "c", 4: "d"}}}))
+    path.write_text(yaml.safe_dump(bank_dict(questions)), encoding="utf-8")
 
     with pytest.raises(BankError) as caught:
         load_bank_file(path)
 
-    assert [(p.file, p.path) for p in caught.value.problems] == [(str(path), "questions[17].options[1].value")]
+    problems = [(p.file, p.path) for p in caught.value.problems]
+    assert problems == [(str(path), "questions[17].options[1].value")]
 
 
 def test_unreadable_file_is_a_bank_error(tmp_path):

@@ -22,7 +22,9 @@ def _overall(line: str) -> tuple[float | None, int | None]:
 def text_figures(text: str, names: list[str]) -> dict[str, Any]:
     """Overall and per-dimension (score, level, confidence %) from the terminal report."""
     lines = text.splitlines()
-    figures: dict[str, Any] = {"overall": _overall(next(line for line in lines if line.startswith("Overall:")))}
+    figures: dict[str, Any] = {
+        "overall": _overall(next(line for line in lines if line.startswith("Overall:")))
+    }
     for name in names:
         index = next(i for i, line in enumerate(lines) if line.startswith(name))
         level = re.search(r"Level (\d)", lines[index])
@@ -37,7 +39,9 @@ def text_figures(text: str, names: list[str]) -> dict[str, Any]:
 
 def markdown_figures(markdown: str, names: list[str]) -> dict[str, Any]:
     lines = markdown.splitlines()
-    figures: dict[str, Any] = {"overall": _overall(next(line for line in lines if line.startswith("**Overall:")))}
+    figures: dict[str, Any] = {
+        "overall": _overall(next(line for line in lines if line.startswith("**Overall:")))
+    }
     for name in names:
         row = next(line for line in markdown.splitlines() if line.startswith(f"| {name} |"))
         _, _, score, level, confidence, _ = (cell.strip() for cell in row.split("|"))

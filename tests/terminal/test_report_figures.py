@@ -10,7 +10,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from report_figures import json_figures, markdown_figures, normalised, text_figures
 from rich.console import Console
 
 from bot.cli import main
@@ -19,6 +18,8 @@ from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.scoring import score
 from bot.terminal.report import print_report, report_json, report_markdown
+
+from .report_figures import json_figures, markdown_figures, normalised, text_figures
 
 MLOPS = load_bank_file(DEFAULT_BANKS_DIR / "mlops.yaml")
 NAMES = [dimension.name for dimension in MLOPS.dimensions]
@@ -54,7 +55,9 @@ def assess(capsys: pytest.CaptureFixture[str], answers_file: Path, report_format
     return captured.out
 
 
-def test_json_text_and_markdown_show_the_same_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_text_and_markdown_show_the_same_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     answers_file = tmp_path / "answers.yaml"
     answers_file.write_text(yaml.safe_dump(MIXED_ANSWERS))
     data = json.loads(assess(capsys, answers_file, "json"))

@@ -1,0 +1,170 @@
+"""End-to-end: the real app started as a user starts it (`mlops-compass serve`), a fake Slack Web API on
+127.0.0.1 that it talks to, a real Redis, and requests signed and encoded exactly as Slack sends them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.app_process import AppProcess, app_process, free_port
+from bot.fakeslack.workspace import SlackUser, buttons_of
+from tests.conftest import REAL_REDIS_URL, real_redis
+
+SIGNING_SECRET = "e2e-signing-secret-0123456789"
+ACK_LATENCIES: list[float] = []
+
+
+def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-e2e-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "REDIS_URL": redis_url,
+        "WEB_CONCURRENCY": "2",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def redis_url() -> str:
+    real_redis()  # fails the test, with the reason, when no server answers
+    return REAL_REDIS_URL
+
+
+@pytest.fixture
+def app(fake_slack: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
+    with app_process(app_env(fake_slack, redis_url)) as running:
+        yield running
+
+
+def new_user(fake: FakeSlack, app: AppProcess, **overrides: Any) -> SlackUser:
+    settings: dict[str, Any] = {"team_id": "T" + uuid.uuid4().hex[:8].upper(), "channel_id": "C0GENERAL"}
+    settings.update(overrides)
+    return SlackUser(fake, app.events_url, SIGNING_SECRET, **settings)
+
+
+@pytest.fixture
+def user(fake_slack: FakeSlack, app: AppProcess) -> SlackUser:
+    return new_user(fake_slack, app)
+
+
+def answer_value(button_value: str) -> Any:
+    return json.loads(button_value).get("a")
+
+
+def answer_buttons(message: dict[str, Any]):
+    return [b for b in buttons_of(message) if b.action_id.startswith("answer")]
+
+
+def best_option(message: dict[str, Any]):
+    return max(
+        (b for b in answer_buttons(message) if isinstance(answer_value(b.value), int)),
+        key=lambda b: answer_value(b.value),
+    )
+
+
+def button_labelled(message: dict[str, Any], label: str):
+    return next(b for b in buttons_of(message) if b.label.endswith(label))
+
+
+def start(user: SlackUser) -> dict[str, Any]:
+    """Type the command and wait for the first question in the DM."""
+    response = user.command("")
+    assert response.status == 200, response.body
+    user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=10)
+    question = user.current_question()
+    assert question is not None
+    return question
+
+
+def click_and_wait(user: SlackUser, message: dict[str, Any], button, **click_options: Any):
+    """Click, check the acknowledgement, and return (the ack, the call the app made in reaction)."""
+    before = len(user.fake.calls)
+    response = user.click(message, button, **click_options)
+    assert response.status == 200, response.body
+    return response, user.wait_for_reaction(before)
+
+
+def progress_text(message: dict[str, Any]) -> str:
+    return next(b for b in message["blocks"] if b.get("block_id") == "progress")["elements"][0]["text"]
+
+
+def question_id(message: dict[str, Any]) -> str:
+    return json.loads(answer_buttons(message)[0].value)["q"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if ACK_LATENCIES:
+        ordered = sorted(ACK_LATENCIES)
+        terminalreporter.write_line(
+            f"click ack latency over one full assessment ({len(ordered)} clicks): "
+            f"median {statistics.median(ordered) * 1000:.1f} ms, worst {ordered[-1] * 1000:.1f} ms"
+        )
+
+
+class DedicatedRedis:
+    """A redis-server of the test's own, persisted to disk, so it can be stopped and started again."""
+
+    def __init__(self, directory: Path):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is required for this test and is not installed")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+                "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def dedicated_redis(tmp_path: Path) -> Iterator[DedicatedRedis]:
+    server = DedicatedRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

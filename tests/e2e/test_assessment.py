@@ -1,0 +1,263 @@
+"""A personal assessment in Slack, end to end, through `mlops-compass serve`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import redis
+
+from bot.engine.catalog import BankCatalog
+from bot.fakeslack import FakeSlack, SignedResponse, SlackRequestSigner, post_signed, slash_command_body
+from bot.fakeslack.app_process import AppProcess, app_process
+from bot.fakeslack.workspace import SlackUser, buttons_of
+from bot.store import keys
+from tests.conftest import REAL_REDIS_URL
+from tests.e2e.conftest import (
+    ACK_LATENCIES,
+    SIGNING_SECRET,
+    DedicatedRedis,
+    answer_buttons,
+    app_env,
+    best_option,
+    button_labelled,
+    click_and_wait,
+    new_user,
+    progress_text,
+    question_id,
+    start,
+)
+
+def ack_text(response: SignedResponse) -> str:
+    """Bolt answers an acknowledgement with text alone as plain text, and with blocks as JSON."""
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        return json.loads(response.body)["text"]
+    return response.body
+
+
+BANK = BankCatalog.from_directory().get("mlops")
+TOTAL = len(BANK.questions)
+
+
+def test_a_whole_assessment_ends_with_the_report_in_the_channel(
+    fake_slack: FakeSlack, user: SlackUser
+) -> None:
+    started = time.monotonic()
+    ack = user.command("")
+    assert ack.status == 200
+    assert "DM" in ack_text(ack)
+    fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel)
+    question = user.current_question()
+    assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")
+
+    latencies = []
+    for number in range(1, TOTAL + 1):
+        assert question_id(question) == BANK.questions[number - 1].id
+        response, reaction = click_and_wait(user, question, best_option(question))
+        latencies.append(response.elapsed)
+        assert reaction.method == "chat.update"
+        assert reaction.params["ts"] == question["ts"]
+        question = user.dm_messages()[-1] if number < TOTAL else question
+        if number < TOTAL:
+            assert progress_text(question).startswith(f"`Question {number + 1} of {TOTAL} ")
+    ACK_LATENCIES.extend(latencies)
+
+    report = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "C0GENERAL")
+    assert "MLOps maturity report" in report.params["text"]
+    report_blocks = {b.get("block_id"): b for b in report.params["blocks"]}
+    assert "Level 4" in report_blocks["overall"]["text"]["text"]
+    for dimension in BANK.dimensions:
+        assert "Level 4" in report_blocks[f"dim-{dimension.id}"]["text"]["text"]
+    assert "recommendation" in report_blocks
+    # The DM copy: the question message became the report.
+    dm_copy = user.dm_messages()[-1]
+    assert dm_copy["ts"] == question["ts"]
+    assert {b.get("block_id") for b in dm_copy["blocks"]} == set(report_blocks)
+    assert buttons_of(dm_copy) == []
+
+    # The finished result is kept, without expiry, for history.
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    history_key = keys.history(user.team_id, user.user_id)
+    [result_id] = client.zrange(history_key, 0, -1)
+    stored = json.loads(client.get(keys.result(user.team_id, result_id.decode())))
+    assert stored["bank_id"] == "mlops" and stored["bank_version"] == BANK.version
+    assert stored["report"]["overall"]["level"] == 4
+    assert client.ttl(keys.result(user.team_id, result_id.decode())) == -1
+    assert time.monotonic() - started < 120
+
+
+def test_a_double_click_applies_the_answer_once(fake_slack: FakeSlack, user: SlackUser) -> None:
+    question = start(user)
+    button = answer_buttons(question)[1]
+    before = len(fake_slack.calls)
+    responses = []
+
+    def click() -> None:
+        responses.append(user.click(question, button))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status for r in responses] == [200, 200]
+    refusal = fake_slack.wait_for("response_url", after=before)
+    assert "nothing changed" in refusal.params["text"]
+    updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
+    assert len(updates) == 1
+    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
+
+
+def test_a_stale_click_from_an_earlier_question_changes_nothing(fake_slack: FakeSlack, user: SlackUser) -> None:
+    first = start(user)
+    click_and_wait(user, first, answer_buttons(first)[0])
+    second = user.dm_messages()[-1]
+    click_and_wait(user, second, answer_buttons(second)[2])
+    third = user.dm_messages()[-1]
+
+    # The first question's button, clicked again from a copy of the old message.
+    _, reaction = click_and_wait(user, first, answer_buttons(first)[3])
+    assert reaction.method == "response_url"
+    assert reaction.params["response_type"] == "ephemeral"
+    assert "earlier question" in reaction.params["text"]
+    assert user.dm_messages()[-1] == third
+    assert progress_text(third).startswith(f"`Question 3 of {TOTAL} ")
+
+
+def test_another_users_click_is_refused(fake_slack: FakeSlack, app: AppProcess, user: SlackUser) -> None:
+    question = start(user)
+    intruder = new_user(fake_slack, app, user_id="U0INTRUDER", team_id=user.team_id)
+    # The intruder clicks the owner's button in the owner's DM.
+    _, reaction = click_and_wait(intruder, question, answer_buttons(question)[0], channel_id=user.dm_channel)
+    assert reaction.method == "response_url"
+    assert "belongs to someone else" in reaction.params["text"]
+    assert user.dm_messages()[-1] == question
+
+
+def test_a_tampered_button_value_is_refused(fake_slack: FakeSlack, user: SlackUser) -> None:
+    question = start(user)
+    button = answer_buttons(question)[0]
+    _, garbage = click_and_wait(user, question, button, value='{"u": "U0PLAYER", "evil": 1}')
+    assert "isn't one I recognise" in garbage.params["text"]
+    forged = json.loads(button.value) | {"a": 42}
+    _, unknown = click_and_wait(user, question, button, value=json.dumps(forged))
+    assert "isn't offered" in unknown.params["text"]
+    assert user.dm_messages()[-1] == question
+
+
+def test_forged_and_replayed_requests_get_401_and_change_nothing(
+    fake_slack: FakeSlack, app: AppProcess, user: SlackUser
+) -> None:
+    body, content_type = slash_command_body(
+        text="", user_id=user.user_id, channel_id="C0GENERAL", team_id=user.team_id,
+        response_url=fake_slack.new_response_url(),
+    )
+    forged = post_signed(app.events_url, body, content_type, SlackRequestSigner("not-the-secret"))
+    six_minutes_old = post_signed(
+        app.events_url, body, content_type, SlackRequestSigner(SIGNING_SECRET), timestamp=int(time.time()) - 360
+    )
+    assert forged.status == 401
+    assert six_minutes_old.status == 401
+    time.sleep(0.5)
+    assert [c.method for c in fake_slack.calls] == []
+    assert redis.Redis.from_url(REAL_REDIS_URL).exists(keys.session(user.team_id, user.user_id)) == 0
+
+
+def test_back_returns_to_the_previous_question_with_its_answer_marked(user: SlackUser) -> None:
+    question = start(user)
+    chosen = answer_buttons(question)[2]
+    click_and_wait(user, question, chosen)
+    _, reaction = click_and_wait(user, user.dm_messages()[-1], button_labelled(user.dm_messages()[-1], "Back"))
+    assert reaction.method == "chat.update"
+    again = user.dm_messages()[-1]
+    assert progress_text(again).startswith(f"`Question 1 of {TOTAL} ")
+    marked = [b for b in answer_buttons(again) if b.label.startswith("✓ ")]
+    assert [b.value for b in marked] == [chosen.value]
+
+
+def test_starting_again_offers_resume_or_start_over(fake_slack: FakeSlack, user: SlackUser) -> None:
+    question = start(user)
+    click_and_wait(user, question, answer_buttons(question)[0])
+    before = len(fake_slack.calls)
+    assert user.command("").status == 200
+    offer = fake_slack.wait_for("response_url", after=before)
+    assert "in progress (1 of" in offer.params["blocks"][0]["text"]["text"]
+    assert {b.label for b in buttons_of(offer.params)} == {"Resume", "Start over"}
+
+
+def test_an_unknown_subcommand_gets_escaped_help(user: SlackUser) -> None:
+    response = user.command("<!channel> & friends")
+    assert response.status == 200
+    text = ack_text(response)
+    assert "&lt;!channel&gt; &amp; friends" in text
+    assert "<!channel>" not in text
+
+
+def test_report_stays_in_the_dm_when_the_bot_is_not_in_the_channel(
+    fake_slack: FakeSlack, user: SlackUser
+) -> None:
+    fake_slack.set_not_in_channel("C0GENERAL")
+    question = start(user)
+    for _ in range(TOTAL):
+        click_and_wait(user, question, answer_buttons(question)[0])
+        question = user.dm_messages()[-1] if user.current_question() else question
+    note = fake_slack.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel and "invite" in c.params["text"]
+    )
+    assert "/invite @MLOps Compass" in note.params["text"]
+    refused = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "C0GENERAL")
+    assert refused.error == "not_in_channel"
+    report_copy = next(m for m in user.dm_messages() if "MLOps maturity report" in m["text"])
+    assert "Level 1" in json.dumps(report_copy["blocks"])
+
+
+def test_a_rate_limited_update_is_retried(fake_slack: FakeSlack, user: SlackUser) -> None:
+    question = start(user)
+    fake_slack.rate_limit_next("chat.update", retry_after=1)
+    before = len(fake_slack.calls)
+    response = user.click(question, answer_buttons(question)[0])
+    assert response.status == 200
+    assert response.elapsed < 1.0  # the ack does not wait for Slack's Retry-After
+    done = fake_slack.wait_for("chat.update", lambda c: c.ok, after=before, timeout=10)
+    updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
+    assert [c.status for c in updates] == [429, 200]
+    assert done.received_at - updates[0].received_at >= 0.9
+    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
+
+
+def test_redis_restarted_mid_flow_loses_nothing(fake_slack: FakeSlack, dedicated_redis: DedicatedRedis) -> None:
+    with app_process(app_env(fake_slack, dedicated_redis.url)) as app:
+        user = new_user(fake_slack, app)
+        question = start(user)
+        for _ in range(3):
+            click_and_wait(user, question, answer_buttons(question)[1])
+            question = user.dm_messages()[-1]
+
+        dedicated_redis.stop()
+        _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
+        assert reaction.method == "response_url"
+        assert "temporarily unavailable" in reaction.params["text"]
+        assert "answers so far are safe" in reaction.params["text"]
+        assert app.health() == 503
+        assert app.process.poll() is None
+
+        dedicated_redis.start()
+        assert app.health() == 200
+        _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
+        assert reaction.method == "chat.update"
+        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 5 of {TOTAL} ")
+
+
+def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redis_url: str) -> None:
+    env = app_env(fake_slack, redis_url)
+    with app_process(env) as first_app:
+        user = new_user(fake_slack, first_app)
+        question = start(user)
+        click_and_wait(user, question, answer_buttons(question)[2])
+        question = user.dm_messages()[-1]
+    with app_process(env) as second_app:
+        user.app_url = second_app.events_url
+        _, reaction = click_and_wait(user, question, answer_buttons(question)[2])
+        assert reaction.method == "chat.update"
+        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 3 of {TOTAL} ")
