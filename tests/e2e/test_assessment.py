@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     start,
 )
 
+
 def ack_text(response: SignedResponse) -> str:
     """Bolt answers an acknowledgement with text alone as plain text, and with blocks as JSON."""
     if response.headers.get("Content-Type", "").startswith("application/json"):
@@ -109,7 +110,9 @@ def test_a_double_click_applies_the_answer_once(fake_slack: FakeSlack, user: Sla
     assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
 
 
-def test_a_stale_click_from_an_earlier_question_changes_nothing(fake_slack: FakeSlack, user: SlackUser) -> None:
+def test_a_stale_click_from_an_earlier_question_changes_nothing(
+    fake_slack: FakeSlack, user: SlackUser
+) -> None:
     first = start(user)
     click_and_wait(user, first, answer_buttons(first)[0])
     second = user.dm_messages()[-1]
@@ -150,12 +153,19 @@ def test_forged_and_replayed_requests_get_401_and_change_nothing(
     fake_slack: FakeSlack, app: AppProcess, user: SlackUser
 ) -> None:
     body, content_type = slash_command_body(
-        text="", user_id=user.user_id, channel_id="C0GENERAL", team_id=user.team_id,
+        text="",
+        user_id=user.user_id,
+        channel_id="C0GENERAL",
+        team_id=user.team_id,
         response_url=fake_slack.new_response_url(),
     )
     forged = post_signed(app.events_url, body, content_type, SlackRequestSigner("not-the-secret"))
     six_minutes_old = post_signed(
-        app.events_url, body, content_type, SlackRequestSigner(SIGNING_SECRET), timestamp=int(time.time()) - 360
+        app.events_url,
+        body,
+        content_type,
+        SlackRequestSigner(SIGNING_SECRET),
+        timestamp=int(time.time()) - 360,
     )
     assert forged.status == 401
     assert six_minutes_old.status == 401
@@ -168,7 +178,9 @@ def test_back_returns_to_the_previous_question_with_its_answer_marked(user: Slac
     question = start(user)
     chosen = answer_buttons(question)[2]
     click_and_wait(user, question, chosen)
-    _, reaction = click_and_wait(user, user.dm_messages()[-1], button_labelled(user.dm_messages()[-1], "Back"))
+    _, reaction = click_and_wait(
+        user, user.dm_messages()[-1], button_labelled(user.dm_messages()[-1], "Back")
+    )
     assert reaction.method == "chat.update"
     again = user.dm_messages()[-1]
     assert progress_text(again).startswith(f"`Question 1 of {TOTAL} ")
@@ -203,7 +215,8 @@ def test_report_stays_in_the_dm_when_the_bot_is_not_in_the_channel(
         click_and_wait(user, question, answer_buttons(question)[0])
         question = user.dm_messages()[-1] if user.current_question() else question
     note = fake_slack.wait_for(
-        "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel and "invite" in c.params["text"]
+        "chat.postMessage",
+        lambda c: c.params.get("channel") == user.dm_channel and "invite" in c.params["text"],
     )
     assert "/invite @MLOps Compass" in note.params["text"]
     refused = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "C0GENERAL")
@@ -226,7 +239,9 @@ def test_a_rate_limited_update_is_retried(fake_slack: FakeSlack, user: SlackUser
     assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
 
 
-def test_redis_restarted_mid_flow_loses_nothing(fake_slack: FakeSlack, dedicated_redis: DedicatedRedis) -> None:
+def test_redis_restarted_mid_flow_loses_nothing(
+    fake_slack: FakeSlack, dedicated_redis: DedicatedRedis
+) -> None:
     with app_process(app_env(fake_slack, dedicated_redis.url)) as app:
         user = new_user(fake_slack, app)
         question = start(user)

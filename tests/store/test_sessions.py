@@ -13,8 +13,8 @@ from bot.engine.conversation import AnswerQuestion, Conversation, Phase, StaleQu
 from bot.store import keys
 from bot.store.sessions import (
     Change,
-    ResultRecord,
     Respondent,
+    ResultRecord,
     SessionRecord,
     SessionStore,
     StoreUnavailable,
