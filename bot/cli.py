@@ -23,6 +23,7 @@ from rich.text import Text
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog, UnknownBank
 from bot.engine.scoring import score
+from bot.playground import add_playground_command
 from bot.server_commands import add_serve_command
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.bank_check import MissingBankPath, check_banks
@@ -224,6 +225,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_validate_command,
     add_banks_command,
     add_serve_command,
+    add_playground_command,
 ]
 
 

@@ -237,7 +237,7 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
     scored = [d for d in dimensions if d.level is not None and d.score is not None]
     overall_level = min((d.level for d in scored), default=None)  # type: ignore[type-var]
     # The focus is the weakest dimension; its score breaks ties between equal levels.
-    focus = min(scored, key=lambda d: (d.level,), default=None)
+    focus = min(scored, key=lambda d: (d.level, d.score), default=None)
     recommendation = bank.recommendations[focus.dimension_id][focus.level] if focus and focus.level else None
     return Report(
         bank_id=bank.id,

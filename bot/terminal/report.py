@@ -52,7 +52,7 @@ def confidence_text(dimension: Mapping[str, Any]) -> str:
 
 
 def score_text(score: float | None) -> str:
-    return "not enough answers to score" if score is None else f"{score:.0f}/100"
+    return "not enough answers to score" if score is None else f"{score:.1f}/100"
 
 
 def overall_rule_text(rule: str) -> str:

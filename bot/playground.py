@@ -1,0 +1,227 @@
+"""`mlops-compass playground`: the real Slack app, a fake workspace, and you in the terminal.
+
+The app runs exactly as `mlops-compass serve --memory` runs it. The fake workspace is the project's
+own Slack Web API stand-in; what the bot posts there is rendered here as text, its buttons become
+numbered choices, and every choice goes to the app as a request signed the way Slack signs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.text import Text
+
+from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
+from bot.engine.bank import BankError, QuestionBank
+from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog, UnknownBank
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
+from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.terminal.answers_file import AnswersFileError, load_answers_file
+from bot.terminal.console import make_console
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_QUIT = 130
+CHANNEL = "C0GENERAL"
+SLACK_EMOJI = {
+    ":compass:": "🧭", ":bulb:": "💡", ":dart:": "🎯", ":no_entry:": "⛔", ":warning:": "⚠️",
+    ":information_source:": "ℹ️", ":red_circle:": "🔴", ":large_orange_circle:": "🟠",
+    ":large_yellow_circle:": "🟡", ":large_green_circle:": "🟢",
+}  # fmt: skip
+
+Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
+
+
+def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "playground",
+        help="take the assessment through the real Slack app, in a fake workspace in this terminal",
+        description="Runs the real Slack app with an in-process store against a local fake Slack "
+        "workspace. Without a terminal on stdin (and without --answers), it plays --demo.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--answers", type=Path, metavar="FILE", help="answer from FILE (question id -> option)"
+    )
+    source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
+    parser.add_argument("--bank", default=DEFAULT_BANK_ID, help="question bank id (default: mlops)")
+    parser.set_defaults(handler=run_playground)
+
+
+def demo_answers(bank: QuestionBank) -> dict[str, Answer]:
+    """A team that does the basics well and the advanced practices less, that ships confidently but
+    skips one production-safety gate, and that cannot answer one question: so the demo report shows
+    a gate holding a dimension back, a level range and ranked next steps."""
+    gates = sorted((q for q in bank.questions if q.is_gate), key=lambda q: q.level)
+    skipped_gate = gates[0] if gates else None
+    answers: dict[str, Answer] = {}
+    for question in bank.questions:
+        best = len(question.options) - 1
+        strong = skipped_gate is not None and question.dimension == skipped_gate.dimension
+        answers[question.id] = OptionChoice(best if strong else max(0, best - question.level + 1))
+    if skipped_gate is not None:
+        answers[skipped_gate.id] = OptionChoice(0)
+    unknown = next(
+        (g for g in reversed(gates) if g.dimension != getattr(skipped_gate, "dimension", None)), None
+    )
+    if unknown is not None:
+        answers[unknown.id] = DontKnow()
+    return answers
+
+
+def render_mrkdwn(text: str, style: str = "") -> Text:
+    """Slack mrkdwn as styled terminal text: *bold*, _italic_, `code`, mentions and emoji codes."""
+    for code, emoji in SLACK_EMOJI.items():
+        text = text.replace(code, emoji)
+    text = re.sub(r"<@(\w+)>", r"@\1", text)
+    text = re.sub(r"<#(\w+)>", r"#\1", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    markup = escape(text)
+    markup = re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"[bold]\1[/bold]", markup)
+    markup = re.sub(r"(?<!\w)_([^_\n]+)_(?!\w)", r"[italic]\1[/italic]", markup)
+    markup = re.sub(r"`([^`\n]+)`", r"\1", markup)
+    return Text.from_markup(markup, style=style)
+
+
+def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
+    """A Slack message as terminal text, with its buttons numbered in the order they appear."""
+    lines = Text()
+    buttons = buttons_of(message)
+    number = 0
+    for block in message.get("blocks") or [{"type": "section", "text": {"text": message.get("text", "")}}]:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(render_mrkdwn(block["text"]["text"], style="bold underline"))
+        elif kind == "section":
+            lines.append(render_mrkdwn(block["text"]["text"]))
+        elif kind == "context":
+            lines.append(render_mrkdwn(" ".join(e.get("text", "") for e in block["elements"]), style="dim"))
+        if kind in ("header", "section", "context"):
+            lines.append("\n")
+        if kind == "divider":
+            lines.append("─" * 40 + "\n", style="dim")
+        elif kind == "actions":
+            for button in buttons_of({"blocks": [block]}):
+                number += 1
+                lines.append(f"  [{number}] ", style="bold cyan")
+                lines.append(button.label + "\n")
+    return lines, buttons
+
+
+def answer_from(answers: dict[str, Answer]) -> Chooser:
+    def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
+        question_id = _question_on(buttons)
+        wanted = encode_answer(answers.get(question_id, DontKnow()))
+        return next(b for b in buttons if b.action_id.startswith("answer") and _value(b).get("a") == wanted)
+
+    return choose
+
+
+def ask_person(console: Console) -> Chooser:
+    def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
+        while True:
+            try:
+                entry = console.input(f"[bold]Your choice (1–{len(buttons)}, q to quit):[/] ").strip().lower()
+            except EOFError:
+                return None
+            if entry in ("q", "quit"):
+                return None
+            if entry.isdigit() and 1 <= int(entry) <= len(buttons):
+                return buttons[int(entry) - 1]
+            console.print(f"Please type a number from 1 to {len(buttons)}, or q to quit.", style="yellow")
+
+    return choose
+
+
+def _value(button: Button) -> dict[str, Any]:
+    try:
+        return json.loads(button.value)
+    except ValueError:
+        return {}
+
+
+def _question_on(buttons: list[Button]) -> str | None:
+    return next((_value(b).get("q") for b in buttons if b.action_id.startswith("answer")), None)
+
+
+@contextmanager
+def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterator[AppProcess]:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-playground",
+        "SLACK_SIGNING_SECRET": signing_secret,
+        "SLACK_API_URL": fake.base_url,
+        "DEFAULT_BANK": bank_id,
+        "LOG_LEVEL": "WARNING",
+    }
+    with app_process(env, memory=True) as app:
+        yield app
+
+
+def play(console: Console, user: SlackUser, choose: Chooser) -> int:
+    console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
+    acknowledged = user.command("")
+    if acknowledged.status != 200:
+        console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
+        return EXIT_USAGE
+    console.print(render_mrkdwn(acknowledged.body, style="dim"))
+    user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
+    while (question := user.current_question()) is not None:
+        text, buttons = render_message(question)
+        console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
+        button = choose(question, buttons)
+        if button is None:
+            console.print("Left the playground; nothing was sent.", style="yellow")
+            return EXIT_QUIT
+        console.print(f"→ {button.label}", style="bold")
+        before = len(user.fake.calls)
+        user.click(question, button)
+        reaction = user.wait_for_reaction(before, timeout=15)
+        if reaction.method == "response_url":
+            console.print(render_mrkdwn(reaction.params.get("text", ""), style="yellow"))
+        if button.action_id == "cancel":
+            console.print("Assessment cancelled.", style="yellow")
+            return EXIT_QUIT
+    # The report reaches the channel just after the DM copy.
+    posted = user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
+    text, _ = render_message(posted.params)
+    console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+    return EXIT_OK
+
+
+def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
+    console = consoles.out if consoles is not None else make_console()
+    try:
+        bank = BankCatalog.from_directory().get(args.bank)
+        if args.answers is not None:
+            choose = answer_from(load_answers_file(args.answers, bank).answers)
+        elif args.demo or not sys.stdin.isatty():
+            if not args.demo:
+                console.print(
+                    "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
+                )
+            choose = answer_from(demo_answers(bank))
+        else:
+            choose = ask_person(console)
+    except (BankError, UnknownBank, AnswersFileError) as error:
+        print(f"mlops-compass playground: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    signing_secret = secrets.token_hex(16)
+    try:
+        with FakeSlack() as fake, playground_app(fake, signing_secret, bank.id) as app:
+            user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
+            return play(console, user, choose)
+    except AppDidNotStart as error:
+        print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)
+        return EXIT_USAGE
