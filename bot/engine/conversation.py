@@ -277,7 +277,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
             raise StaleQuestion(current.id, event.question_id)
         if state.position == 0:
             raise NothingToGoBackTo("this is the first question")
-        back = replace(state, position=state.position - 1, revision=revision)
+        back = replace(state, position=state.position - 1, answers={k: v for k, v in state.answers.items() if k != bank.questions[state.position - 1].id}, revision=revision)
         return Transition(back, _ask(back, bank), (Phase.ASK_Q,))
 
     # GET_ANSWER_N: the answer must be for the question on screen and one it offers.

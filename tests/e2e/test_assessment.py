@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import redis
+import yaml
 
-from bot.engine.catalog import BankCatalog
+from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 from bot.fakeslack import FakeSlack, SignedResponse, SlackRequestSigner, post_signed, slash_command_body
 from bot.fakeslack.app_process import AppProcess, app_process
 from bot.fakeslack.workspace import SlackUser, buttons_of
@@ -276,3 +279,36 @@ def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redi
         _, reaction = click_and_wait(user, question, answer_buttons(question)[2])
         assert reaction.method == "chat.update"
         assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 3 of {TOTAL} ")
+
+
+def test_a_changed_bank_is_announced_and_the_user_can_start_over(
+    fake_slack: FakeSlack, redis_url: str, tmp_path: Path
+) -> None:
+    banks = tmp_path / "banks"
+    shutil.copytree(DEFAULT_BANKS_DIR, banks)
+    env = app_env(fake_slack, redis_url) | {"BANKS_DIR": str(banks)}
+    with app_process(env) as app:
+        user = new_user(fake_slack, app)
+        question = start(user)
+        click_and_wait(user, question, answer_buttons(question)[1])
+        question = user.dm_messages()[-1]
+
+    edited = yaml.safe_load((banks / "mlops.yaml").read_text())
+    edited["version"] = "1.1.0"
+    (banks / "mlops.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
+    with app_process(env) as app:
+        user.app_url = app.events_url
+        _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
+        assert reaction.method == "response_url"
+        assert "1.0.0" in reaction.params["text"] or "1.0.0" in json.dumps(reaction.params["blocks"])
+        [start_over] = buttons_of(reaction.params)
+        assert start_over.label == "Start over"
+        assert user.dm_messages()[-1] == question  # nothing was applied
+
+        before = len(fake_slack.calls)
+        user.click(question | {"blocks": reaction.params["blocks"]}, start_over)
+        fresh = fake_slack.wait_for(
+            "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before
+        )
+        assert "Question 1 of" in fresh.params["text"]
+        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 1 of {TOTAL} ")
