@@ -88,10 +88,11 @@ def add_assess_command(subparsers: argparse._SubParsersAction) -> None:
 def load_bank(reference: str) -> QuestionBank:
     """A bank by file path, or by id from the default banks directory.
 
-    A path is loaded on its own, so a broken bank elsewhere in the directory cannot block it.
+    A path is loaded on its own, so a broken bank elsewhere in the directory cannot block it. A bare
+    word is always an id, even if a file of that name happens to be in the working directory.
     """
     path = Path(reference)
-    if path.suffix in BANK_SUFFIXES or os.sep in reference or path.is_file():
+    if path.suffix in BANK_SUFFIXES or os.sep in reference:
         return load_bank_file(path)
     return BankCatalog.from_directory(DEFAULT_BANKS_DIR).get(reference)
 
@@ -200,7 +201,8 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
     if check is None:
         _print_lines(consoles.err, [f"{DEFAULT_BANKS_DIR}: no such directory of question banks"])
         return EXIT_PROBLEMS
-    table = Table(title="Question banks", title_justify="left")
+    consoles.out.print(Text(f"Question banks in {DEFAULT_BANKS_DIR}", style="bold"), soft_wrap=True)
+    table = Table()
     table.add_column("id", style="bold")
     table.add_column("title")
     table.add_column("version")

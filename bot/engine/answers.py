@@ -81,7 +81,7 @@ def parse_answer_text(question: Question, text: str | int) -> Answer:
     its exact label (case-insensitive), "dont_know"/"don't know" or "n/a"/"not_applicable"."""
     if isinstance(text, bool):
         raise InvalidAnswer(f"{text!r} is not an option")
-    if isinstance(text, int) or (isinstance(text, str) and text.strip().isdigit()):
+    if isinstance(text, int) or (isinstance(text, str) and text.strip().isdecimal()):
         number = int(text)
         answer: Answer = OptionChoice(number - 1)
         if number < 1:

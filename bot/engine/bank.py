@@ -188,7 +188,12 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
                         f"questions[{index}].options[{position}].value",
                         "option values must increase from the first option to the last",
                     )
-        labels = [o.get("label") for o in as_list(question.get("options")) if isinstance(o, dict)]
+        # Answers files match labels ignoring case, so labels must differ by more than case.
+        labels = [
+            o.get("label").casefold() if isinstance(o.get("label"), str) else None
+            for o in as_list(question.get("options"))
+            if isinstance(o, dict)
+        ]
         for position, count in _duplicates(labels):
             add(f"questions[{index}].options[{position}].label", f"duplicate option label ({count} times)")
 

@@ -246,6 +246,13 @@ def _check_bank(state: Conversation, bank: QuestionBank) -> None:
         raise BankChanged(f"{state.bank_id} {state.bank_version}", f"{bank.id} {bank.version}")
     if state.phase == Phase.ASK_Q and not 0 <= state.position < len(bank.questions):
         raise CorruptState(f"position {state.position} outside the bank's {len(bank.questions)} questions")
+    # A stored answer the bank does not offer would crash scoring, or (a negative index) silently
+    # score as another option.
+    for question_id, answer in state.answers.items():
+        try:
+            check_answer(bank.question(question_id), answer)
+        except (KeyError, InvalidAnswer) as error:
+            raise CorruptState(f"stored answer {question_id!r} does not fit the bank: {error}") from error
 
 
 def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition:
@@ -277,7 +284,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
             raise StaleQuestion(current.id, event.question_id)
         if state.position == 0:
             raise NothingToGoBackTo("this is the first question")
-        back = replace(state, position=state.position - 1, answers={k: v for k, v in state.answers.items() if k != bank.questions[state.position - 1].id}, revision=revision)
+        back = replace(state, position=state.position - 1, revision=revision)
         return Transition(back, _ask(back, bank), (Phase.ASK_Q,))
 
     # GET_ANSWER_N: the answer must be for the question on screen and one it offers.

@@ -9,7 +9,7 @@ Rules (the README documents the same):
 - Where "don't know" answers could change the level, the range is reported: every "don't know" scored
   as 0 (low) and as 1 (high).
 - Overall score: the weighted mean over every answered question. Overall level: the weakest dimension's
-  level, because a team can rely only on its weakest practice area.
+  level, because a team can rely only on its weakest practice area (none while a dimension is unscored).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice
+from bot.engine.answers import Answer, NotApplicable, OptionChoice
 from bot.engine.bank import Question, QuestionBank
 
 # Lower bound of the score for levels 2, 3 and 4.
@@ -204,7 +204,7 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
         level_low=low or 1,
         level_high=high or 4,
         answered=len(known),
-        dont_know=sum(isinstance(answers.get(q), DontKnow) for q in unknown),
+        dont_know=len(unknown),
         not_applicable=not_applicable,
     )
 
@@ -235,7 +235,9 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         else None
     )
     scored = [d for d in dimensions if d.level is not None and d.score is not None]
-    overall_level = min((d.level for d in scored), default=None)  # type: ignore[type-var]
+    # The weakest dimension decides; a dimension with no answers could be the weakest, so no level.
+    complete = len(scored) == len(dimensions)
+    overall_level = min(d.level for d in scored) if scored and complete else None  # type: ignore[type-var]
     # The focus is the weakest dimension; its score breaks ties between equal levels.
     focus = min(scored, key=lambda d: (d.level, d.score), default=None)
     recommendation = bank.recommendations[focus.dimension_id][focus.level] if focus and focus.level else None

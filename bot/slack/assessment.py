@@ -98,7 +98,7 @@ class AssessmentFlow:
         self, team_id: str, user_id: str, channel_id: str, bank_ref: str | None, respond: Respond
     ) -> None:
         try:
-            bank = self.catalog.get(bank_ref or self.default_bank)
+            bank = self._offered_bank(bank_ref or self.default_bank)
         except UnknownBank as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
             return
@@ -180,6 +180,14 @@ class AssessmentFlow:
         except StoreUnavailable:
             ephemeral(respond, blocks.text_message(UNAVAILABLE))
             return
+        except BankChanged as error:
+            ephemeral(
+                respond,
+                blocks.bank_changed_message(
+                    user_id, error.started_with.split()[0], error.started_with, error.current
+                ),
+            )
+            return
         except InvalidEvent:
             ephemeral(respond, blocks.text_message("You have no assessment in progress."))
             return
@@ -252,7 +260,7 @@ class AssessmentFlow:
             return
         respondent = Respondent(team_id=team_id, user_id=clicker)
         try:
-            bank = self.catalog.get(button.b or self.default_bank)
+            bank = self._offered_bank(button.b or self.default_bank)
             existing = self.store.get(respondent)
             origin = (existing.origin_channel if existing else None) or body.get("channel", {}).get("id")
             self.begin(respondent, bank, origin, replace=True, respond=respond)
@@ -276,6 +284,16 @@ class AssessmentFlow:
         if action_id == CANCEL_ACTION:
             return Cancel()
         raise InvalidButton(f"unknown action {action_id!r}")
+
+    def _offered_bank(self, bank_id: str) -> QuestionBank:
+        # The catalog also loads banks from file paths, for the CLI. A word typed in Slack must only
+        # name a bank this deployment offers: a path would read the server's files, and a session on a
+        # bank outside the catalog could never take its first answer.
+        offered = {bank.id: bank for bank in self.catalog.banks}
+        if bank_id not in offered:
+            known = ", ".join(sorted(offered)) or "none"
+            raise UnknownBank(f"no question bank {bank_id!r} (available: {known})")
+        return offered[bank_id]
 
     def _bank_for(self, conversation: Conversation) -> QuestionBank:
         try:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -84,7 +85,6 @@ def check_message(message: Message) -> None:
     if len(block_ids) != len(set(block_ids)):
         raise BlockLimitError(f"duplicate block_id in {block_ids}")
     for block in message.blocks:
-        Block.parse(block).to_dict()  # type: ignore[union-attr]
         if block["type"] == "actions":
             elements = block["elements"]
             if len(elements) > MAX_ACTIONS_ELEMENTS:
@@ -94,6 +94,11 @@ def check_message(message: Message) -> None:
                 raise BlockLimitError(f"duplicate action_id in one block: {action_ids}")
         if block["type"] == "section" and len(block.get("text", {}).get("text", "")) > MAX_SECTION_TEXT:
             raise BlockLimitError("section text over 3000 characters")
+        # slack_sdk's own checks overlap ours; one error type lets a caller catch every refusal.
+        try:
+            Block.parse(block).to_dict()  # type: ignore[union-attr]
+        except SlackObjectFormationError as error:
+            raise BlockLimitError(str(error)) from error
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
@@ -116,6 +121,17 @@ def progress_line(number: int, total: int) -> str:
 
 # Questions ---------------------------------------------------------------------------------------
 
+MAX_BUTTON_LABEL = 75
+CHOSEN_MARK = "✓ "
+
+
+def _chosen_label(label: str) -> str:
+    # A bank label may use the whole button limit; the mark must not push it over.
+    marked = CHOSEN_MARK + label
+    if len(marked) <= MAX_BUTTON_LABEL:
+        return marked
+    return marked[: MAX_BUTTON_LABEL - 1] + "…"
+
 
 def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str) -> Message:
     question = ask.question
@@ -126,7 +142,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
         chosen = ask.previous_answer == answer
         answer_buttons.append(
             ButtonElement(
-                text=PlainTextObject(text=("✓ " + label) if chosen else label, emoji=True),
+                text=PlainTextObject(text=_chosen_label(label) if chosen else label, emoji=True),
                 action_id=f"{ANSWER_ACTION}:{position}",
                 value=value.encode(),
                 style="primary" if chosen else None,
@@ -158,7 +174,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
         _context(f"`{progress_line(ask.number, ask.total)}`", block_id="progress"),
         ActionsBlock(elements=controls, block_id=f"controls-{question.id}"),
     ]
-    fallback = f"Question {ask.number} of {ask.total}: {question.text}"
+    fallback = f"Question {ask.number} of {ask.total}: {escape(question.text)}"
     return _render(fallback, blocks)
 
 
@@ -172,7 +188,7 @@ def answered_message(text: str) -> Message:
 def _level_text(level: int | None, names: dict[int, str] | Any) -> str:
     if level is None:
         return "not enough answers"
-    return f"{LEVEL_EMOJI[level]} Level {level} · {names.get(level, '')}"
+    return f"{LEVEL_EMOJI[level]} Level {level} · {escape(names.get(level, ''))}"
 
 
 def _dimension_text(result: DimensionResult, names: dict[int, str] | Any) -> str:

@@ -34,7 +34,11 @@ def test_choices_list_options_then_not_applicable_then_dont_know(small_bank):
     offered = choices(small_bank.question("ops_2"))
 
     assert [answer for answer, _ in offered] == [
-        OptionChoice(0), OptionChoice(1), OptionChoice(2), NotApplicable(), DontKnow()
+        OptionChoice(0),
+        OptionChoice(1),
+        OptionChoice(2),
+        NotApplicable(),
+        DontKnow(),
     ]
     assert [label for _, label in offered][-2:] == ["We have no live traffic", "Don't know"]
 

@@ -183,8 +183,11 @@ def test_question_text_fits_a_slack_section(base_dict):
 
 @pytest.mark.parametrize(
     ("place", "path"),
-    [(lambda d: d, "colour"), (lambda d: d["questions"][0], "questions[0].colour"),
-     (lambda d: d["questions"][0]["options"][1], "questions[0].options[1].colour")],
+    [
+        (lambda d: d, "colour"),
+        (lambda d: d["questions"][0], "questions[0].colour"),
+        (lambda d: d["questions"][0]["options"][1], "questions[0].options[1].colour"),
+    ],
 )
 def test_unknown_field_is_refused_rather_than_ignored(base_dict, place, path):
     place(base_dict)["colour"] = "blue"

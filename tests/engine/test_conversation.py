@@ -109,7 +109,10 @@ def test_a_full_walk_passes_through_every_design_state(small_bank):
             assert state.phase == Phase.ASK_Q
         else:
             assert transition.steps == (
-                Phase.GET_ANSWER, Phase.SCORE_ANSWER, Phase.GEN_REPORT, Phase.COMPLETE
+                Phase.GET_ANSWER,
+                Phase.SCORE_ANSWER,
+                Phase.GEN_REPORT,
+                Phase.COMPLETE,
             )
             assert state.phase == Phase.COMPLETE
             assert isinstance(transition.prompt, ShowReport)
@@ -180,8 +183,9 @@ def test_back_from_a_question_no_longer_on_screen_is_refused(small_bank):
 
 @pytest.mark.parametrize("question_id", ["data_1", "ops_3", "no_such_question"])
 def test_an_answer_to_another_question_is_stale(small_bank, question_id):
-    error = refused(at_position(small_bank, 1), AnswerQuestion(question_id, OptionChoice(0)), small_bank,
-                    StaleQuestion)
+    event = AnswerQuestion(question_id, OptionChoice(0))
+
+    error = refused(at_position(small_bank, 1), event, small_bank, StaleQuestion)
 
     assert (error.expected, error.received) == ("data_2", question_id)
 
@@ -211,9 +215,12 @@ def test_an_answer_after_completion_is_refused(small_bank):
     "event", [Start(), AnswerQuestion("data_1", OptionChoice(0)), Back("data_1"), Cancel(), Expire()]
 )
 def test_a_finished_conversation_refuses_every_event(small_bank, event):
-    for finished in (completed(small_bank),
-                     advance(at_position(small_bank, 2), Cancel(), small_bank).state,
-                     advance(at_position(small_bank, 2), Expire(), small_bank).state):
+    finished_states = [
+        completed(small_bank),
+        advance(at_position(small_bank, 2), Cancel(), small_bank).state,
+        advance(at_position(small_bank, 2), Expire(), small_bank).state,
+    ]
+    for finished in finished_states:
         assert finished.phase in FINISHED_PHASES
         refused(finished, event, small_bank, ConversationFinished)
 
@@ -275,10 +282,19 @@ def test_prompt_for_resends_the_current_question(small_bank):
 def test_revision_counts_applied_events_only(small_bank):
     state = Conversation.new(small_bank)
     applied = 0
-    for event in [Start(), AnswerQuestion("data_1", OptionChoice(0)), Back("data_1"), Back("data_2"),
-                  AnswerQuestion("data_1", OptionChoice(1)), AnswerQuestion("data_1", OptionChoice(1)),
-                  AnswerQuestion("data_2", OptionChoice(5)), AnswerQuestion("data_2", DontKnow()), Cancel(),
-                  Cancel()]:
+    events = [
+        Start(),
+        AnswerQuestion("data_1", OptionChoice(0)),
+        Back("data_1"),  # stale: data_2 is on screen
+        Back("data_2"),
+        AnswerQuestion("data_1", OptionChoice(1)),
+        AnswerQuestion("data_1", OptionChoice(1)),  # a double click
+        AnswerQuestion("data_2", OptionChoice(5)),  # not an option
+        AnswerQuestion("data_2", DontKnow()),
+        Cancel(),
+        Cancel(),  # already cancelled
+    ]
+    for event in events:
         try:
             state = advance(state, event, small_bank).state
         except InvalidEvent:
@@ -339,8 +355,15 @@ def test_a_complete_mlops_state_stays_small(mlops, answer, bound):
     assert Conversation.from_dict(json.loads(compact_json(state))) == state
 
 
-GOOD = {"format": 1, "bank": "test", "bank_version": "1.0", "phase": "ASK_Q", "position": 1,
-        "answers": {"data_1": 0}, "revision": 2}
+GOOD = {
+    "format": 1,
+    "bank": "test",
+    "bank_version": "1.0",
+    "phase": "ASK_Q",
+    "position": 1,
+    "answers": {"data_1": 0},
+    "revision": 2,
+}
 
 
 def test_the_reference_state_reads(small_bank):
@@ -375,6 +398,20 @@ def test_the_reference_state_reads(small_bank):
 def test_garbage_is_a_corrupt_state(data):
     with pytest.raises(CorruptState):
         Conversation.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"data_1": -1}, {"data_1": 3}, {"data_1": 0, "data_2": "na"}, {"data_1": 0, "retired_question": 1}],
+)
+@pytest.mark.parametrize("phase", ["ASK_Q", "COMPLETE"])
+def test_stored_answers_the_bank_does_not_offer_are_corrupt(small_bank, answers, phase):
+    state = Conversation.from_dict(GOOD | {"answers": answers, "phase": phase})
+
+    with pytest.raises(CorruptState):
+        prompt_for(state, small_bank)
+    if phase == "ASK_Q":
+        refused(state, AnswerQuestion("data_2", OptionChoice(0)), small_bank, CorruptState)
 
 
 def test_a_position_outside_the_bank_is_corrupt(small_bank):

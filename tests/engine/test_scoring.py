@@ -114,7 +114,10 @@ def test_a_failing_gate_caps_the_dimension_at_its_level_and_is_named():
     assert (data.gate.question_id, data.gate.question_level, data.gate.value) == ("gate", 2, 0.4)
     assert data.gate.question_text == bank.question("gate").text
     assert report.to_dict()["dimensions"][0]["gate"] == {
-        "question_id": "gate", "question": bank.question("gate").text, "question_level": 2, "capped_from": 4
+        "question_id": "gate",
+        "question": bank.question("gate").text,
+        "question_level": 2,
+        "capped_from": 4,
     }
     assert report.overall_level == 2
 
@@ -303,7 +306,10 @@ def test_next_steps_are_the_top_three_by_weight_times_gap():
     assert [s.priority for s in steps] == pytest.approx([2.0, 1.5, 1.0])
     first = steps[0]
     assert (first.dimension_id, first.practice, first.improvement, first.tools) == (
-        "data", bank.question("c").text, "Improve c.", ("c-tool",)
+        "data",
+        bank.question("c").text,
+        "Improve c.",
+        ("c-tool",),
     )
 
 
@@ -334,8 +340,9 @@ def test_a_dimension_of_only_dont_knows_has_no_score():
     assert alpha.confidence == 0.0
     assert (alpha.level_low, alpha.level_high) == (1, 4)
     assert alpha.dont_know == 3
-    # the unscored dimension neither becomes the weakest nor the focus
-    assert report.overall_level == 1
+    # An unscored dimension could be the weakest, so there is no overall level; the focus is the
+    # weakest dimension that was scored.
+    assert report.overall_level is None
     assert report.focus_dimension_id == "beta"
     assert report.overall_score == pytest.approx(25.0)
     assert report.to_dict()["dimensions"][0]["score"] is None
@@ -352,7 +359,10 @@ def test_nothing_known_means_no_overall_result():
     assert report.recommendation is None
     assert report.next_steps == ()
     assert report.to_dict()["overall"] == {
-        "score": None, "level": None, "level_name": None, "level_rule": "weakest dimension"
+        "score": None,
+        "level": None,
+        "level_name": None,
+        "level_rule": "weakest dimension",
     }
 
 

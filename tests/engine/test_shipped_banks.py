@@ -74,6 +74,9 @@ def test_pulse_is_short_and_comparable_with_mlops(pulse, mlops):
     for q in pulse.questions:
         full = mlops.question(q.id)
         assert (q.text, q.weight, q.level, q.dimension) == (
-            full.text, full.weight, full.level, full.dimension
+            full.text,
+            full.weight,
+            full.level,
+            full.dimension,
         )
         assert [o.value for o in q.options] == [o.value for o in full.options]

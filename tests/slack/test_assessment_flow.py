@@ -1,0 +1,742 @@
+"""The assessment as AssessmentFlow runs it: the real store (fakeredis and a real Redis), the shipped
+banks, and slack_sdk's WebClient talking HTTP to a fake Slack Web API.
+
+Clicks are built the way Bolt hands them over, with values read back from the buttons of the messages
+the flow posted, so a test can only press what a person could press.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from slack_sdk import WebClient
+
+from bot.engine.answers import Answer, decode_answer
+from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import Phase
+from bot.engine.scoring import score
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.workspace import Button, buttons_of
+from bot.slack import blocks
+from bot.slack.assessment import SHOW_FAILED, AssessmentFlow
+from bot.slack.values import (
+    ANSWER_ACTION_PATTERN,
+    RESUME_ACTION,
+    START_OVER_ACTION,
+    QuestionButton,
+    SessionButton,
+)
+from bot.store.sessions import Respondent, SessionRecord, SessionStore, connect
+
+USER = "U0ALICE"
+OTHER = "U0BOB"
+ORIGIN = "C0GENERAL"
+CATALOG = BankCatalog.from_directory()
+BANK = CATALOG.get("mlops")
+PULSE = CATALOG.get("pulse")
+
+
+class Responses:
+    """Stands in for Bolt's `respond`, keeping what the flow said to the person."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.sent.append(kwargs)
+
+    def only(self) -> dict[str, Any]:
+        assert len(self.sent) == 1, self.sent
+        reply = self.sent[0]
+        # A refusal or notice is for the clicker alone and must never overwrite the question message.
+        assert reply["response_type"] == "ephemeral"
+        assert reply["replace_original"] is False
+        return reply
+
+    def only_text(self) -> str:
+        reply = self.only()
+        return "\n".join(b["text"]["text"] for b in reply["blocks"] if b["type"] == "section")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as running:
+        yield running
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    return WebClient(token="xoxb-t", base_url=fake.base_url)
+
+
+@pytest.fixture
+def flow(store: SessionStore, client: WebClient) -> AssessmentFlow:
+    return AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client)
+
+
+@pytest.fixture
+def respond() -> Responses:
+    return Responses()
+
+
+@pytest.fixture
+def dm(fake: FakeSlack) -> str:
+    return fake.dm_channel_id(USER)
+
+
+@pytest.fixture
+def alice(team_id: str) -> Respondent:
+    return Respondent(team_id=team_id, user_id=USER)
+
+
+# Clicking ----------------------------------------------------------------------------------------
+
+
+def body_for(team_id: str, user: str, channel: str, message_ts: str | None) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "team": {"id": team_id},
+        "user": {"id": user, "team_id": team_id},
+        "channel": {"id": channel},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+    }
+
+
+def action_for(button: Button) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": button.action_id,
+        "block_id": button.block_id,
+        "value": button.value,
+    }
+
+
+def press(
+    flow: AssessmentFlow,
+    team_id: str,
+    channel: str,
+    message: dict[str, Any],
+    button: Button,
+    respond: Responses,
+    clicker: str = USER,
+) -> None:
+    flow.click(body_for(team_id, clicker, channel, message["ts"]), action_for(button), respond)
+
+
+def answer_buttons(message: dict[str, Any]) -> list[Button]:
+    return [b for b in buttons_of(message) if ANSWER_ACTION_PATTERN.match(b.action_id)]
+
+
+def code_of(button: Button) -> int | str | None:
+    return QuestionButton.decode(button.value).a  # type: ignore[attr-defined]
+
+
+def option(message: dict[str, Any], code: int | str) -> Button:
+    return next(b for b in answer_buttons(message) if code_of(b) == code)
+
+
+def best(message: dict[str, Any]) -> Button:
+    return max((b for b in answer_buttons(message) if isinstance(code_of(b), int)), key=code_of)  # type: ignore[arg-type]
+
+
+def shown_question(message: dict[str, Any]) -> str:
+    return QuestionButton.decode(answer_buttons(message)[0].value).q  # type: ignore[attr-defined, return-value]
+
+
+def progress(message: dict[str, Any]) -> str:
+    return next(b for b in message["blocks"] if b.get("block_id") == "progress")["elements"][0]["text"]
+
+
+def latest(fake: FakeSlack, channel: str) -> dict[str, Any]:
+    return fake.messages(channel)[-1]
+
+
+def reply_buttons(reply: dict[str, Any]) -> list[Button]:
+    return buttons_of({"blocks": reply["blocks"]})
+
+
+def stored(store: SessionStore, respondent: Respondent) -> SessionRecord:
+    record = store.get(respondent)
+    assert record is not None
+    return record
+
+
+def phase(record: SessionRecord) -> str:
+    return record.conversation["phase"]
+
+
+def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None) -> None:
+    started = Responses()
+    flow.start(team_id, USER, ORIGIN, bank_ref, started)
+    assert started.sent == [], started.sent
+
+
+def answer_best(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, count: int) -> None:
+    for _ in range(count):
+        message = latest(fake, dm)
+        clicked = Responses()
+        press(flow, team_id, dm, message, best(message), clicked)
+        assert clicked.sent == [], clicked.sent
+
+
+# Starting ----------------------------------------------------------------------------------------
+
+
+def test_start_posts_the_first_question_to_the_dm_and_remembers_where(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+
+    (message,) = fake.messages(dm)
+    assert shown_question(message) == BANK.questions[0].id
+    assert progress(message).startswith(f"`Question 1 of {len(BANK.questions)} ")
+    record = stored(store, alice)
+    assert (record.origin_channel, record.dm_channel, record.message_ts) == (ORIGIN, dm, message["ts"])
+    assert record.conversation["bank"] == BANK.id
+    assert record.conversation["bank_version"] == BANK.version
+    assert (phase(record), record.conversation["position"], record.conversation["answers"]) == (
+        Phase.ASK_Q,
+        0,
+        {},
+    )
+    for button in buttons_of(message):
+        value = QuestionButton.decode(button.value)
+        assert (value.u, value.s) == (USER, record.session_id)  # type: ignore[attr-defined]
+    assert fake.messages(ORIGIN) == [], "nothing is said in the channel until there is a report"
+
+
+def test_start_with_a_bank_id_uses_that_bank(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id, "pulse")
+    assert shown_question(latest(fake, dm)) == PULSE.questions[0].id
+    assert progress(latest(fake, dm)).startswith(f"`Question 1 of {len(PULSE.questions)} ")
+    assert stored(store, alice).conversation["bank"] == "pulse"
+
+
+def write_bank_file(directory: Path, bank_id: str) -> Path:
+    document = PULSE.model_dump(mode="json")
+    document["id"] = bank_id
+    path = directory / f"{bank_id}.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["unknown-id", "bank-file-outside-the-catalog", "broken-file"])
+def test_start_with_a_bank_the_deployment_does_not_offer_is_refused(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    team_id: str,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    if kind == "unknown-id":
+        bank_ref = "nope"
+    elif kind == "bank-file-outside-the-catalog":
+        bank_ref = str(write_bank_file(tmp_path, "private"))
+    else:
+        broken = tmp_path / "broken.yaml"
+        broken.write_text("id: [unclosed", encoding="utf-8")
+        bank_ref = str(broken)
+
+    flow.start(team_id, USER, ORIGIN, bank_ref, respond)
+
+    text = respond.only_text()
+    assert "available: mlops, pulse" in text
+    assert store.get(alice) is None
+    assert fake.calls == [], "a refused start must not open a DM"
+
+
+def test_start_while_in_progress_offers_resume_or_start_over_and_changes_nothing(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 1)
+    before = stored(store, alice)
+    calls_before = len(fake.calls)
+
+    flow.start(team_id, USER, "C0OTHER", "pulse", respond)
+
+    reply = respond.only()
+    assert f"1 of {len(BANK.questions)} answered" in respond.only_text()
+    resume, start_over = reply_buttons(reply)
+    assert resume.action_id == RESUME_ACTION
+    assert SessionButton.decode(resume.value) == SessionButton(u=USER)
+    assert start_over.action_id == START_OVER_ACTION
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="pulse")
+    assert stored(store, alice) == before
+    assert len(fake.calls) == calls_before, "the in-progress notice touches neither Slack nor the DM"
+
+
+def test_start_over_from_the_in_progress_notice_begins_the_requested_bank(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 2)
+    old = stored(store, alice)
+    notice = Responses()
+    flow.start(team_id, USER, ORIGIN, "pulse", notice)
+    start_over = reply_buttons(notice.only())[1]
+
+    restarted = Responses()
+    flow.session_button(
+        body_for(team_id, USER, ORIGIN, None), action_for(start_over), restarted, start_over=True
+    )
+
+    assert restarted.sent == []
+    record = stored(store, alice)
+    assert record.session_id != old.session_id
+    assert record.conversation["bank"] == "pulse"
+    assert (record.conversation["position"], record.conversation["answers"]) == (0, {})
+    first = latest(fake, dm)
+    assert shown_question(first) == PULSE.questions[0].id
+    assert record.message_ts == first["ts"]
+
+
+# Answering to the end ----------------------------------------------------------------------------
+
+
+def chosen_answer(index: int, message: dict[str, Any]) -> Button:
+    """A mix of every kind of answer: not applicable where offered, one "don't know", else the best."""
+    codes = [code_of(b) for b in answer_buttons(message)]
+    if "na" in codes:
+        return option(message, "na")
+    if index == 1:
+        return option(message, "dk")
+    return best(message)
+
+
+def test_answering_every_question_delivers_and_keeps_the_report(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    question_ts = latest(fake, dm)["ts"]
+    given: dict[str, Answer] = {}
+    for index, question in enumerate(BANK.questions):
+        message = latest(fake, dm)
+        assert message["ts"] == question_ts, "each next question replaces the one answered"
+        assert shown_question(message) == question.id
+        button = chosen_answer(index, message)
+        given[question.id] = decode_answer(code_of(button))  # type: ignore[arg-type]
+        press(flow, team_id, dm, message, button, respond)
+    assert respond.sent == []
+
+    expected = score(BANK, given)
+    expected_message = blocks.report_message(expected, BANK, USER)
+    (dm_copy,) = fake.messages(dm)
+    assert dm_copy["ts"] == question_ts
+    assert dm_copy["blocks"] == expected_message.blocks
+    assert answer_buttons(dm_copy) == []
+    (in_channel,) = fake.messages(ORIGIN)
+    assert in_channel["blocks"] == expected_message.blocks
+    assert in_channel["text"] == expected_message.text
+
+    record = stored(store, alice)
+    assert phase(record) == Phase.COMPLETE
+    (result,) = store.history(alice)
+    assert record.result_id == result.result_id
+    assert (result.bank_id, result.bank_version) == (BANK.id, BANK.version)
+    assert result.respondent == alice
+    assert result.origin_channel == ORIGIN
+    assert {qid: decode_answer(code) for qid, code in result.answers.items()} == given
+    assert result.report == expected.to_dict()
+    assert store.result(team_id, result.result_id) == result
+
+
+def test_a_click_on_a_finished_assessment_is_refused_and_a_new_start_begins_afresh(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id, "pulse")
+    answer_best(flow, fake, team_id, dm, len(PULSE.questions) - 1)
+    last_question = latest(fake, dm)
+    answer_best(flow, fake, team_id, dm, 1)
+    finished = stored(store, alice)
+
+    late = Responses()
+    press(flow, team_id, dm, last_question, best(last_question), late)
+    assert "already complete" in late.only_text()
+    assert stored(store, alice) == finished
+    assert len(store.history(alice)) == 1, "a late click must not record a second result"
+
+    start(flow, team_id, "pulse")
+    record = stored(store, alice)
+    assert record.session_id != finished.session_id
+    assert (phase(record), record.conversation["answers"]) == (Phase.ASK_Q, {})
+    assert len(store.history(alice)) == 1, "the earlier result is kept"
+
+
+def test_report_stays_in_the_dm_with_an_invite_hint_when_the_bot_is_not_in_the_channel(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    fake.set_not_in_channel(ORIGIN)
+    start(flow, team_id, "pulse")
+    question_ts = latest(fake, dm)["ts"]
+    answer_best(flow, fake, team_id, dm, len(PULSE.questions))
+
+    refused = [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == ORIGIN]
+    assert [c.error for c in refused] == ["not_in_channel"]
+    assert fake.messages(ORIGIN) == []
+    report, note = fake.messages(dm)
+    assert report["ts"] == question_ts
+    assert report["text"].startswith("MLOps maturity report")
+    assert any(b.get("block_id") == "overall" for b in report["blocks"])
+    assert "/invite" in note["text"]
+    assert f"<#{ORIGIN}>" in note["text"] and "not_in_channel" in note["text"]
+    assert phase(stored(store, alice)) == Phase.COMPLETE
+    assert len(store.history(alice)) == 1
+
+
+# Cancel and resume -------------------------------------------------------------------------------
+
+
+def test_cancel_ends_the_assessment_and_refuses_later_clicks(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 1)
+    on_screen = latest(fake, dm)
+
+    flow.cancel(team_id, USER, respond)
+
+    assert "cancelled" in respond.only_text()
+    (message,) = fake.messages(dm)
+    assert message["ts"] == on_screen["ts"]
+    assert message["text"].startswith("Assessment cancelled after 1 answer(s).")
+    assert buttons_of(message) == []
+    cancelled = stored(store, alice)
+    assert phase(cancelled) == Phase.CANCELLED
+    assert store.history(alice) == []
+
+    late = Responses()
+    press(flow, team_id, dm, on_screen, best(on_screen), late)
+    assert "already cancelled" in late.only_text()
+    assert stored(store, alice) == cancelled
+
+    again = Responses()
+    flow.cancel(team_id, USER, again)
+    assert "no assessment in progress" in again.only_text()
+
+
+def test_the_cancel_button_ends_the_assessment(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    message = latest(fake, dm)
+    cancel = next(b for b in buttons_of(message) if b.action_id == "cancel")
+    clicked = Responses()
+    press(flow, team_id, dm, message, cancel, clicked)
+    assert clicked.sent == []
+    assert phase(stored(store, alice)) == Phase.CANCELLED
+    assert latest(fake, dm)["text"].startswith("Assessment cancelled after 0 answer(s).")
+
+
+def test_resume_posts_the_current_question_again_and_follows_it(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 2)
+    before = stored(store, alice)
+
+    flow.resume(team_id, USER, respond)
+
+    assert "sent your current question" in respond.only_text()
+    first, again = fake.messages(dm)
+    assert again["ts"] != first["ts"]
+    assert shown_question(again) == BANK.questions[2].id
+    assert progress(again).startswith(f"`Question 3 of {len(BANK.questions)} ")
+    record = stored(store, alice)
+    assert record.message_ts == again["ts"]
+    assert record.conversation == before.conversation, "resending a question answers nothing"
+
+    updates_before = len(fake.calls_to("chat.update"))
+    answer_best(flow, fake, team_id, dm, 1)
+    (update,) = fake.calls_to("chat.update")[updates_before:]
+    assert update.params["ts"] == again["ts"]
+    assert stored(store, alice).conversation["position"] == 3
+
+
+def test_resume_from_the_in_progress_notice_resends_the_question(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 1)
+    notice = Responses()
+    flow.start(team_id, USER, ORIGIN, None, notice)
+    resume = reply_buttons(notice.only())[0]
+
+    resumed = Responses()
+    flow.session_button(body_for(team_id, USER, ORIGIN, None), action_for(resume), resumed, start_over=False)
+
+    assert "sent your current question" in resumed.only_text()
+    assert len(fake.messages(dm)) == 2
+    assert shown_question(latest(fake, dm)) == BANK.questions[1].id
+    assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
+
+
+@pytest.mark.parametrize("command", ["resume", "cancel"])
+def test_resume_and_cancel_without_an_assessment_say_so(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, team_id: str, command: str
+) -> None:
+    replies = Responses()
+    getattr(flow, command)(team_id, USER, replies)
+    assert "no assessment in progress" in replies.only_text()
+    assert store.get(alice) is None
+    assert fake.calls == []
+
+
+# Refusals ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["other-person-clicks", "value-names-other-person"])
+def test_a_click_on_someone_elses_assessment_is_refused(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    forged: bool,
+) -> None:
+    start(flow, team_id)
+    message = latest(fake, dm)
+    button = best(message)
+    before = stored(store, alice)
+    calls_before = len(fake.calls)
+
+    if forged:
+        value = QuestionButton.decode(button.value).model_copy(update={"u": OTHER})
+        button = Button(button.action_id, button.block_id, value.encode(), button.label)
+        press(flow, team_id, dm, message, button, respond, clicker=USER)
+    else:
+        press(flow, team_id, dm, message, button, respond, clicker=OTHER)
+
+    assert "belongs to someone else" in respond.only_text()
+    assert stored(store, alice) == before
+    assert store.get(Respondent(team_id=team_id, user_id=OTHER)) is None
+    assert len(fake.calls) == calls_before
+
+
+def test_a_tampered_value_is_refused(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    message = latest(fake, dm)
+    button = best(message)
+    before = stored(store, alice)
+    forged = Button(button.action_id, button.block_id, button.value.replace('"a":', '"a":"maybe","x":'), "")
+
+    press(flow, team_id, dm, message, forged, respond)
+
+    assert "isn't one I recognise" in respond.only_text()
+    assert stored(store, alice) == before
+
+
+def test_a_stale_answer_is_refused(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    first = latest(fake, dm)
+    answer_best(flow, fake, team_id, dm, 1)
+    before = stored(store, alice)
+
+    press(flow, team_id, dm, first, option(first, 0), respond)
+
+    assert "earlier question" in respond.only_text()
+    assert stored(store, alice) == before
+
+
+def changed_catalog() -> BankCatalog:
+    return BankCatalog([BANK.model_copy(update={"version": "9.9.9"}), PULSE])
+
+
+def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_version(
+    store: SessionStore,
+    client: WebClient,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    flow: AssessmentFlow,
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 1)
+    message = latest(fake, dm)
+    before = stored(store, alice)
+    updated = AssessmentFlow(store=store, catalog=changed_catalog(), default_bank="mlops", client=client)
+
+    press(updated, team_id, dm, message, best(message), respond)
+
+    text = respond.only_text()
+    assert "mlops 1.0.0" in text and "mlops 9.9.9" in text
+    (start_over,) = reply_buttons(respond.only())
+    assert start_over.action_id == START_OVER_ACTION
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops")
+    assert stored(store, alice) == before
+    assert fake.messages(dm) == [message], "the question on screen stays as it was"
+
+    restarted = Responses()
+    updated.session_button(
+        body_for(team_id, USER, dm, message["ts"]), action_for(start_over), restarted, True
+    )
+
+    assert restarted.sent == []
+    record = stored(store, alice)
+    assert record.session_id != before.session_id
+    assert record.conversation["bank_version"] == "9.9.9"
+    assert (record.conversation["position"], record.conversation["answers"]) == (0, {})
+    assert record.origin_channel == ORIGIN, "the report still goes where the assessment was asked for"
+    fresh = latest(fake, dm)
+    assert fresh["ts"] != message["ts"]
+    assert shown_question(fresh) == BANK.questions[0].id
+    assert record.message_ts == fresh["ts"]
+
+    old = Responses()
+    press(updated, team_id, dm, message, best(message), old)
+    assert "earlier question" in old.only_text()
+    assert stored(store, alice) == record
+
+
+@pytest.mark.parametrize("command", ["resume", "cancel"])
+def test_resume_and_cancel_after_the_bank_changed_offer_start_over(
+    store: SessionStore,
+    client: WebClient,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    flow: AssessmentFlow,
+    command: str,
+) -> None:
+    start(flow, team_id)
+    before = stored(store, alice)
+    calls_before = len(fake.calls)
+    updated = AssessmentFlow(store=store, catalog=changed_catalog(), default_bank="mlops", client=client)
+
+    getattr(updated, command)(team_id, USER, respond)
+
+    assert "mlops 9.9.9" in respond.only_text()
+    (start_over,) = reply_buttons(respond.only())
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops")
+    assert stored(store, alice) == before
+    assert len(fake.calls) == calls_before
+
+
+# Failures ----------------------------------------------------------------------------------------
+
+
+def unreachable_flow(client: WebClient) -> AssessmentFlow:
+    store = SessionStore(connect("redis://127.0.0.1:1/0", timeout_seconds=0.2))
+    return AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client)
+
+
+def unreachable_click(flow: AssessmentFlow, team_id: str, dm: str, respond: Responses) -> None:
+    question = BANK.questions[0].id
+    button = Button(
+        "answer:0", f"answers-{question}", QuestionButton(u=USER, s="abc123", q=question, a=0).encode(), ""
+    )
+    press(flow, team_id, dm, {"ts": "1700000000.000100"}, button, respond)
+
+
+def unreachable_start_over(flow: AssessmentFlow, team_id: str, dm: str, respond: Responses) -> None:
+    action = {"action_id": START_OVER_ACTION, "value": SessionButton(u=USER, b="mlops").encode()}
+    flow.session_button(body_for(team_id, USER, ORIGIN, None), action, respond, start_over=True)
+
+
+UNREACHABLE_ACTIONS = {
+    "start": lambda flow, team, dm, respond: flow.start(team, USER, ORIGIN, None, respond),
+    "resume": lambda flow, team, dm, respond: flow.resume(team, USER, respond),
+    "cancel": lambda flow, team, dm, respond: flow.cancel(team, USER, respond),
+    "click": unreachable_click,
+    "start-over": unreachable_start_over,
+}
+
+
+@pytest.mark.parametrize("action", list(UNREACHABLE_ACTIONS))
+def test_an_unreachable_store_is_explained_and_nothing_is_sent_to_slack(
+    client: WebClient, fake: FakeSlack, respond: Responses, dm: str, team_id: str, action: str
+) -> None:
+    UNREACHABLE_ACTIONS[action](unreachable_flow(client), team_id, dm, respond)
+
+    text = respond.only_text()
+    assert "temporarily unavailable" in text
+    assert "answers so far are safe" in text
+    assert fake.calls == []
+
+
+def test_an_answer_survives_slack_refusing_the_next_question(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    first = latest(fake, dm)
+    fake.fail_next("chat.update", "internal_error")
+
+    press(flow, team_id, dm, first, option(first, 1), respond)
+
+    assert respond.only()["text"] == SHOW_FAILED
+    assert f"`{blocks.COMMAND} resume`" in respond.only_text()
+    record = stored(store, alice)
+    assert record.conversation["answers"] == {BANK.questions[0].id: 1}
+    assert record.conversation["position"] == 1
+    assert fake.messages(dm) == [first], "Slack kept the old question on screen"
+
+    resumed = Responses()
+    flow.resume(team_id, USER, resumed)
+    assert shown_question(latest(fake, dm)) == BANK.questions[1].id
