@@ -64,6 +64,9 @@ SHOW_FAILED = (
     ":warning: Your answer is saved, but Slack didn't take my next message. "
     f"Type `{blocks.COMMAND} resume` to get the current question again."
 )
+SLACK_FAILED = (
+    ":warning: Slack didn't take my message just now; nothing you answered was lost. Try again in a minute."
+)
 # Errors that mean the bot may not post in the channel, as opposed to Slack being unavailable.
 CHANNEL_REFUSALS = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_post_in_channel"}
@@ -139,16 +142,15 @@ class AssessmentFlow:
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
 
     def resume(self, team_id: str, user_id: str, respond: Respond) -> None:
+        """Send the current question again; after the last answer, send the report again."""
         respondent = Respondent(team_id=team_id, user_id=user_id)
+        nothing_in_progress = blocks.text_message(
+            f"You have no assessment in progress. Type `{blocks.COMMAND}` to start one."
+        )
         try:
             record = self.store.get(respondent)
-            if record is None or self._finished(record):
-                ephemeral(
-                    respond,
-                    blocks.text_message(
-                        f"You have no assessment in progress. Type `{blocks.COMMAND}` to start one."
-                    ),
-                )
+            if record is None:
+                ephemeral(respond, nothing_in_progress)
                 return
             conversation = Conversation.from_dict(record.conversation)
             bank = self._bank_for(conversation)
@@ -156,18 +158,41 @@ class AssessmentFlow:
         except StoreUnavailable:
             ephemeral(respond, blocks.text_message(UNAVAILABLE))
             return
-        except BankChanged as error:
-            ephemeral(
-                respond,
-                blocks.bank_changed_message(user_id, conversation.bank_id, error.started_with, error.current),
-            )
+        except CorruptState:
+            ephemeral(respond, nothing_in_progress)
             return
-        assert isinstance(prompt, AskQuestion)
-        dm_channel = record.dm_channel or self.client.conversations_open(users=user_id)["channel"]["id"]
-        message = blocks.question_message(bank, prompt, user_id, record.session_id)
-        posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
-        self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
-        ephemeral(respond, blocks.text_message("I've sent your current question to our DM again."))
+        except BankChanged as error:
+            if conversation.finished:
+                ephemeral(respond, nothing_in_progress)
+            else:
+                ephemeral(
+                    respond,
+                    blocks.bank_changed_message(
+                        user_id, conversation.bank_id, error.started_with, error.current
+                    ),
+                )
+            return
+        if isinstance(prompt, AskQuestion):
+            message = blocks.question_message(bank, prompt, user_id, record.session_id)
+            done = "I've sent your current question to our DM again."
+        elif isinstance(prompt, ShowReport):
+            message = blocks.report_message(prompt.report, bank, user_id)
+            done = "Your last assessment is complete; I've sent its report to our DM again."
+        else:
+            ephemeral(respond, nothing_in_progress)
+            return
+        try:
+            dm_channel = record.dm_channel or self.client.conversations_open(users=user_id)["channel"]["id"]
+            posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
+            if isinstance(prompt, AskQuestion):
+                self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
+        except SlackApiError as error:
+            log.warning("could not resend to the DM: %s", error.response.get("error"))
+            ephemeral(respond, blocks.text_message(SLACK_FAILED))
+            return
+        except StoreUnavailable:
+            pass  # the question is in the DM; its buttons work whatever message they are on
+        ephemeral(respond, blocks.text_message(done))
 
     def cancel(self, team_id: str, user_id: str, respond: Respond) -> None:
         respondent = Respondent(team_id=team_id, user_id=user_id)
@@ -191,7 +216,10 @@ class AssessmentFlow:
         except InvalidEvent:
             ephemeral(respond, blocks.text_message("You have no assessment in progress."))
             return
-        self._show(applied, applied.record.dm_channel, applied.record.message_ts)
+        try:
+            self._show(applied, applied.record.dm_channel, applied.record.message_ts)
+        except SlackApiError as error:
+            log.warning("could not mark the question message cancelled: %s", error.response.get("error"))
         ephemeral(respond, blocks.text_message("Your assessment is cancelled."))
 
     # Clicks --------------------------------------------------------------------------------------
@@ -262,7 +290,11 @@ class AssessmentFlow:
         try:
             bank = self._offered_bank(button.b or self.default_bank)
             existing = self.store.get(respondent)
-            origin = (existing.origin_channel if existing else None) or body.get("channel", {}).get("id")
+            # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
+            # bank-changed notice): it goes where the first assessment was started.
+            clicked_in = body.get("channel", {}).get("id")
+            in_dm = existing is not None and clicked_in == existing.dm_channel
+            origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
             self.begin(respondent, bank, origin, replace=True, respond=respond)
         except UnknownBank as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))

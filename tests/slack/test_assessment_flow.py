@@ -7,6 +7,7 @@ the flow posted, so a test can only press what a person could press.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -740,3 +741,35 @@ def test_an_answer_survives_slack_refusing_the_next_question(
     resumed = Responses()
     flow.resume(team_id, USER, resumed)
     assert shown_question(latest(fake, dm)) == BANK.questions[1].id
+
+
+def test_resume_after_the_last_answer_sends_the_report_again(
+    flow: AssessmentFlow, fake: FakeSlack, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id, "pulse")
+    answer_best(flow, fake, team_id, dm, len(PULSE.questions))
+    messages_before = len(fake.messages(dm))
+
+    resumed = Responses()
+    flow.resume(team_id, USER, resumed)
+
+    assert "report to our DM again" in resumed.only_text()
+    resent = fake.messages(dm)
+    assert len(resent) == messages_before + 1
+    assert "MLOps maturity report" in resent[-1]["text"]
+    assert "Level 4" in json.dumps(resent[-1]["blocks"])
+
+
+def test_start_over_from_a_notice_in_another_channel_reports_there(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    notice = Responses()
+    flow.start(team_id, USER, "C0ELSEWHERE", None, notice)
+    start_over = reply_buttons(notice.only())[1]
+
+    flow.session_button(
+        body_for(team_id, USER, "C0ELSEWHERE", None), action_for(start_over), Responses(), start_over=True
+    )
+
+    assert stored(store, alice).origin_channel == "C0ELSEWHERE"
