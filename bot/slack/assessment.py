@@ -84,6 +84,11 @@ class Applied:
     record: SessionRecord
 
 
+def bank_changed(user_id: str, error: BankChanged) -> blocks.Message:
+    bank_id = error.started_with.split()[0]  # "<bank id> <version>"
+    return blocks.bank_changed_message(user_id, bank_id, error.started_with, error.current)
+
+
 def ephemeral(respond: Respond, message: blocks.Message) -> None:
     respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
@@ -162,15 +167,7 @@ class AssessmentFlow:
             ephemeral(respond, nothing_in_progress)
             return
         except BankChanged as error:
-            if conversation.finished:
-                ephemeral(respond, nothing_in_progress)
-            else:
-                ephemeral(
-                    respond,
-                    blocks.bank_changed_message(
-                        user_id, conversation.bank_id, error.started_with, error.current
-                    ),
-                )
+            ephemeral(respond, nothing_in_progress if conversation.finished else bank_changed(user_id, error))
             return
         if isinstance(prompt, AskQuestion):
             message = blocks.question_message(bank, prompt, user_id, record.session_id)
@@ -206,12 +203,7 @@ class AssessmentFlow:
             ephemeral(respond, blocks.text_message(UNAVAILABLE))
             return
         except BankChanged as error:
-            ephemeral(
-                respond,
-                blocks.bank_changed_message(
-                    user_id, error.started_with.split()[0], error.started_with, error.current
-                ),
-            )
+            ephemeral(respond, bank_changed(user_id, error))
             return
         except InvalidEvent:
             ephemeral(respond, blocks.text_message("You have no assessment in progress."))
@@ -252,12 +244,7 @@ class AssessmentFlow:
             ephemeral(respond, blocks.text_message(UNAVAILABLE))
             return
         except BankChanged as error:
-            ephemeral(
-                respond,
-                blocks.bank_changed_message(
-                    clicker, error.started_with.split()[0], error.started_with, error.current
-                ),
-            )
+            ephemeral(respond, bank_changed(clicker, error))
             return
         except InvalidEvent as error:
             ephemeral(respond, blocks.text_message(self._refusal_text(error)))

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from bot.engine.answers import choices, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
+from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
 from bot.engine.scoring import DimensionResult, Report
 from bot.slack.values import (
     ANSWER_ACTION,
@@ -42,8 +43,6 @@ MAX_BLOCKS = 50
 MAX_ACTIONS_ELEMENTS = 25
 MAX_SECTION_TEXT = 3000
 MAX_FALLBACK_TEXT = 4000
-PROGRESS_CELLS = 12
-SCORE_BAR_CELLS = 10
 LEVEL_EMOJI = {
     1: ":red_circle:",
     2: ":large_orange_circle:",
@@ -107,16 +106,6 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
 
 def _context(text: str, block_id: str | None = None) -> ContextBlock:
     return ContextBlock(elements=[_mrkdwn(text)], block_id=block_id)
-
-
-def bar(fraction: float, cells: int) -> str:
-    filled = round(max(0.0, min(1.0, fraction)) * cells)
-    return "▓" * filled + "░" * (cells - filled)
-
-
-def progress_line(number: int, total: int) -> str:
-    fraction = number / total if total else 0.0
-    return f"Question {number} of {total} {bar(fraction, PROGRESS_CELLS)} {round(fraction * 100)}%"
 
 
 # Questions ---------------------------------------------------------------------------------------

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from rich.console import Console
 from rich.text import Text
 
-PROGRESS_CELLS = 12
-SCORE_BAR_CELLS = 10
 # Distinct even on a 16-colour terminal, where orange would collapse into red or yellow.
 LEVEL_STYLES = {1: "bold red", 2: "bold yellow", 3: "bold cyan", 4: "bold green"}
 
@@ -36,17 +34,6 @@ def make_console(*, stderr: bool = False, environ: Mapping[str, str] | None = No
         highlight=False,
         emoji=False,
     )
-
-
-def bar(fraction: float, cells: int) -> str:
-    filled = round(max(0.0, min(1.0, fraction)) * cells)
-    return "▓" * filled + "░" * (cells - filled)
-
-
-def progress_line(number: int, total: int) -> str:
-    """The same progress wording as the Slack app, so both front ends read alike."""
-    fraction = number / total if total else 0.0
-    return f"Question {number} of {total} {bar(fraction, PROGRESS_CELLS)} {round(fraction * 100)}%"
 
 
 def level_label(level: int | None, names: Mapping[int, str]) -> str:

@@ -28,7 +28,7 @@ from bot.engine.conversation import (
     Transition,
     advance,
 )
-from bot.terminal.console import progress_line
+from bot.engine.progress import progress_line
 from bot.terminal.report import print_report
 
 BACK_KEY = "b"

@@ -15,8 +15,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from bot.engine.progress import SCORE_BAR_CELLS, bar
 from bot.engine.scoring import Report
-from bot.terminal.console import LEVEL_STYLES, SCORE_BAR_CELLS, bar, level_label, styled_level
+from bot.terminal.console import LEVEL_STYLES, level_label, styled_level
 
 REPORT_FORMATS = ("text", "json", "markdown")
 OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"

@@ -26,9 +26,10 @@ from bot.engine.answers import (
 from bot.engine.bank import Question, QuestionBank, parse_bank
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AskQuestion
+from bot.engine.progress import progress_line
 from bot.engine.scoring import GATE_PASS_VALUE, Report, score
 from bot.slack import blocks
-from bot.slack.blocks import BlockLimitError, Message, check_message, progress_line
+from bot.slack.blocks import BlockLimitError, Message, check_message
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     BACK_ACTION,

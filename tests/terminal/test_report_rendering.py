@@ -10,8 +10,9 @@ from rich.console import Console
 from bot.engine.answers import DontKnow, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
+from bot.engine.progress import progress_line
 from bot.engine.scoring import score
-from bot.terminal.console import make_console, plain_output_requested, progress_line
+from bot.terminal.console import make_console, plain_output_requested
 from bot.terminal.report import gate_note, level_range_note, print_report, report_markdown
 
 from .report_figures import ANSI_ESCAPE
