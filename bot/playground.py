@@ -182,7 +182,9 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
         console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
         button = choose(question, buttons)
         if button is None:
-            console.print("Left the playground; its fake workspace and in-process state end with it.", style="yellow")
+            console.print(
+                "Left the playground; its fake workspace and in-process state end with it.", style="yellow"
+            )
             return EXIT_QUIT
         console.print(f"→ {button.label}", style="bold")
         before = len(user.fake.calls)

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -34,8 +35,6 @@ class StartupError(Exception):
 
 
 def load_catalog(settings: Settings) -> BankCatalog:
-    from pathlib import Path
-
     directory = Path(settings.banks_dir) if settings.banks_dir else DEFAULT_BANKS_DIR
     try:
         catalog = BankCatalog.from_directory(directory)

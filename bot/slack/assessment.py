@@ -64,6 +64,10 @@ SHOW_FAILED = (
     ":warning: Your answer is saved, but Slack didn't take my next message. "
     f"Type `{blocks.COMMAND} resume` to get the current question again."
 )
+FIRST_QUESTION_FAILED = (
+    ":warning: Your assessment is ready, but Slack didn't take its first question. "
+    f"Type `{blocks.COMMAND} resume` to get it."
+)
 SLACK_FAILED = (
     ":warning: Slack didn't take my message just now; nothing you answered was lost. Try again in a minute."
 )
@@ -129,7 +133,12 @@ class AssessmentFlow:
         self, respondent: Respondent, bank: QuestionBank, origin_channel: str, replace: bool, respond: Respond
     ) -> None:
         """Open the DM, store a fresh conversation and post its first question."""
-        dm_channel = self.client.conversations_open(users=respondent.user_id)["channel"]["id"]
+        try:
+            dm_channel = self.client.conversations_open(users=respondent.user_id)["channel"]["id"]
+        except SlackApiError as error:
+            log.warning("could not open the DM: %s", error.response.get("error"))
+            ephemeral(respond, blocks.text_message(SLACK_FAILED))
+            return
         started = advance(Conversation.new(bank), Start(), bank)
         record = SessionRecord(
             respondent=respondent,
@@ -142,7 +151,12 @@ class AssessmentFlow:
             return
         assert isinstance(started.prompt, AskQuestion)
         message = blocks.question_message(bank, started.prompt, respondent.user_id, record.session_id)
-        posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
+        try:
+            posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
+        except SlackApiError as error:
+            log.warning("could not post the first question: %s", error.response.get("error"))
+            ephemeral(respond, blocks.text_message(FIRST_QUESTION_FAILED))
+            return
         self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
 

@@ -773,3 +773,28 @@ def test_start_over_from_a_notice_in_another_channel_reports_there(
     )
 
     assert stored(store, alice).origin_channel == "C0ELSEWHERE"
+
+
+def test_slack_refusing_the_dm_at_start_stores_nothing_and_says_so(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, team_id: str
+) -> None:
+    fake.fail_next("conversations.open", "internal_error")
+    told = Responses()
+    flow.start(team_id, USER, ORIGIN, None, told)
+    assert "Slack didn't take my message" in told.only_text()
+    assert store.get(alice) is None
+
+
+def test_slack_refusing_the_first_question_keeps_the_session_for_resume(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    fake.fail_next("chat.postMessage", "internal_error")
+    told = Responses()
+    flow.start(team_id, USER, ORIGIN, None, told)
+    assert "resume" in told.only_text()
+    assert phase(stored(store, alice)) == Phase.ASK_Q
+
+    resumed = Responses()
+    flow.resume(team_id, USER, resumed)
+    assert "current question" in resumed.only_text()
+    assert shown_question(latest(fake, dm)) == CATALOG.get("mlops").questions[0].id
