@@ -38,7 +38,7 @@ def load_catalog(settings: Settings) -> BankCatalog:
     directory = Path(settings.banks_dir) if settings.banks_dir else DEFAULT_BANKS_DIR
     try:
         catalog = BankCatalog.from_directory(directory)
-        catalog.get(settings.default_bank)
+        catalog.by_id(settings.default_bank)
     except BankError as error:
         raise StartupError("question banks are invalid:\n" + str(error)) from None
     except UnknownBank as error:

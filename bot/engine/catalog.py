@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.engine.bank import BankError, BankProblem, QuestionBank, bank_files, load_bank_file
+from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, bank_files, load_bank_file
 
 DEFAULT_BANKS_DIR = Path(__file__).resolve().parents[2] / "question_banks"
 DEFAULT_BANK_ID = "mlops"
@@ -46,12 +46,17 @@ class BankCatalog:
     def banks(self) -> list[QuestionBank]:
         return list(self._banks.values())
 
-    def get(self, id_or_path: str) -> QuestionBank:
-        """A bank by id, or loaded from a file when the argument names one."""
-        if id_or_path in self._banks:
-            return self._banks[id_or_path]
-        path = Path(id_or_path)
-        if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
-            return load_bank_file(path)
+    def by_id(self, bank_id: str) -> QuestionBank:
+        """Only a bank this catalog offers: all a person may name from chat, where a file path must never
+        read the server's files."""
+        if bank_id in self._banks:
+            return self._banks[bank_id]
         known = ", ".join(sorted(self._banks)) or "none"
-        raise UnknownBank(f"no question bank {id_or_path!r} (available: {known})")
+        raise UnknownBank(f"no question bank {bank_id!r} (available: {known})")
+
+    def get(self, id_or_path: str) -> QuestionBank:
+        """A bank by id, or loaded from a file when the argument names one (for the terminal)."""
+        path = Path(id_or_path)
+        if id_or_path not in self._banks and path.suffix in BANK_SUFFIXES and path.is_file():
+            return load_bank_file(path)
+        return self.by_id(id_or_path)

@@ -118,7 +118,8 @@ class NothingToGoBackTo(InvalidEvent):
 class BankChanged(InvalidEvent):
     """The bank was edited after this conversation started; its answers belong to the old version."""
 
-    def __init__(self, started_with: str, current: str):
+    def __init__(self, bank_id: str, started_with: str, current: str):
+        self.bank_id = bank_id
         self.started_with = started_with
         self.current = current
         super().__init__(f"the question bank changed from version {started_with} to {current}")
@@ -243,7 +244,7 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
 
 def _check_bank(state: Conversation, bank: QuestionBank) -> None:
     if bank.id != state.bank_id or bank.version != state.bank_version:
-        raise BankChanged(f"{state.bank_id} {state.bank_version}", f"{bank.id} {bank.version}")
+        raise BankChanged(state.bank_id, f"{state.bank_id} {state.bank_version}", f"{bank.id} {bank.version}")
     if state.phase == Phase.ASK_Q and not 0 <= state.position < len(bank.questions):
         raise CorruptState(f"position {state.position} outside the bank's {len(bank.questions)} questions")
     # A stored answer the bank does not offer would crash scoring, or (a negative index) silently

@@ -60,6 +60,7 @@ UNAVAILABLE = (
     ":warning: MLOps Compass is temporarily unavailable. Your answers so far are safe; "
     "try the button again in a minute."
 )
+UNRECOGNISED_BUTTON = "That button isn't one I recognise, so nothing was changed."
 SHOW_FAILED = (
     ":warning: Your answer is saved, but Slack didn't take my next message. "
     f"Type `{blocks.COMMAND} resume` to get the current question again."
@@ -89,8 +90,13 @@ class Applied:
 
 
 def bank_changed(user_id: str, error: BankChanged) -> blocks.Message:
-    bank_id = error.started_with.split()[0]  # "<bank id> <version>"
-    return blocks.bank_changed_message(user_id, bank_id, error.started_with, error.current)
+    return blocks.bank_changed_message(user_id, error.bank_id, error.started_with, error.current)
+
+
+def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
+    """(workspace id, user id) of a block_actions payload."""
+    team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
+    return team_id, body["user"]["id"]
 
 
 def ephemeral(respond: Respond, message: blocks.Message) -> None:
@@ -110,7 +116,7 @@ class AssessmentFlow:
         self, team_id: str, user_id: str, channel_id: str, bank_ref: str | None, respond: Respond
     ) -> None:
         try:
-            bank = self._offered_bank(bank_ref or self.default_bank)
+            bank = self.catalog.by_id(bank_ref or self.default_bank)
         except UnknownBank as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
             return
@@ -231,8 +237,7 @@ class AssessmentFlow:
     # Clicks --------------------------------------------------------------------------------------
 
     def click(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-        clicker = body["user"]["id"]
+        team_id, clicker = who_clicked(body)
         channel_id = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
         message_ts = body.get("container", {}).get("message_ts")
         try:
@@ -247,9 +252,7 @@ class AssessmentFlow:
                 return
             event = self._event_for(action["action_id"], button)
         except InvalidButton:
-            ephemeral(
-                respond, blocks.text_message("That button isn't one I recognise, so nothing was changed.")
-            )
+            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
         respondent = Respondent(team_id=team_id, user_id=clicker)
         try:
@@ -272,14 +275,11 @@ class AssessmentFlow:
     def session_button(
         self, body: dict[str, Any], action: dict[str, Any], respond: Respond, start_over: bool
     ) -> None:
-        team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-        clicker = body["user"]["id"]
+        team_id, clicker = who_clicked(body)
         try:
             button = SessionButton.decode(action.get("value"))
         except InvalidButton:
-            ephemeral(
-                respond, blocks.text_message("That button isn't one I recognise, so nothing was changed.")
-            )
+            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
         if button.u != clicker:
             ephemeral(respond, blocks.text_message("That button belongs to someone else's assessment."))
@@ -289,7 +289,7 @@ class AssessmentFlow:
             return
         respondent = Respondent(team_id=team_id, user_id=clicker)
         try:
-            bank = self._offered_bank(button.b or self.default_bank)
+            bank = self.catalog.by_id(button.b or self.default_bank)
             existing = self.store.get(respondent)
             # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
             # bank-changed notice): it goes where the first assessment was started.
@@ -318,32 +318,17 @@ class AssessmentFlow:
             return Cancel()
         raise InvalidButton(f"unknown action {action_id!r}")
 
-    def _offered_bank(self, bank_id: str) -> QuestionBank:
-        # The catalog also loads banks from file paths, for the CLI. A word typed in Slack must only
-        # name a bank this deployment offers: a path would read the server's files, and a session on a
-        # bank outside the catalog could never take its first answer.
-        offered = {bank.id: bank for bank in self.catalog.banks}
-        if bank_id not in offered:
-            known = ", ".join(sorted(offered)) or "none"
-            raise UnknownBank(f"no question bank {bank_id!r} (available: {known})")
-        return offered[bank_id]
-
     def _bank_for(self, conversation: Conversation) -> QuestionBank:
+        """The bank a stored conversation was started on; the engine checks its version."""
         try:
-            bank = self.catalog.get(conversation.bank_id)
+            return self.catalog.by_id(conversation.bank_id)
         except UnknownBank:
-            raise BankChanged(
-                f"{conversation.bank_id} {conversation.bank_version}", "no longer offered"
-            ) from None
-        if bank.version != conversation.bank_version:
-            raise BankChanged(
-                f"{conversation.bank_id} {conversation.bank_version}", f"{bank.id} {bank.version}"
-            )
-        return bank
+            started_with = f"{conversation.bank_id} {conversation.bank_version}"
+            raise BankChanged(conversation.bank_id, started_with, "no longer offered") from None
 
     def _question_count(self, conversation: Conversation) -> int:
         try:
-            return len(self.catalog.get(conversation.bank_id).questions)
+            return len(self.catalog.by_id(conversation.bank_id).questions)
         except UnknownBank:
             return len(conversation.answers)
 
