@@ -135,9 +135,9 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if report_format == "json":
         consoles.out.file.write(report_json(report) + "\n")
     elif report_format == "markdown":
-        consoles.out.file.write(report_markdown(report, bank.title))
+        consoles.out.file.write(report_markdown(report))
     else:
-        print_report(consoles.out, report, bank.title)
+        print_report(consoles.out, report)
     return EXIT_OK
 
 

@@ -11,10 +11,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, ValidationError
 
 # Slack's limits, so that any valid bank renders as valid Block Kit.
 BUTTON_LABEL_LIMIT = 75
@@ -54,45 +54,119 @@ class Option(_Strict):
     value: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class Question(_Strict):
+class ContextOption(_Strict):
+    label: ShortText
+
+
+class AppliesIf(_Strict):
+    """Ask a question only when an earlier context question was answered with one of these options."""
+
+    question: Identifier
+    options: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)]  # 1-based, as people count
+
+
+class _Asked(_Strict):
     id: Identifier
+    text: LongText
+    why: LongText
+    not_applicable: ShortText | None = None
+    applies_if: AppliesIf | None = None
+
+
+class Question(_Asked):
+    """A practice: scored into its dimension's score and level."""
+
+    kind: Literal["practice"] = "practice"
     dimension: Identifier
     level: Level
     weight: Annotated[float, Field(gt=0)]
-    text: LongText
-    why: LongText
+    # A production-safety practice: while it fails, its dimension stays below the question's level.
+    gate: bool = False
     options: Annotated[list[Option], Field(min_length=2, max_length=10)]
-    not_applicable: ShortText | None = None
     improvement: LongText
     tools: Annotated[list[ShortText], Field(max_length=8)] = []
+    # Practices that must be in place first; Next Steps never put this one before them.
+    after: list[Identifier] = []
 
     @property
     def is_gate(self) -> bool:
-        """Weight 3 marks a production-safety practice that caps its dimension's level when missing."""
-        return self.weight >= 3
+        return self.gate
+
+
+class ContextQuestion(_Asked):
+    """About the team's situation (for example whether it ships LLM features): never scored, it only
+    decides which later questions apply, so no answer to it can raise or lower a level."""
+
+    kind: Literal["context"]
+    options: Annotated[list[ContextOption], Field(min_length=2, max_length=10)]
+
+
+class OutcomeQuestion(_Asked):
+    """A delivery outcome (DORA-style), reported beside the practice levels and never scored into them."""
+
+    kind: Literal["outcome"]
+    dimension: Identifier  # the dimension whose practices this outcome reflects
+    options: Annotated[list[Option], Field(min_length=2, max_length=10)]
+
+
+def _question_kind(raw: Any) -> str:
+    if isinstance(raw, dict):
+        return str(raw.get("kind", "practice"))
+    return str(getattr(raw, "kind", "practice"))
+
+
+AnyQuestion = Annotated[
+    Annotated[Question, Tag("practice")]
+    | Annotated[ContextQuestion, Tag("context")]
+    | Annotated[OutcomeQuestion, Tag("outcome")],
+    Discriminator(_question_kind),
+]
+QUESTION_KINDS = ("practice", "context", "outcome")
 
 
 class QuestionBank(_Strict):
     id: BankId
     title: ShortText
     version: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    # When the practices and tools were last checked against current practice.
+    reviewed: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     description: LongText
     levels: Annotated[list[LevelInfo], Field(min_length=4, max_length=4)]
     dimensions: Annotated[list[Dimension], Field(min_length=1, max_length=10)]
-    questions: Annotated[list[Question], Field(min_length=1)]
-    recommendations: dict[Identifier, dict[Level, LongText]]
+    questions: Annotated[list[AnyQuestion], Field(min_length=1)]
+    # The practice ids whose score is the pulse index, carried by every result of this bank.
+    pulse: list[Identifier] = []
+    # The staged-level rule (README, "Levels"): share of the weight at or below a level that must be in
+    # place, the answer value a gate must reach, and the share of a dimension that must be answered.
+    attainment_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    gate_pass_mark: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    min_coverage: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
     # A short pulse bank may lower this; a full assessment needs enough questions to mean something.
     min_questions_per_dimension: Annotated[int, Field(ge=1)] = 3
+
+    @property
+    def practices(self) -> list[Question]:
+        return [q for q in self.questions if isinstance(q, Question)]
+
+    @property
+    def outcomes(self) -> list[OutcomeQuestion]:
+        return [q for q in self.questions if isinstance(q, OutcomeQuestion)]
 
     @property
     def estimated_minutes(self) -> int:
         return max(1, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60))
 
-    def question(self, question_id: str) -> Question:
+    def question(self, question_id: str) -> AskedQuestion:
         for question in self.questions:
             if question.id == question_id:
                 return question
         raise KeyError(question_id)
+
+    def practice(self, question_id: str) -> Question:
+        question = self.question(question_id)
+        if not isinstance(question, Question):
+            raise KeyError(question_id)
+        return question
 
     def dimension(self, dimension_id: str) -> Dimension:
         for dimension in self.dimensions:
@@ -104,7 +178,16 @@ class QuestionBank(_Strict):
         return next(info for info in self.levels if info.level == level)
 
     def questions_in(self, dimension_id: str) -> list[Question]:
-        return [q for q in self.questions if q.dimension == dimension_id]
+        """The practices of one dimension."""
+        return [q for q in self.practices if q.dimension == dimension_id]
+
+    def level_ceiling(self, dimension_id: str) -> int:
+        """The highest level this bank can place a dimension at: a level is never claimed without a
+        practice tagged at it (a pulse asks no level-4 practice, so it places up to level 3)."""
+        return max((q.level for q in self.questions_in(dimension_id)), default=1)
+
+
+AskedQuestion = Question | ContextQuestion | OutcomeQuestion
 
 
 @dataclass(frozen=True)
@@ -128,7 +211,14 @@ class BankError(Exception):
 def format_path(location: tuple[Any, ...]) -> str:
     """Render a pydantic location as ``questions[7].options[2].value``."""
     rendered = ""
+    previous: Any = None
     for part in location:
+        # The tag of the question kind (questions[3].practice.weight) is the union's bookkeeping, not a
+        # place in the author's file.
+        if isinstance(previous, int) and part in QUESTION_KINDS:
+            previous = part
+            continue
+        previous = part
         if isinstance(part, int):
             rendered += f"[{part}]"
         else:
@@ -170,24 +260,31 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
     question_ids = [q.get("id") if isinstance(q, dict) else None for q in questions]
     for index, count in _duplicates(question_ids):
         add(f"questions[{index}].id", f"duplicate question id {question_ids[index]!r} ({count} times)")
+    kinds = {q.get("id"): q.get("kind", "practice") for q in questions if isinstance(q, dict) and "id" in q}
+    practice_ids = {qid for qid, kind in kinds.items() if kind == "practice"}
 
     per_dimension: Counter[Any] = Counter()
     for index, question in enumerate(questions):
         if not isinstance(question, dict):
             continue
+        kind = question.get("kind", "practice")
+        where = f"questions[{index}]"
         dimension = question.get("dimension")
-        per_dimension[dimension] += 1
-        if dimension is not None and dimension not in dimension_ids:
-            add(f"questions[{index}].dimension", f"unknown dimension {dimension!r}; known: {dimension_ids}")
-        values = [o.get("value") for o in as_list(question.get("options")) if isinstance(o, dict)]
-        numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-        if len(numeric) == len(values):
-            for position in range(1, len(numeric)):
-                if numeric[position] <= numeric[position - 1]:
-                    add(
-                        f"questions[{index}].options[{position}].value",
-                        "option values must increase from the first option to the last",
-                    )
+        if kind == "practice":
+            per_dimension[dimension] += 1
+        if kind != "context" and dimension is not None and dimension not in dimension_ids:
+            add(f"{where}.dimension", f"unknown dimension {dimension!r}; known: {dimension_ids}")
+        if kind in ("practice", "outcome"):
+            _check_option_values(question, where, add, as_list)
+        if question.get("gate") is True and question.get("level") == 1:
+            add(f"{where}.gate", "a gate holds its dimension below its own level, so it needs level 2 to 4")
+        _check_applies_if(question, where, index, question_ids, kinds, questions, add)
+        after = question.get("after")
+        for position, other in enumerate(as_list(after)):
+            if other not in practice_ids:
+                add(f"{where}.after[{position}]", f"{other!r} is not a practice question of this bank")
+            elif other == question.get("id"):
+                add(f"{where}.after[{position}]", "a practice cannot come after itself")
         # Answers files match labels ignoring case, so labels must differ by more than case.
         labels = [
             o.get("label").casefold() if isinstance(o.get("label"), str) else None
@@ -195,7 +292,13 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
             if isinstance(o, dict)
         ]
         for position, count in _duplicates(labels):
-            add(f"questions[{index}].options[{position}].label", f"duplicate option label ({count} times)")
+            add(f"{where}.options[{position}].label", f"duplicate option label ({count} times)")
+    for cycle in _after_cycles(questions):
+        add("questions", f"practices come after each other in a circle: {' -> '.join(cycle)}")
+
+    for position, pulse_id in enumerate(as_list(raw.get("pulse"))):
+        if pulse_id not in practice_ids:
+            add(f"pulse[{position}]", f"{pulse_id!r} is not a practice question of this bank")
 
     minimum = raw.get("min_questions_per_dimension", 3)
     if isinstance(minimum, int):
@@ -203,25 +306,86 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
             if per_dimension[dimension_id] < minimum:
                 add(
                     f"dimensions[{index}]",
-                    f"dimension {dimension_id!r} has {per_dimension[dimension_id]} question(s); "
+                    f"dimension {dimension_id!r} has {per_dimension[dimension_id]} practice question(s); "
                     f"at least {minimum} needed",
                 )
-
-    recommendations = raw.get("recommendations")
-    if isinstance(recommendations, dict):
-        for dimension_id in dimension_ids:
-            by_level = recommendations.get(dimension_id)
-            if not isinstance(by_level, dict):
-                add(f"recommendations.{dimension_id}", "missing: a recommendation is needed for every level")
-                continue
-            present = {str(k) for k in by_level}
-            for level in LEVELS:
-                if str(level) not in present:
-                    add(f"recommendations.{dimension_id}.{level}", "missing recommendation for this level")
-        for dimension_id in recommendations:
-            if dimension_id not in dimension_ids:
-                add(f"recommendations.{dimension_id}", f"unknown dimension {dimension_id!r}")
+    if "recommendations" in raw:
+        add(
+            "recommendations",
+            "no longer used: advice is built from each practice's `improvement` (bank format 2)",
+        )
     return problems
+
+
+def _check_option_values(question: dict[str, Any], where: str, add: Any, as_list: Any) -> None:
+    values = [o.get("value") for o in as_list(question.get("options")) if isinstance(o, dict)]
+    numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numeric) != len(values) or not numeric:
+        return
+    for position in range(1, len(numeric)):
+        if numeric[position] <= numeric[position - 1]:
+            add(
+                f"{where}.options[{position}].value",
+                "option values must increase from the first option to the last",
+            )
+    # The worst option must mean "not in place" and the best "fully in place", or all-worst and
+    # all-best answers would not span the levels.
+    if numeric[0] != 0:
+        add(f"{where}.options[0].value", "the first option's value must be 0")
+    if numeric[-1] != 1:
+        add(f"{where}.options[{len(numeric) - 1}].value", "the last option's value must be 1")
+
+
+def _check_applies_if(
+    question: dict[str, Any],
+    where: str,
+    index: int,
+    question_ids: list[Any],
+    kinds: dict[Any, Any],
+    questions: list[Any],
+    add: Any,
+) -> None:
+    rule = question.get("applies_if")
+    if not isinstance(rule, dict):
+        return
+    other = rule.get("question")
+    if other not in question_ids[:index]:
+        add(f"{where}.applies_if.question", f"{other!r} is not an earlier question of this bank")
+        return
+    if kinds.get(other) != "context":
+        # Only unscored answers may switch questions on and off; otherwise a better answer could add
+        # questions and lower a level.
+        add(f"{where}.applies_if.question", f"{other!r} is not a context question (kind: context)")
+        return
+    source = questions[question_ids.index(other)]
+    count = len(source.get("options") or []) if isinstance(source.get("options"), list) else 0
+    for position, number in enumerate(rule.get("options") or []):
+        if isinstance(number, int) and not 1 <= number <= count:
+            add(f"{where}.applies_if.options[{position}]", f"{other!r} has options 1–{count}; got {number}")
+
+
+def _after_cycles(questions: list[Any]) -> list[list[str]]:
+    graph = {
+        q["id"]: [o for o in q.get("after") or [] if isinstance(o, str)]
+        for q in questions
+        if isinstance(q, dict) and isinstance(q.get("id"), str) and isinstance(q.get("after"), list)
+    }
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                cycles.append([*path[path.index(nxt) :], nxt] if nxt in path else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    return cycles
 
 
 def _duplicates(values: list[Any]) -> list[tuple[int, int]]:

@@ -9,7 +9,9 @@ The states follow the original design:
                                                              ▼
                                                   GEN_REPORT → COMPLETE
 
-plus CANCELLED and EXPIRED, and Back to the previous question. A conversation rests only in INIT,
+plus CANCELLED and EXPIRED, and Back to the previous question. A question whose `applies_if` rule is
+off (a team without LLM features skips the LLM set) is passed over in both directions, and the progress
+counts only the questions that apply. A conversation rests only in INIT,
 ASK_Q (at question N), COMPLETE, CANCELLED or EXPIRED; LOAD_Q, GET_ANSWER, SCORE_ANSWER and GEN_REPORT
 last only within one event, so they appear as the steps of a transition (``Transition.steps``).
 
@@ -25,8 +27,8 @@ from enum import StrEnum
 from typing import Any
 
 from bot.engine.answers import Answer, InvalidAnswer, check_answer, decode_answer, encode_answer
-from bot.engine.bank import Question, QuestionBank
-from bot.engine.scoring import Report, score
+from bot.engine.bank import AskedQuestion, QuestionBank
+from bot.engine.scoring import Report, applicable_questions, applies, score
 
 STATE_FORMAT = 1
 
@@ -150,7 +152,7 @@ class Conversation:
     def finished(self) -> bool:
         return self.phase in FINISHED_PHASES
 
-    def current_question(self, bank: QuestionBank) -> Question | None:
+    def current_question(self, bank: QuestionBank) -> AskedQuestion | None:
         if self.phase != Phase.ASK_Q:
             return None
         return bank.questions[self.position]
@@ -191,9 +193,9 @@ class Conversation:
 
 @dataclass(frozen=True)
 class AskQuestion:
-    question: Question
-    number: int  # 1-based
-    total: int
+    question: AskedQuestion
+    number: int  # 1-based, among the questions that apply
+    total: int  # the questions that apply, given the answers so far
     previous_answer: Answer | None  # shown as selected after Back
 
 
@@ -227,7 +229,24 @@ class Transition:
 
 def _ask(state: Conversation, bank: QuestionBank) -> AskQuestion:
     question = bank.questions[state.position]
-    return AskQuestion(question, state.position + 1, len(bank.questions), state.answers.get(question.id))
+    asked = [q.id for q in applicable_questions(bank, state.answers)]
+    number = asked.index(question.id) + 1 if question.id in asked else len(asked)
+    return AskQuestion(question, number, len(asked), state.answers.get(question.id))
+
+
+def _next_position(bank: QuestionBank, answers: Mapping[str, Answer], after: int) -> int | None:
+    """The next question that applies after position `after`; None when there is none."""
+    for position in range(after + 1, len(bank.questions)):
+        if applies(bank.questions[position], answers, bank):
+            return position
+    return None
+
+
+def _previous_position(bank: QuestionBank, answers: Mapping[str, Answer], before: int) -> int | None:
+    for position in range(before - 1, -1, -1):
+        if applies(bank.questions[position], answers, bank):
+            return position
+    return None
 
 
 def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
@@ -283,9 +302,10 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
     if isinstance(event, Back):
         if event.question_id != current.id:
             raise StaleQuestion(current.id, event.question_id)
-        if state.position == 0:
+        previous = _previous_position(bank, state.answers, state.position)
+        if previous is None:
             raise NothingToGoBackTo("this is the first question")
-        back = replace(state, position=state.position - 1, revision=revision)
+        back = replace(state, position=previous, revision=revision)
         return Transition(back, _ask(back, bank), (Phase.ASK_Q,))
 
     # GET_ANSWER_N: the answer must be for the question on screen and one it offers.
@@ -298,8 +318,9 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
     # SCORE_ANSWER_N: answers are keyed by question id, so answering again after Back replaces.
     answers = {**state.answers, current.id: event.answer}
     steps = (Phase.GET_ANSWER, Phase.SCORE_ANSWER)
-    if state.position + 1 < len(bank.questions):
-        asking = replace(state, position=state.position + 1, answers=answers, revision=revision)
+    following = _next_position(bank, answers, state.position)
+    if following is not None:
+        asking = replace(state, position=following, answers=answers, revision=revision)
         return Transition(asking, _ask(asking, bank), (*steps, Phase.ASK_Q))
     complete = replace(state, phase=Phase.COMPLETE, answers=answers, revision=revision)
     return Transition(complete, ShowReport(score(bank, answers)), (*steps, Phase.GEN_REPORT, Phase.COMPLETE))

@@ -1,76 +1,110 @@
 """Scoring: answers in, a maturity report out. Pure functions, no I/O.
 
-Rules (the README documents the same):
-- A dimension's score is 100 × Σ(weight × value) ÷ Σ(weight) over its answered questions.
-  "Don't know" and "Not applicable" are left out; confidence = answered weight ÷ applicable weight.
-- Level from score: below 35 → 1, below 60 → 2, below 85 → 3, else 4 (LEVEL_THRESHOLDS).
-- Gating: a dimension cannot sit above level L while a weight-3 question of level ≤ L scores under 0.5,
-  so a failing gate question at level ℓ caps its dimension at ℓ; the report names the gate.
-- Where "don't know" answers could change the level, the range is reported: every "don't know" scored
-  as 0 (low) and as 1 (high).
-- Overall score: the weighted mean over every answered question. Overall level: the weakest dimension's
-  level, because a team can rely only on its weakest practice area (none while a dimension is unscored).
+The rules (the README's "How levels are derived" states the same):
+- A practice applies unless its `applies_if` rule switches it off or it was answered "Not applicable".
+- An unknown practice ("Don't know", or no answer at all) counts as not in place (value 0) for the score
+  and the level: not knowing never pays. The report says how high the level could go if every unknown
+  were in place, and lists each "Don't know" as something to find out.
+- Dimension score: 100 × Σ(weight × value) ÷ Σ(weight) over the applicable practices.
+- Coverage: the weight answered (an option or "Don't know") ÷ the applicable weight. Under the bank's
+  `min_coverage` (default 0.6) the dimension has no level: "not enough answers".
+- Level, staged as in CMMI and OWASP SAMM: a dimension is at level L (2 … its ceiling) when, for every
+  level ℓ from 2 to L, the applicable practices tagged at ℓ or below are substantially in place
+  (weighted attainment ≥ `attainment_threshold`, default 0.7) and no gate tagged at ℓ fails (an answer
+  under `gate_pass_mark`, default 0.5, or unknown). A failing gate at level ℓ therefore holds its
+  dimension below ℓ. The ceiling is the highest level the bank tags a practice of that dimension at.
+- Overall level: the weakest dimension's level (none while a dimension has too few answers). Overall
+  score: the mean of the dimension scores, so a dimension with more questions does not count for more.
+- Pulse index: the same mean, over the bank's pulse practices only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.engine.answers import Answer, NotApplicable, OptionChoice
-from bot.engine.bank import Question, QuestionBank
+from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice
+from bot.engine.bank import AskedQuestion, OutcomeQuestion, Question, QuestionBank
 
-# Lower bound of the score for levels 2, 3 and 4.
-LEVEL_THRESHOLDS: tuple[tuple[int, float], ...] = ((4, 85.0), (3, 60.0), (2, 35.0))
-GATE_PASS_VALUE = 0.5
-NEXT_STEPS_COUNT = 3
+NEXT_STEPS_COUNT = 5
+RECOMMENDED_PRACTICES = 3
 OVERALL_LEVEL_RULE = "weakest dimension"
+# An outcome this many levels away from its dimension's practice level is reported as a disagreement.
+DISAGREEMENT_LEVELS = 2
+_EPSILON = 1e-9
 
 
-def level_for_score(score: float) -> int:
-    # A weighted mean exactly on a threshold can land a hair below it in floating point
-    # (three answers worth 0.6 give 59.999…), which would report "60" at level 2.
-    score = round(score, 9)
-    for level, lower_bound in LEVEL_THRESHOLDS:
-        if score >= lower_bound:
-            return level
-    return 1
+def applies(question: AskedQuestion, answers: Mapping[str, Answer], bank: QuestionBank) -> bool:
+    """Whether the question is asked at all, given the context answers so far. An unanswered or "Don't
+    know" context question switches nothing off: only a stated situation skips questions."""
+    rule = question.applies_if
+    if rule is None:
+        return True
+    answer = answers.get(rule.question)
+    if not isinstance(answer, OptionChoice):
+        return True
+    return answer.index + 1 in rule.options
+
+
+def applicable_questions(bank: QuestionBank, answers: Mapping[str, Answer]) -> list[AskedQuestion]:
+    return [q for q in bank.questions if applies(q, answers, bank)]
+
+
+def answer_value(question: AskedQuestion, answer: Answer | None) -> float | None:
+    if isinstance(answer, OptionChoice) and isinstance(question, Question | OutcomeQuestion):
+        return question.options[answer.index].value
+    return None
 
 
 @dataclass(frozen=True)
-class Gate:
-    """A weight-3 practice that scored under the pass mark and so caps its dimension."""
+class GateFailure:
+    """A gate that is not passed, so its dimension stays below the gate's level."""
 
     question_id: str
     question_text: str
-    question_level: int
-    value: float
+    level: int
+    unknown: bool  # failing because nobody knew, not because of a low answer
 
 
 @dataclass(frozen=True)
 class DimensionResult:
     dimension_id: str
     name: str
-    score: float | None  # None when nothing in the dimension was answered
-    level: int | None
-    uncapped_level: int | None
-    gate: Gate | None  # the gate that held the level back, if one did
-    confidence: float  # answered weight ÷ applicable weight, 0..1
-    level_low: int  # every "don't know" as 0
-    level_high: int  # every "don't know" as 1
+    score: float | None  # None when no practice of the dimension applies
+    level: int | None  # None when too little was answered ("not enough answers")
+    level_if_unknowns_in_place: int | None  # the top of the range: every unknown scored as in place
+    level_without_gates: int | None  # what attainment alone would give
+    ceiling: int
+    holding_gates: tuple[GateFailure, ...]  # the failing gates that keep the level where it is
+    confidence: float  # weight answered with an option ÷ applicable weight
+    coverage: float  # weight answered with an option or "Don't know" ÷ applicable weight
     answered: int
-    dont_know: int
+    dont_know: tuple[str, ...]  # question ids
+    unanswered: tuple[str, ...]  # question ids
     not_applicable: int
+    skipped: int  # switched off by a context answer
+
+    @property
+    def enough_answers(self) -> bool:
+        return self.level is not None
 
     @property
     def level_is_uncertain(self) -> bool:
-        return self.level_low != self.level_high
+        return self.level is not None and self.level_if_unknowns_in_place != self.level
+
+
+StepKind = Literal["gate", "practice", "find_out"]
 
 
 @dataclass(frozen=True)
 class NextStep:
     question_id: str
     dimension_id: str
+    kind: StepKind
+    from_level: int | None  # the dimension's level now
+    to_level: int | None  # the level this step works toward; None at the bank's ceiling
     practice: str
     improvement: str
     tools: tuple[str, ...]
@@ -78,180 +112,397 @@ class NextStep:
 
 
 @dataclass(frozen=True)
+class Recommendation:
+    dimension_id: str
+    from_level: int | None
+    to_level: int | None
+    practices: tuple[NextStep, ...]  # what holds the dimension at its level, failing gates first
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    question_id: str
+    question_text: str
+    dimension_id: str
+    answer_label: str | None  # None when not answered or "Don't know"
+    outcome_level: int | None  # the practice level such an outcome usually goes with
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    outcome_id: str
+    dimension_id: str
+    practice_level: int
+    outcome_level: int
+    answer_label: str
+
+
+@dataclass(frozen=True)
 class Report:
     bank_id: str
     bank_version: str
+    bank_title: str
+    bank_reviewed: str
     dimensions: tuple[DimensionResult, ...]
     overall_score: float | None
     overall_level: int | None
+    overall_level_if_unknowns_in_place: int | None
     overall_level_rule: str
     focus_dimension_id: str | None
-    recommendation: str | None
+    recommendation: Recommendation | None
     next_steps: tuple[NextStep, ...]
+    find_out: tuple[tuple[str, str], ...]  # (question id, question text) answered "Don't know"
+    to_answer: tuple[tuple[str, str], ...]  # unanswered, in dimensions without enough answers
+    outcomes: tuple[OutcomeResult, ...]
+    disagreements: tuple[Disagreement, ...]
+    pulse_index: float | None
     answered: int
-    total_questions: int
+    applicable: int
     level_names: Mapping[int, str] = field(default_factory=dict)
 
     def dimension(self, dimension_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.dimension_id == dimension_id)
 
-    def to_dict(self) -> dict:
-        """A JSON-ready form, the same figures as every rendering of the report."""
-        return {
-            "bank": {"id": self.bank_id, "version": self.bank_version},
-            "overall": {
-                "score": _round(self.overall_score),
-                "level": self.overall_level,
-                "level_name": self.level_names.get(self.overall_level) if self.overall_level else None,
-                "level_rule": self.overall_level_rule,
-            },
-            "dimensions": [
-                {
-                    "id": d.dimension_id,
-                    "name": d.name,
-                    "score": _round(d.score),
-                    "level": d.level,
-                    "level_range": [d.level_low, d.level_high],
-                    "confidence": round(d.confidence, 2),
-                    "gate": None
-                    if d.gate is None
-                    else {
-                        "question_id": d.gate.question_id,
-                        "question": d.gate.question_text,
-                        "question_level": d.gate.question_level,
-                        "capped_from": d.uncapped_level,
-                    },
-                    "answered": d.answered,
-                    "dont_know": d.dont_know,
-                    "not_applicable": d.not_applicable,
-                }
-                for d in self.dimensions
-            ],
-            "recommendation": {"dimension": self.focus_dimension_id, "text": self.recommendation},
-            "next_steps": [
-                {
-                    "question_id": s.question_id,
-                    "dimension": s.dimension_id,
-                    "practice": s.practice,
-                    "improvement": s.improvement,
-                    "tools": list(s.tools),
-                    "priority": round(s.priority, 2),
-                }
-                for s in self.next_steps
-            ],
-            "answered": self.answered,
-            "total_questions": self.total_questions,
-        }
+
+# Dimensions --------------------------------------------------------------------------------------
 
 
-def _round(score: float | None) -> float | None:
-    return None if score is None else round(score, 1)
+def _at_least(value: float, threshold: float) -> bool:
+    # A weighted mean exactly on a threshold can land a hair below it in floating point.
+    return value + _EPSILON >= threshold
 
 
-def answer_value(question: Question, answer: Answer | None) -> float | None:
-    if isinstance(answer, OptionChoice):
-        return question.options[answer.index].value
-    return None
-
-
-def _level_with_gates(
-    questions: list[Question], values: Mapping[str, float]
-) -> tuple[float | None, int | None, int | None, Gate | None]:
-    """Score, capped level, uncapped level and the holding gate for one dimension's known values."""
-    weight = sum(q.weight for q in questions if q.id in values)
-    if weight == 0:
-        return None, None, None, None
-    score = 100.0 * sum(q.weight * values[q.id] for q in questions if q.id in values) / weight
-    uncapped = level_for_score(score)
-    failing = [
-        Gate(q.id, q.text, q.level, values[q.id])
-        for q in questions
-        if q.is_gate and q.id in values and values[q.id] < GATE_PASS_VALUE
-    ]
-    gate = min(failing, key=lambda g: (g.question_level, g.value), default=None)
-    if gate is not None and gate.question_level < uncapped:
-        return score, gate.question_level, uncapped, gate
-    return score, uncapped, uncapped, None
+def staged_level(
+    practices: list[Question],
+    values: Mapping[str, float],
+    bank: QuestionBank,
+    ceiling: int,
+    gates: bool = True,
+) -> int:
+    """The highest level whose practices, and every lower level's, are substantially in place."""
+    level = 1
+    for target in range(2, ceiling + 1):
+        pool = [q for q in practices if q.level <= target]
+        weight = sum(q.weight for q in pool)
+        if weight and not _at_least(
+            sum(q.weight * values[q.id] for q in pool) / weight, bank.attainment_threshold
+        ):
+            break
+        if gates and any(
+            q.gate and q.level == target and not _at_least(values[q.id], bank.gate_pass_mark)
+            for q in practices
+        ):
+            break
+        level = target
+    return level
 
 
 def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str, Answer]) -> DimensionResult:
     questions = bank.questions_in(dimension_id)
+    applicable: list[Question] = []
     known: dict[str, float] = {}
-    unknown: list[str] = []
-    not_applicable = 0
+    dont_know: list[str] = []
+    unanswered: list[str] = []
+    not_applicable = skipped = 0
     for question in questions:
         answer = answers.get(question.id)
+        if not applies(question, answers, bank):
+            skipped += 1
+            continue
         if isinstance(answer, NotApplicable):
             not_applicable += 1
-        elif isinstance(answer, OptionChoice):
-            known[question.id] = question.options[answer.index].value
+            continue
+        applicable.append(question)
+        value = answer_value(question, answer)
+        if value is not None:
+            known[question.id] = value
+        elif isinstance(answer, DontKnow):
+            dont_know.append(question.id)
         else:
-            # Unanswered counts as "don't know": the report is honest about what it was not told.
-            unknown.append(question.id)
-    applicable_weight = sum(q.weight for q in questions if not isinstance(answers.get(q.id), NotApplicable))
-    answered_weight = sum(q.weight for q in questions if q.id in known)
-    score, level, uncapped, gate = _level_with_gates(questions, known)
-    low = _level_with_gates(questions, known | dict.fromkeys(unknown, 0.0))[1]
-    high = _level_with_gates(questions, known | dict.fromkeys(unknown, 1.0))[1]
+            unanswered.append(question.id)
+    ceiling = bank.level_ceiling(dimension_id)
+    applicable_weight = sum(q.weight for q in applicable)
+    known_weight = sum(q.weight for q in applicable if q.id in known)
+    told_weight = known_weight + sum(q.weight for q in applicable if q.id in dont_know)
+    pessimistic = {q.id: known.get(q.id, 0.0) for q in applicable}
+    optimistic = {q.id: known.get(q.id, 1.0) for q in applicable}
+    coverage = told_weight / applicable_weight if applicable_weight else 0.0
+    score = (
+        100.0 * sum(q.weight * pessimistic[q.id] for q in applicable) / applicable_weight
+        if applicable_weight
+        else None
+    )
+    enough = applicable_weight > 0 and _at_least(coverage, bank.min_coverage)
+    level = staged_level(applicable, pessimistic, bank, ceiling) if enough else None
+    failing = [
+        GateFailure(q.id, q.text, q.level, q.id not in known)
+        for q in applicable
+        if q.gate and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
+    ]
+    without_gates = staged_level(applicable, pessimistic, bank, ceiling, gates=False) if enough else None
+    holding = tuple(g for g in failing if level is not None and g.level == level + 1)
     return DimensionResult(
         dimension_id=dimension_id,
         name=bank.dimension(dimension_id).name,
         score=score,
         level=level,
-        uncapped_level=uncapped,
-        gate=gate,
-        confidence=answered_weight / applicable_weight if applicable_weight else 0.0,
-        level_low=low or 1,
-        level_high=high or 4,
+        level_if_unknowns_in_place=staged_level(applicable, optimistic, bank, ceiling) if enough else None,
+        level_without_gates=without_gates,
+        ceiling=ceiling,
+        holding_gates=holding,
+        confidence=known_weight / applicable_weight if applicable_weight else 0.0,
+        coverage=coverage,
         answered=len(known),
-        dont_know=len(unknown),
+        dont_know=tuple(dont_know),
+        unanswered=tuple(unanswered),
         not_applicable=not_applicable,
+        skipped=skipped,
     )
 
 
-def next_steps(bank: QuestionBank, answers: Mapping[str, Answer]) -> tuple[NextStep, ...]:
-    """The improvements worth most: ranked by weight × gap, lower-level practices first on ties."""
+# Advice ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    sort_key: tuple[int, int, float, int]
+    step: NextStep
+
+
+def _candidates(
+    bank: QuestionBank, answers: Mapping[str, Answer], dimensions: Mapping[str, DimensionResult]
+) -> list[_Candidate]:
+    """Every applicable practice not answered at its best, ranked: failing gates up to the dimension's
+    next level first, then the other practices up to the next level (foundations before advanced
+    ones), then everything else by weight × gap."""
     candidates = []
-    for order, question in enumerate(bank.questions):
-        value = answer_value(question, answers.get(question.id))
-        if value is None or value >= 1.0:
+    for order, question in enumerate(bank.practices):
+        answer = answers.get(question.id)
+        if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
             continue
-        priority = question.weight * (1.0 - value)
-        candidates.append(((-priority, question.level, order), question, priority))
-    candidates.sort(key=lambda item: item[0])
-    return tuple(
-        NextStep(q.id, q.dimension, q.text, q.improvement, tuple(q.tools), priority)
-        for _, q, priority in candidates[:NEXT_STEPS_COUNT]
-    )
+        value = answer_value(question, answer)
+        if value is not None and value >= 1.0:
+            continue
+        result = dimensions[question.dimension]
+        current = result.level
+        at_ceiling = current is not None and current >= result.ceiling
+        target = None if at_ceiling else (current or 1) + 1
+        unknown = value is None
+        failing_gate = question.gate and (unknown or not _at_least(value or 0.0, bank.gate_pass_mark))
+        within_reach = target is not None and question.level <= target
+        tier = 0 if failing_gate and within_reach else 1 if within_reach else 2
+        kind: StepKind = "find_out" if unknown else "gate" if failing_gate else "practice"
+        priority = question.weight * (1.0 - (value or 0.0))
+        to_level = None if target is None else max(target, question.level)
+        step = NextStep(
+            question_id=question.id,
+            dimension_id=question.dimension,
+            kind=kind,
+            from_level=current,
+            to_level=to_level,
+            practice=question.text,
+            improvement=question.improvement,
+            tools=tuple(question.tools),
+            priority=priority,
+        )
+        candidates.append(_Candidate((tier, question.level, -priority, order), step))
+    candidates.sort(key=lambda c: c.sort_key)
+    return candidates
+
+
+def _in_place(bank: QuestionBank, question_id: str, answers: Mapping[str, Answer]) -> bool:
+    question = bank.practice(question_id)
+    answer = answers.get(question_id)
+    if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
+        return True
+    value = answer_value(question, answer)
+    return value is not None and _at_least(value, bank.attainment_threshold)
+
+
+def _unmet_dependencies(
+    bank: QuestionBank, question_id: str, answers: Mapping[str, Answer], chosen: set[str]
+) -> list[str]:
+    """The practices `question_id` comes after that are neither in place nor already chosen, deepest
+    first, so that the list itself is a valid order."""
+    ordered: list[str] = []
+
+    def visit(current: str) -> None:
+        for earlier in bank.practice(current).after:
+            if earlier in chosen or earlier in ordered or _in_place(bank, earlier, answers):
+                continue
+            visit(earlier)
+            ordered.append(earlier)
+
+    visit(question_id)
+    return ordered
+
+
+def _pick_in_order(
+    bank: QuestionBank, answers: Mapping[str, Answer], candidates: list[_Candidate], count: int
+) -> list[NextStep]:
+    """The best-ranked candidates, never one before a practice it depends on."""
+    by_id = {c.step.question_id: c.step for c in candidates}
+    chosen: list[NextStep] = []
+    remaining = list(candidates)
+    while remaining and len(chosen) < count:
+        ids = {s.question_id for s in chosen}
+        for candidate in remaining:
+            pending = _unmet_dependencies(bank, candidate.step.question_id, answers, ids)
+            if all(dependency not in by_id for dependency in pending):
+                chosen.append(candidate.step)
+                remaining.remove(candidate)
+                break
+        else:  # pragma: no cover - every unmet dependency is itself a candidate, and cycles are refused
+            break
+    return chosen
+
+
+def _with_focus_step(
+    bank: QuestionBank,
+    answers: Mapping[str, Answer],
+    steps: list[NextStep],
+    candidates: list[_Candidate],
+    focus: str | None,
+    count: int,
+) -> list[NextStep]:
+    """Make room for the focus dimension's best step (and what it depends on) when the ranking left it out."""
+    if focus is None or any(s.dimension_id == focus for s in steps):
+        return steps
+    first = next((c.step for c in candidates if c.step.dimension_id == focus), None)
+    if first is None:
+        return steps
+    by_id = {c.step.question_id: c.step for c in candidates}
+    for keep in range(len(steps), -1, -1):
+        kept = steps[:keep]
+        chain = [
+            by_id[d]
+            for d in _unmet_dependencies(bank, first.question_id, answers, {s.question_id for s in kept})
+        ]
+        if keep + len(chain) + 1 <= count:
+            return [*kept, *chain, first]
+    return steps
+
+
+def _advice(
+    bank: QuestionBank, answers: Mapping[str, Answer], dimensions: tuple[DimensionResult, ...]
+) -> tuple[str | None, Recommendation | None, tuple[NextStep, ...]]:
+    by_id = {d.dimension_id: d for d in dimensions}
+    placed = [d for d in dimensions if d.level is not None]
+    order = {d.dimension_id: i for i, d in enumerate(dimensions)}
+    focus = min(placed, key=lambda d: (d.level, d.score or 0.0, order[d.dimension_id]), default=None)
+    candidates = _candidates(bank, answers, by_id)
+    steps = _pick_in_order(bank, answers, candidates, NEXT_STEPS_COUNT)
+    focus_id = focus.dimension_id if focus else None
+    steps = _with_focus_step(bank, answers, steps, candidates, focus_id, NEXT_STEPS_COUNT)
+    recommendation = None
+    if focus is not None:
+        own = [c for c in candidates if c.step.dimension_id == focus.dimension_id]
+        holding = [c for c in own if c.sort_key[0] < 2] or own
+        chosen = _pick_in_order(bank, answers, holding, RECOMMENDED_PRACTICES) if holding else []
+        to_level = None if focus.level is None or focus.level >= focus.ceiling else focus.level + 1
+        recommendation = Recommendation(focus.dimension_id, focus.level, to_level, tuple(chosen))
+    return focus_id, recommendation, tuple(steps)
+
+
+# Outcomes and the pulse index --------------------------------------------------------------------
+
+
+def outcome_level(value: float) -> int:
+    """The practice level an outcome of this value usually goes with: 0 → 1, 1 → 4."""
+    return math.floor(1 + 3 * value + 0.5)
+
+
+def _outcomes(
+    bank: QuestionBank, answers: Mapping[str, Answer], dimensions: Mapping[str, DimensionResult]
+) -> tuple[tuple[OutcomeResult, ...], tuple[Disagreement, ...]]:
+    results, disagreements = [], []
+    for question in bank.outcomes:
+        if not applies(question, answers, bank):
+            continue
+        answer = answers.get(question.id)
+        value = answer_value(question, answer)
+        label = question.options[answer.index].label if isinstance(answer, OptionChoice) else None
+        level = None if value is None else outcome_level(value)
+        results.append(OutcomeResult(question.id, question.text, question.dimension, label, level))
+        practice_level = dimensions[question.dimension].level
+        if (
+            level is not None
+            and label is not None
+            and practice_level is not None
+            and abs(level - practice_level) >= DISAGREEMENT_LEVELS
+        ):
+            disagreements.append(Disagreement(question.id, question.dimension, practice_level, level, label))
+    return tuple(results), tuple(disagreements)
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    collected = list(values)
+    return sum(collected) / len(collected) if collected else None
+
+
+def pulse_index(bank: QuestionBank, answers: Mapping[str, Answer]) -> float | None:
+    """The mean over dimensions of the score over the bank's pulse practices, computed exactly as a
+    dimension score is; a pulse result and a full result are compared on this one figure."""
+    chosen = set(bank.pulse)
+    per_dimension = []
+    for dimension in bank.dimensions:
+        applicable = [
+            q
+            for q in bank.questions_in(dimension.id)
+            if q.id in chosen
+            and applies(q, answers, bank)
+            and not isinstance(answers.get(q.id), NotApplicable)
+        ]
+        weight = sum(q.weight for q in applicable)
+        if weight:
+            per_dimension.append(
+                100.0
+                * sum(q.weight * (answer_value(q, answers.get(q.id)) or 0.0) for q in applicable)
+                / weight
+            )
+    return _mean(per_dimension)
+
+
+# The report --------------------------------------------------------------------------------------
 
 
 def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
     dimensions = tuple(score_dimension(bank, d.id, answers) for d in bank.dimensions)
-    values = {q.id: v for q in bank.questions if (v := answer_value(q, answers.get(q.id))) is not None}
-    answered_weight = sum(q.weight for q in bank.questions if q.id in values)
-    overall_score = (
-        100.0 * sum(q.weight * values[q.id] for q in bank.questions if q.id in values) / answered_weight
-        if answered_weight
+    by_id = {d.dimension_id: d for d in dimensions}
+    complete = all(d.level is not None for d in dimensions)
+    overall_level = min(d.level for d in dimensions if d.level is not None) if complete else None
+    overall_high = (
+        min(d.level_if_unknowns_in_place for d in dimensions if d.level_if_unknowns_in_place is not None)
+        if complete
         else None
     )
-    scored = [d for d in dimensions if d.level is not None and d.score is not None]
-    # The weakest dimension decides; a dimension with no answers could be the weakest, so no level.
-    complete = len(scored) == len(dimensions)
-    overall_level = min(d.level for d in scored) if scored and complete else None  # type: ignore[type-var]
-    # The focus is the weakest dimension; its score breaks ties between equal levels.
-    focus = min(scored, key=lambda d: (d.level, d.score), default=None)
-    recommendation = bank.recommendations[focus.dimension_id][focus.level] if focus and focus.level else None
+    overall_score = _mean(d.score for d in dimensions if d.score is not None) if complete else None
+    focus, recommendation, steps = _advice(bank, answers, dimensions)
+    outcomes, disagreements = _outcomes(bank, answers, by_id)
+    find_out = tuple((qid, bank.question(qid).text) for d in dimensions for qid in d.dont_know)
+    to_answer = tuple(
+        (qid, bank.question(qid).text) for d in dimensions if d.level is None for qid in d.unanswered
+    )
+    asked = applicable_questions(bank, answers)
     return Report(
         bank_id=bank.id,
         bank_version=bank.version,
+        bank_title=bank.title,
+        bank_reviewed=bank.reviewed,
         dimensions=dimensions,
         overall_score=overall_score,
         overall_level=overall_level,
+        overall_level_if_unknowns_in_place=overall_high,
         overall_level_rule=OVERALL_LEVEL_RULE,
-        focus_dimension_id=focus.dimension_id if focus else None,
+        focus_dimension_id=focus,
         recommendation=recommendation,
-        next_steps=next_steps(bank, answers),
-        answered=len(values),
-        total_questions=len(bank.questions),
+        next_steps=steps,
+        find_out=find_out,
+        to_answer=to_answer,
+        outcomes=outcomes,
+        disagreements=disagreements,
+        pulse_index=pulse_index(bank, answers),
+        answered=sum(1 for q in asked if q.id in answers),
+        applicable=len(asked),
         level_names={info.level: info.name for info in bank.levels},
     )

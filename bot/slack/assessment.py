@@ -41,6 +41,7 @@ from bot.engine.conversation import (
     advance,
     prompt_for,
 )
+from bot.engine.report_view import build_view
 from bot.slack import blocks
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
@@ -193,7 +194,7 @@ class AssessmentFlow:
             message = blocks.question_message(bank, prompt, user_id, record.session_id)
             done = "I've sent your current question to our DM again."
         elif isinstance(prompt, ShowReport):
-            message = blocks.report_message(prompt.report, bank, user_id)
+            message = blocks.report_message(prompt.report, user_id)
             done = "Your last assessment is complete; I've sent its report to our DM again."
         else:
             ephemeral(respond, nothing_in_progress)
@@ -364,7 +365,7 @@ class AssessmentFlow:
                     bank_id=bank.id,
                     bank_version=bank.version,
                     answers={qid: encode_answer(a) for qid, a in transition.state.answers.items()},
-                    report=transition.prompt.report.to_dict(),
+                    report=build_view(transition.prompt.report).to_dict(),
                     origin_channel=record.origin_channel,
                 )
                 updated.result_id = result.result_id
@@ -403,7 +404,7 @@ class AssessmentFlow:
         prompt = applied.transition.prompt
         assert isinstance(prompt, ShowReport)
         owner = applied.record.respondent.user_id
-        message = blocks.report_message(prompt.report, applied.bank, owner)
+        message = blocks.report_message(prompt.report, owner)
         # The DM copy first: the result is already stored, and the copy stands whatever the channel says.
         self.client.chat_update(channel=dm_channel, ts=message_ts, **message.as_kwargs())
         origin = applied.record.origin_channel

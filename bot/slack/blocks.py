@@ -28,7 +28,8 @@ from bot.engine.answers import choices, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
-from bot.engine.scoring import DimensionResult, Report
+from bot.engine.report_view import DimensionView, LevelView, StepView, build_view
+from bot.engine.scoring import Report
 from bot.slack.values import (
     ANSWER_ACTION,
     BACK_ACTION,
@@ -43,12 +44,6 @@ MAX_BLOCKS = 50
 MAX_ACTIONS_ELEMENTS = 25
 MAX_SECTION_TEXT = 3000
 MAX_FALLBACK_TEXT = 4000
-LEVEL_EMOJI = {
-    1: ":red_circle:",
-    2: ":large_orange_circle:",
-    3: ":large_yellow_circle:",
-    4: ":large_green_circle:",
-}
 COMMAND = "/mlops-compass"
 
 
@@ -173,80 +168,90 @@ def answered_message(text: str) -> Message:
 
 # Report ------------------------------------------------------------------------------------------
 
-
-def _level_text(level: int | None, names: dict[int, str] | Any) -> str:
-    if level is None:
-        return "not enough answers"
-    return f"{LEVEL_EMOJI[level]} Level {level} · {escape(names.get(level, ''))}"
-
-
-def _dimension_text(result: DimensionResult, names: dict[int, str] | Any) -> str:
-    if result.score is None:
-        body = f"*{escape(result.name)}*\n`{bar(0, SCORE_BAR_CELLS)}` not enough answers to score"
-    else:
-        level = _level_text(result.level, names)
-        if result.level_is_uncertain:
-            other = result.level_high if result.level_high != result.level else result.level_low
-            level += f" _(could be {other})_"
-        body = (
-            f"*{escape(result.name)}*\n`{bar(result.score / 100, SCORE_BAR_CELLS)}` "
-            f"{result.score:.0f}/100  {level}  ·  confidence {result.confidence:.0%}"
-        )
-    if result.gate is not None:
-        body += (
-            f"\n:no_entry: Held at level {result.level} (score alone: {result.uncapped_level}) by a "
-            f"production-safety gate: _{escape(result.gate.question_text)}_"
-        )
-    return body
+COLOUR_EMOJI = {
+    "red": ":red_circle:",
+    "orange": ":large_orange_circle:",
+    "yellow": ":large_yellow_circle:",
+    "green": ":large_green_circle:",
+    "grey": ":white_circle:",
+}
+MAX_FIELD_TEXT = 2000
 
 
-def report_message(report: Report, bank: QuestionBank, user_id: str | None = None) -> Message:
-    names = dict(report.level_names)
-    who = f" for <@{user_id}>" if user_id else ""
-    if report.overall_level is None or report.overall_score is None:
-        overall = "Not enough answers to place the practice on a level."
-    else:
-        overall = (
-            f"*Overall: {_level_text(report.overall_level, names)}*  ·  "
-            f"score {report.overall_score:.0f}/100\n"
-            f"_Overall level = the {report.overall_level_rule}'s level: a team can rely only on its "
-            f"weakest practice area._"
-        )
-    blocks: list[Block] = [
-        HeaderBlock(text=f"MLOps maturity report · {bank.title}"[:150], block_id="header"),
-        SectionBlock(text=_mrkdwn(f"Assessment{who}.\n{overall}"), block_id="overall"),
-        DividerBlock(block_id="divider-dimensions"),
+def _level_text(level: LevelView) -> str:
+    return f"{COLOUR_EMOJI.get(level.colour, '')} {escape(level.label)}".strip()
+
+
+def _dimension_field(dimension: DimensionView) -> str:
+    level = _level_text(dimension.level)
+    if dimension.range_text:
+        level += f" _({escape(dimension.range_text)})_"
+    fraction = (dimension.score or 0.0) / 100
+    lines = [
+        f"*{escape(dimension.name)}*",
+        level,
+        f"`{bar(fraction, SCORE_BAR_CELLS)}` {escape(dimension.score_text)}",
+        escape(dimension.confidence_text),
     ]
-    for result in report.dimensions:
-        blocks.append(
-            SectionBlock(text=_mrkdwn(_dimension_text(result, names)), block_id=f"dim-{result.dimension_id}")
-        )
-    blocks.append(DividerBlock(block_id="divider-advice"))
-    if report.recommendation and report.focus_dimension_id:
-        focus = report.dimension(report.focus_dimension_id)
-        blocks.append(
-            SectionBlock(
-                text=_mrkdwn(
-                    f":dart: *Recommendation: {escape(focus.name)} (level {focus.level})*\n"
-                    f"{escape(report.recommendation)}"
-                ),
-                block_id="recommendation",
-            )
-        )
-    if report.next_steps:
-        lines = []
-        for rank, step in enumerate(report.next_steps, start=1):
-            tools = f"  _Tools: {escape(', '.join(step.tools))}_" if step.tools else ""
-            lines.append(f"*{rank}.* {escape(step.improvement)}{tools}")
-        blocks.append(SectionBlock(text=_mrkdwn("*Next Steps*\n" + "\n".join(lines)), block_id="next-steps"))
-    blocks.append(
-        _context(
-            f"Answered {report.answered} of {report.total_questions} · bank `{escape(report.bank_id)}` "
-            f"v{escape(report.bank_version)} · Run `{COMMAND}` to take it yourself",
-            block_id="footer",
-        )
+    return "\n".join(lines)[:MAX_FIELD_TEXT]
+
+
+def _bullets(title: str, items: Sequence[str]) -> str:
+    return f"*{title}*\n" + "\n".join(f"• {escape(item)}" for item in items)
+
+
+def _steps_text(steps: Sequence[StepView]) -> str:
+    lines = []
+    for rank, step in enumerate(steps, start=1):
+        tools = f"  _Tools: {escape(', '.join(step.tools))}_" if step.tools else ""
+        mark = ":no_entry: " if step.kind == "gate" else ":mag: " if step.kind == "find_out" else ""
+        lines.append(f"*{rank}.* {mark}{escape(step.text)}{tools}")
+    return "\n".join(lines)
+
+
+def report_message(report: Report, user_id: str | None = None) -> Message:
+    view = build_view(report)
+    who = f" for <@{user_id}>" if user_id else ""
+    overall = _level_text(view.overall)
+    if view.overall_range_text:
+        overall += f" _({escape(view.overall_range_text)})_"
+    headline = (
+        f"Assessment{who}.\n*Overall: {overall}*  ·  score {escape(view.overall_score_text)}\n"
+        f"{escape(view.headline)}\n_{escape(view.rule_text)}_"
     )
-    level = f"level {report.overall_level}" if report.overall_level else "no level yet"
+    blocks: list[Block] = [
+        HeaderBlock(text=view.title[:150], block_id="header"),
+        SectionBlock(text=_mrkdwn(headline), block_id="overall"),
+        SectionBlock(
+            fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
+        ),
+    ]
+    notes = [note for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
+    if notes:
+        blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
+    blocks.append(DividerBlock(block_id="divider-advice"))
+    if view.recommendation:
+        text = f":dart: *Recommendation*\n{escape(view.recommendation.heading)}"
+        if view.recommendation.items:
+            text += "\n" + _steps_text(view.recommendation.items)
+        blocks.append(SectionBlock(text=_mrkdwn(text), block_id="recommendation"))
+    if view.next_steps:
+        blocks.append(
+            SectionBlock(text=_mrkdwn("*Next Steps*\n" + _steps_text(view.next_steps)), block_id="next-steps")
+        )
+    for block_id, title, items in (
+        ("find-out", "Find out", view.find_out),
+        ("to-answer", "Answer these to get a level", view.to_answer),
+        ("outcomes", "Delivery outcomes", view.outcomes),
+        ("disagreements", "Outcomes and practices disagree", view.disagreements),
+    ):
+        if items:
+            blocks.append(SectionBlock(text=_mrkdwn(_bullets(title, items)), block_id=block_id))
+    footer = escape(view.footer)
+    if view.pulse_text:
+        footer = f"{escape(view.pulse_text)} · {footer}"
+    blocks.append(_context(f"{footer} · Run `{COMMAND}` to take it yourself", block_id="footer"))
+    level = view.overall.label if view.overall.level else "no level yet"
     return _render(f"MLOps maturity report{who}: {level}", blocks)
 
 

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.engine.audit import RETIRED_TOOLS_FILE, gate_problems, read_retired_tools, retired_tool_problems
 from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, bank_files, load_bank_file
+from bot.engine.catalog import DEFAULT_BANKS_DIR
 
 
 class MissingBankPath(Exception):
@@ -57,8 +59,18 @@ def _check_file(path: Path, check: BankCheck) -> QuestionBank | None:
     except BankError as error:
         check.problems.extend(error.problems)
         return None
+    # Beyond the format: an instrument whose gate can never fire, or that recommends a tool that is
+    # shut down or being retired, is refused too.
+    instrument = gate_problems(bank, str(path)) + retired_tool_problems(bank, _retired_tools(), str(path))
+    if instrument:
+        check.problems.extend(instrument)
+        return None
     check.banks.append(bank)
     return bank
+
+
+def _retired_tools() -> dict[str, str]:
+    return read_retired_tools(DEFAULT_BANKS_DIR / RETIRED_TOOLS_FILE)
 
 
 def _check_directory(directory: Path, check: BankCheck) -> None:

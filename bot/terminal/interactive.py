@@ -128,7 +128,7 @@ def run_assessment(
         transition = _next_transition(console, bank, transition, read)
 
     if isinstance(transition.prompt, ShowReport):
-        print_report(console, transition.prompt.report, bank.title)
+        print_report(console, transition.prompt.report)
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
         error_console.print(

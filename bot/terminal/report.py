@@ -1,14 +1,12 @@
 """The maturity report as terminal text, Markdown and JSON.
 
-Every rendering reads its figures from ``Report.to_dict()``, so a score, level or confidence printed in one
-format is exactly the one printed in the others (scores rounded to one decimal, confidence to a percent).
+Every rendering lays out the engine's one report view (``bot.engine.report_view``): the figures, level
+names, range texts and sentences are the view's, so the formats cannot state different facts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from rich.console import Console
 from rich.padding import Padding
@@ -16,62 +14,20 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.engine.progress import SCORE_BAR_CELLS, bar
+from bot.engine.report_view import LevelView, ReportView, build_view
 from bot.engine.scoring import Report
-from bot.terminal.console import LEVEL_STYLES, level_label, styled_level
 
 REPORT_FORMATS = ("text", "json", "markdown")
-OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"
+# Rich styles per level colour; distinct even on a 16-colour terminal, where orange has no colour of its own.
+COLOUR_STYLES = {"red": "bold red", "orange": "bold yellow", "yellow": "bold cyan", "green": "bold green"}
 
 
-def report_title(bank_title: str | None) -> str:
-    return f"MLOps maturity report · {bank_title}" if bank_title else "MLOps maturity report"
-
-
-def level_range_note(dimension: Mapping[str, Any]) -> str | None:
-    """ "(could be N)" when the "don't know" answers, scored either way, would move the level."""
-    low, high = dimension["level_range"]
-    level = dimension["level"]
-    if level is None or low == high:
-        return None
-    others = [candidate for candidate in (low, high) if candidate != level]
-    if len(others) == 2:
-        return f"(could be {low}–{high})"
-    return f"(could be {others[0]})"
-
-
-def gate_note(dimension: Mapping[str, Any]) -> str | None:
-    gate = dimension["gate"]
-    if gate is None:
-        return None
-    return (
-        f"held at level {dimension['level']} by gate: {gate['question']} (score alone: {gate['capped_from']})"
-    )
-
-
-def confidence_text(dimension: Mapping[str, Any]) -> str:
-    return f"confidence {round(dimension['confidence'] * 100)}%"
-
-
-def score_text(score: float | None) -> str:
-    return "not enough answers to score" if score is None else f"{score:.1f}/100"
-
-
-def overall_rule_text(rule: str) -> str:
-    return f"overall level = {rule}: {OVERALL_RULE_REASON}"
-
-
-def _dimension_name(data: Mapping[str, Any], dimension_id: str | None) -> str:
-    return next((d["name"] for d in data["dimensions"] if d["id"] == dimension_id), str(dimension_id))
-
-
-def _focus_level(data: Mapping[str, Any]) -> int | None:
-    return next(
-        (d["level"] for d in data["dimensions"] if d["id"] == data["recommendation"]["dimension"]), None
-    )
+def styled(level: LevelView) -> Text:
+    return Text(level.label, style=COLOUR_STYLES.get(level.colour, "dim"))
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    return json.dumps(build_view(report).to_dict(), indent=2, ensure_ascii=False)
 
 
 def _indented(text: Text, columns: int = 2) -> Padding:
@@ -79,79 +35,84 @@ def _indented(text: Text, columns: int = 2) -> Padding:
     return Padding(text, (0, 0, 0, columns), expand=False)
 
 
-def print_report(console: Console, report: Report, bank_title: str | None = None) -> None:
+def print_report(console: Console, report: Report) -> None:
+    view = build_view(report)
     if console.is_terminal:
-        _print_report(console, report, bank_title)
+        _print_report(console, view)
         return
     # Rich pads wrapped and indented lines to the full width; in a file or CI log that is only noise.
     with console.capture() as captured:
-        _print_report(console, report, bank_title)
+        _print_report(console, view)
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
-def _print_report(console: Console, report: Report, bank_title: str | None) -> None:
-    data = report.to_dict()
-    names = dict(report.level_names)
-    overall = data["overall"]
-
+def _print_report(console: Console, view: ReportView) -> None:
     console.print()
-    console.rule(Text(report_title(bank_title), style="bold"))
-    console.print(
-        Text.assemble(
-            ("Overall: ", "bold"),
-            styled_level(overall["level"], names),
-            "  ·  score ",
-            (score_text(overall["score"]), "bold"),
-        )
-    )
-    console.print(Text(overall_rule_text(overall["level_rule"]), style="dim"))
+    console.rule(Text(view.title, style="bold"))
+    overall = Text.assemble(("Overall: ", "bold"), styled(view.overall))
+    if view.overall_range_text:
+        overall.append(f" ({view.overall_range_text})", style="italic")
+    overall.append(f"  ·  score {view.overall_score_text}")
+    console.print(overall)
+    console.print(Text(view.headline))
+    console.print(Text(view.rule_text, style="dim"))
 
-    for dimension in data["dimensions"]:
+    for dimension in view.dimensions:
         console.print()
-        heading = Text.assemble((dimension["name"], "bold"), "  ", styled_level(dimension["level"], names))
-        if note := level_range_note(dimension):
-            heading.append(f" {note}", style="italic")
+        heading = Text.assemble((dimension.name, "bold"), "  ", styled(dimension.level))
+        if dimension.range_text:
+            heading.append(f" ({dimension.range_text})", style="italic")
         console.print(heading)
-        fraction = (dimension["score"] or 0.0) / 100
+        fraction = (dimension.score or 0.0) / 100
         figures = Text.assemble(
-            (bar(fraction, SCORE_BAR_CELLS), LEVEL_STYLES.get(dimension["level"], "dim")),
-            f" {score_text(dimension['score'])}  ·  {confidence_text(dimension)}",
+            (bar(fraction, SCORE_BAR_CELLS), COLOUR_STYLES.get(dimension.level.colour, "dim")),
+            f" {dimension.score_text}  ·  {dimension.confidence_text}",
         )
         console.print(_indented(figures))
-        if note := gate_note(dimension):
-            console.print(_indented(Text(note, style="red")))
+        if dimension.gate_text:
+            console.print(_indented(Text(dimension.gate_text, style="red")))
+        if dimension.ceiling_text:
+            console.print(_indented(Text(dimension.ceiling_text, style="dim")))
 
-    recommendation = data["recommendation"]
-    if recommendation["text"]:
+    if view.recommendation:
         console.print()
-        focus = _dimension_name(data, recommendation["dimension"])
-        console.print(Text(f"Recommendation · {focus} (level {_focus_level(data)})", style="bold"))
-        console.print(Text(recommendation["text"]))
+        console.print(Text("Recommendation", style="bold"))
+        console.print(Text(view.recommendation.heading))
+        _print_steps(console, view.recommendation.items)
 
-    if data["next_steps"]:
+    if view.next_steps:
         console.print()
         console.print(Text("Next Steps", style="bold"))
-        steps = Table.grid(padding=(0, 1))
-        steps.add_column(justify="right")
-        steps.add_column()
-        for rank, step in enumerate(data["next_steps"], start=1):
-            body = Text.assemble(
-                (f"{_dimension_name(data, step['dimension'])}: ", "bold"), step["improvement"]
-            )
-            if step["tools"]:
-                body.append(f"\nTools: {', '.join(step['tools'])}", style="dim")
-            steps.add_row(f"{rank}.", body)
-        console.print(steps)
+        _print_steps(console, view.next_steps)
+
+    for title, lines in (
+        ("Find out", view.find_out),
+        ("Answer these to get a level", view.to_answer),
+        ("Delivery outcomes", view.outcomes),
+        ("Outcomes and practices disagree", view.disagreements),
+    ):
+        if lines:
+            console.print()
+            console.print(Text(title, style="bold"))
+            for line in lines:
+                console.print(_indented(Text(f"• {line}")))
 
     console.print()
-    console.print(Text(_footer(data), style="dim"))
+    if view.pulse_text:
+        console.print(Text(view.pulse_text, style="dim"))
+    console.print(Text(view.footer, style="dim"))
 
 
-def _footer(data: Mapping[str, Any]) -> str:
-    return (
-        f"Answered {data['answered']} of {data['total_questions']} · "
-        f"bank {data['bank']['id']} v{data['bank']['version']}"
-    )
+def _print_steps(console: Console, steps: tuple) -> None:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right")
+    table.add_column()
+    for rank, step in enumerate(steps, start=1):
+        body = Text(step.text)
+        if step.tools:
+            body.append(f"\nTools: {', '.join(step.tools)}", style="dim")
+        table.add_row(f"{rank}.", body)
+    console.print(table)
 
 
 def _cell(text: str) -> str:
@@ -159,43 +120,56 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def report_markdown(report: Report, bank_title: str | None = None) -> str:
-    data = report.to_dict()
-    names = dict(report.level_names)
-    overall = data["overall"]
+def report_markdown(report: Report) -> str:
+    view = build_view(report)
+    overall = view.overall.label + (f" ({view.overall_range_text})" if view.overall_range_text else "")
     lines = [
-        f"# {report_title(bank_title)}",
+        f"# {view.title}",
         "",
-        f"**Overall: {level_label(overall['level'], names)}** · score {score_text(overall['score'])}",
+        f"**Overall: {overall}** · score {view.overall_score_text}",
         "",
-        f"_{overall_rule_text(overall['level_rule'])}._",
+        view.headline,
+        "",
+        f"_{view.rule_text}_",
         "",
         "| Dimension | Score | Level | Confidence |",
         "| --- | --- | --- | --- |",
     ]
-    for dimension in data["dimensions"]:
-        level = level_label(dimension["level"], names)
-        if note := level_range_note(dimension):
-            level += f" {note}"
-        score = "–" if dimension["score"] is None else f"{dimension['score']:.1f}"
-        confidence = f"{round(dimension['confidence'] * 100)}%"
-        lines.append(f"| {_cell(dimension['name'])} | {score} | {_cell(level)} | {confidence} |")
-    gates = [(dimension["name"], note) for dimension in data["dimensions"] if (note := gate_note(dimension))]
-    if gates:
-        lines += ["", "**Production-safety gates**", ""]
-        lines += [f"- {name}: {note}" for name, note in gates]
-
-    recommendation = data["recommendation"]
-    if recommendation["text"]:
-        focus = _dimension_name(data, recommendation["dimension"])
-        lines += ["", f"## Recommendation · {focus} (level {_focus_level(data)})", "", recommendation["text"]]
-
-    if data["next_steps"]:
+    for dimension in view.dimensions:
+        level = dimension.level.label + (f" ({dimension.range_text})" if dimension.range_text else "")
+        lines.append(
+            f"| {_cell(dimension.name)} | {_cell(dimension.score_text)} | {_cell(level)} | "
+            f"{_cell(dimension.confidence_text)} |"
+        )
+    notes = [(d.name, note) for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
+    if notes:
+        lines += ["", "**Gates and limits**", ""]
+        lines += [f"- {name}: {note}" for name, note in notes]
+    if view.recommendation:
+        lines += ["", "## Recommendation", "", view.recommendation.heading, ""]
+        lines += _markdown_steps(view.recommendation.items)
+    if view.next_steps:
         lines += ["", "## Next Steps", ""]
-        for rank, step in enumerate(data["next_steps"], start=1):
-            lines.append(f"{rank}. **{_dimension_name(data, step['dimension'])}:** {step['improvement']}")
-            if step["tools"]:
-                lines.append(f"   Tools: {', '.join(step['tools'])}")
-
-    lines += ["", f"_{_footer(data)}_", ""]
+        lines += _markdown_steps(view.next_steps)
+    for title, items in (
+        ("Find out", view.find_out),
+        ("Answer these to get a level", view.to_answer),
+        ("Delivery outcomes", view.outcomes),
+        ("Outcomes and practices disagree", view.disagreements),
+    ):
+        if items:
+            lines += ["", f"## {title}", ""] + [f"- {item}" for item in items]
+    lines += [""]
+    if view.pulse_text:
+        lines += [f"_{view.pulse_text}_", ""]
+    lines += [f"_{view.footer}_", ""]
     return "\n".join(lines)
+
+
+def _markdown_steps(steps: tuple) -> list[str]:
+    lines = []
+    for rank, step in enumerate(steps, start=1):
+        lines.append(f"{rank}. {step.text}")
+        if step.tools:
+            lines.append(f"   Tools: {', '.join(step.tools)}")
+    return lines

@@ -25,6 +25,9 @@ def question(
     weight: float = 1,
     values: tuple[float, ...] = (0.0, 0.5, 1.0),
     not_applicable: str | None = None,
+    gate: bool = False,
+    after: list[str] | None = None,
+    applies_if: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": qid,
@@ -39,19 +42,32 @@ def question(
     }
     if not_applicable is not None:
         entry["not_applicable"] = not_applicable
+    if gate:
+        entry["gate"] = True
+    if after:
+        entry["after"] = after
+    if applies_if:
+        entry["applies_if"] = applies_if
     return entry
 
 
-def recommendation(dimension_id: str, level: int) -> str:
-    return f"Advice for {dimension_id} at level {level}."
+def context_question(qid: str, labels: tuple[str, ...] = ("No", "Yes")) -> dict[str, Any]:
+    return {
+        "id": qid,
+        "kind": "context",
+        "text": f"Does {qid.replace('_', ' ')} apply to you?",
+        "why": "It decides which questions follow.",
+        "options": [{"label": label} for label in labels],
+    }
 
 
 def bank_dict(questions: list[dict[str, Any]], dimensions: list[str] | None = None, **fields: Any) -> dict:
-    dimension_ids = dimensions or list(dict.fromkeys(q["dimension"] for q in questions))
+    dimension_ids = dimensions or list(dict.fromkeys(q["dimension"] for q in questions if "dimension" in q))
     document: dict[str, Any] = {
         "id": "test",
         "title": "Test bank",
         "version": "1.0",
+        "reviewed": "2026-11",
         "description": "A bank built for the engine tests.",
         "levels": [
             {"level": n, "name": f"Level {n} name", "meaning": f"What level {n} means."} for n in LEVELS
@@ -60,7 +76,6 @@ def bank_dict(questions: list[dict[str, Any]], dimensions: list[str] | None = No
             {"id": d, "name": d.title(), "description": f"The {d} dimension."} for d in dimension_ids
         ],
         "questions": questions,
-        "recommendations": {d: {n: recommendation(d, n) for n in LEVELS} for d in dimension_ids},
     }
     document.update(fields)
     return document
@@ -119,28 +134,31 @@ def answer_sets(bank: QuestionBank) -> st.SearchStrategy[dict[str, Answer]]:
     )
 
 
-_VALUE_GRID = (0.0, 0.1, 0.25, 0.35, 0.4, 0.5, 0.6, 0.75, 0.85, 0.9, 1.0)
+_VALUE_GRID = (0.1, 0.25, 0.35, 0.4, 0.5, 0.6, 0.75, 0.85, 0.9)
+# Every practice's options run from 0 (not in place) to 1 (fully in place), with any steps between.
 _option_values = st.lists(
-    st.sampled_from(_VALUE_GRID) | st.floats(0, 1).map(lambda x: round(x, 3)),
-    min_size=2,
-    max_size=5,
+    st.sampled_from(_VALUE_GRID) | st.floats(0.01, 0.99).map(lambda x: round(x, 3)),
+    min_size=0,
+    max_size=3,
     unique=True,
-).map(lambda values: tuple(sorted(values)))
+).map(lambda values: (0.0, *sorted(values), 1.0))
 
 
 @st.composite
 def generated_banks(draw: st.DrawFn) -> QuestionBank:
-    """Valid banks of 1-4 dimensions whose weights straddle the gate weight of 3."""
+    """Valid banks of 1-4 dimensions with gates at levels 2-4 and any weights."""
     minimum = draw(st.integers(1, 3))
     dimension_ids = [f"dim_{i}" for i in range(draw(st.integers(1, 4)))]
     questions = []
     for dimension_id in dimension_ids:
         for _ in range(draw(st.integers(minimum, 5))):
+            level = draw(st.sampled_from(LEVELS))
             questions.append(
                 question(
                     f"q_{len(questions)}",
                     dimension_id,
-                    level=draw(st.sampled_from(LEVELS)),
+                    level=level,
+                    gate=level > 1 and draw(st.booleans()),
                     weight=draw(st.sampled_from((0.5, 1, 2, 2.5, 3, 4))),
                     values=draw(_option_values),
                     not_applicable=draw(st.sampled_from((None, "Not for us"))),

@@ -32,12 +32,12 @@ def test_a_valid_bank_loads_with_its_content(base_dict):
     assert isinstance(bank, QuestionBank)
     assert [d.id for d in bank.dimensions] == ["data", "ops"]
     assert [q.id for q in bank.questions_in("ops")] == ["ops_1", "ops_2", "ops_3"]
-    assert bank.question("data_3").weight == 3
-    assert bank.question("data_3").is_gate
-    assert not bank.question("data_2").is_gate
-    assert [o.value for o in bank.question("data_1").options] == [0.0, 0.5, 1.0]
+    assert bank.practice("data_3").weight == 3
+    assert not bank.practice("data_3").gate
+    assert [o.value for o in bank.practice("data_1").options] == [0.0, 0.5, 1.0]
     assert bank.question("ops_2").not_applicable == "We have no live traffic"
-    assert bank.recommendations["ops"][3] == "Advice for ops at level 3."
+    assert bank.reviewed == "2026-11"
+    assert (bank.attainment_threshold, bank.gate_pass_mark, bank.min_coverage) == (0.7, 0.5, 0.6)
 
 
 def test_a_bank_in_json_loads_too(base_dict):
@@ -104,12 +104,74 @@ def test_option_value_outside_zero_to_one(base_dict, value, words):
 
 
 def test_option_values_must_increase(base_dict):
-    base_dict["questions"][5]["options"][2]["value"] = 0.5
+    base_dict["questions"][5]["options"][1]["value"] = 0.0
 
     problem = only_problem(base_dict)
 
-    assert problem.path == "questions[5].options[2].value"
+    assert problem.path == "questions[5].options[1].value"
     assert "increase" in problem.reason
+
+
+@pytest.mark.parametrize(("position", "value", "reason"), [(0, 0.1, "must be 0"), (2, 0.9, "must be 1")])
+def test_options_run_from_not_in_place_to_fully_in_place(base_dict, position, value, reason):
+    base_dict["questions"][0]["options"][position]["value"] = value
+
+    problem = only_problem(base_dict)
+
+    assert problem.path == f"questions[0].options[{position}].value" and reason in problem.reason
+
+
+def test_a_gate_at_level_1_is_refused(base_dict):
+    base_dict["questions"][0]["gate"] = True
+
+    assert only_problem(base_dict).path == "questions[0].gate"
+
+
+def test_after_must_name_practices_and_form_no_circle(base_dict):
+    base_dict["questions"][0]["after"] = ["ghost"]
+    assert only_problem(base_dict).path == "questions[0].after[0]"
+    base_dict["questions"][0]["after"] = ["data_2"]
+    base_dict["questions"][1]["after"] = ["data_1"]
+    problem = only_problem(base_dict)
+    assert problem.path == "questions" and "circle" in problem.reason
+
+
+def test_applies_if_must_point_at_an_earlier_context_question(base_dict):
+    context = {
+        "id": "ships_llm",
+        "kind": "context",
+        "text": "Do you ship LLM features?",
+        "why": "Decides the LLM questions.",
+        "options": [{"label": "No"}, {"label": "Yes"}],
+    }
+    base_dict["questions"].insert(0, context)
+    base_dict["questions"][2]["applies_if"] = {"question": "ships_llm", "options": [2]}
+    assert load(base_dict).question("data_2").applies_if is not None
+
+    base_dict["questions"][2]["applies_if"] = {"question": "ships_llm", "options": [3]}
+    assert only_problem(base_dict).path == "questions[2].applies_if.options[0]"
+    base_dict["questions"][2]["applies_if"] = {"question": "data_1", "options": [1]}
+    assert "not a context question" in only_problem(base_dict).reason
+    base_dict["questions"][2]["applies_if"] = {"question": "data_3", "options": [1]}
+    assert "not an earlier question" in only_problem(base_dict).reason
+
+
+def test_a_bad_field_in_a_question_names_its_place_without_the_kind(base_dict):
+    base_dict["questions"][1]["weight"] = "heavy"
+
+    assert only_problem(base_dict).path == "questions[1].weight"
+
+
+def test_pulse_must_name_practices(base_dict):
+    base_dict["pulse"] = ["data_1", "ghost"]
+
+    assert only_problem(base_dict).path == "pulse[1]"
+
+
+def test_reviewed_is_a_year_and_month(base_dict):
+    base_dict["reviewed"] = "2026-13"
+
+    assert only_problem(base_dict).path == "reviewed"
 
 
 def test_a_dimension_needs_three_questions_by_default(base_dict):
@@ -118,7 +180,7 @@ def test_a_dimension_needs_three_questions_by_default(base_dict):
     problem = only_problem(base_dict)
 
     assert problem.path == "dimensions[1]"
-    assert "'ops'" in problem.reason and "2 question" in problem.reason and "at least 3" in problem.reason
+    assert "'ops'" in problem.reason and "2 practice question" in problem.reason and "at least 3" in problem.reason
 
 
 def test_min_questions_per_dimension_lowers_the_minimum(base_dict):
@@ -135,28 +197,12 @@ def test_min_questions_per_dimension_can_also_raise_it(base_dict):
     assert [p.path for p in problems_of(base_dict)] == ["dimensions[0]", "dimensions[1]"]
 
 
-def test_missing_recommendation_names_dimension_and_level(base_dict):
-    del base_dict["recommendations"]["data"][3]
+def test_a_version_1_bank_with_recommendations_is_told_what_changed(base_dict):
+    base_dict["recommendations"] = {"data": {1: "a"}}
 
-    problem = only_problem(base_dict)
+    problems = problems_of(base_dict)
 
-    assert problem.path == "recommendations.data.3"
-    assert "missing" in problem.reason
-
-
-def test_missing_recommendations_for_a_whole_dimension(base_dict):
-    del base_dict["recommendations"]["ops"]
-
-    assert only_problem(base_dict).path == "recommendations.ops"
-
-
-def test_recommendation_for_an_unknown_dimension(base_dict):
-    base_dict["recommendations"]["ghost"] = {1: "a", 2: "b", 3: "c", 4: "d"}
-
-    problem = only_problem(base_dict)
-
-    assert problem.path == "recommendations.ghost"
-    assert "unknown dimension" in problem.reason
+    assert any("bank format 2" in p.reason for p in problems)
 
 
 def test_option_label_fits_a_slack_button(base_dict):

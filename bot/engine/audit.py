@@ -1,0 +1,154 @@
+"""Checks of a bank as an instrument, beyond its format: that every gate can change a result, and that
+no practice recommends a tool that is shut down or being retired."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine.answers import Answer, DontKnow, OptionChoice, choices
+from bot.engine.bank import BankProblem, ContextQuestion, Question, QuestionBank
+from bot.engine.scoring import score_dimension
+
+RETIRED_TOOLS_FILE = "retired-tools.txt"
+
+
+@dataclass(frozen=True)
+class GateEffect:
+    question_id: str
+    dimension_id: str
+    gate_level: int
+    level_passing: int | None
+    level_failing: int | None
+
+    @property
+    def fires(self) -> bool:
+        return (
+            self.level_passing is not None
+            and self.level_failing is not None
+            and self.level_failing < self.level_passing
+        )
+
+
+def _switched_on(bank: QuestionBank, question: Question) -> dict[str, Answer]:
+    """Context answers under which `question` is asked."""
+    if question.applies_if is None:
+        return {}
+    return {question.applies_if.question: OptionChoice(question.applies_if.options[0] - 1)}
+
+
+def best_answers(bank: QuestionBank) -> dict[str, Answer]:
+    return {q.id: OptionChoice(len(q.options) - 1) for q in bank.practices}
+
+
+def failing_answer(bank: QuestionBank, question: Question) -> Answer:
+    """The best answer that still fails the gate: the top option under the pass mark, else "Don't know"."""
+    under = [i for i, option in enumerate(question.options) if option.value < bank.gate_pass_mark]
+    return OptionChoice(max(under)) if under else DontKnow()
+
+
+def gate_effects(bank: QuestionBank) -> list[GateEffect]:
+    """Each gate's effect on its dimension when everything else is at its best: the gate passing against
+    the gate failing as narrowly as its options allow."""
+    effects = []
+    for gate in (q for q in bank.practices if q.gate):
+        passing = {**best_answers(bank), **_switched_on(bank, gate)}
+        failing = {**passing, gate.id: failing_answer(bank, gate)}
+        effects.append(
+            GateEffect(
+                gate.id,
+                gate.dimension,
+                gate.level,
+                score_dimension(bank, gate.dimension, passing).level,
+                score_dimension(bank, gate.dimension, failing).level,
+            )
+        )
+    return effects
+
+
+def gate_problems(bank: QuestionBank, file: str) -> list[BankProblem]:
+    problems = []
+    for effect in gate_effects(bank):
+        if not effect.fires:
+            problems.append(
+                BankProblem(
+                    file,
+                    f"questions[{_index(bank, effect.question_id)}].gate",
+                    f"gate {effect.question_id!r} can never change a result: with every other practice at "
+                    f"its best, failing it leaves {effect.dimension_id!r} at level {effect.level_failing}",
+                )
+            )
+    return problems
+
+
+def sampled_gate_firing(bank: QuestionBank, samples: int, seed: int = 0) -> dict[str, float]:
+    """For each gate, the share of random answer sets (every answer equally likely) in which failing the
+    gate instead of passing it at its best lowers its dimension's level."""
+    rng = random.Random(seed)
+    fired = dict.fromkeys((q.id for q in bank.practices if q.gate), 0)
+    for _ in range(samples):
+        answers: dict[str, Answer] = {}
+        for question in bank.questions:
+            if isinstance(question, Question | ContextQuestion):
+                answers[question.id] = rng.choice([answer for answer, _ in choices(question)])
+        for gate_id in fired:
+            gate = bank.practice(gate_id)
+            base = {**answers, **_switched_on(bank, gate)}
+            passing = score_dimension(
+                bank, gate.dimension, {**base, gate_id: OptionChoice(len(gate.options) - 1)}
+            )
+            failing = score_dimension(bank, gate.dimension, {**base, gate_id: failing_answer(bank, gate)})
+            if passing.level is not None and failing.level is not None and failing.level < passing.level:
+                fired[gate_id] += 1
+    return {gate_id: count / samples for gate_id, count in fired.items()}
+
+
+def _index(bank: QuestionBank, question_id: str) -> int:
+    return next(i for i, q in enumerate(bank.questions) if q.id == question_id)
+
+
+# Retired tools -----------------------------------------------------------------------------------
+
+
+def read_retired_tools(path: Path) -> dict[str, str]:
+    """`Name  # reason` per line; lines starting with # are comments."""
+    retired: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, _, reason = stripped.partition("#")
+        retired[name.strip()] = reason.strip()
+    return retired
+
+
+def retired_tool_problems(bank: QuestionBank, retired: Mapping[str, str], file: str) -> list[BankProblem]:
+    """A retired tool named in a practice's tools, or by name in its improvement text."""
+    problems = []
+    for index, question in enumerate(bank.questions):
+        if not isinstance(question, Question):
+            continue
+        for position, tool in enumerate(question.tools):
+            for name, reason in _named(retired, [tool]):
+                problems.append(
+                    BankProblem(file, f"questions[{index}].tools[{position}]", f"{name} is retired: {reason}")
+                )
+        for name, reason in _named(retired, [question.improvement]):
+            problems.append(
+                BankProblem(
+                    file, f"questions[{index}].improvement", f"names {name}, which is retired: {reason}"
+                )
+            )
+    return problems
+
+
+def _named(retired: Mapping[str, str], texts: Iterable[str]) -> list[tuple[str, str]]:
+    found = []
+    for name, reason in retired.items():
+        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        if any(pattern.search(text) for text in texts):
+            found.append((name, reason))
+    return found

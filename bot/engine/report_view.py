@@ -1,0 +1,253 @@
+"""The one view of a maturity report that every front end renders.
+
+Figures are rounded here, level names and colours are chosen here and every sentence that states a fact
+(the level range, the gate holding a dimension, a next step) is worded here. Slack blocks, terminal text,
+Markdown and JSON only lay these out, so no two front ends can state different facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.engine.scoring import DimensionResult, NextStep, Report
+
+LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
+NO_LEVEL_COLOUR = "grey"
+NOT_ENOUGH_ANSWERS = "not enough answers"
+OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"
+
+
+@dataclass(frozen=True)
+class LevelView:
+    level: int | None
+    name: str | None
+    colour: str
+    label: str  # "Level 3 · Managed / Standardized", or "not enough answers"
+
+
+@dataclass(frozen=True)
+class DimensionView:
+    id: str
+    name: str
+    level: LevelView
+    score: float | None  # rounded to one decimal
+    score_text: str
+    range_text: str | None  # "could be 3" when unknowns in place would lift the level
+    confidence_text: str
+    gate_text: str | None
+    ceiling_text: str | None
+
+
+@dataclass(frozen=True)
+class StepView:
+    question_id: str
+    dimension_id: str
+    kind: str  # gate, practice or find_out
+    text: str
+    tools: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecommendationView:
+    dimension_id: str
+    heading: str
+    items: tuple[StepView, ...]
+    text: str  # the heading and items as one paragraph, for a plain-text line
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    bank_id: str
+    bank_version: str
+    overall: LevelView
+    overall_score: float | None
+    overall_score_text: str
+    overall_range_text: str | None
+    rule_text: str
+    headline: str
+    dimensions: tuple[DimensionView, ...]
+    recommendation: RecommendationView | None
+    next_steps: tuple[StepView, ...]
+    find_out: tuple[str, ...]
+    to_answer: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    disagreements: tuple[str, ...]
+    pulse_index: float | None
+    pulse_text: str | None
+    footer: str
+
+    def dimension(self, dimension_id: str) -> DimensionView:
+        return next(d for d in self.dimensions if d.id == dimension_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def level_view(level: int | None, names: dict[int, str]) -> LevelView:
+    if level is None:
+        return LevelView(None, None, NO_LEVEL_COLOUR, NOT_ENOUGH_ANSWERS)
+    name = names.get(level)
+    label = f"Level {level} · {name}" if name else f"Level {level}"
+    return LevelView(level, name, LEVEL_COLOURS.get(level, NO_LEVEL_COLOUR), label)
+
+
+def range_text(level: int | None, high: int | None) -> str | None:
+    """How high the level could go if every unknown were in place: "could be 3" or "could be 3–4"."""
+    if level is None or high is None or high <= level:
+        return None
+    return f"could be {high}" if high == level + 1 else f"could be {level + 1}–{high}"
+
+
+def score_text(score: float | None) -> str:
+    return "no score" if score is None else f"{round(score, 1):.1f}/100"
+
+
+def _gate_text(result: DimensionResult) -> str | None:
+    if not result.holding_gates:
+        return None
+    parts = []
+    for gate in result.holding_gates:
+        reason = "nobody knew whether it is in place" if gate.unknown else "answered below its pass mark"
+        parts.append(f"{gate.question_text} ({reason})")
+    alone = result.level_without_gates
+    tail = f"; practices alone: level {alone}" if alone is not None and alone > (result.level or 0) else ""
+    return f"Held below level {result.holding_gates[0].level} by a gate: " + "; ".join(parts) + tail
+
+
+def _dimension_view(result: DimensionResult, names: dict[int, str]) -> DimensionView:
+    score_line = "no practice applies" if result.score is None else score_text(result.score)
+    if result.level is None and result.score is not None:
+        confidence = f"{round(result.coverage * 100)}% answered; at least 60% needed for a level"
+    else:
+        confidence = f"confidence {round(result.confidence * 100)}%"
+    ceiling = f"this bank places {result.name} up to level {result.ceiling}" if result.ceiling < 4 else None
+    return DimensionView(
+        id=result.dimension_id,
+        name=result.name,
+        level=level_view(result.level, names),
+        score=None if result.score is None else round(result.score, 1),
+        score_text=score_line,
+        range_text=range_text(result.level, result.level_if_unknowns_in_place),
+        confidence_text=confidence,
+        gate_text=_gate_text(result),
+        ceiling_text=ceiling,
+    )
+
+
+def step_text(step: NextStep, dimension_name: str) -> str:
+    """The seed's language of impact: what the step moves, and from where to where."""
+    if step.kind == "find_out":
+        towards = (
+            f" (it decides whether {dimension_name} can reach level {step.to_level})" if step.to_level else ""
+        )
+        return f"Find out: {step.practice}{towards}"
+    if step.from_level is None:
+        lead = f"{dimension_name}"
+    elif step.to_level is None:
+        lead = f"To strengthen {dimension_name} at level {step.from_level}"
+    elif step.to_level == step.from_level + 1:
+        lead = f"To move {dimension_name} from level {step.from_level} to {step.to_level}"
+    else:
+        lead = f"Toward level {step.to_level} in {dimension_name}"
+    if step.kind == "gate":
+        lead += ", pass the failing gate"
+    return f"{lead}: {step.improvement}"
+
+
+def _step_view(step: NextStep, names_by_dimension: dict[str, str]) -> StepView:
+    text = step_text(step, names_by_dimension[step.dimension_id])
+    return StepView(step.question_id, step.dimension_id, step.kind, text, step.tools)
+
+
+def _recommendation(report: Report, names_by_dimension: dict[str, str]) -> RecommendationView | None:
+    recommendation = report.recommendation
+    if recommendation is None:
+        return None
+    name = names_by_dimension[recommendation.dimension_id]
+    items = tuple(
+        StepView(s.question_id, s.dimension_id, s.kind, _recommended_item(s), s.tools)
+        for s in recommendation.practices
+    )
+    if not items:
+        heading = f"{name}: every practice that applies is answered at its best. Measure again next quarter."
+    elif recommendation.to_level is None:
+        heading = f"{name} is at the highest level this bank places; to strengthen it:"
+    else:
+        heading = (
+            f"{name} holds the overall level at {recommendation.from_level}. "
+            f"To reach level {recommendation.to_level}:"
+        )
+    text = " ".join([heading, *(f"({rank}) {item.text}" for rank, item in enumerate(items, start=1))])
+    return RecommendationView(recommendation.dimension_id, heading, items, text)
+
+
+def _recommended_item(step: NextStep) -> str:
+    if step.kind == "find_out":
+        return f"Find out: {step.practice} Then: {step.improvement}"
+    prefix = "Pass the failing gate. " if step.kind == "gate" else ""
+    return f"{prefix}{step.improvement}"
+
+
+def _disagreement_text(report: Report, names_by_dimension: dict[str, str]) -> tuple[str, ...]:
+    texts = []
+    for item in report.disagreements:
+        name = names_by_dimension[item.dimension_id]
+        stated = (
+            f"{name} practices are at level {item.practice_level}, but “{item.answer_label}” usually "
+            f"goes with level {item.outcome_level}"
+        )
+        if item.practice_level > item.outcome_level:
+            texts.append(f"{stated}: check that the practices work as answered.")
+        else:
+            texts.append(f"{stated}: practices may be under-reported, or the outcome rests on few people.")
+    return tuple(texts)
+
+
+def build_view(report: Report) -> ReportView:
+    names = dict(report.level_names)
+    names_by_dimension = {d.dimension_id: d.name for d in report.dimensions}
+    overall = level_view(report.overall_level, names)
+    dimensions = tuple(_dimension_view(d, names) for d in report.dimensions)
+    recommendation = _recommendation(report, names_by_dimension)
+    overall_range = range_text(report.overall_level, report.overall_level_if_unknowns_in_place)
+    if report.overall_level is None:
+        missing = [d.name for d in report.dimensions if d.level is None]
+        headline = f"No overall level yet: not enough answers in {', '.join(missing)}."
+    else:
+        headline = f"Overall {overall.label}" + (f" ({overall_range})" if overall_range else "") + "."
+        if report.focus_dimension_id is not None:
+            headline += f" {names_by_dimension[report.focus_dimension_id]} holds it there."
+    outcomes = tuple(
+        f"{o.question_text} {o.answer_label if o.answer_label else 'Not known'}" for o in report.outcomes
+    )
+    pulse = (
+        None
+        if report.pulse_index is None
+        else f"Pulse index {round(report.pulse_index, 1):.1f}/100: the figure a quarterly pulse compares with"
+    )
+    return ReportView(
+        title=f"MLOps maturity report · {report.bank_title}",
+        bank_id=report.bank_id,
+        bank_version=report.bank_version,
+        overall=overall,
+        overall_score=None if report.overall_score is None else round(report.overall_score, 1),
+        overall_score_text=score_text(report.overall_score),
+        overall_range_text=overall_range,
+        rule_text=f"Overall level = the {report.overall_level_rule}'s level: {OVERALL_RULE_REASON}.",
+        headline=headline,
+        dimensions=dimensions,
+        recommendation=recommendation,
+        next_steps=tuple(_step_view(s, names_by_dimension) for s in report.next_steps),
+        find_out=tuple(text for _, text in report.find_out),
+        to_answer=tuple(text for _, text in report.to_answer),
+        outcomes=outcomes,
+        disagreements=_disagreement_text(report, names_by_dimension),
+        pulse_index=None if report.pulse_index is None else round(report.pulse_index, 1),
+        pulse_text=pulse,
+        footer=(
+            f"Answered {report.answered} of the {report.applicable} questions that apply · "
+            f"bank {report.bank_id} v{report.bank_version}, reviewed {report.bank_reviewed}"
+        ),
+    )
