@@ -420,3 +420,51 @@ def test_a_position_outside_the_bank_is_corrupt(small_bank):
     refused(state, AnswerQuestion("data_1", OptionChoice(0)), small_bank, CorruptState)
     with pytest.raises(CorruptState):
         prompt_for(state, small_bank)
+
+
+# Skip logic --------------------------------------------------------------------------------------
+
+
+def skipping_bank() -> QuestionBank:
+    from .synthetic import context_question, question, scoring_bank
+
+    llm = {"question": "ships_llm", "options": [2]}
+    return scoring_bank(
+        [
+            question("first", "data", level=2),
+            context_question("ships_llm", ("No", "Yes")),
+            question("llm_a", "data", level=2, applies_if=llm),
+            question("llm_b", "data", level=3, applies_if=llm),
+            question("last", "data", level=3),
+        ]
+    )
+
+
+def test_a_no_to_a_context_question_skips_what_depends_on_it_and_the_progress_counts_what_applies():
+    bank = skipping_bank()
+    state = answer_current(started(bank), bank).state  # first
+    asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank)
+    assert asked.prompt.question.id == "last"
+    assert (asked.prompt.number, asked.prompt.total) == (3, 3)
+    done = answer_current(asked.state, bank)
+    assert done.state.phase == Phase.COMPLETE
+    assert set(done.state.answers) == {"first", "ships_llm", "last"}
+
+
+def test_a_yes_asks_the_dependent_questions_and_counts_them():
+    bank = skipping_bank()
+    state = answer_current(started(bank), bank).state
+    asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert asked.prompt.question.id == "llm_a"
+    assert (asked.prompt.number, asked.prompt.total) == (3, 5)
+
+
+def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows():
+    bank = skipping_bank()
+    state = answer_current(started(bank), bank).state
+    at_last = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank).state
+    back = advance(at_last, Back("last"), bank)
+    assert back.prompt.question.id == "ships_llm"
+    assert back.prompt.previous_answer == OptionChoice(0)
+    changed = advance(back.state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert changed.prompt.question.id == "llm_a"
