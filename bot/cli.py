@@ -125,8 +125,8 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
         _print_lines(
             consoles.err,
             [
-                f'note: {len(loaded.missing)} question(s) not in {args.answers} count as "Don\'t know": '
-                + ", ".join(loaded.missing)
+                f"note: {len(loaded.missing)} question(s) that apply are missing from {args.answers}; "
+                "they count as not in place: " + ", ".join(loaded.missing)
             ],
         )
 
@@ -206,12 +206,13 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
     table.add_column("id", style="bold")
     table.add_column("title")
     table.add_column("version")
+    table.add_column("reviewed")
     table.add_column("questions", justify="right")
     table.add_column("minutes", justify="right")
     for bank in check.banks:
-        table.add_row(
-            bank.id, bank.title, bank.version, str(len(bank.questions)), f"~{bank.estimated_minutes}"
-        )
+        fewest, most = bank.question_counts
+        counted = str(most) if fewest == most else f"{fewest}–{most}"
+        table.add_row(bank.id, bank.title, bank.version, bank.reviewed, counted, f"~{bank.estimated_minutes}")
     consoles.out.print(table)
     if check.problems:
         _print_lines(consoles.err, [str(problem) for problem in check.problems])

@@ -23,7 +23,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
-from bot.engine.bank import BankError, QuestionBank
+from bot.engine.bank import BankError, ContextQuestion, OutcomeQuestion, QuestionBank
 from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
@@ -61,16 +61,21 @@ def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def demo_answers(bank: QuestionBank) -> dict[str, Answer]:
-    """A team that does the basics well and the advanced practices less, that ships confidently but
-    skips one production-safety gate, and that cannot answer one question: so the demo report shows
-    a gate holding a dimension back, a level range and ranked next steps."""
-    gates = sorted((q for q in bank.questions if q.is_gate), key=lambda q: q.level)
+    """A team without LLM features that does the basics well and the advanced practices less, that
+    ships confidently but fails one production-safety gate, and that cannot answer another: so the demo
+    report shows a gate holding a dimension back, a level range, a "Find out" item and ranked steps."""
+    gates = sorted((q for q in bank.practices if q.gate), key=lambda q: q.level)
     skipped_gate = gates[0] if gates else None
     answers: dict[str, Answer] = {}
     for question in bank.questions:
         best = len(question.options) - 1
-        strong = skipped_gate is not None and question.dimension == skipped_gate.dimension
-        answers[question.id] = OptionChoice(best if strong else max(0, best - question.level + 1))
+        if isinstance(question, ContextQuestion):
+            answers[question.id] = OptionChoice(0)
+        elif isinstance(question, OutcomeQuestion):
+            answers[question.id] = OptionChoice(best // 2)
+        else:
+            strong = skipped_gate is not None and question.dimension == skipped_gate.dimension
+            answers[question.id] = OptionChoice(best if strong else max(0, best - question.level + 1))
     if skipped_gate is not None:
         answers[skipped_gate.id] = OptionChoice(0)
     unknown = next(

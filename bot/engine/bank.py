@@ -153,6 +153,11 @@ class QuestionBank(_Strict):
         return [q for q in self.questions if isinstance(q, OutcomeQuestion)]
 
     @property
+    def question_counts(self) -> tuple[int, int]:
+        """(fewest, most) questions a person is asked: context answers can switch questions off."""
+        return sum(q.applies_if is None for q in self.questions), len(self.questions)
+
+    @property
     def estimated_minutes(self) -> int:
         return max(1, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60))
 

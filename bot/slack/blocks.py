@@ -332,8 +332,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
 
 def banks_message(banks: Sequence[QuestionBank]) -> Message:
     lines = [
-        f"• `{escape(b.id)}` *{escape(b.title)}* v{escape(b.version)} — {len(b.questions)} questions, "
-        f"about {b.estimated_minutes} min"
+        f"• `{escape(b.id)}` *{escape(b.title)}* v{escape(b.version)} (reviewed {escape(b.reviewed)}) — "
+        f"up to {len(b.questions)} questions, about {b.estimated_minutes} min"
         for b in banks
     ]
     return text_message("*Question banks*\n" + "\n".join(lines))

@@ -13,8 +13,9 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
-from bot.engine.answers import Answer, DontKnow, parse_answer_text
+from bot.engine.answers import Answer, parse_answer_text
 from bot.engine.bank import QuestionBank
+from bot.engine.scoring import applicable_questions
 
 EXAMPLE_ENTRY = "drift_alerts: 3"
 
@@ -28,7 +29,8 @@ class AnswersFileError(Exception):
 @dataclass(frozen=True)
 class AnswersFromFile:
     answers: dict[str, Answer]
-    # In bank order; scored as "Don't know" because the report should not guess what it was not told.
+    # Questions that apply but have no answer, in bank order: they count as not in place, and a dimension
+    # with too few answers gets no level, because the report must not guess what it was not told.
     missing: list[str]
 
 
@@ -95,8 +97,6 @@ def load_answers_file(path: Path, bank: QuestionBank, name: str | None = None) -
     if problems:
         raise AnswersFileError(problems)
 
-    missing = [question.id for question in bank.questions if question.id not in answers]
-    for question_id in missing:
-        answers[question_id] = DontKnow()
-    ordered = {question.id: answers[question.id] for question in bank.questions}
+    missing = [q.id for q in applicable_questions(bank, answers) if q.id not in answers]
+    ordered = {question.id: answers[question.id] for question in bank.questions if question.id in answers}
     return AnswersFromFile(ordered, missing)

@@ -68,9 +68,9 @@ def translate(entry: str, ask: AskQuestion) -> Event:
 
 def show_introduction(console: Console, bank: QuestionBank) -> None:
     console.rule(Text(bank.title, style="bold"))
-    console.print(
-        Text(f"{len(bank.questions)} questions · about {bank.estimated_minutes} minutes", style="bold")
-    )
+    fewest, most = bank.question_counts
+    counted = f"{most} questions" if fewest == most else f"{fewest}–{most} questions (some apply only to you)"
+    console.print(Text(f"{counted} · about {bank.estimated_minutes} minutes", style="bold"))
     console.print(bank.description)
     console.print(
         Text(
@@ -132,8 +132,7 @@ def run_assessment(
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
         error_console.print(
-            f"Assessment cancelled after {transition.prompt.answered} of {len(bank.questions)} answers; "
-            "nothing was saved."
+            f"Assessment cancelled after {transition.prompt.answered} answers; nothing was saved."
         )
         return EXIT_CANCELLED
     raise AssertionError(f"unexpected prompt {transition.prompt!r}")
