@@ -88,10 +88,6 @@ class Question(_Asked):
     # Practices that must be in place first; Next Steps never put this one before them.
     after: list[Identifier] = []
 
-    @property
-    def is_gate(self) -> bool:
-        return self.gate
-
 
 class ContextQuestion(_Asked):
     """About the team's situation (for example whether it ships LLM features): never scored, it only

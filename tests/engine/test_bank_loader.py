@@ -180,7 +180,11 @@ def test_a_dimension_needs_three_questions_by_default(base_dict):
     problem = only_problem(base_dict)
 
     assert problem.path == "dimensions[1]"
-    assert "'ops'" in problem.reason and "2 practice question" in problem.reason and "at least 3" in problem.reason
+    assert (
+        "'ops'" in problem.reason
+        and "2 practice question" in problem.reason
+        and "at least 3" in problem.reason
+    )
 
 
 def test_min_questions_per_dimension_lowers_the_minimum(base_dict):

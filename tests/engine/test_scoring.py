@@ -53,7 +53,7 @@ def test_a_failing_gate_holds_its_dimension_below_its_own_level():
     passing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 1.0}))
     failing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 0.4, "q3": 1.0}))
     assert passing.level == 3
-    # Attainment alone: ≤2 (3 + 0.4)/4 = 0.85, ≤3 (3 + 0.4 + 3)/7 = 0.91 → 3; the gate at level 2 holds it at 1.
+    # Attainment alone: ≤2 (3 + 0.4)/4 = 0.85, ≤3 6.4/7 = 0.91 → 3; the level-2 gate holds it at 1.
     assert failing.level == 1
     assert failing.level_without_gates == 3
     assert [g.question_id for g in failing.holding_gates] == ["q2"]
@@ -87,7 +87,9 @@ def test_not_applicable_leaves_the_practice_out():
             question("q3", "data", level=2, weight=1),
         ]
     )
-    result = score_dimension(bank, "data", {"q1": OptionChoice(2), "q2": NotApplicable(), "q3": OptionChoice(2)})
+    result = score_dimension(
+        bank, "data", {"q1": OptionChoice(2), "q2": NotApplicable(), "q3": OptionChoice(2)}
+    )
     assert (result.level, result.score, result.not_applicable) == (2, 100.0, 1)
 
 
@@ -169,7 +171,7 @@ def test_next_steps_put_failing_gates_first_then_foundations_and_never_the_best(
     assert ids[1] == "found"  # a level-1 foundation before level-3 practices
     assert "ops_a" not in ids and "ops_b" not in ids
     assert report.recommendation is not None and report.recommendation.dimension_id == "data"
-    assert [s.question_id for s in report.recommendation.practices][0] == "gate2"
+    assert report.recommendation.practices[0].question_id == "gate2"
 
 
 def test_a_step_never_comes_before_one_it_depends_on():

@@ -4,20 +4,11 @@ from collections import Counter
 
 import pytest
 
-from bot.engine.answers import DONT_KNOW_LABEL, DontKnow, choices
+from bot.engine.answers import DONT_KNOW_LABEL, DontKnow, OptionChoice, choices
+from bot.engine.audit import RETIRED_TOOLS_FILE, read_retired_tools, retired_tool_problems
 from bot.engine.bank import BUTTON_LABEL_LIMIT, load_bank_file
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog
-
-# The production-safety practices that cap a dimension's level when missing.
-MLOPS_GATES = {
-    "data_validation",
-    "reproducible_training",
-    "model_lineage",
-    "quality_gate",
-    "tested_rollback",
-    "drift_alerts",
-    "prediction_quality",
-}
+from bot.engine.scoring import applicable_questions, score
 
 
 def test_the_default_directory_offers_both_banks():
@@ -45,38 +36,82 @@ def test_every_question_offers_dont_know(bank_id, mlops, pulse):
         assert all(len(label) <= BUTTON_LABEL_LIMIT for _, label in offered), q.id
 
 
-def test_mlops_has_four_dimensions_of_four_to_six_questions(mlops):
-    per_dimension = Counter(q.dimension for q in mlops.questions)
+def test_mlops_covers_2026_practice_in_four_dimensions_and_at_most_32_questions(mlops):
+    per_dimension = Counter(q.dimension for q in mlops.practices)
+    fewest, most = mlops.question_counts
 
     assert len(mlops.dimensions) == 4
     assert set(per_dimension) == {d.id for d in mlops.dimensions}
-    assert all(4 <= count <= 6 for count in per_dimension.values()), per_dimension
+    assert most <= 32 and fewest < most
+    assert mlops.reviewed >= "2026-01"
+    # Each dimension tags a practice at every level 2–4, so no level is given away by the levels below.
+    for dimension in mlops.dimensions:
+        assert {q.level for q in mlops.questions_in(dimension.id)} >= {2, 3, 4}, dimension.id
+    topics = {
+        "ci_tests", "model_registry", "data_versioning", "prediction_logging", "drift_skew",
+        "model_inventory", "fairness_explainability", "security_privacy", "cost_visibility",
+        "llm_eval_gate", "prompt_versioning", "llm_guardrails", "llm_tracing", "llm_red_teaming",
+    }  # fmt: skip
+    assert topics <= {q.id for q in mlops.practices}
+    assert len(mlops.outcomes) == 4
 
 
-def test_mlops_gates_are_the_seven_safety_practices(mlops):
-    assert {q.id for q in mlops.questions if q.is_gate} == MLOPS_GATES
-    assert all(q.weight == 3 for q in mlops.questions if q.is_gate)
+def test_a_team_without_llm_features_answers_one_question_not_six(mlops):
+    llm = [q for q in mlops.questions if q.applies_if and q.applies_if.question == "llm_features"]
+    assert len(llm) == 5
+    no = {"llm_features": OptionChoice(0)}
+    yes = {"llm_features": OptionChoice(len(mlops.question("llm_features").options) - 1)}
+    assert len(applicable_questions(mlops, no)) == len(mlops.questions) - 5
+    assert len(applicable_questions(mlops, yes)) == len(mlops.questions)
 
 
-def test_every_mlops_dimension_has_a_gate_and_a_recommendation_per_level(mlops):
-    gated = {q.dimension for q in mlops.questions if q.is_gate}
-
-    assert gated >= {"data", "deploy", "monitor"}
-    for d in mlops.dimensions:
-        assert sorted(mlops.recommendations[d.id]) == [1, 2, 3, 4]
+def test_every_dimension_of_mlops_has_a_gate_except_possibly_team_and_gates_are_flags(mlops):
+    gates = [q for q in mlops.practices if q.gate]
+    assert {q.dimension for q in gates} == {"data", "deploy", "monitor", "team"}
+    assert all(2 <= q.level <= 4 for q in gates)
 
 
-def test_pulse_is_short_and_comparable_with_mlops(pulse, mlops):
-    assert len(pulse.questions) <= 8
+def test_the_pulse_is_a_subset_of_mlops_and_mlops_carries_its_index(pulse, mlops):
+    assert set(pulse.pulse) == {q.id for q in pulse.questions}
+    assert set(mlops.pulse) == set(pulse.pulse)
     assert pulse.estimated_minutes <= 4
     assert {d.id for d in pulse.dimensions} == {d.id for d in mlops.dimensions}
     # Same ids must mean the same question, or a pulse result could not be compared with a full one.
-    for q in pulse.questions:
-        full = mlops.question(q.id)
-        assert (q.text, q.weight, q.level, q.dimension) == (
-            full.text,
-            full.weight,
-            full.level,
-            full.dimension,
+    for q in pulse.practices:
+        full = mlops.practice(q.id)
+        same = (
+            "text",
+            "why",
+            "options",
+            "weight",
+            "level",
+            "dimension",
+            "gate",
+            "not_applicable",
+            "improvement",
         )
-        assert [o.value for o in q.options] == [o.value for o in full.options]
+        assert all(getattr(q, name) == getattr(full, name) for name in same), q.id
+
+
+def test_a_pulse_and_a_full_assessment_give_the_same_pulse_index_for_the_same_answers(pulse, mlops):
+    answers = {q.id: OptionChoice(i % len(q.options)) for i, q in enumerate(mlops.practices)}
+    full = score(mlops, answers).pulse_index
+    quick = score(pulse, {qid: a for qid, a in answers.items() if qid in pulse.pulse}).pulse_index
+    assert full is not None and full == quick
+
+
+def test_no_shipped_bank_names_a_retired_tool(mlops, pulse):
+    retired = read_retired_tools(DEFAULT_BANKS_DIR / RETIRED_TOOLS_FILE)
+    assert {"WhyLabs", "Opsgenie"} <= set(retired)
+    for bank in (mlops, pulse):
+        assert retired_tool_problems(bank, retired, bank.id) == []
+
+
+def test_a_retired_tool_is_found_in_tools_and_improvement_text(mlops):
+    practice = mlops.practices[0]
+    stale = practice.model_copy(update={"tools": ["WhyLabs"], "improvement": "Page the owner in opsgenie."})
+    index = mlops.questions.index(practice)
+    questions = [*mlops.questions[:index], stale, *mlops.questions[index + 1 :]]
+    bank = mlops.model_copy(update={"questions": questions})
+    problems = retired_tool_problems(bank, read_retired_tools(DEFAULT_BANKS_DIR / RETIRED_TOOLS_FILE), "x")
+    assert [p.path for p in problems] == [f"questions[{index}].tools[0]", f"questions[{index}].improvement"]
