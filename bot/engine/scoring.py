@@ -9,10 +9,11 @@ The rules (the README's "How levels are derived" states the same):
 - Coverage: the weight answered (an option or "Don't know") ÷ the applicable weight. Under the bank's
   `min_coverage` (default 0.6) the dimension has no level: "not enough answers".
 - Level, staged as in CMMI and OWASP SAMM: a dimension is at level L (2 … its ceiling) when, for every
-  level ℓ from 2 to L, the applicable practices tagged at ℓ or below are substantially in place
-  (weighted attainment ≥ `attainment_threshold`, default 0.7) and no gate tagged at ℓ fails (an answer
-  under `gate_pass_mark`, default 0.5, or unknown). A failing gate at level ℓ therefore holds its
-  dimension below ℓ. The ceiling is the highest level the bank tags a practice of that dimension at.
+  level ℓ up to L, the applicable practices tagged at ℓ are substantially in place (weighted
+  attainment ≥ `attainment_threshold`, default 0.7; level-1 practices are checked with level 2) and no
+  gate tagged at ℓ fails (an answer under `gate_pass_mark`, default 0.5, or unknown). A failing gate at
+  level ℓ therefore holds its dimension below ℓ. The ceiling is the highest level the bank tags a
+  practice of that dimension at.
 - Overall level: the weakest dimension's level (none while a dimension has too few answers). Overall
   score: the mean of the dimension scores, so a dimension with more questions does not count for more.
 - Pulse index: the same mean, over the bank's pulse practices only.
@@ -179,10 +180,14 @@ def staged_level(
     ceiling: int,
     gates: bool = True,
 ) -> int:
-    """The highest level whose practices, and every lower level's, are substantially in place."""
+    """The highest level L such that, at every level up to L, the practices tagged there are
+    substantially in place and no gate tagged there fails (level-1 practices are the foundation that
+    level 2 needs). Each level's practices must hold on their own, as CMMI's process areas do, so a
+    missing level-4 practice cannot hide behind a strong level 2."""
     level = 1
     for target in range(2, ceiling + 1):
-        pool = [q for q in practices if q.level <= target]
+        groups = (1, 2) if target == 2 else (target,)
+        pool = [q for q in practices if q.level in groups]
         weight = sum(q.weight for q in pool)
         if weight and not _at_least(
             sum(q.weight * values[q.id] for q in pool) / weight, bank.attainment_threshold

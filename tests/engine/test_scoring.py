@@ -32,12 +32,15 @@ def test_all_best_is_level_4_and_all_worst_level_1():
 
 
 def test_level_is_staged_a_level_4_needs_the_level_4_practice():
-    # ≤2: (1+2)/3 = 1.0; ≤3: (1+2+3)/6 = 1.0; ≤4: 6/7 = 0.857 → 4 with q4 at 0.0? 0.857 ≥ 0.7, so yes.
-    # With q3 at 0.5: ≤3: (1+2+1.5)/6 = 0.75 → 3; ≤4: 4.5/7 = 0.643 < 0.7 → stays 3.
     bank = data_bank()
-    result = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 0.5, "q4": 0.0}))
-    assert result.level == 3
-    assert result.score == pytest.approx(100 * 4.5 / 7)
+    # Levels 1–2 (q1, q2) 3/3 = 1.0 → 2; level 3 (q3) 1.0 → 3; level 4 (q4) 0.0 < 0.7 → stays 3, although
+    # the pooled attainment 6/7 = 0.86 would pass: each level's practices must hold on their own.
+    no_top = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 1.0, "q4": 0.0}))
+    assert no_top.level == 3
+    assert no_top.score == pytest.approx(100 * 6 / 7)
+    # q3 at 0.5 < 0.7: level 3 fails, so 2, whatever level 4 says.
+    weak_middle = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 0.5, "q4": 1.0}))
+    assert weak_middle.level == 2
 
 
 def test_a_failing_gate_holds_its_dimension_below_its_own_level():
@@ -53,7 +56,7 @@ def test_a_failing_gate_holds_its_dimension_below_its_own_level():
     passing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 1.0}))
     failing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 0.4, "q3": 1.0}))
     assert passing.level == 3
-    # Attainment alone: ≤2 (3 + 0.4)/4 = 0.85, ≤3 6.4/7 = 0.91 → 3; the level-2 gate holds it at 1.
+    # Attainment alone: levels 1–2 (3 + 0.4)/4 = 0.85, level 3 1.0 → 3; the level-2 gate holds it at 1.
     assert failing.level == 1
     assert failing.level_without_gates == 3
     assert [g.question_id for g in failing.holding_gates] == ["q2"]
