@@ -2,14 +2,15 @@
 
 Every change is one atomic compare-and-set (WATCH the key, read, compute, MULTI/EXEC). A transition that
 loses a race is recomputed from the fresh state, never dropped; a refused event raises before EXEC and so
-changes nothing. Finishing an assessment writes its result and history entry in the same transaction.
+changes nothing. Finishing an assessment writes its result and history entry in the same transaction,
+and, for a member of a team run, the run's aggregate too (``change_with``, ``Change.also``).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -80,6 +81,9 @@ class Change(Generic[T]):
     record: SessionRecord | None
     value: T
     result: ResultRecord | None = None
+    # More writes for the same MULTI/EXEC, queued on the pipeline (a team run's aggregate): they apply
+    # together with the session's change or not at all.
+    also: Callable[[Any], None] | None = None
 
 
 class SessionStore:
@@ -111,15 +115,25 @@ class SessionStore:
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when
         another writer wins a race; it must only compute, and raise to refuse (nothing is written)."""
+        return self.change_with(respondent, (), lambda record, _watched: mutate(record))
+
+    def change_with(
+        self,
+        respondent: Respondent,
+        watched: Sequence[str],
+        mutate: Callable[[SessionRecord | None, Mapping[str, bytes | None]], Change[T]],
+    ) -> T:
+        """`change`, with more keys WATCHed beside the session's: their values, read in the same round
+        trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes."""
         key = respondent.session_key
         with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_RACE_RETRIES):
                 try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
+                    pipe.watch(key, *watched)
+                    raw, *others = pipe.mget([key, *watched])
                     current = SessionRecord.model_validate_json(raw) if raw is not None else None
-                    change = mutate(current)
-                    if change.record is None and change.result is None:
+                    change = mutate(current, dict(zip(watched, others, strict=True)))
+                    if change.record is None and change.result is None and change.also is None:
                         pipe.unwatch()
                         return change.value
                     pipe.multi()
@@ -128,6 +142,8 @@ class SessionStore:
                         pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
                     if change.result is not None:
                         self._keep_result(pipe, change.result)
+                    if change.also is not None:
+                        change.also(pipe)
                     pipe.execute()
                     return change.value
                 except redis.WatchError:
