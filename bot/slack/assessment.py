@@ -8,14 +8,14 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import decode_answer, encode_answer
+from bot.engine.answers import Answer, decode_answer, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
@@ -88,6 +88,25 @@ class Applied:
     transition: Transition
     bank: QuestionBank
     record: SessionRecord
+    run_outcome: Any = None  # what a team run made of a finished response (RunHook.response_writes)
+
+
+class RunHook(Protocol):
+    """What a team run adds to a member's assessment (bot/slack/team.py): keys watched with the session,
+    writes in the transaction that finishes it, and what follows once the report is shown."""
+
+    def watched_keys(self, respondent: Respondent) -> Sequence[str]: ...
+
+    def response_writes(
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        answers: Mapping[str, Answer],
+        result: ResultRecord,
+        watched: Mapping[str, bytes | None],
+    ) -> Any: ...  # has .queue(pipeline)
+
+    def response_finished(self, applied: Applied) -> None: ...
 
 
 def bank_changed(user_id: str, error: BankChanged) -> blocks.Message:
@@ -110,6 +129,7 @@ class AssessmentFlow:
         self.catalog = catalog
         self.default_bank = default_bank
         self.client = client
+        self.run_hook: RunHook | None = None
 
     # Commands ------------------------------------------------------------------------------------
 
@@ -137,15 +157,21 @@ class AssessmentFlow:
             ephemeral(respond, blocks.text_message(UNAVAILABLE))
 
     def begin(
-        self, respondent: Respondent, bank: QuestionBank, origin_channel: str, replace: bool, respond: Respond
-    ) -> None:
-        """Open the DM, store a fresh conversation and post its first question."""
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        origin_channel: str | None,
+        replace: bool,
+        respond: Respond,
+    ) -> bool:
+        """Open the DM, store a fresh conversation and post its first question; False when it could not
+        (the person was told why)."""
         try:
             dm_channel = self.client.conversations_open(users=respondent.user_id)["channel"]["id"]
         except SlackApiError as error:
             log.warning("could not open the DM: %s", error.response.get("error"))
             ephemeral(respond, blocks.text_message(SLACK_FAILED))
-            return
+            return False
         started = advance(Conversation.new(bank), Start(), bank)
         record = SessionRecord(
             respondent=respondent,
@@ -155,21 +181,24 @@ class AssessmentFlow:
         )
         if not self.store.create(record, replace=replace):
             ephemeral(respond, blocks.text_message("You already have an assessment in progress."))
-            return
+            return False
         assert isinstance(started.prompt, AskQuestion)
-        message = blocks.question_message(bank, started.prompt, respondent.user_id, record.session_id)
+        message = blocks.question_message(
+            bank, started.prompt, respondent.user_id, record.session_id, respondent.run_id
+        )
         try:
             posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
         except SlackApiError as error:
             log.warning("could not post the first question: %s", error.response.get("error"))
             ephemeral(respond, blocks.text_message(FIRST_QUESTION_FAILED))
-            return
+            return False
         self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
+        return True
 
-    def resume(self, team_id: str, user_id: str, respond: Respond) -> None:
+    def resume(self, team_id: str, user_id: str, respond: Respond, run_id: str | None = None) -> None:
         """Send the current question again; after the last answer, send the report again."""
-        respondent = Respondent(team_id=team_id, user_id=user_id)
+        respondent = Respondent(team_id=team_id, user_id=user_id, run_id=run_id)
         nothing_in_progress = blocks.text_message(
             f"You have no assessment in progress. Type `{blocks.COMMAND}` to start one."
         )
@@ -191,7 +220,7 @@ class AssessmentFlow:
             ephemeral(respond, nothing_in_progress if conversation.finished else bank_changed(user_id, error))
             return
         if isinstance(prompt, AskQuestion):
-            message = blocks.question_message(bank, prompt, user_id, record.session_id)
+            message = blocks.question_message(bank, prompt, user_id, record.session_id, run_id)
             done = "I've sent your current question to our DM again."
         elif isinstance(prompt, ShowReport):
             message = blocks.report_message(prompt.report, user_id)
@@ -255,7 +284,7 @@ class AssessmentFlow:
         except InvalidButton:
             ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
-        respondent = Respondent(team_id=team_id, user_id=clicker)
+        respondent = Respondent(team_id=team_id, user_id=clicker, run_id=button.r)
         try:
             applied = self._apply(respondent, button.s, event, message_ts)
         except StoreUnavailable:
@@ -272,6 +301,8 @@ class AssessmentFlow:
         except SlackApiError as error:
             log.warning("could not show the next step: %s", error.response.get("error"))
             ephemeral(respond, blocks.text_message(SHOW_FAILED))
+        if applied.run_outcome is not None and self.run_hook is not None:
+            self.run_hook.response_finished(applied)
 
     def session_button(
         self, body: dict[str, Any], action: dict[str, Any], respond: Respond, start_over: bool
@@ -343,9 +374,14 @@ class AssessmentFlow:
     def _apply(
         self, respondent: Respondent, session_id: str, event: Event, message_ts: str | None
     ) -> Applied:
-        """One atomic transition of the respondent's stored conversation."""
+        """One atomic transition of the respondent's stored conversation (with a team run's aggregate,
+        when it finishes a member's response)."""
+        hook = self.run_hook if respondent.run_id else None
+        watched = hook.watched_keys(respondent) if hook else ()
 
-        def mutate(record: SessionRecord | None) -> Change[Applied]:
+        def mutate(
+            record: SessionRecord | None, watched_values: Mapping[str, bytes | None]
+        ) -> Change[Applied]:
             if record is None or record.session_id != session_id:
                 raise SessionMismatch("this button belongs to an earlier assessment")
             conversation = Conversation.from_dict(record.conversation)
@@ -357,7 +393,7 @@ class AssessmentFlow:
                     "message_ts": message_ts or record.message_ts,
                 }
             )
-            result = None
+            result = run_outcome = None
             if transition.state.phase == Phase.COMPLETE:
                 assert isinstance(transition.prompt, ShowReport)
                 result = ResultRecord(
@@ -369,9 +405,13 @@ class AssessmentFlow:
                     origin_channel=record.origin_channel,
                 )
                 updated.result_id = result.result_id
-            return Change(updated, Applied(transition, bank, updated), result)
+                if hook is not None:
+                    answers = transition.state.answers
+                    run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
+            also = run_outcome.queue if run_outcome is not None else None
+            return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
-        return self.store.change(respondent, mutate)
+        return self.store.change_with(respondent, watched, mutate)
 
     def _remember_message(self, respondent: Respondent, session_id: str, channel: str, ts: str) -> None:
         def mutate(record: SessionRecord | None) -> Change[None]:
@@ -387,7 +427,8 @@ class AssessmentFlow:
         if channel is None or message_ts is None:
             return
         if isinstance(prompt, AskQuestion):
-            message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id)
+            run_id = applied.record.respondent.run_id
+            message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id, run_id)
             self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
         elif isinstance(prompt, ShowReport):
             self._deliver_report(applied, channel, message_ts)

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.engine.answers import choices, encode_answer
-from bot.engine.bank import QuestionBank
+from bot.engine.bank import ContextQuestion, QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
 from bot.engine.report_view import DimensionView, LevelView, StepView, build_view
@@ -117,12 +117,18 @@ def _chosen_label(label: str) -> str:
     return marked[: MAX_BUTTON_LABEL - 1] + "…"
 
 
-def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str) -> Message:
+def question_message(
+    bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
+) -> Message:
     question = ask.question
-    dimension = bank.dimension(question.dimension)
+    # A context question belongs to no dimension (the integrator's fix on main may word this differently).
+    if isinstance(question, ContextQuestion):
+        dimension_name = "About your team"
+    else:
+        dimension_name = bank.dimension(question.dimension).name
     answer_buttons = []
     for position, (answer, label) in enumerate(choices(question)):
-        value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer))
+        value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id)
         chosen = ask.previous_answer == answer
         answer_buttons.append(
             ButtonElement(
@@ -132,7 +138,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
                 style="primary" if chosen else None,
             )
         )
-    navigation = QuestionButton(u=owner, s=session_id, q=question.id).encode()
+    navigation = QuestionButton(u=owner, s=session_id, q=question.id, r=run_id).encode()
     controls = []
     if ask.number > 1:
         controls.append(ButtonElement(text="← Back", action_id=BACK_ACTION, value=navigation))
@@ -151,7 +157,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
         )
     )
     blocks: list[Block] = [
-        _context(f"*{escape(dimension.name)}*  ·  {escape(bank.title)}", block_id="dimension"),
+        _context(f"*{escape(dimension_name)}*  ·  {escape(bank.title)}", block_id="dimension"),
         SectionBlock(text=_mrkdwn(f"*{escape(question.text)}*"), block_id="question"),
         _context(f":bulb: _Why it matters:_ {escape(question.why)}", block_id="why"),
         ActionsBlock(elements=answer_buttons, block_id=f"answers-{question.id}"),
@@ -324,6 +330,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"`{escape(default_bank)}`)\n"
         f"• `{COMMAND} resume` — send me the current question again\n"
         f"• `{COMMAND} cancel` — discard the assessment in progress\n"
+        f"• `{COMMAND} team [bank] [closes in N days]` — a team assessment in this channel: private "
+        "answers, one team report (default: closes in 7 days)\n"
         f"• `{COMMAND} banks` — list the question banks\n"
         f"• `{COMMAND} help` — this message"
     )
