@@ -7,6 +7,8 @@ The terminal playground uses the same server to show a newcomer what the bot pos
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import copy
 import hashlib
@@ -35,6 +37,9 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_HOME_VIEW_BLOCKS = 100
 MAX_TEXT_LENGTH = 40_000
 MAX_DM_USERS = 8
+# conversations.members pages: Slack's default and its largest page.
+DEFAULT_PAGE_LIMIT = 100
+MAX_PAGE_LIMIT = 1000
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -197,6 +202,24 @@ def _optional_text(params: dict[str, Any]) -> str | None:
     return text
 
 
+def _cursor_for(offset: int) -> str:
+    # Opaque to clients, as Slack's cursors are.
+    return base64.b64encode(f"member:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str, size: int) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        position = int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _ApiError("invalid_cursor") from None
+    if kind != "member" or not 0 <= position <= size:
+        raise _ApiError("invalid_cursor")
+    return position
+
+
 def _summarise(params: dict[str, Any], limit: int = 160) -> str:
     rendered = json.dumps(params, default=str, sort_keys=True)
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
@@ -237,6 +260,7 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "conversations.members": self._conversations_members,
         }
         self._init_state()
 
@@ -249,6 +273,8 @@ class FakeSlack:
         self._missing_channels: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
+        self._channel_members: dict[str, list[str]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -303,6 +329,37 @@ class FakeSlack:
         """Undo ``set_not_in_channel``, as if someone invited the bot."""
         with self._cond:
             self._not_in_channel.discard(channel_id)
+
+    def set_channel_members(self, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Who `conversations.members` lists for the channel, in this order."""
+        with self._cond:
+            self._channel_members[channel_id] = list(user_ids)
+
+    def set_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "UTC",
+        tz_offset: int = 0,
+    ) -> None:
+        """What `users.info` says about a user; users never set are ordinary members in UTC."""
+        if not _is_user_id(user_id):
+            raise ValueError(f"not a user id: {user_id!r}")
+        with self._cond:
+            self._users[user_id] = {
+                "name": name,
+                "is_admin": is_admin or is_owner,
+                "is_owner": is_owner,
+                "is_bot": is_bot,
+                "deleted": deleted,
+                "tz": tz,
+                "tz_offset": tz_offset,
+            }
 
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
@@ -790,21 +847,43 @@ class FakeSlack:
         user_id = str(params.get("user") or "")
         if not _is_user_id(user_id):
             raise _ApiError("user_not_found")
-        is_bot = user_id == self.bot_user_id
-        name = BOT_NAME if is_bot else f"user-{user_id.lower()}"
+        is_app = user_id == self.bot_user_id
+        settings = self._users.get(user_id, {})
+        name = settings.get("name") or (BOT_NAME if is_app else f"user-{user_id.lower()}")
         return {
             "user": {
                 "id": user_id,
                 "team_id": self.team_id,
                 "name": name,
                 "real_name": name,
-                "deleted": False,
-                "is_bot": is_bot,
-                "tz": "UTC",
-                "tz_offset": 0,
+                "deleted": settings.get("deleted", False),
+                "is_bot": is_app or settings.get("is_bot", False),
+                "is_app_user": is_app,
+                "is_admin": settings.get("is_admin", False),
+                "is_owner": settings.get("is_owner", False),
+                "is_primary_owner": settings.get("is_owner", False),
+                "tz": settings.get("tz", "UTC"),
+                "tz_label": settings.get("tz", "UTC"),
+                "tz_offset": settings.get("tz_offset", 0),
                 "profile": {"display_name": name, "real_name": name},
             }
         }
+
+    def _conversations_members(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.members")
+        members = self._channel_members.get(channel, [])
+        try:
+            limit = int(params.get("limit") or DEFAULT_PAGE_LIMIT)
+        except ValueError:
+            raise _ApiError("invalid_limit") from None
+        if limit < 1:
+            raise _ApiError("invalid_limit")
+        limit = min(limit, MAX_PAGE_LIMIT)
+        start = _cursor_offset(str(params.get("cursor") or ""), len(members))
+        page = members[start : start + limit]
+        following = start + limit
+        next_cursor = _cursor_for(following) if following < len(members) else ""
+        return {"members": list(page), "response_metadata": {"next_cursor": next_cursor}}
 
 
 class _Server(ThreadingHTTPServer):
