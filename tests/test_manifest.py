@@ -38,8 +38,16 @@ def test_manifest_matches_the_app() -> None:
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/mlops-compass"]
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    # Least privilege: posting in channels needs an invitation, not chat:write.public.
-    assert sorted(data["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "im:write"]
+    # Least privilege: posting in channels needs an invitation, not chat:write.public. Team runs read a
+    # channel's members and whether each is a bot, deactivated or an admin; nothing more.
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
+        "channels:read",
+        "chat:write",
+        "commands",
+        "groups:read",
+        "im:write",
+        "users:read",
+    ]
 
 
 def test_procfile_runs_the_web_process() -> None:

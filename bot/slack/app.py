@@ -12,7 +12,9 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.listeners import register_listeners
+from bot.slack.team import TeamFlow
 from bot.store.sessions import SessionStore
+from bot.store.team_runs import TeamRunStore
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -51,5 +53,15 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         logger=logger,
     )
     flow = AssessmentFlow(store=store, catalog=catalog, default_bank=settings.default_bank, client=client)
-    register_listeners(app, flow)
+    team = TeamFlow(
+        TeamRunStore(store.redis),
+        store,
+        catalog,
+        flow,
+        client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+    )
+    flow.run_hook = team
+    register_listeners(app, flow, team)
     return app

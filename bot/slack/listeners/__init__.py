@@ -3,9 +3,12 @@
 from slack_bolt import App
 
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.listeners import actions, commands
+from bot.slack.listeners import actions, commands, team
+from bot.slack.team import TeamFlow
 
 
-def register_listeners(app: App, flow: AssessmentFlow) -> None:
+def register_listeners(app: App, flow: AssessmentFlow, team_flow: TeamFlow | None = None) -> None:
+    if team_flow is not None:
+        team.register(app, team_flow)  # first: it takes `/mlops-compass team …` before the general command
     commands.register(app, flow)
     actions.register(app, flow)
