@@ -274,6 +274,7 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
         self._channel_members: dict[str, list[str]] = {}
+        self._members_page_cap = MAX_PAGE_LIMIT
         self._users: dict[str, dict[str, Any]] = {}
 
     def start(self) -> FakeSlack:
@@ -334,6 +335,14 @@ class FakeSlack:
         """Who `conversations.members` lists for the channel, in this order."""
         with self._cond:
             self._channel_members[channel_id] = list(user_ids)
+
+    def set_members_page_cap(self, size: int) -> None:
+        """Answer `conversations.members` with at most `size` members a page, whatever limit is asked
+        (Slack may return fewer than the limit), so that a client's pagination is exercised."""
+        if size < 1:
+            raise ValueError("size must be >= 1")
+        with self._cond:
+            self._members_page_cap = size
 
     def set_user(
         self,
@@ -878,7 +887,7 @@ class FakeSlack:
             raise _ApiError("invalid_limit") from None
         if limit < 1:
             raise _ApiError("invalid_limit")
-        limit = min(limit, MAX_PAGE_LIMIT)
+        limit = min(limit, MAX_PAGE_LIMIT, self._members_page_cap)
         start = _cursor_offset(str(params.get("cursor") or ""), len(members))
         page = members[start : start + limit]
         following = start + limit

@@ -48,6 +48,15 @@ def test_members_default_page_and_an_unknown_channel(fake: FakeSlack, client: We
     assert missing.value.response["error"] == "channel_not_found"
 
 
+def test_a_page_cap_returns_fewer_than_the_limit(fake: FakeSlack, client: WebClient) -> None:
+    fake.set_members_page_cap(2)
+    fake.set_channel_members("C1", ["U1", "U2", "U3"])
+    first = client.conversations_members(channel="C1", limit=200)
+    assert first["members"] == ["U1", "U2"]
+    rest = client.conversations_members(channel="C1", cursor=first["response_metadata"]["next_cursor"])
+    assert (rest["members"], rest["response_metadata"]["next_cursor"]) == (["U3"], "")
+
+
 def test_a_forged_cursor_is_refused(fake: FakeSlack, client: WebClient) -> None:
     fake.set_channel_members("C1", ["U1", "U2"])
     for cursor in ("not-a-cursor", "bWVtYmVyOjk5"):  # the second says member:99, past the end
