@@ -131,6 +131,14 @@ def ephemeral_after(fake: FakeSlack, before: int, user: SlackUser) -> str:
     return json.dumps(call.params)
 
 
+def wait_for_close(fake: FakeSlack, channel: str) -> None:
+    """Until the report is in the channel and the run's message has lost its buttons."""
+    deadline = time.monotonic() + WAIT
+    while not reports(fake, channel) or buttons_of(run_message(fake, channel)):
+        assert time.monotonic() < deadline, "the run did not close"
+        time.sleep(0.05)
+
+
 def open_team_run(workspace: Workspace, starter: SlackUser, text: str) -> None:
     seen = workspace.events.seen(starter.channel_id)
     acknowledged = starter.command(text)
@@ -293,10 +301,7 @@ def test_fifty_members_answer_at_once_and_the_team_report_shows_medians_and_gaps
         run_message(fake, channel), run_button(fake, channel, "Close & show results"), channel_id=channel
     )
     workspace.events.wait_past(channel, seen)
-    deadline = time.monotonic() + WAIT
-    while not reports(fake, channel) or buttons_of(run_message(fake, channel)):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_close(fake, channel)
     (report,) = reports(fake, channel)
     closed = run_message(fake, channel)
     assert f"*{MEMBERS} answered*" in count_line(closed) and "closed" in count_line(closed)
@@ -377,10 +382,7 @@ def test_two_respondents_withhold_the_scores_and_an_admin_may_close(workspace: W
         run_message(fake, channel), run_button(fake, channel, "Close & show results"), channel_id=channel
     )
     workspace.events.wait_past(channel, seen)
-    deadline = time.monotonic() + WAIT
-    while not reports(fake, channel):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_close(fake, channel)
     (report,) = reports(fake, channel)
     rendered = json.dumps(report)
     assert "2 answered of 4 members invited" in rendered
@@ -412,6 +414,7 @@ def test_a_run_past_its_deadline_closes_on_the_next_click(workspace: Workspace) 
     late.click(run_message(fake, channel), run_button(fake, channel, "Take part"), channel_id=channel)
     note = ephemeral_after(fake, before, late)
     assert "closed" in note and "nothing was changed" in note
+    wait_for_close(fake, channel)
     (report,) = reports(fake, channel)
     assert "3 answered of 4 members invited" in json.dumps(report)
     assert "at its deadline" in json.dumps(run_message(fake, channel))
