@@ -12,6 +12,8 @@ import json
 import re
 import secrets
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +44,10 @@ SLACK_EMOJI = {
 }  # fmt: skip
 
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
+# Simulated teammates for `--team`: (user id, name). Their names never reach the team report.
+TEAMMATES = (("U0TEAMAVA", "ava"), ("U0TEAMBEN", "ben"), ("U0TEAMCHO", "cho"), ("U0TEAMDEV", "dev"))
+RUN_HEADER = "Team MLOps assessment"
+TEAM_REPORT_HEADER = "Team MLOps maturity report"
 
 
 def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +63,12 @@ def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
     parser.add_argument("--bank", default=DEFAULT_BANK_ID, help="question bank id (default: mlops)")
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help=f"run a team assessment in #general: {len(TEAMMATES)} simulated teammates answer beside you, "
+        "then you close the run and see the team report",
+    )
     parser.set_defaults(handler=run_playground)
 
 
@@ -86,6 +98,29 @@ def demo_answers(bank: QuestionBank) -> dict[str, Answer]:
     return answers
 
 
+def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
+    """A teammate who sees the demo team a little differently: most answers the same or one option better,
+    but the first two teammates rate the production-safety gates far better than the demo team does, and
+    two teammates know the answer the demo team does not. So the team report has a few disagreements to
+    show, and something most of the team is unsure of."""
+    answers = demo_answers(bank)
+    gates = {q.id for q in bank.practices if q.gate}
+    for position, question in enumerate(bank.questions):
+        base = answers.get(question.id)
+        best = len(question.options) - 1
+        if isinstance(question, ContextQuestion):
+            continue
+        if not isinstance(base, OptionChoice):
+            if number >= 2:
+                answers[question.id] = OptionChoice(1)
+            continue
+        if question.id in gates and number < 2 and base.index <= best - 2:
+            answers[question.id] = OptionChoice(best)
+        else:
+            answers[question.id] = OptionChoice(min(best, base.index + (number + position) % 2))
+    return answers
+
+
 def render_mrkdwn(text: str, style: str = "") -> Text:
     """Slack mrkdwn as styled terminal text: *bold*, _italic_, `code`, mentions and emoji codes."""
     for code, emoji in SLACK_EMOJI.items():
@@ -110,7 +145,9 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
         if kind == "header":
             lines.append(render_mrkdwn(block["text"]["text"], style="bold underline"))
         elif kind == "section":
-            lines.append(render_mrkdwn(block["text"]["text"]))
+            texts = [block["text"]["text"]] if block.get("text") else []
+            texts += [field["text"] for field in block.get("fields", [])]
+            lines.append(render_mrkdwn("\n\n".join(texts)))
         elif kind == "context":
             lines.append(render_mrkdwn(" ".join(e.get("text", "") for e in block["elements"]), style="dim"))
         if kind in ("header", "section", "context"):
@@ -174,6 +211,52 @@ def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterat
         yield app
 
 
+def answer_questions(user: SlackUser, choose: Chooser, console: Console | None = None) -> int | None:
+    """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
+    With a console each question is shown; without one (a simulated teammate) it runs silently."""
+    while (question := user.current_question()) is not None:
+        text, buttons = render_message(question)
+        if console is not None:
+            console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
+        button = choose(question, buttons)
+        if button is None:
+            if console is not None:
+                console.print(
+                    "Left the playground; its fake workspace and in-process state end with it.",
+                    style="yellow",
+                )
+            return EXIT_QUIT
+        if console is not None:
+            console.print(f"→ {button.label}", style="bold")
+        before = len(user.fake.calls)
+        user.click(question, button)
+        note = wait_for_reply(user, question, before)
+        if note and console is not None:
+            console.print(render_mrkdwn(note, style="yellow"))
+        if button.action_id == "cancel":
+            if console is not None:
+                console.print("Assessment cancelled.", style="yellow")
+            return EXIT_QUIT
+    return None
+
+
+def wait_for_reply(
+    user: SlackUser, message: dict[str, Any], before: int, timeout: float = 15.0
+) -> str | None:
+    """Until the app edits `message` in `user`'s DM (None) or answers this click alone (its text). Others'
+    clicks may land meanwhile, so only this user's message and this click's response URL count."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = next((m for m in user.dm_messages() if m["ts"] == message["ts"]), None)
+        if now is None or now.get("blocks") != message.get("blocks"):
+            return None
+        for call in user.fake.calls[before:]:
+            if call.method == "response_url" and call.params.get("_id") == user.last_response_id:
+                return str(call.params.get("text", ""))
+        time.sleep(0.01)
+    raise TimeoutError(f"the app did not answer {user.user_name}'s click within {timeout}s")
+
+
 def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
     acknowledged = user.command("")
@@ -182,28 +265,100 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
         return EXIT_USAGE
     console.print(render_mrkdwn(acknowledged.body, style="dim"))
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
-    while (question := user.current_question()) is not None:
-        text, buttons = render_message(question)
-        console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
-        button = choose(question, buttons)
-        if button is None:
-            console.print(
-                "Left the playground; its fake workspace and in-process state end with it.", style="yellow"
-            )
-            return EXIT_QUIT
-        console.print(f"→ {button.label}", style="bold")
-        before = len(user.fake.calls)
-        user.click(question, button)
-        reaction = user.wait_for_reaction(before, timeout=15)
-        if reaction.method == "response_url":
-            console.print(render_mrkdwn(reaction.params.get("text", ""), style="yellow"))
-        if button.action_id == "cancel":
-            console.print("Assessment cancelled.", style="yellow")
-            return EXIT_QUIT
+    quit_code = answer_questions(user, choose, console)
+    if quit_code is not None:
+        return quit_code
     # The report reaches the channel just after the DM copy.
     posted = user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
     text, _ = render_message(posted.params)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+    return EXIT_OK
+
+
+def _channel_message(user: SlackUser, header: str) -> dict[str, Any] | None:
+    """The newest message in the user's channel whose header starts with `header`."""
+    for message in reversed(user.fake.messages(user.channel_id)):
+        blocks = message.get("blocks") or []
+        if blocks and blocks[0].get("type") == "header" and blocks[0]["text"]["text"].startswith(header):
+            return message
+    return None
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while (found := check()) is None or found is False:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout}s for {what}")
+        time.sleep(0.02)
+    return found
+
+
+def _click_on_run(user: SlackUser, label: str) -> None:
+    message = _wait_for(lambda: _channel_message(user, RUN_HEADER), "the team run's message")
+    button = next(b for b in buttons_of(message) if b.label == label)
+    user.click(message, button, channel_id=user.channel_id)
+
+
+def take_part(user: SlackUser) -> None:
+    """Click Take part on the run's message and wait for the first question in the DM."""
+    _click_on_run(user, "Take part")
+    _wait_for(user.current_question, f"{user.user_name}'s first question")
+
+
+def _show_channel(console: Console, message: dict[str, Any]) -> None:
+    text, _ = render_message(message)
+    console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+
+
+def play_team(
+    console: Console, you: SlackUser, choose: Chooser, teammates: list[tuple[SlackUser, Chooser]]
+) -> int:
+    """A team run in #general: you start it, your teammates answer in their DMs while you answer in yours,
+    then you close it and the team report comes to the channel."""
+    console.print(Panel("You typed [bold]/mlops-compass team[/] in [bold]#general[/]", style="cyan"))
+    acknowledged = you.command("team")
+    if acknowledged.status != 200:
+        console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
+        return EXIT_USAGE
+    _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
+    failures: list[BaseException] = []
+
+    def teammate(member: SlackUser, answers: Chooser) -> None:
+        try:
+            take_part(member)
+            answer_questions(member, answers)
+        except BaseException as error:  # reported below; a teammate must not end the playground silently
+            failures.append(error)
+
+    threads = [threading.Thread(target=teammate, args=pair, daemon=True) for pair in teammates]
+    for thread in threads:
+        thread.start()
+    console.print(
+        f"{len(teammates)} simulated teammates took part and answer in their own DMs while you answer in "
+        "yours. Only you see your answers; the channel will see the team's aggregate.",
+        style="dim",
+    )
+    take_part(you)
+    quit_code = answer_questions(you, choose, console)
+    if quit_code is not None:
+        return quit_code
+    for thread in threads:
+        thread.join(timeout=60)
+    if failures:
+        console.print(f"A simulated teammate could not finish: {failures[0]}", style="red")
+        return EXIT_USAGE
+    everyone = f"*{len(teammates) + 1} answered*"
+
+    def counted() -> dict[str, Any] | None:
+        message = _channel_message(you, RUN_HEADER)
+        return message if message is not None and everyone in json.dumps(message) else None
+
+    _show_channel(console, _wait_for(counted, "the count of everyone's answers"))
+    console.print(
+        Panel("You started the run, so you may close it: [bold]Close & show results[/]", style="cyan")
+    )
+    _click_on_run(you, "Close & show results")
+    _show_channel(console, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report"))
     return EXIT_OK
 
 
@@ -228,7 +383,20 @@ def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
     try:
         with FakeSlack() as fake, playground_app(fake, signing_secret, bank.id) as app:
             user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
-            return play(console, user, choose)
+            if not args.team:
+                return play(console, user, choose)
+            teammates = [
+                (
+                    SlackUser(fake, app.events_url, signing_secret, user_id, name, channel_id=CHANNEL),
+                    answer_from(teammate_answers(bank, number)),
+                )
+                for number, (user_id, name) in enumerate(TEAMMATES)
+            ]
+            fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
+            return play_team(console, user, choose, teammates)
     except AppDidNotStart as error:
         print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except TimeoutError as error:
+        print(f"mlops-compass playground: {error}", file=sys.stderr)
         return EXIT_USAGE

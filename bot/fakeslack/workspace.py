@@ -70,6 +70,8 @@ class SlackUser:
         self.channel_id = channel_id
         self.channel_name = channel_name
         self.team_id = team_id or fake.team_id
+        # The response URL of the latest click, so a reply to that click can be told from others'.
+        self.last_response_id: str | None = None
 
     @property
     def dm_channel(self) -> str:
@@ -98,6 +100,10 @@ class SlackUser:
     ) -> SignedResponse:
         """Click `button` on `message`; `value` overrides the button's value, as a forged click would."""
         channel = channel_id or self.dm_channel
+        response_url = self.fake.new_response_url(
+            channel_id=channel, user_id=self.user_id, message_ts=message["ts"]
+        )
+        self.last_response_id = response_url.rsplit("/", 1)[-1]
         body = block_actions_body(
             user_id=self.user_id,
             user_name=self.user_name,
@@ -110,9 +116,7 @@ class SlackUser:
             block_id=button.block_id,
             value=button.value if value is None else value,
             button_text=button.label,
-            response_url=self.fake.new_response_url(
-                channel_id=channel, user_id=self.user_id, message_ts=message["ts"]
-            ),
+            response_url=response_url,
         )
         return post_signed(self.app_url, *body, self.signer, timestamp=timestamp)
 
