@@ -23,16 +23,17 @@ from typing import Any
 
 import redis
 
-from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice, choices, encode_answer
+from bot.engine.answers import Answer, DontKnow, OptionChoice, choices, encode_answer
+from bot.engine.bank import ContextQuestion
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Conversation, Phase
+from bot.engine.scoring import applies
 from bot.engine.team import TeamAggregate
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.team import TeamFlow
 from bot.store import keys
-from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
-from bot.teams.runs import close_run, open_run, record_response, team_report_view, watched_keys
+from bot.teams.runs import close_run, finish_response, open_run, team_report_view
 
 CATALOG = BankCatalog.from_directory()
 BANK = CATALOG.by_id("mlops")
@@ -56,37 +57,15 @@ def counted(action: Callable[[], Any]) -> int:
 
 
 def random_answers(rng: random.Random) -> dict[str, Answer]:
-    answers: dict[str, Answer] = {"llm_features": OptionChoice(rng.randrange(3))}
-    for question in BANK.questions[1:]:
-        offered = [answer for answer, _ in choices(question)] if hasattr(question, "improvement") else None
-        if offered is None:
-            answers[question.id] = OptionChoice(rng.randrange(len(question.options)))
-        else:
-            roll = rng.random()
-            answers[question.id] = (
-                DontKnow() if roll < 0.08 else rng.choice([a for a in offered if not isinstance(a, DontKnow)])
-            )
-    return {qid: a for qid, a in answers.items() if not isinstance(a, NotApplicable) or rng.random() < 0.5}
-
-
-def finish(sessions: SessionStore, respondent: Respondent, answers: dict[str, Answer]) -> None:
-    """The transaction that finishes a member's session, exactly as the Slack flow runs it."""
-
-    def mutate(record: SessionRecord | None, watched: Any) -> Change[None]:
-        result = ResultRecord(
-            respondent=respondent,
-            bank_id=BANK.id,
-            bank_version=BANK.version,
-            answers={qid: encode_answer(a) for qid, a in answers.items()},
-            report={},
-        )
-        outcome = record_response(respondent, BANK, answers, result, watched, time.time())
-        done = Conversation(BANK.id, BANK.version, Phase.COMPLETE, answers=answers)
-        return Change(
-            SessionRecord(respondent=respondent, conversation=done.to_dict()), None, result, outcome.queue
-        )
-
-    sessions.change_with(respondent, watched_keys(respondent), mutate)
+    """Any answer a question offers, "Don't know" about one time in twelve; a third of the members ship
+    LLM features and answer that set too."""
+    answers: dict[str, Answer] = {"llm_features": OptionChoice(rng.choice((0, 0, 2)))}
+    for question in BANK.questions:
+        if isinstance(question, ContextQuestion) or not applies(question, answers, BANK):
+            continue
+        known = [answer for answer, _ in choices(question) if not isinstance(answer, DontKnow)]
+        answers[question.id] = DontKnow() if rng.random() < 1 / 12 else rng.choice(known)
+    return answers
 
 
 class StubSlack:
@@ -191,7 +170,7 @@ def main() -> None:
         sends_before = CountingConnection.sends
         for number in range(args.responses):
             respondent = Respondent(team_id=team_id, user_id=f"U{number:06d}", run_id=run.run_id)
-            finish(sessions, respondent, random_answers(rng))
+            finish_response(sessions, respondent, BANK, random_answers(rng))
         filled = time.perf_counter() - started
         per_finish = (CountingConnection.sends - sends_before) / args.responses
         fields = client.hlen(keys.run_aggregate(team_id, run.run_id))

@@ -12,13 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.answers import Answer
+from bot.engine.answers import Answer, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
-from bot.engine.conversation import Conversation, CorruptState
+from bot.engine.conversation import Conversation, CorruptState, Phase
+from bot.engine.report_view import build_view
+from bot.engine.scoring import score
 from bot.engine.team import MIN_RESPONDENTS, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
-from bot.store.sessions import Respondent, ResultRecord, SessionStore
+from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     ResponseRecord,
@@ -217,6 +219,37 @@ def record_response(
         _previous=previous,
         _personal=personal,
     )
+
+
+def finish_response(
+    sessions: SessionStore,
+    respondent: Respondent,
+    bank: QuestionBank,
+    answers: Mapping[str, Answer],
+    now: float | None = None,
+) -> ResponseOutcome:
+    """Store a member's finished answers as their completed session, with its result and the run's counts,
+    in one transaction: what the last click of the Slack flow does, for tools that have the answers
+    already (the benchmark, tests)."""
+
+    def mutate(record: SessionRecord | None, watched: Mapping[str, bytes | None]) -> Change[ResponseOutcome]:
+        result = ResultRecord(
+            respondent=respondent,
+            bank_id=bank.id,
+            bank_version=bank.version,
+            answers={qid: encode_answer(a) for qid, a in answers.items()},
+            report=build_view(score(bank, answers)).to_dict(),
+        )
+        outcome = record_response(
+            respondent, bank, answers, result, watched, time.time() if now is None else now
+        )
+        finished = Conversation(bank.id, bank.version, Phase.COMPLETE, answers=dict(answers))
+        session = SessionRecord(
+            respondent=respondent, conversation=finished.to_dict(), result_id=result.result_id
+        )
+        return Change(session, outcome, result, outcome.queue)
+
+    return sessions.change_with(respondent, watched_keys(respondent), mutate)
 
 
 # Nudging -------------------------------------------------------------------------------------------

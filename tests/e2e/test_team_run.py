@@ -139,6 +139,19 @@ def wait_for_close(fake: FakeSlack, channel: str) -> None:
         time.sleep(0.05)
 
 
+def close_as(workspace: Workspace, user: SlackUser) -> dict[str, Any]:
+    """Click Close & show results as `user`; the one team report then in the channel."""
+    fake, channel = workspace.fake, user.channel_id
+    seen = workspace.events.seen(channel)
+    user.click(
+        run_message(fake, channel), run_button(fake, channel, "Close & show results"), channel_id=channel
+    )
+    workspace.events.wait_past(channel, seen)
+    wait_for_close(fake, channel)
+    (report,) = reports(fake, channel)
+    return report
+
+
 def open_team_run(workspace: Workspace, starter: SlackUser, text: str) -> None:
     seen = workspace.events.seen(starter.channel_id)
     acknowledged = starter.command(text)
@@ -296,13 +309,7 @@ def test_fifty_members_answer_at_once_and_the_team_report_shows_medians_and_gaps
     assert run_keys_snapshot(client, workspace.team_id, run_id) == snapshot
 
     # The starter closes: one team report in the channel, the run's message marked closed.
-    seen = workspace.events.seen(channel)
-    starter.click(
-        run_message(fake, channel), run_button(fake, channel, "Close & show results"), channel_id=channel
-    )
-    workspace.events.wait_past(channel, seen)
-    wait_for_close(fake, channel)
-    (report,) = reports(fake, channel)
+    report = close_as(workspace, starter)
     closed = run_message(fake, channel)
     assert f"*{MEMBERS} answered*" in count_line(closed) and "closed" in count_line(closed)
 
@@ -377,13 +384,7 @@ def test_two_respondents_withhold_the_scores_and_an_admin_may_close(workspace: W
             lambda: take_part_and_answer(workspace, second, answer_pulse(4)),
         ]
     )
-    seen = workspace.events.seen(channel)
-    admin.click(
-        run_message(fake, channel), run_button(fake, channel, "Close & show results"), channel_id=channel
-    )
-    workspace.events.wait_past(channel, seen)
-    wait_for_close(fake, channel)
-    (report,) = reports(fake, channel)
+    report = close_as(workspace, admin)
     rendered = json.dumps(report)
     assert "2 answered of 4 members invited" in rendered
     assert "Results withheld: only 2 people answered" in rendered

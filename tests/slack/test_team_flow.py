@@ -24,6 +24,7 @@ from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
 from bot.teams.runs import DAY_SECONDS, parse_run_request
+from tests.slack.test_assessment_flow import action_for, body_for
 
 CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
@@ -88,25 +89,6 @@ def team(store: SessionStore, fake: FakeSlack, clock: Clock) -> TeamFlow:
     )
     assessments.run_hook = flow
     return flow
-
-
-def body_for(team_id: str, user: str, channel: str, message_ts: str | None) -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "team": {"id": team_id},
-        "user": {"id": user, "team_id": team_id},
-        "channel": {"id": channel},
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-    }
-
-
-def action_for(button: Button) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "action_id": button.action_id,
-        "block_id": button.block_id,
-        "value": button.value,
-    }
 
 
 def run_message(fake: FakeSlack) -> dict[str, Any]:

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import redis
 
-from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
+from bot.engine.answers import Answer, DontKnow, OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, Phase
 from bot.engine.team import TeamAggregate, aggregate_of
 from bot.store import keys
-from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.sessions import Respondent, SessionRecord, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
@@ -31,13 +30,12 @@ from bot.teams.runs import (
     ResponseOutcome,
     close_if_overdue,
     close_run,
+    finish_response,
     may_close,
     nudge_targets,
     open_run,
     parse_run_request,
-    record_response,
     take_part,
-    watched_keys,
 )
 from tests.conftest import real_redis
 
@@ -59,25 +57,7 @@ def uniform(option: int, **overrides: Answer) -> dict[str, Answer]:
 def finish(
     sessions: SessionStore, respondent: Respondent, answers: dict[str, Answer], now: float | None = None
 ):
-    """Finish a member's session exactly as the Slack flow does: one transaction for the session, its
-    result, and the run's aggregate."""
-
-    def mutate(record: SessionRecord | None, watched) -> Change[ResponseOutcome]:
-        result = ResultRecord(
-            respondent=respondent,
-            bank_id=BANK.id,
-            bank_version=BANK.version,
-            answers={qid: encode_answer(a) for qid, a in answers.items()},
-            report={},
-        )
-        outcome = record_response(
-            respondent, BANK, answers, result, watched, time.time() if now is None else now
-        )
-        finished = Conversation(BANK.id, BANK.version, Phase.COMPLETE, answers=answers)
-        session = SessionRecord(respondent=respondent, conversation=finished.to_dict())
-        return Change(session, outcome, result, outcome.queue)
-
-    return sessions.change_with(respondent, watched_keys(respondent), mutate)
+    return finish_response(sessions, respondent, BANK, answers, now)
 
 
 @pytest.fixture
