@@ -283,7 +283,8 @@ def _candidates(
     candidates = []
     for order, question in enumerate(bank.practices):
         answer = answers.get(question.id)
-        if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
+        # An unanswered practice is for the report's "answer these" list, not a step to take.
+        if answer is None or not applies(question, answers, bank) or isinstance(answer, NotApplicable):
             continue
         value = answer_value(question, answer)
         if value is not None and value >= 1.0:

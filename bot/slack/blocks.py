@@ -119,7 +119,7 @@ def _chosen_label(label: str) -> str:
 
 def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str) -> Message:
     question = ask.question
-    dimension = bank.dimension(question.dimension)
+    section = bank.section_name(question)
     answer_buttons = []
     for position, (answer, label) in enumerate(choices(question)):
         value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer))
@@ -151,7 +151,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
         )
     )
     blocks: list[Block] = [
-        _context(f"*{escape(dimension.name)}*  ·  {escape(bank.title)}", block_id="dimension"),
+        _context(f"*{escape(section)}*  ·  {escape(bank.title)}", block_id="dimension"),
         SectionBlock(text=_mrkdwn(f"*{escape(question.text)}*"), block_id="question"),
         _context(f":bulb: _Why it matters:_ {escape(question.why)}", block_id="why"),
         ActionsBlock(elements=answer_buttons, block_id=f"answers-{question.id}"),
@@ -196,17 +196,26 @@ def _dimension_field(dimension: DimensionView) -> str:
     return "\n".join(lines)[:MAX_FIELD_TEXT]
 
 
-def _bullets(title: str, items: Sequence[str]) -> str:
-    return f"*{title}*\n" + "\n".join(f"• {escape(item)}" for item in items)
+def _sections(block_id: str, title: str, lines: Sequence[str]) -> list[Block]:
+    """A titled list as as many sections as Slack's 3000-character limit needs, never cutting a line."""
+    blocks: list[Block] = []
+    chunk = f"*{title}*"
+    for line in lines:
+        if len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+            blocks.append(SectionBlock(text=_mrkdwn(chunk), block_id=f"{block_id}-{len(blocks)}"))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    blocks.append(SectionBlock(text=_mrkdwn(chunk), block_id=f"{block_id}-{len(blocks)}"))
+    return blocks
 
 
-def _steps_text(steps: Sequence[StepView]) -> str:
+def _step_lines(steps: Sequence[StepView]) -> list[str]:
     lines = []
     for rank, step in enumerate(steps, start=1):
         tools = f"  _Tools: {escape(', '.join(step.tools))}_" if step.tools else ""
         mark = ":no_entry: " if step.kind == "gate" else ":mag: " if step.kind == "find_out" else ""
         lines.append(f"*{rank}.* {mark}{escape(step.text)}{tools}")
-    return "\n".join(lines)
+    return lines
 
 
 def report_message(report: Report, user_id: str | None = None) -> Message:
@@ -231,14 +240,10 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
         blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
     blocks.append(DividerBlock(block_id="divider-advice"))
     if view.recommendation:
-        text = f":dart: *Recommendation*\n{escape(view.recommendation.heading)}"
-        if view.recommendation.items:
-            text += "\n" + _steps_text(view.recommendation.items)
-        blocks.append(SectionBlock(text=_mrkdwn(text), block_id="recommendation"))
+        recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
+        blocks += _sections("recommendation", ":dart: Recommendation", recommended)
     if view.next_steps:
-        blocks.append(
-            SectionBlock(text=_mrkdwn("*Next Steps*\n" + _steps_text(view.next_steps)), block_id="next-steps")
-        )
+        blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     for block_id, title, items in (
         ("find-out", "Find out", view.find_out),
         ("to-answer", "Answer these to get a level", view.to_answer),
@@ -246,7 +251,7 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
         ("disagreements", "Outcomes and practices disagree", view.disagreements),
     ):
         if items:
-            blocks.append(SectionBlock(text=_mrkdwn(_bullets(title, items)), block_id=block_id))
+            blocks += _sections(block_id, title, [f"• {escape(item)}" for item in items])
     footer = escape(view.footer)
     if view.pulse_text:
         footer = f"{escape(view.pulse_text)} · {footer}"

@@ -84,7 +84,7 @@ def show_introduction(console: Console, bank: QuestionBank) -> None:
 def show_question(console: Console, bank: QuestionBank, ask: AskQuestion) -> None:
     question = ask.question
     console.print()
-    console.rule(Text(bank.dimension(question.dimension).name, style="bold magenta"))
+    console.rule(Text(bank.section_name(question), style="bold magenta"))
     console.print(Text(progress_line(ask.number, ask.total), style="cyan"))
     console.print()
     console.print(Text(question.text, style="bold"))
