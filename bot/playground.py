@@ -110,7 +110,9 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
         if kind == "header":
             lines.append(render_mrkdwn(block["text"]["text"], style="bold underline"))
         elif kind == "section":
-            lines.append(render_mrkdwn(block["text"]["text"]))
+            texts = [block["text"]["text"]] if "text" in block else []
+            texts += [field["text"] for field in block.get("fields", [])]
+            lines.append(render_mrkdwn("\n\n".join(texts)))
         elif kind == "context":
             lines.append(render_mrkdwn(" ".join(e.get("text", "") for e in block["elements"]), style="dim"))
         if kind in ("header", "section", "context"):

@@ -47,7 +47,9 @@ def best_answers() -> dict[str, int]:
 
 
 def worst_answers() -> dict[str, int]:
-    return {question.id: 1 for question in MLOPS.questions if question.kind == "practice"} | {"llm_features": 3}
+    return {question.id: 1 for question in MLOPS.questions if question.kind == "practice"} | {
+        "llm_features": 3
+    }
 
 
 def index_of(question_id: str) -> int:
@@ -334,7 +336,9 @@ def test_a_bank_can_be_named_by_path(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert code == 0, err
     data = json.loads(out)
     assert (data["bank_id"], data["bank_version"]) == ("pulse", PULSE.version)
-    assert data["footer"].startswith(f"Answered {len(PULSE.questions)} of the {len(PULSE.questions)} questions")
+    assert data["footer"].startswith(
+        f"Answered {len(PULSE.questions)} of the {len(PULSE.questions)} questions"
+    )
 
 
 def test_a_broken_bank_named_by_path_lists_its_problems(

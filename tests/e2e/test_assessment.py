@@ -11,7 +11,9 @@ from pathlib import Path
 import redis
 import yaml
 
+from bot.engine.answers import OptionChoice
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
+from bot.engine.scoring import applicable_questions
 from bot.fakeslack import FakeSlack, SignedResponse, SlackRequestSigner, post_signed, slash_command_body
 from bot.fakeslack.app_process import AppProcess, app_process
 from bot.fakeslack.workspace import SlackUser, buttons_of
@@ -42,6 +44,8 @@ def ack_text(response: SignedResponse) -> str:
 
 BANK = BankCatalog.from_directory().get("mlops")
 TOTAL = len(BANK.questions)
+# Answering the first (context) question "No LLM features" switches the five LLM questions off.
+TOTAL_WITHOUT_LLM = len(applicable_questions(BANK, {"llm_features": OptionChoice(0)}))
 
 
 def test_a_whole_assessment_ends_with_the_report_in_the_channel(
@@ -71,9 +75,13 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert "MLOps maturity report" in report.params["text"]
     report_blocks = {b.get("block_id"): b for b in report.params["blocks"]}
     assert "Level 4" in report_blocks["overall"]["text"]["text"]
-    for dimension in BANK.dimensions:
-        assert "Level 4" in report_blocks[f"dim-{dimension.id}"]["text"]["text"]
-    assert "recommendation" in report_blocks
+    fields = report_blocks["dimensions"]["fields"]
+    assert len(fields) == len(BANK.dimensions)
+    assert all("Level 4" in field["text"] for field in fields)
+    assert (
+        "every practice that applies is answered at its best"
+        in report_blocks["recommendation-0"]["text"]["text"]
+    )
     # The DM copy: the question message became the report.
     dm_copy = user.dm_messages()[-1]
     assert dm_copy["ts"] == question["ts"]
@@ -86,7 +94,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     [result_id] = client.zrange(history_key, 0, -1)
     stored = json.loads(client.get(keys.result(user.team_id, result_id.decode())))
     assert stored["bank_id"] == "mlops" and stored["bank_version"] == BANK.version
-    assert stored["report"]["overall"]["level"] == 4
+    assert stored["report"]["overall"]["level"] == 4 and stored["report"]["pulse_index"] == 100.0
     assert client.ttl(keys.result(user.team_id, result_id.decode())) == -1
     assert time.monotonic() - started < 120
 
@@ -128,7 +136,7 @@ def test_a_stale_click_from_an_earlier_question_changes_nothing(
     assert reaction.params["response_type"] == "ephemeral"
     assert "earlier question" in reaction.params["text"]
     assert user.dm_messages()[-1] == third
-    assert progress_text(third).startswith(f"`Question 3 of {TOTAL} ")
+    assert progress_text(third).startswith(f"`Question 3 of {TOTAL_WITHOUT_LLM} ")
 
 
 def test_another_users_click_is_refused(fake_slack: FakeSlack, app: AppProcess, user: SlackUser) -> None:
@@ -239,7 +247,7 @@ def test_a_rate_limited_update_is_retried(fake_slack: FakeSlack, user: SlackUser
     updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
     assert [c.status for c in updates] == [429, 200]
     assert done.received_at - updates[0].received_at >= 0.9
-    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
+    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL_WITHOUT_LLM} ")
 
 
 def test_redis_restarted_mid_flow_loses_nothing(
@@ -294,13 +302,15 @@ def test_a_changed_bank_is_announced_and_the_user_can_start_over(
         question = user.dm_messages()[-1]
 
     edited = yaml.safe_load((banks / "mlops.yaml").read_text())
-    edited["version"] = "1.1.0"
+    edited["version"] = "2.1.0"
     (banks / "mlops.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
     with app_process(env) as app:
         user.app_url = app.events_url
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "response_url"
-        assert "1.0.0" in reaction.params["text"] or "1.0.0" in json.dumps(reaction.params["blocks"])
+        assert "2.0.0" in json.dumps(reaction.params["blocks"]) and "2.1.0" in json.dumps(
+            reaction.params["blocks"]
+        )
         [start_over] = buttons_of(reaction.params)
         assert start_over.label == "Start over"
         assert user.dm_messages()[-1] == question  # nothing was applied

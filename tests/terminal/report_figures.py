@@ -26,7 +26,9 @@ def facts(view: ReportView) -> list[str]:
         stated.append(view.pulse_text)
     for dimension in view.dimensions:
         stated += [dimension.name, dimension.level.label, dimension.score_text, dimension.confidence_text]
-        stated += [note for note in (dimension.range_text, dimension.gate_text, dimension.ceiling_text) if note]
+        stated += [
+            note for note in (dimension.range_text, dimension.gate_text, dimension.ceiling_text) if note
+        ]
     if view.recommendation:
         stated.append(view.recommendation.heading)
         stated += [item.text for item in view.recommendation.items]
@@ -45,5 +47,7 @@ def slack_text(message: dict[str, Any]) -> str:
         if "text" in block:
             parts.append(block["text"]["text"])
         parts += [field["text"] for field in block.get("fields", [])]
-        parts += [element.get("text", "") for element in block.get("elements", []) if isinstance(element, dict)]
+        parts += [
+            element.get("text", "") for element in block.get("elements", []) if isinstance(element, dict)
+        ]
     return "\n".join(parts)

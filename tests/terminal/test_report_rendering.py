@@ -11,9 +11,9 @@ from bot.engine.answers import DontKnow, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.progress import progress_line
+from bot.engine.report_view import build_view, range_text
 from bot.engine.scoring import score
 from bot.terminal.console import make_console, plain_output_requested
-from bot.engine.report_view import build_view, range_text
 from bot.terminal.report import print_report, report_markdown
 
 from .report_figures import ANSI_ESCAPE
