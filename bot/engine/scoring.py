@@ -278,8 +278,8 @@ def _candidates(
     bank: QuestionBank, answers: Mapping[str, Answer], dimensions: Mapping[str, DimensionResult]
 ) -> list[_Candidate]:
     """Every applicable practice not answered at its best, ranked: failing gates up to the dimension's
-    next level first, then the other practices up to the next level (foundations before advanced
-    ones), then everything else by weight × gap."""
+    next level first, then the practices up to the next level that are not in place (foundations before
+    advanced ones), then everything else by weight × gap."""
     candidates = []
     for order, question in enumerate(bank.practices):
         answer = answers.get(question.id)
@@ -294,12 +294,20 @@ def _candidates(
         at_ceiling = current is not None and current >= result.ceiling
         target = None if at_ceiling else (current or 1) + 1
         unknown = value is None
+        in_place = value is not None and _at_least(value, bank.attainment_threshold)
         failing_gate = question.gate and (unknown or not _at_least(value or 0.0, bank.gate_pass_mark))
         within_reach = target is not None and question.level <= target
-        tier = 0 if failing_gate and within_reach else 1 if within_reach else 2
+        if failing_gate and within_reach:
+            tier, to_level = 0, target
+        elif within_reach and not in_place:
+            tier, to_level = 1, target
+        else:
+            # In place but not at its best, or a practice of a level beyond the next: worth doing, but it
+            # is not what holds the dimension where it is.
+            tier = 2
+            to_level = question.level if current is not None and question.level > current + 1 else None
         kind: StepKind = "find_out" if unknown else "gate" if failing_gate else "practice"
         priority = question.weight * (1.0 - (value or 0.0))
-        to_level = None if target is None else max(target, question.level)
         step = NextStep(
             question_id=question.id,
             dimension_id=question.dimension,
