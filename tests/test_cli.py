@@ -471,3 +471,15 @@ def test_quitting_the_interactive_assessment_exits_130() -> None:
     assert result.returncode == 130
     assert "Assessment cancelled after 1 answer;" in result.stderr
     assert "maturity report" not in result.stdout
+
+
+def test_validate_refuses_a_bank_that_names_a_retired_tool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = yaml.safe_load((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
+    raw["questions"][0]["tools"] = ["WhyLabs", *raw["questions"][0]["tools"][:3]]
+    path = tmp_path / "stale.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert f"{path}: questions[0].tools[0]: WhyLabs is retired:" in out
