@@ -152,7 +152,10 @@ def test_validate_refuses_a_bank_id_used_twice_in_one_directory(
         (tmp_path / name).write_text((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
     code, out, _ = run(capsys, "validate", str(tmp_path))
     assert code == 1
-    assert f"{tmp_path / 'two.yaml'}: id: bank id 'pulse' also used by {tmp_path / 'one.yaml'}" in out
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    assert f"{one}: id: bank id 'pulse' also used by {two}" in out
+    assert f"{two}: id: bank id 'pulse' also used by {one}" in out
+    assert out.strip().splitlines()[-1] == "2 problems in 2 files"
 
 
 def test_validate_of_a_missing_path_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -370,6 +373,7 @@ def test_banks_lists_each_bank_with_its_question_count(capsys: pytest.CaptureFix
             bank.version,
             str(len(bank.questions)),
             f"~{bank.estimated_minutes}",
+            f"{bank.id}.yaml",
         ]
     assert rows["mlops"][3] != rows["pulse"][3]
 

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, bank_files, load_bank_file
+from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, load_bank_file
+from bot.engine.catalog import BankCatalog
 
 
 class MissingBankPath(Exception):
@@ -34,8 +35,8 @@ class BankCheck:
 def check_banks(paths: Iterable[Path]) -> BankCheck:
     """Load every bank file named, and every bank file in every directory named.
 
-    Within one directory a bank id may be used once, as the catalog the app loads requires.
-    Raises MissingBankPath before loading anything if a path does not exist.
+    A directory is loaded as the app loads it (`BankCatalog`), so a bank id used by two of its files is
+    a problem here too. Raises MissingBankPath before loading anything if a path does not exist.
     """
     paths = list(paths)
     for path in paths:
@@ -50,31 +51,20 @@ def check_banks(paths: Iterable[Path]) -> BankCheck:
     return check
 
 
-def _check_file(path: Path, check: BankCheck) -> QuestionBank | None:
+def _check_file(path: Path, check: BankCheck) -> None:
     check.files.append(path)
     try:
-        bank = load_bank_file(path)
+        check.banks.append(load_bank_file(path))
     except BankError as error:
         check.problems.extend(error.problems)
-        return None
-    check.banks.append(bank)
-    return bank
 
 
 def _check_directory(directory: Path, check: BankCheck) -> None:
-    files = bank_files(directory)
-    if not files:
+    catalog = BankCatalog.from_directory(directory)
+    if not catalog.files:
         suffixes = ", ".join(BANK_SUFFIXES)
         check.problems.append(BankProblem(str(directory), "", f"no question bank files ({suffixes})"))
         return
-    first_file_for_id: dict[str, Path] = {}
-    for path in files:
-        bank = _check_file(path, check)
-        if bank is None:
-            continue
-        if bank.id in first_file_for_id:
-            check.problems.append(
-                BankProblem(str(path), "id", f"bank id {bank.id!r} also used by {first_file_for_id[bank.id]}")
-            )
-        else:
-            first_file_for_id[bank.id] = path
+    check.files.extend(f.path for f in catalog.files)
+    check.banks.extend(catalog.banks)
+    check.problems.extend(catalog.problems)
