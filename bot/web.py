@@ -11,7 +11,8 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -159,9 +160,12 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
-    handler = SocketModeHandler(build_app(settings, store, catalog), settings.slack_app_token)
+    app = build_app(settings, store, catalog)
+    handler = SocketModeHandler(app, settings.slack_app_token)
     try:
-        handler.connect()
+        # The client logs each failed try and its retries; a start that fails is told in one line below.
+        with _silenced(logging.getLogger("slack_sdk"), app.logger):
+            handler.connect()
     except (SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack at SLACK_API_URL={settings.slack_api_url} did not open a Socket Mode connection "
@@ -169,6 +173,18 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         ) from None
     log.info("connected to Slack in Socket Mode")
     threading.Event().wait()
+
+
+@contextmanager
+def _silenced(*loggers: logging.Logger) -> Iterator[None]:
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def configure_logging(level: str) -> None:
