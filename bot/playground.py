@@ -125,7 +125,8 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
 def answer_from(answers: dict[str, Answer]) -> Chooser:
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
         question_id = _question_on(buttons)
-        wanted = encode_answer(answers.get(question_id, DontKnow()))
+        answer = answers.get(question_id, DontKnow()) if question_id is not None else DontKnow()
+        wanted = encode_answer(answer)
         return next(b for b in buttons if b.action_id.startswith("answer") and _value(b).get("a") == wanted)
 
     return choose
@@ -149,7 +150,8 @@ def ask_person(console: Console) -> Chooser:
 
 def _value(button: Button) -> dict[str, Any]:
     try:
-        return json.loads(button.value)
+        value = json.loads(button.value)
+        return value if isinstance(value, dict) else {}
     except ValueError:
         return {}
 

@@ -165,7 +165,7 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
     try:
         # The client logs each failed try and its retries; a start that fails is told in one line below.
         with _silenced(logging.getLogger("slack_sdk"), app.logger):
-            handler.connect()
+            handler.client.connect()
     except (SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
             f"Slack at SLACK_API_URL={settings.slack_api_url} did not open a Socket Mode connection "

@@ -66,6 +66,7 @@ def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path) -> dict:
 
 def test_parser_offers_the_subcommands() -> None:
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
     assert {"assess", "validate", "banks"} <= set(subparsers.choices)
 
 
@@ -275,9 +276,7 @@ def test_questions_missing_from_the_file_count_as_dont_know(
 def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = best_answers()
-    answers["drift_alert"] = 3
-    answers["drift_alerts"] = "sometimes"  # type: ignore[assignment]
+    answers: dict[str, int | str] = {**best_answers(), "drift_alert": 3, "drift_alerts": "sometimes"}
     path = write_answers(tmp_path, answers)
     code, out, err = run(capsys, "assess", "--answers", str(path))
     assert code == 2

@@ -53,6 +53,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert "DM" in ack_text(ack)
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel)
     question = user.current_question()
+    assert question is not None
     assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")
 
     latencies = []
@@ -83,11 +84,15 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     # The finished result is kept, without expiry, for history.
     client = redis.Redis.from_url(REAL_REDIS_URL)
     history_key = keys.history(user.team_id, user.user_id)
-    [result_id] = client.zrange(history_key, 0, -1)
-    stored = json.loads(client.get(keys.result(user.team_id, result_id.decode())))
+    result_ids = client.zrange(history_key, 0, -1)
+    assert len(result_ids) == 1 and isinstance(result_ids[0], bytes)
+    result_key = keys.result(user.team_id, result_ids[0].decode())
+    raw = client.get(result_key)
+    assert isinstance(raw, bytes)
+    stored = json.loads(raw)
     assert stored["bank_id"] == "mlops" and stored["bank_version"] == BANK.version
     assert stored["report"]["overall"]["level"] == 4
-    assert client.ttl(keys.result(user.team_id, result_id.decode())) == -1
+    assert client.ttl(result_key) == -1
     assert time.monotonic() - started < 120
 
 

@@ -133,7 +133,7 @@ def generated_banks(draw: st.DrawFn) -> QuestionBank:
     """Valid banks of 1-4 dimensions whose weights straddle the gate weight of 3."""
     minimum = draw(st.integers(1, 3))
     dimension_ids = [f"dim_{i}" for i in range(draw(st.integers(1, 4)))]
-    questions = []
+    questions: list[dict[str, Any]] = []
     for dimension_id in dimension_ids:
         for _ in range(draw(st.integers(minimum, 5))):
             questions.append(

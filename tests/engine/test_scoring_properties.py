@@ -57,16 +57,20 @@ def assert_report_is_well_formed(bank: QuestionBank, answers: dict[str, Answer],
     if not scored:
         assert report.overall_score is None and report.overall_level is None and report.recommendation is None
         return
+    scores = [d.score for d in scored if d.score is not None]
+    levels = [d.level for d in scored if d.level is not None]
+    assert report.overall_score is not None and len(levels) == len(scored)
     assert 0.0 <= report.overall_score <= 100.0
     # a weighted mean of all answers lies between the weakest and strongest dimension's score
-    assert min(d.score for d in scored) - 1e-9 <= report.overall_score <= max(d.score for d in scored) + 1e-9
+    assert min(scores) - 1e-9 <= report.overall_score <= max(scores) + 1e-9
     if len(scored) < len(report.dimensions):
         # an unscored dimension could be the weakest one
         assert report.overall_level is None
     else:
-        assert report.overall_level == min(d.level for d in scored)
+        assert report.overall_level == min(levels)
+    assert report.focus_dimension_id is not None
     focus = report.dimension(report.focus_dimension_id)
-    assert focus.level == min(d.level for d in scored)
+    assert focus.level == min(levels)
     assert report.recommendation == bank.recommendations[focus.dimension_id][focus.level]
 
     priorities = [step.priority for step in report.next_steps]
@@ -105,12 +109,16 @@ def test_raising_one_answer_never_lowers_a_result(cases, data):
     after = score(bank, {**answers, raised_question.id: OptionChoice(higher)})
 
     dimension = raised_question.dimension
-    assert after.dimension(dimension).score >= before.dimension(dimension).score
-    assert after.dimension(dimension).level >= before.dimension(dimension).level
+    raised_before, raised_after = before.dimension(dimension), after.dimension(dimension)
+    assert raised_before.score is not None and raised_after.score is not None
+    assert raised_before.level is not None and raised_after.level is not None
+    assert before.overall_score is not None and after.overall_score is not None
+    assert raised_after.score >= raised_before.score
+    assert raised_after.level >= raised_before.level
     assert after.overall_score >= before.overall_score
     # raising an answer never changes which dimensions are scored, so both have a level or neither
     assert (after.overall_level is None) == (before.overall_level is None)
-    if before.overall_level is not None:
+    if before.overall_level is not None and after.overall_level is not None:
         assert after.overall_level >= before.overall_level
     for d in bank.dimensions:
         if d.id != dimension:

@@ -31,7 +31,9 @@ def text_figures(text: str, names: list[str]) -> dict[str, Any]:
         numbers = re.search(r"([\d.]+)/100 · confidence (\d+)%", normalised(lines[index + 1]))
         if numbers is None:
             assert "not enough answers" in lines[index + 1]
-            figures[name] = (None, None, int(re.search(r"confidence (\d+)%", lines[index + 1])[1]))
+            confidence = re.search(r"confidence (\d+)%", lines[index + 1])
+            assert confidence is not None, lines[index + 1]
+            figures[name] = (None, None, int(confidence[1]))
         else:
             figures[name] = (float(numbers[1]), int(level[1]) if level else None, int(numbers[2]))
     return figures
