@@ -55,6 +55,7 @@ def serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
             f"Redis at REDIS_URL={REDIS_DB_OUT_OF_RANGE} refused the connection (DB index is out of range)",
         ),
         ({**VALID, "WEB_CONCURRENCY": "zero"}, "WEB_CONCURRENCY is invalid"),
+        ({**VALID, "BANKS_DIR": "/no/such/banks"}, "BANKS_DIR is invalid: /no/such/banks: <root>: no such"),
     ],
 )
 def test_a_bad_start_is_one_line_naming_the_problem_and_exit_2(env: dict[str, str], named: str) -> None:
