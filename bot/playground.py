@@ -24,10 +24,11 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import BankError, ContextQuestion, OutcomeQuestion, QuestionBank
-from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog, UnknownBank
+from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
 from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.settings import load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.console import make_console
 
@@ -35,6 +36,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_QUIT = 130
 CHANNEL = "C0GENERAL"
+QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end with it."
 SLACK_EMOJI = {
     ":compass:": "🧭", ":bulb:": "💡", ":dart:": "🎯", ":no_entry:": "⛔", ":warning:": "⚠️",
     ":information_source:": "ℹ️", ":red_circle:": "🔴", ":large_orange_circle:": "🟠",
@@ -44,7 +46,7 @@ SLACK_EMOJI = {
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
 
 
-def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
+def add_playground_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "playground",
         help="take the assessment through the real Slack app, in a fake workspace in this terminal",
@@ -56,7 +58,7 @@ def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
         "--answers", type=Path, metavar="FILE", help="answer from FILE (question id -> option)"
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
-    parser.add_argument("--bank", default=DEFAULT_BANK_ID, help="question bank id (default: mlops)")
+    parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
     parser.set_defaults(handler=run_playground)
 
 
@@ -130,7 +132,8 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
 def answer_from(answers: dict[str, Answer]) -> Chooser:
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
         question_id = _question_on(buttons)
-        wanted = encode_answer(answers.get(question_id, DontKnow()))
+        answer = answers.get(question_id, DontKnow()) if question_id is not None else DontKnow()
+        wanted = encode_answer(answer)
         return next(b for b in buttons if b.action_id.startswith("answer") and _value(b).get("a") == wanted)
 
     return choose
@@ -154,7 +157,8 @@ def ask_person(console: Console) -> Chooser:
 
 def _value(button: Button) -> dict[str, Any]:
     try:
-        return json.loads(button.value)
+        value = json.loads(button.value)
+        return value if isinstance(value, dict) else {}
     except ValueError:
         return {}
 
@@ -164,8 +168,11 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 
 @contextmanager
-def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterator[AppProcess]:
+def playground_app(
+    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path
+) -> Iterator[AppProcess]:
     env = {
+        "BANKS_DIR": str(banks_dir),
         "SLACK_BOT_TOKEN": "xoxb-playground",
         "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_API_URL": fake.base_url,
@@ -189,9 +196,7 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
         console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
         button = choose(question, buttons)
         if button is None:
-            console.print(
-                "Left the playground; its fake workspace and in-process state end with it.", style="yellow"
-            )
+            console.print(QUIT_MESSAGE, style="yellow")
             return EXIT_QUIT
         console.print(f"→ {button.label}", style="bold")
         before = len(user.fake.calls)
@@ -212,7 +217,20 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
 def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
     console = consoles.out if consoles is not None else make_console()
     try:
-        bank = BankCatalog.from_directory().get(args.bank)
+        return _run_playground(args, console)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the playground as `q` does; the app process is stopped on the way out.
+        console.print()
+        console.print(QUIT_MESSAGE, style="yellow")
+        return EXIT_QUIT
+
+
+def _run_playground(args: argparse.Namespace, console: Console) -> int:
+    settings = load_bank_settings()
+    try:
+        catalog = BankCatalog.from_directory(settings.banks_directory)
+        # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
+        bank = catalog.by_id(args.bank or settings.default_bank)
         if args.answers is not None:
             choose = answer_from(load_answers_file(args.answers, bank).answers)
         elif args.demo or not sys.stdin.isatty():
@@ -228,7 +246,10 @@ def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
         return EXIT_USAGE
     signing_secret = secrets.token_hex(16)
     try:
-        with FakeSlack() as fake, playground_app(fake, signing_secret, bank.id) as app:
+        with (
+            FakeSlack() as fake,
+            playground_app(fake, signing_secret, bank.id, settings.banks_directory) as app,
+        ):
             user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
             return play(console, user, choose)
     except AppDidNotStart as error:

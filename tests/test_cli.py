@@ -73,6 +73,7 @@ def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path) -> dict:
 
 def test_parser_offers_the_subcommands() -> None:
     subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
     assert {"assess", "validate", "banks"} <= set(subparsers.choices)
 
 
@@ -163,7 +164,10 @@ def test_validate_refuses_a_bank_id_used_twice_in_one_directory(
         (tmp_path / name).write_text((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
     code, out, _ = run(capsys, "validate", str(tmp_path))
     assert code == 1
-    assert f"{tmp_path / 'two.yaml'}: id: bank id 'pulse' also used by {tmp_path / 'one.yaml'}" in out
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    assert f"{one}: id: bank id 'pulse' also used by {two}" in out
+    assert f"{two}: id: bank id 'pulse' also used by {one}" in out
+    assert out.strip().splitlines()[-1] == "2 problems in 2 files"
 
 
 def test_validate_of_a_missing_path_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -268,9 +272,7 @@ def test_questions_missing_from_the_file_are_named_and_leave_the_dimension_witho
 def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = best_answers()
-    answers["drift_skw"] = 3
-    answers["drift_skew"] = "sometimes"  # type: ignore[assignment]
+    answers: dict[str, int | str] = {**best_answers(), "drift_skw": 3, "drift_skew": "sometimes"}
     path = write_answers(tmp_path, answers)
     code, out, err = run(capsys, "assess", "--answers", str(path))
     assert code == 2
@@ -369,6 +371,7 @@ def test_banks_lists_each_bank_with_its_question_count(capsys: pytest.CaptureFix
             bank.reviewed,
             "–".join(dict.fromkeys(str(count) for count in bank.question_counts)),
             f"~{bank.estimated_minutes}",
+            f"{bank.id}.yaml",
         ]
     assert rows["mlops"][4] == "27–32" and rows["pulse"][4] == "8"
 

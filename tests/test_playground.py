@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 from rich.console import Console
 
@@ -97,3 +101,46 @@ def test_messages_render_as_text_with_numbered_buttons() -> None:
     assert "Bold <tag> for @U1" in text.plain
     assert "[1] Yes" in text.plain and "[2] No" in text.plain
     assert [b.label for b in buttons] == ["Yes", "No"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
+    pty = pytest.importorskip("pty")
+    controller, terminal = pty.openpty()
+    # A session of its own, so the interrupt reaches the playground and its app as a terminal's Ctrl-C does.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "playground"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        start_new_session=True,
+    )
+    os.close(terminal)
+    screen = read_until(controller, "Your choice", timeout=60)
+    os.killpg(process.pid, signal.SIGINT)
+    screen += read_until(controller, None, timeout=30)
+    os.close(controller)
+    assert process.wait(timeout=30) == 130
+    assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
+    assert "Left the playground" in screen
+
+
+def read_until(controller: int, marker: str | None, timeout: float) -> str:
+    """What the terminal shows until `marker` appears (or, with None, until the program closes it)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if marker is not None and marker.encode() in seen:
+            break
+    return seen.decode(errors="replace")

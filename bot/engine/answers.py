@@ -76,7 +76,7 @@ def choices(question: Question) -> list[tuple[Answer, str]]:
     return offered
 
 
-def parse_answer_text(question: Question, text: str | int) -> Answer:
+def parse_answer_text(question: Question, text: object) -> Answer:
     """Read an answer as a person writes it in an answers file: the option's number (1-based),
     its exact label (case-insensitive), "dont_know"/"don't know" or "n/a"/"not_applicable"."""
     if isinstance(text, bool):

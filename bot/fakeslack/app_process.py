@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.settings import SERVE_ONLY_SETTINGS
+
 
 class AppDidNotStart(RuntimeError):
     pass
@@ -51,6 +53,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment for the app, less the settings only `serve` reads, plus `env`: the app
+    runs on what its caller passes, not on a REDIS_URL or WEB_CONCURRENCY left in the shell."""
+    inherited = {k: v for k, v in os.environ.items() if k.upper() not in SERVE_ONLY_SETTINGS}
+    return inherited | dict(env)
+
+
 @contextmanager
 def app_process(
     env: Mapping[str, str], memory: bool = False, startup_timeout: float = 30.0
@@ -63,7 +72,7 @@ def app_process(
     with os.fdopen(descriptor, "wb") as log_file:
         process = subprocess.Popen(
             command,
-            env={**os.environ, **env, "PORT": str(port)},
+            env=child_environment(env) | {"PORT": str(port)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

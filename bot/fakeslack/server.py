@@ -288,8 +288,7 @@ class FakeSlack:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeSlack is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self._server.server_port}"
 
     @property
     def base_url(self) -> str:

@@ -121,7 +121,7 @@ class SlackUser:
 
     def current_question(self) -> dict[str, Any] | None:
         """The newest DM message that still offers answer buttons."""
-        for message in reversed(self.dm_messages()):
+        for message in self.dm_messages()[::-1]:
             if any(b.action_id.startswith("answer") for b in buttons_of(message)):
                 return message
         return None

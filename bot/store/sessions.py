@@ -88,8 +88,16 @@ class SessionStore:
         self.session_ttl_seconds = session_ttl_seconds
 
     def ping(self) -> None:
-        with _unavailable_on_connection_error():
+        """Raises StoreUnavailable, saying why in one line, unless Redis answers and accepts the
+        connection as configured (the right protocol, an existing database, the right password)."""
+        try:
             self.redis.ping()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise StoreUnavailable(f"is unreachable ({_one_line(error)})") from error
+        except redis.InvalidResponse as error:
+            raise StoreUnavailable(f"does not answer as Redis does ({_one_line(error)})") from error
+        except redis.RedisError as error:
+            raise StoreUnavailable(f"refused the connection ({_one_line(error)})") from error
 
     def get(self, respondent: Respondent) -> SessionRecord | None:
         with _unavailable_on_connection_error():
@@ -160,8 +168,12 @@ class SessionStore:
             return int(self.redis.ttl(respondent.session_key))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @contextmanager

@@ -57,6 +57,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert "DM" in ack_text(ack)
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel)
     question = user.current_question()
+    assert question is not None
     assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")
 
     latencies = []
@@ -71,7 +72,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
             assert progress_text(question).startswith(f"`Question {number + 1} of {TOTAL} ")
     ACK_LATENCIES.extend(latencies)
 
-    report = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "C0GENERAL")
+    report = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
     assert "MLOps maturity report" in report.params["text"]
     report_blocks = {b.get("block_id"): b for b in report.params["blocks"]}
     assert "Level 4" in report_blocks["overall"]["text"]["text"]
@@ -91,11 +92,15 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     # The finished result is kept, without expiry, for history.
     client = redis.Redis.from_url(REAL_REDIS_URL)
     history_key = keys.history(user.team_id, user.user_id)
-    [result_id] = client.zrange(history_key, 0, -1)
-    stored = json.loads(client.get(keys.result(user.team_id, result_id.decode())))
+    result_ids = client.zrange(history_key, 0, -1)
+    assert len(result_ids) == 1 and isinstance(result_ids[0], bytes)
+    result_key = keys.result(user.team_id, result_ids[0].decode())
+    raw = client.get(result_key)
+    assert isinstance(raw, bytes)
+    stored = json.loads(raw)
     assert stored["bank_id"] == "mlops" and stored["bank_version"] == BANK.version
     assert stored["report"]["overall"]["level"] == 4 and stored["report"]["pulse_index"] == 100.0
-    assert client.ttl(keys.result(user.team_id, result_id.decode())) == -1
+    assert client.ttl(result_key) == -1
     assert time.monotonic() - started < 120
 
 
@@ -166,7 +171,7 @@ def test_forged_and_replayed_requests_get_401_and_change_nothing(
     body, content_type = slash_command_body(
         text="",
         user_id=user.user_id,
-        channel_id="C0GENERAL",
+        channel_id=user.channel_id,
         team_id=user.team_id,
         response_url=fake_slack.new_response_url(),
     )
@@ -220,7 +225,7 @@ def test_an_unknown_subcommand_gets_escaped_help(user: SlackUser) -> None:
 def test_report_stays_in_the_dm_when_the_bot_is_not_in_the_channel(
     fake_slack: FakeSlack, user: SlackUser
 ) -> None:
-    fake_slack.set_not_in_channel("C0GENERAL")
+    fake_slack.set_not_in_channel(user.channel_id)
     question = start(user)
     for _ in range(TOTAL):
         click_and_wait(user, question, answer_buttons(question)[0])
@@ -230,7 +235,7 @@ def test_report_stays_in_the_dm_when_the_bot_is_not_in_the_channel(
         lambda c: c.params.get("channel") == user.dm_channel and "invite" in c.params["text"],
     )
     assert "/invite @MLOps Compass" in note.params["text"]
-    refused = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "C0GENERAL")
+    refused = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
     assert refused.error == "not_in_channel"
     report_copy = next(m for m in user.dm_messages() if "MLOps maturity report" in m["text"])
     assert "Level 1" in json.dumps(report_copy["blocks"])

@@ -149,7 +149,7 @@ def generated_banks(draw: st.DrawFn) -> QuestionBank:
     """Valid banks of 1-4 dimensions with gates at levels 2-4 and any weights."""
     minimum = draw(st.integers(1, 3))
     dimension_ids = [f"dim_{i}" for i in range(draw(st.integers(1, 4)))]
-    questions = []
+    questions: list[dict[str, Any]] = []
     for dimension_id in dimension_ids:
         for _ in range(draw(st.integers(minimum, 5))):
             level = draw(st.sampled_from(LEVELS))

@@ -134,7 +134,18 @@ def answer_buttons(message: dict[str, Any]) -> list[Button]:
 
 
 def code_of(button: Button) -> int | str | None:
-    return QuestionButton.decode(button.value).a  # type: ignore[attr-defined]
+    return QuestionButton.decode(button.value).a
+
+
+def answer_code(button: Button) -> int | str:
+    code = code_of(button)
+    assert code is not None, button
+    return code
+
+
+def option_number(button: Button) -> int:
+    code = code_of(button)
+    return code if isinstance(code, int) else -1
 
 
 def option(message: dict[str, Any], code: int | str) -> Button:
@@ -142,11 +153,13 @@ def option(message: dict[str, Any], code: int | str) -> Button:
 
 
 def best(message: dict[str, Any]) -> Button:
-    return max((b for b in answer_buttons(message) if isinstance(code_of(b), int)), key=code_of)  # type: ignore[arg-type]
+    return max((b for b in answer_buttons(message) if isinstance(code_of(b), int)), key=option_number)
 
 
 def shown_question(message: dict[str, Any]) -> str:
-    return QuestionButton.decode(answer_buttons(message)[0].value).q  # type: ignore[attr-defined, return-value]
+    question_id = QuestionButton.decode(answer_buttons(message)[0].value).q
+    assert question_id is not None
+    return question_id
 
 
 def progress(message: dict[str, Any]) -> str:
@@ -207,7 +220,7 @@ def test_start_posts_the_first_question_to_the_dm_and_remembers_where(
     )
     for button in buttons_of(message):
         value = QuestionButton.decode(button.value)
-        assert (value.u, value.s) == (USER, record.session_id)  # type: ignore[attr-defined]
+        assert (value.u, value.s) == (USER, record.session_id)
     assert fake.messages(ORIGIN) == [], "nothing is said in the channel until there is a report"
 
 
@@ -338,7 +351,7 @@ def test_answering_every_question_delivers_and_keeps_the_report(
         assert message["ts"] == question_ts, "each next question replaces the one answered"
         assert shown_question(message) == question.id
         button = chosen_answer(index, message)
-        given[question.id] = decode_answer(code_of(button))  # type: ignore[arg-type]
+        given[question.id] = decode_answer(answer_code(button))
         press(flow, team_id, dm, message, button, respond)
     assert respond.sent == []
 

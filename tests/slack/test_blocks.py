@@ -160,7 +160,7 @@ def assert_question_message(
     else:
         assert marked == styled and len(marked) == 1
         assert marked[0]["style"] == "primary"
-        assert QuestionButton.decode(marked[0]["value"]).a == encode_answer(previous)  # type: ignore[attr-defined]
+        assert QuestionButton.decode(marked[0]["value"]).a == encode_answer(previous)
 
     controls = buttons(message, "controls-")
     expected_controls = [CANCEL_ACTION] if number == 1 else [BACK_ACTION, CANCEL_ACTION]
@@ -259,7 +259,7 @@ def test_the_longest_label_a_bank_allows_still_renders_when_chosen() -> None:
     chosen = buttons(message, "answers-")[0]
     assert chosen["text"]["text"].startswith("✓ x")
     assert chosen["style"] == "primary"
-    assert QuestionButton.decode(chosen["value"]).a == 0  # type: ignore[attr-defined]
+    assert QuestionButton.decode(chosen["value"]).a == 0
 
 
 # Reports -----------------------------------------------------------------------------------------
@@ -576,6 +576,6 @@ def test_answers_of_every_kind_are_offered_in_display_order() -> None:
     bank = CATALOG.get("mlops")
     question = next(q for q in bank.questions if q.not_applicable)
     message = blocks.question_message(bank, ask(question, 1, len(bank.questions)), OWNER, SESSION)
-    kinds = [QuestionButton.decode(b["value"]).a for b in buttons(message, "answers-")]  # type: ignore[attr-defined]
+    kinds = [QuestionButton.decode(b["value"]).a for b in buttons(message, "answers-")]
     assert kinds == [*range(len(question.options)), "na", "dk"]
     assert choices(question)[-2] == (NotApplicable(), question.not_applicable)

@@ -29,6 +29,12 @@ def started_record(respondent: Respondent) -> SessionRecord:
     return SessionRecord(respondent=respondent, conversation=state.to_dict(), origin_channel="C1")
 
 
+def stored(store: SessionStore, respondent: Respondent) -> SessionRecord:
+    record = store.get(respondent)
+    assert record is not None, f"no session for {respondent}"
+    return record
+
+
 def answer_current(respondent: Respondent, option: int = 0):
     def mutate(record: SessionRecord | None) -> Change[Phase]:
         assert record is not None
@@ -59,10 +65,10 @@ def test_create_refuses_a_second_session_unless_replacing(store: SessionStore, t
     first = started_record(respondent)
     assert store.create(first)
     assert not store.create(started_record(respondent))
-    assert store.get(respondent).session_id == first.session_id
+    assert stored(store, respondent).session_id == first.session_id
     second = started_record(respondent)
     assert store.create(second, replace=True)
-    assert store.get(respondent).session_id == second.session_id
+    assert stored(store, respondent).session_id == second.session_id
 
 
 def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore, team_id: str) -> None:
@@ -71,7 +77,7 @@ def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore
     store.create(started_record(personal))
     assert store.get(in_run) is None
     store.create(started_record(in_run))
-    assert store.get(in_run).respondent.run_id == "R7"
+    assert stored(store, in_run).respondent.run_id == "R7"
 
 
 def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team_id: str) -> None:
@@ -80,7 +86,7 @@ def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team
     store.create(started_record(respondent))
     redis_client.expire(respondent.session_key, 10)
     assert store.change(respondent, answer_current(respondent)) == Phase.ASK_Q
-    assert Conversation.from_dict(store.get(respondent).conversation).position == 1
+    assert Conversation.from_dict(stored(store, respondent).conversation).position == 1
     assert 990 <= store.ttl(respondent) <= 1000
 
 
@@ -105,6 +111,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
 
     def click() -> None:
         def mutate(record: SessionRecord | None) -> Change[str]:
+            assert record is not None
             state = Conversation.from_dict(record.conversation)
             moved = advance(state, AnswerQuestion(first_question, OptionChoice(1)), BANK).state
             return Change(record.model_copy(update={"conversation": moved.to_dict()}), "applied")
@@ -120,7 +127,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["applied"] + ["refused"] * 7
-    state = Conversation.from_dict(store.get(respondent).conversation)
+    state = Conversation.from_dict(stored(store, respondent).conversation)
     assert state.position == 1 and state.revision == 2
 
 
@@ -129,6 +136,7 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
     store.create(started_record(respondent))
 
     def bump(record: SessionRecord | None) -> Change[None]:
+        assert record is not None
         return Change(record.model_copy(update={"message_ts": str(int(record.message_ts or "0") + 1)}), None)
 
     def worker() -> None:
@@ -140,7 +148,7 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.get(respondent).message_ts == "100"
+    assert stored(store, respondent).message_ts == "100"
 
 
 def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, team_id: str) -> None:
@@ -152,6 +160,7 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
     )
 
     def finish(record: SessionRecord | None) -> Change[None]:
+        assert record is not None
         return Change(record.model_copy(update={"result_id": result.result_id}), None, result)
 
     store.change(respondent, finish)
@@ -159,7 +168,7 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
     assert redis_client.ttl(respondent.history_key) == -1
     assert store.result(team_id, result.result_id) == result
     assert [r.result_id for r in store.history(respondent)] == [result.result_id]
-    assert store.get(respondent).result_id == result.result_id
+    assert stored(store, respondent).result_id == result.result_id
 
 
 def test_unreachable_redis_raises_store_unavailable_and_keeps_nothing_half_done() -> None:
