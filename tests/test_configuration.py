@@ -130,7 +130,7 @@ def test_default_bank_and_banks_dir_reach_assess_and_validate(
     monkeypatch.setenv("DEFAULT_BANK", "pulse")
     code, out, err = run(capsys, "assess", "--answers", str(pulse_answers(tmp_path)), "--format", "json")
     assert code == 0, err
-    assert '"id": "pulse"' in out
+    assert "\"bank_id\": \"pulse\"" in out
     code, out, _ = run(capsys, "validate")
     assert (code, out.strip()) == (0, "1 bank OK")
     # The shipped mlops bank is not in BANKS_DIR, so it is not offered by id.

@@ -47,8 +47,8 @@ def test_the_demo_takes_the_whole_assessment_through_the_app_and_prints_the_chan
     flat = " ".join(out.split())
     assert f"score {view.overall_score_text}" in flat
     assert view.overall.label in flat
-    gated = next(d for d in view.dimensions if d.gate_text)
-    assert " ".join(gated.gate_text.split()) in flat
+    gate_text = next(d.gate_text for d in view.dimensions if d.gate_text)
+    assert " ".join(gate_text.split()) in flat
     assert "Next Steps" in out and "Find out" in out
 
 

@@ -120,8 +120,11 @@ def test_the_installed_command_lists_and_uses_its_banks_from_an_empty_folder(
     assessed = run_installed(installed, empty, "assess", "--answers", str(answers), "--format", "json")
     assert assessed.returncode == 0, assessed.stderr
     report = json.loads(assessed.stdout)
-    assert report["bank"]["id"] == "mlops"
+    assert report["bank_id"] == "mlops"
     assert report["overall"]["level"] == 4
+    # The retired-tools list travels with the banks, so `validate` works from a wheel too.
+    validated = run_installed(installed, empty, "validate")
+    assert validated.returncode == 0 and "2 banks OK" in validated.stdout, validated.stdout + validated.stderr
 
     assert list(empty.iterdir()) == []
     version = run_installed(installed, empty, "--version")

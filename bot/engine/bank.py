@@ -51,13 +51,12 @@ class Dimension(_Strict):
     description: LongText
 
 
-class Option(_Strict):
-    label: ShortText
-    value: Annotated[float, Field(ge=0.0, le=1.0)]
-
-
 class ContextOption(_Strict):
     label: ShortText
+
+
+class Option(ContextOption):
+    value: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class AppliesIf(_Strict):

@@ -112,7 +112,7 @@ def by_value(bank: QuestionBank, wanted: Mapping[str, float | Answer]) -> dict[s
     answers: dict[str, Answer] = {}
     for qid, choice in wanted.items():
         if isinstance(choice, int | float):
-            values = [option.value for option in bank.question(qid).options]
+            values = [option.value for option in bank.practice(qid).options]
             answers[qid] = OptionChoice(values.index(choice))
         else:
             answers[qid] = choice

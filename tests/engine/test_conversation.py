@@ -359,6 +359,7 @@ def test_a_complete_mlops_state_stays_small(mlops, dont_know, bound):
     state = started(mlops)
     while state.phase == Phase.ASK_Q:
         question = state.current_question(mlops)
+        assert question is not None
         # The last option of the context question switches the LLM set on: all 32 questions are asked.
         answer = (
             DontKnow()
@@ -465,6 +466,7 @@ def test_a_no_to_a_context_question_skips_what_depends_on_it_and_the_progress_co
     bank = skipping_bank()
     state = answer_current(started(bank), bank).state  # first
     asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank)
+    assert isinstance(asked.prompt, AskQuestion)
     assert asked.prompt.question.id == "last"
     assert (asked.prompt.number, asked.prompt.total) == (3, 3)
     done = answer_current(asked.state, bank)
@@ -476,6 +478,7 @@ def test_a_yes_asks_the_dependent_questions_and_counts_them():
     bank = skipping_bank()
     state = answer_current(started(bank), bank).state
     asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert isinstance(asked.prompt, AskQuestion)
     assert asked.prompt.question.id == "llm_a"
     assert (asked.prompt.number, asked.prompt.total) == (3, 5)
 
@@ -485,7 +488,9 @@ def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows()
     state = answer_current(started(bank), bank).state
     at_last = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank).state
     back = advance(at_last, Back("last"), bank)
+    assert isinstance(back.prompt, AskQuestion)
     assert back.prompt.question.id == "ships_llm"
     assert back.prompt.previous_answer == OptionChoice(0)
     changed = advance(back.state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert isinstance(changed.prompt, AskQuestion)
     assert changed.prompt.question.id == "llm_a"

@@ -24,7 +24,7 @@ from bot.engine.answers import (
     choices,
     encode_answer,
 )
-from bot.engine.bank import Question, QuestionBank, parse_bank
+from bot.engine.bank import AskedQuestion, QuestionBank, parse_bank
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import progress_line
@@ -122,12 +122,12 @@ QUESTION_CASES = [
 ]
 
 
-def ask(question: Question, number: int, total: int, previous: Answer | None = None) -> AskQuestion:
+def ask(question: AskedQuestion, number: int, total: int, previous: Answer | None = None) -> AskQuestion:
     return AskQuestion(question=question, number=number, total=total, previous_answer=previous)
 
 
 def assert_question_message(
-    message: Message, bank: QuestionBank, question: Question, number: int, previous: Answer | None
+    message: Message, bank: QuestionBank, question: AskedQuestion, number: int, previous: Answer | None
 ) -> None:
     assert_sendable(message)
     total = len(bank.questions)
@@ -265,7 +265,7 @@ def test_the_longest_label_a_bank_allows_still_renders_when_chosen() -> None:
 # Reports -----------------------------------------------------------------------------------------
 
 
-def best(question: Question) -> Answer:
+def best(question: AskedQuestion) -> Answer:
     return OptionChoice(len(question.options) - 1)
 
 
