@@ -1,8 +1,9 @@
 """`mlops-compass playground`: the real Slack app, a fake workspace, and you in the terminal.
 
-The app runs exactly as `mlops-compass serve --memory` runs it. The fake workspace is the project's
-own Slack Web API stand-in; what the bot posts there is rendered here as text, its buttons become
-numbered choices, and every choice goes to the app as a request signed the way Slack signs it.
+The app runs exactly as `mlops-compass serve --memory` runs it (`serve --socket --memory` with
+`--socket`). The fake workspace is the project's own Slack Web API stand-in; what the bot posts there is
+rendered here as text, its buttons become numbered choices, and every choice goes to the app as Slack
+sends it: a request signed the way Slack signs it, or an envelope over the app's Socket Mode connection.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from bot.engine.bank import BankError, QuestionBank
 from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
-from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.fakeslack.workspace import (
+    Button,
+    HttpTransport,
+    SlackUser,
+    SocketModeTransport,
+    Transport,
+    buttons_of,
+)
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.console import make_console
 
@@ -57,6 +65,11 @@ def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
     parser.add_argument("--bank", default=DEFAULT_BANK_ID, help="question bank id (default: mlops)")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
     parser.set_defaults(handler=run_playground)
 
 
@@ -157,7 +170,10 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 
 @contextmanager
-def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterator[AppProcess]:
+def playground_app(
+    fake: FakeSlack, signing_secret: str, bank_id: str, socket_mode: bool = False
+) -> Iterator[tuple[AppProcess, Transport]]:
+    """The app in a child process, and how the fake workspace reaches it."""
     env = {
         "SLACK_BOT_TOKEN": "xoxb-playground",
         "SLACK_SIGNING_SECRET": signing_secret,
@@ -165,17 +181,22 @@ def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterat
         "DEFAULT_BANK": bank_id,
         "LOG_LEVEL": "WARNING",
     }
-    with app_process(env, memory=True) as app:
-        yield app
+    if socket_mode:
+        env["SLACK_APP_TOKEN"] = "xapp-1-playground"
+        with app_process(env, memory=True, socket_mode_ready=lambda: fake.socket_mode.connected) as app:
+            yield app, SocketModeTransport(fake.socket_mode)
+    else:
+        with app_process(env, memory=True) as app:
+            yield app, HttpTransport(app.events_url, signing_secret)
 
 
 def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
     acknowledged = user.command("")
-    if acknowledged.status != 200:
+    if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.body, style="dim"))
+    console.print(render_mrkdwn(acknowledged.text, style="dim"))
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
     while (question := user.current_question()) is not None:
         text, buttons = render_message(question)
@@ -221,8 +242,17 @@ def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
         return EXIT_USAGE
     signing_secret = secrets.token_hex(16)
     try:
-        with FakeSlack() as fake, playground_app(fake, signing_secret, bank.id) as app:
-            user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
+        with (
+            FakeSlack() as fake,
+            playground_app(fake, signing_secret, bank.id, socket_mode=args.socket) as (_, transport),
+        ):
+            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            if args.socket:
+                console.print(
+                    f"The app connected to the fake workspace over Socket Mode "
+                    f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
+                    style="dim",
+                )
             return play(console, user, choose)
     except AppDidNotStart as error:
         print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)

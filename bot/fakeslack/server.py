@@ -23,6 +23,8 @@ from types import TracebackType
 from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.fakeslack.socket_mode import SocketModeEndpoint
+
 logger = logging.getLogger(__name__)
 
 TEAM_NAME = "MLOps Compass Playground"
@@ -38,6 +40,9 @@ MAX_DM_USERS = 8
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+# Methods called with the app-level token (xapp-) rather than the bot token (xoxb-).
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 # Methods that need the bot to be a member of the target channel.
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
@@ -222,6 +227,8 @@ class FakeSlack:
         self.bot_id = "B" + bot_user_id[1:]
         self.team_id = team_id
         self.on_message: MessageHook | None = None
+        # Socket Mode: apps.connections.open hands out URLs of this WebSocket endpoint.
+        self.socket_mode = SocketModeEndpoint(host=host)
 
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -237,6 +244,7 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "apps.connections.open": self._apps_connections_open,
         }
         self._init_state()
 
@@ -264,6 +272,7 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -423,7 +432,7 @@ class FakeSlack:
         parse_error: str | None,
         events: list[MessageEvent],
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        auth_error = self._auth_error(params, headers)
+        auth_error = self._auth_error(method, params, headers)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
         faults = self._faults.get(method)
@@ -445,17 +454,28 @@ class FakeSlack:
         return 200, {"ok": True, **result}, {}
 
     @staticmethod
-    def _auth_error(params: dict[str, Any], headers: dict[str, str]) -> str | None:
+    def _auth_error(method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
         # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
         token = params.pop("token", None)
+        in_header = False
         authorization = headers.get("authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
+            in_header = True
             if scheme.lower() != "bearer":
                 return "invalid_auth"
         if not token:
             return "not_authed"
-        return None if str(token).strip().startswith("xoxb-") else "invalid_auth"
+        token = str(token).strip()
+        if not token.startswith(("xoxb-", "xapp-")):
+            return "invalid_auth"
+        wants_app_token = method in _APP_TOKEN_METHODS
+        if token.startswith("xapp-") != wants_app_token:
+            return "not_allowed_token_type"
+        if wants_app_token and not in_header:
+            # Slack takes the app-level token only in the Authorization header.
+            return "invalid_auth"
+        return None
 
     def _handle_response_url(self, response_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         received_at = time.time()
@@ -785,6 +805,9 @@ class FakeSlack:
         }
         self._home_views[user_id] = published
         return {"view": copy.deepcopy(published)}
+
+    def _apps_connections_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        return {"url": self.socket_mode.open_url()}
 
     def _users_info(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         user_id = str(params.get("user") or "")

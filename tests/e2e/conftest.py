@@ -18,11 +18,13 @@ import redis
 
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess, app_process, free_port
-from bot.fakeslack.workspace import SlackUser, buttons_of
+from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 ACK_LATENCIES: list[float] = []
+# Lines the Socket Mode end-to-end tests measured, printed at the end of the run.
+SOCKET_MODE_FIGURES: list[str] = []
 
 
 def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
@@ -57,7 +59,7 @@ def app(fake_slack: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
 def new_user(fake: FakeSlack, app: AppProcess, **overrides: Any) -> SlackUser:
     settings: dict[str, Any] = {"team_id": "T" + uuid.uuid4().hex[:8].upper(), "channel_id": "C0GENERAL"}
     settings.update(overrides)
-    return SlackUser(fake, app.events_url, SIGNING_SECRET, **settings)
+    return SlackUser(fake, HttpTransport(app.events_url, SIGNING_SECRET), **settings)
 
 
 @pytest.fixture
@@ -117,6 +119,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"click ack latency over one full assessment ({len(ordered)} clicks): "
             f"median {statistics.median(ordered) * 1000:.1f} ms, worst {ordered[-1] * 1000:.1f} ms"
         )
+    for line in SOCKET_MODE_FIGURES:
+        terminalreporter.write_line(line)
 
 
 class DedicatedRedis:
