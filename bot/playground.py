@@ -192,12 +192,17 @@ def playground_app(
 
 def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
+    before = len(user.fake.calls)
     acknowledged = user.command("")
     if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
     console.print(render_mrkdwn(acknowledged.text, style="dim"))
-    user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
+    # The acknowledgement only says "one moment"; what happened follows as a message of its own.
+    outcome = user.fake.wait_for("response_url", after=before, timeout=15)
+    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    if user.current_question() is None:
+        return EXIT_USAGE
     while (question := user.current_question()) is not None:
         text, buttons = render_message(question)
         console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))

@@ -97,6 +97,12 @@ MessageHook = Callable[[MessageEvent], None]
 class _Fault:
     error: str
     retry_after: int | None = None
+    # Close the connection without answering, as a network failure or a crashed proxy does.
+    drop_connection: bool = False
+
+
+# The status recorded for a call whose connection was dropped; no HTTP status was ever sent.
+DROPPED = 0
 
 
 @dataclass(frozen=True)
@@ -327,6 +333,10 @@ class FakeSlack:
             raise ValueError("retry_after must be >= 0")
         self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
 
+    def drop_connection_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls to ``method`` without answering them."""
+        self._queue_fault(method, _Fault(error="connection_dropped", drop_connection=True), times)
+
     def _queue_fault(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -438,6 +448,8 @@ class FakeSlack:
         faults = self._faults.get(method)
         if faults:
             fault = faults.popleft()
+            if fault.drop_connection:
+                return DROPPED, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
                 return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
             return 200, {"ok": False, "error": fault.error}, {}
@@ -855,7 +867,11 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/health" and self.command == "GET":
             self._send(_Reply.text(200, "ok"))
         elif parts.path.startswith("/api/") and len(parts.path) > len("/api/"):
-            self._send(fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body))
+            reply = fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body)
+            if reply.status == DROPPED:
+                self.close_connection = True
+            else:
+                self._send(reply)
         elif parts.path.startswith("/response/") and self.command == "POST":
             self._send(fake._handle_response_url(parts.path[len("/response/") :], headers, body))
         else:

@@ -19,6 +19,7 @@ import redis
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess, app_process, free_port
 from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from bot.slack.assessment import STARTED
 from tests.conftest import REAL_REDIS_URL, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
@@ -87,10 +88,12 @@ def button_labelled(message: dict[str, Any], label: str):
 
 
 def start(user: SlackUser) -> dict[str, Any]:
-    """Type the command and wait for the first question in the DM."""
+    """Type the command and wait for the first question in the DM and the word that it was sent."""
+    before = len(user.fake.calls)
     response = user.command("")
     assert response.status == 200, response.body
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=10)
+    user.fake.wait_for("response_url", lambda c: c.params.get("text") == STARTED, after=before)
     question = user.current_question()
     assert question is not None
     return question

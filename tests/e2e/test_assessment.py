@@ -15,6 +15,7 @@ from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 from bot.fakeslack import FakeSlack, SlackRequestSigner, post_signed, slash_command_body
 from bot.fakeslack.app_process import AppProcess, app_process
 from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from bot.slack.assessment import STARTED, STARTING
 from bot.store import keys
 from tests.conftest import REAL_REDIS_URL
 from tests.e2e.conftest import (
@@ -42,8 +43,11 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     started = time.monotonic()
     ack = user.command("")
     assert ack.status == 200
-    assert "DM" in ack.text
+    # Nothing is known yet when Slack needs its answer; the outcome follows once it is.
+    assert ack.text == STARTING
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel)
+    outcome = fake_slack.wait_for("response_url")
+    assert outcome.params["text"] == STARTED
     question = user.current_question()
     assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")
 
@@ -193,6 +197,18 @@ def test_starting_again_offers_resume_or_start_over(fake_slack: FakeSlack, user:
     offer = fake_slack.wait_for("response_url", after=before)
     assert "in progress (1 of" in offer.params["blocks"][0]["text"]["text"]
     assert {b.label for b in buttons_of(offer.params)} == {"Resume", "Start over"}
+
+
+def test_an_unknown_bank_is_said_in_the_acknowledgement_and_nothing_starts(
+    fake_slack: FakeSlack, user: SlackUser
+) -> None:
+    response = user.command("start <nope>")
+    assert response.status == 200
+    assert response.text == "no question bank '&lt;nope&gt;' (available: mlops, pulse)"
+    time.sleep(0.3)
+    # Bolt checks its token once (auth.test); the app itself said nothing more.
+    assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
+    assert redis.Redis.from_url(REAL_REDIS_URL).exists(keys.session(user.team_id, user.user_id)) == 0
 
 
 def test_an_unknown_subcommand_gets_escaped_help(user: SlackUser) -> None:

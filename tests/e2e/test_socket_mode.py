@@ -17,6 +17,7 @@ from bot.engine.catalog import BankCatalog
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess, app_process
 from bot.fakeslack.workspace import SlackUser, SocketModeTransport, buttons_of
+from bot.slack.assessment import STARTED, STARTING
 from bot.store import keys
 from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.e2e.conftest import SOCKET_MODE_FIGURES, answer_buttons, best_option, progress_text
@@ -72,9 +73,11 @@ def start(user: SlackUser) -> dict[str, Any]:
     before = len(user.fake.calls)
     acknowledged = user.command("")
     assert acknowledged.acked, acknowledged
+    assert acknowledged.text == STARTING
     user.fake.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before, timeout=10
     )
+    assert user.fake.wait_for("response_url", after=before).params["text"] == STARTED
     question = user.current_question()
     assert question is not None
     return question
