@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.engine.bank import BankError
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog, UnknownBank
 from bot.settings import Settings
 from bot.slack.app import build_app
+from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    slack_handler = SlackRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+    slack_handler = SlackFormRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):

@@ -24,8 +24,8 @@ from tests.conftest import REAL_REDIS_URL, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 ACK_LATENCIES: list[float] = []
-# Lines the Socket Mode end-to-end tests measured, printed at the end of the run.
-SOCKET_MODE_FIGURES: list[str] = []
+# Figures the end-to-end tests measured, printed at the end of the run.
+MEASURED: list[str] = []
 
 
 def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
@@ -122,7 +122,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"click ack latency over one full assessment ({len(ordered)} clicks): "
             f"median {statistics.median(ordered) * 1000:.1f} ms, worst {ordered[-1] * 1000:.1f} ms"
         )
-    for line in SOCKET_MODE_FIGURES:
+    for line in MEASURED:
         terminalreporter.write_line(line)
 
 

@@ -20,7 +20,7 @@ from bot.fakeslack.workspace import SlackUser, SocketModeTransport, buttons_of
 from bot.slack.assessment import STARTED, STARTING
 from bot.store import keys
 from tests.conftest import REAL_REDIS_URL, real_redis
-from tests.e2e.conftest import SOCKET_MODE_FIGURES, answer_buttons, best_option, progress_text
+from tests.e2e.conftest import MEASURED, answer_buttons, best_option, progress_text
 
 BANK = BankCatalog.from_directory().get("mlops")
 TOTAL = len(BANK.questions)
@@ -92,7 +92,7 @@ def test_a_whole_assessment_survives_a_cut_connection(fake: FakeSlack, user: Sla
             cut_at = time.monotonic()
             fake.socket_mode.cut()
             fake.socket_mode.wait_for_connection(connections_before + 1, timeout=15)
-            SOCKET_MODE_FIGURES.append(f"reconnect after a cut connection: {time.monotonic() - cut_at:.2f} s")
+            MEASURED.append(f"reconnect after a cut connection: {time.monotonic() - cut_at:.2f} s")
         assert progress_text(question).startswith(f"`Question {number} of {TOTAL} ")
         question = answer(user, question)
 
@@ -103,7 +103,7 @@ def test_a_whole_assessment_survives_a_cut_connection(fake: FakeSlack, user: Sla
     [result_id] = client.zrange(keys.history(user.team_id, user.user_id), 0, -1)
     stored = json.loads(client.get(keys.result(user.team_id, result_id.decode())))
     assert stored["report"]["overall"]["level"] == 4
-    SOCKET_MODE_FIGURES.append(
+    MEASURED.append(
         f"whole assessment over Socket Mode ({TOTAL + 1} envelopes, one reconnect): "
         f"{time.monotonic() - started:.2f} s"
     )
@@ -112,7 +112,7 @@ def test_a_whole_assessment_survives_a_cut_connection(fake: FakeSlack, user: Sla
     assert all(envelope.acked for envelope in mine)
     assert {envelope.connection for envelope in mine} == {connections_before, connections_before + 1}
     slowest = max(envelope.elapsed or 0 for envelope in mine)
-    SOCKET_MODE_FIGURES.append(f"slowest Socket Mode ack over that assessment: {slowest * 1000:.0f} ms")
+    MEASURED.append(f"slowest Socket Mode ack over that assessment: {slowest * 1000:.0f} ms")
     assert fake.socket_mode.problems == []
 
 
@@ -122,7 +122,7 @@ def test_the_app_follows_slack_when_it_refreshes_the_connection(fake: FakeSlack,
     refreshed_at = time.monotonic()
     fake.socket_mode.drop()
     fake.socket_mode.wait_for_connection(connections_before + 1, timeout=15)
-    SOCKET_MODE_FIGURES.append(f"reconnect after Slack's disconnect: {time.monotonic() - refreshed_at:.2f} s")
+    MEASURED.append(f"reconnect after Slack's disconnect: {time.monotonic() - refreshed_at:.2f} s")
     assert fake.socket_mode.urls_issued > urls_before  # a fresh URL from apps.connections.open
 
     question = answer(user, question)
