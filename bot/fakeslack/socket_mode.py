@@ -209,12 +209,8 @@ class SocketModeEndpoint:
     def drop(self, reason: str = REFRESH_REQUESTED, grace: float = 5.0) -> None:
         """End the app's live connection as Slack does when it refreshes one: say ``disconnect``, then
         close the socket once the app has opened another (or after ``grace`` seconds regardless)."""
+        connection = self._retire_newest("drop")
         with self._cond:
-            live = self._live()
-            if not live:
-                raise SocketModeError("no live Socket Mode connection to drop")
-            connection = live[-1]
-            connection.retiring = True
             opened_before = len(self._state.connections)
         message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fakeslack"}}
         with contextlib.suppress(ConnectionClosed):
@@ -231,14 +227,18 @@ class SocketModeEndpoint:
 
     def cut(self) -> None:
         """End the app's live connection without a word or a close frame, as a network failure does."""
+        connection = self._retire_newest("cut")
+        with contextlib.suppress(OSError):
+            connection.websocket.socket.shutdown(socket.SHUT_RDWR)
+
+    def _retire_newest(self, action: str) -> _Connection:
+        """The live connection envelopes go to, marked so that none go to it any more."""
         with self._cond:
             live = self._live()
             if not live:
-                raise SocketModeError("no live Socket Mode connection to cut")
-            connection = live[-1]
-            connection.retiring = True
-        with contextlib.suppress(OSError):
-            connection.websocket.socket.shutdown(socket.SHUT_RDWR)
+                raise SocketModeError(f"no live Socket Mode connection to {action}")
+            live[-1].retiring = True
+            return live[-1]
 
     # Envelopes -----------------------------------------------------------------------------------
 

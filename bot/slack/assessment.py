@@ -87,6 +87,14 @@ CHANNEL_REFUSALS = frozenset(
 )
 
 
+STORE_TROUBLE: tuple[type[Exception], ...] = (StoreUnavailable, TooManyConcurrentChanges)
+
+
+def store_trouble_text(error: Exception) -> str:
+    """Redis being down and losing every race to other writers are different things to tell a person."""
+    return BUSY if isinstance(error, TooManyConcurrentChanges) else UNAVAILABLE
+
+
 def slack_error_code(error: SlackApiError) -> str | None:
     code = error.response.get("error") if error.response is not None else None
     return code if isinstance(code, str) else None
@@ -207,11 +215,8 @@ class AssessmentFlow:
             return
         try:
             stayed = self.store.start(record, may_replace)
-        except StoreUnavailable:
-            say(respond, UNAVAILABLE)
-            return
-        except TooManyConcurrentChanges:
-            say(respond, BUSY)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         if stayed is not None:
             self._offer_resume(stayed, bank, respond)
@@ -299,11 +304,8 @@ class AssessmentFlow:
                 say(respond, "You have no assessment in progress.")
                 return
             applied = self._apply(respondent, record.session_id, Cancel(), record.message_ts)
-        except StoreUnavailable:
-            say(respond, UNAVAILABLE)
-            return
-        except TooManyConcurrentChanges:
-            say(respond, BUSY)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         except BankChanged as error:
             ephemeral(respond, bank_changed(user_id, error, record.session_id))
@@ -343,11 +345,8 @@ class AssessmentFlow:
         respondent = Respondent(team_id=team_id, user_id=clicker)
         try:
             applied = self._apply(respondent, button.s, event, message_ts)
-        except StoreUnavailable:
-            say(respond, UNAVAILABLE)
-            return
-        except TooManyConcurrentChanges:
-            say(respond, BUSY)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         except BankChanged as error:
             ephemeral(respond, bank_changed(clicker, error, button.s))
@@ -481,7 +480,7 @@ class AssessmentFlow:
 
         try:
             self.store.change(respondent, mutate)
-        except (StoreUnavailable, TooManyConcurrentChanges) as error:
+        except STORE_TROUBLE as error:
             log.warning("could not note the question message: %s", error)
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:

@@ -41,6 +41,10 @@ SLACK_WORDS = [
 SUBCOMMANDS = ["", "start", "START", "resume", "cancel", "banks", "help", "Help", "start pulse"]
 MAX_EXAMPLES = int(os.environ.get("REQUEST_PROPERTY_EXAMPLES", "100"))
 ACK_SECONDS: list[float] = []
+# Each example is a real HTTP round trip to the app: no deadline per example.
+PROPERTY_SETTINGS = settings(
+    max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 slack_word = st.sampled_from(SLACK_WORDS)
@@ -127,11 +131,7 @@ def expected_command_outcome(text: str) -> tuple[str | None, str | None]:
     return "I don't know `", None
 
 
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@PROPERTY_SETTINGS
 @given(
     text=command_text,
     user_name=field_text,
@@ -206,11 +206,7 @@ def button_value(action_id: str, user_id: str) -> str:
     return QuestionButton(u=user_id, s="a1b2c3d4e5f6", q=question, a=answer).encode()
 
 
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@PROPERTY_SETTINGS
 @given(
     action_id=st.sampled_from(ACTIONS),
     forged_value=st.none() | field_text,

@@ -1056,3 +1056,38 @@ def test_losing_every_race_is_reported_as_busy_not_as_redis_down(
     assert respond.only_text() == BUSY
     assert "temporarily unavailable" not in respond.only_text()
     assert stored(store, alice).conversation == before.conversation
+
+
+@pytest.mark.parametrize("failure", ["refused", "unreachable", "over-limits"])
+def test_resume_that_cannot_reach_the_dm_says_so(
+    store: SessionStore,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    failure: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    start(flow, team_id)
+    before = stored(store, alice)
+    if failure == "refused":
+        fake.fail_next("chat.postMessage", "channel_not_found")
+    elif failure == "unreachable":
+        fake.drop_connection_next("chat.postMessage", times=CONNECTION_RETRIES + 1)
+    else:
+        monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)
+
+    flow.resume(team_id, USER, respond)
+
+    reason = {
+        "refused": "Slack refused it (`channel_not_found`)",
+        "unreachable": "Slack could not be reached",
+        "over-limits": "it breaks one of Slack's message limits, a bug on our side that has been logged",
+    }[failure]
+    assert respond.only_text() == (
+        f":warning: I couldn't send your current question again: {reason}. Nothing you answered was lost."
+    )
+    assert stored(store, alice) == before
+    assert len(fake.messages(dm)) == 1
