@@ -126,7 +126,7 @@ class SocketModeEndpoint:
                     self.host,
                     0,
                     process_request=self._check_ticket,
-                    # Slack does not compress; the app's built-in client would not understand it.
+                    # Slack's frames are not compressed.
                     compression=None,
                     # Stopping the fake must not wait long on a client that never answers the close.
                     close_timeout=1,
@@ -209,8 +209,8 @@ class SocketModeEndpoint:
     def drop(self, reason: str = REFRESH_REQUESTED, grace: float = 5.0) -> None:
         """End the app's live connection as Slack does when it refreshes one: say ``disconnect``, then
         close the socket once the app has opened another (or after ``grace`` seconds regardless)."""
-        connection = self._retire_newest("drop")
         with self._cond:
+            connection = self._retire_newest("drop")
             opened_before = len(self._state.connections)
         message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fakeslack"}}
         with contextlib.suppress(ConnectionClosed):
@@ -226,7 +226,8 @@ class SocketModeEndpoint:
         threading.Thread(target=close_when_replaced, name="fakeslack-socket-drop", daemon=True).start()
 
     def cut(self) -> None:
-        """End the app's live connection without a word or a close frame, as a network failure does."""
+        """End the app's live connection without a ``disconnect`` or a WebSocket close frame: the TCP
+        connection just ends, as when a proxy on the way crashes or the network path is reset."""
         connection = self._retire_newest("cut")
         with contextlib.suppress(OSError):
             connection.websocket.socket.shutdown(socket.SHUT_RDWR)

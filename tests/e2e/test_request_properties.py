@@ -87,10 +87,14 @@ def workspace() -> Iterator[Workspace]:
         teams: list[str] = []
         yield Workspace(fake, app, HttpTransport(app.events_url, SIGNING_SECRET), teams)
         client = redis.Redis.from_url(REAL_REDIS_URL)
-        for team_id in teams:
-            written = list(client.scan_iter(match=keys.workspace_pattern(team_id)))
-            if written:
-                client.delete(*written)
+        ours = {keys.workspace_pattern(team_id).removesuffix("*") for team_id in teams}
+        written = [
+            key
+            for key in client.scan_iter(match=f"{keys.PREFIX}:*", count=1000)
+            if key.decode().split("}:", 1)[0] + "}:" in ours
+        ]
+        if written:
+            client.delete(*written)
     if ACK_SECONDS:
         MEASURED.append(
             f"request properties: {len(ACK_SECONDS)} requests, slowest acknowledgement "
