@@ -1,8 +1,9 @@
 """`mlops-compass playground`: the real Slack app, a fake workspace, and you in the terminal.
 
-The app runs exactly as `mlops-compass serve --memory` runs it. The fake workspace is the project's
-own Slack Web API stand-in; what the bot posts there is rendered here as text, its buttons become
-numbered choices, and every choice goes to the app as a request signed the way Slack signs it.
+The app runs exactly as `mlops-compass serve --memory` runs it (`serve --socket --memory` with
+`--socket`). The fake workspace is the project's own Slack Web API stand-in; what the bot posts there is
+rendered here as text, its buttons become numbered choices, and every choice goes to the app as Slack
+sends it: a request signed the way Slack signs it, or an envelope over the app's Socket Mode connection.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from bot.engine.bank import BankError, ContextQuestion, OutcomeQuestion, Questio
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
-from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.fakeslack.workspace import (
+    Button,
+    HttpTransport,
+    SlackUser,
+    SocketModeTransport,
+    Transport,
+    buttons_of,
+)
 from bot.settings import load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.console import make_console
@@ -59,6 +67,11 @@ def add_playground_command(subparsers: argparse._SubParsersAction[argparse.Argum
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
     parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
     parser.set_defaults(handler=run_playground)
 
 
@@ -169,8 +182,9 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 @contextmanager
 def playground_app(
-    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path
-) -> Iterator[AppProcess]:
+    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path, socket_mode: bool = False
+) -> Iterator[tuple[AppProcess, Transport]]:
+    """The app in a child process, and how the fake workspace reaches it."""
     env = {
         "BANKS_DIR": str(banks_dir),
         "SLACK_BOT_TOKEN": "xoxb-playground",
@@ -179,18 +193,28 @@ def playground_app(
         "DEFAULT_BANK": bank_id,
         "LOG_LEVEL": "WARNING",
     }
-    with app_process(env, memory=True) as app:
-        yield app
+    if socket_mode:
+        env["SLACK_APP_TOKEN"] = "xapp-1-playground"
+        with app_process(env, memory=True, socket_mode_ready=lambda: fake.socket_mode.connected) as app:
+            yield app, SocketModeTransport(fake.socket_mode)
+    else:
+        with app_process(env, memory=True) as app:
+            yield app, HttpTransport(app.events_url, signing_secret)
 
 
 def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
+    before = len(user.fake.calls)
     acknowledged = user.command("")
-    if acknowledged.status != 200:
+    if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.body, style="dim"))
-    user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
+    console.print(render_mrkdwn(acknowledged.text, style="dim"))
+    # The acknowledgement only says "one moment"; what happened follows as a message of its own.
+    outcome = user.fake.wait_for("response_url", after=before, timeout=15)
+    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    if user.current_question() is None:
+        return EXIT_USAGE
     while (question := user.current_question()) is not None:
         text, buttons = render_message(question)
         console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
@@ -248,9 +272,17 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
     try:
         with (
             FakeSlack() as fake,
-            playground_app(fake, signing_secret, bank.id, settings.banks_directory) as app,
+            playground_app(
+                fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
+            ) as (_, transport),
         ):
-            user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
+            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            if args.socket:
+                console.print(
+                    f"The app connected to the fake workspace over Socket Mode "
+                    f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
+                    style="dim",
+                )
             return play(console, user, choose)
     except AppDidNotStart as error:
         print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)

@@ -52,6 +52,15 @@ def test_the_demo_takes_the_whole_assessment_through_the_app_and_prints_the_chan
     assert "Next Steps" in out and "Find out" in out
 
 
+def test_the_demo_runs_the_app_in_socket_mode_too() -> None:
+    finished = run_playground("--socket", "--demo")
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    assert "connected to the fake workspace over Socket Mode" in out
+    assert out.count("DM from MLOps Compass") == len(BANK.questions)
+    assert f"Level {score(BANK, demo_answers(BANK)).overall_level}" in out[out.index("#general") :]
+
+
 def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({q.id: len(q.options) for q in BANK.questions}))

@@ -263,9 +263,11 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
 # Conversation notices ----------------------------------------------------------------------------
 
 
-def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> Message:
+def in_progress_message(
+    owner: str, answered: int, total: int, bank_id: str, session_id: str | None = None
+) -> Message:
     resume = SessionButton(u=owner).encode()
-    start_over = SessionButton(u=owner, b=bank_id).encode()
+    start_over = SessionButton(u=owner, b=bank_id, s=session_id).encode()
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -293,7 +295,9 @@ def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> 
     return _render("You already have an assessment in progress.", blocks)
 
 
-def bank_changed_message(owner: str, bank_id: str, started_with: str, current: str) -> Message:
+def bank_changed_message(
+    owner: str, bank_id: str, started_with: str, current: str, session_id: str | None = None
+) -> Message:
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -307,7 +311,7 @@ def bank_changed_message(owner: str, bank_id: str, started_with: str, current: s
                 ButtonElement(
                     text="Start over",
                     action_id=START_OVER_ACTION,
-                    value=SessionButton(u=owner, b=bank_id).encode(),
+                    value=SessionButton(u=owner, b=bank_id, s=session_id).encode(),
                     style="primary",
                 )
             ]

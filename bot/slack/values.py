@@ -53,3 +53,4 @@ class SessionButton(_Value):
 
     u: SlackId
     b: Token | None = None  # bank to start over with
+    s: Token | None = None  # the session that Start over replaces, so a second click replaces nothing

@@ -29,6 +29,11 @@ class StoreUnavailable(Exception):
     """Redis cannot be reached; nothing was changed."""
 
 
+class TooManyConcurrentChanges(Exception):
+    """Other writers kept changing the same session while this change was computed; Redis itself is fine
+    and nothing was changed."""
+
+
 class Respondent(BaseModel):
     """Whose answers these are: a person on their own, or a member of a team run."""
 
@@ -116,6 +121,21 @@ class SessionStore:
             )
         return bool(stored)
 
+    def start(
+        self, record: SessionRecord, may_replace: Callable[[SessionRecord], bool]
+    ) -> SessionRecord | None:
+        """Make `record` the respondent's session in one atomic step, unless they already have a session
+        that `may_replace` says must stay. Returns None when `record` was stored, else the session that
+        stayed. Of two starts racing to replace the same finished session, one wins and the other sees
+        the winner's session (and `may_replace` decides again)."""
+
+        def mutate(current: SessionRecord | None) -> Change[SessionRecord | None]:
+            if current is not None and not may_replace(current):
+                return Change(None, current)
+            return Change(record, None)
+
+        return self.change(record.respondent, mutate)
+
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when
         another writer wins a race; it must only compute, and raise to refuse (nothing is written)."""
@@ -142,7 +162,7 @@ class SessionStore:
                     continue
                 finally:
                     pipe.reset()
-        raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
+        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
 
     def _keep_result(self, pipe: Any, result: ResultRecord) -> None:
         respondent = result.respondent
