@@ -100,10 +100,9 @@ def test_a_whole_assessment_survives_a_cut_connection(fake: FakeSlack, user: Sla
     assert "MLOps maturity report" in report.params["text"]
     assert buttons_of(user.dm_messages()[-1]) == []
     client = redis.Redis.from_url(REAL_REDIS_URL)
-    [result_id] = [
-        str(member, "utf-8") for member in client.zrange(keys.history(user.team_id, user.user_id), 0, -1)
-    ]
-    raw = client.get(keys.result(user.team_id, result_id))
+    result_ids = client.zrange(keys.history(user.team_id, user.user_id), 0, -1)
+    assert len(result_ids) == 1 and isinstance(result_ids[0], bytes)
+    raw = client.get(keys.result(user.team_id, result_ids[0].decode()))
     assert isinstance(raw, bytes)
     stored = json.loads(raw)
     assert stored["report"]["overall"]["level"] == 4
