@@ -19,9 +19,10 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
+from slack_sdk import WebClient
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, choices, encode_answer
 from bot.engine.bank import ContextQuestion
@@ -117,8 +118,9 @@ def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[
     """Drive a few members through the real flows (Take part, every answer) and count round trips."""
     slack = StubSlack()
     sessions, runs = SessionStore(client), TeamRunStore(client)
-    assessments = AssessmentFlow(sessions, CATALOG, "mlops", slack)  # type: ignore[arg-type]
-    team = TeamFlow(runs, sessions, CATALOG, assessments, slack, "mlops", refresh_seconds=3.0)  # type: ignore[arg-type]
+    client_stub = cast(WebClient, slack)
+    assessments = AssessmentFlow(sessions, CATALOG, "mlops", client_stub)
+    team = TeamFlow(runs, sessions, CATALOG, assessments, client_stub, "mlops", refresh_seconds=3.0)
     assessments.run_hook = team
     run = open_run(runs, BANK, team_id, "C0BENCH", "U0STARTER", days=7)
     runs.set_message(team_id, run.run_id, "1690000000.000001")
@@ -147,6 +149,7 @@ def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[
             trips = counted(lambda b=click_body, a=button: assessments.click(b, a, lambda **_: None))
             last = not any(b["action_id"].startswith("answer") for b in buttons(slack.messages[dm]))
             figures["last answer" if last else "answer"].append(trips)
+    team.stop()
     return figures
 
 

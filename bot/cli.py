@@ -14,17 +14,20 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from typing import TypeAlias
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
-from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog, UnknownBank
+from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.scoring import score
 from bot.playground import add_playground_command
 from bot.server_commands import add_serve_command
+from bot.settings import BankSettings, SettingsError, load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.bank_check import MissingBankPath, check_banks
 from bot.terminal.console import make_console
@@ -32,6 +35,7 @@ from bot.terminal.interactive import run_assessment
 from bot.terminal.report import REPORT_FORMATS, print_report, report_json, report_markdown
 
 PROGRAM = "mlops-compass"
+DISTRIBUTION = "mlops-compass"
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -46,6 +50,7 @@ class Consoles:
 
 
 Handler = Callable[[argparse.Namespace, Consoles], int]
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _print_lines(console: Console, lines: Sequence[str], style: str | None = None) -> None:
@@ -57,7 +62,7 @@ def _print_lines(console: Console, lines: Sequence[str], style: str | None = Non
 # assess ------------------------------------------------------------------------------------------
 
 
-def add_assess_command(subparsers: argparse._SubParsersAction) -> None:
+def add_assess_command(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "assess",
         help="take an assessment, interactively or from an answers file",
@@ -68,9 +73,8 @@ def add_assess_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--bank",
-        default=DEFAULT_BANK_ID,
         metavar="ID|PATH",
-        help=f"question bank id, or the path of a bank file (default: {DEFAULT_BANK_ID})",
+        help="question bank id, or the path of a bank file (default: $DEFAULT_BANK, or mlops)",
     )
     parser.add_argument(
         "--answers",
@@ -85,31 +89,44 @@ def add_assess_command(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_assess)
 
 
-def load_bank(reference: str) -> QuestionBank:
-    """A bank by file path, or by id from the default banks directory.
+def load_bank(reference: str, settings: BankSettings) -> QuestionBank:
+    """A bank by file path, or by id from the banks directory (BANKS_DIR).
 
-    A path is loaded on its own, so a broken bank elsewhere in the directory cannot block it. A bare
-    word is always an id, even if a file of that name happens to be in the working directory.
+    A path is loaded on its own, so a broken bank elsewhere in the directory cannot block it; nor can
+    one block a bank named by id. A bare word is always an id, even if a file of that name happens to
+    be in the working directory.
     """
     path = Path(reference)
     if path.suffix in BANK_SUFFIXES or os.sep in reference:
         return load_bank_file(path)
-    return BankCatalog.from_directory(DEFAULT_BANKS_DIR).get(reference)
+    catalog = BankCatalog.from_directory(settings.banks_directory)
+    try:
+        return catalog.by_id(reference)
+    except UnknownBank as error:
+        if not catalog.broken:
+            raise
+        names = ", ".join(f.path.name for f in catalog.broken)
+        raise UnknownBank(
+            f"{error}; not loaded from {settings.banks_directory}: {names} "
+            f"(`{PROGRAM} validate` lists their problems)"
+        ) from None
 
 
 def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if args.format and not args.answers:
         _print_lines(consoles.err, [f"{PROGRAM} assess: --format applies only with --answers FILE"])
         return EXIT_USAGE
+    settings = load_bank_settings()
+    reference = args.bank or settings.default_bank
     try:
-        bank = load_bank(args.bank)
+        bank = load_bank(reference, settings)
     except UnknownBank as error:
         _print_lines(consoles.err, [str(error)])
         return EXIT_USAGE
     except BankError as error:
         _print_lines(consoles.err, [str(problem) for problem in error.problems])
         _print_lines(
-            consoles.err, [f"cannot use bank {args.bank!r}; `{PROGRAM} validate` lists its problems"]
+            consoles.err, [f"cannot use bank {reference!r}; `{PROGRAM} validate` lists its problems"]
         )
         return EXIT_USAGE
 
@@ -144,7 +161,7 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
 # validate ----------------------------------------------------------------------------------------
 
 
-def add_validate_command(subparsers: argparse._SubParsersAction) -> None:
+def add_validate_command(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check question bank files and list every problem",
@@ -158,7 +175,7 @@ def add_validate_command(subparsers: argparse._SubParsersAction) -> None:
         nargs="*",
         type=Path,
         metavar="PATH",
-        help=f"bank file or directory of bank files (default: {DEFAULT_BANKS_DIR})",
+        help="bank file or directory of bank files (default: $BANKS_DIR, or the shipped banks)",
     )
     parser.set_defaults(handler=run_validate)
 
@@ -169,7 +186,7 @@ def _plural(count: int, noun: str) -> str:
 
 def run_validate(args: argparse.Namespace, consoles: Consoles) -> int:
     try:
-        check = check_banks(args.paths or [DEFAULT_BANKS_DIR])
+        check = check_banks(args.paths or [load_bank_settings().banks_directory])
     except MissingBankPath as error:
         _print_lines(consoles.err, [str(error)])
         return EXIT_USAGE
@@ -187,21 +204,24 @@ def run_validate(args: argparse.Namespace, consoles: Consoles) -> int:
 # banks -------------------------------------------------------------------------------------------
 
 
-def add_banks_command(subparsers: argparse._SubParsersAction) -> None:
+def add_banks_command(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "banks",
         help="list the question banks",
-        description=f"List the question banks in {DEFAULT_BANKS_DIR}.",
+        description="List the question banks in $BANKS_DIR (by default, the banks shipped with the app), "
+        "marking any file that does not load.",
     )
     parser.set_defaults(handler=run_banks)
 
 
 def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
-    check = check_banks([DEFAULT_BANKS_DIR]) if DEFAULT_BANKS_DIR.is_dir() else None
-    if check is None:
-        _print_lines(consoles.err, [f"{DEFAULT_BANKS_DIR}: no such directory of question banks"])
-        return EXIT_PROBLEMS
-    consoles.out.print(Text(f"Question banks in {DEFAULT_BANKS_DIR}", style="bold"), soft_wrap=True)
+    directory = load_bank_settings().banks_directory
+    try:
+        catalog = BankCatalog.from_directory(directory)
+    except BankError as error:
+        _print_lines(consoles.err, [f"BANKS_DIR: {problem}" for problem in error.problems])
+        return EXIT_USAGE
+    consoles.out.print(Text(f"Question banks in {directory}", style="bold"), soft_wrap=True)
     table = Table()
     table.add_column("id", style="bold")
     table.add_column("title")
@@ -209,21 +229,49 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
     table.add_column("reviewed")
     table.add_column("questions", justify="right")
     table.add_column("minutes", justify="right")
-    for bank in check.banks:
-        fewest, most = bank.question_counts
-        counted = str(most) if fewest == most else f"{fewest}–{most}"
-        table.add_row(bank.id, bank.title, bank.version, bank.reviewed, counted, f"~{bank.estimated_minutes}")
+    table.add_column("file")
+    for bank_file in catalog.files:
+        bank = bank_file.bank
+        if bank_file.loaded and bank is not None:
+            fewest, most = bank.question_counts
+            table.add_row(
+                bank.id,
+                bank.title,
+                bank.version,
+                bank.reviewed,
+                str(most) if fewest == most else f"{fewest}–{most}",
+                f"~{bank.estimated_minutes}",
+                bank_file.path.name,
+            )
+        else:
+            problems = _plural(len(bank_file.problems), "problem")
+            table.add_row(
+                bank.id if bank is not None else "?",
+                f"NOT LOADED: {problems}",
+                bank.version if bank is not None else "",
+                "",
+                "",
+                "",
+                bank_file.path.name,
+                style="red",
+            )
     consoles.out.print(table)
-    if check.problems:
-        _print_lines(consoles.err, [str(problem) for problem in check.problems])
-        _print_lines(consoles.err, [f"some banks could not be loaded; `{PROGRAM} validate` checks them"])
+    if catalog.broken:
+        _print_lines(consoles.err, [str(problem) for problem in catalog.problems])
+        _print_lines(
+            consoles.err,
+            [f"{_plural(len(catalog.broken), 'bank file')} not loaded; `{PROGRAM} validate` checks them"],
+        )
+        return EXIT_PROBLEMS
+    if not catalog.files:
+        _print_lines(consoles.err, [f"{directory}: no question bank files"])
         return EXIT_PROBLEMS
     return EXIT_OK
 
 
 # entry point -------------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+COMMANDS: list[Callable[[SubParsers], None]] = [
     add_assess_command,
     add_validate_command,
     add_banks_command,
@@ -238,10 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure how mature your team's MLOps practice is, and what to do next.",
         epilog="exit codes: 0 ok, 1 question bank problems, 2 bad usage or input, 130 assessment cancelled",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add_command in COMMANDS:
         add_command(subparsers)
     return parser
+
+
+def installed_version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 def _exit_code(code: object) -> int:
@@ -264,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     consoles = Consoles(out=make_console(), err=make_console(stderr=True))
     try:
         return handler(args, consoles)
+    except SettingsError as error:
+        _print_lines(consoles.err, [f"{PROGRAM} {args.command}: {error}"])
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader has gone; point stdout at /dev/null so the interpreter's final flush fails quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -1,8 +1,9 @@
 """`mlops-compass playground`: the real Slack app, a fake workspace, and you in the terminal.
 
-The app runs exactly as `mlops-compass serve --memory` runs it. The fake workspace is the project's
-own Slack Web API stand-in; what the bot posts there is rendered here as text, its buttons become
-numbered choices, and every choice goes to the app as a request signed the way Slack signs it.
+The app runs exactly as `mlops-compass serve --memory` runs it (`serve --socket --memory` with
+`--socket`). The fake workspace is the project's own Slack Web API stand-in; what the bot posts there is
+rendered here as text, its buttons become numbered choices, and every choice goes to the app as Slack
+sends it: a request signed the way Slack signs it, or an envelope over the app's Socket Mode connection.
 """
 
 from __future__ import annotations
@@ -26,10 +27,18 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import BankError, ContextQuestion, OutcomeQuestion, QuestionBank
-from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog, UnknownBank
+from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
-from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.fakeslack.workspace import (
+    Button,
+    HttpTransport,
+    SlackUser,
+    SocketModeTransport,
+    Transport,
+    buttons_of,
+)
+from bot.settings import load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.console import make_console
 
@@ -37,6 +46,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_QUIT = 130
 CHANNEL = "C0GENERAL"
+QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end with it."
 SLACK_EMOJI = {
     ":compass:": "🧭", ":bulb:": "💡", ":dart:": "🎯", ":no_entry:": "⛔", ":warning:": "⚠️",
     ":information_source:": "ℹ️", ":red_circle:": "🔴", ":large_orange_circle:": "🟠",
@@ -50,7 +60,7 @@ RUN_HEADER = "Team MLOps assessment"
 TEAM_REPORT_HEADER = "Team MLOps maturity report"
 
 
-def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
+def add_playground_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "playground",
         help="take the assessment through the real Slack app, in a fake workspace in this terminal",
@@ -62,7 +72,12 @@ def add_playground_command(subparsers: argparse._SubParsersAction) -> None:
         "--answers", type=Path, metavar="FILE", help="answer from FILE (question id -> option)"
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
-    parser.add_argument("--bank", default=DEFAULT_BANK_ID, help="question bank id (default: mlops)")
+    parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
     parser.add_argument(
         "--team",
         action="store_true",
@@ -145,7 +160,7 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
         if kind == "header":
             lines.append(render_mrkdwn(block["text"]["text"], style="bold underline"))
         elif kind == "section":
-            texts = [block["text"]["text"]] if block.get("text") else []
+            texts = [block["text"]["text"]] if "text" in block else []
             texts += [field["text"] for field in block.get("fields", [])]
             lines.append(render_mrkdwn("\n\n".join(texts)))
         elif kind == "context":
@@ -165,7 +180,8 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
 def answer_from(answers: dict[str, Answer]) -> Chooser:
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
         question_id = _question_on(buttons)
-        wanted = encode_answer(answers.get(question_id, DontKnow()))
+        answer = answers.get(question_id, DontKnow()) if question_id is not None else DontKnow()
+        wanted = encode_answer(answer)
         return next(b for b in buttons if b.action_id.startswith("answer") and _value(b).get("a") == wanted)
 
     return choose
@@ -189,7 +205,8 @@ def ask_person(console: Console) -> Chooser:
 
 def _value(button: Button) -> dict[str, Any]:
     try:
-        return json.loads(button.value)
+        value = json.loads(button.value)
+        return value if isinstance(value, dict) else {}
     except ValueError:
         return {}
 
@@ -199,16 +216,25 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 
 @contextmanager
-def playground_app(fake: FakeSlack, signing_secret: str, bank_id: str) -> Iterator[AppProcess]:
+def playground_app(
+    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path, socket_mode: bool = False
+) -> Iterator[tuple[AppProcess, Transport]]:
+    """The app in a child process, and how the fake workspace reaches it."""
     env = {
+        "BANKS_DIR": str(banks_dir),
         "SLACK_BOT_TOKEN": "xoxb-playground",
         "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_API_URL": fake.base_url,
         "DEFAULT_BANK": bank_id,
         "LOG_LEVEL": "WARNING",
     }
-    with app_process(env, memory=True) as app:
-        yield app
+    if socket_mode:
+        env["SLACK_APP_TOKEN"] = "xapp-1-playground"
+        with app_process(env, memory=True, socket_mode_ready=lambda: fake.socket_mode.connected) as app:
+            yield app, SocketModeTransport(fake.socket_mode)
+    else:
+        with app_process(env, memory=True) as app:
+            yield app, HttpTransport(app.events_url, signing_secret)
 
 
 def answer_questions(user: SlackUser, choose: Chooser, console: Console | None = None) -> int | None:
@@ -221,10 +247,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
         button = choose(question, buttons)
         if button is None:
             if console is not None:
-                console.print(
-                    "Left the playground; its fake workspace and in-process state end with it.",
-                    style="yellow",
-                )
+                console.print(QUIT_MESSAGE, style="yellow")
             return EXIT_QUIT
         if console is not None:
             console.print(f"→ {button.label}", style="bold")
@@ -259,12 +282,17 @@ def wait_for_reply(
 
 def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
+    before = len(user.fake.calls)
     acknowledged = user.command("")
-    if acknowledged.status != 200:
+    if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.body, style="dim"))
-    user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=15)
+    console.print(render_mrkdwn(acknowledged.text, style="dim"))
+    # The acknowledgement only says "one moment"; what happened follows as a message of its own.
+    outcome = user.fake.wait_for("response_url", after=before, timeout=15)
+    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    if user.current_question() is None:
+        return EXIT_USAGE
     quit_code = answer_questions(user, choose, console)
     if quit_code is not None:
         return quit_code
@@ -279,8 +307,9 @@ def _channel_message(user: SlackUser, header: str) -> dict[str, Any] | None:
     """The newest message in the user's channel whose header starts with `header`."""
     for message in reversed(user.fake.messages(user.channel_id)):
         blocks = message.get("blocks") or []
-        if blocks and blocks[0].get("type") == "header" and blocks[0]["text"]["text"].startswith(header):
-            return message
+        if blocks and blocks[0].get("type") == "header" and str(blocks[0]["text"]["text"]).startswith(header):
+            found: dict[str, Any] = message
+            return found
     return None
 
 
@@ -317,7 +346,7 @@ def play_team(
     then you close it and the team report comes to the channel."""
     console.print(Panel("You typed [bold]/mlops-compass team[/] in [bold]#general[/]", style="cyan"))
     acknowledged = you.command("team")
-    if acknowledged.status != 200:
+    if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
     _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
@@ -365,7 +394,20 @@ def play_team(
 def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
     console = consoles.out if consoles is not None else make_console()
     try:
-        bank = BankCatalog.from_directory().get(args.bank)
+        return _run_playground(args, console)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the playground as `q` does; the app process is stopped on the way out.
+        console.print()
+        console.print(QUIT_MESSAGE, style="yellow")
+        return EXIT_QUIT
+
+
+def _run_playground(args: argparse.Namespace, console: Console) -> int:
+    settings = load_bank_settings()
+    try:
+        catalog = BankCatalog.from_directory(settings.banks_directory)
+        # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
+        bank = catalog.by_id(args.bank or settings.default_bank)
         if args.answers is not None:
             choose = answer_from(load_answers_file(args.answers, bank).answers)
         elif args.demo or not sys.stdin.isatty():
@@ -381,13 +423,24 @@ def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
         return EXIT_USAGE
     signing_secret = secrets.token_hex(16)
     try:
-        with FakeSlack() as fake, playground_app(fake, signing_secret, bank.id) as app:
-            user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
+        with (
+            FakeSlack() as fake,
+            playground_app(
+                fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
+            ) as (_, transport),
+        ):
+            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            if args.socket:
+                console.print(
+                    f"The app connected to the fake workspace over Socket Mode "
+                    f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
+                    style="dim",
+                )
             if not args.team:
                 return play(console, user, choose)
             teammates = [
                 (
-                    SlackUser(fake, app.events_url, signing_secret, user_id, name, channel_id=CHANNEL),
+                    SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
                     answer_from(teammate_answers(bank, number)),
                 )
                 for number, (user_id, name) in enumerate(TEAMMATES)

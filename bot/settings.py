@@ -1,13 +1,18 @@
-"""Settings from the environment. A missing or malformed one is reported by name, in one line."""
+"""Settings from the environment. A missing or malformed one is reported by name, in one line.
+
+Every command reads `BankSettings`; only `serve` reads the rest (`Settings`), so a setting that only
+the web process uses cannot stop `banks`, `assess` or `--help`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.engine.catalog import DEFAULT_BANK_ID
+from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR
 
 SLACK_API_URL = "https://slack.com/api/"
 
@@ -16,8 +21,26 @@ class SettingsError(Exception):
     pass
 
 
-class Settings(BaseSettings):
+class BankSettings(BaseSettings):
+    """Where the question banks are and which one starts by default: read by every command."""
+
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    banks_dir: Path | None = None
+    default_bank: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] = DEFAULT_BANK_ID
+
+    @property
+    def banks_directory(self) -> Path:
+        return self.banks_dir if self.banks_dir is not None else DEFAULT_BANKS_DIR
+
+    @field_validator("banks_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class Settings(BankSettings):
+    """Everything `serve` needs."""
 
     slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
     slack_signing_secret: Annotated[str, Field(min_length=8)]
@@ -26,8 +49,6 @@ class Settings(BaseSettings):
     slack_api_url: str = SLACK_API_URL
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    default_bank: Annotated[str, Field(min_length=1)] = DEFAULT_BANK_ID
-    banks_dir: str | None = None
     session_ttl_days: Annotated[int, Field(ge=1, le=365)] = 14
     web_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
     # Fewer respondents than this and a team report shows only the count; never below 3.
@@ -53,11 +74,27 @@ class Settings(BaseSettings):
         return value
 
 
-def load_settings(**overrides: object) -> Settings:
+# The environment variables that only `serve` reads.
+SERVE_ONLY_SETTINGS = frozenset(
+    name.upper() for name in Settings.model_fields.keys() - BankSettings.model_fields.keys()
+)
+
+SettingsT = TypeVar("SettingsT", bound=BankSettings)
+
+
+def _load(kind: type[SettingsT], overrides: dict[str, Any]) -> SettingsT:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         reason = "is required but not set" if first["type"] == "missing" else f"is invalid: {first['msg']}"
         raise SettingsError(f"{name} {reason}") from None
+
+
+def load_bank_settings(**overrides: Any) -> BankSettings:
+    return _load(BankSettings, overrides)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return _load(Settings, overrides)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
-from pathlib import Path
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.engine.bank import BankError
-from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog, UnknownBank
-from bot.settings import Settings
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.settings import BankSettings, Settings
 from bot.slack.app import build_app
+from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
 log = logging.getLogger(__name__)
@@ -28,21 +30,36 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
 THREADS_PER_WORKER = 8
+# How often Socket Mode pings Slack. slack_sdk's built-in client (3.48) notices a dead connection only when
+# pongs have been missing for four intervals, so this bounds how long the app stays deaf after the network
+# drops its socket: about 10 s here, against about a minute at Bolt's default of 10 s. (slack_sdk's
+# websocket-client flavour was tried too: it never noticed a connection that went silent.)
+SOCKET_MODE_PING_SECONDS = 2.0
 
 
 class StartupError(Exception):
     """A problem that stops the process from starting, with a one-line message for the operator."""
 
 
-def load_catalog(settings: Settings) -> BankCatalog:
-    directory = Path(settings.banks_dir) if settings.banks_dir else DEFAULT_BANKS_DIR
+def load_catalog(settings: BankSettings) -> BankCatalog:
+    """The banks to offer. A broken bank file is logged and left out; the process starts as long as the
+    default bank loads."""
+    directory = settings.banks_directory
     try:
         catalog = BankCatalog.from_directory(directory)
-        catalog.by_id(settings.default_bank)
     except BankError as error:
-        raise StartupError("question banks are invalid:\n" + str(error)) from None
+        raise StartupError(f"BANKS_DIR is invalid: {error}") from None
+    for broken in catalog.broken:
+        log.error(
+            "question bank file %s is not offered: %s",
+            broken.path,
+            "; ".join(f"{p.path or '<root>'}: {p.reason}" for p in broken.problems),
+        )
+    try:
+        catalog.by_id(settings.default_bank)
     except UnknownBank as error:
-        raise StartupError(f"DEFAULT_BANK is invalid: {error}") from None
+        unloaded = f"; {len(catalog.broken)} file(s) in {directory} did not load" if catalog.broken else ""
+        raise StartupError(f"DEFAULT_BANK is invalid: {error}{unloaded}") from None
     return catalog
 
 
@@ -55,10 +72,14 @@ def open_store(settings: Settings, memory: bool) -> SessionStore:
         store.ping()
     except StoreUnavailable as error:
         raise StartupError(
-            f"Redis at REDIS_URL={_redact(settings.redis_url)} is unreachable ({error}); "
+            f"Redis at REDIS_URL={_redact(settings.redis_url)} {error}; "
             "start Redis or set REDIS_URL (or use --memory to try the app without it)"
         ) from None
     return store
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _redact(url: str) -> str:
@@ -73,7 +94,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    slack_handler = SlackRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+    slack_handler = SlackFormRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -113,7 +134,6 @@ def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
     """Check what the app needs before forking workers, so a bad start fails fast with one message."""
     catalog = load_catalog(settings)
     if memory:
-        log.warning("--memory: state lives in this process only and is lost when it exits")
         store = open_store(settings, memory=True)
     else:
         open_store(settings, memory=False)
@@ -145,9 +165,31 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
-    if memory:
-        log.warning("--memory: state lives in this process only and is lost when it exits")
-    SocketModeHandler(build_app(settings, store, catalog), settings.slack_app_token).start()
+    app = build_app(settings, store, catalog)
+    handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
+    try:
+        # The client logs each failed try and its retries; a start that fails is told in one line below.
+        with _silenced(logging.getLogger("slack_sdk"), app.logger):
+            handler.client.connect()
+    except (SlackApiError, SlackClientError, OSError) as error:
+        raise StartupError(
+            f"Slack at SLACK_API_URL={settings.slack_api_url} did not open a Socket Mode connection "
+            f"({_one_line(error)}); check SLACK_APP_TOKEN, SLACK_API_URL and the network"
+        ) from None
+    log.info("connected to Slack in Socket Mode")
+    threading.Event().wait()
+
+
+@contextmanager
+def _silenced(*loggers: logging.Logger) -> Iterator[None]:
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def configure_logging(level: str) -> None:

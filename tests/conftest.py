@@ -1,20 +1,55 @@
 """Fixtures shared by the whole suite: a Redis for every store test, fake and real.
 
 The real server is not optional: where none answers, the tests that need it fail with the reason
-(`.ci/run` starts one before the suite runs)."""
+(`.ci/run` starts one before the suite runs).
+
+Tests leave the real server as they found it. Every workspace a test writes to has an id starting with
+this run's tag (`new_team_id`), its keys are deleted when the test (or, for the end-to-end app, the
+module) is done, and the run fails at its end if any key with the tag is left.
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 
 import fakeredis
 import pytest
 import redis
 
+from bot.store import keys
 from bot.store.sessions import SessionStore
 
 REAL_REDIS_URL = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+RUN_TAG = uuid.uuid4().hex[:6].upper()
+
+
+def new_team_id() -> str:
+    """A workspace id no other test, and no other run sharing the server, uses."""
+    return f"T{RUN_TAG}{uuid.uuid4().hex[:6].upper()}"
+
+
+def delete_workspace_keys(team_id_prefix: str) -> list[str]:
+    """Delete every key of the workspaces whose id starts with `team_id_prefix`; returns their names.
+    Without a server there is nothing to delete (the tests that needed one have failed already)."""
+    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    pattern = f"{keys.PREFIX}:{{{team_id_prefix}*"
+    try:
+        found = [key.decode() for key in client.scan_iter(match=pattern, count=500)]
+        if found:
+            client.unlink(*found)
+    except redis.ConnectionError:
+        return []
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_keys_left_behind() -> Iterator[None]:
+    yield
+    left = delete_workspace_keys(f"T{RUN_TAG}")
+    if left:
+        pytest.fail(f"tests left {len(left)} key(s) in Redis at {REAL_REDIS_URL}, e.g. {sorted(left)[:5]}")
 
 
 def real_redis() -> redis.Redis:
@@ -39,6 +74,9 @@ def store(redis_client: redis.Redis) -> SessionStore:
 
 
 @pytest.fixture
-def team_id() -> str:
-    """A workspace of its own per test, so tests sharing the real server never see each other's keys."""
-    return "T" + uuid.uuid4().hex[:10].upper()
+def team_id() -> Iterator[str]:
+    """A workspace of its own per test, so tests sharing the real server never see each other's keys;
+    its keys are deleted after the test."""
+    team = new_team_id()
+    yield team
+    delete_workspace_keys(team)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine.bank import Question
+from bot.engine.bank import AskedQuestion
 
 DONT_KNOW_LABEL = "Don't know"
 DONT_KNOW_CODE = "dk"
@@ -55,7 +55,7 @@ def decode_answer(code: int | str) -> Answer:
     raise InvalidAnswer(f"not an answer code: {code!r}")
 
 
-def check_answer(question: Question, answer: Answer) -> None:
+def check_answer(question: AskedQuestion, answer: Answer) -> None:
     """Raise InvalidAnswer unless `question` offers `answer`."""
     if isinstance(answer, OptionChoice) and not 0 <= answer.index < len(question.options):
         raise InvalidAnswer(
@@ -65,7 +65,7 @@ def check_answer(question: Question, answer: Answer) -> None:
         raise InvalidAnswer(f"question {question.id!r} does not offer 'Not applicable'")
 
 
-def choices(question: Question) -> list[tuple[Answer, str]]:
+def choices(question: AskedQuestion) -> list[tuple[Answer, str]]:
     """Every answer the question offers, in display order, with its label."""
     offered: list[tuple[Answer, str]] = [
         (OptionChoice(i), option.label) for i, option in enumerate(question.options)
@@ -76,7 +76,7 @@ def choices(question: Question) -> list[tuple[Answer, str]]:
     return offered
 
 
-def parse_answer_text(question: Question, text: str | int) -> Answer:
+def parse_answer_text(question: AskedQuestion, text: object) -> Answer:
     """Read an answer as a person writes it in an answers file: the option's number (1-based),
     its exact label (case-insensitive), "dont_know"/"don't know" or "n/a"/"not_applicable"."""
     if isinstance(text, bool):

@@ -84,11 +84,19 @@ def gate_problems(bank: QuestionBank, file: str) -> list[BankProblem]:
     return problems
 
 
-def sampled_gate_firing(bank: QuestionBank, samples: int, seed: int = 0) -> dict[str, float]:
-    """For each gate, the share of random answer sets (every answer equally likely) in which failing the
-    gate instead of passing it at its best lowers its dimension's level."""
+@dataclass(frozen=True)
+class GateFiring:
+    changes_level: float  # failing instead of passing at its best lowers the dimension's level
+    by_gate_rule: float  # ... and the gate rule itself, not the attainment, is what holds it
+
+
+def sampled_gate_firing(bank: QuestionBank, samples: int, seed: int = 0) -> dict[str, GateFiring]:
+    """For each gate, over random answer sets (every answer equally likely): how often failing the gate
+    instead of passing it at its best lowers its dimension's level, and how often the gate rule is what
+    holds it there."""
     rng = random.Random(seed)
     fired = dict.fromkeys((q.id for q in bank.practices if q.gate), 0)
+    held = dict.fromkeys(fired, 0)
     for _ in range(samples):
         answers: dict[str, Answer] = {}
         for question in bank.questions:
@@ -103,7 +111,9 @@ def sampled_gate_firing(bank: QuestionBank, samples: int, seed: int = 0) -> dict
             failing = score_dimension(bank, gate.dimension, {**base, gate_id: failing_answer(bank, gate)})
             if passing.level is not None and failing.level is not None and failing.level < passing.level:
                 fired[gate_id] += 1
-    return {gate_id: count / samples for gate_id, count in fired.items()}
+                if failing.level_without_gates is not None and failing.level < failing.level_without_gates:
+                    held[gate_id] += 1
+    return {gate_id: GateFiring(fired[gate_id] / samples, held[gate_id] / samples) for gate_id in fired}
 
 
 def _index(bank: QuestionBank, question_id: str) -> int:

@@ -21,6 +21,8 @@ BUTTON_LABEL_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
 LEVELS = (1, 2, 3, 4)
 SECONDS_PER_QUESTION = 30
+CONTEXT_SECTION = "About your team"
+OUTCOME_SECTION = "Delivery outcomes"
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 BankId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
@@ -49,13 +51,12 @@ class Dimension(_Strict):
     description: LongText
 
 
-class Option(_Strict):
-    label: ShortText
-    value: Annotated[float, Field(ge=0.0, le=1.0)]
-
-
 class ContextOption(_Strict):
     label: ShortText
+
+
+class Option(ContextOption):
+    value: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class AppliesIf(_Strict):
@@ -174,6 +175,14 @@ class QuestionBank(_Strict):
             if dimension.id == dimension_id:
                 return dimension
         raise KeyError(dimension_id)
+
+    def section_name(self, question: AskedQuestion) -> str:
+        """The heading a question is shown under: its dimension, or what kind of question it is."""
+        if isinstance(question, ContextQuestion):
+            return CONTEXT_SECTION
+        if isinstance(question, OutcomeQuestion):
+            return OUTCOME_SECTION
+        return self.dimension(question.dimension).name
 
     def level_info(self, level: int) -> LevelInfo:
         return next(info for info in self.levels if info.level == level)

@@ -278,12 +278,13 @@ def _candidates(
     bank: QuestionBank, answers: Mapping[str, Answer], dimensions: Mapping[str, DimensionResult]
 ) -> list[_Candidate]:
     """Every applicable practice not answered at its best, ranked: failing gates up to the dimension's
-    next level first, then the other practices up to the next level (foundations before advanced
-    ones), then everything else by weight × gap."""
+    next level first, then the practices up to the next level that are not in place (foundations before
+    advanced ones), then everything else by weight × gap."""
     candidates = []
     for order, question in enumerate(bank.practices):
         answer = answers.get(question.id)
-        if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
+        # An unanswered practice is for the report's "answer these" list, not a step to take.
+        if answer is None or not applies(question, answers, bank) or isinstance(answer, NotApplicable):
             continue
         value = answer_value(question, answer)
         if value is not None and value >= 1.0:
@@ -293,12 +294,20 @@ def _candidates(
         at_ceiling = current is not None and current >= result.ceiling
         target = None if at_ceiling else (current or 1) + 1
         unknown = value is None
+        in_place = value is not None and _at_least(value, bank.attainment_threshold)
         failing_gate = question.gate and (unknown or not _at_least(value or 0.0, bank.gate_pass_mark))
         within_reach = target is not None and question.level <= target
-        tier = 0 if failing_gate and within_reach else 1 if within_reach else 2
+        if failing_gate and within_reach:
+            tier, to_level = 0, target
+        elif within_reach and not in_place:
+            tier, to_level = 1, target
+        else:
+            # In place but not at its best, or a practice of a level beyond the next: worth doing, but it
+            # is not what holds the dimension where it is.
+            tier = 2
+            to_level = question.level if current is not None and question.level > current + 1 else None
         kind: StepKind = "find_out" if unknown else "gate" if failing_gate else "practice"
         priority = question.weight * (1.0 - (value or 0.0))
-        to_level = None if target is None else max(target, question.level)
         step = NextStep(
             question_id=question.id,
             dimension_id=question.dimension,
@@ -379,9 +388,11 @@ def _with_focus_step(
     by_id = {c.step.question_id: c.step for c in candidates}
     for keep in range(len(steps), -1, -1):
         kept = steps[:keep]
+        # An unmet dependency that is no candidate (nobody answered it) cannot be a step of its own.
         chain = [
             by_id[d]
             for d in _unmet_dependencies(bank, first.question_id, answers, {s.question_id for s in kept})
+            if d in by_id
         ]
         if keep + len(chain) + 1 <= count:
             return [*kept, *chain, first]

@@ -31,6 +31,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, QuestionBank
@@ -72,8 +73,8 @@ class TeamAggregate:
         return cls({})
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str | bytes, int | str | bytes]) -> TeamAggregate:
-        """Read the counts as a Redis hash returns them (bytes or str, values as digits)."""
+    def from_fields(cls, fields: Mapping[Any, Any]) -> TeamAggregate:
+        """Read the counts as a Redis hash returns them: names as bytes or str, values as digits."""
         counts: Counter[str] = Counter()
         for name, value in fields.items():
             key = name.decode() if isinstance(name, bytes) else name

@@ -25,6 +25,8 @@ from types import TracebackType
 from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.fakeslack.socket_mode import SocketModeEndpoint
+
 logger = logging.getLogger(__name__)
 
 TEAM_NAME = "MLOps Compass Playground"
@@ -43,6 +45,9 @@ MAX_PAGE_LIMIT = 1000
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+# Methods called with the app-level token (xapp-) rather than the bot token (xoxb-).
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 # Methods that need the bot to be a member of the target channel.
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
@@ -97,6 +102,12 @@ MessageHook = Callable[[MessageEvent], None]
 class _Fault:
     error: str
     retry_after: int | None = None
+    # Close the connection without answering, as a network failure or a crashed proxy does.
+    drop_connection: bool = False
+
+
+# The status recorded for a call whose connection was dropped; no HTTP status was ever sent.
+DROPPED = 0
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,8 @@ class FakeSlack:
         self.bot_id = "B" + bot_user_id[1:]
         self.team_id = team_id
         self.on_message: MessageHook | None = None
+        # Socket Mode: apps.connections.open hands out URLs of this WebSocket endpoint.
+        self.socket_mode = SocketModeEndpoint(host=host)
 
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -261,6 +274,7 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "conversations.members": self._conversations_members,
+            "apps.connections.open": self._apps_connections_open,
         }
         self._init_state()
 
@@ -291,6 +305,7 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -315,8 +330,7 @@ class FakeSlack:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("FakeSlack is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self._server.server_port}"
 
     @property
     def base_url(self) -> str:
@@ -383,6 +397,10 @@ class FakeSlack:
         if retry_after < 0:
             raise ValueError("retry_after must be >= 0")
         self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
+
+    def drop_connection_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls to ``method`` without answering them."""
+        self._queue_fault(method, _Fault(error="connection_dropped", drop_connection=True), times)
 
     def _queue_fault(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
@@ -489,12 +507,14 @@ class FakeSlack:
         parse_error: str | None,
         events: list[MessageEvent],
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        auth_error = self._auth_error(params, headers)
+        auth_error = self._auth_error(method, params, headers)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
         faults = self._faults.get(method)
         if faults:
             fault = faults.popleft()
+            if fault.drop_connection:
+                return DROPPED, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
                 return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
             return 200, {"ok": False, "error": fault.error}, {}
@@ -511,17 +531,28 @@ class FakeSlack:
         return 200, {"ok": True, **result}, {}
 
     @staticmethod
-    def _auth_error(params: dict[str, Any], headers: dict[str, str]) -> str | None:
+    def _auth_error(method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
         # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
         token = params.pop("token", None)
+        in_header = False
         authorization = headers.get("authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
+            in_header = True
             if scheme.lower() != "bearer":
                 return "invalid_auth"
         if not token:
             return "not_authed"
-        return None if str(token).strip().startswith("xoxb-") else "invalid_auth"
+        token = str(token).strip()
+        if not token.startswith(("xoxb-", "xapp-")):
+            return "invalid_auth"
+        wants_app_token = method in _APP_TOKEN_METHODS
+        if token.startswith("xapp-") != wants_app_token:
+            return "not_allowed_token_type"
+        if wants_app_token and not in_header:
+            # Slack takes the app-level token only in the Authorization header.
+            return "invalid_auth"
+        return None
 
     def _handle_response_url(self, response_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         received_at = time.time()
@@ -852,6 +883,9 @@ class FakeSlack:
         self._home_views[user_id] = published
         return {"view": copy.deepcopy(published)}
 
+    def _apps_connections_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        return {"url": self.socket_mode.open_url()}
+
     def _users_info(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         user_id = str(params.get("user") or "")
         if not _is_user_id(user_id):
@@ -920,7 +954,11 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/health" and self.command == "GET":
             self._send(_Reply.text(200, "ok"))
         elif parts.path.startswith("/api/") and len(parts.path) > len("/api/"):
-            self._send(fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body))
+            reply = fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body)
+            if reply.status == DROPPED:
+                self.close_connection = True
+            else:
+                self._send(reply)
         elif parts.path.startswith("/response/") and self.command == "POST":
             self._send(fake._handle_response_url(parts.path[len("/response/") :], headers, body))
         else:

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.engine.answers import choices, encode_answer
-from bot.engine.bank import ContextQuestion, QuestionBank
+from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
 from bot.engine.report_view import DimensionView, LevelView, StepView, build_view
@@ -121,11 +121,7 @@ def question_message(
     bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
 ) -> Message:
     question = ask.question
-    # A context question belongs to no dimension (the integrator's fix on main may word this differently).
-    if isinstance(question, ContextQuestion):
-        dimension_name = "About your team"
-    else:
-        dimension_name = bank.dimension(question.dimension).name
+    section = bank.section_name(question)
     answer_buttons = []
     for position, (answer, label) in enumerate(choices(question)):
         value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id)
@@ -157,7 +153,7 @@ def question_message(
         )
     )
     blocks: list[Block] = [
-        _context(f"*{escape(dimension_name)}*  ·  {escape(bank.title)}", block_id="dimension"),
+        _context(f"*{escape(section)}*  ·  {escape(bank.title)}", block_id="dimension"),
         SectionBlock(text=_mrkdwn(f"*{escape(question.text)}*"), block_id="question"),
         _context(f":bulb: _Why it matters:_ {escape(question.why)}", block_id="why"),
         ActionsBlock(elements=answer_buttons, block_id=f"answers-{question.id}"),
@@ -202,17 +198,26 @@ def _dimension_field(dimension: DimensionView) -> str:
     return "\n".join(lines)[:MAX_FIELD_TEXT]
 
 
-def _bullets(title: str, items: Sequence[str]) -> str:
-    return f"*{title}*\n" + "\n".join(f"• {escape(item)}" for item in items)
+def _sections(block_id: str, title: str, lines: Sequence[str]) -> list[Block]:
+    """A titled list as as many sections as Slack's 3000-character limit needs, never cutting a line."""
+    blocks: list[Block] = []
+    chunk = f"*{title}*"
+    for line in lines:
+        if len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
+            blocks.append(SectionBlock(text=_mrkdwn(chunk), block_id=f"{block_id}-{len(blocks)}"))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    blocks.append(SectionBlock(text=_mrkdwn(chunk), block_id=f"{block_id}-{len(blocks)}"))
+    return blocks
 
 
-def _steps_text(steps: Sequence[StepView]) -> str:
+def _step_lines(steps: Sequence[StepView]) -> list[str]:
     lines = []
     for rank, step in enumerate(steps, start=1):
         tools = f"  _Tools: {escape(', '.join(step.tools))}_" if step.tools else ""
         mark = ":no_entry: " if step.kind == "gate" else ":mag: " if step.kind == "find_out" else ""
         lines.append(f"*{rank}.* {mark}{escape(step.text)}{tools}")
-    return "\n".join(lines)
+    return lines
 
 
 def report_message(report: Report, user_id: str | None = None) -> Message:
@@ -237,14 +242,10 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
         blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
     blocks.append(DividerBlock(block_id="divider-advice"))
     if view.recommendation:
-        text = f":dart: *Recommendation*\n{escape(view.recommendation.heading)}"
-        if view.recommendation.items:
-            text += "\n" + _steps_text(view.recommendation.items)
-        blocks.append(SectionBlock(text=_mrkdwn(text), block_id="recommendation"))
+        recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
+        blocks += _sections("recommendation", ":dart: Recommendation", recommended)
     if view.next_steps:
-        blocks.append(
-            SectionBlock(text=_mrkdwn("*Next Steps*\n" + _steps_text(view.next_steps)), block_id="next-steps")
-        )
+        blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     for block_id, title, items in (
         ("find-out", "Find out", view.find_out),
         ("to-answer", "Answer these to get a level", view.to_answer),
@@ -252,7 +253,7 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
         ("disagreements", "Outcomes and practices disagree", view.disagreements),
     ):
         if items:
-            blocks.append(SectionBlock(text=_mrkdwn(_bullets(title, items)), block_id=block_id))
+            blocks += _sections(block_id, title, [f"• {escape(item)}" for item in items])
     footer = escape(view.footer)
     if view.pulse_text:
         footer = f"{escape(view.pulse_text)} · {footer}"
@@ -264,9 +265,11 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
 # Conversation notices ----------------------------------------------------------------------------
 
 
-def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> Message:
+def in_progress_message(
+    owner: str, answered: int, total: int, bank_id: str, session_id: str | None = None
+) -> Message:
     resume = SessionButton(u=owner).encode()
-    start_over = SessionButton(u=owner, b=bank_id).encode()
+    start_over = SessionButton(u=owner, b=bank_id, s=session_id).encode()
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -294,7 +297,9 @@ def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> 
     return _render("You already have an assessment in progress.", blocks)
 
 
-def bank_changed_message(owner: str, bank_id: str, started_with: str, current: str) -> Message:
+def bank_changed_message(
+    owner: str, bank_id: str, started_with: str, current: str, session_id: str | None = None
+) -> Message:
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -308,7 +313,7 @@ def bank_changed_message(owner: str, bank_id: str, started_with: str, current: s
                 ButtonElement(
                     text="Start over",
                     action_id=START_OVER_ACTION,
-                    value=SessionButton(u=owner, b=bank_id).encode(),
+                    value=SessionButton(u=owner, b=bank_id, s=session_id).encode(),
                     style="primary",
                 )
             ]

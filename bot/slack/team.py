@@ -25,18 +25,22 @@ from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, team_blocks
 from bot.slack.assessment import (
     CHANNEL_REFUSALS,
-    SLACK_FAILED,
-    UNAVAILABLE,
+    SLACK_FAILURES,
+    STORE_TROUBLE,
     UNRECOGNISED_BUTTON,
     Applied,
     AssessmentFlow,
     Respond,
     ephemeral,
+    say,
+    slack_error_code,
+    store_trouble_text,
     who_clicked,
+    why_undelivered,
 )
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
-from bot.store.sessions import Respondent, ResultRecord, SessionStore, StoreUnavailable
+from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.teams import runs as usecases
 from bot.teams.runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
@@ -57,6 +61,7 @@ NOT_IN_CHANNEL = (
 MEMBERS_FAILED = (
     "Slack didn't give me this channel's members just now, so nobody was messaged. Try again later."
 )
+NOTHING_STARTED = "No team run was started; try again in a minute."
 
 
 class TeamFlow:
@@ -81,6 +86,8 @@ class TeamFlow:
         self.min_respondents = min_respondents
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
 
     # The run hook: a member's assessment, bound to the run --------------------------------------------
 
@@ -93,7 +100,7 @@ class TeamFlow:
         bank: QuestionBank,
         answers: Mapping[str, Answer],
         result: ResultRecord,
-        watched: Mapping[str, bytes | None],
+        watched: Watched,
     ) -> ResponseOutcome:
         return usecases.record_response(respondent, bank, answers, result, watched, self.clock())
 
@@ -113,7 +120,7 @@ class TeamFlow:
                 note = team_blocks.not_counted_note(run)
             if applied.record.dm_channel:
                 self.client.chat_postMessage(channel=applied.record.dm_channel, **note.as_kwargs())
-        except (SlackApiError, StoreUnavailable) as error:
+        except (*SLACK_FAILURES, *STORE_TROUBLE) as error:
             log.warning("team run follow-up failed: %s", error)
 
     # The command ----------------------------------------------------------------------------------
@@ -122,12 +129,12 @@ class TeamFlow:
         self, team_id: str, user_id: str, channel_id: str, request: RunRequest, respond: Respond
     ) -> None:
         if channel_id.startswith("D"):
-            ephemeral(respond, blocks.text_message(IN_A_DM))
+            say(respond, IN_A_DM)
             return
         try:
             bank = self.catalog.by_id(request.bank_id or self.default_bank)
         except UnknownBank as error:
-            ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            say(respond, blocks.escape(str(error)))
             return
         try:
             existing = self.runs.open_in(team_id, channel_id)
@@ -137,20 +144,23 @@ class TeamFlow:
         except RunAlreadyOpen as refused:
             ephemeral(respond, team_blocks.already_open_note(refused.run))
             return
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         try:
             posted = self.client.chat_postMessage(
                 channel=channel_id, **team_blocks.run_message(run, bank, 0).as_kwargs()
             )
-        except SlackApiError as error:
-            code = error.response.get("error") if error.response is not None else None
-            log.warning("could not post the team run: %s", code)
+        except SLACK_FAILURES as error:
+            code = slack_error_code(error) if isinstance(error, SlackApiError) else None
             self.runs.discard(run)
-            ephemeral(
-                respond, blocks.text_message(NOT_IN_CHANNEL if code in CHANNEL_REFUSALS else SLACK_FAILED)
-            )
+            if code in CHANNEL_REFUSALS:
+                say(respond, NOT_IN_CHANNEL)
+            else:
+                say(
+                    respond,
+                    f":warning: I couldn't post the team run: {why_undelivered(error)}. {NOTHING_STARTED}",
+                )
             return
         self.runs.set_message(team_id, run.run_id, posted["ts"])
         log.info("team run opened", extra={"team": team_id, "bank": bank.id})
@@ -174,16 +184,22 @@ class TeamFlow:
                 f"({blocks.escape(changed.current)}), so it can't take new answers. "
                 f"Ask <@{run.starter_id}> to close it and start a new one."
             )
-            ephemeral(respond, blocks.text_message(text))
+            say(respond, text)
             return
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         if joining.in_progress:
             self.assessments.resume(team_id, user_id, respond, run_id=run.run_id)
             return
-        if self.assessments.begin(joining.respondent, joining.bank, None, joining.replace, respond):
-            ephemeral(respond, team_blocks.take_part_note(joining.retake))
+        self.assessments.begin(
+            joining.respondent,
+            joining.bank,
+            None,
+            may_replace=usecases.session_finished,
+            respond=respond,
+            started_text=team_blocks.take_part_text(joining.retake),
+        )
 
     def nudge(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         team_id, user_id = who_clicked(body)
@@ -202,11 +218,11 @@ class TeamFlow:
             members = self._members(run.channel_id)
             if members is None:
                 self.runs.release_nudge(team_id, run.run_id)
-                ephemeral(respond, blocks.text_message(MEMBERS_FAILED))
+                say(respond, MEMBERS_FAILED)
                 return
             answered = self.runs.answered(team_id, run.run_id, [m.user_id for m in members])
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         plan = usecases.nudge_targets(members, answered, exclude={user_id})
         bank = self.catalog.by_id(run.bank_id)
@@ -216,9 +232,9 @@ class TeamFlow:
             try:
                 dm = self.client.conversations_open(users=target)["channel"]["id"]
                 self.client.chat_postMessage(channel=dm, **message.as_kwargs())
-            except SlackApiError as error:
+            except SLACK_FAILURES as error:
                 failed += 1
-                log.warning("could not nudge a member: %s", error.response.get("error"))
+                why_undelivered(error)
         sent = len(plan.targets) - failed
         ephemeral(respond, team_blocks.nudged_note(sent, failed, plan.answered, plan.skipped_accounts))
 
@@ -232,8 +248,8 @@ class TeamFlow:
                 ephemeral(respond, team_blocks.close_refused_note(run))
                 return
             closed = self._close(run, user_id)
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         if closed is None:
             latest = self.runs.get(team_id, run.run_id) or run
@@ -249,17 +265,17 @@ class TeamFlow:
             run = self.runs.get(team_id, button.r)
         except InvalidButton:
             run = None
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return None
         if run is None:
-            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
+            say(respond, UNRECOGNISED_BUTTON)
             return None
         if run.overdue(self.clock()):
             try:
                 closed = self._close(run, CLOSED_BY_DEADLINE)
-            except StoreUnavailable:
-                ephemeral(respond, blocks.text_message(UNAVAILABLE))
+            except STORE_TROUBLE as error:
+                say(respond, store_trouble_text(error))
                 return None
             run = closed.run if closed is not None else (self.runs.get(team_id, run.run_id) or run)
         if not run.is_open:
@@ -294,8 +310,9 @@ class TeamFlow:
             self.client.chat_postMessage(
                 channel=run.channel_id, **team_blocks.team_report_message(closed.view).as_kwargs()
             )
-        except SlackApiError as error:
-            log.warning("could not post the team report: %s", error.response.get("error"))
+        except SLACK_FAILURES as error:
+            # The report is kept with the run either way.
+            log.warning("could not post the team report: %s", why_undelivered(error))
         self._show_closed(run, closed.view.respondents)
 
     def _show_closed(self, run: RunRecord, answered: int) -> None:
@@ -304,8 +321,8 @@ class TeamFlow:
         message = team_blocks.closed_run_message(run, self._bank_title(run), answered)
         try:
             self.client.chat_update(channel=run.channel_id, ts=run.message_ts, **message.as_kwargs())
-        except SlackApiError as error:
-            log.warning("could not mark the team run closed: %s", error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.warning("could not mark the team run closed: %s", why_undelivered(error))
 
     def _bank_title(self, run: RunRecord) -> str:
         try:
@@ -316,8 +333,8 @@ class TeamFlow:
     def _is_admin(self, user_id: str) -> bool:
         try:
             user = self.client.users_info(user=user_id)["user"]
-        except SlackApiError as error:
-            log.warning("could not look up a user: %s", error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.warning("could not look up a user: %s", why_undelivered(error))
             return False
         return bool(user.get("is_admin") or user.get("is_owner"))
 
@@ -337,8 +354,8 @@ class TeamFlow:
                     break
             with ThreadPoolExecutor(max_workers=USER_LOOKUP_THREADS) as pool:
                 profiles = list(pool.map(lambda user: self.client.users_info(user=user)["user"], user_ids))
-        except SlackApiError as error:
-            log.warning("could not list the channel's members: %s", error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.warning("could not list the channel's members: %s", why_undelivered(error))
             return None
         return [
             Member(user_id, is_bot=bool(p.get("is_bot")), deleted=bool(p.get("deleted")))
@@ -360,14 +377,30 @@ class TeamFlow:
             delay = self.runs.refresh_wait_ms(team_id, run_id) / 1000 + 0.05
             timer = threading.Timer(delay, self._refresh_when_due, (team_id, run_id))
             timer.daemon = True
+            with self._timers_lock:
+                self._timers.add(timer)
             timer.start()
 
     def _refresh_when_due(self, team_id: str, run_id: str) -> None:
         try:
             self.runs.release_refresh_due(team_id, run_id)
             self.refresh_count(team_id, run_id)
-        except (StoreUnavailable, SlackApiError) as error:
+        except (*STORE_TROUBLE, *SLACK_FAILURES) as error:
             log.warning("could not update a team run's count: %s", error)
+        finally:
+            with self._timers_lock:
+                self._timers.discard(threading.current_thread())
+
+    def stop(self) -> None:
+        """Cancel the scheduled count updates and wait for any that are running (a test's clean-up; a
+        process that stops without this leaves the update to the next answer or the close)."""
+        with self._timers_lock:
+            timers = list(self._timers)
+            self._timers.clear()
+        for timer in timers:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=5)
 
     def _show_count(self, team_id: str, run_id: str) -> None:
         run = self.runs.get(team_id, run_id)

@@ -21,13 +21,13 @@ from bot.engine.team_view import GapView, TeamDimensionView, TeamReportView
 from bot.slack.blocks import (
     COLOUR_EMOJI,
     COMMAND,
-    MAX_SECTION_TEXT,
     Message,
     _context,
     _level_text,
     _mrkdwn,
     _render,
-    _steps_text,
+    _sections,
+    _step_lines,
     escape,
     text_message,
 )
@@ -135,18 +135,11 @@ def _dimension_field(dimension: TeamDimensionView) -> str:
     return "\n".join(lines)
 
 
-def _gaps_text(title: str, gaps: Sequence[GapView]) -> str:
-    lines = [title]
-    shown = 0
-    for gap in gaps[:MAX_GAPS_SHOWN]:
-        line = f"• *{escape(gap.dimension)}:* {escape(gap.question)} — {escape(gap.detail)}"
-        if len("\n".join([*lines, line])) > MAX_SECTION_TEXT - 40:
-            break
-        lines.append(line)
-        shown += 1
-    if shown < len(gaps):
-        lines.append(f"_…and {len(gaps) - shown} more_")
-    return "\n".join(lines)
+def _gap_lines(gaps: Sequence[GapView]) -> list[str]:
+    lines = [f"• *{escape(gap.dimension)}:* {escape(gap.question)} — {escape(gap.detail)}" for gap in gaps]
+    if len(gaps) > MAX_GAPS_SHOWN:
+        return [*lines[:MAX_GAPS_SHOWN], f"_…and {len(gaps) - MAX_GAPS_SHOWN} more_"]
+    return lines
 
 
 def team_report_message(view: TeamReportView) -> Message:
@@ -169,34 +162,20 @@ def team_report_message(view: TeamReportView) -> Message:
         DividerBlock(block_id="divider-gaps"),
     ]
     if view.alignment_gaps:
-        title = ":left_right_arrow: *Where the team disagrees* (talk these through first)"
-        blocks.append(
-            SectionBlock(text=_mrkdwn(_gaps_text(title, view.alignment_gaps)), block_id="alignment")
-        )
+        title = ":left_right_arrow: Where the team disagrees (talk these through first)"
+        blocks += _sections("alignment", title, _gap_lines(view.alignment_gaps))
     else:
-        blocks.append(
-            SectionBlock(
-                text=_mrkdwn(
-                    ":left_right_arrow: *Where the team disagrees*: no answers two or more options apart."
-                ),
-                block_id="alignment",
-            )
-        )
+        nothing = "no answers lie two or more options apart."
+        blocks += _sections("alignment", ":left_right_arrow: Where the team disagrees", [nothing])
     if view.knowledge_gaps:
-        title = ":grey_question: *What the team doesn't know* (a third or more said “Don't know”)"
-        blocks.append(
-            SectionBlock(text=_mrkdwn(_gaps_text(title, view.knowledge_gaps)), block_id="knowledge")
-        )
+        title = ":grey_question: What the team doesn't know (a third or more said “Don't know”)"
+        blocks += _sections("knowledge", title, _gap_lines(view.knowledge_gaps))
     blocks.append(DividerBlock(block_id="divider-advice"))
     if view.recommendation:
-        text = f":dart: *Recommendation*\n{escape(view.recommendation.heading)}"
-        if view.recommendation.items:
-            text += "\n" + _steps_text(view.recommendation.items)
-        blocks.append(SectionBlock(text=_mrkdwn(text), block_id="recommendation"))
+        recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
+        blocks += _sections("recommendation", ":dart: Recommendation", recommended)
     if view.next_steps:
-        blocks.append(
-            SectionBlock(text=_mrkdwn("*Next Steps*\n" + _steps_text(view.next_steps)), block_id="next-steps")
-        )
+        blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     blocks.append(_context(escape(view.footer), block_id="footer"))
     level = view.overall.label if view.overall.level else "no level yet"
     return _render(f"Team MLOps report: {view.count_text}; {level}", blocks)
@@ -280,7 +259,7 @@ def nudged_note(sent: int, failed: int, answered: int, skipped: int) -> Message:
     return text_message(f"{lead} ({'; '.join(details)}.)")
 
 
-def take_part_note(retake: bool) -> Message:
+def take_part_text(retake: bool) -> str:
     text = (
         "I've sent the first question to our DM. Your answers stay private: the team sees only the aggregate."
     )
@@ -288,7 +267,7 @@ def take_part_note(retake: bool) -> Message:
         text += (
             " When you finish, your new answers replace your earlier ones; until then the earlier ones count."
         )
-    return text_message(text)
+    return text
 
 
 def counted_note(run: RunRecord, answered: int, replaced: bool) -> Message:

@@ -4,7 +4,7 @@ handler sees it, so a tampered or foreign value is refused in one place."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -31,7 +31,8 @@ class _Value(BaseModel):
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
-    def decode(cls, raw: str | None) -> _Value:
+    def decode(cls, raw: str | None) -> Self:
+        """The value as this very type, so `QuestionButton.decode(...).q` needs no cast."""
         try:
             return cls.model_validate_json(raw or "")
         except ValidationError as error:
@@ -53,3 +54,4 @@ class SessionButton(_Value):
 
     u: SlackId
     b: Token | None = None  # bank to start over with
+    s: Token | None = None  # the session that Start over replaces, so a second click replaces nothing

@@ -30,6 +30,15 @@ class StoreUnavailable(Exception):
     """Redis cannot be reached; nothing was changed."""
 
 
+class TooManyConcurrentChanges(Exception):
+    """Other writers kept changing the same session while this change was computed; Redis itself is fine
+    and nothing was changed."""
+
+
+# The values of the keys `change_with` WATCHes beside a session, as Redis returned them.
+Watched = Mapping[str, bytes | str | None]
+
+
 class Respondent(BaseModel):
     """Whose answers these are: a person on their own, or a member of a team run."""
 
@@ -92,8 +101,16 @@ class SessionStore:
         self.session_ttl_seconds = session_ttl_seconds
 
     def ping(self) -> None:
-        with _unavailable_on_connection_error():
+        """Raises StoreUnavailable, saying why in one line, unless Redis answers and accepts the
+        connection as configured (the right protocol, an existing database, the right password)."""
+        try:
             self.redis.ping()
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise StoreUnavailable(f"is unreachable ({_one_line(error)})") from error
+        except redis.InvalidResponse as error:
+            raise StoreUnavailable(f"does not answer as Redis does ({_one_line(error)})") from error
+        except redis.RedisError as error:
+            raise StoreUnavailable(f"refused the connection ({_one_line(error)})") from error
 
     def get(self, respondent: Respondent) -> SessionRecord | None:
         with _unavailable_on_connection_error():
@@ -112,6 +129,21 @@ class SessionStore:
             )
         return bool(stored)
 
+    def start(
+        self, record: SessionRecord, may_replace: Callable[[SessionRecord], bool]
+    ) -> SessionRecord | None:
+        """Make `record` the respondent's session in one atomic step, unless they already have a session
+        that `may_replace` says must stay. Returns None when `record` was stored, else the session that
+        stayed. Of two starts racing to replace the same finished session, one wins and the other sees
+        the winner's session (and `may_replace` decides again)."""
+
+        def mutate(current: SessionRecord | None) -> Change[SessionRecord | None]:
+            if current is not None and not may_replace(current):
+                return Change(None, current)
+            return Change(record, None)
+
+        return self.change(record.respondent, mutate)
+
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when
         another writer wins a race; it must only compute, and raise to refuse (nothing is written)."""
@@ -121,7 +153,7 @@ class SessionStore:
         self,
         respondent: Respondent,
         watched: Sequence[str],
-        mutate: Callable[[SessionRecord | None, Mapping[str, bytes | None]], Change[T]],
+        mutate: Callable[[SessionRecord | None, Watched], Change[T]],
     ) -> T:
         """`change`, with more keys WATCHed beside the session's: their values, read in the same round
         trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes."""
@@ -150,7 +182,7 @@ class SessionStore:
                     continue
                 finally:
                     pipe.reset()
-        raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
+        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
 
     def _keep_result(self, pipe: Any, result: ResultRecord) -> None:
         respondent = result.respondent
@@ -176,8 +208,12 @@ class SessionStore:
             return int(self.redis.ttl(respondent.session_key))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @contextmanager

@@ -15,16 +15,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import redis
 from pydantic import BaseModel, Field
 
 from bot.engine.team import TeamAggregate
 from bot.store import keys
-from bot.store.sessions import MAX_RACE_RETRIES, StoreUnavailable, _text, _unavailable_on_connection_error
+from bot.store.sessions import (
+    MAX_RACE_RETRIES,
+    TooManyConcurrentChanges,
+    _text,
+    _unavailable_on_connection_error,
+)
 
 CLOSED_BY_DEADLINE = "deadline"
+R = TypeVar("R")
 
 
 class RunRecord(BaseModel):
@@ -281,7 +287,7 @@ class TeamRunStore:
 
     # Internals -------------------------------------------------------------------------------------
 
-    def _transaction(self, watched: list[str], attempt: Callable[[Any], Any]) -> Any:
+    def _transaction(self, watched: list[str], attempt: Callable[[Any], R]) -> R:
         with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_RACE_RETRIES):
                 try:
@@ -291,4 +297,4 @@ class TeamRunStore:
                     continue
                 finally:
                     pipe.reset()
-        raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}")
+        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}")

@@ -20,7 +20,7 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.engine.team import MIN_RESPONDENTS, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
-from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore, Watched
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     ResponseRecord,
@@ -112,8 +112,15 @@ class Participation:
     respondent: Respondent
     bank: QuestionBank
     in_progress: bool  # their run assessment is under way: resend the current question
-    replace: bool  # a stored session (finished or abandoned) is replaced by a fresh one
     retake: bool  # they have a counted response, which the new one will replace
+
+
+def session_finished(record: SessionRecord) -> bool:
+    """A finished (or unreadable) session may be replaced by a fresh one; one under way may not."""
+    try:
+        return Conversation.from_dict(record.conversation).finished
+    except CorruptState:
+        return True
 
 
 def run_bank(catalog: BankCatalog, run: RunRecord) -> QuestionBank:
@@ -136,14 +143,9 @@ def take_part(
     bank = run_bank(catalog, run)
     respondent = Respondent(team_id=run.team_id, user_id=user_id, run_id=run.run_id)
     existing = sessions.get(respondent)
-    in_progress = False
-    if existing is not None:
-        try:
-            in_progress = not Conversation.from_dict(existing.conversation).finished
-        except CorruptState:
-            in_progress = False
+    in_progress = existing is not None and not session_finished(existing)
     retake = runs.has_answered(run.team_id, run.run_id, user_id)
-    return Participation(respondent, bank, in_progress, existing is not None, retake)
+    return Participation(respondent, bank, in_progress, retake)
 
 
 # Recording a response ------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ def record_response(
     bank: QuestionBank,
     answers: Mapping[str, Answer],
     result: ResultRecord,
-    watched: Mapping[str, bytes | None],
+    watched: Watched,
     now: float,
 ) -> ResponseOutcome:
     """Decide, from the values the finishing transaction WATCHes, whether and how this response counts.
@@ -200,18 +202,27 @@ def record_response(
         result.result_id,
         result.finished_at,
     )
-    common = {"team_id": respondent.team_id, "run_id": respondent.run_id, "user_id": respondent.user_id}
+    team_id, run_id, user_id = respondent.team_id, respondent.run_id, respondent.user_id
     if run is None or not run.is_open or run.overdue(now):
         reason = "unknown run" if run is None else "closed" if not run.is_open else "overdue"
         return ResponseOutcome(
-            **common, counted=False, replaced=False, run=run, reason=reason, _personal=personal
+            team_id,
+            run_id,
+            user_id,
+            counted=False,
+            replaced=False,
+            run=run,
+            reason=reason,
+            _personal=personal,
         )
     previous = parse_response(watched.get(response_key))
     response = ResponseRecord(
         counts=dict(contribution(bank, answers).counts), result_id=result.result_id, recorded_at=now
     )
     return ResponseOutcome(
-        **common,
+        team_id,
+        run_id,
+        user_id,
         counted=True,
         replaced=previous is not None,
         run=run,
@@ -232,7 +243,7 @@ def finish_response(
     in one transaction: what the last click of the Slack flow does, for tools that have the answers
     already (the benchmark, tests)."""
 
-    def mutate(record: SessionRecord | None, watched: Mapping[str, bytes | None]) -> Change[ResponseOutcome]:
+    def mutate(record: SessionRecord | None, watched: Watched) -> Change[ResponseOutcome]:
         result = ResultRecord(
             respondent=respondent,
             bank_id=bank.id,

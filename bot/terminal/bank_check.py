@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine.audit import RETIRED_TOOLS_FILE, gate_problems, read_retired_tools, retired_tool_problems
-from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, bank_files, load_bank_file
-from bot.engine.catalog import DEFAULT_BANKS_DIR
+from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, load_bank_file
+from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 
 
 class MissingBankPath(Exception):
@@ -36,8 +36,8 @@ class BankCheck:
 def check_banks(paths: Iterable[Path]) -> BankCheck:
     """Load every bank file named, and every bank file in every directory named.
 
-    Within one directory a bank id may be used once, as the catalog the app loads requires.
-    Raises MissingBankPath before loading anything if a path does not exist.
+    A directory is loaded as the app loads it (`BankCatalog`), so a bank id used by two of its files is
+    a problem here too. Raises MissingBankPath before loading anything if a path does not exist.
     """
     paths = list(paths)
     for path in paths:
@@ -52,21 +52,24 @@ def check_banks(paths: Iterable[Path]) -> BankCheck:
     return check
 
 
-def _check_file(path: Path, check: BankCheck) -> QuestionBank | None:
+def _check_file(path: Path, check: BankCheck) -> None:
     check.files.append(path)
     try:
         bank = load_bank_file(path)
     except BankError as error:
         check.problems.extend(error.problems)
-        return None
+        return
+    _keep_if_sound(bank, path, check)
+
+
+def _keep_if_sound(bank: QuestionBank, path: Path, check: BankCheck) -> None:
     # Beyond the format: an instrument whose gate can never fire, or that recommends a tool that is
     # shut down or being retired, is refused too.
     instrument = gate_problems(bank, str(path)) + retired_tool_problems(bank, _retired_tools(), str(path))
     if instrument:
         check.problems.extend(instrument)
-        return None
-    check.banks.append(bank)
-    return bank
+    else:
+        check.banks.append(bank)
 
 
 def _retired_tools() -> dict[str, str]:
@@ -74,19 +77,13 @@ def _retired_tools() -> dict[str, str]:
 
 
 def _check_directory(directory: Path, check: BankCheck) -> None:
-    files = bank_files(directory)
-    if not files:
+    catalog = BankCatalog.from_directory(directory)
+    if not catalog.files:
         suffixes = ", ".join(BANK_SUFFIXES)
         check.problems.append(BankProblem(str(directory), "", f"no question bank files ({suffixes})"))
         return
-    first_file_for_id: dict[str, Path] = {}
-    for path in files:
-        bank = _check_file(path, check)
-        if bank is None:
-            continue
-        if bank.id in first_file_for_id:
-            check.problems.append(
-                BankProblem(str(path), "id", f"bank id {bank.id!r} also used by {first_file_for_id[bank.id]}")
-            )
-        else:
-            first_file_for_id[bank.id] = path
+    check.files.extend(f.path for f in catalog.files)
+    check.problems.extend(catalog.problems)
+    for bank_file in catalog.files:
+        if bank_file.loaded and bank_file.bank is not None:
+            _keep_if_sound(bank_file.bank, bank_file.path, check)

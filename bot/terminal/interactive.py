@@ -66,6 +66,10 @@ def translate(entry: str, ask: AskQuestion) -> Event:
     )
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def show_introduction(console: Console, bank: QuestionBank) -> None:
     console.rule(Text(bank.title, style="bold"))
     fewest, most = bank.question_counts
@@ -84,7 +88,7 @@ def show_introduction(console: Console, bank: QuestionBank) -> None:
 def show_question(console: Console, bank: QuestionBank, ask: AskQuestion) -> None:
     question = ask.question
     console.print()
-    console.rule(Text(bank.dimension(question.dimension).name, style="bold magenta"))
+    console.rule(Text(bank.section_name(question), style="bold magenta"))
     console.print(Text(progress_line(ask.number, ask.total), style="cyan"))
     console.print()
     console.print(Text(question.text, style="bold"))
@@ -132,7 +136,7 @@ def run_assessment(
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
         error_console.print(
-            f"Assessment cancelled after {transition.prompt.answered} answers; nothing was saved."
+            f"Assessment cancelled after {plural(transition.prompt.answered, 'answer')}; nothing was saved."
         )
         return EXIT_CANCELLED
     raise AssertionError(f"unexpected prompt {transition.prompt!r}")

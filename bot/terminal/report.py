@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.engine.progress import SCORE_BAR_CELLS, bar
-from bot.engine.report_view import LevelView, ReportView, build_view
+from bot.engine.report_view import LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 
 REPORT_FORMATS = ("text", "json", "markdown")
@@ -103,7 +103,7 @@ def _print_report(console: Console, view: ReportView) -> None:
     console.print(Text(view.footer, style="dim"))
 
 
-def _print_steps(console: Console, steps: tuple) -> None:
+def _print_steps(console: Console, steps: tuple[StepView, ...]) -> None:
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right")
     table.add_column()
@@ -166,7 +166,7 @@ def report_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _markdown_steps(steps: tuple) -> list[str]:
+def _markdown_steps(steps: tuple[StepView, ...]) -> list[str]:
     lines = []
     for rank, step in enumerate(steps, start=1):
         lines.append(f"{rank}. {step.text}")

@@ -1,5 +1,11 @@
 """End-to-end: the real app started as a user starts it (`mlops-compass serve`), a fake Slack Web API on
-127.0.0.1 that it talks to, a real Redis, and requests signed and encoded exactly as Slack sends them."""
+127.0.0.1 that it talks to, a real Redis, and requests signed and encoded exactly as Slack sends them.
+
+One app and one fake Slack serve a whole test module: starting the app is most of an end-to-end
+test's time. Tests stay independent because the fake forgets everything before each test and every
+test's people live in a workspace, DM and channel of their own (`new_user`). The Redis keys of those
+workspaces are deleted once the module's app has stopped, so no late write can outlive the clean-up.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +24,14 @@ import redis
 
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess, app_process, free_port
-from bot.fakeslack.workspace import SlackUser, buttons_of
-from tests.conftest import REAL_REDIS_URL, real_redis
+from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from bot.slack.assessment import STARTED
+from tests.conftest import REAL_REDIS_URL, RUN_TAG, delete_workspace_keys, new_team_id, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 ACK_LATENCIES: list[float] = []
+# Figures the end-to-end tests measured, printed at the end of the run.
+MEASURED: list[str] = []
 
 
 def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
@@ -36,28 +45,44 @@ def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
+@pytest.fixture(scope="module")
+def redis_keys_forgotten() -> Iterator[None]:
+    """Deletes this run's workspaces after the module, when every app it started has stopped."""
+    yield
+    delete_workspace_keys(f"T{RUN_TAG}")
+
+
+@pytest.fixture(scope="module")
+def module_fake_slack(redis_keys_forgotten: None) -> Iterator[FakeSlack]:
     with FakeSlack() as fake:
         yield fake
 
 
 @pytest.fixture
+def fake_slack(module_fake_slack: FakeSlack) -> FakeSlack:
+    """The module's fake Slack, with no calls, messages or faults from earlier tests."""
+    module_fake_slack.reset()
+    return module_fake_slack
+
+
+@pytest.fixture(scope="module")
 def redis_url() -> str:
-    real_redis()  # fails the test, with the reason, when no server answers
+    real_redis()  # fails the tests, with the reason, when no server answers
     return REAL_REDIS_URL
 
 
-@pytest.fixture
-def app(fake_slack: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
-    with app_process(app_env(fake_slack, redis_url)) as running:
+@pytest.fixture(scope="module")
+def app(module_fake_slack: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
+    with app_process(app_env(module_fake_slack, redis_url)) as running:
         yield running
 
 
 def new_user(fake: FakeSlack, app: AppProcess, **overrides: Any) -> SlackUser:
-    settings: dict[str, Any] = {"team_id": "T" + uuid.uuid4().hex[:8].upper(), "channel_id": "C0GENERAL"}
+    """A person in a workspace, DM and channel of their own, unless `overrides` say otherwise."""
+    suffix = uuid.uuid4().hex[:8].upper()
+    settings: dict[str, Any] = {"team_id": new_team_id(), "user_id": f"U{suffix}", "channel_id": f"C{suffix}"}
     settings.update(overrides)
-    return SlackUser(fake, app.events_url, SIGNING_SECRET, **settings)
+    return SlackUser(fake, HttpTransport(app.events_url, SIGNING_SECRET), **settings)
 
 
 @pytest.fixture
@@ -85,10 +110,12 @@ def button_labelled(message: dict[str, Any], label: str):
 
 
 def start(user: SlackUser) -> dict[str, Any]:
-    """Type the command and wait for the first question in the DM."""
+    """Type the command and wait for the first question in the DM and the word that it was sent."""
+    before = len(user.fake.calls)
     response = user.command("")
     assert response.status == 200, response.body
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=10)
+    user.fake.wait_for("response_url", lambda c: c.params.get("text") == STARTED, after=before)
     question = user.current_question()
     assert question is not None
     return question
@@ -117,6 +144,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"click ack latency over one full assessment ({len(ordered)} clicks): "
             f"median {statistics.median(ordered) * 1000:.1f} ms, worst {ordered[-1] * 1000:.1f} ms"
         )
+    for line in MEASURED:
+        terminalreporter.write_line(line)
 
 
 class DedicatedRedis:

@@ -10,7 +10,6 @@ import json
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +20,13 @@ import redis
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.app_process import AppProcess, app_process
-from bot.fakeslack.workspace import SlackUser, buttons_of
+from bot.fakeslack import FakeSlack, MessageEvent
+from bot.fakeslack.app_process import AppProcess
+from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from bot.slack.blocks import escape
 from bot.store import keys
-from tests.conftest import REAL_REDIS_URL, real_redis
-from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, app_env, question_id
+from tests.conftest import REAL_REDIS_URL, new_team_id, real_redis
+from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, question_id
 
 CATALOG = BankCatalog.from_directory()
 MLOPS = CATALOG.by_id("mlops")
@@ -48,7 +47,7 @@ class ChannelEvents:
         self._changes: dict[str, int] = {}
         self._condition = threading.Condition()
 
-    def __call__(self, event: dict[str, Any]) -> None:
+    def __call__(self, event: MessageEvent) -> None:
         with self._condition:
             channel = event.get("channel") or ""
             self._changes[channel] = self._changes.get(channel, 0) + 1
@@ -73,20 +72,19 @@ class Workspace:
 
 
 @pytest.fixture(scope="module")
-def workspace() -> Iterator[Workspace]:
-    real_redis()
+def workspace(module_fake_slack: FakeSlack, app: AppProcess) -> Iterator[Workspace]:
+    """The module's app and fake Slack, one workspace for its team runs (each test in a channel of its
+    own), and the channel events members wait on. Its keys go when the module's app has stopped."""
     events = ChannelEvents()
-    with FakeSlack() as fake:
-        fake.on_message = events
-        with app_process(app_env(fake, REAL_REDIS_URL)) as app:
-            yield Workspace(fake, app, events, "T" + uuid.uuid4().hex[:10].upper())
+    module_fake_slack.on_message = events
+    yield Workspace(module_fake_slack, app, events, new_team_id())
+    module_fake_slack.on_message = None
 
 
 def person(workspace: Workspace, user_id: str, channel: str) -> SlackUser:
     return SlackUser(
         workspace.fake,
-        workspace.app.events_url,
-        SIGNING_SECRET,
+        HttpTransport(workspace.app.events_url, SIGNING_SECRET),
         user_id=user_id,
         user_name=f"name-{user_id.lower()}",
         channel_id=channel,
@@ -194,8 +192,8 @@ def mlops_answers(number: int) -> dict[str, Answer]:
     answers: dict[str, Answer] = {q.id: OptionChoice(2) for q in MLOPS.questions if q.applies_if is None}
     answers["llm_features"] = OptionChoice(0)
     answers["ci_tests"] = OptionChoice(2 + number % 2)
-    for question, (low, high) in SPLIT.items():
-        answers[question] = OptionChoice(low if number % 2 == 0 else high)
+    for split_id, (low, high) in SPLIT.items():
+        answers[split_id] = OptionChoice(low if number % 2 == 0 else high)
     if number % 3 == 0:
         answers[UNKNOWN_TO_A_THIRD] = DontKnow()
     return answers
@@ -219,12 +217,14 @@ def in_parallel(work: list[Any]) -> None:
 
 
 def section_texts(message: dict[str, Any], block_id: str) -> str:
-    block = next((b for b in message["blocks"] if b.get("block_id") == block_id), None)
-    if block is None:
-        return ""
-    if "fields" in block:
-        return "\n".join(f["text"] for f in block["fields"])
-    return block["text"]["text"]
+    """The text of the block `block_id`, or of the sections a long list was split into (`id-0`, `id-1`)."""
+    texts = []
+    for block in message["blocks"]:
+        if block.get("block_id") != block_id and not block.get("block_id", "").startswith(f"{block_id}-"):
+            continue
+        texts += [f["text"] for f in block.get("fields", [])]
+        texts += [block["text"]["text"]] if "text" in block else []
+    return "\n".join(texts)
 
 
 def run_keys_snapshot(client: redis.Redis, team_id: str, run_id: str) -> dict[str, Any]:
@@ -263,12 +263,12 @@ def test_fifty_members_answer_at_once_and_the_team_report_shows_medians_and_gaps
 
     # A retake replaces one member's response: more mature answers, the same side of each split.
     retaker = members[7]
-    retake = {
+    retake: dict[str, Answer] = {
         qid: OptionChoice(min(3, len(MLOPS.question(qid).options) - 1)) for qid in answers[retaker.user_id]
     }
     retake["llm_features"] = OptionChoice(0)
-    for question, (_, high) in SPLIT.items():
-        retake[question] = OptionChoice(high)
+    for split_id, (_, high) in SPLIT.items():
+        retake[split_id] = OptionChoice(high)
     take_part_and_answer(workspace, retaker, retake)
     answers[retaker.user_id] = retake
 
@@ -325,11 +325,11 @@ def test_fifty_members_answer_at_once_and_the_team_report_shows_medians_and_gaps
         median = statistics.median_low([level for level in levels if level is not None])
         field = next(f for f in dimensions.split("\n*") if escape(dimension.name) in f.split("\n")[0])
         assert f"median Level {median} ·" in field, (dimension.id, field)
-        points = [int(r.dimension(dimension.id).score + 1e-9) for r in individual]
+        points = [int((r.dimension(dimension.id).score or 0.0) + 1e-9) for r in individual]
         assert f"scores {min(points)}–{max(points)}" in field
 
     # The team's answer set gives the overall level: each question's lower-median option.
-    team_answers = {}
+    team_answers: dict[str, Answer] = {}
     for question in MLOPS.questions:
         given = [a[question.id] for a in answers.values() if question.id in a]
         options = sorted(a.index for a in given if isinstance(a, OptionChoice))
@@ -407,7 +407,9 @@ def test_a_run_past_its_deadline_closes_on_the_next_click(workspace: Workspace) 
     # The deadline passes (moved in Redis, where the run lives); the next click closes the run.
     client = redis.Redis.from_url(REAL_REDIS_URL)
     run_key = keys.run(workspace.team_id, run_id_of(fake, channel))
-    stored = json.loads(client.get(run_key))
+    raw = client.get(run_key)
+    assert raw is not None
+    stored = json.loads(raw)
     stored["deadline"] = time.time() - 1
     client.set(run_key, json.dumps(stored))
     late = person(workspace, "U0LD", channel)

@@ -112,7 +112,7 @@ def by_value(bank: QuestionBank, wanted: Mapping[str, float | Answer]) -> dict[s
     answers: dict[str, Answer] = {}
     for qid, choice in wanted.items():
         if isinstance(choice, int | float):
-            values = [option.value for option in bank.question(qid).options]
+            values = [option.value for option in bank.practice(qid).options]
             answers[qid] = OptionChoice(values.index(choice))
         else:
             answers[qid] = choice
@@ -149,7 +149,7 @@ def generated_banks(draw: st.DrawFn) -> QuestionBank:
     """Valid banks of 1-4 dimensions with gates at levels 2-4 and any weights."""
     minimum = draw(st.integers(1, 3))
     dimension_ids = [f"dim_{i}" for i in range(draw(st.integers(1, 4)))]
-    questions = []
+    questions: list[dict[str, Any]] = []
     for dimension_id in dimension_ids:
         for _ in range(draw(st.integers(minimum, 5))):
             level = draw(st.sampled_from(LEVELS))

@@ -334,26 +334,34 @@ def test_catalog_loads_every_bank_in_a_directory(tmp_path):
     assert catalog.get("beta").id == "beta"
 
 
-def test_catalog_with_a_bad_file_lists_that_file_and_loads_nothing(tmp_path):
-    write_bank(tmp_path, "alpha.yaml", id="alpha")
+def test_a_bad_file_is_left_out_with_its_problems_and_the_good_banks_load(tmp_path):
+    good = write_bank(tmp_path, "alpha.yaml", id="alpha")
     bad = write_bank(tmp_path, "broken.yaml", id="broken", version="")
 
-    with pytest.raises(BankError) as caught:
-        BankCatalog.from_directory(tmp_path)
+    catalog = BankCatalog.from_directory(tmp_path)
 
-    assert {p.file for p in caught.value.problems} == {str(bad)}
-    assert str(bad) in str(caught.value)
-    assert caught.value.problems[0].path == "version"
+    assert [b.id for b in catalog.banks] == ["alpha"]
+    assert [(f.path, f.loaded) for f in catalog.files] == [(good, True), (bad, False)]
+    assert [f.path for f in catalog.broken] == [bad]
+    assert [(p.file, p.path) for p in catalog.problems] == [(str(bad), "version")]
+    with pytest.raises(UnknownBank):
+        catalog.by_id("broken")
 
 
-def test_catalog_refuses_two_banks_with_one_id(tmp_path):
-    write_bank(tmp_path, "a.yaml", id="same")
+def test_two_files_with_one_bank_id_are_both_refused_each_naming_the_other(tmp_path):
+    first = write_bank(tmp_path, "a.yaml", id="same")
     second = write_bank(tmp_path, "b.yaml", id="same")
+    write_bank(tmp_path, "c.yaml", id="other")
 
-    with pytest.raises(BankError) as caught:
-        BankCatalog.from_directory(tmp_path)
+    catalog = BankCatalog.from_directory(tmp_path)
 
-    assert [(p.file, p.path) for p in caught.value.problems] == [(str(second), "id")]
+    assert [b.id for b in catalog.banks] == ["other"]
+    assert [str(p) for p in catalog.problems] == [
+        f"{first}: id: bank id 'same' also used by {second}",
+        f"{second}: id: bank id 'same' also used by {first}",
+    ]
+    with pytest.raises(UnknownBank):
+        catalog.by_id("same")
 
 
 def test_catalog_of_a_missing_directory(tmp_path):

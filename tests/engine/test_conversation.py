@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 import pytest
 
@@ -17,6 +18,7 @@ from bot.engine.conversation import (
     Conversation,
     ConversationFinished,
     CorruptState,
+    Event,
     Expire,
     InvalidEvent,
     NothingToGoBackTo,
@@ -36,6 +38,9 @@ from bot.engine.scoring import score
 # The state names of the original design; ``_N`` marks the question number, kept as the position.
 DESIGN_STATES = "INIT -> LOAD_Q -> ASK_Q_N -> GET_ANSWER_N -> SCORE_ANSWER_N -> GEN_REPORT -> COMPLETE"
 
+Refusal = TypeVar("Refusal", bound=InvalidEvent)
+Prompt = TypeVar("Prompt", AskQuestion, ShowReport, ShowCancelled, ShowExpired)
+
 
 def started(bank: QuestionBank) -> Conversation:
     return advance(Conversation.new(bank), Start(), bank).state
@@ -43,6 +48,7 @@ def started(bank: QuestionBank) -> Conversation:
 
 def answer_current(state: Conversation, bank: QuestionBank, answer=None):
     question = state.current_question(bank)
+    assert question is not None
     return advance(state, AnswerQuestion(question.id, answer or OptionChoice(0)), bank)
 
 
@@ -60,13 +66,18 @@ def completed(bank: QuestionBank, answer=None) -> Conversation:
     return state
 
 
-def refused(state: Conversation, event, bank: QuestionBank, error: type[InvalidEvent]) -> InvalidEvent:
+def refused(state: Conversation, event, bank: QuestionBank, error: type[Refusal]) -> Refusal:
     """Assert the event is refused with `error` and leaves `state` exactly as it was."""
     before = state.to_dict()
     with pytest.raises(error) as caught:
         advance(state, event, bank)
     assert state.to_dict() == before
     return caught.value
+
+
+def shown(prompt: object, kind: type[Prompt]) -> Prompt:
+    assert isinstance(prompt, kind), prompt
+    return prompt
 
 
 def test_the_design_state_names_all_exist():
@@ -104,8 +115,8 @@ def test_a_full_walk_passes_through_every_design_state(small_bank):
         state = transition.state
         if position < total - 1:
             assert transition.steps == (Phase.GET_ANSWER, Phase.SCORE_ANSWER, Phase.ASK_Q)
-            assert transition.prompt.number == position + 2
-            assert transition.prompt.total == total
+            assert shown(transition.prompt, AskQuestion).number == position + 2
+            assert shown(transition.prompt, AskQuestion).total == total
             assert state.phase == Phase.ASK_Q
         else:
             assert transition.steps == (
@@ -119,7 +130,7 @@ def test_a_full_walk_passes_through_every_design_state(small_bank):
             assert transition.prompt.report == score(small_bank, state.answers)
 
     assert state.finished
-    assert {qid: a.index for qid, a in state.answers.items()} == {
+    assert {qid: a.index for qid, a in state.answers.items() if isinstance(a, OptionChoice)} == {
         q.id: i % 3 for i, q in enumerate(small_bank.questions)
     }
 
@@ -127,7 +138,7 @@ def test_a_full_walk_passes_through_every_design_state(small_bank):
 def test_the_report_reflects_the_answers_given(small_bank):
     state = completed(small_bank, OptionChoice(2))
 
-    report = prompt_for(state, small_bank).report
+    report = shown(prompt_for(state, small_bank), ShowReport).report
 
     assert report.overall_score == 100.0
     assert report.overall_level == 3  # ops tags no level-4 practice, so its ceiling is 3
@@ -135,7 +146,7 @@ def test_the_report_reflects_the_answers_given(small_bank):
 
 def test_dont_know_and_not_applicable_are_accepted_where_offered(small_bank):
     state = at_position(small_bank, 5)
-    assert state.current_question(small_bank).id == "ops_2"
+    assert state.current_question(small_bank) == small_bank.question("ops_2")
 
     after_na = answer_current(state, small_bank, NotApplicable()).state
     after_dk = answer_current(state, small_bank, DontKnow()).state
@@ -276,13 +287,13 @@ def test_prompt_for_resends_the_current_question(small_bank):
     state = advance(state, Back("data_4"), small_bank).state
 
     assert prompt_for(state, small_bank) == AskQuestion(small_bank.question("data_3"), 3, 7, OptionChoice(1))
-    assert prompt_for(Conversation.new(small_bank), small_bank).question.id == "data_1"
+    assert shown(prompt_for(Conversation.new(small_bank), small_bank), AskQuestion).question.id == "data_1"
 
 
 def test_revision_counts_applied_events_only(small_bank):
     state = Conversation.new(small_bank)
     applied = 0
-    events = [
+    events: list[Event] = [
         Start(),
         AnswerQuestion("data_1", OptionChoice(0)),
         Back("data_1"),  # stale: data_2 is on screen
@@ -348,6 +359,7 @@ def test_a_complete_mlops_state_stays_small(mlops, dont_know, bound):
     state = started(mlops)
     while state.phase == Phase.ASK_Q:
         question = state.current_question(mlops)
+        assert question is not None
         # The last option of the context question switches the LLM set on: all 32 questions are asked.
         answer = (
             DontKnow()
@@ -454,6 +466,7 @@ def test_a_no_to_a_context_question_skips_what_depends_on_it_and_the_progress_co
     bank = skipping_bank()
     state = answer_current(started(bank), bank).state  # first
     asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank)
+    assert isinstance(asked.prompt, AskQuestion)
     assert asked.prompt.question.id == "last"
     assert (asked.prompt.number, asked.prompt.total) == (3, 3)
     done = answer_current(asked.state, bank)
@@ -465,6 +478,7 @@ def test_a_yes_asks_the_dependent_questions_and_counts_them():
     bank = skipping_bank()
     state = answer_current(started(bank), bank).state
     asked = advance(state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert isinstance(asked.prompt, AskQuestion)
     assert asked.prompt.question.id == "llm_a"
     assert (asked.prompt.number, asked.prompt.total) == (3, 5)
 
@@ -474,7 +488,9 @@ def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows()
     state = answer_current(started(bank), bank).state
     at_last = advance(state, AnswerQuestion("ships_llm", OptionChoice(0)), bank).state
     back = advance(at_last, Back("last"), bank)
+    assert isinstance(back.prompt, AskQuestion)
     assert back.prompt.question.id == "ships_llm"
     assert back.prompt.previous_answer == OptionChoice(0)
     changed = advance(back.state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
+    assert isinstance(changed.prompt, AskQuestion)
     assert changed.prompt.question.id == "llm_a"

@@ -98,6 +98,7 @@ def test_reports_are_well_formed(source, data):
         assert 0.0 <= d.confidence <= d.coverage + 1e-9 <= 1.0 + 1e-9
         if d.level is None:
             continue
+        assert d.level_if_unknowns_in_place is not None and d.level_without_gates is not None
         assert 1 <= d.level <= d.level_if_unknowns_in_place <= d.ceiling
         assert d.level <= d.level_without_gates
         for gate in d.holding_gates:

@@ -210,8 +210,7 @@ def verifying_app() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _VerifyingHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/slack/events"
+    yield f"http://127.0.0.1:{server.server_port}/slack/events"
     server.shutdown()
     server.server_close()
 

@@ -74,7 +74,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def team(store: SessionStore, fake: FakeSlack, clock: Clock) -> TeamFlow:
+def team(store: SessionStore, fake: FakeSlack, clock: Clock, team_id: str) -> Iterator[TeamFlow]:
+    """Depends on `team_id`, so that its scheduled count updates stop before the workspace's keys go."""
     client = WebClient(token="xoxb-t", base_url=fake.base_url)
     assessments = AssessmentFlow(store=store, catalog=CATALOG, default_bank="pulse", client=client)
     flow = TeamFlow(
@@ -88,7 +89,8 @@ def team(store: SessionStore, fake: FakeSlack, clock: Clock) -> TeamFlow:
         clock=clock,
     )
     assessments.run_hook = flow
-    return flow
+    yield flow
+    flow.stop()
 
 
 def run_message(fake: FakeSlack) -> dict[str, Any]:

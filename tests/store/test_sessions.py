@@ -9,7 +9,15 @@ import redis
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import AnswerQuestion, Conversation, Phase, StaleQuestion, Start, advance
+from bot.engine.conversation import (
+    AnswerQuestion,
+    Cancel,
+    Conversation,
+    Phase,
+    StaleQuestion,
+    Start,
+    advance,
+)
 from bot.store import keys
 from bot.store.sessions import (
     Change,
@@ -18,6 +26,7 @@ from bot.store.sessions import (
     SessionRecord,
     SessionStore,
     StoreUnavailable,
+    TooManyConcurrentChanges,
     connect,
 )
 
@@ -27,6 +36,12 @@ BANK = BankCatalog.from_directory().get("mlops")
 def started_record(respondent: Respondent) -> SessionRecord:
     state = advance(Conversation.new(BANK), Start(), BANK).state
     return SessionRecord(respondent=respondent, conversation=state.to_dict(), origin_channel="C1")
+
+
+def stored(store: SessionStore, respondent: Respondent) -> SessionRecord:
+    record = store.get(respondent)
+    assert record is not None, f"no session for {respondent}"
+    return record
 
 
 def answer_current(respondent: Respondent, option: int = 0):
@@ -59,10 +74,10 @@ def test_create_refuses_a_second_session_unless_replacing(store: SessionStore, t
     first = started_record(respondent)
     assert store.create(first)
     assert not store.create(started_record(respondent))
-    assert store.get(respondent).session_id == first.session_id
+    assert stored(store, respondent).session_id == first.session_id
     second = started_record(respondent)
     assert store.create(second, replace=True)
-    assert store.get(respondent).session_id == second.session_id
+    assert stored(store, respondent).session_id == second.session_id
 
 
 def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore, team_id: str) -> None:
@@ -71,7 +86,7 @@ def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore
     store.create(started_record(personal))
     assert store.get(in_run) is None
     store.create(started_record(in_run))
-    assert store.get(in_run).respondent.run_id == "R7"
+    assert stored(store, in_run).respondent.run_id == "R7"
 
 
 def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team_id: str) -> None:
@@ -80,7 +95,7 @@ def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team
     store.create(started_record(respondent))
     redis_client.expire(respondent.session_key, 10)
     assert store.change(respondent, answer_current(respondent)) == Phase.ASK_Q
-    assert Conversation.from_dict(store.get(respondent).conversation).position == 1
+    assert Conversation.from_dict(stored(store, respondent).conversation).position == 1
     assert 990 <= store.ttl(respondent) <= 1000
 
 
@@ -105,6 +120,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
 
     def click() -> None:
         def mutate(record: SessionRecord | None) -> Change[str]:
+            assert record is not None
             state = Conversation.from_dict(record.conversation)
             moved = advance(state, AnswerQuestion(first_question, OptionChoice(1)), BANK).state
             return Change(record.model_copy(update={"conversation": moved.to_dict()}), "applied")
@@ -120,7 +136,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["applied"] + ["refused"] * 7
-    state = Conversation.from_dict(store.get(respondent).conversation)
+    state = Conversation.from_dict(stored(store, respondent).conversation)
     assert state.position == 1 and state.revision == 2
 
 
@@ -129,6 +145,7 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
     store.create(started_record(respondent))
 
     def bump(record: SessionRecord | None) -> Change[None]:
+        assert record is not None
         return Change(record.model_copy(update={"message_ts": str(int(record.message_ts or "0") + 1)}), None)
 
     def worker() -> None:
@@ -140,7 +157,84 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
         thread.start()
     for thread in threads:
         thread.join()
-    assert store.get(respondent).message_ts == "100"
+    assert stored(store, respondent).message_ts == "100"
+
+
+def finished_record(respondent: Respondent) -> SessionRecord:
+    record = started_record(respondent)
+    state = advance(Conversation.from_dict(record.conversation), Cancel(), BANK).state
+    return record.model_copy(update={"conversation": state.to_dict()})
+
+
+def is_finished(record: SessionRecord) -> bool:
+    return Conversation.from_dict(record.conversation).finished
+
+
+def test_start_stores_unless_the_present_session_must_stay(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    first = started_record(respondent)
+    assert store.start(first, may_replace=is_finished) is None
+    assert store.get(respondent) == first
+
+    second = started_record(respondent)
+    stayed = store.start(second, may_replace=is_finished)
+    assert stayed == first
+    assert store.get(respondent) == first
+
+    store.change(respondent, lambda record: Change(finished_record(respondent), None))
+    assert store.start(second, may_replace=is_finished) is None
+    assert stored(store, respondent).session_id == second.session_id
+    assert 0 < store.ttl(respondent) <= store.session_ttl_seconds
+
+
+def test_two_starts_that_both_saw_a_finished_session_store_one(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.start(finished_record(respondent), may_replace=is_finished)
+    both_have_looked = threading.Barrier(2)
+    looked: set[int] = set()
+
+    def may_replace(current: SessionRecord) -> bool:
+        # Each start decides on the finished session only after the other has read it too.
+        if threading.get_ident() not in looked:
+            looked.add(threading.get_ident())
+            both_have_looked.wait(timeout=5)
+        return is_finished(current)
+
+    candidates = [started_record(respondent), started_record(respondent)]
+    outcomes: dict[str, SessionRecord | None] = {}
+
+    def begin(record: SessionRecord) -> None:
+        outcomes[record.session_id] = store.start(record, may_replace)
+
+    threads = [threading.Thread(target=begin, args=(record,)) for record in candidates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    winners = [session_id for session_id, stayed in outcomes.items() if stayed is None]
+    assert len(winners) == 1
+    [loser_saw] = [stayed for stayed in outcomes.values() if stayed is not None]
+    assert loser_saw.session_id == winners[0]
+    assert stored(store, respondent).session_id == winners[0]
+
+
+def test_losing_every_race_is_not_reported_as_redis_down(
+    redis_client: redis.Redis, store: SessionStore, team_id: str
+) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+
+    def overtaken(record: SessionRecord | None) -> Change[None]:
+        # Another writer changes the session between this read and this write, every single time.
+        assert record is not None
+        redis_client.set(respondent.session_key, record.model_dump_json())
+        return Change(record.model_copy(update={"message_ts": "1"}), None)
+
+    with pytest.raises(TooManyConcurrentChanges) as raised:
+        store.change(respondent, overtaken)
+    assert not isinstance(raised.value, StoreUnavailable)
+    assert stored(store, respondent).message_ts is None
 
 
 def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, team_id: str) -> None:
@@ -152,6 +246,7 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
     )
 
     def finish(record: SessionRecord | None) -> Change[None]:
+        assert record is not None
         return Change(record.model_copy(update={"result_id": result.result_id}), None, result)
 
     store.change(respondent, finish)
@@ -159,7 +254,7 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
     assert redis_client.ttl(respondent.history_key) == -1
     assert store.result(team_id, result.result_id) == result
     assert [r.result_id for r in store.history(respondent)] == [result.result_id]
-    assert store.get(respondent).result_id == result.result_id
+    assert stored(store, respondent).result_id == result.result_id
 
 
 def test_unreachable_redis_raises_store_unavailable_and_keeps_nothing_half_done() -> None:

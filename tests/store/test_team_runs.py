@@ -211,11 +211,11 @@ def test_take_part_knows_new_in_progress_retake_and_closed(
 ) -> None:
     now = run.created_at + 10
     fresh = take_part(runs, store, CATALOG, run, "U1", now)
-    assert (fresh.in_progress, fresh.replace, fresh.retake) == (False, False, False)
+    assert (fresh.in_progress, fresh.retake) == (False, False)
     assert fresh.respondent.session_key == keys.session(run.team_id, "U1", run_id=run.run_id)
     finish(store, member(run, "U1"), uniform(1))
     again = take_part(runs, store, CATALOG, run, "U1", now)
-    assert (again.in_progress, again.replace, again.retake) == (False, True, True)
+    assert (again.in_progress, again.retake) == (False, True)
     in_progress = Conversation(BANK.id, BANK.version, Phase.ASK_Q, position=1, answers={})
     store.create(SessionRecord(respondent=member(run, "U2"), conversation=in_progress.to_dict()))
     assert take_part(runs, store, CATALOG, run, "U2", now).in_progress

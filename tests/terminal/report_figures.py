@@ -1,65 +1,53 @@
-"""Reading the figures back out of the text and Markdown reports, to compare them with the JSON form."""
+"""Reading the facts back out of every rendering of a report, to compare them with the one report view."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from bot.engine.report_view import ReportView
+
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_MARKUP = re.compile(r"[*_`]")
 
 
 def normalised(text: str) -> str:
-    return " ".join(text.split())
+    """Whitespace folded and mrkdwn/Markdown emphasis dropped, so a fact reads the same in every format."""
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(_MARKUP.sub("", text).split())
 
 
-def _overall(line: str) -> tuple[float | None, int | None]:
-    """(score, level) from the overall line; None where there were too few answers."""
-    level = re.search(r"Overall:\W*Level (\d)", line)
-    score = re.search(r"score ([\d.]+)/100", line)
-    return (float(score[1]) if score else None, int(level[1]) if level else None)
+def facts(view: ReportView) -> list[str]:
+    """Every fact the report states, as the view words it."""
+    stated = [view.overall.label, view.overall_score_text, view.headline, view.footer]
+    if view.overall_range_text:
+        stated.append(view.overall_range_text)
+    if view.pulse_text:
+        stated.append(view.pulse_text)
+    for dimension in view.dimensions:
+        stated += [dimension.name, dimension.level.label, dimension.score_text, dimension.confidence_text]
+        stated += [
+            note for note in (dimension.range_text, dimension.gate_text, dimension.ceiling_text) if note
+        ]
+    if view.recommendation:
+        stated.append(view.recommendation.heading)
+        stated += [item.text for item in view.recommendation.items]
+    for step in (*view.next_steps, *(view.recommendation.items if view.recommendation else ())):
+        stated.append(step.text)
+        if step.tools:
+            stated.append(", ".join(step.tools))
+    stated += [*view.find_out, *view.to_answer, *view.outcomes, *view.disagreements]
+    return stated
 
 
-def text_figures(text: str, names: list[str]) -> dict[str, Any]:
-    """Overall and per-dimension (score, level, confidence %) from the terminal report."""
-    lines = text.splitlines()
-    figures: dict[str, Any] = {
-        "overall": _overall(next(line for line in lines if line.startswith("Overall:")))
-    }
-    for name in names:
-        index = next(i for i, line in enumerate(lines) if line.startswith(name))
-        level = re.search(r"Level (\d)", lines[index])
-        numbers = re.search(r"([\d.]+)/100 · confidence (\d+)%", normalised(lines[index + 1]))
-        if numbers is None:
-            assert "not enough answers" in lines[index + 1]
-            figures[name] = (None, None, int(re.search(r"confidence (\d+)%", lines[index + 1])[1]))
-        else:
-            figures[name] = (float(numbers[1]), int(level[1]) if level else None, int(numbers[2]))
-    return figures
-
-
-def markdown_figures(markdown: str, names: list[str]) -> dict[str, Any]:
-    lines = markdown.splitlines()
-    figures: dict[str, Any] = {
-        "overall": _overall(next(line for line in lines if line.startswith("**Overall:")))
-    }
-    for name in names:
-        row = next(line for line in markdown.splitlines() if line.startswith(f"| {name} |"))
-        _, _, score, level, confidence, _ = (cell.strip() for cell in row.split("|"))
-        level_number = re.match(r"Level (\d)", level)
-        figures[name] = (
-            None if score == "–" else float(score),
-            int(level_number[1]) if level_number else None,
-            int(confidence.rstrip("%")),
-        )
-    return figures
-
-
-def json_figures(data: dict[str, Any]) -> dict[str, Any]:
-    figures: dict[str, Any] = {"overall": (data["overall"]["score"], data["overall"]["level"])}
-    for dimension in data["dimensions"]:
-        figures[dimension["name"]] = (
-            dimension["score"],
-            dimension["level"],
-            round(dimension["confidence"] * 100),
-        )
-    return figures
+def slack_text(message: dict[str, Any]) -> str:
+    """All the text a person reads in a Block Kit message."""
+    parts: list[str] = []
+    for block in message["blocks"]:
+        if "text" in block:
+            parts.append(block["text"]["text"])
+        parts += [field["text"] for field in block.get("fields", [])]
+        parts += [
+            element.get("text", "") for element in block.get("elements", []) if isinstance(element, dict)
+        ]
+    return "\n".join(parts)

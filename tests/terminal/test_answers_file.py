@@ -32,43 +32,47 @@ def test_numbers_labels_and_words_are_read(tmp_path: Path) -> None:
     loaded = load(
         tmp_path,
         f"data_validation: 4\nreproducible_training: '{label.upper()}'\nquality_gate: \"2\"\n"
-        "tested_rollback: don't know\ndrift_alerts: DK\n",
+        "tested_rollback: don't know\ndrift_skew: DK\n",
     )
     assert loaded.answers["data_validation"] == OptionChoice(3)
     assert loaded.answers["reproducible_training"] == OptionChoice(2)
     assert loaded.answers["quality_gate"] == OptionChoice(1)
     assert loaded.answers["tested_rollback"] == DontKnow()
-    assert loaded.answers["drift_alerts"] == DontKnow()
+    assert loaded.answers["drift_skew"] == DontKnow()
 
 
 def test_not_applicable_where_offered(tmp_path: Path) -> None:
     loaded = load(tmp_path, "progressive_delivery: n/a\n", bank=MLOPS)
     assert loaded.answers["progressive_delivery"] == NotApplicable()
-    [problem] = problems(tmp_path, "drift_alerts: n/a\n", bank=MLOPS)
+    [problem] = problems(tmp_path, "drift_skew: n/a\n", bank=MLOPS)
     assert (
         problem
-        == "answers.yaml: question 'drift_alerts': question 'drift_alerts' does not offer 'Not applicable'"
+        == "answers.yaml: question 'drift_skew': question 'drift_skew' does not offer 'Not applicable'"
     )
 
 
 def test_json_is_read_too(tmp_path: Path) -> None:
-    loaded = load(tmp_path, '{"data_validation": 5, "drift_alerts": "dont_know"}', name="answers.json")
+    loaded = load(tmp_path, '{"data_validation": 5, "drift_skew": "dont_know"}', name="answers.json")
     assert loaded.answers["data_validation"] == OptionChoice(4)
 
 
-def test_missing_questions_become_dont_know_in_bank_order(tmp_path: Path) -> None:
+def test_missing_questions_are_listed_in_bank_order_and_left_unanswered(tmp_path: Path) -> None:
     loaded = load(tmp_path, "quality_gate: 1\n")
     everything_else = [q.id for q in PULSE.questions if q.id != "quality_gate"]
     assert loaded.missing == everything_else
-    assert list(loaded.answers) == [q.id for q in PULSE.questions]
-    assert all(loaded.answers[question_id] == DontKnow() for question_id in everything_else)
+    assert list(loaded.answers) == ["quality_gate"]
+
+
+def test_questions_switched_off_by_a_context_answer_are_not_missing(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "llm_features: 1\n", bank=MLOPS)
+    assert "prompt_versioning" not in loaded.missing and "data_versioning" in loaded.missing
 
 
 def test_every_problem_is_reported_at_once_naming_its_question(tmp_path: Path) -> None:
     found = problems(
-        tmp_path, "drift_alert: 1\ndata_validation: 0\nquality_gate: true\ntested_rollback: maybe\n"
+        tmp_path, "drift_skw: 1\ndata_validation: 0\nquality_gate: true\ntested_rollback: maybe\n"
     )
-    assert found[0] == "answers.yaml: question 'drift_alert': no such question in bank 'pulse'"
+    assert found[0] == "answers.yaml: question 'drift_skw': no such question in bank 'pulse'"
     assert found[1] == "answers.yaml: question 'data_validation': option numbers start at 1; got 0"
     assert found[2] == "answers.yaml: question 'quality_gate': True is not an option"
     assert found[3].startswith(
@@ -83,7 +87,7 @@ def test_digits_python_cannot_convert_are_reported_not_raised(tmp_path: Path) ->
     assert problem.startswith("answers.yaml: question 'data_validation': ")
 
 
-NOT_A_MAPPING = "answers.yaml: expected a mapping of question id to answer (e.g. `drift_alerts: 3`)"
+NOT_A_MAPPING = "answers.yaml: expected a mapping of question id to answer (e.g. `drift_skew: 3`)"
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ from bot.engine.answers import DontKnow, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.progress import progress_line
+from bot.engine.report_view import build_view, range_text
 from bot.engine.scoring import score
 from bot.terminal.console import make_console, plain_output_requested
-from bot.terminal.report import gate_note, level_range_note, print_report, report_markdown
+from bot.terminal.report import print_report, report_markdown
 
 from .report_figures import ANSI_ESCAPE
 
@@ -25,7 +26,7 @@ def answers_all(index: int) -> dict:
 
 
 def render(report, console: Console) -> str:
-    print_report(console, report, MLOPS.title)
+    print_report(console, report)
     console.file.seek(0)
     return console.file.read()
 
@@ -66,44 +67,39 @@ def test_progress_line_matches_the_slack_wording() -> None:
     assert progress_line(20, 20) == "Question 20 of 20 ▓▓▓▓▓▓▓▓▓▓▓▓ 100%"
 
 
-def dimension(level, low, high, gate=None) -> dict:
-    return {"level": level, "level_range": [low, high], "gate": gate}
-
-
 @pytest.mark.parametrize(
-    ("entry", "note"),
-    [
-        (dimension(4, 3, 4), "(could be 3)"),
-        (dimension(2, 2, 4), "(could be 4)"),
-        (dimension(3, 2, 4), "(could be 2–4)"),
-        (dimension(2, 2, 2), None),
-        (dimension(None, 1, 4), None),
-    ],
+    ("level", "high", "note"),
+    [(3, 4, "could be 4"), (2, 4, "could be 3–4"), (1, 2, "could be 2"), (2, 2, None), (None, None, None)],
 )
-def test_level_range_note(entry: dict, note: str | None) -> None:
-    assert level_range_note(entry) == note
+def test_the_range_says_how_high_the_level_could_go(level, high, note) -> None:
+    assert range_text(level, high) == note
 
 
-def test_gate_note_wording() -> None:
-    gate = {"question_id": "quality_gate", "question": "Is it gated?", "question_level": 2, "capped_from": 4}
-    assert gate_note(dimension(2, 2, 2, gate)) == "held at level 2 by gate: Is it gated? (score alone: 4)"
-    assert gate_note(dimension(2, 2, 2)) is None
+def test_the_gate_note_names_the_gate_and_what_the_practices_alone_give() -> None:
+    report = score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)})
+    deploy = build_view(report).dimension("deploy")
+    assert deploy.level.level == 1
+    assert deploy.gate_text is not None
+    assert deploy.gate_text.startswith("Held below level 2 by a gate: ")
+    assert MLOPS.question("quality_gate").text in deploy.gate_text
+    assert deploy.gate_text.endswith("(answered below its pass mark); practices alone: level 4")
 
 
 def test_markdown_lists_gates_only_when_one_holds_a_level_back() -> None:
-    gated = report_markdown(score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)}), MLOPS.title)
-    assert "**Production-safety gates**" in gated
-    assert "- Deployment & Integration: held at level 2 by gate:" in gated
-    assert "Production-safety gates" not in report_markdown(score(MLOPS, answers_all(-1)), MLOPS.title)
+    gated = report_markdown(score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)}))
+    assert "**Gates and limits**" in gated
+    assert "- Deployment & Integration: Held below level 2 by a gate:" in gated
+    assert "Gates and limits" not in report_markdown(score(MLOPS, answers_all(-1)))
 
 
 def test_a_report_with_no_answers_renders_in_every_format() -> None:
     report = score(MLOPS, {})
     text = render(report, Console(file=io.StringIO(), width=120))
-    markdown = report_markdown(report, MLOPS.title)
+    markdown = report_markdown(report)
     for rendering in (text, markdown):
-        assert "no level yet" in rendering
-        assert "not enough answers to score" in rendering
+        assert "not enough answers" in rendering
+        assert "No overall level yet" in rendering
         assert "Recommendation" not in rendering
         assert "Next Steps" not in rendering
-    assert "| Data & Experimentation | – | no level yet | 0% |" in markdown
+        assert "Answer these to get a level" in rendering
+    assert "| Data & Experimentation | 0.0/100 | not enough answers | 0% answered;" in markdown

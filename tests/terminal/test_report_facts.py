@@ -1,0 +1,87 @@
+"""One report, every front end: the terminal text, Markdown, JSON and the Slack message state exactly the
+facts of the engine's report view, for the golden answer files and for any answers at all."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from bot.cli import main
+from bot.engine.answers import choices
+from bot.engine.bank import load_bank_file
+from bot.engine.catalog import DEFAULT_BANKS_DIR
+from bot.engine.report_view import build_view
+from bot.engine.scoring import Report, score
+from bot.slack.blocks import report_message
+from bot.terminal.answers_file import load_answers_file
+from bot.terminal.report import print_report, report_json, report_markdown
+
+from .report_figures import facts, normalised, slack_text
+
+MLOPS = load_bank_file(DEFAULT_BANKS_DIR / "mlops.yaml")
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+GOLDEN_FILES = sorted(p for p in GOLDEN.glob("*.yaml") if p.name != "expected.yaml")
+
+
+def renderings(report: Report) -> dict[str, str]:
+    buffer = io.StringIO()
+    print_report(Console(file=buffer, width=200, force_terminal=False), report)
+    return {
+        "text": buffer.getvalue(),
+        "markdown": report_markdown(report),
+        "slack": slack_text(report_message(report, "U123").__dict__),
+    }
+
+
+def assert_same_facts(report: Report) -> None:
+    view = build_view(report)
+    assert json.loads(report_json(report)) == json.loads(json.dumps(view.to_dict()))
+    for name, rendered in renderings(report).items():
+        flat = normalised(rendered)
+        for fact in facts(view):
+            assert normalised(fact) in flat, f"{name} does not state: {fact}"
+
+
+@pytest.mark.parametrize("answers_file", GOLDEN_FILES, ids=[p.stem for p in GOLDEN_FILES])
+def test_every_front_end_states_the_facts_of_the_view_for_each_golden_file(answers_file: Path) -> None:
+    assert_same_facts(score(MLOPS, load_answers_file(answers_file, MLOPS).answers))
+
+
+def test_the_command_line_json_is_the_view(capsys: pytest.CaptureFixture[str]) -> None:
+    answers_file = GOLDEN / "three_gates_dont_know.yaml"
+    assert main(["assess", "--answers", str(answers_file), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    view = build_view(score(MLOPS, load_answers_file(answers_file, MLOPS).answers))
+    assert data == json.loads(json.dumps(view.to_dict()))
+    # The golden case exercises what differs between front ends most easily: a range, gates, find-outs.
+    assert data["overall_range_text"] == "could be 2–4"
+    assert any(d["gate_text"] for d in data["dimensions"]) and data["find_out"]
+
+
+def test_a_score_next_to_a_level_boundary_is_printed_as_is_everywhere() -> None:
+    # 84.6 once showed as "85/100 · Level 3" in Slack: now every front end prints the view's "84.6/100".
+    report = score(MLOPS, load_answers_file(GOLDEN / "level_4_practices_missing.yaml", MLOPS).answers)
+    assert build_view(report).overall_score_text == "84.6/100"
+    for rendered in renderings(report).values():
+        assert "84.6/100" in rendered and "85/100" not in rendered
+
+
+def _answer_sets():
+    per_question = [
+        st.sampled_from([answer for answer, _ in choices(question)] + [None]) for question in MLOPS.questions
+    ]
+    return st.tuples(*per_question).map(
+        lambda picked: {q.id: a for q, a in zip(MLOPS.questions, picked, strict=True) if a is not None}
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(answers=_answer_sets())
+def test_every_front_end_states_the_same_facts_for_any_answers(answers) -> None:
+    assert_same_facts(score(MLOPS, answers))
