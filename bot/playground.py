@@ -141,6 +141,8 @@ def render_mrkdwn(text: str, style: str = "") -> Text:
     for code, emoji in SLACK_EMOJI.items():
         text = text.replace(code, emoji)
     text = re.sub(r"<@(\w+)>", r"@\1", text)
+    # A date Slack shows in the reader's time zone: here, the fallback text it carries.
+    text = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", text)
     text = re.sub(r"<#(\w+)>", r"#\1", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     markup = escape(text)

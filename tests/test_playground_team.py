@@ -40,5 +40,6 @@ def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> N
         heading = lines.index(dimension.name)
         assert f"median Level {median} ·" in lines[heading + 1], (dimension.id, lines[heading + 1])
     assert "Where the team disagrees" in report and "What the team doesn't know" in report
+    assert "<!date" not in out and "Closes 20" in out  # the deadline as its fallback date
     for user_id, name in TEAMMATES:
         assert user_id not in report and user_id.lower() not in report and f"@{name}" not in report

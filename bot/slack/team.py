@@ -164,6 +164,7 @@ class TeamFlow:
             return
         self.runs.set_message(team_id, run.run_id, posted["ts"])
         log.info("team run opened", extra={"team": team_id, "bank": bank.id})
+        ephemeral(respond, team_blocks.opened_note(run))
 
     # The buttons ----------------------------------------------------------------------------------
 

@@ -217,6 +217,13 @@ def closed_note(run: RunRecord) -> Message:
     )
 
 
+def opened_note(run: RunRecord) -> Message:
+    return text_message(
+        f"Your team run is posted in this channel and closes {when(run.deadline)}. Take part like everyone "
+        "else; *Nudge* (once a day) and *Close & show results* are yours."
+    )
+
+
 def already_open_note(run: RunRecord) -> Message:
     return text_message(
         f"There is already an open team run in this channel, started by <@{run.starter_id}> and closing "

@@ -12,6 +12,7 @@ from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
 from bot.teams.runs import BadRunRequest, parse_run_request
 
 TEAM_SUBCOMMAND = "team"
+STARTING_RUN = ":busts_in_silhouette: One moment: starting a team run in this channel…"
 
 
 def is_team_command(body: dict[str, Any]) -> bool:
@@ -29,7 +30,8 @@ def register(app: App, team: TeamFlow) -> None:
         except BadRunRequest as error:
             ack(text=blocks.escape(str(error)))
             return
-        ack()
+        # What happens needs Redis and Slack, so the acknowledgement promises nothing; the outcome follows.
+        ack(text=STARTING_RUN)
         team.start(command["team_id"], command["user_id"], command["channel_id"], request, respond)
 
     @app.action(TAKE_PART_ACTION)
