@@ -175,7 +175,7 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
             for button in buttons_of({"blocks": [block]}):
                 number += 1
                 lines.append(f"  [{number}] ", style="bold cyan")
-                lines.append(button.label + "\n")
+                lines.append(("✓ " if button.chosen else "") + button.label + "\n")
     return lines, buttons
 
 

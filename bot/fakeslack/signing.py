@@ -141,8 +141,10 @@ def block_actions_payload(
     is_ephemeral: bool = False,
     view_id: str = "V0001",
     token: str = VERIFICATION_TOKEN,
+    element_type: str = "button",
 ) -> dict[str, Any]:
-    """A button click, from a message (``container_type="message"``) or the Home tab (``"view"``).
+    """A button click, or the choice of a radio option (``element_type="radio_buttons"``), from a message
+    (``container_type="message"``) or the Home tab (``"view"``).
 
     ``blocks`` are those of the message or view holding the button, which Slack echoes back.
     """
@@ -203,20 +205,27 @@ def block_actions_payload(
         "is_enterprise_install": False,
         **context,
     }
-    payload["actions"] = [
-        {
+    text = {"type": "plain_text", "text": button_text if button_text is not None else value, "emoji": True}
+    clicked = action_ts if action_ts is not None else _now_ts()
+    if element_type == "radio_buttons":
+        # A radio group reports the option chosen, not a value of its own.
+        action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
-            "text": {
-                "type": "plain_text",
-                "text": button_text if button_text is not None else value,
-                "emoji": True,
-            },
+            "selected_option": {"text": text, "value": value},
+            "type": "radio_buttons",
+            "action_ts": clicked,
+        }
+    else:
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": text,
             "value": value,
             "type": "button",
-            "action_ts": action_ts if action_ts is not None else _now_ts(),
+            "action_ts": clicked,
         }
-    ]
+    payload["actions"] = [action]
     return payload
 
 

@@ -107,10 +107,14 @@ class SocketModeTransport:
 
 @dataclass(frozen=True)
 class Button:
+    """Something a person can click once: a button, or one option of a radio button group."""
+
     action_id: str
     block_id: str
     value: str
     label: str
+    element_type: str = "button"
+    chosen: bool = False  # a radio option shown as already chosen (initial_option)
 
 
 def buttons_of(message: dict[str, Any]) -> list[Button]:
@@ -128,6 +132,19 @@ def buttons_of(message: dict[str, Any]) -> list[Button]:
                         label=element["text"]["text"],
                     )
                 )
+            elif element.get("type") == "radio_buttons":
+                initial = (element.get("initial_option") or {}).get("value")
+                found += [
+                    Button(
+                        action_id=element["action_id"],
+                        block_id=block.get("block_id", ""),
+                        value=option["value"],
+                        label=option["text"]["text"],
+                        element_type="radio_buttons",
+                        chosen=option["value"] == initial,
+                    )
+                    for option in element.get("options", [])
+                ]
     return found
 
 
@@ -196,6 +213,7 @@ class SlackUser:
             value=button.value if value is None else value,
             button_text=button.label,
             response_url=response_url,
+            element_type=button.element_type,
         )
         return self.transport.interaction(payload, timestamp=timestamp)
 

@@ -165,6 +165,14 @@ def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None
     )
 
 
+def chosen_value(action: dict[str, Any]) -> str | None:
+    """A button carries its value; a radio button group carries the value of the option chosen."""
+    if action.get("type") == "radio_buttons":
+        selected = action.get("selected_option") or {}
+        return selected.get("value") if isinstance(selected, dict) else None
+    return action.get("value")
+
+
 def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
     """(workspace id, user id) of a block_actions payload."""
     team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
@@ -356,7 +364,7 @@ class AssessmentFlow:
         channel_id = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
         message_ts = body.get("container", {}).get("message_ts")
         try:
-            button = QuestionButton.decode(action.get("value"))
+            button = QuestionButton.decode(chosen_value(action))
             if button.u != clicker:
                 say(
                     respond,

@@ -6,7 +6,7 @@ slack_sdk does not enforce (50 blocks, 25 elements per actions block, unique ids
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,13 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
+    Option,
     PlainTextObject,
+    RadioButtonsElement,
     SectionBlock,
 )
 
-from bot.engine.answers import choices, encode_answer
+from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
@@ -34,6 +36,7 @@ from bot.slack.values import (
     ANSWER_ACTION,
     BACK_ACTION,
     CANCEL_ACTION,
+    OTHER_ANSWER_ACTION,
     RESUME_ACTION,
     START_OVER_ACTION,
     QuestionButton,
@@ -105,16 +108,27 @@ def _context(text: str, block_id: str | None = None) -> ContextBlock:
 
 # Questions ---------------------------------------------------------------------------------------
 
-MAX_BUTTON_LABEL = 75
-CHOSEN_MARK = "✓ "
+# Options are radio buttons, not buttons: Slack shows a button's text only up to about 30 characters
+# ("may truncate with ~30 characters"), while a radio option shows its whole text (75 at most) on
+# desktop and mobile, and choosing one sends block_actions at once, so an answer is still one click.
+MAX_OPTION_TEXT = 75
+OTHER_ANSWERS = "If none of these fits:"
 
 
-def _chosen_label(label: str) -> str:
-    # A bank label may use the whole button limit; the mark must not push it over.
-    marked = CHOSEN_MARK + label
-    if len(marked) <= MAX_BUTTON_LABEL:
-        return marked
-    return marked[: MAX_BUTTON_LABEL - 1] + "…"
+def _radio_group(
+    action_id: str,
+    offered: Sequence[tuple[Answer, str]],
+    previous: Answer | None,
+    value_for: Callable[[Answer], str],
+) -> RadioButtonsElement:
+    options = [
+        Option(value=value_for(answer), text=PlainTextObject(text=label[:MAX_OPTION_TEXT], emoji=True))
+        for answer, label in offered
+    ]
+    chosen = next(
+        (option for option, (answer, _) in zip(options, offered, strict=True) if answer == previous), None
+    )
+    return RadioButtonsElement(action_id=action_id, options=options, initial_option=chosen)
 
 
 def question_message(
@@ -122,28 +136,34 @@ def question_message(
 ) -> Message:
     question = ask.question
     section = bank.section_name(question)
-    answer_buttons = []
-    for position, (answer, label) in enumerate(choices(question)):
-        value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id)
-        chosen = ask.previous_answer == answer
-        answer_buttons.append(
-            ButtonElement(
-                text=PlainTextObject(text=_chosen_label(label) if chosen else label, emoji=True),
-                action_id=f"{ANSWER_ACTION}:{position}",
-                value=value.encode(),
-                style="primary" if chosen else None,
-            )
-        )
+
+    def value_for(answer: Answer) -> str:
+        return QuestionButton(
+            u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id
+        ).encode()
+
+    offered = choices(question)
+    graded = [(answer, label) for answer, label in offered if isinstance(answer, OptionChoice)]
+    # "Not applicable" and "Don't know" are not points on the scale, so they stand apart from it.
+    other = [(answer, label) for answer, label in offered if not isinstance(answer, OptionChoice)]
     navigation = QuestionButton(u=owner, s=session_id, q=question.id, r=run_id).encode()
     controls = []
     if ask.number > 1:
-        controls.append(ButtonElement(text="← Back", action_id=BACK_ACTION, value=navigation))
+        controls.append(
+            ButtonElement(
+                text="← Back",
+                action_id=BACK_ACTION,
+                value=navigation,
+                accessibility_label="Back to the previous question",
+            )
+        )
     controls.append(
         ButtonElement(
             text="Cancel",
             action_id=CANCEL_ACTION,
             value=navigation,
             style="danger",
+            accessibility_label="Cancel this assessment",
             confirm=ConfirmObject(
                 title="Cancel this assessment?",
                 text="Your answers so far will be discarded.",
@@ -156,7 +176,15 @@ def question_message(
         _context(f"*{escape(section)}*  ·  {escape(bank.title)}", block_id="dimension"),
         SectionBlock(text=_mrkdwn(f"*{escape(question.text)}*"), block_id="question"),
         _context(f":bulb: _Why it matters:_ {escape(question.why)}", block_id="why"),
-        ActionsBlock(elements=answer_buttons, block_id=f"answers-{question.id}"),
+        ActionsBlock(
+            elements=[_radio_group(ANSWER_ACTION, graded, ask.previous_answer, value_for)],
+            block_id=f"answers-{question.id}",
+        ),
+        _context(OTHER_ANSWERS, block_id="other-answers-note"),
+        ActionsBlock(
+            elements=[_radio_group(OTHER_ANSWER_ACTION, other, ask.previous_answer, value_for)],
+            block_id=f"other-answers-{question.id}",
+        ),
         _context(f"`{progress_line(ask.number, ask.total)}`", block_id="progress"),
         ActionsBlock(elements=controls, block_id=f"controls-{question.id}"),
     ]

@@ -9,12 +9,13 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 ANSWER_ACTION = "answer"
+# "Not applicable" and "Don't know" sit in a group of their own, apart from the graded options.
+OTHER_ANSWER_ACTION = "answer:other"
 BACK_ACTION = "back"
 CANCEL_ACTION = "cancel"
 RESUME_ACTION = "resume"
 START_OVER_ACTION = "start_over"
-# Slack wants action ids unique within a block, so each option's button gets its index appended.
-ANSWER_ACTION_PATTERN = re.compile(rf"^{ANSWER_ACTION}(:\d+)?$")
+ANSWER_ACTION_PATTERN = re.compile(rf"^{ANSWER_ACTION}(:other)?$")
 
 SlackId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_]{1,31}$")]
 Token = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]

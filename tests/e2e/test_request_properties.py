@@ -188,7 +188,7 @@ def test_any_slash_command_text_is_acknowledged_and_routed(
 
 # Button clicks ----------------------------------------------------------------------------------
 
-ACTIONS = ["answer:0", "answer:3", "back", "cancel", "resume", "start_over"]
+ACTIONS = ["answer", "answer:other", "back", "cancel", "resume", "start_over"]
 
 
 def expected_click_reply(action_id: str, well_formed: bool) -> str:
@@ -248,6 +248,8 @@ def test_any_click_is_acknowledged_and_routed(
         value=value,
         button_text=button_text,
         response_url=response_url,
+        # The answers are radio options: Slack sends the option chosen, not a button value.
+        element_type="radio_buttons" if action_id.startswith("answer") else "button",
     )
 
     ack = workspace.transport.interaction(payload)

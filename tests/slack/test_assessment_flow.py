@@ -113,6 +113,14 @@ def body_for(team_id: str, user: str, channel: str, message_ts: str | None) -> d
 
 
 def action_for(button: Button) -> dict[str, Any]:
+    """The action as Bolt hands it over: a radio option comes as the option chosen."""
+    if button.element_type == "radio_buttons":
+        return {
+            "type": "radio_buttons",
+            "action_id": button.action_id,
+            "block_id": button.block_id,
+            "selected_option": {"text": {"type": "plain_text", "text": button.label}, "value": button.value},
+        }
     return {
         "type": "button",
         "action_id": button.action_id,
@@ -703,7 +711,11 @@ def unreachable_flow(client: WebClient) -> AssessmentFlow:
 def unreachable_click(flow: AssessmentFlow, team_id: str, dm: str, respond: Responses) -> None:
     question = BANK.questions[0].id
     button = Button(
-        "answer:0", f"answers-{question}", QuestionButton(u=USER, s="abc123", q=question, a=0).encode(), ""
+        "answer",
+        f"answers-{question}",
+        QuestionButton(u=USER, s="abc123", q=question, a=0).encode(),
+        "",
+        element_type="radio_buttons",
     )
     press(flow, team_id, dm, {"ts": "1700000000.000100"}, button, respond)
 

@@ -33,9 +33,11 @@ from bot.engine.scoring import Report, score
 from bot.slack import blocks
 from bot.slack.blocks import BlockLimitError, Message, check_message
 from bot.slack.values import (
+    ANSWER_ACTION,
     ANSWER_ACTION_PATTERN,
     BACK_ACTION,
     CANCEL_ACTION,
+    OTHER_ANSWER_ACTION,
     RESUME_ACTION,
     START_OVER_ACTION,
     QuestionButton,
@@ -63,6 +65,17 @@ def text_of(message: Message, block_id: str) -> str:
     if found["type"] == "context":
         return found["elements"][0]["text"]
     return found["text"]["text"]
+
+
+def radio(message: Message, block_prefix: str) -> dict[str, Any]:
+    (group,) = [
+        element
+        for b in message.blocks
+        if b["type"] == "actions" and b.get("block_id", "").startswith(block_prefix)
+        for element in b["elements"]
+    ]
+    assert group["type"] == "radio_buttons"
+    return group
 
 
 def buttons(message: Message, block_prefix: str = "") -> list[dict[str, Any]]:
@@ -107,10 +120,17 @@ def assert_sendable(message: Message) -> None:
             action_ids = [e["action_id"] for e in elements]
             assert len(action_ids) == len(set(action_ids)), action_ids
             for element in elements:
-                assert element["type"] == "button"
-                assert 1 <= len(element["text"]["text"]) <= 75, element["text"]["text"]
-                assert len(element["value"]) <= 2000
-                assert element.get("style") in (None, "primary", "danger")
+                assert element["type"] in ("button", "radio_buttons")
+                if element["type"] == "button":
+                    # Slack shows a button's text only up to about 30 characters.
+                    assert 1 <= len(element["text"]["text"]) <= 30, element["text"]["text"]
+                    assert len(element["value"]) <= 2000
+                    assert element.get("style") in (None, "primary", "danger")
+                else:
+                    assert 1 <= len(element["options"]) <= 10
+                    for option in element["options"]:
+                        assert 1 <= len(option["text"]["text"]) <= 75
+                        assert len(option["value"]) <= 150
 
 
 # Questions ---------------------------------------------------------------------------------------
@@ -136,31 +156,28 @@ def assert_question_message(
     assert blocks.escape(bank.section_name(question)) in text_of(message, "dimension")
 
     offered = choices(question)
-    answer_buttons = buttons(message, "answers-")
-    assert len(answer_buttons) == len(offered)
-    decoded = [QuestionButton.decode(b["value"]) for b in answer_buttons]
-    assert all(isinstance(d, QuestionButton) for d in decoded)
+    graded = radio(message, "answers-")
+    other = radio(message, "other-answers-")
+    # The scale is one radio group; "Not applicable" and "Don't know" stand apart in a group of their own.
+    assert graded["action_id"] == ANSWER_ACTION and other["action_id"] == OTHER_ANSWER_ACTION
+    options = graded["options"] + other["options"]
+    assert len(options) == len(offered)
+    decoded = [QuestionButton.decode(o["value"]) for o in options]
     assert [(d.u, d.s, d.q) for d in decoded] == [(OWNER, SESSION, question.id)] * len(offered)
     assert [d.a for d in decoded] == [encode_answer(answer) for answer, _ in offered]
-    assert all(ANSWER_ACTION_PATTERN.match(b["action_id"]) for b in answer_buttons)
-
-    labels = [b["text"]["text"] for b in answer_buttons]
-    assert labels[-1].removeprefix("✓ ") == DONT_KNOW_LABEL
-    assert [d.a for d in decoded].count("dk") == 1
+    assert all(isinstance(d.a, int) for d in decoded[: len(graded["options"])])
+    assert all(ANSWER_ACTION_PATTERN.match(group["action_id"]) for group in (graded, other))
+    # Every option is shown whole: the labels are the bank's, never cut.
+    assert [o["text"]["text"] for o in options] == [label for _, label in offered]
+    assert other["options"][-1]["text"]["text"] == DONT_KNOW_LABEL
     assert ("na" in [d.a for d in decoded]) == (question.not_applicable is not None)
-    if question.not_applicable is not None:
-        na_label = labels[[d.a for d in decoded].index("na")]
-        assert na_label.removeprefix("✓ ") == question.not_applicable
 
-    marked = [b for b in answer_buttons if b["text"]["text"].startswith("✓ ")]
-    styled = [b for b in answer_buttons if "style" in b]
+    chosen = [group["initial_option"] for group in (graded, other) if "initial_option" in group]
     if previous is None:
-        assert marked == [] and styled == []
-        assert labels == [label for _, label in offered]
+        assert chosen == []
     else:
-        assert marked == styled and len(marked) == 1
-        assert marked[0]["style"] == "primary"
-        assert QuestionButton.decode(marked[0]["value"]).a == encode_answer(previous)
+        assert len(chosen) == 1
+        assert QuestionButton.decode(chosen[0]["value"]).a == encode_answer(previous)
 
     controls = buttons(message, "controls-")
     expected_controls = [CANCEL_ACTION] if number == 1 else [BACK_ACTION, CANCEL_ACTION]
@@ -256,9 +273,8 @@ def test_the_longest_label_a_bank_allows_still_renders_when_chosen() -> None:
     question = bank.questions[0]
     message = blocks.question_message(bank, ask(question, 2, 3, OptionChoice(0)), OWNER, SESSION)
     assert_sendable(message)
-    chosen = buttons(message, "answers-")[0]
-    assert chosen["text"]["text"].startswith("✓ x")
-    assert chosen["style"] == "primary"
+    chosen = radio(message, "answers-")["initial_option"]
+    assert chosen["text"]["text"] == longest
     assert QuestionButton.decode(chosen["value"]).a == 0
 
 
@@ -576,6 +592,7 @@ def test_answers_of_every_kind_are_offered_in_display_order() -> None:
     bank = CATALOG.get("mlops")
     question = next(q for q in bank.questions if q.not_applicable)
     message = blocks.question_message(bank, ask(question, 1, len(bank.questions)), OWNER, SESSION)
-    kinds = [QuestionButton.decode(b["value"]).a for b in buttons(message, "answers-")]
+    options = radio(message, "answers-")["options"] + radio(message, "other-answers-")["options"]
+    kinds = [QuestionButton.decode(o["value"]).a for o in options]
     assert kinds == [*range(len(question.options)), "na", "dk"]
     assert choices(question)[-2] == (NotApplicable(), question.not_applicable)
