@@ -298,10 +298,16 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     quit_code = answer_questions(user, choose, console)
     if quit_code is not None:
         return quit_code
-    # The report reaches the channel just after the DM copy.
+    # The report reaches the channel just after the DM copy, its details as a reply in the thread under it.
     posted = user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
     text, _ = render_message(posted.params)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+    reply = user.fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.params.get("channel") == user.channel_id and bool(c.params.get("thread_ts")),
+    )
+    text, _ = render_message(reply.params)
+    console.print(Panel(text, title="#general · thread", title_align="left", border_style="green"))
     return EXIT_OK
 
 

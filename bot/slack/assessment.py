@@ -560,7 +560,11 @@ class AssessmentFlow:
         if not origin or origin == dm_channel:
             return
         try:
-            self.client.chat_postMessage(channel=origin, **message.as_kwargs())
+            # The channel reads the summary at a glance; the detail goes in a thread under it.
+            summary = blocks.report_summary_message(prompt.report, owner)
+            posted = self.client.chat_postMessage(channel=origin, **summary.as_kwargs())
+            details = blocks.report_details_message(prompt.report, owner)
+            self.client.chat_postMessage(channel=origin, thread_ts=posted["ts"], **details.as_kwargs())
         except SlackApiError as error:
             code = slack_error_code(error)
             if code not in CHANNEL_REFUSALS:

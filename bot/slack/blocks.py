@@ -30,7 +30,7 @@ from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
-from bot.engine.report_view import DimensionView, LevelView, StepView, build_view
+from bot.engine.report_view import DimensionView, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 from bot.slack.values import (
     ANSWER_ACTION,
@@ -248,30 +248,33 @@ def _step_lines(steps: Sequence[StepView]) -> list[str]:
     return lines
 
 
-def report_message(report: Report, user_id: str | None = None) -> Message:
-    view = build_view(report)
-    who = f" for <@{user_id}>" if user_id else ""
+def _summary_blocks(view: ReportView, who: str) -> list[Block]:
+    """What a lead reads in ten seconds: the level, what holds it, the one recommendation, the
+    dimensions side by side."""
     overall = _level_text(view.overall)
     if view.overall_range_text:
         overall += f" _({escape(view.overall_range_text)})_"
-    headline = (
-        f"Assessment{who}.\n*Overall: {overall}*  ·  score {escape(view.overall_score_text)}\n"
-        f"{escape(view.headline)}\n_{escape(view.rule_text)}_"
-    )
+    headline = f"*Overall: {overall}*  ·  score {escape(view.overall_score_text)}\n{escape(view.headline)}"
     blocks: list[Block] = [
         HeaderBlock(text=view.title[:150], block_id="header"),
-        SectionBlock(text=_mrkdwn(headline), block_id="overall"),
-        SectionBlock(
-            fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
-        ),
+        SectionBlock(text=_mrkdwn(f"Assessment{who}.\n{headline}"), block_id="overall"),
     ]
-    notes = [note for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
-    if notes:
-        blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
-    blocks.append(DividerBlock(block_id="divider-advice"))
     if view.recommendation:
         recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
         blocks += _sections("recommendation", ":dart: Recommendation", recommended)
+    blocks.append(
+        SectionBlock(
+            fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
+        )
+    )
+    notes = [note for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
+    if notes:
+        blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
+    return blocks
+
+
+def _detail_blocks(view: ReportView) -> list[Block]:
+    blocks: list[Block] = []
     if view.next_steps:
         blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     for block_id, title, items in (
@@ -285,9 +288,40 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
     footer = escape(view.footer)
     if view.pulse_text:
         footer = f"{escape(view.pulse_text)} · {footer}"
-    blocks.append(_context(f"{footer} · Run `{COMMAND}` to take it yourself", block_id="footer"))
-    level = view.overall.label if view.overall.level else "no level yet"
-    return _render(f"MLOps maturity report{who}: {level}", blocks)
+    blocks.append(_context(f"_{escape(view.rule_text)}_\n{footer}", block_id="rule-and-footer"))
+    return blocks
+
+
+def _take_it_yourself() -> ContextBlock:
+    return _context(f"Run `{COMMAND}` to take it yourself", block_id="footer")
+
+
+def _level_fallback(view: ReportView) -> str:
+    return view.overall.label if view.overall.level else "no level yet"
+
+
+def report_message(report: Report, user_id: str | None = None) -> Message:
+    """The whole report in one message: the copy in the person's DM."""
+    view = build_view(report)
+    who = f" for <@{user_id}>" if user_id else ""
+    blocks = [*_summary_blocks(view, who), DividerBlock(block_id="divider-details"), *_detail_blocks(view)]
+    blocks.append(_take_it_yourself())
+    return _render(f"MLOps maturity report{who}: {_level_fallback(view)}", blocks)
+
+
+def report_summary_message(report: Report, user_id: str | None = None) -> Message:
+    """The report as a channel reads it at a glance; its details follow as a thread reply."""
+    view = build_view(report)
+    who = f" for <@{user_id}>" if user_id else ""
+    blocks = [*_summary_blocks(view, who), _take_it_yourself()]
+    return _render(f"MLOps maturity report{who}: {_level_fallback(view)}", blocks)
+
+
+def report_details_message(report: Report, user_id: str | None = None) -> Message:
+    """Next Steps and the rest of the report, for the thread under the summary."""
+    view = build_view(report)
+    who = f" for <@{user_id}>" if user_id else ""
+    return _render(f"Next Steps and details of the MLOps maturity report{who}", _detail_blocks(view))
 
 
 # Conversation notices ----------------------------------------------------------------------------

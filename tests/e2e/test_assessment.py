@@ -82,7 +82,12 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     # The DM copy: the question message became the report.
     dm_copy = user.dm_messages()[-1]
     assert dm_copy["ts"] == question["ts"]
-    assert {b.get("block_id") for b in dm_copy["blocks"]} == set(report_blocks)
+    # The DM holds the whole report; the channel the summary, with the details in its thread.
+    assert set(report_blocks) < {b.get("block_id") for b in dm_copy["blocks"]}
+    thread = fake_slack.wait_for(
+        "chat.postMessage", lambda c: c.params.get("thread_ts") == report.response["ts"], timeout=10
+    )
+    assert "Next Steps and details" in thread.params["text"]
     assert buttons_of(dm_copy) == []
 
     # The finished result is kept, without expiry, for history.

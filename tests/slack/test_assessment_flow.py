@@ -373,9 +373,12 @@ def test_answering_every_question_delivers_and_keeps_the_report(
     assert dm_copy["ts"] == question_ts
     assert dm_copy["blocks"] == expected_message.blocks
     assert answer_buttons(dm_copy) == []
-    (in_channel,) = fake.messages(ORIGIN)
-    assert in_channel["blocks"] == expected_message.blocks
-    assert in_channel["text"] == expected_message.text
+    # The channel gets the summary, and the details as a reply in its thread.
+    in_channel, reply = fake.messages(ORIGIN)
+    summary = blocks.report_summary_message(expected, USER)
+    assert (in_channel["blocks"], in_channel["text"]) == (summary.blocks, summary.text)
+    assert reply["thread_ts"] == in_channel["ts"]
+    assert reply["blocks"] == blocks.report_details_message(expected, USER).blocks
 
     record = stored(store, alice)
     assert phase(record) == Phase.COMPLETE

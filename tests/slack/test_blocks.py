@@ -320,6 +320,9 @@ SCENARIOS: dict[str, Callable[[QuestionBank], dict[str, Answer]]] = {
 REPORT_CASES = [pytest.param(bank, name, id=f"{bank.id}-{name}") for bank in BANKS for name in SCENARIOS]
 
 
+COMMAND_HINT = f"Run `{blocks.COMMAND}` to take it yourself"
+
+
 def assert_report_message(message: Message, report: Report) -> None:
     """The layout: what each block holds. The words themselves are the view's; the facts test in
     tests/terminal/test_report_facts.py checks that every front end states all of them."""
@@ -341,14 +344,38 @@ def assert_report_message(message: Message, report: Report) -> None:
     assert ("recommendation-0" in ids) == bool(view.recommendation)
     assert ("next-steps-0" in ids) == bool(view.next_steps)
     assert ("gates" in ids) == any(d.gate_text or d.ceiling_text for d in view.dimensions)
-    footer = text_of(message, "footer")
-    assert blocks.escape(view.footer) in footer
+    assert blocks.escape(view.footer) in text_of(message, "rule-and-footer")
+    assert COMMAND_HINT in text_of(message, "footer")
 
 
 @pytest.mark.parametrize(("bank", "scenario"), REPORT_CASES)
 def test_report_message_lays_out_the_report_view(bank: QuestionBank, scenario: str) -> None:
     report = score(bank, SCENARIOS[scenario](bank))
     assert_report_message(blocks.report_message(report, OWNER), report)
+
+
+@pytest.mark.parametrize(("bank", "scenario"), REPORT_CASES)
+def test_the_channel_summary_and_its_thread_reply_make_up_the_whole_report(
+    bank: QuestionBank, scenario: str
+) -> None:
+    report = score(bank, SCENARIOS[scenario](bank))
+    whole = blocks.report_message(report, OWNER)
+    summary = blocks.report_summary_message(report, OWNER)
+    details = blocks.report_details_message(report, OWNER)
+    assert_sendable(summary)
+    assert_sendable(details)
+    ids = [b.get("block_id") for b in summary.blocks]
+    # The headline first, the one recommendation next, then the dimensions side by side.
+    assert ids[:2] == ["header", "overall"]
+    if build_view(report).recommendation:
+        assert ids[2] == "recommendation-0"
+    assert "next-steps-0" not in ids and "dimensions" in ids
+    assert [b for b in whole.blocks if b.get("block_id") != "divider-details"] == [
+        *summary.blocks[:-1],
+        *details.blocks,
+        summary.blocks[-1],
+    ]
+    assert details.text.startswith("Next Steps and details of the MLOps maturity report")
 
 
 @pytest.mark.parametrize("bank", BANKS, ids=lambda b: b.id)
