@@ -35,6 +35,7 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_HOME_VIEW_BLOCKS = 100
 MAX_TEXT_LENGTH = 40_000
 MAX_DM_USERS = 8
+HISTORY_PAGE_LIMIT = 999
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -237,6 +238,7 @@ class FakeSlack:
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "conversations.history": self._conversations_history,
         }
         self._init_state()
 
@@ -249,6 +251,9 @@ class FakeSlack:
         self._missing_channels: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._archived: set[str] = set()
+        self._delays: dict[str, deque[float]] = {}
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -302,6 +307,48 @@ class FakeSlack:
         """Undo ``set_not_in_channel``, as if someone invited the bot."""
         with self._cond:
             self._not_in_channel.discard(channel_id)
+
+    def set_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "UTC",
+        tz_offset: int = 0,
+    ) -> None:
+        """What `users.info` says about a user; users never set are ordinary members in UTC."""
+        if not _is_user_id(user_id):
+            raise ValueError(f"not a user id: {user_id!r}")
+        with self._cond:
+            self._users[user_id] = {
+                "name": name,
+                "is_admin": is_admin or is_owner,
+                "is_owner": is_owner,
+                "is_bot": is_bot,
+                "deleted": deleted,
+                "tz": tz,
+                "tz_offset": tz_offset,
+            }
+
+    def set_archived(self, channel_id: str, archived: bool = True) -> None:
+        """Archive the channel (or unarchive it): posts there fail with `is_archived`."""
+        with self._cond:
+            if archived:
+                self._archived.add(channel_id)
+            else:
+                self._archived.discard(channel_id)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls to ``method`` but answer each only after ``seconds``, as a
+        slow network does: a client that gives up first cannot know that the call took effect."""
+        if seconds < 0 or times < 1:
+            raise ValueError("seconds must be >= 0 and times >= 1")
+        with self._cond:
+            self._delays.setdefault(method, deque()).extend([seconds] * times)
 
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
@@ -411,7 +458,11 @@ class FakeSlack:
         with self._cond:
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
+            delays = self._delays.get(method)
+            delay = delays.popleft() if delays else 0.0
         self._notify(events)
+        if delay:
+            time.sleep(delay)
         return _Reply.json(status, payload, extra_headers)
 
     def _dispatch(
@@ -685,6 +736,7 @@ class FakeSlack:
             "is_im": is_im,
             "is_private": is_im,
             "is_member": channel not in self._not_in_channel,
+            "is_archived": channel in self._archived,
         }
         if is_im:
             info["user"] = self._dm_users[channel][0]
@@ -696,7 +748,12 @@ class FakeSlack:
         if text is None and blocks is None and not params.get("attachments"):
             raise _ApiError("no_text")
         thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        if channel in self._archived:
+            raise _ApiError("is_archived")
         message = self._store_message(channel, text, blocks, thread_ts)
+        metadata = params.get("metadata")
+        if isinstance(metadata, dict):
+            message["metadata"] = copy.deepcopy(metadata)
         events.append(
             self._event("chat.postMessage", channel, message["ts"], text, blocks, thread_ts=thread_ts)
         )
@@ -789,20 +846,50 @@ class FakeSlack:
         user_id = str(params.get("user") or "")
         if not _is_user_id(user_id):
             raise _ApiError("user_not_found")
-        is_bot = user_id == self.bot_user_id
-        name = BOT_NAME if is_bot else f"user-{user_id.lower()}"
+        is_app = user_id == self.bot_user_id
+        settings = self._users.get(user_id, {})
+        name = settings.get("name") or (BOT_NAME if is_app else f"user-{user_id.lower()}")
         return {
             "user": {
                 "id": user_id,
                 "team_id": self.team_id,
                 "name": name,
                 "real_name": name,
-                "deleted": False,
-                "is_bot": is_bot,
-                "tz": "UTC",
-                "tz_offset": 0,
+                "deleted": settings.get("deleted", False),
+                "is_bot": is_app or settings.get("is_bot", False),
+                "is_app_user": is_app,
+                "is_admin": settings.get("is_admin", False),
+                "is_owner": settings.get("is_owner", False),
+                "is_primary_owner": settings.get("is_owner", False),
+                "tz": settings.get("tz", "UTC"),
+                "tz_label": settings.get("tz", "UTC"),
+                "tz_offset": settings.get("tz_offset", 0),
                 "profile": {"display_name": name, "real_name": name},
             }
+        }
+
+    def _conversations_history(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.history")
+        try:
+            oldest = float(params.get("oldest") or 0)
+            limit = max(1, min(int(params.get("limit") or HISTORY_PAGE_LIMIT), HISTORY_PAGE_LIMIT))
+            start = int(str(params.get("cursor") or "0").removeprefix("offset:") or 0)
+        except ValueError:
+            raise _ApiError("invalid_arguments") from None
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        # Newest first, as Slack lists them; `oldest` is exclusive.
+        newest_first = [m for m in reversed(self._messages.get(channel, [])) if float(m["ts"]) > oldest]
+        page = []
+        for message in newest_first[start : start + limit]:
+            shown = copy.deepcopy(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            page.append(shown)
+        more = start + limit < len(newest_first)
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""},
         }
 
 

@@ -58,12 +58,7 @@ def test_a_schedule_is_stored_listed_with_its_next_run_and_cancelled(
     assert schedules.get(team_id, record.schedule_id) == record
     [(listed, next_run)] = schedules.in_channel(team_id, "C1")
     assert listed == record
-    assert (
-        next_run
-        == first_run(record)
-        == as_timestamp(from_timestamp(NOW).replace(year=2026))
-        + (next_run - as_timestamp(from_timestamp(NOW)))
-    )
+    assert next_run == first_run(record)
     assert from_timestamp(next_run).isoformat() == "2026-10-05T08:00:00+00:00"  # 10:00 CEST
     assert schedules.in_channel(team_id, "C2") == []
     assert schedules.cancel(record)
