@@ -935,7 +935,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            logger.debug("fakeslack: the client left before its answer (%s)", self.path)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fakeslack %s - " + format, self.address_string(), *args)

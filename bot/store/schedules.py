@@ -224,12 +224,24 @@ return 1
 """
 
 
+# KEYS: the channel's pace key. ARGV: now, seconds between posts.
+_PACE = """
+local last = redis.call('GET', KEYS[1])
+if last and tonumber(last) > tonumber(ARGV[1]) - tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', math.ceil(tonumber(ARGV[2]) * 1000) + 1000)
+return 1
+"""
+
+
 class ScheduleStore:
     def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time):
         self.redis = client
         self.clock = clock
         self._claim = client.register_script(_CLAIM)
         self._unschedule = client.register_script(_UNSCHEDULE)
+        self._pace = client.register_script(_PACE)
         self.deliveries = LeaseQueue(client, keys.DELIVERIES, keys.PENDING_DELIVERIES)
 
     # Schedules, as people manage them -----------------------------------------------------------------
@@ -399,12 +411,12 @@ class ScheduleStore:
     def retry(self, lease: Lease, at: float) -> bool:
         return self.deliveries.retry(lease.delivery, lease.token, at)
 
-    def pace(self, team_id: str, channel_id: str, milliseconds: int) -> bool:
-        """True when nothing was posted in the channel in the last `milliseconds`; holds it from now."""
+    def pace(self, team_id: str, channel_id: str, now: float, seconds: float) -> bool:
+        """True, and the channel held from `now`, unless a clock posted there less than `seconds` ago.
+        Judged by the clocks' time, so every clock keeps the same pace."""
+        paced = keys.channel_paced(team_id, channel_id)
         with _unavailable():
-            return bool(
-                self.redis.set(keys.channel_paced(team_id, channel_id), "1", nx=True, px=milliseconds)
-            )
+            return bool(self._pace(keys=[paced], args=[repr(now), repr(seconds)]))
 
     def begin_attempt(self, lease: Lease) -> ScheduleRecord | None:
         """Mark the post of this run as begun. None when it must not be posted: the schedule is gone or
