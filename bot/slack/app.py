@@ -12,6 +12,8 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.listeners import register_listeners
+from bot.slack.schedule import ScheduleFlow
+from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 
 RATE_LIMIT_RETRIES = 3
@@ -51,5 +53,6 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         logger=logger,
     )
     flow = AssessmentFlow(store=store, catalog=catalog, default_bank=settings.default_bank, client=client)
-    register_listeners(app, flow)
+    schedules = ScheduleFlow(ScheduleStore(store.redis), catalog, flow, client)
+    register_listeners(app, flow, schedules)
     return app

@@ -330,6 +330,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"• `{COMMAND} resume` — send me the current question again\n"
         f"• `{COMMAND} cancel` — discard the assessment in progress\n"
         f"• `{COMMAND} banks` — list the question banks\n"
+        f'• `{COMMAND} schedule quarterly|monthly|"cron" [pulse|full] [team] [at HH:MM]` — remind this '
+        f"channel (`schedule list`, `schedule cancel ID`, `schedule resume ID`)\n"
         f"• `{COMMAND} help` — this message"
     )
     return text_message(text)
