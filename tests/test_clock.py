@@ -143,7 +143,7 @@ def test_a_due_reminder_is_posted_once_with_the_last_result_and_a_start_button(
         assert clock.tick().posted == 0
     [posted] = reminders(fake, "C0TEAM")
     text = text_of(posted)
-    assert "Time for this channel's quarterly MLOps Quarterly Pulse MLOps assessment" in text
+    assert "It's time for this channel's quarterly assessment: *MLOps Quarterly Pulse*." in text
     assert "Last result reported here: *Level 2 · Repeatable / Automated* on Tue 7 Oct 2025" in text
     [start] = buttons_of(posted.params)
     assert start.action_id == START_FROM_REMINDER_ACTION

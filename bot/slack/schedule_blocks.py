@@ -112,7 +112,11 @@ def reminder_message(
 ) -> Message:
     """The reminder in the channel, with a Start button (or, for a team schedule that could not open a
     team run, a note saying so)."""
-    heading = f":calendar: Time for this channel's {what(record, bank_title)} MLOps assessment."
+    team = " as a team run" if record.team_run else ""
+    heading = (
+        f":calendar: It's time for this channel's {KIND_WORDS[record.kind]} assessment{team}: "
+        f"*{escape(bank_title)}*."
+    )
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(heading), block_id="reminder"),
         SectionBlock(text=_mrkdwn(last_result_text(last, record.time_zone)), block_id="last-result"),
