@@ -37,16 +37,8 @@ def populate(client: redis.Redis, team_id: str, count: int, first_run: int) -> l
     for start in range(0, count, CHUNK):
         with client.pipeline(transaction=False) as pipe:
             for n in range(start, min(count, start + CHUNK)):
-                record = ScheduleRecord(
-                    schedule_id=f"b{n:07d}",
-                    team_id=team_id,
-                    channel_id=f"C{n:07d}",
-                    creator_id="U0BENCH",
-                    kind=rule.kind,
-                    cron=rule.cron,
-                    time_zone=rule.time_zone,
-                    bank_id="pulse",
-                )
+                record = ScheduleRecord.draft(team_id, f"C{n:07d}", "U0BENCH", rule, "pulse")
+                record.schedule_id = f"b{n:07d}"
                 pipe.set(record.key, record.model_dump_json())
                 pipe.zadd(keys.channel_schedules(team_id, record.channel_id), {record.schedule_id: 0})
                 pipe.zadd(keys.DUE_SCHEDULES, {record.member: first_run})

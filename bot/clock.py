@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackClientError
 
@@ -88,6 +88,7 @@ class TickReport:
 
 
 Job = Callable[[float], object]
+Held = TypeVar("Held")
 
 
 @dataclass
@@ -146,13 +147,7 @@ class Clock:
         report = TickReport()
         leases = self.schedules.lease(self.now(), self.config.lease_seconds, self.config.batch)
         report.busy = len(leases) == self.config.batch
-        for index, lease in enumerate(leases):
-            if self.stop.is_set():
-                # Hand back what is left, so another clock (or the next start) delivers it now.
-                for left in leases[index:]:
-                    self.schedules.retry(left, self.now())
-                break
-            self.deliver(lease, report)
+        self._work_through(leases, lambda lease: self.deliver(lease, report), self.schedules.retry)
         return report
 
     def deliver(self, lease: Lease, report: TickReport) -> None:
@@ -250,12 +245,7 @@ class Clock:
         report = TickReport()
         watched = self.watch.lease(self.now(), self.config.lease_seconds, self.config.batch)
         report.busy = len(watched) == self.config.batch
-        for index, item in enumerate(watched):
-            if self.stop.is_set():
-                for left in watched[index:]:
-                    self.watch.look_again(left, self.now())
-                break
-            self._look_in_on(item, report)
+        self._work_through(watched, lambda item: self._look_in_on(item, report), self.watch.look_again)
         return report
 
     def _look_in_on(self, item: Watched, report: TickReport) -> None:
@@ -294,6 +284,21 @@ class Clock:
         except UnknownBank:
             return len(conversation.answers)
         return len(bank.questions)
+
+    def _work_through(
+        self,
+        items: Sequence[Held],
+        handle: Callable[[Held], None],
+        hand_back: Callable[[Held, float], object],
+    ) -> None:
+        """Handle each leased item; once asked to stop, hand the rest back due now, so another clock (or
+        the next start) takes them without waiting for their leases to run out."""
+        for index, item in enumerate(items):
+            if self.stop.is_set():
+                for left in items[index:]:
+                    hand_back(left, self.now())
+                return
+            handle(item)
 
     # The process ---------------------------------------------------------------------------------------
 

@@ -62,17 +62,8 @@ def schedule(
 ) -> ScheduleRecord:
     request = parse_request(text)
     rule = request.rule(BERLIN)
-    draft = ScheduleRecord(
-        schedule_id="new",
-        team_id=team_id,
-        channel_id=channel,
-        creator_id=CREATOR,
-        kind=rule.kind,
-        cron=rule.cron,
-        time_zone=rule.time_zone,
-        bank_id=request.bank_id,
-        team_run=request.team,
-        created_at=at.timestamp(),
+    draft = ScheduleRecord.draft(
+        team_id, channel, CREATOR, rule, request.bank_id, team_run=request.team, created_at=at.timestamp()
     )
     return store.create(draft, as_timestamp(rule.next_run(at)))
 
@@ -429,3 +420,24 @@ def test_a_finished_assessment_gets_no_reminder(
     with time_machine.travel(START + timedelta(days=40)):
         clock.tick()
     assert fake.calls_to("chat.postMessage") == []
+
+
+def test_a_clock_asked_to_stop_finishes_the_reminder_in_hand_and_hands_back_the_rest(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    stopping = make_clock(redis_client, fake)
+    other = make_clock(redis_client, fake)
+
+    class StopsAfterOnePost(ReminderSlack):
+        def post_reminder(self, *args: Any, **kwargs: Any) -> Outcome:
+            stopping.stop.set()  # SIGTERM arrives while this post is under way
+            return super().post_reminder(*args, **kwargs)
+
+    stopping.slack = StopsAfterOnePost(stopping.slack.client, CATALOG)
+    for channel in ("C0ONE", "C0TWO", "C0THREE"):
+        schedule(stopping.schedules, team_id, channel=channel)
+    with time_machine.travel(JANUARY_RUN):
+        assert stopping.tick().posted == 1
+        # No waiting for the stopped clock's lease: the rest are due again at once.
+        assert other.tick().posted == 2
+    assert len(reminders(fake)) == 3

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock, ClockConfig
 from bot.engine.catalog import BankCatalog
-from bot.engine.schedule import as_timestamp, from_timestamp, parse_request
+from bot.engine.schedule import CUSTOM, Rule, as_timestamp, from_timestamp
 from bot.slack.reminders import MaybePosted, NotPosted, Outcome, Posted, ReminderSlack
 from bot.store import keys
 from bot.store.nudges import SessionWatch
@@ -110,19 +110,9 @@ def test_each_claimed_run_is_posted_exactly_once_however_clocks_interleave(
                 config=ClockConfig(batch=2, lease_seconds=300, pace_seconds=0.001, first_retry_seconds=30),
             )
         )
-    rule = parse_request('"0 10 * * *"').rule("UTC")
     for n, channel_id in enumerate(channels):
-        draft = ScheduleRecord(
-            schedule_id="new",
-            team_id="T1",
-            channel_id=channel_id,
-            creator_id="U1",
-            kind=rule.kind,
-            cron=f"{n * 7} 10 * * *",  # daily, at 10:00, 10:07 and 10:14
-            time_zone="UTC",
-            bank_id="pulse",
-            created_at=START,
-        )
+        daily = Rule(CUSTOM, f"{n * 7} 10 * * *", "UTC")  # daily, at 10:00, 10:07 and 10:14
+        draft = ScheduleRecord.draft("T1", channel_id, "U1", daily, "pulse", created_at=START)
         clocks[0].schedules.create(draft, as_timestamp(draft.rule.next_run(from_timestamp(START))))
 
     def attempt(action: str, index: int) -> None:

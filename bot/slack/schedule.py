@@ -112,17 +112,8 @@ class ScheduleFlow:
         except BadSchedule as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
             return
-        draft = ScheduleRecord(
-            schedule_id="new",
-            team_id=team_id,
-            channel_id=channel_id,
-            creator_id=user_id,
-            kind=rule.kind,
-            cron=rule.cron,
-            time_zone=rule.time_zone,
-            bank_id=bank.id,
-            team_run=request.team,
-            created_at=self.clock(),
+        draft = ScheduleRecord.draft(
+            team_id, channel_id, user_id, rule, bank.id, team_run=request.team, created_at=self.clock()
         )
         try:
             record = self.store.create(draft, first_run)

@@ -76,6 +76,31 @@ class ScheduleRecord(BaseModel):
     paused: PauseReason | None = None
     paused_at: float | None = None
 
+    @classmethod
+    def draft(
+        cls,
+        team_id: str,
+        channel_id: str,
+        creator_id: str,
+        rule: Rule,
+        bank_id: str,
+        team_run: bool = False,
+        created_at: float | None = None,
+    ) -> ScheduleRecord:
+        """A schedule to store; `ScheduleStore.create` gives it its id."""
+        return cls(
+            schedule_id="new",
+            team_id=team_id,
+            channel_id=channel_id,
+            creator_id=creator_id,
+            kind=rule.kind,
+            cron=rule.cron,
+            time_zone=rule.time_zone,
+            bank_id=bank_id,
+            team_run=team_run,
+            created_at=time.time() if created_at is None else created_at,
+        )
+
     @property
     def rule(self) -> Rule:
         return Rule(self.kind, self.cron, self.time_zone)

@@ -21,17 +21,7 @@ NOW = 1_790_000_000.0  # Sat 21 Sep 2026, 12:53 UTC
 
 def draft(team_id: str, channel: str = "C1", creator: str = "U1", text: str = "quarterly") -> ScheduleRecord:
     rule = parse_request(text).rule("Europe/Berlin")
-    return ScheduleRecord(
-        schedule_id="draft",
-        team_id=team_id,
-        channel_id=channel,
-        creator_id=creator,
-        kind=rule.kind,
-        cron=rule.cron,
-        time_zone=rule.time_zone,
-        bank_id="pulse",
-        created_at=NOW,
-    )
+    return ScheduleRecord.draft(team_id, channel, creator, rule, "pulse", created_at=NOW)
 
 
 def first_run(record: ScheduleRecord, now: float = NOW) -> int:
