@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bot.clock_command import add_clock_command
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.scoring import score
@@ -276,6 +277,7 @@ COMMANDS: list[Callable[[SubParsers], None]] = [
     add_validate_command,
     add_banks_command,
     add_serve_command,
+    add_clock_command,
     add_playground_command,
 ]
 

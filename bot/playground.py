@@ -72,6 +72,11 @@ def add_playground_command(subparsers: argparse._SubParsersAction[argparse.Argum
         "--answers", type=Path, metavar="FILE", help="answer from FILE (question id -> option)"
     )
     source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
+    source.add_argument(
+        "--schedule-demo",
+        action="store_true",
+        help="schedule a quarterly reminder in #general, then fast-forward the clock to see it posted",
+    )
     parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
     parser.add_argument(
         "--socket",
@@ -412,6 +417,14 @@ def run_playground(args: argparse.Namespace, consoles: Any = None) -> int:
 
 def _run_playground(args: argparse.Namespace, console: Console) -> int:
     settings = load_bank_settings()
+    if args.schedule_demo:
+        from bot.playground_schedule import run_schedule_demo
+
+        try:
+            return run_schedule_demo(console, settings.banks_directory, CHANNEL)
+        except AppDidNotStart as error:
+            print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         catalog = BankCatalog.from_directory(settings.banks_directory)
         # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.

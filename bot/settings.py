@@ -74,6 +74,33 @@ class Settings(BankSettings):
         return value
 
 
+class ClockSettings(BankSettings):
+    """Everything `clock` needs: no signing secret, since it answers no requests."""
+
+    slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
+    redis_url: str = "redis://localhost:6379/0"
+    slack_api_url: str = SLACK_API_URL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    clock_tick_seconds: Annotated[float, Field(ge=0.05, le=3600)] = 10.0
+    clock_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
+
+    # The same checks as `serve`'s.
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return Settings._upper(value)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return Settings._api_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        return Settings._redis_url(value)
+
+
 # The environment variables that only `serve` reads.
 SERVE_ONLY_SETTINGS = frozenset(
     name.upper() for name in Settings.model_fields.keys() - BankSettings.model_fields.keys()
@@ -98,3 +125,7 @@ def load_bank_settings(**overrides: Any) -> BankSettings:
 
 def load_settings(**overrides: Any) -> Settings:
     return _load(Settings, overrides)
+
+
+def load_clock_settings(**overrides: Any) -> ClockSettings:
+    return _load(ClockSettings, overrides)

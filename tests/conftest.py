@@ -4,8 +4,8 @@ The real server is not optional: where none answers, the tests that need it fail
 (`.ci/run` starts one before the suite runs).
 
 Tests leave the real server as they found it. Every workspace a test writes to has an id starting with
-this run's tag (`new_team_id`), its keys are deleted when the test (or, for the end-to-end app, the
-module) is done, and the run fails at its end if any key with the tag is left.
+this run's tag (`new_team_id`), its keys (and its entries in the clock's shared indexes) are deleted when
+the test (or, for the end-to-end app, the module) is done, and the run fails at its end if any is left.
 """
 
 from __future__ import annotations
@@ -39,8 +39,25 @@ def delete_workspace_keys(team_id_prefix: str) -> list[str]:
         found = [key.decode() for key in client.scan_iter(match=pattern, count=500)]
         if found:
             client.unlink(*found)
+        found += _delete_clock_entries(client, team_id_prefix)
     except redis.ConnectionError:
         return []
+    return found
+
+
+def _delete_clock_entries(client: redis.Redis, team_id_prefix: str) -> list[str]:
+    """The clock's indexes are shared by every workspace; their members for these workspaces go too."""
+    match = f"{team_id_prefix}*"
+    found = []
+    for index in keys.CLOCK_INDEXES:
+        members = [member for member, _ in client.zscan_iter(index, match=match, count=500)]
+        if members:
+            client.zrem(index, *members)
+            found += [f"{index} {member.decode()}" for member in members]
+    fields = [field for field, _ in client.hscan_iter(keys.PENDING_DELIVERIES, match=match, count=500)]
+    if fields:
+        client.hdel(keys.PENDING_DELIVERIES, *fields)
+        found += [f"{keys.PENDING_DELIVERIES} {field.decode()}" for field in fields]
     return found
 
 

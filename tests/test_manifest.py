@@ -35,12 +35,15 @@ def test_manifest_matches_the_app() -> None:
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/mlops-compass"]
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    # Least privilege: posting in channels needs an invitation, not chat:write.public. Team runs read a
-    # channel's members and whether each is a bot, deactivated or an admin; nothing more.
+    # Least privilege: posting in channels needs an invitation, not chat:write.public. Team runs and
+    # schedules read a channel's members and state and a person's profile; the clock reads history only
+    # to find its own reminder.
     assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
+        "channels:history",
         "channels:read",
         "chat:write",
         "commands",
+        "groups:history",
         "groups:read",
         "im:write",
         "users:read",
@@ -50,3 +53,8 @@ def test_manifest_matches_the_app() -> None:
 def test_procfile_runs_the_web_process() -> None:
     lines = (ROOT / "Procfile").read_text().splitlines()
     assert "web: mlops-compass serve" in lines
+
+
+def test_procfile_runs_the_clock() -> None:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    assert "clock: mlops-compass clock" in lines

@@ -42,6 +42,7 @@ MAX_DM_USERS = 8
 # conversations.members pages: Slack's default and its largest page.
 DEFAULT_PAGE_LIMIT = 100
 MAX_PAGE_LIMIT = 1000
+HISTORY_PAGE_LIMIT = 999
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -275,6 +276,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.members": self._conversations_members,
             "apps.connections.open": self._apps_connections_open,
+            "conversations.history": self._conversations_history,
         }
         self._init_state()
 
@@ -290,6 +292,8 @@ class FakeSlack:
         self._channel_members: dict[str, list[str]] = {}
         self._members_page_cap = MAX_PAGE_LIMIT
         self._users: dict[str, dict[str, Any]] = {}
+        self._archived: set[str] = set()
+        self._delays: dict[str, deque[float]] = {}
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -357,7 +361,6 @@ class FakeSlack:
             raise ValueError("size must be >= 1")
         with self._cond:
             self._members_page_cap = size
-
     def set_user(
         self,
         user_id: str,
@@ -384,6 +387,21 @@ class FakeSlack:
                 "tz_offset": tz_offset,
             }
 
+    def set_archived(self, channel_id: str, archived: bool = True) -> None:
+        """Archive the channel (or unarchive it): posts there fail with `is_archived`."""
+        with self._cond:
+            if archived:
+                self._archived.add(channel_id)
+            else:
+                self._archived.discard(channel_id)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next ``times`` calls to ``method`` but answer each only after ``seconds``, as a
+        slow network does: a client that gives up first cannot know that the call took effect."""
+        if seconds < 0 or times < 1:
+            raise ValueError("seconds must be >= 0 and times >= 1")
+        with self._cond:
+            self._delays.setdefault(method, deque()).extend([seconds] * times)
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
             self._missing_channels.add(channel_id)
@@ -496,7 +514,11 @@ class FakeSlack:
         with self._cond:
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
+            delays = self._delays.get(method)
+            delay = delays.popleft() if delays else 0.0
         self._notify(events)
+        if delay:
+            time.sleep(delay)
         return _Reply.json(status, payload, extra_headers)
 
     def _dispatch(
@@ -783,6 +805,7 @@ class FakeSlack:
             "is_im": is_im,
             "is_private": is_im,
             "is_member": channel not in self._not_in_channel,
+            "is_archived": channel in self._archived,
         }
         if is_im:
             info["user"] = self._dm_users[channel][0]
@@ -794,7 +817,12 @@ class FakeSlack:
         if text is None and blocks is None and not params.get("attachments"):
             raise _ApiError("no_text")
         thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        if channel in self._archived:
+            raise _ApiError("is_archived")
         message = self._store_message(channel, text, blocks, thread_ts)
+        metadata = params.get("metadata")
+        if isinstance(metadata, dict):
+            message["metadata"] = copy.deepcopy(metadata)
         events.append(
             self._event("chat.postMessage", channel, message["ts"], text, blocks, thread_ts=thread_ts)
         )
@@ -928,6 +956,30 @@ class FakeSlack:
         next_cursor = _cursor_for(following) if following < len(members) else ""
         return {"members": list(page), "response_metadata": {"next_cursor": next_cursor}}
 
+    def _conversations_history(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.history")
+        try:
+            oldest = float(params.get("oldest") or 0)
+            limit = max(1, min(int(params.get("limit") or HISTORY_PAGE_LIMIT), HISTORY_PAGE_LIMIT))
+            start = int(str(params.get("cursor") or "0").removeprefix("offset:") or 0)
+        except ValueError:
+            raise _ApiError("invalid_arguments") from None
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        # Newest first, as Slack lists them; `oldest` is exclusive.
+        newest_first = [m for m in reversed(self._messages.get(channel, [])) if float(m["ts"]) > oldest]
+        page = []
+        for message in newest_first[start : start + limit]:
+            shown = copy.deepcopy(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            page.append(shown)
+        more = start + limit < len(newest_first)
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""},
+        }
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -975,7 +1027,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(reply.body)
+        try:
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            logger.debug("fakeslack: the client left before its answer (%s)", self.path)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fakeslack %s - " + format, self.address_string(), *args)

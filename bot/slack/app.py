@@ -12,7 +12,9 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.listeners import register_listeners
+from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
+from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import TeamRunStore
 
@@ -63,5 +65,6 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         min_respondents=settings.team_min_respondents,
     )
     flow.run_hook = team
-    register_listeners(app, flow, team)
+    schedules = ScheduleFlow(ScheduleStore(store.redis), catalog, flow, client)
+    register_listeners(app, flow, team, schedules)
     return app

@@ -400,6 +400,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"• `{COMMAND} team [bank] [closes in N days]` — a team assessment in this channel: private "
         "answers, one team report (default: closes in 7 days)\n"
         f"• `{COMMAND} banks` — list the question banks\n"
+        f'• `{COMMAND} schedule quarterly|monthly|"cron" [pulse|full] [team] [at HH:MM]` — remind this '
+        f"channel (`schedule list`, `schedule cancel ID`, `schedule resume ID`)\n"
         f"• `{COMMAND} help` — this message"
     )
     return text_message(text)

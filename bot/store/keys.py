@@ -17,6 +17,21 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:run:R:nudged          held for a day after run R's members were nudged (expires)
     mlops-compass:{T}:channel:C:run         the id of the open team run in channel C (deleted on close)
     mlops-compass:{T}:runs:open             open run ids, scored by deadline (sorted set)
+    mlops-compass:{T}:schedule:S            reminder schedule S: channel, creator, rule, bank, deliveries,
+                                            paused or not (JSON; kept until cancelled)
+    mlops-compass:{T}:channel:C:schedules   ids of channel C's schedules, scored by creation time (sorted set)
+    mlops-compass:{T}:channel:C:results     personal result ids reported in channel C, by finish (sorted set)
+    mlops-compass:{T}:channel:C:paced       held for a second after the clock posts in channel C (expires)
+    mlops-compass:{T}:session:user:U:notes  which clock notes U's personal sessions got (hash; expires)
+
+The clock's indexes span workspaces, so they cannot carry one workspace's tag; they share the tag
+``{clock}`` instead, so that each script moving work between them runs in one Cluster slot. Their
+members name the workspace (``T:S``), so the clock finds a schedule's own keys from them:
+
+    mlops-compass:{clock}:due               every active schedule "T:S", scored by its next run (sorted set)
+    mlops-compass:{clock}:deliveries        reminders "T:S:RUN" to post, scored by the next try (sorted set)
+    mlops-compass:{clock}:pending           each schedule's undelivered reminder: "T:S" -> "T:S:RUN" (hash)
+    mlops-compass:{clock}:sessions          personal sessions "T:U", by the clock's next look (sorted set)
 """
 
 from __future__ import annotations
@@ -78,6 +93,43 @@ def channel_run(team_id: str, channel_id: str) -> str:
 
 def open_runs(team_id: str) -> str:
     return f"{_workspace(team_id)}:runs:open"
+def schedule(team_id: str, schedule_id: str) -> str:
+    return f"{_workspace(team_id)}:schedule:{schedule_id}"
+
+
+def channel_schedules(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:channel:{channel_id}:schedules"
+
+
+def channel_results(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:channel:{channel_id}:results"
+
+
+def channel_paced(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:channel:{channel_id}:paced"
+
+
+def session_notes(team_id: str, user_id: str) -> str:
+    return f"{session(team_id, user_id)}:notes"
+
+
+CLOCK = f"{PREFIX}:{{clock}}"
+DUE_SCHEDULES = f"{CLOCK}:due"
+DELIVERIES = f"{CLOCK}:deliveries"
+PENDING_DELIVERIES = f"{CLOCK}:pending"
+WATCHED_SESSIONS = f"{CLOCK}:sessions"
+# Where each global index's members name their workspace first: "T:…".
+CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS)
+
+
+def clock_member(team_id: str, item_id: str) -> str:
+    """A member of the clock's indexes: the workspace, then the schedule or user."""
+    return f"{team_id}:{item_id}"
+
+
+def split_clock_member(member: str) -> tuple[str, str]:
+    team_id, _, item_id = member.partition(":")
+    return team_id, item_id
 
 
 def workspace_pattern(team_id: str) -> str:

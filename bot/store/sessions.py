@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field
 from bot.store import keys
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
+# The clock first looks in on a personal assessment this long after it starts (bot.clock reminds).
+FIRST_LOOK_AFTER_SECONDS = 24 * 3600
 MAX_RACE_RETRIES = 50
 
 T = TypeVar("T")
@@ -127,6 +129,11 @@ class SessionStore:
                 ex=self.session_ttl_seconds,
                 nx=not replace,
             )
+            respondent = record.respondent
+            if stored and respondent.run_id is None:
+                # The clock's index is in another slot; a session it misses only goes without a reminder.
+                member = keys.clock_member(respondent.team_id, respondent.user_id)
+                self.redis.zadd(keys.WATCHED_SESSIONS, {member: record.updated_at + FIRST_LOOK_AFTER_SECONDS})
         return bool(stored)
 
     def start(
@@ -188,6 +195,12 @@ class SessionStore:
         respondent = result.respondent
         pipe.set(keys.result(respondent.team_id, result.result_id), result.model_dump_json())
         pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
+        channel = result.origin_channel
+        if respondent.run_id is None and channel and channel.startswith(("C", "G")):
+            # A personal report is posted in its channel, so the channel's reminders may name it.
+            pipe.zadd(
+                keys.channel_results(respondent.team_id, channel), {result.result_id: result.finished_at}
+            )
 
     def result(self, team_id: str, result_id: str) -> ResultRecord | None:
         with _unavailable_on_connection_error():

@@ -3,12 +3,21 @@
 from slack_bolt import App
 
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.listeners import actions, commands, team
+from bot.slack.listeners import actions, commands, schedule, team
+from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
 
 
-def register_listeners(app: App, flow: AssessmentFlow, team_flow: TeamFlow | None = None) -> None:
+def register_listeners(
+    app: App,
+    flow: AssessmentFlow,
+    team_flow: TeamFlow | None = None,
+    schedule_flow: ScheduleFlow | None = None,
+) -> None:
+    # First: they take `/mlops-compass team …` and `/mlops-compass schedule …` before the general command.
     if team_flow is not None:
-        team.register(app, team_flow)  # first: it takes `/mlops-compass team …` before the general command
+        team.register(app, team_flow)
+    if schedule_flow is not None:
+        schedule.register(app, schedule_flow)
     commands.register(app, flow)
     actions.register(app, flow)

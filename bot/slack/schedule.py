@@ -1,0 +1,263 @@
+"""`/mlops-compass schedule …` in Slack: creating, listing, cancelling and resuming reminder schedules,
+and the Start button on a reminder.
+
+Listeners acknowledge Slack first and call in here afterwards. A refusal is an ephemeral note to the
+person who typed or clicked, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.schedule import (
+    BadSchedule,
+    as_timestamp,
+    checked_zone,
+    from_timestamp,
+    local_time_text,
+    parse_request,
+)
+from bot.slack import blocks, schedule_blocks
+from bot.slack.assessment import (
+    UNAVAILABLE,
+    UNRECOGNISED_BUTTON,
+    AssessmentFlow,
+    Respond,
+    ephemeral,
+    who_clicked,
+)
+from bot.slack.values import InvalidButton
+from bot.store.schedules import (
+    MAX_SCHEDULES_PER_CHANNEL,
+    ScheduleRecord,
+    ScheduleStore,
+    TooManySchedules,
+)
+from bot.store.sessions import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+COMMAND = blocks.COMMAND
+FALLBACK_ZONE = "UTC"
+IN_A_DM = "Reminders are for a channel: type `/mlops-compass schedule …` in the channel they are for."
+NOT_IN_CHANNEL = (
+    "I'm not in this channel, so I couldn't post its reminders and nothing was scheduled. Invite me with "
+    "`/invite @MLOps Compass`, then schedule again."
+)
+ARCHIVED = "This channel is archived, so nothing was scheduled."
+
+
+class ScheduleFlow:
+    def __init__(
+        self,
+        store: ScheduleStore,
+        catalog: BankCatalog,
+        assessments: AssessmentFlow,
+        client: WebClient,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.assessments = assessments
+        self.client = client
+        self.clock = clock
+
+    def command(self, team_id: str, user_id: str, channel_id: str, text: str, respond: Respond) -> None:
+        """Everything after `schedule`."""
+        words = text.split()
+        action = words[0].lower() if words else ""
+        try:
+            if action == "list" and len(words) == 1:
+                self.list(team_id, user_id, channel_id, respond)
+            elif action in ("cancel", "resume"):
+                if len(words) != 2:
+                    ephemeral(respond, blocks.text_message(f"Say which: `{COMMAND} schedule {action} ID`."))
+                elif action == "cancel":
+                    self.cancel(team_id, user_id, channel_id, words[1], respond)
+                else:
+                    self.resume(team_id, user_id, channel_id, words[1], respond)
+            else:
+                self.create(team_id, user_id, channel_id, text, respond)
+        except StoreUnavailable:
+            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+
+    # Create -----------------------------------------------------------------------------------------
+
+    def create(self, team_id: str, user_id: str, channel_id: str, text: str, respond: Respond) -> None:
+        if channel_id.startswith("D"):
+            ephemeral(respond, blocks.text_message(IN_A_DM))
+            return
+        try:
+            request = parse_request(text)
+            bank = self.catalog.by_id(request.bank_id)
+        except (BadSchedule, UnknownBank) as error:
+            ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            return
+        refusal = self._cannot_post(channel_id)
+        if refusal is not None:
+            ephemeral(respond, blocks.text_message(refusal))
+            return
+        zone, zone_note = self._zone_of(user_id)
+        try:
+            rule = request.rule(zone)
+            first_run = as_timestamp(rule.next_run(datetime.fromtimestamp(self.clock(), UTC)))
+        except BadSchedule as error:
+            ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            return
+        draft = ScheduleRecord.draft(
+            team_id, channel_id, user_id, rule, bank.id, team_run=request.team, created_at=self.clock()
+        )
+        try:
+            record = self.store.create(draft, first_run)
+        except TooManySchedules:
+            ephemeral(
+                respond,
+                blocks.text_message(
+                    f"This channel has {MAX_SCHEDULES_PER_CHANNEL} reminders already; cancel one first "
+                    f"(`{COMMAND} schedule list` shows them)."
+                ),
+            )
+            return
+        log.info("schedule created", extra={"team": team_id, "kind": rule.kind})
+        message = schedule_blocks.created_message(record, bank.title, first_run, zone_note)
+        respond(response_type="in_channel", replace_original=False, **message.as_kwargs())
+
+    def _cannot_post(self, channel_id: str) -> str | None:
+        """Why reminders could not be posted in the channel, or None when they can (or Slack won't say)."""
+        try:
+            channel = self.client.conversations_info(channel=channel_id)["channel"]
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else None
+            if code == "channel_not_found":  # a private channel the bot is not in
+                return NOT_IN_CHANNEL
+            log.warning("could not check channel %s before scheduling: %s", channel_id, code)
+            return None
+        if channel.get("is_archived"):
+            return ARCHIVED
+        if channel.get("is_member") is False:
+            return NOT_IN_CHANNEL
+        return None
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SlackApiError as error:
+            log.warning("users.info failed for a schedule command: %s", error.response.get("error"))
+            return {}
+        return user if isinstance(user, dict) else {}
+
+    def _zone_of(self, user_id: str) -> tuple[str, str | None]:
+        zone = self._user(user_id).get("tz")
+        if isinstance(zone, str):
+            try:
+                return checked_zone(zone), None
+            except BadSchedule:
+                pass
+        return FALLBACK_ZONE, "Slack didn't tell me your time zone, so this schedule runs on UTC."
+
+    # List, cancel, resume ---------------------------------------------------------------------------
+
+    def list(self, team_id: str, user_id: str, channel_id: str, respond: Respond) -> None:
+        entries = [
+            schedule_blocks.ListedSchedule(record, next_run)
+            for record, next_run in self.store.in_channel(team_id, channel_id)
+        ]
+        zone, _ = self._zone_of(user_id)
+        titles = {bank.id: bank.title for bank in self.catalog.banks}
+        ephemeral(respond, schedule_blocks.list_message(channel_id, entries, titles, zone))
+
+    def cancel(self, team_id: str, user_id: str, channel_id: str, schedule_id: str, respond: Respond) -> None:
+        record = self._find(team_id, schedule_id, respond)
+        if record is None:
+            return
+        if user_id != record.creator_id and not self._is_admin(user_id):
+            ephemeral(
+                respond,
+                blocks.text_message(
+                    f"Only <@{record.creator_id}>, who scheduled `{record.schedule_id}`, or a workspace "
+                    "admin can cancel it; nothing changed."
+                ),
+            )
+            return
+        if not self.store.cancel(record):
+            ephemeral(respond, blocks.text_message(f"`{record.schedule_id}` was already cancelled."))
+            return
+        text = (
+            f"<@{user_id}> cancelled the reminder `{record.schedule_id}` for <#{record.channel_id}> "
+            f"({blocks.escape(record.rule.words())}); no more reminders come from it."
+        )
+        response_type = "in_channel" if channel_id == record.channel_id else "ephemeral"
+        respond(response_type=response_type, replace_original=False, **blocks.text_message(text).as_kwargs())
+
+    def resume(self, team_id: str, user_id: str, channel_id: str, schedule_id: str, respond: Respond) -> None:
+        record = self._find(team_id, schedule_id, respond)
+        if record is None:
+            return
+        on_clock = self.store.next_run(team_id, schedule_id)
+        if record.paused is None and on_clock is not None:
+            ephemeral(respond, blocks.text_message(f"`{schedule_id}` is not paused; nothing changed."))
+            return
+        refusal = self._cannot_post(record.channel_id)
+        if refusal is not None:
+            ephemeral(
+                respond,
+                blocks.text_message(
+                    f"`{schedule_id}` stays paused: "
+                    + ("its channel is archived." if refusal == ARCHIVED else "I'm still not in its channel.")
+                ),
+            )
+            return
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        next_run = as_timestamp(record.rule.next_run(now))
+        resumed = self.store.resume(team_id, schedule_id, next_run)
+        if resumed is None:
+            ephemeral(respond, blocks.text_message(f"`{schedule_id}` was cancelled meanwhile."))
+            return
+        zone, _ = self._zone_of(user_id)
+        when = local_time_text(from_timestamp(next_run), zone)
+        text = (
+            f"<@{user_id}> resumed the reminder `{schedule_id}` for <#{record.channel_id}>: next on "
+            f"*{when}* (your time)."
+        )
+        response_type = "in_channel" if channel_id == record.channel_id else "ephemeral"
+        respond(response_type=response_type, replace_original=False, **blocks.text_message(text).as_kwargs())
+
+    def _find(self, team_id: str, schedule_id: str, respond: Respond) -> ScheduleRecord | None:
+        record = self.store.get(team_id, schedule_id.lower()) if schedule_id.isalnum() else None
+        if record is None:
+            shown = blocks.escape(schedule_id)[:20]
+            ephemeral(
+                respond,
+                blocks.text_message(
+                    f"There is no reminder `{shown}` in this workspace; `{COMMAND} schedule list` shows "
+                    "a channel's reminders."
+                ),
+            )
+        return record
+
+    def _is_admin(self, user_id: str) -> bool:
+        user = self._user(user_id)
+        return bool(user.get("is_admin") or user.get("is_owner"))
+
+    # The Start button ---------------------------------------------------------------------------------
+
+    def start_from_reminder(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        team_id, user_id = who_clicked(body)
+        try:
+            button = schedule_blocks.StartButton.decode(action.get("value"))
+        except InvalidButton:
+            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
+            return
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if not isinstance(channel_id, str):
+            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
+            return
+        self.assessments.start(team_id, user_id, channel_id, button.b, respond)
