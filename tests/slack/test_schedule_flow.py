@@ -216,7 +216,9 @@ def test_start_on_a_reminder_starts_the_scheduled_bank_with_the_report_coming_ba
     }
     respond = Responses()
     flow.start_from_reminder(body, {"action_id": button.action_id, "value": button.value}, respond)
-    assert respond.sent == []
+    # Only the person who pressed Start is told, and only once it is true.
+    [told] = respond.sent
+    assert told["response_type"] == "ephemeral" and "sent the first question" in told["text"]
     session = SessionStore(redis_client).get(Respondent(team_id=team_id, user_id=OTHER))
     assert session is not None and session.origin_channel == CHANNEL
     assert session.conversation["bank"] == "pulse"
