@@ -30,10 +30,13 @@ def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.clock import Clock, ClockConfig
     from bot.settings import SettingsError, load_clock_settings
+    from bot.slack.assessment import AssessmentFlow
     from bot.slack.reminders import ReminderSlack, clock_client
+    from bot.slack.team import TeamFlow
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
     from bot.store.sessions import SessionStore, StoreUnavailable, connect
+    from bot.store.team_runs import TeamRunStore
     from bot.web import StartupError, configure_logging, load_catalog
 
     try:
@@ -51,11 +54,27 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     except StoreUnavailable as error:
         print(f"mlops-compass clock: Redis at REDIS_URL {error}", file=sys.stderr)
         return EXIT_BAD_SETTING
+    slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
+    sessions = SessionStore(client)
+    # Team schedules open runs and overdue runs close with their report, exactly as in the web process.
+    teams = TeamFlow(
+        TeamRunStore(client),
+        sessions,
+        catalog,
+        AssessmentFlow(
+            store=sessions, catalog=catalog, default_bank=settings.default_bank, client=slack_client
+        ),
+        slack_client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+    )
     clock = Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),
-        slack=ReminderSlack(clock_client(settings.slack_bot_token, settings.slack_api_url), catalog),
+        slack=ReminderSlack(slack_client, catalog),
         catalog=catalog,
+        team_runs=teams,
+        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch)],
         config=ClockConfig(batch=settings.clock_batch),
     )
 

@@ -83,6 +83,8 @@ class ClockSettings(BankSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     clock_tick_seconds: Annotated[float, Field(ge=0.05, le=3600)] = 10.0
     clock_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
+    # The clock closes team runs at their deadline, so it builds their reports by the same rule as serve.
+    team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
 
     # The same checks as `serve`'s.
     @field_validator("log_level", mode="before")

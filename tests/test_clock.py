@@ -19,11 +19,14 @@ from bot.engine.conversation import Conversation, Start, advance
 from bot.engine.schedule import as_timestamp, parse_request
 from bot.fakeslack import FakeSlack, RecordedCall
 from bot.fakeslack.workspace import buttons_of
+from bot.slack.assessment import AssessmentFlow
 from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
 from bot.slack.schedule_blocks import REMINDER_EVENT, START_FROM_REMINDER_ACTION, StartButton
+from bot.slack.team import TeamFlow
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
 from bot.store.sessions import Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.team_runs import TeamRunStore
 
 CATALOG = BankCatalog.from_directory()
 CREATOR = "U0CREATOR"
@@ -359,6 +362,82 @@ def test_without_team_runs_a_team_schedule_posts_the_reminder_and_says_why(
     [posted] = reminders(fake)
     assert "team runs are not available here yet" in text_of(posted)
     assert buttons_of(posted.params)
+
+
+def real_teams(client: redis.Redis, fake: FakeSlack) -> TeamFlow:
+    """Team runs as the clock process builds them: the web process's own flow, on the clock's client."""
+    slack = clock_client("xoxb-clock", fake.base_url, timeout_seconds=5)
+    sessions = SessionStore(client)
+    assessments = AssessmentFlow(store=sessions, catalog=CATALOG, default_bank="mlops", client=slack)
+    return TeamFlow(TeamRunStore(client), sessions, CATALOG, assessments, slack, default_bank="mlops")
+
+
+def run_messages(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in fake.messages(channel)
+        if any(
+            b.get("type") == "header" and "Team MLOps assessment" in b["text"]["text"]
+            for b in m.get("blocks") or []
+        )
+    ]
+
+
+def test_a_team_schedule_opens_one_real_team_run_and_a_run_past_its_deadline_is_closed_with_its_report(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    teams = real_teams(redis_client, fake)
+    clock = make_clock(redis_client, fake, team_runs=teams)
+    clock.jobs = [teams.close_overdue]
+    schedule(clock.schedules, team_id, text="quarterly full team")
+    with time_machine.travel(JANUARY_RUN):
+        assert clock.tick().posted == 1
+        clock.tick()
+    [run_message] = run_messages(fake, "C0TEAM")
+    run = teams.runs.open_in(team_id, "C0TEAM")
+    assert run is not None and run.starter_id == CREATOR and run.bank_id == "mlops"
+    assert run.message_ts == run_message["ts"]
+    # A week later the run is past its deadline: the clock closes it and posts the team report.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=7, minutes=1)):
+        clock.tick()
+    assert teams.runs.open_in(team_id, "C0TEAM") is None
+    reports = [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.ok and (c.params.get("text") or "").startswith("Team MLOps report")
+    ]
+    assert len(reports) == 1 and reports[0].params["channel"] == "C0TEAM"
+    # Another tick closes nothing twice.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=8)):
+        clock.tick()
+    assert (
+        len(
+            [
+                c
+                for c in fake.calls_to("chat.postMessage")
+                if c.ok and (c.params.get("text") or "").startswith("Team MLOps report")
+            ]
+        )
+        == 1
+    )
+
+
+def test_a_team_schedule_due_while_its_run_is_still_open_opens_no_second_run(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    teams = real_teams(redis_client, fake)
+    clock = make_clock(redis_client, fake, team_runs=teams)
+    schedule(clock.schedules, team_id, text='"0 10 * * *" full team')
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+    first = teams.runs.open_in(team_id, "C0TEAM")
+    # The next day's reminder is due while the week-long run is open: that run is this period's.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=1, minutes=1)):
+        clock.tick()
+        clock.tick()
+    assert first is not None and len(run_messages(fake, "C0TEAM")) == 1
+    still = teams.runs.open_in(team_id, "C0TEAM")
+    assert still is not None and still.run_id == first.run_id
 
 
 def test_a_cancelled_schedule_posts_nothing(clock: Clock, fake: FakeSlack, team_id: str) -> None:

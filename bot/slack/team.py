@@ -22,7 +22,7 @@ from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
-from bot.slack import blocks, team_blocks
+from bot.slack import blocks, reminders, team_blocks
 from bot.slack.assessment import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
@@ -137,10 +137,7 @@ class TeamFlow:
             say(respond, blocks.escape(str(error)))
             return
         try:
-            existing = self.runs.open_in(team_id, channel_id)
-            if existing is not None and existing.overdue(self.clock()):
-                self._close(existing, CLOSED_BY_DEADLINE)
-            run = usecases.open_run(self.runs, bank, team_id, channel_id, user_id, request.days, self.clock())
+            run = self._open(team_id, channel_id, user_id, bank, request.days)
         except RunAlreadyOpen as refused:
             ephemeral(respond, team_blocks.already_open_note(refused.run))
             return
@@ -148,12 +145,12 @@ class TeamFlow:
             say(respond, store_trouble_text(error))
             return
         try:
-            posted = self.client.chat_postMessage(
-                channel=channel_id, **team_blocks.run_message(run, bank, 0).as_kwargs()
-            )
+            self._post_run_message(run, bank)
         except SLACK_FAILURES as error:
+            # Told that nothing started, so nothing may stay open (a refused post is discarded already).
+            if not isinstance(error, SlackApiError):
+                self.runs.discard(run)
             code = slack_error_code(error) if isinstance(error, SlackApiError) else None
-            self.runs.discard(run)
             if code in CHANNEL_REFUSALS:
                 say(respond, NOT_IN_CHANNEL)
             else:
@@ -162,9 +159,56 @@ class TeamFlow:
                     f":warning: I couldn't post the team run: {why_undelivered(error)}. {NOTHING_STARTED}",
                 )
             return
-        self.runs.set_message(team_id, run.run_id, posted["ts"])
-        log.info("team run opened", extra={"team": team_id, "bank": bank.id})
         ephemeral(respond, team_blocks.opened_note(run))
+
+    def _open(
+        self, team_id: str, channel_id: str, starter_id: str, bank: QuestionBank, days: int
+    ) -> RunRecord:
+        """Open a run in the channel, closing first a run there that is past its deadline."""
+        existing = self.runs.open_in(team_id, channel_id)
+        if existing is not None and existing.overdue(self.clock()):
+            self._close(existing, CLOSED_BY_DEADLINE)
+        return usecases.open_run(self.runs, bank, team_id, channel_id, starter_id, days, self.clock())
+
+    def _post_run_message(self, run: RunRecord, bank: QuestionBank) -> str:
+        """Post the run's message and remember it; a run whose message Slack refused is discarded, as
+        nobody could ever see it. Returns the message's ts."""
+        try:
+            posted = self.client.chat_postMessage(
+                channel=run.channel_id, **team_blocks.run_message(run, bank, 0).as_kwargs()
+            )
+        except SlackApiError:
+            self.runs.discard(run)
+            raise
+        self.runs.set_message(run.team_id, run.run_id, posted["ts"])
+        log.info("team run opened", extra={"team": run.team_id, "bank": bank.id})
+        return str(posted["ts"])
+
+    # The clock's side: runs opened by a team schedule, and runs past their deadline ------------------
+
+    def open_run(self, team_id: str, channel_id: str, starter_id: str, bank_id: str) -> reminders.Outcome:
+        """A `team` schedule's reminder: a new run in the channel, started by the schedule's creator."""
+        bank = self.catalog.by_id(bank_id)
+        try:
+            run = self._open(team_id, channel_id, starter_id, bank, usecases.DEFAULT_DAYS)
+        except RunAlreadyOpen:
+            return reminders.AlreadyOpen()
+        try:
+            return reminders.Posted(self._post_run_message(run, bank))
+        except SlackApiError as error:
+            return reminders.outcome_of(error)
+        except SLACK_FAILURES as error:
+            # No answer: the run stays open, so a retry finds it (AlreadyOpen) rather than opening two.
+            return reminders.MaybePosted(why_undelivered(error))
+
+    def close_overdue(self, now: float, limit: int = 100) -> int:
+        """Close every run past its deadline and post its report; the number closed here."""
+        closed = 0
+        for team_id, run_id in self.runs.overdue_everywhere(now, limit):
+            run = self.runs.get(team_id, run_id)
+            if run is not None and run.is_open and self._close(run, CLOSED_BY_DEADLINE) is not None:
+                closed += 1
+        return closed
 
     # The buttons ----------------------------------------------------------------------------------
 

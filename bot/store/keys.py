@@ -32,6 +32,7 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:deliveries        reminders "T:S:RUN" to post, scored by the next try (sorted set)
     mlops-compass:{clock}:pending           each schedule's undelivered reminder: "T:S" -> "T:S:RUN" (hash)
     mlops-compass:{clock}:sessions          personal sessions "T:U", by the clock's next look (sorted set)
+    mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ DUE_SCHEDULES = f"{CLOCK}:due"
 DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
+RUN_DEADLINES = f"{CLOCK}:run-deadlines"
 # Where each global index's members name their workspace first: "T:…".
-CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS)
+CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES)
 
 
 def clock_member(team_id: str, item_id: str) -> str:

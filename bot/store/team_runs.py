@@ -113,6 +113,8 @@ class TeamRunStore:
             pipe.set(pointer, run.run_id)
             pipe.set(run.key, run.model_dump_json())
             pipe.zadd(keys.open_runs(run.team_id), {run.run_id: run.deadline})
+            # The clock closes runs past their deadline across workspaces from this one index.
+            pipe.zadd(keys.RUN_DEADLINES, {keys.clock_member(run.team_id, run.run_id): run.deadline})
             pipe.execute()
             return run
 
@@ -161,6 +163,7 @@ class TeamRunStore:
                 pipe.delete(pointer)
             pipe.delete(run.key)
             pipe.zrem(keys.open_runs(run.team_id), run.run_id)
+            pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(run.team_id, run.run_id))
             pipe.execute()
 
         self._transaction([pointer, run.key], attempt)
@@ -183,12 +186,19 @@ class TeamRunStore:
             pipe.set(key, closed.model_dump_json())
             pipe.hgetall(keys.run_aggregate(team_id, run_id))
             pipe.zrem(keys.open_runs(team_id), run_id)
+            pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(team_id, run_id))
             if points_here:
                 pipe.delete(pointer)
             replies = pipe.execute()
             return closed, TeamAggregate.from_fields(replies[1])
 
         return self._transaction([key], attempt)
+
+    def overdue_everywhere(self, now: float, limit: int) -> list[tuple[str, str]]:
+        """(workspace, run) of open runs past their deadline in every workspace: one range query."""
+        with _unavailable_on_connection_error():
+            members = self.redis.zrangebyscore(keys.RUN_DEADLINES, "-inf", now, start=0, num=limit)
+        return [keys.split_clock_member(_text(member)) for member in members]
 
     def overdue_runs(self, team_id: str, now: float) -> list[str]:
         """Open runs past their deadline, for whatever closes them (an interaction, or a clock)."""
