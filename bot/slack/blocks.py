@@ -6,6 +6,7 @@ slack_sdk does not enforce (50 blocks, 25 elements per actions block, unique ids
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,8 +75,38 @@ def _render(text: str, blocks: Sequence[Block]) -> Message:
     return message
 
 
+# Slack's Block Kit reference: a button's text "may truncate with ~30 characters" (75 at most), so a
+# longer text reads as "Some projects in Git; many not…" in a real client.
+MAX_BUTTON_TEXT_SHOWN = 30
+_PLAIN_WORDS = re.compile(r"^[A-Za-z][a-z]*( [A-Za-z&][a-z]*)*$")
+
+
+def needs_accessibility_label(text: str) -> bool:
+    """A button text a screen reader would read badly: an emoji, a symbol or an abbreviation, anything
+    but plain words."""
+    return not _PLAIN_WORDS.match(text)
+
+
+def check_elements(elements: Sequence[dict[str, Any]]) -> None:
+    """What a person would see badly, which Slack itself accepts: button texts cut short, and buttons
+    that say nothing to a screen reader."""
+    for element in elements:
+        if element.get("type") != "button":
+            continue
+        text = element["text"]["text"]
+        if len(text) > MAX_BUTTON_TEXT_SHOWN:
+            raise BlockLimitError(
+                f"button text {text!r} is {len(text)} characters; Slack shows about {MAX_BUTTON_TEXT_SHOWN}"
+            )
+        if needs_accessibility_label(text) and not element.get("accessibility_label"):
+            raise BlockLimitError(f"button {text!r} needs an accessibility_label")
+
+
 def check_message(message: Message) -> None:
-    """Limits slack_sdk's models leave to the server; raises BlockLimitError."""
+    """Limits slack_sdk's models leave to the server, and what a real client would show badly; raises
+    BlockLimitError."""
+    if not message.text.strip():
+        raise BlockLimitError("a message needs notification text, for notifications and screen readers")
     if len(message.blocks) > MAX_BLOCKS:
         raise BlockLimitError(f"{len(message.blocks)} blocks; Slack allows {MAX_BLOCKS}")
     block_ids = [b["block_id"] for b in message.blocks if "block_id" in b]
@@ -89,6 +120,9 @@ def check_message(message: Message) -> None:
             action_ids = [e["action_id"] for e in elements]
             if len(action_ids) != len(set(action_ids)):
                 raise BlockLimitError(f"duplicate action_id in one block: {action_ids}")
+            check_elements(elements)
+        if block["type"] == "section" and isinstance(block.get("accessory"), dict):
+            check_elements([block["accessory"]])
         if block["type"] == "section" and len(block.get("text", {}).get("text", "")) > MAX_SECTION_TEXT:
             raise BlockLimitError("section text over 3000 characters")
         # slack_sdk's own checks overlap ours; one error type lets a caller catch every refusal.

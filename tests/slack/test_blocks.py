@@ -623,3 +623,44 @@ def test_answers_of_every_kind_are_offered_in_display_order() -> None:
     kinds = [QuestionButton.decode(o["value"]).a for o in options]
     assert kinds == [*range(len(question.options)), "na", "dk"]
     assert choices(question)[-2] == (NotApplicable(), question.not_applicable)
+
+
+@pytest.mark.parametrize(
+    ("element", "problem"),
+    [
+        (
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "x" * 31}},
+            "Slack shows about 30",
+        ),
+        (
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "← Back"}},
+            "accessibility_label",
+        ),
+        (
+            {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "OK"}},
+            "accessibility_label",
+        ),
+    ],
+)
+def test_check_message_refuses_what_a_real_client_would_show_badly(
+    element: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(BlockLimitError, match=problem):
+        check_message(Message(text="t", blocks=[{"type": "actions", "elements": [element]}]))
+
+
+def test_check_message_accepts_plain_short_buttons_and_labelled_symbols_and_wants_notification_text() -> None:
+    labelled = {
+        "type": "button",
+        "action_id": "b",
+        "text": {"type": "plain_text", "text": "← Back"},
+        "accessibility_label": "Back to the previous question",
+    }
+    plain = {
+        "type": "button",
+        "action_id": "a",
+        "text": {"type": "plain_text", "text": "Close & show results"},
+    }
+    check_message(Message(text="t", blocks=[{"type": "actions", "elements": [plain, labelled]}]))
+    with pytest.raises(BlockLimitError, match="notification text"):
+        check_message(Message(text=" ", blocks=[{"type": "divider"}]))
