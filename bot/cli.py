@@ -192,6 +192,7 @@ def run_validate(args: argparse.Namespace, consoles: Consoles) -> int:
         _print_lines(consoles.err, [str(error)])
         return EXIT_USAGE
     _print_lines(consoles.out, [str(problem) for problem in check.problems])
+    _print_lines(consoles.out, [f"warning: {warning}" for warning in check.warnings], style="yellow")
     if not check.problems:
         _print_lines(consoles.out, [f"{_plural(len(check.files), 'bank')} OK"], style="green")
         return EXIT_OK

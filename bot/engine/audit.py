@@ -14,6 +14,9 @@ from bot.engine.bank import BankProblem, ContextQuestion, Question, QuestionBank
 from bot.engine.scoring import score_dimension
 
 RETIRED_TOOLS_FILE = "retired-tools.txt"
+# How many characters of an answer option each front end shows whole. Slack shows options as radio
+# buttons (75 characters, on desktop and mobile); a button would show only about 30.
+OPTION_TEXT_SHOWN = 75
 
 
 @dataclass(frozen=True)
@@ -162,3 +165,23 @@ def _named(retired: Mapping[str, str], texts: Iterable[str]) -> list[tuple[str, 
         if any(pattern.search(text) for text in texts):
             found.append((name, reason))
     return found
+
+
+# Presentation ------------------------------------------------------------------------------------
+
+
+def cut_label_warnings(bank: QuestionBank, file: str, shown: int = OPTION_TEXT_SHOWN) -> list[BankProblem]:
+    """Answer labels longer than the chosen presentation shows whole: a person would choose without
+    reading them. Warnings, not problems: the bank still loads."""
+    warnings = []
+    for index, question in enumerate(bank.questions):
+        for position, (_, label) in enumerate(choices(question)):
+            if len(label) > shown:
+                warnings.append(
+                    BankProblem(
+                        file,
+                        f"questions[{index}].options[{position}]",
+                        f"label of {len(label)} characters; Slack shows {shown} whole, the rest would be cut",
+                    )
+                )
+    return warnings

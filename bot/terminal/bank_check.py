@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.audit import RETIRED_TOOLS_FILE, gate_problems, read_retired_tools, retired_tool_problems
+from bot.engine.audit import (
+    RETIRED_TOOLS_FILE,
+    cut_label_warnings,
+    gate_problems,
+    read_retired_tools,
+    retired_tool_problems,
+)
 from bot.engine.bank import BANK_SUFFIXES, BankError, BankProblem, QuestionBank, load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 
@@ -21,6 +27,7 @@ class MissingBankPath(Exception):
 class BankCheck:
     banks: list[QuestionBank] = field(default_factory=list)
     problems: list[BankProblem] = field(default_factory=list)
+    warnings: list[BankProblem] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
 
     @property
@@ -70,6 +77,7 @@ def _keep_if_sound(bank: QuestionBank, path: Path, check: BankCheck) -> None:
         check.problems.extend(instrument)
     else:
         check.banks.append(bank)
+    check.warnings.extend(cut_label_warnings(bank, str(path)))
 
 
 def _retired_tools() -> dict[str, str]:

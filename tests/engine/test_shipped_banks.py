@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from bot.engine.answers import DONT_KNOW_LABEL, DontKnow, OptionChoice, choices
-from bot.engine.audit import RETIRED_TOOLS_FILE, read_retired_tools, retired_tool_problems
+from bot.engine.audit import RETIRED_TOOLS_FILE, cut_label_warnings, read_retired_tools, retired_tool_problems
 from bot.engine.bank import BUTTON_LABEL_LIMIT, load_bank_file
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import applicable_questions, score
@@ -115,3 +115,16 @@ def test_a_retired_tool_is_found_in_tools_and_improvement_text(mlops):
     bank = mlops.model_copy(update={"questions": questions})
     problems = retired_tool_problems(bank, read_retired_tools(DEFAULT_BANKS_DIR / RETIRED_TOOLS_FILE), "x")
     assert [p.path for p in problems] == [f"questions[{index}].tools[0]", f"questions[{index}].improvement"]
+
+
+def test_every_shipped_answer_label_shows_whole_as_a_radio_option(mlops, pulse):
+    for bank in (mlops, pulse):
+        assert cut_label_warnings(bank, bank.id) == []
+
+
+def test_a_label_longer_than_the_presentation_shows_is_a_warning_naming_its_place(mlops):
+    warnings = cut_label_warnings(mlops, "mlops.yaml", shown=30)
+    # Most of the bank's labels would be cut as buttons: the reason answers are radio options.
+    assert len(warnings) > 50
+    first = warnings[0]
+    assert first.path.startswith("questions[") and "Slack shows 30 whole" in first.reason
