@@ -25,7 +25,9 @@ from types import TracebackType
 from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.fakeslack.signing import DEFAULT_APP_ID
 from bot.fakeslack.socket_mode import SocketModeEndpoint
+from bot.fakeslack.views import TriggerBook, check_modal, opened_view
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +275,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
             "users.info": self._users_info,
             "conversations.members": self._conversations_members,
             "apps.connections.open": self._apps_connections_open,
@@ -294,6 +297,9 @@ class FakeSlack:
         self._users: dict[str, dict[str, Any]] = {}
         self._archived: set[str] = set()
         self._delays: dict[str, deque[float]] = {}
+        self._triggers = TriggerBook()
+        self._modals: dict[str, tuple[str, dict[str, Any]]] = {}  # view id: (user id, view)
+        self._closed_modals: set[str] = set()
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -502,6 +508,33 @@ class FakeSlack:
         with self._cond:
             view = self._home_views.get(user_id)
             return copy.deepcopy(view) if view is not None else None
+
+    # Modals ------------------------------------------------------------------------------------------
+
+    def issue_trigger(self, user_id: str, age: float = 0.0) -> str:
+        """A trigger id as Slack sends one with a slash command, shortcut or click by `user_id`, as if sent
+        `age` seconds ago: views.open takes it within 3 seconds, once."""
+        with self._cond:
+            return self._triggers.issue(user_id, age)
+
+    def trigger_age_when_exchanged(self, trigger_id: str) -> float | None:
+        """How old the trigger was when a view was opened with it; None if none was."""
+        with self._cond:
+            return self._triggers.age_when_exchanged(trigger_id)
+
+    def open_modals(self, user_id: str) -> list[dict[str, Any]]:
+        """The modals open in front of `user_id`, oldest first, as views.open answered them."""
+        with self._cond:
+            return [
+                copy.deepcopy(view)
+                for view_id, (owner, view) in self._modals.items()
+                if owner == user_id and view_id not in self._closed_modals
+            ]
+
+    def close_modal(self, view_id: str) -> None:
+        """The person submitted the modal and the app accepted it (or they closed it): Slack closes it."""
+        with self._cond:
+            self._closed_modals.add(view_id)
 
     def dm_channel_id(self, user_id: str) -> str:
         """The DM id ``conversations.open`` returns for this user, without opening it."""
@@ -910,6 +943,24 @@ class FakeSlack:
         }
         self._home_views[user_id] = published
         return {"view": copy.deepcopy(published)}
+
+    def _views_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        view = params.get("view")
+        if view is None:
+            raise _missing("view")
+        trigger_id = str(params.get("trigger_id") or "")
+        if not trigger_id:
+            raise _ApiError("invalid_arguments", "missing required field: trigger_id")
+        problems = check_modal(view)
+        if problems:
+            raise _ApiError("invalid_arguments", "; ".join(problems))
+        user_id, refused = self._triggers.exchange(trigger_id)
+        if refused is not None or user_id is None:
+            raise _ApiError(refused or "invalid_trigger_id")
+        view_id = "V" + uuid.uuid4().hex[:10].upper()
+        opened = opened_view(view, view_id, self.team_id, DEFAULT_APP_ID, self.bot_id)
+        self._modals[view_id] = (user_id, opened)
+        return {"view": copy.deepcopy(opened)}
 
     def _apps_connections_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         return {"url": self.socket_mode.open_url()}

@@ -229,6 +229,63 @@ def block_actions_payload(
     return payload
 
 
+def shortcut_payload(
+    *,
+    callback_id: str,
+    user_id: str,
+    user_name: str | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    trigger_id: str = DEFAULT_TRIGGER_ID,
+    action_ts: str | None = None,
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
+    """A global shortcut chosen from the shortcuts menu: no channel, no message, no response_url."""
+    name = user_name if user_name is not None else _user_name(user_id)
+    return {
+        "type": "shortcut",
+        "token": token,
+        "action_ts": action_ts if action_ts is not None else _now_ts(),
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "username": name, "team_id": team_id},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+    }
+
+
+def view_submission_payload(
+    *,
+    view: Mapping[str, Any],
+    state_values: Mapping[str, Mapping[str, Any]],
+    user_id: str,
+    user_name: str | None = None,
+    team_id: str = DEFAULT_TEAM_ID,
+    team_domain: str = DEFAULT_TEAM_DOMAIN,
+    trigger_id: str = DEFAULT_TRIGGER_ID,
+    api_app_id: str = DEFAULT_APP_ID,
+    token: str = VERIFICATION_TOKEN,
+) -> dict[str, Any]:
+    """The submission of a modal: the view as Slack opened it (its id, callback_id and private_metadata
+    included) with what the person entered in ``state.values``, by block_id and then action_id."""
+    name = user_name if user_name is not None else _user_name(user_id)
+    submitted = dict(view)
+    submitted["state"] = {"values": {block: dict(actions) for block, actions in state_values.items()}}
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": team_domain},
+        "user": {"id": user_id, "username": name, "name": name, "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": token,
+        "trigger_id": trigger_id,
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def block_actions_body(**options: Any) -> SlackRequestBody:
     """``block_actions_payload(**options)`` as Slack POSTs it: JSON in the form field ``payload``."""
     return interaction_body(block_actions_payload(**options))

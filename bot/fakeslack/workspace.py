@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,7 +22,9 @@ from bot.fakeslack.signing import (
     form_body,
     interaction_body,
     post_signed,
+    shortcut_payload,
     slash_command_fields,
+    view_submission_payload,
 )
 from bot.fakeslack.socket_mode import INTERACTIVE, SLASH_COMMANDS, Envelope, SocketModeEndpoint
 
@@ -148,6 +151,62 @@ def buttons_of(message: dict[str, Any]) -> list[Button]:
     return found
 
 
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _chosen_option(element: dict[str, Any], value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    offered = [*element.get("options", [])]
+    for group in element.get("option_groups", []):
+        offered += group.get("options", [])
+    found = next((option for option in offered if option.get("value") == value), None)
+    return found if found is not None else {"text": _plain(value), "value": value}
+
+
+# Each input element Slack lets a person fill in: the field its state reports, and the field of the element
+# holding what it shows first (a selected option for the selects and radio buttons, a plain value otherwise).
+_INPUT_FIELDS: dict[str, tuple[str, str]] = {
+    "static_select": ("selected_option", "initial_option"),
+    "radio_buttons": ("selected_option", "initial_option"),
+    "plain_text_input": ("value", "initial_value"),
+    "number_input": ("value", "initial_value"),
+    "conversations_select": ("selected_conversation", "initial_conversation"),
+    "channels_select": ("selected_channel", "initial_channel"),
+    "users_select": ("selected_user", "initial_user"),
+    "timepicker": ("selected_time", "initial_time"),
+}
+
+
+def _element_state(element: dict[str, Any], entered: str | None, filled: bool) -> dict[str, Any]:
+    kind = element["type"]
+    if kind not in _INPUT_FIELDS:
+        raise ValueError(f"a person cannot fill in a {kind} here yet")
+    state_field, initial_field = _INPUT_FIELDS[kind]
+    initial = element.get(initial_field)
+    if state_field == "selected_option":
+        value = entered if filled else (initial or {}).get("value")
+        return {"type": kind, state_field: _chosen_option(element, value)}
+    value = entered if filled else initial
+    return {"type": kind, state_field: None if value is None else str(value)}
+
+
+def view_state(view: Mapping[str, Any], entered: Mapping[str, str | None]) -> dict[str, dict[str, Any]]:
+    """``state.values`` as Slack sends it when a person submits `view`: for each input block, by block_id
+    and action_id, what they `entered` there (None: they cleared it), else what the view showed first."""
+    inputs = {block["block_id"]: block for block in view.get("blocks", []) if block.get("type") == "input"}
+    unknown = set(entered) - set(inputs)
+    if unknown:
+        raise ValueError(f"the view has no input blocks {sorted(unknown)}; it has {sorted(inputs)}")
+    values: dict[str, dict[str, Any]] = {}
+    for block_id, block in inputs.items():
+        element = block["element"]
+        state = _element_state(element, entered.get(block_id), filled=block_id in entered)
+        values[block_id] = {element["action_id"]: state}
+    return values
+
+
 class SlackUser:
     def __init__(
         self,
@@ -168,6 +227,8 @@ class SlackUser:
         self.team_id = team_id or fake.team_id
         # The response URL of the latest click, so a reply to that click can be told from others'.
         self.last_response_id: str | None = None
+        # The trigger id Slack sent with the latest command, shortcut, click or submission.
+        self.last_trigger_id: str | None = None
 
     @property
     def dm_channel(self) -> str:
@@ -183,8 +244,55 @@ class SlackUser:
             channel_name=self.channel_name,
             team_id=self.team_id,
             response_url=self.fake.new_response_url(channel_id=self.channel_id, user_id=self.user_id),
+            trigger_id=self._new_trigger(),
         )
         return self.transport.slash_command(fields, timestamp=timestamp)
+
+    def _new_trigger(self) -> str:
+        self.last_trigger_id = self.fake.issue_trigger(self.user_id)
+        return self.last_trigger_id
+
+    def shortcut(self, callback_id: str, timestamp: int | None = None) -> Acknowledgement:
+        """Choose the app's global shortcut `callback_id` from Slack's shortcuts menu."""
+        payload = shortcut_payload(
+            callback_id=callback_id,
+            user_id=self.user_id,
+            user_name=self.user_name,
+            team_id=self.team_id,
+            trigger_id=self._new_trigger(),
+        )
+        return self.transport.interaction(payload, timestamp=timestamp)
+
+    def modal(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The newest modal open in front of this person, waiting up to `timeout` for one to open."""
+        deadline = time.monotonic() + timeout
+        while not (opened := self.fake.open_modals(self.user_id)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no modal opened for {self.user_id} within {timeout}s")
+            time.sleep(0.005)
+        return opened[-1]
+
+    def submit_view(
+        self,
+        view: dict[str, Any],
+        values: Mapping[str, str | None] | None = None,
+        timestamp: int | None = None,
+    ) -> Acknowledgement:
+        """Press the modal's submit button with `values` entered by block_id (the rest as the view showed
+        them). Returns the app's acknowledgement: ``payload["response_action"] == "errors"`` keeps the modal
+        open with the messages shown under the fields; anything else closes it, as in Slack."""
+        payload = view_submission_payload(
+            view=view,
+            state_values=view_state(view, values or {}),
+            user_id=self.user_id,
+            user_name=self.user_name,
+            team_id=self.team_id,
+            trigger_id=self._new_trigger(),
+        )
+        acknowledgement = self.transport.interaction(payload, timestamp=timestamp)
+        if acknowledgement.acked and (acknowledgement.payload or {}).get("response_action") != "errors":
+            self.fake.close_modal(view["id"])
+        return acknowledgement
 
     def click(
         self,
@@ -214,6 +322,7 @@ class SlackUser:
             button_text=button.label,
             response_url=response_url,
             element_type=button.element_type,
+            trigger_id=self._new_trigger(),
         )
         return self.transport.interaction(payload, timestamp=timestamp)
 
