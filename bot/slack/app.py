@@ -12,6 +12,7 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.listeners import register_listeners
+from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
 from bot.store.schedules import ScheduleStore
@@ -66,5 +67,5 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
     )
     flow.run_hook = team
     schedules = ScheduleFlow(ScheduleStore(store.redis), catalog, flow, client)
-    register_listeners(app, flow, team, schedules)
+    register_listeners(app, flow, team, schedules, ModalFlow(flow, team, schedules, client))
     return app

@@ -198,9 +198,16 @@ class AssessmentFlow:
     # Commands ------------------------------------------------------------------------------------
 
     def start(
-        self, team_id: str, user_id: str, channel_id: str, bank_ref: str | None, respond: Respond
+        self,
+        team_id: str,
+        user_id: str,
+        channel_id: str,
+        bank_ref: str | None,
+        respond: Respond,
+        started_text: str = STARTED,
     ) -> None:
-        """Start an assessment unless one is in progress; says what happened either way."""
+        """Start an assessment unless one is in progress; says what happened either way. The report comes
+        to `channel_id` too, unless that is the DM itself."""
         try:
             bank = self.catalog.by_id(bank_ref or self.default_bank)
         except UnknownBank as error:
@@ -215,7 +222,14 @@ class AssessmentFlow:
         if existing is not None and not self._finished(existing):
             self._offer_resume(existing, bank, respond)
             return
-        self.begin(respondent, bank, channel_id, may_replace=self._finished, respond=respond)
+        self.begin(
+            respondent,
+            bank,
+            channel_id,
+            may_replace=self._finished,
+            respond=respond,
+            started_text=started_text,
+        )
 
     def begin(
         self,

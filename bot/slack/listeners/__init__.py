@@ -3,7 +3,8 @@
 from slack_bolt import App
 
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.listeners import actions, commands, schedule, team
+from bot.slack.listeners import actions, commands, modals, schedule, team
+from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
 
@@ -13,7 +14,12 @@ def register_listeners(
     flow: AssessmentFlow,
     team_flow: TeamFlow | None = None,
     schedule_flow: ScheduleFlow | None = None,
+    modal_flow: ModalFlow | None = None,
 ) -> None:
+    # Bolt runs the first listener that matches: `team` and `schedule` typed alone open their forms, so
+    # these come before the listeners that read the typed arguments.
+    if modal_flow is not None:
+        modals.register(app, modal_flow)
     # First: they take `/mlops-compass team …` and `/mlops-compass schedule …` before the general command.
     if team_flow is not None:
         team.register(app, team_flow)
