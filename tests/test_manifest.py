@@ -9,6 +9,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
+from bot.slack.modals import SHORTCUT_NAME, START_SHORTCUT
+
 ROOT = Path(__file__).resolve().parents[1]
 # Vendored with its license, so these checks run on any clone, offline.
 SCHEMA = Path(__file__).parent / "vendor" / "slack_manifest_schema" / "manifest.schema.1.0.0.json"
@@ -48,6 +50,18 @@ def test_manifest_matches_the_app() -> None:
         "im:write",
         "users:read",
     ]
+
+
+def test_the_global_shortcut_is_the_one_the_app_listens_for() -> None:
+    [shortcut] = manifest()["features"]["shortcuts"]
+    assert shortcut["type"] == "global"
+    assert (shortcut["callback_id"], shortcut["name"]) == (START_SHORTCUT, SHORTCUT_NAME)
+
+
+def test_schema_check_catches_a_shortcut_name_slack_would_cut() -> None:
+    broken = manifest()
+    broken["features"]["shortcuts"][0]["name"] = "Start an MLOps assessment"  # 25 characters
+    assert list(Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(broken))
 
 
 def test_procfile_runs_the_web_process() -> None:

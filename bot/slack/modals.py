@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 Ack = Callable[..., Any]
 
 START_SHORTCUT = "start_assessment"
-SHORTCUT_NAME = "Start an MLOps assessment"
+# "Start an MLOps assessment" is 25 characters; Slack's manifest allows a shortcut name 24.
+SHORTCUT_NAME = "Start MLOps assessment"
 SHORTCUT_STARTED = (
     ":compass: You started an assessment from the shortcut: the first question is above. Your report will "
     "come to this DM and stay here; nobody else sees it."
