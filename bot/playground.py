@@ -31,6 +31,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
 from bot.fakeslack.workspace import (
+    Acknowledgement,
     Button,
     HttpTransport,
     SlackUser,
@@ -352,6 +353,37 @@ def _show_channel(console: Console, message: dict[str, Any]) -> None:
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
 
 
+def _shown_value(element: dict[str, Any]) -> str:
+    option = element.get("initial_option")
+    if isinstance(option, dict):
+        return str(option["text"]["text"])
+    if element.get("initial_conversation"):
+        return (
+            "#general" if element["initial_conversation"] == CHANNEL else str(element["initial_conversation"])
+        )
+    return str(element.get("initial_value") or element.get("initial_time") or "(empty)")
+
+
+def submit_form_as_shown(console: Console, user: SlackUser) -> Acknowledgement:
+    """The modal the command opened, shown as its fields with what they hold, and submitted that way."""
+    modal = user.modal()
+    fields = [
+        f"{block['label']['text']}: [bold]{escape(_shown_value(block['element']))}[/]"
+        for block in modal["blocks"]
+        if block.get("type") == "input"
+    ]
+    console.print(
+        Panel(
+            "\n".join(fields),
+            title=f"Form: {modal['title']['text']}",
+            title_align="left",
+            border_style="cyan",
+        )
+    )
+    console.print(f"You pressed [bold]{escape(modal['submit']['text'])}[/].", style="dim")
+    return user.submit_view(modal)
+
+
 def play_team(
     console: Console, you: SlackUser, choose: Chooser, teammates: list[tuple[SlackUser, Chooser]]
 ) -> int:
@@ -361,6 +393,10 @@ def play_team(
     acknowledged = you.command("team")
     if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
+        return EXIT_USAGE
+    submitted = submit_form_as_shown(console, you)
+    if not submitted.acked or (submitted.payload or {}).get("response_action") == "errors":
+        console.print(f"The app refused the form: {submitted.status} {submitted.body}", style="red")
         return EXIT_USAGE
     _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
     failures: list[BaseException] = []

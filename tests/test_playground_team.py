@@ -26,6 +26,8 @@ def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> N
     )
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
+    # `team` typed alone opens its form; the playground shows it and submits it as shown.
+    assert "Form: Start a team run" in out and "Closes in (days): 7" in out and "Channel: #general" in out
     # Only your own questions are shown, one panel each; the teammates answer in their own DMs.
     assert out.count("DM from MLOps Compass") == BANK.question_counts[0]
     report = out[out.index("Team MLOps maturity report") :]
