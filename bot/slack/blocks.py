@@ -436,6 +436,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"• `{COMMAND} banks` — list the question banks\n"
         f'• `{COMMAND} schedule quarterly|monthly|"cron" [pulse|full] [team] [at HH:MM]` — remind this '
         f"channel (`schedule list`, `schedule cancel ID`, `schedule resume ID`)\n"
+        f"• `{COMMAND} team` or `{COMMAND} schedule` alone opens a form for it; the shortcut *Start MLOps "
+        "assessment* (in Slack's shortcuts menu) starts an assessment whose report stays in our DM\n"
         f"• `{COMMAND} help` — this message"
     )
     return text_message(text)

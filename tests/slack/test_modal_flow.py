@@ -16,9 +16,10 @@ from bot.engine.catalog import BankCatalog
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
 from bot.fakeslack.workspace import buttons_of, view_state
+from bot.slack import blocks
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
-from bot.slack.modals import SHORTCUT_STARTED, ModalFlow
+from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
@@ -309,3 +310,9 @@ def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
     offered = fake.messages(fake.dm_channel_id(PERSON))[-1]
     assert [b.label for b in buttons_of(offered)] == ["Resume", "Start over"]
     assert "in progress" in json.dumps(offered)
+
+
+def test_help_tells_of_the_forms_and_the_shortcut() -> None:
+    text = blocks.help_message(CATALOG.banks, "mlops").text
+    assert "`/mlops-compass team` or `/mlops-compass schedule` alone opens a form" in text
+    assert f"*{SHORTCUT_NAME}*" in text
