@@ -35,6 +35,9 @@ ACK_DEADLINE_SECONDS = 3.0
 SLASH_COMMANDS = "slash_commands"
 INTERACTIVE = "interactive"
 ACCEPTS_RESPONSE_PAYLOAD = {SLASH_COMMANDS: True, INTERACTIVE: False}
+# Interactions whose acknowledgement may carry an answer (a view submission's `response_action`), and so
+# arrive with accepts_response_payload true; a click or a shortcut accepts none.
+ANSWERED_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
 # Slack sends this to a connection it is about to close; the app should open a new one at once.
 REFRESH_REQUESTED = "refresh_requested"
 
@@ -263,7 +266,8 @@ class SocketModeEndpoint:
                 envelope_id=str(uuid.uuid4()),
                 type=envelope_type,
                 payload=payload,
-                accepts_response_payload=ACCEPTS_RESPONSE_PAYLOAD[envelope_type],
+                accepts_response_payload=ACCEPTS_RESPONSE_PAYLOAD[envelope_type]
+                or payload.get("type") in ANSWERED_INTERACTIONS,
                 connection=connection.number,
                 sent_at=time.monotonic(),
             )

@@ -139,3 +139,15 @@ def test_a_slash_command_is_answered_in_its_acknowledgement(user: SlackUser) -> 
     assert acknowledged.acked
     assert "measures how mature your MLOps practice is" in acknowledged.text
     assert [b for b in answer_buttons(acknowledged.payload or {})] == []
+
+
+def test_a_form_opens_and_answers_its_submissions_over_socket_mode(fake: FakeSlack, user: SlackUser) -> None:
+    assert user.command("team").acked
+    form = user.modal(timeout=10)
+    refused = user.submit_view(form, {"days": "0"})
+    assert refused.acked and (refused.payload or {}).get("response_action") == "errors"
+    assert list((refused.payload or {})["errors"]) == ["days"]
+    accepted = user.submit_view(form, {"bank": "pulse"})
+    assert accepted.acked and accepted.payload is None
+    fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, timeout=10)
+    assert fake.open_modals(user.user_id) == []
