@@ -8,6 +8,18 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:result:ID             a finished assessment with its report (JSON; kept)
     mlops-compass:{T}:history:user:U        U's personal result ids, scored by finish time (sorted set; kept)
     mlops-compass:{T}:history:run:R         result ids of team run R (sorted set; kept)
+    mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
+    mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
+
+History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
+transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
+
+What `forget me` deletes for person U (``personal_data_patterns`` and ``personal_memberships``):
+    session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs
+    history:user:U                          U's history, and every result:ID whose respondent is U
+    run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
+    U as a member of run:*:respondents      who answered a team run (the count stays in the aggregate)
+    schedules U created                     through the schedules' own hook (bot/store/history.py)
 """
 
 from __future__ import annotations
@@ -33,6 +45,38 @@ def history(team_id: str, user_id: str, run_id: str | None = None) -> str:
     if run_id is None:
         return f"{_workspace(team_id)}:history:user:{user_id}"
     return f"{_workspace(team_id)}:history:run:{run_id}"
+
+
+def channel_history(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:history:channel:{channel_id}"
+
+
+def handled_event(team_id: str, event_id: str) -> str:
+    return f"{_workspace(team_id)}:event:{event_id}"
+
+
+def result_pattern(team_id: str) -> str:
+    return f"{_workspace(team_id)}:result:*"
+
+
+def history_pattern(team_id: str) -> str:
+    return f"{_workspace(team_id)}:history:*"
+
+
+def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
+    """Glob patterns (SCAN MATCH) of the keys that hold only person U's data: deleted whole by `forget me`."""
+    workspace = _workspace(team_id)
+    return [
+        session(team_id, user_id),
+        f"{workspace}:session:run:*:user:{user_id}",
+        history(team_id, user_id),
+        f"{workspace}:run:*:response:{user_id}",
+    ]
+
+
+def personal_memberships(team_id: str) -> list[str]:
+    """Glob patterns of sets that may list a person among others: `forget me` removes the person only."""
+    return [f"{_workspace(team_id)}:run:*:respondents"]
 
 
 def workspace_pattern(team_id: str) -> str:

@@ -2,7 +2,8 @@
 
 Every change is one atomic compare-and-set (WATCH the key, read, compute, MULTI/EXEC). A transition that
 loses a race is recomputed from the fresh state, never dropped; a refused event raises before EXEC and so
-changes nothing. Finishing an assessment writes its result and history entry in the same transaction.
+changes nothing. Finishing an assessment writes its result and history entry in the same transaction,
+which also trims the history to its bounds (bot/store/history.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from bot.store import keys
+from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
 MAX_RACE_RETRIES = 50
@@ -83,9 +85,15 @@ class Change(Generic[T]):
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis, session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS):
+    def __init__(
+        self,
+        client: redis.Redis,
+        session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS,
+        history_limits: HistoryLimits | None = None,
+    ):
         self.redis = client
         self.session_ttl_seconds = session_ttl_seconds
+        self.history_limits = history_limits or HistoryLimits()
 
     def ping(self) -> None:
         """Raises StoreUnavailable, saying why in one line, unless Redis answers and accepts the
@@ -130,12 +138,14 @@ class SessionStore:
                     if change.record is None and change.result is None:
                         pipe.unwatch()
                         return change.value
+                    # The history is trimmed in the transaction that adds the result (WATCHed from here).
+                    trim = self._plan_result(pipe, change.result) if change.result is not None else None
                     pipe.multi()
                     if change.record is not None:
                         change.record.updated_at = time.time()
                         pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
-                    if change.result is not None:
-                        self._keep_result(pipe, change.result)
+                    if change.result is not None and trim is not None:
+                        self._keep_result(pipe, change.result, trim)
                     pipe.execute()
                     return change.value
                 except redis.WatchError:
@@ -144,10 +154,21 @@ class SessionStore:
                     pipe.reset()
         raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
 
-    def _keep_result(self, pipe: Any, result: ResultRecord) -> None:
+    def _plan_result(self, pipe: Any, result: ResultRecord) -> TrimPlan:
+        return plan_trim(pipe, result.respondent.history_key, self.history_limits, result.finished_at)
+
+    def _keep_result(self, pipe: Any, result: ResultRecord, trim: TrimPlan) -> None:
         respondent = result.respondent
-        pipe.set(keys.result(respondent.team_id, result.result_id), result.model_dump_json())
-        pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
+        queue_keep(
+            pipe,
+            respondent.team_id,
+            respondent.history_key,
+            result.result_id,
+            result.finished_at,
+            result.model_dump_json(),
+            trim,
+            self.history_limits,
+        )
 
     def result(self, team_id: str, result_id: str) -> ResultRecord | None:
         with _unavailable_on_connection_error():

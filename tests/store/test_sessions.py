@@ -11,6 +11,7 @@ from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AnswerQuestion, Conversation, Phase, StaleQuestion, Start, advance
 from bot.store import keys
+from bot.store.history import HistoryLimits
 from bot.store.sessions import (
     Change,
     Respondent,
@@ -151,8 +152,8 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
     assert stored(store, respondent).message_ts == "100"
 
 
-def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, team_id: str) -> None:
-    store = SessionStore(redis_client)
+def test_finishing_keeps_the_result_until_its_retention_ends(redis_client: redis.Redis, team_id: str) -> None:
+    store = SessionStore(redis_client, history_limits=HistoryLimits.of(keep=40, retention_days=30))
     respondent = Respondent(team_id=team_id, user_id="U1")
     store.create(started_record(respondent))
     result = ResultRecord(
@@ -164,8 +165,9 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
         return Change(record.model_copy(update={"result_id": result.result_id}), None, result)
 
     store.change(respondent, finish)
-    assert redis_client.ttl(keys.result(team_id, result.result_id)) == -1
-    assert redis_client.ttl(respondent.history_key) == -1
+    thirty_days = 30 * 24 * 3600
+    assert thirty_days - 5 <= redis_client.ttl(keys.result(team_id, result.result_id)) <= thirty_days + 1
+    assert thirty_days - 5 <= redis_client.ttl(respondent.history_key) <= thirty_days + 1
     assert store.result(team_id, result.result_id) == result
     assert [r.result_id for r in store.history(respondent)] == [result.result_id]
     assert stored(store, respondent).result_id == result.result_id
