@@ -15,6 +15,7 @@ from bot.fakeslack.signing import (
     SignedResponse,
     SlackRequestSigner,
     block_actions_body,
+    event_body,
     post_signed,
     slash_command_body,
 )
@@ -115,6 +116,24 @@ class SlackUser:
             ),
         )
         return post_signed(self.app_url, *body, self.signer, timestamp=timestamp)
+
+    def open_app_home(
+        self, event_id: str | None = None, retry_num: int | None = None, tab: str = "home"
+    ) -> SignedResponse:
+        """Open the app's Home tab: an `app_home_opened` event, signed as Slack sends it. A `retry_num`
+        sends it as Slack's retry of the same event (same `event_id`, X-Slack-Retry-Num)."""
+        event = {
+            "type": "app_home_opened",
+            "user": self.user_id,
+            "channel": self.dm_channel,
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        body = event_body(event, team_id=self.team_id, event_id=event_id)
+        retry = None
+        if retry_num is not None:
+            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return post_signed(self.app_url, *body, self.signer, extra_headers=retry)
 
     def dm_messages(self) -> list[dict[str, Any]]:
         return self.fake.messages(self.dm_channel)

@@ -11,7 +11,9 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.history_flow import HistoryFlow
 from bot.slack.listeners import register_listeners
+from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
 
 RATE_LIMIT_RETRIES = 3
@@ -50,6 +52,10 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         token_verification_enabled=False,
         logger=logger,
     )
-    flow = AssessmentFlow(store=store, catalog=catalog, default_bank=settings.default_bank, client=client)
-    register_listeners(app, flow)
+    history = HistoryFlow(HistoryStore(store.redis, store.history_limits), store, catalog, client)
+    flow = AssessmentFlow(
+        store=store, catalog=catalog, default_bank=settings.default_bank, client=client, companion=history
+    )
+    history.assessment = flow
+    register_listeners(app, flow, history)
     return app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -104,12 +104,29 @@ def ephemeral(respond: Respond, message: blocks.Message) -> None:
     respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
 
 
+class ReportCompanion(Protocol):
+    """What goes with a finished report: `annotate` adds to the message before it is posted, `after_report`
+    follows it where it landed (a chart). Neither may stop the report: they handle their own failures."""
+
+    def annotate(self, record: SessionRecord, message: blocks.Message) -> blocks.Message: ...
+
+    def after_report(self, record: SessionRecord, channel: str, ts: str) -> None: ...
+
+
 class AssessmentFlow:
-    def __init__(self, store: SessionStore, catalog: BankCatalog, default_bank: str, client: WebClient):
+    def __init__(
+        self,
+        store: SessionStore,
+        catalog: BankCatalog,
+        default_bank: str,
+        client: WebClient,
+        companion: ReportCompanion | None = None,
+    ):
         self.store = store
         self.catalog = catalog
         self.default_bank = default_bank
         self.client = client
+        self.companion = companion
 
     # Commands ------------------------------------------------------------------------------------
 
@@ -403,15 +420,25 @@ class AssessmentFlow:
     def _deliver_report(self, applied: Applied, dm_channel: str, message_ts: str) -> None:
         prompt = applied.transition.prompt
         assert isinstance(prompt, ShowReport)
-        owner = applied.record.respondent.user_id
-        message = blocks.report_message(prompt.report, owner)
+        message = blocks.report_message(prompt.report, applied.record.respondent.user_id)
+        if self.companion is not None:
+            message = self.companion.annotate(applied.record, message)
+        channel, ts = self._post_report(applied, message, dm_channel, message_ts)
+        if self.companion is not None:
+            self.companion.after_report(applied.record, channel, ts)
+
+    def _post_report(
+        self, applied: Applied, message: blocks.Message, dm_channel: str, message_ts: str
+    ) -> tuple[str, str]:
+        """Post the report; returns the channel and ts of the copy people see (the channel's, or the DM's)."""
         # The DM copy first: the result is already stored, and the copy stands whatever the channel says.
         self.client.chat_update(channel=dm_channel, ts=message_ts, **message.as_kwargs())
         origin = applied.record.origin_channel
         if not origin or origin == dm_channel:
-            return
+            return dm_channel, message_ts
         try:
-            self.client.chat_postMessage(channel=origin, **message.as_kwargs())
+            posted = self.client.chat_postMessage(channel=origin, **message.as_kwargs())
+            return origin, str(posted["ts"])
         except SlackApiError as error:
             code = error.response.get("error") if error.response is not None else None
             if code not in CHANNEL_REFUSALS:
@@ -422,6 +449,7 @@ class AssessmentFlow:
                 "Your report above is saved."
             )
             self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
+            return dm_channel, message_ts
 
     @staticmethod
     def _refusal_text(error: InvalidEvent) -> str:

@@ -329,6 +329,9 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"`{escape(default_bank)}`)\n"
         f"• `{COMMAND} resume` — send me the current question again\n"
         f"• `{COMMAND} cancel` — discard the assessment in progress\n"
+        f"• `{COMMAND} history` — your results over time; `history #channel` — a channel's team results\n"
+        f"• `{COMMAND} export` — your history as a CSV file in a DM (in a channel, with its team results)\n"
+        f"• `{COMMAND} forget me` — delete your data, after you confirm\n"
         f"• `{COMMAND} banks` — list the question banks\n"
         f"• `{COMMAND} help` — this message"
     )
