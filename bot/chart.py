@@ -8,6 +8,7 @@ pay for it.
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 from bot.engine.history import ResultSummary, day
@@ -48,15 +49,23 @@ def chart_png(current: ResultSummary, previous: ResultSummary | None = None) -> 
     axes.set_xticks([0, 25, 50, 75, 100])
     axes.set_xlabel("score out of 100 (bar colour: the level reached)")
     axes.spines[["top", "right"]].set_visible(False)
-    title = f"{current.bank_title}: {day(current.finished_at)}"
+    title = f"{current.bank_title}: {_when(current.finished_at, previous)}"
     if previous is not None:
-        title += f" (colour) against {day(previous.finished_at, current.finished_at)} (grey)"
+        title += f" (colour) against {_when(previous.finished_at, current)} (grey)"
     axes.set_title(title, fontsize=11, loc="left")
     figure.tight_layout()
     buffer = io.BytesIO()
     # No "Software" stamp: the same result draws the same bytes whatever matplotlib version drew it.
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _when(timestamp: float, other: ResultSummary | None) -> str:
+    """The day, with the time of day when the other result is from the same day."""
+    text = day(timestamp)
+    if other is not None and day(other.finished_at) == text:
+        text += time.strftime(" %H:%M UTC", time.gmtime(timestamp))
+    return text
 
 
 def _label(level: int | None, score: float | None) -> str:
