@@ -98,24 +98,21 @@ def _optional_float(value: Any) -> float | None:
 def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) -> ResultSummary:
     """The summary of a report view as `ReportView.to_dict()` writes it (what a stored result keeps)."""
     title = str(view.get("title") or view["bank_id"])
-    return ResultSummary(
-        result_id=result_id,
-        finished_at=finished_at,
-        bank_id=str(view["bank_id"]),
-        bank_version=str(view["bank_version"]),
-        bank_title=title.removeprefix(REPORT_TITLE_PREFIX),
-        overall_level=_optional_int(view["overall"]["level"]),
-        overall_score=_optional_float(view.get("overall_score")),
-        pulse_index=_optional_float(view.get("pulse_index")),
-        dimensions=tuple(
-            DimensionSummary(
-                id=str(d["id"]),
-                name=str(d["name"]),
-                level=_optional_int(d["level"]["level"]),
-                score=_optional_float(d.get("score")),
-            )
-            for d in view["dimensions"]
-        ),
+    return ResultSummary.from_dict(
+        {
+            "result_id": result_id,
+            "finished_at": finished_at,
+            "bank_id": view["bank_id"],
+            "bank_version": view["bank_version"],
+            "bank_title": title.removeprefix(REPORT_TITLE_PREFIX),
+            "overall_level": view["overall"]["level"],
+            "overall_score": view.get("overall_score"),
+            "pulse_index": view.get("pulse_index"),
+            "dimensions": [
+                {"id": d["id"], "name": d["name"], "level": d["level"]["level"], "score": d.get("score")}
+                for d in view["dimensions"]
+            ],
+        }
     )
 
 

@@ -6,24 +6,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.fakeslack import FakeSlack, SlackRequestSigner, event_body
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
 
 
 def test_files_upload_v2_announces_uploads_and_shares_in_a_thread(fake: FakeSlack, client: WebClient) -> None:
