@@ -225,7 +225,7 @@ def changes_since(current: ResultSummary, earlier: Iterable[ResultSummary]) -> C
     if previous is None:
         latest = candidates[0]
         reason = (
-            f"No comparison with your previous result ({describe(latest, current.finished_at)}): it was "
+            f"No comparison with the previous result ({describe(latest, current.finished_at)}): it was "
             f"answered on another bank or major version than this one ({current.bank_id} "
             f"v{current.bank_version}), and {_pulse_missing(current, latest)}."
         )
