@@ -49,10 +49,11 @@ def chart_png(current: ResultSummary, previous: ResultSummary | None = None) -> 
     axes.set_xticks([0, 25, 50, 75, 100])
     axes.set_xlabel("score out of 100 (bar colour: the level reached)")
     axes.spines[["top", "right"]].set_visible(False)
-    title = f"{current.bank_title}: {_when(current.finished_at, previous)}"
+    subtitle = f"colour: this result, {_when(current.finished_at, previous)}"
     if previous is not None:
-        title += f" (colour) against {_when(previous.finished_at, current)} (grey)"
-    axes.set_title(title, fontsize=11, loc="left")
+        subtitle += f"  ·  grey: the previous one, {_when(previous.finished_at, current)}"
+    # On the figure, not the axes: the title may use the width the dimension names take.
+    figure.suptitle(f"{current.bank_title}\n{subtitle}", x=0.02, ha="left", fontsize=10)
     figure.tight_layout()
     buffer = io.BytesIO()
     # No "Software" stamp: the same result draws the same bytes whatever matplotlib version drew it.
