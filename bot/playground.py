@@ -1,8 +1,9 @@
 """`mlops-compass playground`: the real Slack app, a fake workspace, and you in the terminal.
 
-The app runs exactly as `mlops-compass serve --memory` runs it. The fake workspace is the project's
-own Slack Web API stand-in; what the bot posts there is rendered here as text, its buttons become
-numbered choices, and every choice goes to the app as a request signed the way Slack signs it.
+The app runs exactly as `mlops-compass serve --memory` runs it (`serve --socket --memory` with
+`--socket`). The fake workspace is the project's own Slack Web API stand-in; what the bot posts there is
+rendered here as text, its buttons become numbered choices, and every choice goes to the app as Slack
+sends it: a request signed the way Slack signs it, or an envelope over the app's Socket Mode connection.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 import secrets
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +31,14 @@ from bot.engine.bank import BankError, ContextQuestion, OutcomeQuestion, Questio
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppDidNotStart, AppProcess, app_process
-from bot.fakeslack.workspace import Button, SlackUser, buttons_of
+from bot.fakeslack.workspace import (
+    Button,
+    HttpTransport,
+    SlackUser,
+    SocketModeTransport,
+    Transport,
+    buttons_of,
+)
 from bot.settings import load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.console import make_console
@@ -48,6 +58,10 @@ SLACK_EMOJI = {
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
 DEFAULT_CHART = Path(tempfile.gettempdir()) / "mlops-compass-playground-chart.png"
 CHART_WAIT_SECONDS = 20
+# Simulated teammates for `--team`: (user id, name). Their names never reach the team report.
+TEAMMATES = (("U0TEAMAVA", "ava"), ("U0TEAMBEN", "ben"), ("U0TEAMCHO", "cho"), ("U0TEAMDEV", "dev"))
+RUN_HEADER = "Team MLOps assessment"
+TEAM_REPORT_HEADER = "Team MLOps maturity report"
 
 
 def add_playground_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +83,17 @@ def add_playground_command(subparsers: argparse._SubParsersAction[argparse.Argum
         metavar="FILE",
         default=DEFAULT_CHART,
         help=f"where to write the last report's chart (default: {DEFAULT_CHART})",
+    )
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help=f"run a team assessment in #general: {len(TEAMMATES)} simulated teammates answer beside you, "
+        "then you close the run and see the team report",
     )
     parser.set_defaults(handler=run_playground)
 
@@ -116,11 +141,36 @@ def demo_answers_later(bank: QuestionBank) -> dict[str, Answer]:
     return later
 
 
+def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
+    """A teammate who sees the demo team a little differently: most answers the same or one option better,
+    but the first two teammates rate the production-safety gates far better than the demo team does, and
+    two teammates know the answer the demo team does not. So the team report has a few disagreements to
+    show, and something most of the team is unsure of."""
+    answers = demo_answers(bank)
+    gates = {q.id for q in bank.practices if q.gate}
+    for position, question in enumerate(bank.questions):
+        base = answers.get(question.id)
+        best = len(question.options) - 1
+        if isinstance(question, ContextQuestion):
+            continue
+        if not isinstance(base, OptionChoice):
+            if number >= 2:
+                answers[question.id] = OptionChoice(1)
+            continue
+        if question.id in gates and number < 2 and base.index <= best - 2:
+            answers[question.id] = OptionChoice(best)
+        else:
+            answers[question.id] = OptionChoice(min(best, base.index + (number + position) % 2))
+    return answers
+
+
 def render_mrkdwn(text: str, style: str = "") -> Text:
     """Slack mrkdwn as styled terminal text: *bold*, _italic_, `code`, mentions and emoji codes."""
     for code, emoji in SLACK_EMOJI.items():
         text = text.replace(code, emoji)
     text = re.sub(r"<@(\w+)>", r"@\1", text)
+    # A date Slack shows in the reader's time zone: here, the fallback text it carries.
+    text = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", text)
     text = re.sub(r"<#(\w+)>", r"#\1", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     markup = escape(text)
@@ -197,8 +247,9 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 @contextmanager
 def playground_app(
-    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path
-) -> Iterator[AppProcess]:
+    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path, socket_mode: bool = False
+) -> Iterator[tuple[AppProcess, Transport]]:
+    """The app in a child process, and how the fake workspace reaches it."""
     env = {
         "BANKS_DIR": str(banks_dir),
         "SLACK_BOT_TOKEN": "xoxb-playground",
@@ -207,8 +258,56 @@ def playground_app(
         "DEFAULT_BANK": bank_id,
         "LOG_LEVEL": "WARNING",
     }
-    with app_process(env, memory=True) as app:
-        yield app
+    if socket_mode:
+        env["SLACK_APP_TOKEN"] = "xapp-1-playground"
+        with app_process(env, memory=True, socket_mode_ready=lambda: fake.socket_mode.connected) as app:
+            yield app, SocketModeTransport(fake.socket_mode)
+    else:
+        with app_process(env, memory=True) as app:
+            yield app, HttpTransport(app.events_url, signing_secret)
+
+
+def answer_questions(user: SlackUser, choose: Chooser, console: Console | None = None) -> int | None:
+    """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
+    With a console each question is shown; without one (a simulated teammate) it runs silently."""
+    while (question := user.current_question()) is not None:
+        text, buttons = render_message(question)
+        if console is not None:
+            console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
+        button = choose(question, buttons)
+        if button is None:
+            if console is not None:
+                console.print(QUIT_MESSAGE, style="yellow")
+            return EXIT_QUIT
+        if console is not None:
+            console.print(f"→ {button.label}", style="bold")
+        before = len(user.fake.calls)
+        user.click(question, button)
+        note = wait_for_reply(user, question, before)
+        if note and console is not None:
+            console.print(render_mrkdwn(note, style="yellow"))
+        if button.action_id == "cancel":
+            if console is not None:
+                console.print("Assessment cancelled.", style="yellow")
+            return EXIT_QUIT
+    return None
+
+
+def wait_for_reply(
+    user: SlackUser, message: dict[str, Any], before: int, timeout: float = 15.0
+) -> str | None:
+    """Until the app edits `message` in `user`'s DM (None) or answers this click alone (its text). Others'
+    clicks may land meanwhile, so only this user's message and this click's response URL count."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = next((m for m in user.dm_messages() if m["ts"] == message["ts"]), None)
+        if now is None or now.get("blocks") != message.get("blocks"):
+            return None
+        for call in user.fake.calls[before:]:
+            if call.method == "response_url" and call.params.get("_id") == user.last_response_id:
+                return str(call.params.get("text", ""))
+        time.sleep(0.01)
+    raise TimeoutError(f"the app did not answer {user.user_name}'s click within {timeout}s")
 
 
 def play(
@@ -252,37 +351,114 @@ def _shared_chart(console: Console, user: SlackUser, after: int) -> bytes | None
 
 def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
-    start = len(user.fake.calls)
+    before = len(user.fake.calls)
     acknowledged = user.command("")
-    if acknowledged.status != 200:
+    if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.body, style="dim"))
-    user.fake.wait_for(
-        "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=start, timeout=15
-    )
-    while (question := user.current_question()) is not None:
-        text, buttons = render_message(question)
-        console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
-        button = choose(question, buttons)
-        if button is None:
-            console.print(QUIT_MESSAGE, style="yellow")
-            return EXIT_QUIT
-        console.print(f"→ {button.label}", style="bold")
-        before = len(user.fake.calls)
-        user.click(question, button)
-        reaction = user.wait_for_reaction(before, timeout=15)
-        if reaction.method == "response_url":
-            console.print(render_mrkdwn(reaction.params.get("text", ""), style="yellow"))
-        if button.action_id == "cancel":
-            console.print("Assessment cancelled.", style="yellow")
-            return EXIT_QUIT
+    console.print(render_mrkdwn(acknowledged.text, style="dim"))
+    # The acknowledgement only says "one moment"; what happened follows as a message of its own.
+    outcome = user.fake.wait_for("response_url", after=before, timeout=15)
+    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    if user.current_question() is None:
+        return EXIT_USAGE
+    quit_code = answer_questions(user, choose, console)
+    if quit_code is not None:
+        return quit_code
     # The report reaches the channel just after the DM copy.
     posted = user.fake.wait_for(
-        "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, after=start
+        "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, after=before
     )
     text, _ = render_message(posted.params)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+    return EXIT_OK
+
+
+def _channel_message(user: SlackUser, header: str) -> dict[str, Any] | None:
+    """The newest message in the user's channel whose header starts with `header`."""
+    for message in reversed(user.fake.messages(user.channel_id)):
+        blocks = message.get("blocks") or []
+        if blocks and blocks[0].get("type") == "header" and str(blocks[0]["text"]["text"]).startswith(header):
+            found: dict[str, Any] = message
+            return found
+    return None
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while (found := check()) is None or found is False:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout}s for {what}")
+        time.sleep(0.02)
+    return found
+
+
+def _click_on_run(user: SlackUser, label: str) -> None:
+    message = _wait_for(lambda: _channel_message(user, RUN_HEADER), "the team run's message")
+    button = next(b for b in buttons_of(message) if b.label == label)
+    user.click(message, button, channel_id=user.channel_id)
+
+
+def take_part(user: SlackUser) -> None:
+    """Click Take part on the run's message and wait for the first question in the DM."""
+    _click_on_run(user, "Take part")
+    _wait_for(user.current_question, f"{user.user_name}'s first question")
+
+
+def _show_channel(console: Console, message: dict[str, Any]) -> None:
+    text, _ = render_message(message)
+    console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+
+
+def play_team(
+    console: Console, you: SlackUser, choose: Chooser, teammates: list[tuple[SlackUser, Chooser]]
+) -> int:
+    """A team run in #general: you start it, your teammates answer in their DMs while you answer in yours,
+    then you close it and the team report comes to the channel."""
+    console.print(Panel("You typed [bold]/mlops-compass team[/] in [bold]#general[/]", style="cyan"))
+    acknowledged = you.command("team")
+    if not acknowledged.acked:
+        console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
+        return EXIT_USAGE
+    _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
+    failures: list[BaseException] = []
+
+    def teammate(member: SlackUser, answers: Chooser) -> None:
+        try:
+            take_part(member)
+            answer_questions(member, answers)
+        except BaseException as error:  # reported below; a teammate must not end the playground silently
+            failures.append(error)
+
+    threads = [threading.Thread(target=teammate, args=pair, daemon=True) for pair in teammates]
+    for thread in threads:
+        thread.start()
+    console.print(
+        f"{len(teammates)} simulated teammates took part and answer in their own DMs while you answer in "
+        "yours. Only you see your answers; the channel will see the team's aggregate.",
+        style="dim",
+    )
+    take_part(you)
+    quit_code = answer_questions(you, choose, console)
+    if quit_code is not None:
+        return quit_code
+    for thread in threads:
+        thread.join(timeout=60)
+    if failures:
+        console.print(f"A simulated teammate could not finish: {failures[0]}", style="red")
+        return EXIT_USAGE
+    everyone = f"*{len(teammates) + 1} answered*"
+
+    def counted() -> dict[str, Any] | None:
+        message = _channel_message(you, RUN_HEADER)
+        return message if message is not None and everyone in json.dumps(message) else None
+
+    _show_channel(console, _wait_for(counted, "the count of everyone's answers"))
+    console.print(
+        Panel("You started the run, so you may close it: [bold]Close & show results[/]", style="cyan")
+    )
+    _click_on_run(you, "Close & show results")
+    _show_channel(console, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report"))
     return EXIT_OK
 
 
@@ -310,7 +486,10 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 console.print(
                     "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
                 )
-            choosers = [answer_from(demo_answers(bank)), answer_from(demo_answers_later(bank))]
+            choosers = [answer_from(demo_answers(bank))]
+            if not args.team:
+                # Twice in a row, the second time a quarter later: the second report shows what changed.
+                choosers.append(answer_from(demo_answers_later(bank)))
         else:
             choosers = [ask_person(console)]
     except (BankError, UnknownBank, AnswersFileError) as error:
@@ -320,10 +499,31 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
     try:
         with (
             FakeSlack() as fake,
-            playground_app(fake, signing_secret, bank.id, settings.banks_directory) as app,
+            playground_app(
+                fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
+            ) as (_, transport),
         ):
-            user = SlackUser(fake, app.events_url, signing_secret, user_name="you", channel_id=CHANNEL)
-            return play(console, user, choosers, args.chart)
+            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            if args.socket:
+                console.print(
+                    f"The app connected to the fake workspace over Socket Mode "
+                    f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
+                    style="dim",
+                )
+            if not args.team:
+                return play(console, user, choosers, args.chart)
+            teammates = [
+                (
+                    SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
+                    answer_from(teammate_answers(bank, number)),
+                )
+                for number, (user_id, name) in enumerate(TEAMMATES)
+            ]
+            fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
+            return play_team(console, user, choosers[0], teammates)
     except AppDidNotStart as error:
         print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except TimeoutError as error:
+        print(f"mlops-compass playground: {error}", file=sys.stderr)
         return EXIT_USAGE

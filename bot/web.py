@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.engine.bank import BankError
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.settings import BankSettings, Settings
 from bot.slack.app import build_app
+from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.store.history import HistoryLimits
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
 THREADS_PER_WORKER = 8
+# How often Socket Mode pings Slack. slack_sdk's built-in client (3.48) notices a dead connection only when
+# pongs have been missing for four intervals, so this bounds how long the app stays deaf after the network
+# drops its socket: about 10 s here, against about a minute at Bolt's default of 10 s. (slack_sdk's
+# websocket-client flavour was tried too: it never noticed a connection that went silent.)
+SOCKET_MODE_PING_SECONDS = 2.0
 
 
 class StartupError(Exception):
@@ -91,7 +96,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    slack_handler = SlackRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+    slack_handler = SlackFormRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -163,7 +168,7 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
     app = build_app(settings, store, catalog)
-    handler = SocketModeHandler(app, settings.slack_app_token)
+    handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:
         # The client logs each failed try and its retries; a start that fails is told in one line below.
         with _silenced(logging.getLogger("slack_sdk"), app.logger):

@@ -35,7 +35,9 @@ def test_manifest_matches_the_app() -> None:
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/mlops-compass"]
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    # Least privilege: posting in channels needs an invitation, not chat:write.public.
+    # Least privilege: posting in channels needs an invitation, not chat:write.public. Team runs read a
+    # channel's members and whether each is a bot, deactivated or an admin; the Home tab lists your
+    # channels; the chart and the export are files. Nothing more.
     assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
         "channels:read",
         "chat:write",
@@ -43,6 +45,7 @@ def test_manifest_matches_the_app() -> None:
         "files:write",
         "groups:read",
         "im:write",
+        "users:read",
     ]
     # The Home tab: the event that publishes it, delivered where the app listens.
     assert data["features"]["app_home"]["home_tab_enabled"] is True

@@ -69,6 +69,19 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     assert "Next Steps" in out and "Find out" in out
 
 
+def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
+    finished = run_playground("--socket", "--demo", "--chart", str(tmp_path / "chart.png"))
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    assert "connected to the fake workspace over Socket Mode" in out
+    asked = len(applicable_questions(BANK, demo_answers(BANK))) + len(
+        applicable_questions(BANK, demo_answers_later(BANK))
+    )
+    assert out.count("DM from MLOps Compass") == asked
+    assert f"Level {score(BANK, demo_answers(BANK)).overall_level}" in out[out.index("#general") :]
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({q.id: len(q.options) for q in BANK.questions}))

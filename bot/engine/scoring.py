@@ -388,9 +388,11 @@ def _with_focus_step(
     by_id = {c.step.question_id: c.step for c in candidates}
     for keep in range(len(steps), -1, -1):
         kept = steps[:keep]
+        # An unmet dependency that is no candidate (nobody answered it) cannot be a step of its own.
         chain = [
             by_id[d]
             for d in _unmet_dependencies(bank, first.question_id, answers, {s.question_id for s in kept})
+            if d in by_id
         ]
         if keep + len(chain) + 1 <= count:
             return [*kept, *chain, first]

@@ -6,9 +6,13 @@ from bot.fakeslack.signing import (
     SlackRequestBody,
     SlackRequestSigner,
     block_actions_body,
+    block_actions_payload,
     event_body,
+    form_body,
+    interaction_body,
     post_signed,
     slash_command_body,
+    slash_command_fields,
 )
 
 __all__ = [
@@ -19,7 +23,11 @@ __all__ = [
     "SlackRequestBody",
     "SlackRequestSigner",
     "block_actions_body",
+    "block_actions_payload",
     "event_body",
+    "form_body",
+    "interaction_body",
     "post_signed",
     "slash_command_body",
+    "slash_command_fields",
 ]

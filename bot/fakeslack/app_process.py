@@ -1,5 +1,6 @@
-"""Starts the real app the way a user does (`mlops-compass serve`) in a child process, for the
-playground and the end-to-end tests, and waits until it answers."""
+"""Starts the real app the way a user does (`mlops-compass serve`, or `serve --socket`) in a child
+process, for the playground and the end-to-end tests, and waits until it is ready: answering on HTTP, or
+connected over Socket Mode."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,10 +63,17 @@ def child_environment(env: Mapping[str, str]) -> dict[str, str]:
 
 @contextmanager
 def app_process(
-    env: Mapping[str, str], memory: bool = False, startup_timeout: float = 30.0
+    env: Mapping[str, str],
+    memory: bool = False,
+    startup_timeout: float = 30.0,
+    socket_mode_ready: Callable[[], bool] | None = None,
 ) -> Iterator[AppProcess]:
+    """With ``socket_mode_ready`` the app runs `serve --socket` and is ready once that says so (the
+    fake workspace knows when the app has connected); otherwise it is ready once GET /health answers."""
     port = free_port()
     command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1"]
+    if socket_mode_ready is not None:
+        command.append("--socket")
     if memory:
         command.append("--memory")
     descriptor, log_name = tempfile.mkstemp(prefix="mlops-compass-serve-", suffix=".log")
@@ -80,7 +88,8 @@ def app_process(
     app = AppProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name))
     try:
         deadline = time.monotonic() + startup_timeout
-        while app.health() == 0:
+        ready = socket_mode_ready or (lambda: app.health() != 0)
+        while not ready():
             if process.poll() is not None:
                 raise AppDidNotStart(f"`mlops-compass serve` exited with {process.returncode}:\n{app.log()}")
             if time.monotonic() > deadline:

@@ -7,6 +7,8 @@ The terminal playground uses the same server to show a newcomer what the bot pos
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import copy
 import hashlib
@@ -23,6 +25,8 @@ from types import TracebackType
 from typing import Any, TypedDict
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.fakeslack.socket_mode import SocketModeEndpoint
+
 logger = logging.getLogger(__name__)
 
 TEAM_NAME = "MLOps Compass Playground"
@@ -35,9 +39,15 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_HOME_VIEW_BLOCKS = 100
 MAX_TEXT_LENGTH = 40_000
 MAX_DM_USERS = 8
+# conversations.members pages: Slack's default and its largest page.
+DEFAULT_PAGE_LIMIT = 100
+MAX_PAGE_LIMIT = 1000
 
 # Form-encoded requests carry these as JSON strings; Slack decodes them server-side.
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
+
+# Methods called with the app-level token (xapp-) rather than the bot token (xoxb-).
+_APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 # Methods that need the bot to be a member of the target channel.
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
@@ -108,6 +118,12 @@ MessageHook = Callable[[MessageEvent], None]
 class _Fault:
     error: str
     retry_after: int | None = None
+    # Close the connection without answering, as a network failure or a crashed proxy does.
+    drop_connection: bool = False
+
+
+# The status recorded for a call whose connection was dropped; no HTTP status was ever sent.
+DROPPED = 0
 
 
 @dataclass(frozen=True)
@@ -213,6 +229,24 @@ def _optional_text(params: dict[str, Any]) -> str | None:
     return text
 
 
+def _cursor_for(offset: int) -> str:
+    # Opaque to clients, as Slack's cursors are.
+    return base64.b64encode(f"member:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str, size: int) -> int:
+    if not cursor:
+        return 0
+    try:
+        kind, _, offset = base64.b64decode(cursor, validate=True).decode().partition(":")
+        position = int(offset)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _ApiError("invalid_cursor") from None
+    if kind != "member" or not 0 <= position <= size:
+        raise _ApiError("invalid_cursor")
+    return position
+
+
 def _summarise(params: dict[str, Any], limit: int = 160) -> str:
     rendered = json.dumps(params, default=str, sort_keys=True)
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
@@ -238,6 +272,8 @@ class FakeSlack:
         self.bot_id = "B" + bot_user_id[1:]
         self.team_id = team_id
         self.on_message: MessageHook | None = None
+        # Socket Mode: apps.connections.open hands out URLs of this WebSocket endpoint.
+        self.socket_mode = SocketModeEndpoint(host=host)
 
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -256,6 +292,8 @@ class FakeSlack:
             "users.conversations": self._users_conversations,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "conversations.members": self._conversations_members,
+            "apps.connections.open": self._apps_connections_open,
         }
         self._init_state()
 
@@ -271,6 +309,8 @@ class FakeSlack:
         self._channel_members: dict[str, list[str]] = {}
         self._uploads: dict[str, UploadedFile] = {}
         self._upload_faults: deque[int] = deque()
+        self._members_page_cap = MAX_PAGE_LIMIT
+        self._users: dict[str, dict[str, Any]] = {}
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -286,6 +326,7 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -325,14 +366,49 @@ class FakeSlack:
         with self._cond:
             self._not_in_channel.discard(channel_id)
 
+    def set_channel_members(self, channel_id: str, user_ids: Sequence[str]) -> None:
+        """Who is in the channel, in this order: what `conversations.members` lists, and what
+        `users.conversations` lists a user's channels from."""
+        with self._cond:
+            self._channel_members[channel_id] = list(user_ids)
+
+    def set_members_page_cap(self, size: int) -> None:
+        """Answer `conversations.members` with at most `size` members a page, whatever limit is asked
+        (Slack may return fewer than the limit), so that a client's pagination is exercised."""
+        if size < 1:
+            raise ValueError("size must be >= 1")
+        with self._cond:
+            self._members_page_cap = size
+
+    def set_user(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str = "UTC",
+        tz_offset: int = 0,
+    ) -> None:
+        """What `users.info` says about a user; users never set are ordinary members in UTC."""
+        if not _is_user_id(user_id):
+            raise ValueError(f"not a user id: {user_id!r}")
+        with self._cond:
+            self._users[user_id] = {
+                "name": name,
+                "is_admin": is_admin or is_owner,
+                "is_owner": is_owner,
+                "is_bot": is_bot,
+                "deleted": deleted,
+                "tz": tz,
+                "tz_offset": tz_offset,
+            }
+
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
             self._missing_channels.add(channel_id)
-
-    def set_channel_members(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Who is in the channel, in this order (what `users.conversations` lists a user's channels from)."""
-        with self._cond:
-            self._channel_members[channel_id] = list(user_ids)
 
     def fail_next_upload(self, status: int = 500, times: int = 1) -> None:
         """Answer the next `times` uploads to an upload URL with HTTP `status`, as a failing store would."""
@@ -355,6 +431,10 @@ class FakeSlack:
         if retry_after < 0:
             raise ValueError("retry_after must be >= 0")
         self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
+
+    def drop_connection_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next ``times`` calls to ``method`` without answering them."""
+        self._queue_fault(method, _Fault(error="connection_dropped", drop_connection=True), times)
 
     def _queue_fault(self, method: str, fault: _Fault, times: int) -> None:
         if times < 1:
@@ -461,12 +541,14 @@ class FakeSlack:
         parse_error: str | None,
         events: list[MessageEvent],
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        auth_error = self._auth_error(params, headers)
+        auth_error = self._auth_error(method, params, headers)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
         faults = self._faults.get(method)
         if faults:
             fault = faults.popleft()
+            if fault.drop_connection:
+                return DROPPED, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
                 return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
             return 200, {"ok": False, "error": fault.error}, {}
@@ -483,17 +565,28 @@ class FakeSlack:
         return 200, {"ok": True, **result}, {}
 
     @staticmethod
-    def _auth_error(params: dict[str, Any], headers: dict[str, str]) -> str | None:
+    def _auth_error(method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
         # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
         token = params.pop("token", None)
+        in_header = False
         authorization = headers.get("authorization")
         if authorization is not None:
             scheme, _, token = authorization.partition(" ")
+            in_header = True
             if scheme.lower() != "bearer":
                 return "invalid_auth"
         if not token:
             return "not_authed"
-        return None if str(token).strip().startswith("xoxb-") else "invalid_auth"
+        token = str(token).strip()
+        if not token.startswith(("xoxb-", "xapp-")):
+            return "invalid_auth"
+        wants_app_token = method in _APP_TOKEN_METHODS
+        if token.startswith("xapp-") != wants_app_token:
+            return "not_allowed_token_type"
+        if wants_app_token and not in_header:
+            # Slack takes the app-level token only in the Authorization header.
+            return "invalid_auth"
+        return None
 
     def _handle_upload(self, file_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         """The upload URL step of files_upload_v2: the bytes of an announced file, of its announced length."""
@@ -843,22 +936,31 @@ class FakeSlack:
         self._home_views[user_id] = published
         return {"view": copy.deepcopy(published)}
 
+    def _apps_connections_open(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        return {"url": self.socket_mode.open_url()}
+
     def _users_info(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         user_id = str(params.get("user") or "")
         if not _is_user_id(user_id):
             raise _ApiError("user_not_found")
-        is_bot = user_id == self.bot_user_id
-        name = BOT_NAME if is_bot else f"user-{user_id.lower()}"
+        is_app = user_id == self.bot_user_id
+        settings = self._users.get(user_id, {})
+        name = settings.get("name") or (BOT_NAME if is_app else f"user-{user_id.lower()}")
         return {
             "user": {
                 "id": user_id,
                 "team_id": self.team_id,
                 "name": name,
                 "real_name": name,
-                "deleted": False,
-                "is_bot": is_bot,
-                "tz": "UTC",
-                "tz_offset": 0,
+                "deleted": settings.get("deleted", False),
+                "is_bot": is_app or settings.get("is_bot", False),
+                "is_app_user": is_app,
+                "is_admin": settings.get("is_admin", False),
+                "is_owner": settings.get("is_owner", False),
+                "is_primary_owner": settings.get("is_owner", False),
+                "tz": settings.get("tz", "UTC"),
+                "tz_label": settings.get("tz", "UTC"),
+                "tz_offset": settings.get("tz_offset", 0),
                 "profile": {"display_name": name, "real_name": name},
             }
         }
@@ -927,6 +1029,22 @@ class FakeSlack:
             events.append(self._event("files.completeUploadExternal", channel, message["ts"], comment, None))
         return {"files": shared}
 
+    def _conversations_members(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.members")
+        members = self._channel_members.get(channel, [])
+        try:
+            limit = int(params.get("limit") or DEFAULT_PAGE_LIMIT)
+        except ValueError:
+            raise _ApiError("invalid_limit") from None
+        if limit < 1:
+            raise _ApiError("invalid_limit")
+        limit = min(limit, MAX_PAGE_LIMIT, self._members_page_cap)
+        start = _cursor_offset(str(params.get("cursor") or ""), len(members))
+        page = members[start : start + limit]
+        following = start + limit
+        next_cursor = _cursor_for(following) if following < len(members) else ""
+        return {"members": list(page), "response_metadata": {"next_cursor": next_cursor}}
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -953,7 +1071,11 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/health" and self.command == "GET":
             self._send(_Reply.text(200, "ok"))
         elif parts.path.startswith("/api/") and len(parts.path) > len("/api/"):
-            self._send(fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body))
+            reply = fake._handle_api(parts.path[len("/api/") :], parts.query, headers, body)
+            if reply.status == DROPPED:
+                self.close_connection = True
+            else:
+                self._send(reply)
         elif parts.path.startswith("/upload/") and self.command == "POST":
             self._send(fake._handle_upload(parts.path[len("/upload/") :], headers, body))
         elif parts.path.startswith("/response/") and self.command == "POST":

@@ -76,7 +76,7 @@ def _user_name(user_id: str) -> str:
     return f"user-{user_id.lower()}"
 
 
-def slash_command_body(
+def slash_command_fields(
     *,
     command: str = "/mlops-compass",
     text: str = "",
@@ -90,8 +90,8 @@ def slash_command_body(
     trigger_id: str = DEFAULT_TRIGGER_ID,
     api_app_id: str = DEFAULT_APP_ID,
     token: str = VERIFICATION_TOKEN,
-) -> SlackRequestBody:
-    fields = {
+) -> dict[str, str]:
+    return {
         "token": token,
         "team_id": team_id,
         "team_domain": team_domain,
@@ -106,10 +106,18 @@ def slash_command_body(
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
+
+
+def slash_command_body(**options: Any) -> SlackRequestBody:
+    """``slash_command_fields(**options)`` form-encoded, as Slack POSTs a slash command."""
+    return form_body(slash_command_fields(**options))
+
+
+def form_body(fields: Mapping[str, str]) -> SlackRequestBody:
     return SlackRequestBody(urlencode(fields), FORM_CONTENT_TYPE)
 
 
-def block_actions_body(
+def block_actions_payload(
     *,
     user_id: str,
     user_name: str | None = None,
@@ -133,7 +141,7 @@ def block_actions_body(
     is_ephemeral: bool = False,
     view_id: str = "V0001",
     token: str = VERIFICATION_TOKEN,
-) -> SlackRequestBody:
+) -> dict[str, Any]:
     """A button click, from a message (``container_type="message"``) or the Home tab (``"view"``).
 
     ``blocks`` are those of the message or view holding the button, which Slack echoes back.
@@ -209,8 +217,16 @@ def block_actions_body(
             "action_ts": action_ts if action_ts is not None else _now_ts(),
         }
     ]
-    encoded = json.dumps(payload, separators=(",", ":"))
-    return SlackRequestBody(urlencode({"payload": encoded}), FORM_CONTENT_TYPE)
+    return payload
+
+
+def block_actions_body(**options: Any) -> SlackRequestBody:
+    """``block_actions_payload(**options)`` as Slack POSTs it: JSON in the form field ``payload``."""
+    return interaction_body(block_actions_payload(**options))
+
+
+def interaction_body(payload: Mapping[str, Any]) -> SlackRequestBody:
+    return form_body({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
 def event_body(

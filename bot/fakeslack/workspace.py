@@ -1,28 +1,123 @@
-"""A person in the fake workspace: types the slash command and clicks buttons, each sent to the app as a
-signed request exactly as Slack sends it, and reads back what the app posted to the fake Web API.
+"""A person in the fake workspace: types the slash command and clicks buttons, each sent to the app exactly
+as Slack sends it, and reads back what the app posted to the fake Web API.
 
-The playground and the end-to-end tests both drive the real app through this.
+Requests travel the way the app is set up to receive them: POSTed to its Request URL and signed with
+the signing secret (``HttpTransport``), or as envelopes over the app's Socket Mode WebSocket
+(``SocketModeTransport``). The playground and the end-to-end tests both drive the real app through this.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.fakeslack.server import FakeSlack, RecordedCall
 from bot.fakeslack.signing import (
     SignedResponse,
+    SlackRequestBody,
     SlackRequestSigner,
-    block_actions_body,
+    block_actions_payload,
     event_body,
+    form_body,
+    interaction_body,
     post_signed,
-    slash_command_body,
+    slash_command_fields,
 )
+from bot.fakeslack.socket_mode import EVENTS_API, INTERACTIVE, SLASH_COMMANDS, Envelope, SocketModeEndpoint
 
 COMMAND = "/mlops-compass"
 # What the app does after acknowledging a request lands on one of these.
 REACTIONS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """How the app answered one request, whichever way it travelled.
+
+    ``status`` is the HTTP status; over Socket Mode it is 200 once the envelope was acknowledged in time
+    and 0 when it was not. ``payload`` is what Slack shows the person from the answer, if anything.
+    """
+
+    status: int
+    body: str
+    headers: dict[str, str]
+    elapsed: float
+    payload: dict[str, Any] | None
+
+    @property
+    def acked(self) -> bool:
+        return self.status == 200
+
+    @property
+    def text(self) -> str:
+        return str((self.payload or {}).get("text") or "")
+
+    @classmethod
+    def from_http(cls, response: SignedResponse) -> Acknowledgement:
+        content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+        payload: dict[str, Any] | None = None
+        if content_type.startswith("application/json") and response.body:
+            payload = json.loads(response.body)
+        elif response.body:
+            payload = {"text": response.body}
+        return cls(response.status, response.body, response.headers, response.elapsed, payload)
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> Acknowledgement:
+        payload = envelope.response_payload or None
+        body = json.dumps(payload) if payload is not None else ""
+        elapsed = envelope.elapsed if envelope.elapsed is not None else 0.0
+        return cls(200 if envelope.acked else 0, body, {}, elapsed, payload)
+
+
+class Transport(Protocol):
+    def slash_command(self, fields: dict[str, str], timestamp: int | None = None) -> Acknowledgement: ...
+
+    def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement: ...
+
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement: ...
+
+
+class HttpTransport:
+    """POSTs to the app's Request URL, signed as Slack signs (``timestamp`` overrides the signing time)."""
+
+    def __init__(self, url: str, signing_secret: str) -> None:
+        self.url = url
+        self.signer = SlackRequestSigner(signing_secret)
+
+    def slash_command(self, fields: dict[str, str], timestamp: int | None = None) -> Acknowledgement:
+        body = form_body(fields)
+        return Acknowledgement.from_http(post_signed(self.url, *body, self.signer, timestamp=timestamp))
+
+    def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement:
+        body = interaction_body(payload)
+        return Acknowledgement.from_http(post_signed(self.url, *body, self.signer, timestamp=timestamp))
+
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement:
+        """An Events API callback; a `retry_num` sends it as Slack's retry of the same event."""
+        retry = None
+        if retry_num is not None:
+            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return Acknowledgement.from_http(post_signed(self.url, *body, self.signer, extra_headers=retry))
+
+
+class SocketModeTransport:
+    """Envelopes over the app's Socket Mode connection; Socket Mode requests carry no signature."""
+
+    def __init__(self, endpoint: SocketModeEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def slash_command(self, fields: dict[str, str], timestamp: int | None = None) -> Acknowledgement:
+        return Acknowledgement.from_envelope(self.endpoint.deliver(SLASH_COMMANDS, fields))
+
+    def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement:
+        return Acknowledgement.from_envelope(self.endpoint.deliver(INTERACTIVE, payload))
+
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement:
+        # A retry over Socket Mode is the same envelope payload again: the same event_id.
+        return Acknowledgement.from_envelope(self.endpoint.deliver(EVENTS_API, json.loads(body.body)))
 
 
 @dataclass(frozen=True)
@@ -55,8 +150,7 @@ class SlackUser:
     def __init__(
         self,
         fake: FakeSlack,
-        app_url: str,
-        signing_secret: str,
+        transport: Transport,
         user_id: str = "U0PLAYER",
         user_name: str = "player",
         channel_id: str = "C0GENERAL",
@@ -64,20 +158,21 @@ class SlackUser:
         team_id: str | None = None,
     ):
         self.fake = fake
-        self.app_url = app_url
-        self.signer = SlackRequestSigner(signing_secret)
+        self.transport = transport
         self.user_id = user_id
         self.user_name = user_name
         self.channel_id = channel_id
         self.channel_name = channel_name
         self.team_id = team_id or fake.team_id
+        # The response URL of the latest click, so a reply to that click can be told from others'.
+        self.last_response_id: str | None = None
 
     @property
     def dm_channel(self) -> str:
         return self.fake.dm_channel_id(self.user_id)
 
-    def command(self, text: str = "", timestamp: int | None = None) -> SignedResponse:
-        body = slash_command_body(
+    def command(self, text: str = "", timestamp: int | None = None) -> Acknowledgement:
+        fields = slash_command_fields(
             command=COMMAND,
             text=text,
             user_id=self.user_id,
@@ -87,7 +182,7 @@ class SlackUser:
             team_id=self.team_id,
             response_url=self.fake.new_response_url(channel_id=self.channel_id, user_id=self.user_id),
         )
-        return post_signed(self.app_url, *body, self.signer, timestamp=timestamp)
+        return self.transport.slash_command(fields, timestamp=timestamp)
 
     def click(
         self,
@@ -96,10 +191,14 @@ class SlackUser:
         timestamp: int | None = None,
         channel_id: str | None = None,
         value: str | None = None,
-    ) -> SignedResponse:
+    ) -> Acknowledgement:
         """Click `button` on `message`; `value` overrides the button's value, as a forged click would."""
         channel = channel_id or self.dm_channel
-        body = block_actions_body(
+        response_url = self.fake.new_response_url(
+            channel_id=channel, user_id=self.user_id, message_ts=message["ts"]
+        )
+        self.last_response_id = response_url.rsplit("/", 1)[-1]
+        payload = block_actions_payload(
             user_id=self.user_id,
             user_name=self.user_name,
             team_id=self.team_id,
@@ -111,15 +210,13 @@ class SlackUser:
             block_id=button.block_id,
             value=button.value if value is None else value,
             button_text=button.label,
-            response_url=self.fake.new_response_url(
-                channel_id=channel, user_id=self.user_id, message_ts=message["ts"]
-            ),
+            response_url=response_url,
         )
-        return post_signed(self.app_url, *body, self.signer, timestamp=timestamp)
+        return self.transport.interaction(payload, timestamp=timestamp)
 
     def open_app_home(
         self, event_id: str | None = None, retry_num: int | None = None, tab: str = "home"
-    ) -> SignedResponse:
+    ) -> Acknowledgement:
         """Open the app's Home tab: an `app_home_opened` event, signed as Slack sends it. A `retry_num`
         sends it as Slack's retry of the same event (same `event_id`, X-Slack-Retry-Num)."""
         event = {
@@ -129,11 +226,7 @@ class SlackUser:
             "tab": tab,
             "event_ts": f"{time.time():.6f}",
         }
-        body = event_body(event, team_id=self.team_id, event_id=event_id)
-        retry = None
-        if retry_num is not None:
-            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return post_signed(self.app_url, *body, self.signer, extra_headers=retry)
+        return self.transport.event(event_body(event, team_id=self.team_id, event_id=event_id), retry_num)
 
     def dm_messages(self) -> list[dict[str, Any]]:
         return self.fake.messages(self.dm_channel)

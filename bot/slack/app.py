@@ -13,8 +13,10 @@ from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.history_flow import HistoryFlow
 from bot.slack.listeners import register_listeners
+from bot.slack.team import TeamFlow
 from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
+from bot.store.team_runs import TeamRunStore
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -57,5 +59,15 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         store=store, catalog=catalog, default_bank=settings.default_bank, client=client, companion=history
     )
     history.assessment = flow
-    register_listeners(app, flow, history)
+    team = TeamFlow(
+        TeamRunStore(store.redis),
+        store,
+        catalog,
+        flow,
+        client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+    )
+    flow.run_hook = team
+    register_listeners(app, flow, team, history)
     return app

@@ -8,14 +8,15 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from http.client import HTTPException
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackObjectFormationError
 
-from bot.engine.answers import decode_answer, encode_answer
+from bot.engine.answers import Answer, decode_answer, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
@@ -51,7 +52,16 @@ from bot.slack.values import (
     QuestionButton,
     SessionButton,
 )
-from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore, StoreUnavailable
+from bot.store.sessions import (
+    Change,
+    Respondent,
+    ResultRecord,
+    SessionRecord,
+    SessionStore,
+    StoreUnavailable,
+    TooManyConcurrentChanges,
+    Watched,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +71,62 @@ UNAVAILABLE = (
     ":warning: MLOps Compass is temporarily unavailable. Your answers so far are safe; "
     "try the button again in a minute."
 )
+BUSY = (
+    ":warning: Other changes reached your assessment at the same moment, so this one was not applied; "
+    "nothing changed. Try again."
+)
 UNRECOGNISED_BUTTON = "That button isn't one I recognise, so nothing was changed."
-SHOW_FAILED = (
-    ":warning: Your answer is saved, but Slack didn't take my next message. "
-    f"Type `{blocks.COMMAND} resume` to get the current question again."
-)
-FIRST_QUESTION_FAILED = (
-    ":warning: Your assessment is ready, but Slack didn't take its first question. "
-    f"Type `{blocks.COMMAND} resume` to get it."
-)
-SLACK_FAILED = (
-    ":warning: Slack didn't take my message just now; nothing you answered was lost. Try again in a minute."
-)
+STARTING = ":compass: One moment: setting up your assessment…"
+STARTED = ":compass: I've sent the first question to our DM."
+# The request never got an answer from Slack, after the Web API client's own retries.
+SLACK_UNREACHABLE: tuple[type[Exception], ...] = (OSError, HTTPException)
+# The message itself breaks one of Block Kit's limits; sending it again cannot help.
+UNBUILDABLE: tuple[type[Exception], ...] = (blocks.BlockLimitError, SlackObjectFormationError)
+SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, *SLACK_UNREACHABLE, *UNBUILDABLE)
 # Errors that mean the bot may not post in the channel, as opposed to Slack being unavailable.
 CHANNEL_REFUSALS = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_post_in_channel"}
 )
+
+
+STORE_TROUBLE: tuple[type[Exception], ...] = (StoreUnavailable, TooManyConcurrentChanges)
+
+
+def store_trouble_text(error: Exception) -> str:
+    """Redis being down and losing every race to other writers are different things to tell a person."""
+    return BUSY if isinstance(error, TooManyConcurrentChanges) else UNAVAILABLE
+
+
+def slack_error_code(error: SlackApiError) -> str | None:
+    code = error.response.get("error") if error.response is not None else None
+    return code if isinstance(code, str) else None
+
+
+def why_undelivered(error: Exception) -> str:
+    """Why a message did not reach the person, in words for them; logs what the operator needs."""
+    if isinstance(error, SlackApiError):
+        log.warning("Slack refused a message: %s", slack_error_code(error))
+        return f"Slack refused it (`{slack_error_code(error)}`)"
+    if isinstance(error, UNBUILDABLE):
+        log.error("a message broke Block Kit's limits", exc_info=error)
+        return "it breaks one of Slack's message limits, a bug on our side that has been logged"
+    log.warning("Slack could not be reached: %r", error)
+    return "Slack could not be reached"
+
+
+def resume_hint(error: Exception) -> str:
+    """Resending cannot fix a message that breaks Slack's limits; anything else may go through later."""
+    return "" if isinstance(error, UNBUILDABLE) else f" Type `{blocks.COMMAND} resume` to get it."
+
+
+class ReportNotShared(Exception):
+    """The report is in the DM, but its copy did not reach the channel the assessment was started in."""
+
+    def __init__(self, channel: str, reason: str, refused: bool):
+        super().__init__(reason)
+        self.channel = channel
+        self.reason = reason
+        self.refused = refused
 
 
 class SessionMismatch(InvalidEvent):
@@ -88,10 +138,31 @@ class Applied:
     transition: Transition
     bank: QuestionBank
     record: SessionRecord
+    run_outcome: Any = None  # what a team run made of a finished response (RunHook.response_writes)
 
 
-def bank_changed(user_id: str, error: BankChanged) -> blocks.Message:
-    return blocks.bank_changed_message(user_id, error.bank_id, error.started_with, error.current)
+class RunHook(Protocol):
+    """What a team run adds to a member's assessment (bot/slack/team.py): keys watched with the session,
+    writes in the transaction that finishes it, and what follows once the report is shown."""
+
+    def watched_keys(self, respondent: Respondent) -> Sequence[str]: ...
+
+    def response_writes(
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        answers: Mapping[str, Answer],
+        result: ResultRecord,
+        watched: Watched,
+    ) -> Any: ...  # has .queue(pipeline)
+
+    def response_finished(self, applied: Applied) -> None: ...
+
+
+def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None) -> blocks.Message:
+    return blocks.bank_changed_message(
+        user_id, error.bank_id, error.started_with, error.current, session_id=session_id
+    )
 
 
 def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
@@ -102,6 +173,10 @@ def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
 
 def ephemeral(respond: Respond, message: blocks.Message) -> None:
     respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
+
+
+def say(respond: Respond, text: str) -> None:
+    ephemeral(respond, blocks.text_message(text))
 
 
 class ReportCompanion(Protocol):
@@ -127,130 +202,169 @@ class AssessmentFlow:
         self.default_bank = default_bank
         self.client = client
         self.companion = companion
+        self.run_hook: RunHook | None = None
 
     # Commands ------------------------------------------------------------------------------------
 
     def start(
         self, team_id: str, user_id: str, channel_id: str, bank_ref: str | None, respond: Respond
     ) -> None:
+        """Start an assessment unless one is in progress; says what happened either way."""
         try:
             bank = self.catalog.by_id(bank_ref or self.default_bank)
         except UnknownBank as error:
-            ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            say(respond, blocks.escape(str(error)))
             return
         respondent = Respondent(team_id=team_id, user_id=user_id)
         try:
             existing = self.store.get(respondent)
-            if existing is not None and not self._finished(existing):
-                conversation = Conversation.from_dict(existing.conversation)
-                total = self._question_count(conversation)
-                ephemeral(
-                    respond,
-                    blocks.in_progress_message(user_id, len(conversation.answers), total, bank.id),
-                )
-                return
-            self.begin(respondent, bank, channel_id, replace=existing is not None, respond=respond)
         except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+            say(respond, UNAVAILABLE)
+            return
+        if existing is not None and not self._finished(existing):
+            self._offer_resume(existing, bank, respond)
+            return
+        self.begin(respondent, bank, channel_id, may_replace=self._finished, respond=respond)
 
     def begin(
-        self, respondent: Respondent, bank: QuestionBank, origin_channel: str, replace: bool, respond: Respond
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        origin_channel: str | None,
+        may_replace: Callable[[SessionRecord], bool],
+        respond: Respond,
+        started_text: str = STARTED,
     ) -> None:
-        """Open the DM, store a fresh conversation and post its first question."""
-        try:
-            dm_channel = self.client.conversations_open(users=respondent.user_id)["channel"]["id"]
-        except SlackApiError as error:
-            log.warning("could not open the DM: %s", error.response.get("error"))
-            ephemeral(respond, blocks.text_message(SLACK_FAILED))
-            return
+        """Open the DM, store a fresh conversation in one atomic step (unless the session there may not
+        be replaced) and post its first question; tells the person how it went."""
         started = advance(Conversation.new(bank), Start(), bank)
-        record = SessionRecord(
-            respondent=respondent,
-            conversation=started.state.to_dict(),
-            origin_channel=origin_channel,
-            dm_channel=dm_channel,
-        )
-        if not self.store.create(record, replace=replace):
-            ephemeral(respond, blocks.text_message("You already have an assessment in progress."))
-            return
         assert isinstance(started.prompt, AskQuestion)
-        message = blocks.question_message(bank, started.prompt, respondent.user_id, record.session_id)
-        try:
-            posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
-        except SlackApiError as error:
-            log.warning("could not post the first question: %s", error.response.get("error"))
-            ephemeral(respond, blocks.text_message(FIRST_QUESTION_FAILED))
-            return
-        self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
-        log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
-
-    def resume(self, team_id: str, user_id: str, respond: Respond) -> None:
-        """Send the current question again; after the last answer, send the report again."""
-        respondent = Respondent(team_id=team_id, user_id=user_id)
-        nothing_in_progress = blocks.text_message(
-            f"You have no assessment in progress. Type `{blocks.COMMAND}` to start one."
+        record = SessionRecord(
+            respondent=respondent, conversation=started.state.to_dict(), origin_channel=origin_channel
         )
+        user_id = respondent.user_id
+        try:
+            first_question = blocks.question_message(
+                bank, started.prompt, user_id, record.session_id, respondent.run_id
+            )
+            record.dm_channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+        except SLACK_FAILURES as error:
+            say(
+                respond,
+                f":warning: I couldn't start the assessment: {why_undelivered(error)}. "
+                f"Nothing was started; try `{blocks.COMMAND}` again in a minute.",
+            )
+            return
+        try:
+            stayed = self.store.start(record, may_replace)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        if stayed is not None:
+            self._offer_resume(stayed, bank, respond)
+            return
+        try:
+            posted = self.client.chat_postMessage(channel=record.dm_channel, **first_question.as_kwargs())
+        except SLACK_FAILURES as error:
+            say(
+                respond,
+                f":warning: Your assessment is ready, but I couldn't post its first question: "
+                f"{why_undelivered(error)}.{resume_hint(error)}",
+            )
+            return
+        self._remember_message(respondent, record.session_id, record.dm_channel, posted["ts"])
+        log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
+        say(respond, started_text)
+
+    def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
+        conversation = Conversation.from_dict(existing.conversation)
+        total = self._question_count(conversation)
+        ephemeral(
+            respond,
+            blocks.in_progress_message(
+                existing.respondent.user_id,
+                len(conversation.answers),
+                total,
+                requested.id,
+                session_id=existing.session_id,
+            ),
+        )
+
+    def resume(self, team_id: str, user_id: str, respond: Respond, run_id: str | None = None) -> None:
+        """Send the current question again; after the last answer, send the report again."""
+        respondent = Respondent(team_id=team_id, user_id=user_id, run_id=run_id)
+        nothing_in_progress = f"You have no assessment in progress. Type `{blocks.COMMAND}` to start one."
         try:
             record = self.store.get(respondent)
             if record is None:
-                ephemeral(respond, nothing_in_progress)
+                say(respond, nothing_in_progress)
                 return
             conversation = Conversation.from_dict(record.conversation)
             bank = self._bank_for(conversation)
             prompt = prompt_for(conversation, bank)
         except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+            say(respond, UNAVAILABLE)
             return
         except CorruptState:
-            ephemeral(respond, nothing_in_progress)
+            say(respond, nothing_in_progress)
             return
         except BankChanged as error:
-            ephemeral(respond, nothing_in_progress if conversation.finished else bank_changed(user_id, error))
+            if conversation.finished:
+                say(respond, nothing_in_progress)
+            else:
+                ephemeral(respond, bank_changed(user_id, error, record.session_id if record else None))
             return
-        if isinstance(prompt, AskQuestion):
-            message = blocks.question_message(bank, prompt, user_id, record.session_id)
-            done = "I've sent your current question to our DM again."
-        elif isinstance(prompt, ShowReport):
-            message = blocks.report_message(prompt.report, user_id)
-            done = "Your last assessment is complete; I've sent its report to our DM again."
-        else:
-            ephemeral(respond, nothing_in_progress)
+        if not isinstance(prompt, AskQuestion | ShowReport):
+            say(respond, nothing_in_progress)
             return
         try:
+            if isinstance(prompt, AskQuestion):
+                message = blocks.question_message(bank, prompt, user_id, record.session_id, run_id)
+            else:
+                message = blocks.report_message(prompt.report, user_id)
             dm_channel = record.dm_channel or self.client.conversations_open(users=user_id)["channel"]["id"]
             posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
-            if isinstance(prompt, AskQuestion):
-                self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
-        except SlackApiError as error:
-            log.warning("could not resend to the DM: %s", error.response.get("error"))
-            ephemeral(respond, blocks.text_message(SLACK_FAILED))
+        except SLACK_FAILURES as error:
+            what = "your current question" if isinstance(prompt, AskQuestion) else "your report"
+            say(
+                respond,
+                f":warning: I couldn't send {what} again: {why_undelivered(error)}. "
+                "Nothing you answered was lost.",
+            )
             return
-        except StoreUnavailable:
-            pass  # the question is in the DM; its buttons work whatever message they are on
-        ephemeral(respond, blocks.text_message(done))
+        if isinstance(prompt, AskQuestion):
+            self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
+            say(respond, "I've sent your current question to our DM again.")
+        else:
+            say(respond, "Your last assessment is complete; I've sent its report to our DM again.")
 
     def cancel(self, team_id: str, user_id: str, respond: Respond) -> None:
         respondent = Respondent(team_id=team_id, user_id=user_id)
         try:
             record = self.store.get(respondent)
             if record is None or self._finished(record):
-                ephemeral(respond, blocks.text_message("You have no assessment in progress."))
+                say(respond, "You have no assessment in progress.")
                 return
             applied = self._apply(respondent, record.session_id, Cancel(), record.message_ts)
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         except BankChanged as error:
-            ephemeral(respond, bank_changed(user_id, error))
+            ephemeral(respond, bank_changed(user_id, error, record.session_id if record else None))
             return
         except InvalidEvent:
-            ephemeral(respond, blocks.text_message("You have no assessment in progress."))
+            say(respond, "You have no assessment in progress.")
             return
         try:
             self._show(applied, applied.record.dm_channel, applied.record.message_ts)
-        except SlackApiError as error:
-            log.warning("could not mark the question message cancelled: %s", error.response.get("error"))
-        ephemeral(respond, blocks.text_message("Your assessment is cancelled."))
+        except SLACK_FAILURES as error:
+            say(
+                respond,
+                f"Your assessment is cancelled, but I couldn't mark its question in our DM: "
+                f"{why_undelivered(error)}.",
+            )
+            return
+        say(respond, "Your assessment is cancelled.")
 
     # Clicks --------------------------------------------------------------------------------------
 
@@ -261,34 +375,35 @@ class AssessmentFlow:
         try:
             button = QuestionButton.decode(action.get("value"))
             if button.u != clicker:
-                ephemeral(
+                say(
                     respond,
-                    blocks.text_message(
-                        f"This assessment belongs to someone else; yours starts with `{blocks.COMMAND}`."
-                    ),
+                    f"This assessment belongs to someone else; yours starts with `{blocks.COMMAND}`.",
                 )
                 return
             event = self._event_for(action["action_id"], button)
         except InvalidButton:
-            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
+            say(respond, UNRECOGNISED_BUTTON)
             return
-        respondent = Respondent(team_id=team_id, user_id=clicker)
+        respondent = Respondent(team_id=team_id, user_id=clicker, run_id=button.r)
         try:
             applied = self._apply(respondent, button.s, event, message_ts)
-        except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
             return
         except BankChanged as error:
-            ephemeral(respond, bank_changed(clicker, error))
+            ephemeral(respond, bank_changed(clicker, error, button.s))
             return
         except InvalidEvent as error:
-            ephemeral(respond, blocks.text_message(self._refusal_text(error)))
+            say(respond, self._refusal_text(error))
             return
         try:
             self._show(applied, channel_id, message_ts)
-        except SlackApiError as error:
-            log.warning("could not show the next step: %s", error.response.get("error"))
-            ephemeral(respond, blocks.text_message(SHOW_FAILED))
+        except ReportNotShared as failure:
+            say(respond, self._report_not_shared_text(failure))
+        except SLACK_FAILURES as error:
+            say(respond, self._show_failed_text(applied, event, error))
+        if applied.run_outcome is not None and self.run_hook is not None:
+            self.run_hook.response_finished(applied)
 
     def session_button(
         self, body: dict[str, Any], action: dict[str, Any], respond: Respond, start_over: bool
@@ -297,10 +412,10 @@ class AssessmentFlow:
         try:
             button = SessionButton.decode(action.get("value"))
         except InvalidButton:
-            ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
+            say(respond, UNRECOGNISED_BUTTON)
             return
         if button.u != clicker:
-            ephemeral(respond, blocks.text_message("That button belongs to someone else's assessment."))
+            say(respond, "That button belongs to someone else's assessment.")
             return
         if not start_over:
             self.resume(team_id, clicker, respond)
@@ -309,16 +424,24 @@ class AssessmentFlow:
         try:
             bank = self.catalog.by_id(button.b or self.default_bank)
             existing = self.store.get(respondent)
-            # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
-            # bank-changed notice): it goes where the first assessment was started.
-            clicked_in = body.get("channel", {}).get("id")
-            in_dm = existing is not None and clicked_in == existing.dm_channel
-            origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
-            self.begin(respondent, bank, origin, replace=True, respond=respond)
         except UnknownBank as error:
-            ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            say(respond, blocks.escape(str(error)))
+            return
         except StoreUnavailable:
-            ephemeral(respond, blocks.text_message(UNAVAILABLE))
+            say(respond, UNAVAILABLE)
+            return
+        # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
+        # bank-changed notice): it goes where the first assessment was started.
+        clicked_in = body.get("channel", {}).get("id")
+        in_dm = existing is not None and clicked_in == existing.dm_channel
+        origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
+
+        def may_replace(current: SessionRecord) -> bool:
+            # A button that names its session replaces that one only: a second click finds the session
+            # the first click started, and leaves it be.
+            return self._finished(current) or button.s is None or current.session_id == button.s
+
+        self.begin(respondent, bank, origin, may_replace=may_replace, respond=respond)
 
     # Internals -----------------------------------------------------------------------------------
 
@@ -360,9 +483,12 @@ class AssessmentFlow:
     def _apply(
         self, respondent: Respondent, session_id: str, event: Event, message_ts: str | None
     ) -> Applied:
-        """One atomic transition of the respondent's stored conversation."""
+        """One atomic transition of the respondent's stored conversation (with a team run's aggregate,
+        when it finishes a member's response)."""
+        hook = self.run_hook if respondent.run_id else None
+        watched = hook.watched_keys(respondent) if hook else ()
 
-        def mutate(record: SessionRecord | None) -> Change[Applied]:
+        def mutate(record: SessionRecord | None, watched_values: Watched) -> Change[Applied]:
             if record is None or record.session_id != session_id:
                 raise SessionMismatch("this button belongs to an earlier assessment")
             conversation = Conversation.from_dict(record.conversation)
@@ -374,7 +500,7 @@ class AssessmentFlow:
                     "message_ts": message_ts or record.message_ts,
                 }
             )
-            result = None
+            result = run_outcome = None
             if transition.state.phase == Phase.COMPLETE:
                 assert isinstance(transition.prompt, ShowReport)
                 result = ResultRecord(
@@ -386,25 +512,40 @@ class AssessmentFlow:
                     origin_channel=record.origin_channel,
                 )
                 updated.result_id = result.result_id
-            return Change(updated, Applied(transition, bank, updated), result)
+                if hook is not None:
+                    answers = transition.state.answers
+                    run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
+            also = run_outcome.queue if run_outcome is not None else None
+            return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
-        return self.store.change(respondent, mutate)
+        if not watched:
+            return self.store.change(respondent, lambda record: mutate(record, {}))
+        return self.store.change_with(respondent, watched, mutate)
 
     def _remember_message(self, respondent: Respondent, session_id: str, channel: str, ts: str) -> None:
+        """Note which message shows the question. Best effort: its buttons work whatever message they
+        are on, and each click records the message it came from."""
+
         def mutate(record: SessionRecord | None) -> Change[None]:
             if record is None or record.session_id != session_id:
                 return Change(None, None)
             return Change(record.model_copy(update={"dm_channel": channel, "message_ts": ts}), None)
 
-        self.store.change(respondent, mutate)
+        try:
+            self.store.change(respondent, mutate)
+        except STORE_TROUBLE as error:
+            log.warning("could not note the question message: %s", error)
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:
+        """Show what the transition leads to in place of the clicked message. Raises one of
+        SLACK_FAILURES when the person could not be shown it, or ReportNotShared."""
         prompt = applied.transition.prompt
         owner = applied.record.respondent.user_id
         if channel is None or message_ts is None:
             return
         if isinstance(prompt, AskQuestion):
-            message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id)
+            run_id = applied.record.respondent.run_id
+            message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id, run_id)
             self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
         elif isinstance(prompt, ShowReport):
             self._deliver_report(applied, channel, message_ts)
@@ -440,16 +581,49 @@ class AssessmentFlow:
             posted = self.client.chat_postMessage(channel=origin, **message.as_kwargs())
             return origin, str(posted["ts"])
         except SlackApiError as error:
-            code = error.response.get("error") if error.response is not None else None
+            code = slack_error_code(error)
             if code not in CHANNEL_REFUSALS:
-                raise
+                raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
             note = (
                 f":information_source: I couldn't post your report in <#{origin}> ({code}). "
                 "To get reports there, invite me: type `/invite @MLOps Compass` in that channel. "
                 "Your report above is saved."
             )
-            self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
+            try:
+                self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
+            except SLACK_FAILURES as note_error:
+                raise ReportNotShared(origin, f"Slack refused it (`{code}`)", refused=True) from note_error
             return dm_channel, message_ts
+        except SLACK_UNREACHABLE as error:
+            raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
+
+    @staticmethod
+    def _report_not_shared_text(failure: ReportNotShared) -> str:
+        text = (
+            f":warning: Your report is in our DM and saved, but I couldn't post it in <#{failure.channel}>: "
+            f"{failure.reason}."
+        )
+        if failure.refused:
+            return text + " To get reports there, invite me: type `/invite @MLOps Compass` in that channel."
+        return text + " It is not in the channel; share it from the DM if you like."
+
+    @staticmethod
+    def _show_failed_text(applied: Applied, event: Event, error: Exception) -> str:
+        """What is true after the click was applied but its result could not be shown."""
+        prompt = applied.transition.prompt
+        reason = why_undelivered(error)
+        if isinstance(prompt, ShowReport):
+            return (
+                ":warning: Your assessment is complete and its result is saved, but I couldn't show the "
+                f"report: {reason}.{resume_hint(error)}"
+            )
+        if isinstance(prompt, ShowCancelled | ShowExpired):
+            return f"Your assessment is cancelled, but I couldn't update its message: {reason}."
+        if isinstance(event, Back):
+            done = "You're back on the previous question, but I couldn't show it"
+        else:
+            done = "Your answer is saved, but I couldn't show the next question"
+        return f":warning: {done}: {reason}.{resume_hint(error)}"
 
     @staticmethod
     def _refusal_text(error: InvalidEvent) -> str:

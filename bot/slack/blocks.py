@@ -117,12 +117,14 @@ def _chosen_label(label: str) -> str:
     return marked[: MAX_BUTTON_LABEL - 1] + "…"
 
 
-def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str) -> Message:
+def question_message(
+    bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
+) -> Message:
     question = ask.question
     section = bank.section_name(question)
     answer_buttons = []
     for position, (answer, label) in enumerate(choices(question)):
-        value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer))
+        value = QuestionButton(u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id)
         chosen = ask.previous_answer == answer
         answer_buttons.append(
             ButtonElement(
@@ -132,7 +134,7 @@ def question_message(bank: QuestionBank, ask: AskQuestion, owner: str, session_i
                 style="primary" if chosen else None,
             )
         )
-    navigation = QuestionButton(u=owner, s=session_id, q=question.id).encode()
+    navigation = QuestionButton(u=owner, s=session_id, q=question.id, r=run_id).encode()
     controls = []
     if ask.number > 1:
         controls.append(ButtonElement(text="← Back", action_id=BACK_ACTION, value=navigation))
@@ -263,9 +265,11 @@ def report_message(report: Report, user_id: str | None = None) -> Message:
 # Conversation notices ----------------------------------------------------------------------------
 
 
-def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> Message:
+def in_progress_message(
+    owner: str, answered: int, total: int, bank_id: str, session_id: str | None = None
+) -> Message:
     resume = SessionButton(u=owner).encode()
-    start_over = SessionButton(u=owner, b=bank_id).encode()
+    start_over = SessionButton(u=owner, b=bank_id, s=session_id).encode()
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -293,7 +297,9 @@ def in_progress_message(owner: str, answered: int, total: int, bank_id: str) -> 
     return _render("You already have an assessment in progress.", blocks)
 
 
-def bank_changed_message(owner: str, bank_id: str, started_with: str, current: str) -> Message:
+def bank_changed_message(
+    owner: str, bank_id: str, started_with: str, current: str, session_id: str | None = None
+) -> Message:
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
@@ -307,7 +313,7 @@ def bank_changed_message(owner: str, bank_id: str, started_with: str, current: s
                 ButtonElement(
                     text="Start over",
                     action_id=START_OVER_ACTION,
-                    value=SessionButton(u=owner, b=bank_id).encode(),
+                    value=SessionButton(u=owner, b=bank_id, s=session_id).encode(),
                     style="primary",
                 )
             ]
@@ -329,6 +335,8 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"`{escape(default_bank)}`)\n"
         f"• `{COMMAND} resume` — send me the current question again\n"
         f"• `{COMMAND} cancel` — discard the assessment in progress\n"
+        f"• `{COMMAND} team [bank] [closes in N days]` — a team assessment in this channel: private "
+        "answers, one team report (default: closes in 7 days)\n"
         f"• `{COMMAND} history` — your results over time; `history #channel` — a channel's team results\n"
         f"• `{COMMAND} export` — your history as a CSV file in a DM (in a channel, with its team results)\n"
         f"• `{COMMAND} forget me` — delete your data, after you confirm\n"

@@ -46,6 +46,7 @@ class QuestionButton(_Value):
     s: Token  # the session, so buttons of an earlier assessment are recognised
     q: Token | None = None  # the question on screen
     a: int | Annotated[str, StringConstraints(pattern=r"^(dk|na)$")] | None = Field(default=None)
+    r: Token | None = None  # the team run these answers belong to, if any
 
 
 class SessionButton(_Value):
@@ -53,3 +54,4 @@ class SessionButton(_Value):
 
     u: SlackId
     b: Token | None = None  # bank to start over with
+    s: Token | None = None  # the session that Start over replaces, so a second click replaces nothing

@@ -3,14 +3,15 @@
 Every change is one atomic compare-and-set (WATCH the key, read, compute, MULTI/EXEC). A transition that
 loses a race is recomputed from the fresh state, never dropped; a refused event raises before EXEC and so
 changes nothing. Finishing an assessment writes its result and history entry in the same transaction,
-which also trims the history to its bounds (bot/store/history.py).
+which also trims the history to its bounds (bot/store/history.py), and, for a member of a team run, the
+run's aggregate too (``change_with``, ``Change.also``).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,15 @@ T = TypeVar("T")
 
 class StoreUnavailable(Exception):
     """Redis cannot be reached; nothing was changed."""
+
+
+class TooManyConcurrentChanges(Exception):
+    """Other writers kept changing the same session while this change was computed; Redis itself is fine
+    and nothing was changed."""
+
+
+# The values of the keys `change_with` WATCHes beside a session, as Redis returned them.
+Watched = Mapping[str, bytes | str | None]
 
 
 class Respondent(BaseModel):
@@ -82,6 +92,9 @@ class Change(Generic[T]):
     record: SessionRecord | None
     value: T
     result: ResultRecord | None = None
+    # More writes for the same MULTI/EXEC, queued on the pipeline (a team run's aggregate): they apply
+    # together with the session's change or not at all.
+    also: Callable[[Any], None] | None = None
 
 
 class SessionStore:
@@ -124,18 +137,43 @@ class SessionStore:
             )
         return bool(stored)
 
+    def start(
+        self, record: SessionRecord, may_replace: Callable[[SessionRecord], bool]
+    ) -> SessionRecord | None:
+        """Make `record` the respondent's session in one atomic step, unless they already have a session
+        that `may_replace` says must stay. Returns None when `record` was stored, else the session that
+        stayed. Of two starts racing to replace the same finished session, one wins and the other sees
+        the winner's session (and `may_replace` decides again)."""
+
+        def mutate(current: SessionRecord | None) -> Change[SessionRecord | None]:
+            if current is not None and not may_replace(current):
+                return Change(None, current)
+            return Change(record, None)
+
+        return self.change(record.respondent, mutate)
+
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when
         another writer wins a race; it must only compute, and raise to refuse (nothing is written)."""
+        return self.change_with(respondent, (), lambda record, _watched: mutate(record))
+
+    def change_with(
+        self,
+        respondent: Respondent,
+        watched: Sequence[str],
+        mutate: Callable[[SessionRecord | None, Watched], Change[T]],
+    ) -> T:
+        """`change`, with more keys WATCHed beside the session's: their values, read in the same round
+        trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes."""
         key = respondent.session_key
         with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
             for _ in range(MAX_RACE_RETRIES):
                 try:
-                    pipe.watch(key)
-                    raw = pipe.get(key)
+                    pipe.watch(key, *watched)
+                    raw, *others = pipe.mget([key, *watched])
                     current = SessionRecord.model_validate_json(raw) if raw is not None else None
-                    change = mutate(current)
-                    if change.record is None and change.result is None:
+                    change = mutate(current, dict(zip(watched, others, strict=True)))
+                    if change.record is None and change.result is None and change.also is None:
                         pipe.unwatch()
                         return change.value
                     # The history is trimmed in the transaction that adds the result (WATCHed from here).
@@ -146,29 +184,39 @@ class SessionStore:
                         pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
                     if change.result is not None and trim is not None:
                         self._keep_result(pipe, change.result, trim)
+                    if change.also is not None:
+                        change.also(pipe)
                     pipe.execute()
                     return change.value
                 except redis.WatchError:
                     continue
                 finally:
                     pipe.reset()
-        raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
+        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
 
     def _plan_result(self, pipe: Any, result: ResultRecord) -> TrimPlan:
-        return plan_trim(pipe, result.respondent.history_key, self.history_limits, result.finished_at)
+        """A result is always the person's own (a team run member's too): their history is the bounded one."""
+        personal = keys.history(result.respondent.team_id, result.respondent.user_id)
+        return plan_trim(pipe, personal, self.history_limits, result.finished_at)
 
     def _keep_result(self, pipe: Any, result: ResultRecord, trim: TrimPlan) -> None:
         respondent = result.respondent
         queue_keep(
             pipe,
             respondent.team_id,
-            respondent.history_key,
+            keys.history(respondent.team_id, respondent.user_id),
             result.result_id,
             result.finished_at,
             result.model_dump_json(),
             trim,
             self.history_limits,
         )
+        if respondent.run_id is not None:
+            # The run's list of its members' results: bounded by its members, so not trimmed.
+            pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
+            pipe.expireat(
+                respondent.history_key, int(result.finished_at + self.history_limits.retention_seconds) + 1
+            )
 
     def result(self, team_id: str, result_id: str) -> ResultRecord | None:
         with _unavailable_on_connection_error():

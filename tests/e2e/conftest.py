@@ -24,11 +24,14 @@ import redis
 
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess, app_process, free_port
-from bot.fakeslack.workspace import SlackUser, buttons_of
+from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from bot.slack.assessment import STARTED
 from tests.conftest import REAL_REDIS_URL, RUN_TAG, delete_workspace_keys, new_team_id, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 ACK_LATENCIES: list[float] = []
+# Figures the end-to-end tests measured, printed at the end of the run.
+MEASURED: list[str] = []
 
 
 def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
@@ -79,7 +82,7 @@ def new_user(fake: FakeSlack, app: AppProcess, **overrides: Any) -> SlackUser:
     suffix = uuid.uuid4().hex[:8].upper()
     settings: dict[str, Any] = {"team_id": new_team_id(), "user_id": f"U{suffix}", "channel_id": f"C{suffix}"}
     settings.update(overrides)
-    return SlackUser(fake, app.events_url, SIGNING_SECRET, **settings)
+    return SlackUser(fake, HttpTransport(app.events_url, SIGNING_SECRET), **settings)
 
 
 @pytest.fixture
@@ -107,10 +110,12 @@ def button_labelled(message: dict[str, Any], label: str):
 
 
 def start(user: SlackUser) -> dict[str, Any]:
-    """Type the command and wait for the first question in the DM."""
+    """Type the command and wait for the first question in the DM and the word that it was sent."""
+    before = len(user.fake.calls)
     response = user.command("")
     assert response.status == 200, response.body
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=10)
+    user.fake.wait_for("response_url", lambda c: c.params.get("text") == STARTED, after=before)
     question = user.current_question()
     assert question is not None
     return question
@@ -139,6 +144,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"click ack latency over one full assessment ({len(ordered)} clicks): "
             f"median {statistics.median(ordered) * 1000:.1f} ms, worst {ordered[-1] * 1000:.1f} ms"
         )
+    for line in MEASURED:
+        terminalreporter.write_line(line)
 
 
 class DedicatedRedis:

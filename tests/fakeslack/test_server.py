@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
@@ -275,6 +276,16 @@ def test_fail_next_fails_exactly_n_calls(fake: FakeSlack, client: WebClient) -> 
     assert [c.ok for c in fake.calls_to("chat.postMessage")] == [False, False, True]
     # A failed post stores nothing.
     assert len(fake.messages("C1")) == 1
+
+
+def test_a_dropped_connection_gets_no_answer_at_all(fake: FakeSlack, client: WebClient) -> None:
+    fake.drop_connection_next("chat.postMessage", times=2)
+    for _ in range(2):
+        with pytest.raises(http.client.RemoteDisconnected):
+            client.chat_postMessage(channel="C100", text="lost")
+    assert client.chat_postMessage(channel="C100", text="delivered")["ok"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [0, 0, 200]
+    assert [m["text"] for m in fake.messages("C100")] == ["delivered"]
 
 
 def test_rate_limit_without_retry_raises_429_with_retry_after(fake: FakeSlack, client: WebClient) -> None:

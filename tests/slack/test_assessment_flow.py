@@ -8,6 +8,7 @@ the flow posted, so a test can only press what a person could press.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from bot.engine.answers import Answer, decode_answer
 from bot.engine.catalog import BankCatalog
@@ -24,7 +27,8 @@ from bot.engine.scoring import score
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.workspace import Button, buttons_of
 from bot.slack import blocks
-from bot.slack.assessment import SHOW_FAILED, AssessmentFlow
+from bot.slack.app import CONNECTION_RETRIES
+from bot.slack.assessment import BUSY, STARTED, AssessmentFlow
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     RESUME_ACTION,
@@ -187,7 +191,7 @@ def phase(record: SessionRecord) -> str:
 def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None) -> None:
     started = Responses()
     flow.start(team_id, USER, ORIGIN, bank_ref, started)
-    assert started.sent == [], started.sent
+    assert started.only_text() == STARTED
 
 
 def answer_best(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, count: int) -> None:
@@ -291,7 +295,7 @@ def test_start_while_in_progress_offers_resume_or_start_over_and_changes_nothing
     assert resume.action_id == RESUME_ACTION
     assert SessionButton.decode(resume.value) == SessionButton(u=USER)
     assert start_over.action_id == START_OVER_ACTION
-    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="pulse")
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="pulse", s=before.session_id)
     assert stored(store, alice) == before
     assert len(fake.calls) == calls_before, "the in-progress notice touches neither Slack nor the DM"
 
@@ -311,7 +315,7 @@ def test_start_over_from_the_in_progress_notice_begins_the_requested_bank(
         body_for(team_id, USER, ORIGIN, None), action_for(start_over), restarted, start_over=True
     )
 
-    assert restarted.sent == []
+    assert restarted.only_text() == STARTED
     record = stored(store, alice)
     assert record.session_id != old.session_id
     assert record.conversation["bank"] == "pulse"
@@ -636,7 +640,7 @@ def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_v
     assert "mlops 2.0.0" in text and "mlops 9.9.9" in text
     (start_over,) = reply_buttons(respond.only())
     assert start_over.action_id == START_OVER_ACTION
-    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops")
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops", s=before.session_id)
     assert stored(store, alice) == before
     assert fake.messages(dm) == [message], "the question on screen stays as it was"
 
@@ -645,7 +649,7 @@ def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_v
         body_for(team_id, USER, dm, message["ts"]), action_for(start_over), restarted, True
     )
 
-    assert restarted.sent == []
+    assert restarted.only_text() == STARTED
     record = stored(store, alice)
     assert record.session_id != before.session_id
     assert record.conversation["bank_version"] == "9.9.9"
@@ -683,7 +687,7 @@ def test_resume_and_cancel_after_the_bank_changed_offer_start_over(
 
     assert "mlops 9.9.9" in respond.only_text()
     (start_over,) = reply_buttons(respond.only())
-    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops")
+    assert SessionButton.decode(start_over.value) == SessionButton(u=USER, b="mlops", s=before.session_id)
     assert stored(store, alice) == before
     assert len(fake.calls) == calls_before
 
@@ -745,8 +749,10 @@ def test_an_answer_survives_slack_refusing_the_next_question(
 
     press(flow, team_id, dm, first, option(first, 1), respond)
 
-    assert respond.only()["text"] == SHOW_FAILED
-    assert f"`{blocks.COMMAND} resume`" in respond.only_text()
+    text = respond.only_text()
+    assert text.startswith(":warning: Your answer is saved, but I couldn't show the next question")
+    assert "Slack refused it (`internal_error`)" in text
+    assert f"`{blocks.COMMAND} resume`" in text
     record = stored(store, alice)
     assert record.conversation["answers"] == {BANK.questions[0].id: 1}
     assert record.conversation["position"] == 1
@@ -795,7 +801,8 @@ def test_slack_refusing_the_dm_at_start_stores_nothing_and_says_so(
     fake.fail_next("conversations.open", "internal_error")
     told = Responses()
     flow.start(team_id, USER, ORIGIN, None, told)
-    assert "Slack didn't take my message" in told.only_text()
+    assert "Nothing was started" in told.only_text()
+    assert "`internal_error`" in told.only_text()
     assert store.get(alice) is None
 
 
@@ -812,3 +819,289 @@ def test_slack_refusing_the_first_question_keeps_the_session_for_resume(
     flow.resume(team_id, USER, resumed)
     assert "current question" in resumed.only_text()
     assert shown_question(latest(fake, dm)) == CATALOG.get("mlops").questions[0].id
+
+
+# Honest replies when something fails ---------------------------------------------------------------
+
+
+def retrying_client(fake: FakeSlack) -> WebClient:
+    """The Web API client with the app's retries on dropped connections, without the waits between."""
+    retries = ConnectionErrorRetryHandler(
+        max_retry_count=CONNECTION_RETRIES, interval_calculator=FixedValueRetryIntervalCalculator(0.01)
+    )
+    return WebClient(token="xoxb-t", base_url=fake.base_url, retry_handlers=[retries])
+
+
+def finish_but_last(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str) -> dict[str, Any]:
+    start(flow, team_id, "pulse")
+    answer_best(flow, fake, team_id, dm, len(PULSE.questions) - 1)
+    return latest(fake, dm)
+
+
+class StartsInStep(WebClient):
+    """Holds each start at the DM until both have read the stored session, as two racing requests can."""
+
+    def __init__(self, fake: FakeSlack, barrier: threading.Barrier):
+        super().__init__(token="xoxb-t", base_url=fake.base_url)
+        self.barrier = barrier
+
+    def conversations_open(self, **kwargs: Any) -> Any:
+        opened = super().conversations_open(**kwargs)
+        self.barrier.wait(timeout=5)
+        return opened
+
+
+def test_two_racing_starts_over_a_finished_assessment_begin_one(
+    store: SessionStore, fake: FakeSlack, alice: Respondent, dm: str, team_id: str, flow: AssessmentFlow
+) -> None:
+    finish_but_last(flow, fake, team_id, dm)
+    answer_best(flow, fake, team_id, dm, 1)
+    posted_before = len(fake.calls_to("chat.postMessage"))
+    racing = AssessmentFlow(
+        store=store, catalog=CATALOG, default_bank="mlops", client=StartsInStep(fake, threading.Barrier(2))
+    )
+    replies = [Responses(), Responses()]
+    threads = [
+        threading.Thread(target=racing.start, args=(team_id, USER, ORIGIN, None, reply)) for reply in replies
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    texts = sorted(reply.only_text() for reply in replies)
+    assert texts[0] == STARTED
+    assert texts[1].startswith("You already have an assessment in progress (0 of")
+    first_questions = [
+        c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
+    ]
+    assert len(first_questions) == 1
+    assert stored(store, alice).message_ts == first_questions[0].response["ts"]
+
+
+def test_a_double_click_on_start_over_starts_over_once(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 2)
+    notice = Responses()
+    flow.start(team_id, USER, ORIGIN, None, notice)
+    start_over = reply_buttons(notice.only())[1]
+    posted_before = len(fake.calls_to("chat.postMessage"))
+
+    first, second = Responses(), Responses()
+    for reply in (first, second):
+        flow.session_button(body_for(team_id, USER, ORIGIN, None), action_for(start_over), reply, True)
+
+    assert first.only_text() == STARTED
+    assert second.only_text().startswith("You already have an assessment in progress (0 of")
+    assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
+    assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
+
+
+def test_slack_unreachable_after_retries_on_a_click_is_said_truthfully(
+    store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, dm: str, team_id: str
+) -> None:
+    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    start(flow, team_id)
+    first = latest(fake, dm)
+    fake.drop_connection_next("chat.update", times=CONNECTION_RETRIES + 1)
+
+    press(flow, team_id, dm, first, option(first, 1), respond)
+
+    text = respond.only_text()
+    assert text == (
+        ":warning: Your answer is saved, but I couldn't show the next question: Slack could not be "
+        f"reached. Type `{blocks.COMMAND} resume` to get it."
+    )
+    assert len(fake.calls_to("chat.update")) == CONNECTION_RETRIES + 1
+    assert stored(store, alice).conversation["answers"] == {BANK.questions[0].id: 1}
+
+
+def test_a_question_over_slacks_limits_is_said_to_be_our_bug_and_the_answer_kept(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    start(flow, team_id)
+    first = latest(fake, dm)
+    monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)  # a question needs more; a one-line notice fits
+
+    press(flow, team_id, dm, first, option(first, 1), respond)
+
+    text = respond.only_text()
+    assert text.startswith(":warning: Your answer is saved, but I couldn't show the next question")
+    assert "breaks one of Slack's message limits, a bug on our side that has been logged" in text
+    assert "resume" not in text, "resending the same message cannot help"
+    assert stored(store, alice).conversation["position"] == 1
+    assert fake.calls_to("chat.update") == [], "nothing over the limits is sent"
+
+
+def test_a_report_over_slacks_limits_is_said_to_be_saved(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    last = finish_but_last(flow, fake, team_id, dm)
+    monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)
+
+    press(flow, team_id, dm, last, best(last), respond)
+
+    text = respond.only_text()
+    assert text.startswith(
+        ":warning: Your assessment is complete and its result is saved, but I couldn't show the report"
+    )
+    assert "a bug on our side" in text
+    assert phase(stored(store, alice)) == Phase.COMPLETE
+    assert len(store.history(alice)) == 1
+
+
+@pytest.mark.parametrize("failure", ["refused", "unreachable"])
+def test_a_report_in_the_dm_whose_channel_copy_fails_says_exactly_that(
+    store: SessionStore,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    failure: str,
+) -> None:
+    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    last = finish_but_last(flow, fake, team_id, dm)
+    if failure == "refused":
+        fake.fail_next("chat.postMessage", "internal_error")
+    else:
+        fake.drop_connection_next("chat.postMessage", times=CONNECTION_RETRIES + 1)
+
+    press(flow, team_id, dm, last, best(last), respond)
+
+    reason = "Slack refused it (`internal_error`)" if failure == "refused" else "Slack could not be reached"
+    assert respond.only_text() == (
+        f":warning: Your report is in our DM and saved, but I couldn't post it in <#{ORIGIN}>: {reason}. "
+        "It is not in the channel; share it from the DM if you like."
+    )
+    assert "MLOps maturity report" in latest(fake, dm)["text"]
+    assert fake.messages(ORIGIN) == []
+    assert phase(stored(store, alice)) == Phase.COMPLETE
+
+
+def test_the_cancel_button_with_slack_down_says_the_cancel_happened(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    message = latest(fake, dm)
+    cancel = next(b for b in buttons_of(message) if b.action_id == "cancel")
+    fake.fail_next("chat.update", "internal_error")
+
+    press(flow, team_id, dm, message, cancel, respond)
+
+    assert respond.only_text() == (
+        "Your assessment is cancelled, but I couldn't update its message: "
+        "Slack refused it (`internal_error`)."
+    )
+    assert phase(stored(store, alice)) == Phase.CANCELLED
+
+
+@pytest.mark.parametrize("method", ["conversations.open", "chat.postMessage"])
+def test_slack_unreachable_at_start_is_said_truthfully(
+    store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, team_id: str, method: str
+) -> None:
+    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    fake.drop_connection_next(method, times=CONNECTION_RETRIES + 1)
+
+    flow.start(team_id, USER, ORIGIN, None, respond)
+
+    text = respond.only_text()
+    if method == "conversations.open":
+        assert text == (
+            ":warning: I couldn't start the assessment: Slack could not be reached. "
+            f"Nothing was started; try `{blocks.COMMAND}` again in a minute."
+        )
+        assert store.get(alice) is None
+    else:
+        assert text == (
+            ":warning: Your assessment is ready, but I couldn't post its first question: Slack could not be "
+            f"reached. Type `{blocks.COMMAND} resume` to get it."
+        )
+        assert phase(stored(store, alice)) == Phase.ASK_Q
+
+
+class ContendedStore(SessionStore):
+    """Another writer changes the session every time this store reads it, as a flood of clicks could."""
+
+    def change(self, respondent: Respondent, mutate: Any) -> Any:
+        def interfered(record: SessionRecord | None) -> Any:
+            if record is not None:
+                self.redis.set(respondent.session_key, record.model_dump_json())
+            return mutate(record)
+
+        return super().change(respondent, interfered)
+
+
+def test_losing_every_race_is_reported_as_busy_not_as_redis_down(
+    store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, dm: str, team_id: str
+) -> None:
+    client = WebClient(token="xoxb-t", base_url=fake.base_url)
+    start(AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client), team_id)
+    first = latest(fake, dm)
+    before = stored(store, alice)
+    contended = AssessmentFlow(
+        store=ContendedStore(store.redis), catalog=CATALOG, default_bank="mlops", client=client
+    )
+
+    press(contended, team_id, dm, first, option(first, 1), respond)
+
+    assert respond.only_text() == BUSY
+    assert "temporarily unavailable" not in respond.only_text()
+    assert stored(store, alice).conversation == before.conversation
+
+
+@pytest.mark.parametrize("failure", ["refused", "unreachable", "over-limits"])
+def test_resume_that_cannot_reach_the_dm_says_so(
+    store: SessionStore,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    failure: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    start(flow, team_id)
+    before = stored(store, alice)
+    if failure == "refused":
+        fake.fail_next("chat.postMessage", "channel_not_found")
+    elif failure == "unreachable":
+        fake.drop_connection_next("chat.postMessage", times=CONNECTION_RETRIES + 1)
+    else:
+        monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)
+
+    flow.resume(team_id, USER, respond)
+
+    reason = {
+        "refused": "Slack refused it (`channel_not_found`)",
+        "unreachable": "Slack could not be reached",
+        "over-limits": "it breaks one of Slack's message limits, a bug on our side that has been logged",
+    }[failure]
+    assert respond.only_text() == (
+        f":warning: I couldn't send your current question again: {reason}. Nothing you answered was lost."
+    )
+    assert stored(store, alice) == before
+    assert len(fake.messages(dm)) == 1

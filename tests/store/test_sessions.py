@@ -9,7 +9,15 @@ import redis
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import AnswerQuestion, Conversation, Phase, StaleQuestion, Start, advance
+from bot.engine.conversation import (
+    AnswerQuestion,
+    Cancel,
+    Conversation,
+    Phase,
+    StaleQuestion,
+    Start,
+    advance,
+)
 from bot.store import keys
 from bot.store.history import HistoryLimits
 from bot.store.sessions import (
@@ -19,6 +27,7 @@ from bot.store.sessions import (
     SessionRecord,
     SessionStore,
     StoreUnavailable,
+    TooManyConcurrentChanges,
     connect,
 )
 
@@ -150,6 +159,83 @@ def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id
     for thread in threads:
         thread.join()
     assert stored(store, respondent).message_ts == "100"
+
+
+def finished_record(respondent: Respondent) -> SessionRecord:
+    record = started_record(respondent)
+    state = advance(Conversation.from_dict(record.conversation), Cancel(), BANK).state
+    return record.model_copy(update={"conversation": state.to_dict()})
+
+
+def is_finished(record: SessionRecord) -> bool:
+    return Conversation.from_dict(record.conversation).finished
+
+
+def test_start_stores_unless_the_present_session_must_stay(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    first = started_record(respondent)
+    assert store.start(first, may_replace=is_finished) is None
+    assert store.get(respondent) == first
+
+    second = started_record(respondent)
+    stayed = store.start(second, may_replace=is_finished)
+    assert stayed == first
+    assert store.get(respondent) == first
+
+    store.change(respondent, lambda record: Change(finished_record(respondent), None))
+    assert store.start(second, may_replace=is_finished) is None
+    assert stored(store, respondent).session_id == second.session_id
+    assert 0 < store.ttl(respondent) <= store.session_ttl_seconds
+
+
+def test_two_starts_that_both_saw_a_finished_session_store_one(store: SessionStore, team_id: str) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.start(finished_record(respondent), may_replace=is_finished)
+    both_have_looked = threading.Barrier(2)
+    looked: set[int] = set()
+
+    def may_replace(current: SessionRecord) -> bool:
+        # Each start decides on the finished session only after the other has read it too.
+        if threading.get_ident() not in looked:
+            looked.add(threading.get_ident())
+            both_have_looked.wait(timeout=5)
+        return is_finished(current)
+
+    candidates = [started_record(respondent), started_record(respondent)]
+    outcomes: dict[str, SessionRecord | None] = {}
+
+    def begin(record: SessionRecord) -> None:
+        outcomes[record.session_id] = store.start(record, may_replace)
+
+    threads = [threading.Thread(target=begin, args=(record,)) for record in candidates]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    winners = [session_id for session_id, stayed in outcomes.items() if stayed is None]
+    assert len(winners) == 1
+    [loser_saw] = [stayed for stayed in outcomes.values() if stayed is not None]
+    assert loser_saw.session_id == winners[0]
+    assert stored(store, respondent).session_id == winners[0]
+
+
+def test_losing_every_race_is_not_reported_as_redis_down(
+    redis_client: redis.Redis, store: SessionStore, team_id: str
+) -> None:
+    respondent = Respondent(team_id=team_id, user_id="U1")
+    store.create(started_record(respondent))
+
+    def overtaken(record: SessionRecord | None) -> Change[None]:
+        # Another writer changes the session between this read and this write, every single time.
+        assert record is not None
+        redis_client.set(respondent.session_key, record.model_dump_json())
+        return Change(record.model_copy(update={"message_ts": "1"}), None)
+
+    with pytest.raises(TooManyConcurrentChanges) as raised:
+        store.change(respondent, overtaken)
+    assert not isinstance(raised.value, StoreUnavailable)
+    assert stored(store, respondent).message_ts is None
 
 
 def test_finishing_keeps_the_result_until_its_retention_ends(redis_client: redis.Redis, team_id: str) -> None:

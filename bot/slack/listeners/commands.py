@@ -7,8 +7,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.engine.catalog import UnknownBank
 from bot.slack import blocks
-from bot.slack.assessment import AssessmentFlow
+from bot.slack.assessment import STARTING, AssessmentFlow
 from bot.slack.history_blocks import forget_confirm_message
 from bot.slack.history_flow import HistoryFlow
 
@@ -29,7 +30,14 @@ def register(app: App, flow: AssessmentFlow, history: HistoryFlow | None = None)
         elif subcommand == "banks":
             ack(**blocks.banks_message(flow.catalog.banks).as_kwargs())
         elif subcommand == "start":
-            ack(text=":compass: Starting your MLOps assessment: I've sent the first question to our DM.")
+            # Only an unknown bank is known at once; what else happens needs Redis and Slack, so the
+            # acknowledgement promises nothing and the outcome follows as its own message.
+            try:
+                flow.catalog.by_id(argument or flow.default_bank)
+            except UnknownBank as error:
+                ack(text=blocks.escape(str(error)))
+                return
+            ack(text=STARTING)
             flow.start(team_id, user_id, channel_id, argument, respond)
         elif subcommand == "resume":
             ack()

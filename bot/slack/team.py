@@ -1,0 +1,420 @@
+"""Team runs in Slack: translates the team command and the run's buttons into the use cases of
+``bot.teams.runs`` and presents what they return. Each member's questions are the personal assessment's
+own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class implements.
+
+Listeners acknowledge Slack first and call in here afterwards. Every refusal is an ephemeral note to the
+person who clicked and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.engine.answers import Answer
+from bot.engine.bank import QuestionBank
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.team import MIN_RESPONDENTS
+from bot.slack import blocks, team_blocks
+from bot.slack.assessment import (
+    CHANNEL_REFUSALS,
+    SLACK_FAILURES,
+    STORE_TROUBLE,
+    UNRECOGNISED_BUTTON,
+    Applied,
+    AssessmentFlow,
+    Respond,
+    ephemeral,
+    say,
+    slack_error_code,
+    store_trouble_text,
+    who_clicked,
+    why_undelivered,
+)
+from bot.slack.team_blocks import TeamButton
+from bot.slack.values import InvalidButton
+from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
+from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
+from bot.teams import runs as usecases
+from bot.teams.runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_SECONDS = 3.0
+MEMBERS_PAGE_LIMIT = 200
+USER_LOOKUP_THREADS = 8
+IN_A_DM = (
+    "A team run needs the channel its members are in: type `/mlops-compass team` there, and each member "
+    "answers in their own DM."
+)
+NOT_IN_CHANNEL = (
+    "I can't post in this channel yet, so no team run was started. Invite me with "
+    "`/invite @MLOps Compass` and try again."
+)
+MEMBERS_FAILED = (
+    "Slack didn't give me this channel's members just now, so nobody was messaged. Try again later."
+)
+NOTHING_STARTED = "No team run was started; try again in a minute."
+
+
+class TeamFlow:
+    def __init__(
+        self,
+        runs: TeamRunStore,
+        sessions: SessionStore,
+        catalog: BankCatalog,
+        assessments: AssessmentFlow,
+        client: WebClient,
+        default_bank: str,
+        min_respondents: int = MIN_RESPONDENTS,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.runs = runs
+        self.sessions = sessions
+        self.catalog = catalog
+        self.assessments = assessments
+        self.client = client
+        self.default_bank = default_bank
+        self.min_respondents = min_respondents
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
+
+    # The run hook: a member's assessment, bound to the run --------------------------------------------
+
+    def watched_keys(self, respondent: Respondent) -> Sequence[str]:
+        return usecases.watched_keys(respondent)
+
+    def response_writes(
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        answers: Mapping[str, Answer],
+        result: ResultRecord,
+        watched: Watched,
+    ) -> ResponseOutcome:
+        return usecases.record_response(respondent, bank, answers, result, watched, self.clock())
+
+    def response_finished(self, applied: Applied) -> None:
+        """After a member's report is shown: tell them what their answers did, and count them on the run's
+        message (or close a run whose deadline has passed)."""
+        outcome: ResponseOutcome = applied.run_outcome
+        run = outcome.run
+        try:
+            if outcome.counted and run is not None:
+                answered = self.runs.respondent_count(run.team_id, run.run_id)
+                note = team_blocks.counted_note(run, answered, outcome.replaced)
+                self.refresh_count(run.team_id, run.run_id)
+            else:
+                if run is not None and run.overdue(self.clock()):
+                    self._close(run, CLOSED_BY_DEADLINE)
+                note = team_blocks.not_counted_note(run)
+            if applied.record.dm_channel:
+                self.client.chat_postMessage(channel=applied.record.dm_channel, **note.as_kwargs())
+        except (*SLACK_FAILURES, *STORE_TROUBLE) as error:
+            log.warning("team run follow-up failed: %s", error)
+
+    # The command ----------------------------------------------------------------------------------
+
+    def start(
+        self, team_id: str, user_id: str, channel_id: str, request: RunRequest, respond: Respond
+    ) -> None:
+        if channel_id.startswith("D"):
+            say(respond, IN_A_DM)
+            return
+        try:
+            bank = self.catalog.by_id(request.bank_id or self.default_bank)
+        except UnknownBank as error:
+            say(respond, blocks.escape(str(error)))
+            return
+        try:
+            existing = self.runs.open_in(team_id, channel_id)
+            if existing is not None and existing.overdue(self.clock()):
+                self._close(existing, CLOSED_BY_DEADLINE)
+            run = usecases.open_run(self.runs, bank, team_id, channel_id, user_id, request.days, self.clock())
+        except RunAlreadyOpen as refused:
+            ephemeral(respond, team_blocks.already_open_note(refused.run))
+            return
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        try:
+            posted = self.client.chat_postMessage(
+                channel=channel_id, **team_blocks.run_message(run, bank, 0).as_kwargs()
+            )
+        except SLACK_FAILURES as error:
+            code = slack_error_code(error) if isinstance(error, SlackApiError) else None
+            self.runs.discard(run)
+            if code in CHANNEL_REFUSALS:
+                say(respond, NOT_IN_CHANNEL)
+            else:
+                say(
+                    respond,
+                    f":warning: I couldn't post the team run: {why_undelivered(error)}. {NOTHING_STARTED}",
+                )
+            return
+        self.runs.set_message(team_id, run.run_id, posted["ts"])
+        log.info("team run opened", extra={"team": team_id, "bank": bank.id})
+        ephemeral(respond, team_blocks.opened_note(run))
+
+    # The buttons ----------------------------------------------------------------------------------
+
+    def take_part(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        team_id, user_id = who_clicked(body)
+        run = self._open_run_or_note(team_id, action, respond)
+        if run is None:
+            return
+        try:
+            joining = usecases.take_part(self.runs, self.sessions, self.catalog, run, user_id, self.clock())
+        except RunClosed as closed:
+            ephemeral(respond, team_blocks.closed_note(closed.run))
+            return
+        except RunBankChanged as changed:
+            used = blocks.escape(f"{changed.run.bank_id} {changed.run.bank_version}")
+            text = (
+                f"This team run uses {used}, and the bank has changed since "
+                f"({blocks.escape(changed.current)}), so it can't take new answers. "
+                f"Ask <@{run.starter_id}> to close it and start a new one."
+            )
+            say(respond, text)
+            return
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        if joining.in_progress:
+            self.assessments.resume(team_id, user_id, respond, run_id=run.run_id)
+            return
+        self.assessments.begin(
+            joining.respondent,
+            joining.bank,
+            None,
+            may_replace=usecases.session_finished,
+            respond=respond,
+            started_text=team_blocks.take_part_text(joining.retake),
+        )
+
+    def nudge(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        team_id, user_id = who_clicked(body)
+        run = self._open_run_or_note(team_id, action, respond)
+        if run is None:
+            return
+        if user_id != run.starter_id:
+            ephemeral(respond, team_blocks.nudge_refused_note(run))
+            return
+        try:
+            if not self.runs.claim_nudge(team_id, run.run_id, usecases.NUDGE_INTERVAL_SECONDS):
+                ephemeral(
+                    respond, team_blocks.nudged_recently_note(self.runs.next_nudge_in(team_id, run.run_id))
+                )
+                return
+            members = self._members(run.channel_id)
+            if members is None:
+                self.runs.release_nudge(team_id, run.run_id)
+                say(respond, MEMBERS_FAILED)
+                return
+            answered = self.runs.answered(team_id, run.run_id, [m.user_id for m in members])
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        plan = usecases.nudge_targets(members, answered, exclude={user_id})
+        bank = self.catalog.by_id(run.bank_id)
+        message = team_blocks.nudge_message(run, bank)
+        failed = 0
+        for target in plan.targets:
+            try:
+                dm = self.client.conversations_open(users=target)["channel"]["id"]
+                self.client.chat_postMessage(channel=dm, **message.as_kwargs())
+            except SLACK_FAILURES as error:
+                failed += 1
+                why_undelivered(error)
+        sent = len(plan.targets) - failed
+        ephemeral(respond, team_blocks.nudged_note(sent, failed, plan.answered, plan.skipped_accounts))
+
+    def close(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        team_id, user_id = who_clicked(body)
+        run = self._open_run_or_note(team_id, action, respond)
+        if run is None:
+            return
+        try:
+            if user_id != run.starter_id and not self._is_admin(user_id):
+                ephemeral(respond, team_blocks.close_refused_note(run))
+                return
+            closed = self._close(run, user_id)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        if closed is None:
+            latest = self.runs.get(team_id, run.run_id) or run
+            ephemeral(respond, team_blocks.closed_note(latest))
+
+    # Internals ------------------------------------------------------------------------------------
+
+    def _open_run_or_note(self, team_id: str, action: dict[str, Any], respond: Respond) -> RunRecord | None:
+        """The run a button acts on, while it is open. A closed run gets the polite note; a run past its
+        deadline is closed now (the next interaction closes it) and gets the note too."""
+        try:
+            button = TeamButton.decode(action.get("value"))
+            run = self.runs.get(team_id, button.r)
+        except InvalidButton:
+            run = None
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return None
+        if run is None:
+            say(respond, UNRECOGNISED_BUTTON)
+            return None
+        if run.overdue(self.clock()):
+            try:
+                closed = self._close(run, CLOSED_BY_DEADLINE)
+            except STORE_TROUBLE as error:
+                say(respond, store_trouble_text(error))
+                return None
+            run = closed.run if closed is not None else (self.runs.get(team_id, run.run_id) or run)
+        if not run.is_open:
+            ephemeral(respond, team_blocks.closed_note(run))
+            return None
+        return run
+
+    def _close(self, run: RunRecord, closed_by: str) -> ClosedRun | None:
+        """Close the run and post its report; None when someone else closed it first."""
+        members = self._members(run.channel_id)
+        invited = usecases.people(members) if members is not None else None
+        try:
+            closed = usecases.close_run(
+                self.runs,
+                self.catalog,
+                run.team_id,
+                run.run_id,
+                closed_by,
+                invited,
+                self.min_respondents,
+                self.clock(),
+            )
+        except RunClosed:
+            return None
+        self._publish(closed)
+        log.info("team run closed", extra={"team": run.team_id, "respondents": closed.view.respondents})
+        return closed
+
+    def _publish(self, closed: ClosedRun) -> None:
+        run = closed.run
+        try:
+            self.client.chat_postMessage(
+                channel=run.channel_id, **team_blocks.team_report_message(closed.view).as_kwargs()
+            )
+        except SLACK_FAILURES as error:
+            # The report is kept with the run either way.
+            log.warning("could not post the team report: %s", why_undelivered(error))
+        self._show_closed(run, closed.view.respondents)
+
+    def _show_closed(self, run: RunRecord, answered: int) -> None:
+        if run.message_ts is None:
+            return
+        message = team_blocks.closed_run_message(run, self._bank_title(run), answered)
+        try:
+            self.client.chat_update(channel=run.channel_id, ts=run.message_ts, **message.as_kwargs())
+        except SLACK_FAILURES as error:
+            log.warning("could not mark the team run closed: %s", why_undelivered(error))
+
+    def _bank_title(self, run: RunRecord) -> str:
+        try:
+            return self.catalog.by_id(run.bank_id).title
+        except UnknownBank:
+            return run.bank_id
+
+    def _is_admin(self, user_id: str) -> bool:
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SLACK_FAILURES as error:
+            log.warning("could not look up a user: %s", why_undelivered(error))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner"))
+
+    def _members(self, channel_id: str) -> list[Member] | None:
+        """The channel's members with what a nudge and the invited count need to know; None when Slack
+        would not say."""
+        try:
+            user_ids: list[str] = []
+            cursor = None
+            while True:
+                page = self.client.conversations_members(
+                    channel=channel_id, limit=MEMBERS_PAGE_LIMIT, cursor=cursor
+                )
+                user_ids.extend(page["members"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            with ThreadPoolExecutor(max_workers=USER_LOOKUP_THREADS) as pool:
+                profiles = list(pool.map(lambda user: self.client.users_info(user=user)["user"], user_ids))
+        except SLACK_FAILURES as error:
+            log.warning("could not list the channel's members: %s", why_undelivered(error))
+            return None
+        return [
+            Member(user_id, is_bot=bool(p.get("is_bot")), deleted=bool(p.get("deleted")))
+            for user_id, p in zip(user_ids, profiles, strict=True)
+        ]
+
+    # The live count, throttled --------------------------------------------------------------------
+
+    def refresh_count(self, team_id: str, run_id: str) -> None:
+        """Show the run's count on its message now if no update happened in the last few seconds, else
+        once that window ends. Across processes, one update per window: the window and the scheduled
+        update are claims in Redis. An answer whose claims both fail was counted before the scheduled
+        update reads the count, so the message always catches up."""
+        window_ms = int(self.refresh_seconds * 1000)
+        if self.runs.claim_refresh(team_id, run_id, window_ms):
+            self._show_count(team_id, run_id)
+            return
+        if self.runs.claim_refresh_due(team_id, run_id, window_ms * 2 + 1000):
+            delay = self.runs.refresh_wait_ms(team_id, run_id) / 1000 + 0.05
+            timer = threading.Timer(delay, self._refresh_when_due, (team_id, run_id))
+            timer.daemon = True
+            with self._timers_lock:
+                self._timers.add(timer)
+            timer.start()
+
+    def _refresh_when_due(self, team_id: str, run_id: str) -> None:
+        try:
+            self.runs.release_refresh_due(team_id, run_id)
+            self.refresh_count(team_id, run_id)
+        except (*STORE_TROUBLE, *SLACK_FAILURES) as error:
+            log.warning("could not update a team run's count: %s", error)
+        finally:
+            with self._timers_lock:
+                self._timers.discard(threading.current_thread())
+
+    def stop(self) -> None:
+        """Cancel the scheduled count updates and wait for any that are running (a test's clean-up; a
+        process that stops without this leaves the update to the next answer or the close)."""
+        with self._timers_lock:
+            timers = list(self._timers)
+            self._timers.clear()
+        for timer in timers:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=5)
+
+    def _show_count(self, team_id: str, run_id: str) -> None:
+        run = self.runs.get(team_id, run_id)
+        if run is None or not run.is_open or run.message_ts is None:
+            return
+        answered = self.runs.respondent_count(team_id, run_id)
+        try:
+            bank = self.catalog.by_id(run.bank_id)
+        except UnknownBank:
+            return
+        message = team_blocks.run_message(run, bank, answered)
+        self.client.chat_update(channel=run.channel_id, ts=run.message_ts, **message.as_kwargs())
+        latest = self.runs.get(team_id, run_id)
+        if latest is not None and not latest.is_open:
+            # A close raced this update; its closed message must be the one that stays.
+            self._show_closed(latest, self.runs.respondent_count(team_id, run_id))

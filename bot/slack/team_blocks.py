@@ -1,0 +1,294 @@
+"""Block Kit for team runs: the run's message in the channel, the team report, the nudge, and the notes a
+person gets. The team report lays out the engine's ``TeamReportView`` only, which holds no user id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from bot.engine.bank import QuestionBank
+from bot.engine.team_view import GapView, TeamDimensionView, TeamReportView
+from bot.slack.blocks import (
+    COLOUR_EMOJI,
+    COMMAND,
+    Message,
+    _context,
+    _level_text,
+    _mrkdwn,
+    _render,
+    _sections,
+    _step_lines,
+    escape,
+    text_message,
+)
+from bot.slack.values import Token, _Value
+from bot.store.team_runs import CLOSED_BY_DEADLINE, RunRecord
+
+TAKE_PART_ACTION = "team_take_part"
+NUDGE_ACTION = "team_nudge"
+CLOSE_ACTION = "team_close"
+TEAM_ACTIONS = (TAKE_PART_ACTION, NUDGE_ACTION, CLOSE_ACTION)
+MAX_GAPS_SHOWN = 8
+
+
+class TeamButton(_Value):
+    """A button on a run's message or a nudge: which run it acts on."""
+
+    r: Token
+
+
+def when(timestamp: float) -> str:
+    """A time every reader sees in their own time zone, with UTC for clients that cannot."""
+    fallback = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(timestamp)}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _questions_text(bank: QuestionBank) -> str:
+    fewest, most = bank.question_counts
+    counted = str(most) if fewest == most else f"{fewest}–{most}"
+    return f"{counted} questions, about {bank.estimated_minutes} minutes"
+
+
+def _count_text(answered: int) -> str:
+    return f"*{answered} answered*"
+
+
+def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
+    """The run's message while it is open: who started it, the bank, the deadline, the live count."""
+    value = TeamButton(r=run.run_id).encode()
+    intro = (
+        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* ({_questions_text(bank)}). "
+        "Each of you answers privately in a DM; the team gets one report of the aggregate, showing where "
+        f"members disagree and what nobody knows. Closes {when(run.deadline)}."
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text="Team MLOps assessment", block_id="header"),
+        SectionBlock(text=_mrkdwn(intro), block_id="intro"),
+        _context(f"{_count_text(answered)} so far", block_id="count"),
+        ActionsBlock(
+            block_id="run-actions",
+            elements=[
+                ButtonElement(text="Take part", action_id=TAKE_PART_ACTION, value=value, style="primary"),
+                ButtonElement(text="Nudge", action_id=NUDGE_ACTION, value=value),
+                ButtonElement(
+                    text="Close & show results",
+                    action_id=CLOSE_ACTION,
+                    value=value,
+                    style="danger",
+                    confirm=ConfirmObject(
+                        title="Close this team run?",
+                        text="Nobody can answer after this; the team report is posted here.",
+                        confirm="Close & show results",
+                        deny="Keep it open",
+                    ),
+                ),
+            ],
+        ),
+        _context(
+            f"Nudge: <@{run.starter_id}> only, once a day. Close & show results: <@{run.starter_id}> "
+            "or a workspace admin.",
+            block_id="who",
+        ),
+    ]
+    return _render(f"Team MLOps assessment: {answered} answered so far", blocks)
+
+
+def closed_run_message(run: RunRecord, bank_title: str, answered: int) -> Message:
+    closed_at = when(run.closed_at or run.deadline)
+    how = "at its deadline" if run.closed_by == CLOSED_BY_DEADLINE else f"by <@{run.closed_by}>"
+    text = (
+        f"<@{run.starter_id}>'s team assessment ({escape(bank_title)}) closed {how} {closed_at} with "
+        f"{_count_text(answered)}. The team report is posted below."
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text="Team MLOps assessment · closed", block_id="header"),
+        SectionBlock(text=_mrkdwn(text), block_id="intro"),
+        _context(f"{_count_text(answered)} · closed", block_id="count"),
+    ]
+    return _render(f"Team MLOps assessment closed: {answered} answered", blocks)
+
+
+# The team report ------------------------------------------------------------------------------------
+
+
+def _dimension_field(dimension: TeamDimensionView) -> str:
+    emoji = COLOUR_EMOJI.get(dimension.level.colour, "")
+    lines = [
+        f"*{escape(dimension.name)}*",
+        f"{emoji} {escape(dimension.median_text)}".strip(),
+        escape(dimension.scores_text),
+        escape(dimension.confidence_text),
+        escape(dimension.levels_text),
+    ]
+    if dimension.note:
+        lines.append(f"_{escape(dimension.note)}_")
+    return "\n".join(lines)
+
+
+def _gap_lines(gaps: Sequence[GapView]) -> list[str]:
+    lines = [f"• *{escape(gap.dimension)}:* {escape(gap.question)} — {escape(gap.detail)}" for gap in gaps]
+    if len(gaps) > MAX_GAPS_SHOWN:
+        return [*lines[:MAX_GAPS_SHOWN], f"_…and {len(gaps) - MAX_GAPS_SHOWN} more_"]
+    return lines
+
+
+def team_report_message(view: TeamReportView) -> Message:
+    blocks: list[Block] = [HeaderBlock(text=view.title[:150], block_id="header")]
+    if view.withheld or view.overall is None:
+        summary = f"*{escape(view.count_text)}*\n:lock: {escape(view.withheld_text or '')}"
+        blocks.append(SectionBlock(text=_mrkdwn(summary), block_id="overall"))
+        blocks.append(_context(escape(view.footer), block_id="footer"))
+        return _render(f"Team MLOps report: {view.count_text}; results withheld", blocks)
+    overall = (
+        f"*{escape(view.count_text)}*\n*Overall: {_level_text(view.overall)}*  ·  score "
+        f"{escape(view.overall_score_text or '')}\n{escape(view.headline or '')}"
+    )
+    blocks += [
+        SectionBlock(text=_mrkdwn(overall), block_id="overall"),
+        SectionBlock(
+            fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
+        ),
+        _context(escape(view.method_text), block_id="method"),
+        DividerBlock(block_id="divider-gaps"),
+    ]
+    if view.alignment_gaps:
+        title = ":left_right_arrow: Where the team disagrees (talk these through first)"
+        blocks += _sections("alignment", title, _gap_lines(view.alignment_gaps))
+    else:
+        nothing = "no answers lie two or more options apart."
+        blocks += _sections("alignment", ":left_right_arrow: Where the team disagrees", [nothing])
+    if view.knowledge_gaps:
+        title = ":grey_question: What the team doesn't know (a third or more said “Don't know”)"
+        blocks += _sections("knowledge", title, _gap_lines(view.knowledge_gaps))
+    blocks.append(DividerBlock(block_id="divider-advice"))
+    if view.recommendation:
+        recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
+        blocks += _sections("recommendation", ":dart: Recommendation", recommended)
+    if view.next_steps:
+        blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
+    blocks.append(_context(escape(view.footer), block_id="footer"))
+    level = view.overall.label if view.overall.level else "no level yet"
+    return _render(f"Team MLOps report: {view.count_text}; {level}", blocks)
+
+
+# Notes to people ---------------------------------------------------------------------------------------
+
+
+def nudge_message(run: RunRecord, bank: QuestionBank) -> Message:
+    text = (
+        f"<@{run.starter_id}> asked the team in <#{run.channel_id}> to take the MLOps assessment "
+        f"*{escape(bank.title)}* ({_questions_text(bank)}). Your answers stay private: the team sees "
+        f"only the aggregate. It closes {when(run.deadline)}."
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=_mrkdwn(text), block_id="nudge"),
+        ActionsBlock(
+            block_id="nudge-actions",
+            elements=[
+                ButtonElement(
+                    text="Take part",
+                    action_id=TAKE_PART_ACTION,
+                    value=TeamButton(r=run.run_id).encode(),
+                    style="primary",
+                )
+            ],
+        ),
+    ]
+    return _render(
+        f"A reminder: the team assessment in #{run.channel_id} is waiting for your answers.", blocks
+    )
+
+
+def closed_note(run: RunRecord) -> Message:
+    closed = when(run.closed_at or run.deadline)
+    return text_message(
+        f"This team run closed {closed}, so nothing was changed; its report is in <#{run.channel_id}>. "
+        f"Start a new one with `{COMMAND} team`."
+    )
+
+
+def opened_note(run: RunRecord) -> Message:
+    return text_message(
+        f"Your team run is posted in this channel and closes {when(run.deadline)}. Take part like everyone "
+        "else; *Nudge* (once a day) and *Close & show results* are yours."
+    )
+
+
+def already_open_note(run: RunRecord) -> Message:
+    return text_message(
+        f"There is already an open team run in this channel, started by <@{run.starter_id}> and closing "
+        f"{when(run.deadline)}, so I didn't start another. Take part in it, or close it first with "
+        "*Close & show results*."
+    )
+
+
+def close_refused_note(run: RunRecord) -> Message:
+    return text_message(
+        f"Only <@{run.starter_id}>, who started this team run, or a workspace admin can close it, so it "
+        "stays open and nothing was changed."
+    )
+
+
+def nudge_refused_note(run: RunRecord) -> Message:
+    return text_message(
+        f"Only <@{run.starter_id}>, who started this team run, can nudge the channel, so nobody was messaged."
+    )
+
+
+def nudged_recently_note(seconds_left: int) -> Message:
+    hours = max(1, round(seconds_left / 3600))
+    return text_message(
+        "The channel was nudged less than a day ago, so nobody was messaged this time. "
+        f"You can nudge again in about {hours} hour{'s' if hours != 1 else ''}."
+    )
+
+
+def nudged_note(sent: int, failed: int, answered: int, skipped: int) -> Message:
+    if sent == 0 and failed == 0:
+        lead = "Everyone in the channel has answered already, so nobody was messaged."
+    else:
+        lead = f"I sent a reminder to {sent} {'person' if sent == 1 else 'people'} who haven't answered yet."
+    details = [f"{answered} already answered"]
+    if skipped:
+        details.append(f"{skipped} bots or deactivated accounts skipped")
+    if failed:
+        details.append(f"{failed} could not be messaged")
+    return text_message(f"{lead} ({'; '.join(details)}.)")
+
+
+def take_part_text(retake: bool) -> str:
+    text = (
+        "I've sent the first question to our DM. Your answers stay private: the team sees only the aggregate."
+    )
+    if retake:
+        text += (
+            " When you finish, your new answers replace your earlier ones; until then the earlier ones count."
+        )
+    return text
+
+
+def counted_note(run: RunRecord, answered: int, replaced: bool) -> Message:
+    lead = "Your new answers replace your earlier ones" if replaced else "Your answers are counted"
+    return text_message(
+        f"{lead} in the team run in <#{run.channel_id}> ({answered} answered so far). The team report "
+        f"comes to <#{run.channel_id}> when the run closes; it shows only the team's aggregate. The report "
+        "above is your own."
+    )
+
+
+def not_counted_note(run: RunRecord | None) -> Message:
+    where = f"in <#{run.channel_id}> " if run is not None else ""
+    return text_message(
+        f"The team run {where}had closed before you finished, so these answers were not counted in it. "
+        "The report above is your own and is kept."
+    )

@@ -1,0 +1,300 @@
+"""Team runs in Redis: the run, its members' counted responses and the aggregate they add up to.
+
+- One open run per channel: opening is a WATCH/MULTI on the channel's pointer, so two starts at once
+  give one run and one refusal.
+- A member's response is added to the aggregate with HINCRBY in the transaction that finishes their
+  session (``queue_response``, run by ``SessionStore.change_with``), which WATCHes the run and the
+  member's earlier response: a retake subtracts the earlier counts in the same transaction, and a
+  response racing the close either lands before it or sees the run closed. The work is O(questions).
+- Closing sets the status and reads the aggregate in one transaction: the report counts exactly the
+  responses that were in, and never reads them one by one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, Literal, TypeVar
+
+import redis
+from pydantic import BaseModel, Field
+
+from bot.engine.team import TeamAggregate
+from bot.store import keys
+from bot.store.sessions import (
+    MAX_RACE_RETRIES,
+    TooManyConcurrentChanges,
+    _text,
+    _unavailable_on_connection_error,
+)
+
+CLOSED_BY_DEADLINE = "deadline"
+R = TypeVar("R")
+
+
+class RunRecord(BaseModel):
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12])
+    team_id: str
+    channel_id: str
+    starter_id: str
+    bank_id: str
+    bank_version: str
+    created_at: float = Field(default_factory=time.time)
+    deadline: float
+    status: Literal["open", "closed"] = "open"
+    message_ts: str | None = None
+    closed_at: float | None = None
+    closed_by: str | None = None  # who closed it, or "deadline"
+    invited: int | None = None
+    report: dict[str, Any] | None = None  # the team report view, kept with the run
+
+    @property
+    def key(self) -> str:
+        return keys.run(self.team_id, self.run_id)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+    def overdue(self, now: float) -> bool:
+        return self.is_open and now >= self.deadline
+
+
+class ResponseRecord(BaseModel):
+    """A member's counted response: the counts it added, so that a retake can take them out again."""
+
+    counts: dict[str, int]
+    result_id: str
+    recorded_at: float = Field(default_factory=time.time)
+
+
+class RunAlreadyOpen(Exception):
+    def __init__(self, run: RunRecord):
+        self.run = run
+        super().__init__(f"team run {run.run_id} is already open in {run.channel_id}")
+
+
+class RunClosed(Exception):
+    def __init__(self, run: RunRecord):
+        self.run = run
+        super().__init__(f"team run {run.run_id} is closed")
+
+
+class UnknownRun(LookupError):
+    pass
+
+
+def parse_run(raw: bytes | str | None) -> RunRecord | None:
+    return RunRecord.model_validate_json(raw) if raw is not None else None
+
+
+def parse_response(raw: bytes | str | None) -> ResponseRecord | None:
+    return ResponseRecord.model_validate_json(raw) if raw is not None else None
+
+
+class TeamRunStore:
+    def __init__(self, client: redis.Redis):
+        self.redis = client
+
+    # Runs ------------------------------------------------------------------------------------------
+
+    def open(self, run: RunRecord) -> RunRecord:
+        """Store `run` as its channel's open run; raises RunAlreadyOpen with the run already there."""
+        pointer = keys.channel_run(run.team_id, run.channel_id)
+
+        def attempt(pipe: Any) -> RunRecord:
+            existing_id = pipe.get(pointer)
+            if existing_id is not None:
+                existing = parse_run(pipe.get(keys.run(run.team_id, _text(existing_id))))
+                if existing is not None and existing.is_open:
+                    raise RunAlreadyOpen(existing)
+            pipe.multi()
+            pipe.set(pointer, run.run_id)
+            pipe.set(run.key, run.model_dump_json())
+            pipe.zadd(keys.open_runs(run.team_id), {run.run_id: run.deadline})
+            pipe.execute()
+            return run
+
+        return self._transaction([pointer], attempt)
+
+    def get(self, team_id: str, run_id: str) -> RunRecord | None:
+        with _unavailable_on_connection_error():
+            return parse_run(self.redis.get(keys.run(team_id, run_id)))
+
+    def open_in(self, team_id: str, channel_id: str) -> RunRecord | None:
+        with _unavailable_on_connection_error():
+            run_id = self.redis.get(keys.channel_run(team_id, channel_id))
+        run = self.get(team_id, _text(run_id)) if run_id is not None else None
+        return run if run is not None and run.is_open else None
+
+    def update(self, team_id: str, run_id: str, mutate: Callable[[RunRecord], RunRecord | None]) -> RunRecord:
+        """Apply `mutate` to the stored run atomically (None from it leaves the run as it is)."""
+        key = keys.run(team_id, run_id)
+
+        def attempt(pipe: Any) -> RunRecord:
+            current = parse_run(pipe.get(key))
+            if current is None:
+                raise UnknownRun(run_id)
+            changed = mutate(current)
+            if changed is None:
+                pipe.unwatch()
+                return current
+            pipe.multi()
+            pipe.set(key, changed.model_dump_json())
+            pipe.execute()
+            return changed
+
+        return self._transaction([key], attempt)
+
+    def set_message(self, team_id: str, run_id: str, message_ts: str) -> RunRecord:
+        return self.update(team_id, run_id, lambda run: run.model_copy(update={"message_ts": message_ts}))
+
+    def discard(self, run: RunRecord) -> None:
+        """Remove a run nobody could see (its message was never posted)."""
+        pointer = keys.channel_run(run.team_id, run.channel_id)
+
+        def attempt(pipe: Any) -> None:
+            points_here = _text(pipe.get(pointer) or b"") == run.run_id
+            pipe.multi()
+            if points_here:
+                pipe.delete(pointer)
+            pipe.delete(run.key)
+            pipe.zrem(keys.open_runs(run.team_id), run.run_id)
+            pipe.execute()
+
+        self._transaction([pointer, run.key], attempt)
+
+    def close(self, team_id: str, run_id: str, closed_by: str, now: float) -> tuple[RunRecord, TeamAggregate]:
+        """Close the run and read its aggregate in one transaction; raises RunClosed if it already was."""
+        key = keys.run(team_id, run_id)
+
+        def attempt(pipe: Any) -> tuple[RunRecord, TeamAggregate]:
+            current = parse_run(pipe.get(key))
+            if current is None:
+                raise UnknownRun(run_id)
+            if not current.is_open:
+                raise RunClosed(current)
+            pointer = keys.channel_run(team_id, current.channel_id)
+            pipe.watch(pointer)
+            points_here = _text(pipe.get(pointer) or b"") == run_id
+            closed = current.model_copy(update={"status": "closed", "closed_at": now, "closed_by": closed_by})
+            pipe.multi()
+            pipe.set(key, closed.model_dump_json())
+            pipe.hgetall(keys.run_aggregate(team_id, run_id))
+            pipe.zrem(keys.open_runs(team_id), run_id)
+            if points_here:
+                pipe.delete(pointer)
+            replies = pipe.execute()
+            return closed, TeamAggregate.from_fields(replies[1])
+
+        return self._transaction([key], attempt)
+
+    def overdue_runs(self, team_id: str, now: float) -> list[str]:
+        """Open runs past their deadline, for whatever closes them (an interaction, or a clock)."""
+        with _unavailable_on_connection_error():
+            return [_text(r) for r in self.redis.zrangebyscore(keys.open_runs(team_id), "-inf", now)]
+
+    def save_report(
+        self, team_id: str, run_id: str, report: dict[str, Any], invited: int | None
+    ) -> RunRecord:
+        return self.update(
+            team_id, run_id, lambda run: run.model_copy(update={"report": report, "invited": invited})
+        )
+
+    # Responses -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def watched_keys(team_id: str, run_id: str, user_id: str) -> tuple[str, str]:
+        """What the transaction finishing a member's session must WATCH: the run (is it open?) and the
+        member's counted response (what a retake subtracts)."""
+        return keys.run(team_id, run_id), keys.run_response(team_id, run_id, user_id)
+
+    @staticmethod
+    def queue_response(
+        pipe: Any,
+        team_id: str,
+        run_id: str,
+        user_id: str,
+        response: ResponseRecord,
+        previous: ResponseRecord | None,
+    ) -> None:
+        """Queue, inside the caller's MULTI, the writes that count `response` (and take `previous` out):
+        one HINCRBY per count that changes."""
+        delta = TeamAggregate(response.counts)
+        if previous is not None:
+            delta = delta - TeamAggregate(previous.counts)
+        aggregate = keys.run_aggregate(team_id, run_id)
+        for name, value in delta.counts.items():
+            pipe.hincrby(aggregate, name, value)
+        pipe.set(keys.run_response(team_id, run_id, user_id), response.model_dump_json())
+        pipe.sadd(keys.run_respondents(team_id, run_id), user_id)
+
+    def respondent_count(self, team_id: str, run_id: str) -> int:
+        with _unavailable_on_connection_error():
+            return int(self.redis.hget(keys.run_aggregate(team_id, run_id), "n") or 0)
+
+    def aggregate(self, team_id: str, run_id: str) -> TeamAggregate:
+        with _unavailable_on_connection_error():
+            return TeamAggregate.from_fields(self.redis.hgetall(keys.run_aggregate(team_id, run_id)))
+
+    def answered(self, team_id: str, run_id: str, user_ids: Iterable[str]) -> set[str]:
+        """Which of `user_ids` have a counted response."""
+        wanted = list(user_ids)
+        if not wanted:
+            return set()
+        with _unavailable_on_connection_error():
+            flags = self.redis.smismember(keys.run_respondents(team_id, run_id), wanted)
+        return {user for user, flag in zip(wanted, flags, strict=True) if flag}
+
+    def has_answered(self, team_id: str, run_id: str, user_id: str) -> bool:
+        return user_id in self.answered(team_id, run_id, [user_id])
+
+    # Throttles -------------------------------------------------------------------------------------
+
+    def claim_refresh(self, team_id: str, run_id: str, window_ms: int) -> bool:
+        """True for the one caller per window that may update the run's message now."""
+        with _unavailable_on_connection_error():
+            return bool(self.redis.set(keys.run_refresh(team_id, run_id), 1, nx=True, px=window_ms))
+
+    def refresh_wait_ms(self, team_id: str, run_id: str) -> int:
+        """How long until the current window ends (0 when none is running)."""
+        with _unavailable_on_connection_error():
+            return max(0, int(self.redis.pttl(keys.run_refresh(team_id, run_id))))
+
+    def claim_refresh_due(self, team_id: str, run_id: str, ttl_ms: int) -> bool:
+        """True for the one caller that schedules the update after the window; expires on its own if that
+        process dies, so a later answer can schedule again."""
+        with _unavailable_on_connection_error():
+            return bool(self.redis.set(keys.run_refresh_due(team_id, run_id), 1, nx=True, px=ttl_ms))
+
+    def release_refresh_due(self, team_id: str, run_id: str) -> None:
+        with _unavailable_on_connection_error():
+            self.redis.delete(keys.run_refresh_due(team_id, run_id))
+
+    def claim_nudge(self, team_id: str, run_id: str, interval_seconds: int) -> bool:
+        with _unavailable_on_connection_error():
+            return bool(self.redis.set(keys.run_nudged(team_id, run_id), 1, nx=True, ex=interval_seconds))
+
+    def next_nudge_in(self, team_id: str, run_id: str) -> int:
+        """Seconds until the run may be nudged again (0 when it may be now)."""
+        with _unavailable_on_connection_error():
+            return max(0, int(self.redis.ttl(keys.run_nudged(team_id, run_id))))
+
+    def release_nudge(self, team_id: str, run_id: str) -> None:
+        with _unavailable_on_connection_error():
+            self.redis.delete(keys.run_nudged(team_id, run_id))
+
+    # Internals -------------------------------------------------------------------------------------
+
+    def _transaction(self, watched: list[str], attempt: Callable[[Any], R]) -> R:
+        with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_RACE_RETRIES):
+                try:
+                    pipe.watch(*watched)
+                    return attempt(pipe)
+                except redis.WatchError:
+                    continue
+                finally:
+                    pipe.reset()
+        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}")
