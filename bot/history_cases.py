@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import Conversation, CorruptState
 from bot.engine.export import ExportRow
-from bot.engine.history import Changes, Comparison, ResultSummary, Trends, changes_since, trends
-from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope
+from bot.engine.history import (
+    Changes,
+    Comparison,
+    ResultSummary,
+    Trends,
+    changes_since,
+    team_summary,
+    trends,
+)
+from bot.engine.team import TeamReport
+from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
 from bot.store.sessions import Respondent, SessionStore
 
 HOME_CHANNELS = 5
@@ -38,6 +47,33 @@ def new_result(store: HistoryStore, scope: Scope, result_id: str) -> NewResult |
     if current is None:
         return None
     return NewResult(current, changes_since(current, results))
+
+
+def keep_team_result(
+    store: HistoryStore,
+    team_id: str,
+    channel_id: str,
+    run_id: str,
+    report: TeamReport,
+    finished_at: float,
+) -> NewResult | None:
+    """Keep a closed team run's result in its channel's history (the run id is the result id, so closing
+    twice keeps it once) and say what changed since the channel's previous comparable one. None for a
+    withheld report: it showed no levels, so none are kept."""
+    summary = team_summary(report, run_id, finished_at)
+    if summary is None:
+        return None
+    record_channel_result(
+        store.redis,
+        team_id,
+        channel_id,
+        summary,
+        run_id=run_id,
+        respondents=report.respondents,
+        finished_at=finished_at,
+        limits=store.limits,
+    )
+    return new_result(store, Scope.channel(team_id, channel_id), run_id)
 
 
 @dataclass(frozen=True)

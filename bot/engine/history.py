@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from bot.engine.team import TeamReport
+
 SPARK_CELLS = "▁▂▃▄▅▆▇█"
 NO_VALUE_CELL = "·"
 REPORT_TITLE_PREFIX = "MLOps maturity report · "
@@ -113,6 +115,33 @@ def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) 
                 for d in view["dimensions"]
             ],
         }
+    )
+
+
+def team_summary(report: TeamReport, result_id: str, finished_at: float) -> ResultSummary | None:
+    """What a channel's history keeps of a team report: per dimension the median level the report shows and
+    the team answer set's score; overall level, score and pulse index from the answer set. None when the
+    report was withheld (too few respondents): what it did not show is not kept either."""
+    scored = report.team_report
+    if report.withheld or scored is None:
+        return None
+    dimensions = []
+    for dimension in report.dimensions:
+        found = next((d for d in scored.dimensions if d.dimension_id == dimension.dimension_id), None)
+        score = None if found is None or found.score is None else round(found.score, 1)
+        dimensions.append(
+            DimensionSummary(dimension.dimension_id, dimension.name, dimension.median_level, score)
+        )
+    return ResultSummary(
+        result_id=result_id,
+        finished_at=finished_at,
+        bank_id=report.bank_id,
+        bank_version=report.bank_version,
+        bank_title=report.bank_title,
+        overall_level=scored.overall_level,
+        overall_score=None if scored.overall_score is None else round(scored.overall_score, 1),
+        pulse_index=None if scored.pulse_index is None else round(scored.pulse_index, 1),
+        dimensions=tuple(dimensions),
     )
 
 

@@ -12,6 +12,7 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.history_flow import HistoryFlow
+from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
 from bot.slack.team import TeamFlow
 from bot.store.history import HistoryStore
@@ -54,20 +55,24 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         token_verification_enabled=False,
         logger=logger,
     )
-    history = HistoryFlow(HistoryStore(store.redis, store.history_limits), store, catalog, client)
+    history_store = HistoryStore(store.redis, store.history_limits)
+    team_runs = TeamRunStore(store.redis)
+    history = HistoryFlow(history_store, store, catalog, client, open_runs=open_team_runs(team_runs, catalog))
     flow = AssessmentFlow(
         store=store, catalog=catalog, default_bank=settings.default_bank, client=client, companion=history
     )
     history.assessment = flow
     team = TeamFlow(
-        TeamRunStore(store.redis),
+        team_runs,
         store,
         catalog,
         flow,
         client,
         default_bank=settings.default_bank,
         min_respondents=settings.team_min_respondents,
+        history=history_store,
     )
     flow.run_hook = team
+    history.team_take_part = team.take_part
     register_listeners(app, flow, team, history)
     return app

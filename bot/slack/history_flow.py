@@ -11,6 +11,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -59,6 +60,8 @@ class HistoryFlow:
         self.open_runs = open_runs
         self.erase_schedules = erase_schedules
         self.assessment: AssessmentFlow | None = None  # set when both flows are built
+        # The team runs' Take part (body, action, respond), for the Home tab's button.
+        self.team_take_part: Callable[[dict[str, Any], dict[str, Any], Respond], None] | None = None
 
     # With each report (AssessmentFlow's ReportCompanion) ------------------------------------------
 
@@ -270,21 +273,37 @@ class HistoryFlow:
             return
         if button.u != clicker or self.assessment is None:
             return
+        dm = self._dm_responder(clicker)
+        if dm is None:
+            return
+        dm_channel, to_dm = dm
+        if start:
+            self.assessment.start(team_id, clicker, dm_channel, button.b, to_dm)
+        else:
+            self.assessment.resume(team_id, clicker, to_dm)
+
+    def home_take_part(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Take part in a team run from the Home tab: the run's own flow, answering in the DM."""
+        _, clicker = who_clicked(body)
+        dm = self._dm_responder(clicker)
+        if dm is None or self.team_take_part is None:
+            return
+        self.team_take_part(body, action, dm[1])
+
+    def _dm_responder(self, user_id: str) -> tuple[str, Respond] | None:
+        """The person's DM, and a `respond` that posts there: what a Home tab click answers with."""
         try:
-            dm_channel = str(self.client.conversations_open(users=clicker)["channel"]["id"])
+            dm_channel = str(self.client.conversations_open(users=user_id)["channel"]["id"])
         except SlackApiError as error:
             log.warning("could not open the DM from the Home tab: %s", _reason(error))
-            return
+            return None
 
         def to_dm(**message: Any) -> None:
             self.client.chat_postMessage(
                 channel=dm_channel, text=message.get("text", ""), blocks=message.get("blocks")
             )
 
-        if start:
-            self.assessment.start(team_id, clicker, dm_channel, button.b, to_dm)
-        else:
-            self.assessment.resume(team_id, clicker, to_dm)
+        return dm_channel, to_dm
 
 
 def _date(timestamp: float) -> str:

@@ -8,6 +8,7 @@ renders); `home_view` refuses anything Slack would.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
@@ -23,17 +24,51 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.history import day, moment_text
-from bot.history_cases import HomeData
+from bot.history_cases import HomeData, OpenRunsLookup, OpenTeamRun
 from bot.slack.blocks import COMMAND, MAX_SECTION_TEXT, BlockLimitError, escape
 from bot.slack.history_blocks import result_line, trend_lines
+from bot.slack.team_blocks import TeamButton
 from bot.slack.values import SessionButton
+from bot.store.team_runs import TeamRunStore
 
 MAX_HOME_BLOCKS = 100
 HOME_RESUME_ACTION = "home_resume"
 HOME_START_ACTION = "home_start"  # one per bank: "home_start:<index>"
+# Take part from the Home tab: the team run's own button, answered in the DM (Home clicks have no
+# response_url).
+HOME_TAKE_PART_ACTION = "home_take_part"
 MAX_BUTTONS_PER_ROW = 5
 MAX_OPEN_RUNS = 10
+
+
+def open_team_runs(runs: TeamRunStore, catalog: BankCatalog) -> OpenRunsLookup:
+    """The team runs open in the person's channels, each with a Take part button for the Home tab."""
+
+    def lookup(team_id: str, user_id: str, channel_ids: Sequence[str]) -> list[OpenTeamRun]:
+        found = []
+        for channel_id in channel_ids:
+            run = runs.open_in(team_id, channel_id)
+            if run is None:
+                continue
+            try:
+                title = catalog.by_id(run.bank_id).title
+            except UnknownBank:
+                title = run.bank_id
+            found.append(
+                OpenTeamRun(
+                    channel_id=channel_id,
+                    bank_title=title,
+                    answered=runs.respondent_count(team_id, run.run_id),
+                    closes_at=run.deadline,
+                    take_part_action_id=HOME_TAKE_PART_ACTION,
+                    take_part_value=TeamButton(r=run.run_id).encode(),
+                )
+            )
+        return found
+
+    return lookup
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:

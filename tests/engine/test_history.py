@@ -8,6 +8,7 @@ import time
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.history import (
     NO_EARLIER_RESULT,
@@ -20,10 +21,12 @@ from bot.engine.history import (
     day,
     sparkline,
     summarise_view,
+    team_summary,
     trends,
 )
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
+from bot.engine.team import aggregate_of, team_report
 from bot.playground import demo_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
@@ -230,3 +233,24 @@ def test_a_higher_value_never_draws_a_lower_cell(a: float, b: float) -> None:
 def test_day_uses_utc() -> None:
     assert day(calendar.timegm((2026, 8, 14, 23, 59, 0)), NOV_27) == "14 Aug"
     assert time.gmtime(AUG_14).tm_mday == 14
+
+
+PULSE = BankCatalog.from_directory().get("pulse")
+
+
+def test_a_team_report_keeps_its_median_levels_and_answer_set_figures() -> None:
+    members = [{q.id: OptionChoice(option) for q in PULSE.questions} for option in (0, 4, 4)]
+    report = team_report(PULSE, aggregate_of(PULSE, members))
+    summary = team_summary(report, "run1", NOV_27)
+    assert summary is not None and report.team_report is not None
+    assert [d.level for d in summary.dimensions] == [d.median_level for d in report.dimensions]
+    assert summary.overall_level == report.team_report.overall_level
+    assert summary.pulse_index == round(report.team_report.pulse_index or 0, 1)
+    assert (summary.result_id, summary.bank_id, summary.bank_version) == ("run1", "pulse", PULSE.version)
+
+
+def test_a_withheld_team_report_keeps_nothing() -> None:
+    members = [{q.id: OptionChoice(4) for q in PULSE.questions}] * 2
+    report = team_report(PULSE, aggregate_of(PULSE, members))
+    assert report.withheld
+    assert team_summary(report, "run1", NOV_27) is None

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.slack.history_blocks import FORGET_CANCEL_ACTION, FORGET_CONFIRM_ACTION
 from bot.slack.history_flow import HistoryFlow
-from bot.slack.home import HOME_RESUME_ACTION, HOME_START_ACTION
+from bot.slack.home import HOME_RESUME_ACTION, HOME_START_ACTION, HOME_TAKE_PART_ACTION
 
 HOME_START_PATTERN = re.compile(rf"^{HOME_START_ACTION}:\d+$")
 
@@ -34,3 +34,8 @@ def register(app: App, history: HistoryFlow) -> None:
     def handle_home_start(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         history.home_button(body, action, start=True)
+
+    @app.action(HOME_TAKE_PART_ACTION)
+    def handle_home_take_part(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        history.home_take_part(body, action)
