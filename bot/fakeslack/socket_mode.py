@@ -34,7 +34,8 @@ ACK_DEADLINE_SECONDS = 3.0
 # Envelope types the fake sends, and whether the app may answer with a payload (Slack's own choice).
 SLASH_COMMANDS = "slash_commands"
 INTERACTIVE = "interactive"
-ACCEPTS_RESPONSE_PAYLOAD = {SLASH_COMMANDS: True, INTERACTIVE: False}
+EVENTS_API = "events_api"
+ACCEPTS_RESPONSE_PAYLOAD = {SLASH_COMMANDS: True, INTERACTIVE: False, EVENTS_API: False}
 # Slack sends this to a connection it is about to close; the app should open a new one at once.
 REFRESH_REQUESTED = "refresh_requested"
 
