@@ -24,14 +24,15 @@ BANK = BankCatalog.from_directory().get("mlops")
 NOW = time.time()
 
 
-def test_a_report_carries_its_changes_before_the_advice() -> None:
+def test_a_report_carries_its_changes_right_under_the_headline() -> None:
     before = summary_of_report(score(BANK, demo_answers(BANK)), "a", NOW - 86400)
     report = score(BANK, demo_answers_later(BANK))
     after = summary_of_report(report, "b", NOW)
     message = with_changes(report_message(report, "U1"), changes_since(after, [before, after]))
     check_message(message)
     ids = [b.get("block_id") for b in message.blocks]
-    assert ids.index("dimensions") < ids.index("changes") < ids.index("divider-advice")
+    # What moved since last time is part of what a lead reads first: right after the overall level.
+    assert ids.index("overall") + 1 == ids.index("changes") < ids.index("dimensions")
     text = message.blocks[ids.index("changes")]["text"]["text"]
     assert "Since your previous result" in text and "level 1 → 4" in text
 
