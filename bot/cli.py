@@ -25,7 +25,8 @@ from rich.text import Text
 from bot.clock_command import add_clock_command
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import BankCatalog, UnknownBank
-from bot.engine.scoring import score
+from bot.engine.scoring import Report, score
+from bot.history_commands import ChartPathError, add_export_command, check_chart_path, write_chart
 from bot.playground import add_playground_command
 from bot.server_commands import add_serve_command
 from bot.settings import BankSettings, SettingsError, load_bank_settings
@@ -87,6 +88,12 @@ def add_assess_command(subparsers: SubParsers) -> None:
         choices=REPORT_FORMATS,
         help="report format with --answers (default: text)",
     )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE",
+        help="also write the report's chart (PNG) to FILE, as Slack shows it",
+    )
     parser.set_defaults(handler=run_assess)
 
 
@@ -117,6 +124,12 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if args.format and not args.answers:
         _print_lines(consoles.err, [f"{PROGRAM} assess: --format applies only with --answers FILE"])
         return EXIT_USAGE
+    if args.chart is not None:
+        try:
+            check_chart_path(args.chart)
+        except ChartPathError as error:
+            _print_lines(consoles.err, [f"{PROGRAM} assess: {error}"])
+            return EXIT_USAGE
     settings = load_bank_settings()
     reference = args.bank or settings.default_bank
     try:
@@ -131,8 +144,13 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
         )
         return EXIT_USAGE
 
+    def chart(report: Report) -> None:
+        if args.chart is not None:
+            size = write_chart(report, args.chart)
+            _print_lines(consoles.err, [f"chart written to {args.chart} ({size} bytes)"])
+
     if not args.answers:
-        return run_assessment(bank, consoles.out, consoles.err)
+        return run_assessment(bank, consoles.out, consoles.err, on_report=chart)
 
     try:
         loaded = load_answers_file(Path(args.answers), bank, name=args.answers)
@@ -156,6 +174,7 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
         consoles.out.file.write(report_markdown(report))
     else:
         print_report(consoles.out, report)
+    chart(report)
     return EXIT_OK
 
 
@@ -280,6 +299,7 @@ COMMANDS: list[Callable[[SubParsers], None]] = [
     add_serve_command,
     add_clock_command,
     add_playground_command,
+    add_export_command,
 ]
 
 

@@ -13,9 +13,10 @@ import json
 import re
 import secrets
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,13 @@ QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end
 SLACK_EMOJI = {
     ":compass:": "🧭", ":bulb:": "💡", ":dart:": "🎯", ":no_entry:": "⛔", ":warning:": "⚠️",
     ":information_source:": "ℹ️", ":red_circle:": "🔴", ":large_orange_circle:": "🟠",
-    ":large_yellow_circle:": "🟡", ":large_green_circle:": "🟢",
+    ":large_yellow_circle:": "🟡", ":large_green_circle:": "🟢", ":chart_with_upwards_trend:": "📈",
+    ":bar_chart:": "📊", ":hourglass:": "⌛",
 }  # fmt: skip
 
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
+DEFAULT_CHART = Path(tempfile.gettempdir()) / "mlops-compass-playground-chart.png"
+CHART_WAIT_SECONDS = 20
 # Simulated teammates for `--team`: (user id, name). Their names never reach the team report.
 TEAMMATES = (("U0TEAMAVA", "ava"), ("U0TEAMBEN", "ben"), ("U0TEAMCHO", "cho"), ("U0TEAMDEV", "dev"))
 RUN_HEADER = "Team MLOps assessment"
@@ -79,6 +83,13 @@ def add_playground_command(subparsers: argparse._SubParsersAction[argparse.Argum
         help="schedule a quarterly reminder in #general, then fast-forward the clock to see it posted",
     )
     parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE",
+        default=DEFAULT_CHART,
+        help=f"where to write the last report's chart (default: {DEFAULT_CHART})",
+    )
     parser.add_argument(
         "--socket",
         action="store_true",
@@ -117,6 +128,23 @@ def demo_answers(bank: QuestionBank) -> dict[str, Answer]:
     if unknown is not None:
         answers[unknown.id] = DontKnow()
     return answers
+
+
+def demo_answers_later(bank: QuestionBank) -> dict[str, Answer]:
+    """The demo team a quarter later: it fixed the failing gate, found out what it did not know, and moved
+    every other practice one option up, so the second report shows what changed."""
+    answers = demo_answers(bank)
+    later: dict[str, Answer] = {}
+    for question in bank.questions:
+        answer = answers[question.id]
+        best = len(question.options) - 1
+        if isinstance(question, ContextQuestion):
+            later[question.id] = answer
+        elif isinstance(answer, OptionChoice):
+            later[question.id] = OptionChoice(best if answer.index == 0 else min(best, answer.index + 1))
+        else:
+            later[question.id] = OptionChoice(best)
+    return later
 
 
 def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
@@ -288,7 +316,46 @@ def wait_for_reply(
     raise TimeoutError(f"the app did not answer {user.user_name}'s click within {timeout}s")
 
 
-def play(console: Console, user: SlackUser, choose: Chooser) -> int:
+def play(
+    console: Console, user: SlackUser, choosers: Sequence[Chooser], chart_path: Path | None = None
+) -> int:
+    """One assessment per chooser, in a row, then the last report's chart written to `chart_path`."""
+    chart: bytes | None = None
+    for number, choose in enumerate(choosers, start=1):
+        if len(choosers) > 1:
+            later = "" if number == 1 else ": the same team a quarter later"
+            console.rule(Text(f"Assessment {number} of {len(choosers)}{later}", style="bold cyan"))
+        before = len(user.fake.calls)
+        code = play_round(console, user, choose)
+        if code != EXIT_OK:
+            return code
+        chart = _shared_chart(console, user, before) or chart
+    if chart_path is not None and chart is not None:
+        chart_path.write_bytes(chart)
+        console.print(
+            f"The chart of the last report is in {chart_path.resolve()} ({len(chart)} bytes).", style="bold"
+        )
+    return EXIT_OK
+
+
+def _shared_chart(console: Console, user: SlackUser, after: int) -> bytes | None:
+    """The chart the app shared under the report, as it reached the fake Slack's upload URL."""
+    try:
+        shared = user.fake.wait_for(
+            "files.completeUploadExternal", lambda c: c.ok, after=after, timeout=CHART_WAIT_SECONDS
+        )
+    except AssertionError:
+        console.print("The app shared no chart with this report.", style="yellow")
+        return None
+    file_id = json.loads(shared.params["files"])[0]["id"]
+    found = next((f for f in user.fake.uploaded_files() if f.id == file_id), None)
+    if found is None or found.data is None:
+        return None
+    console.print(render_mrkdwn(f":bar_chart: Chart shared under the report: {found.title}", style="dim"))
+    return found.data
+
+
+def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
     before = len(user.fake.calls)
     acknowledged = user.command("")
@@ -305,7 +372,9 @@ def play(console: Console, user: SlackUser, choose: Chooser) -> int:
     if quit_code is not None:
         return quit_code
     # The report reaches the channel just after the DM copy, its details as a reply in the thread under it.
-    posted = user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
+    posted = user.fake.wait_for(
+        "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, after=before
+    )
     text, _ = render_message(posted.params)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
     reply = user.fake.wait_for(
@@ -466,15 +535,18 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
         bank = catalog.by_id(args.bank or settings.default_bank)
         if args.answers is not None:
-            choose = answer_from(load_answers_file(args.answers, bank).answers)
+            choosers = [answer_from(load_answers_file(args.answers, bank).answers)]
         elif args.demo or not sys.stdin.isatty():
             if not args.demo:
                 console.print(
                     "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
                 )
-            choose = answer_from(demo_answers(bank))
+            choosers = [answer_from(demo_answers(bank))]
+            if not args.team:
+                # Twice in a row, the second time a quarter later: the second report shows what changed.
+                choosers.append(answer_from(demo_answers_later(bank)))
         else:
-            choose = ask_person(console)
+            choosers = [ask_person(console)]
     except (BankError, UnknownBank, AnswersFileError) as error:
         print(f"mlops-compass playground: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -494,7 +566,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                     style="dim",
                 )
             if not args.team:
-                return play(console, user, choose)
+                return play(console, user, choosers, args.chart)
             teammates = [
                 (
                     SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
@@ -503,7 +575,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 for number, (user_id, name) in enumerate(TEAMMATES)
             ]
             fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
-            return play_team(console, user, choose, teammates)
+            return play_team(console, user, choosers[0], teammates)
     except AppDidNotStart as error:
         print(f"mlops-compass playground: the app did not start: {error}", file=sys.stderr)
         return EXIT_USAGE

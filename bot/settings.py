@@ -39,13 +39,27 @@ class BankSettings(BaseSettings):
         return None if value == "" else value
 
 
-class Settings(BankSettings):
+class StoreSettings(BankSettings):
+    """Where state lives and how much history it keeps: read by `serve` and `export`."""
+
+    redis_url: str = "redis://localhost:6379/0"
+    history_keep: Annotated[int, Field(ge=1, le=1000)] = 40
+    history_retention_days: Annotated[int, Field(ge=1, le=36500)] = 3 * 365
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class Settings(StoreSettings):
     """Everything `serve` needs."""
 
     slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
     slack_signing_secret: Annotated[str, Field(min_length=8)]
     slack_app_token: Annotated[str | None, Field(pattern=r"^xapp-\S+$")] = None
-    redis_url: str = "redis://localhost:6379/0"
     slack_api_url: str = SLACK_API_URL
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -65,13 +79,6 @@ class Settings(BankSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_url(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
 
 
 class ClockSettings(BankSettings):
@@ -123,6 +130,10 @@ def _load(kind: type[SettingsT], overrides: dict[str, Any]) -> SettingsT:
 
 def load_bank_settings(**overrides: Any) -> BankSettings:
     return _load(BankSettings, overrides)
+
+
+def load_store_settings(**overrides: Any) -> StoreSettings:
+    return _load(StoreSettings, overrides)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -23,6 +23,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.settings import BankSettings, Settings
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
+from bot.store.history import HistoryLimits
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
 log = logging.getLogger(__name__)
@@ -65,9 +66,10 @@ def load_catalog(settings: BankSettings) -> BankCatalog:
 
 def open_store(settings: Settings, memory: bool) -> SessionStore:
     ttl = settings.session_ttl_days * 24 * 3600
+    limits = HistoryLimits.of(settings.history_keep, settings.history_retention_days)
     if memory:
-        return SessionStore(in_process_redis(), session_ttl_seconds=ttl)
-    store = SessionStore(connect(settings.redis_url), session_ttl_seconds=ttl)
+        return SessionStore(in_process_redis(), session_ttl_seconds=ttl, history_limits=limits)
+    store = SessionStore(connect(settings.redis_url), session_ttl_seconds=ttl, history_limits=limits)
     try:
         store.ping()
     except StoreUnavailable as error:

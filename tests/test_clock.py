@@ -116,9 +116,7 @@ def keep_result(client: redis.Redis, team_id: str, channel: str, finished: datet
         origin_channel=channel,
         finished_at=finished.timestamp(),
     )
-    with client.pipeline(transaction=True) as pipe:
-        SessionStore(client)._keep_result(pipe, result)
-        pipe.execute()
+    SessionStore(client).keep_result(result)
 
 
 # Reminders -------------------------------------------------------------------------------------------

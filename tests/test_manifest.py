@@ -39,17 +39,24 @@ def test_manifest_matches_the_app() -> None:
     assert data["settings"]["interactivity"]["request_url"].endswith("/slack/events")
     # Least privilege: posting in channels needs an invitation, not chat:write.public. Team runs and
     # schedules read a channel's members and state and a person's profile; the clock reads history only
-    # to find its own reminder.
+    # to find its own reminder; the Home tab lists your channels; the chart and the export are files.
     assert sorted(data["oauth_config"]["scopes"]["bot"]) == [
         "channels:history",
         "channels:read",
         "chat:write",
         "commands",
+        "files:write",
         "groups:history",
         "groups:read",
         "im:write",
         "users:read",
     ]
+    # The Home tab: the event that publishes it, delivered where the app listens.
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert data["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+    # `history #channel` needs the channel's id, which Slack sends only for escaped commands.
+    assert data["features"]["slash_commands"][0]["should_escape"] is True
 
 
 def test_the_global_shortcut_is_the_one_the_app_listens_for() -> None:

@@ -19,7 +19,7 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
 from bot.fakeslack.workspace import Button
-from bot.playground import ask_person, demo_answers, render_message
+from bot.playground import ask_person, demo_answers, demo_answers_later, render_message
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -35,16 +35,33 @@ def run_playground(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_demo_takes_the_whole_assessment_through_the_app_and_prints_the_channel_report() -> None:
-    finished = run_playground("--demo")
+def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path: Path) -> None:
+    chart = tmp_path / "demo-chart.png"
+    finished = run_playground("--demo", "--chart", str(chart))
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
-    answers = demo_answers(BANK)
-    # The demo team ships no LLM features, so it is asked only the questions that then apply.
-    assert out.count("DM from MLOps Compass") == len(applicable_questions(BANK, answers))
+    answers, later = demo_answers(BANK), demo_answers_later(BANK)
+    # The demo team ships no LLM features, so it is asked only the questions that then apply, twice.
+    asked = len(applicable_questions(BANK, answers)) + len(applicable_questions(BANK, later))
+    assert out.count("DM from MLOps Compass") == asked
+    assert "Assessment 1 of 2" in out and "Assessment 2 of 2: the same team a quarter later" in out
+    first, second = out.split("Assessment 2 of 2", 1)
+    assert "No earlier result to compare with yet" in first
+    flat_second = " ".join(second.split())
+    before, after = build_view(score(BANK, answers)), build_view(score(BANK, later))
+    moved = next(d for d in after.dimensions if d.level.level != before.dimension(d.id).level.level)
+    assert (
+        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since"
+        in flat_second
+    )
+    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    # The chart of the second report (this result against the first) is written where the playground says.
+    png = chart.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert f"The chart of the last report is in {chart} ({len(png)} bytes)." in " ".join(out.split())
     assert "#general" in out
-    view = build_view(score(BANK, answers))
-    flat = " ".join(out.split())
+    view = before
+    flat = " ".join(first.split())
     assert f"score {view.overall_score_text}" in flat
     assert view.overall.label in flat
     gate_text = next(d.gate_text for d in view.dimensions if d.gate_text)
@@ -52,20 +69,25 @@ def test_the_demo_takes_the_whole_assessment_through_the_app_and_prints_the_chan
     assert "Next Steps" in out and "Find out" in out
 
 
-def test_the_demo_runs_the_app_in_socket_mode_too() -> None:
-    finished = run_playground("--socket", "--demo")
+def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
+    finished = run_playground("--socket", "--demo", "--chart", str(tmp_path / "chart.png"))
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     assert "connected to the fake workspace over Socket Mode" in out
-    assert out.count("DM from MLOps Compass") == len(applicable_questions(BANK, demo_answers(BANK)))
+    asked = len(applicable_questions(BANK, demo_answers(BANK))) + len(
+        applicable_questions(BANK, demo_answers_later(BANK))
+    )
+    assert out.count("DM from MLOps Compass") == asked
     assert f"Level {score(BANK, demo_answers(BANK)).overall_level}" in out[out.index("#general") :]
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({q.id: len(q.options) for q in BANK.questions}))
-    finished = run_playground("--answers", str(answers))
+    finished = run_playground("--answers", str(answers), "--chart", str(tmp_path / "chart.png"))
     assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     report = finished.stdout[finished.stdout.index("#general") :]
     # The headline, the overall line and one per dimension.
     assert len(re.findall(r"Level 4", report)) == len(BANK.dimensions) + 2

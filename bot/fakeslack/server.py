@@ -80,6 +80,22 @@ class RecordedCall:
         return error if isinstance(error, str) else None
 
 
+@dataclass
+class UploadedFile:
+    """A file announced with files.getUploadURLExternal; `data` arrives at its upload URL and `shared_to`
+    is set by files.completeUploadExternal."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    data: bytes | None = None
+    title: str | None = None
+    shared_to: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+
+
 class MessageEvent(TypedDict):
     """What ``FakeSlack.on_message`` receives whenever the bot's output reaches a user."""
 
@@ -277,6 +293,9 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "users.info": self._users_info,
+            "users.conversations": self._users_conversations,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
             "conversations.members": self._conversations_members,
             "apps.connections.open": self._apps_connections_open,
             "conversations.history": self._conversations_history,
@@ -293,6 +312,8 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, _ResponseTarget] = {}
         self._channel_members: dict[str, list[str]] = {}
+        self._uploads: dict[str, UploadedFile] = {}
+        self._upload_faults: deque[int] = deque()
         self._members_page_cap = MAX_PAGE_LIMIT
         self._users: dict[str, dict[str, Any]] = {}
         self._archived: set[str] = set()
@@ -356,7 +377,8 @@ class FakeSlack:
             self._not_in_channel.discard(channel_id)
 
     def set_channel_members(self, channel_id: str, user_ids: Sequence[str]) -> None:
-        """Who `conversations.members` lists for the channel, in this order."""
+        """Who is in the channel, in this order: what `conversations.members` lists, and what
+        `users.conversations` lists a user's channels from."""
         with self._cond:
             self._channel_members[channel_id] = list(user_ids)
 
@@ -411,6 +433,18 @@ class FakeSlack:
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
             self._missing_channels.add(channel_id)
+
+    def fail_next_upload(self, status: int = 500, times: int = 1) -> None:
+        """Answer the next `times` uploads to an upload URL with HTTP `status`, as a failing store would."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._cond:
+            self._upload_faults.extend([status] * times)
+
+    def uploaded_files(self) -> list[UploadedFile]:
+        """Files whose bytes reached an upload URL, oldest first (shared or not)."""
+        with self._cond:
+            return [f for f in self._uploads.values() if f.data is not None]
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
@@ -608,6 +642,25 @@ class FakeSlack:
             # Slack takes the app-level token only in the Authorization header.
             return "invalid_auth"
         return None
+
+    def _handle_upload(self, file_id: str, headers: dict[str, str], body: bytes) -> _Reply:
+        """The upload URL step of files_upload_v2: the bytes of an announced file, of its announced length."""
+        received_at = time.time()
+        with self._cond:
+            upload = self._uploads.get(file_id)
+            if self._upload_faults:
+                status, error = self._upload_faults.popleft(), "upload_failed"
+            elif upload is None:
+                status, error = 404, "file_not_found"
+            elif len(body) != upload.length:
+                status, error = 400, "length_mismatch"
+            else:
+                upload.data = bytes(body)
+                status, error = 200, None
+            response = {"ok": True} if error is None else {"ok": False, "error": error}
+            params = {"file_id": file_id, "bytes": len(body)}
+            self._record("upload", params, headers, received_at, response, status)
+        return _Reply.text(status, f"OK - {len(body)}" if error is None else error)
 
     def _handle_response_url(self, response_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         received_at = time.time()
@@ -991,6 +1044,70 @@ class FakeSlack:
             }
         }
 
+    def _users_conversations(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        user_id = str(params.get("user") or self.bot_user_id)
+        if not _is_user_id(user_id):
+            raise _ApiError("user_not_found")
+        channels = [
+            {"id": channel, "name": f"channel-{channel.lower()}", "is_channel": True, "is_archived": False}
+            for channel, members in self._channel_members.items()
+            if user_id in members and channel not in self._missing_channels
+        ]
+        return {"channels": channels, "response_metadata": {"next_cursor": ""}}
+
+    def _files_get_upload_url_external(
+        self, params: dict[str, Any], events: list[MessageEvent]
+    ) -> dict[str, Any]:
+        filename = str(params.get("filename") or "")
+        if not filename:
+            raise _missing("filename")
+        try:
+            length = int(params.get("length") or 0)
+        except (TypeError, ValueError):
+            raise _ApiError("invalid_arguments", "length must be an integer") from None
+        if length < 1:
+            raise _ApiError("invalid_arguments", "length must be at least 1")
+        file_id = "F" + uuid.uuid4().hex[:10].upper()
+        alt_txt = str(params["alt_txt"]) if params.get("alt_txt") else None
+        self._uploads[file_id] = UploadedFile(file_id, filename, length, alt_txt)
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(
+        self, params: dict[str, Any], events: list[MessageEvent]
+    ) -> dict[str, Any]:
+        raw_files = params.get("files")
+        try:
+            listed = json.loads(raw_files) if isinstance(raw_files, str) else raw_files
+        except ValueError:
+            raise _ApiError("invalid_arguments", "files must be a JSON array") from None
+        if not isinstance(listed, list) or not listed or not all(isinstance(f, dict) for f in listed):
+            raise _ApiError("invalid_arguments", "files must be a non-empty JSON array of objects")
+        uploads = []
+        for item in listed:
+            upload = self._uploads.get(str(item.get("id")))
+            if upload is None or upload.data is None:
+                raise _ApiError("file_not_found")
+            uploads.append((upload, item.get("title")))
+        channel = None
+        if params.get("channel_id"):
+            channel = self._resolve_channel({"channel": params["channel_id"]}, "files.completeUploadExternal")
+            if channel in self._not_in_channel:
+                raise _ApiError("not_in_channel")
+        comment = str(params["initial_comment"]) if params.get("initial_comment") else None
+        thread_ts = str(params["thread_ts"]) if params.get("thread_ts") else None
+        shared = []
+        for upload, title in uploads:
+            upload.title = str(title) if title else upload.filename
+            upload.shared_to, upload.thread_ts, upload.initial_comment = channel, thread_ts, comment
+            shared.append(
+                {"id": upload.id, "name": upload.filename, "title": upload.title, "size": upload.length}
+            )
+        if channel is not None:
+            message = self._store_message(channel, comment, None, thread_ts)
+            message["files"] = copy.deepcopy(shared)
+            events.append(self._event("files.completeUploadExternal", channel, message["ts"], comment, None))
+        return {"files": shared}
+
     def _conversations_members(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         channel = self._resolve_channel(params, "conversations.members")
         members = self._channel_members.get(channel, [])
@@ -1062,6 +1179,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self._send(reply)
+        elif parts.path.startswith("/upload/") and self.command == "POST":
+            self._send(fake._handle_upload(parts.path[len("/upload/") :], headers, body))
         elif parts.path.startswith("/response/") and self.command == "POST":
             self._send(fake._handle_response_url(parts.path[len("/response/") :], headers, body))
         else:

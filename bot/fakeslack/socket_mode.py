@@ -34,7 +34,8 @@ ACK_DEADLINE_SECONDS = 3.0
 # Envelope types the fake sends, and whether the app may answer with a payload (Slack's own choice).
 SLASH_COMMANDS = "slash_commands"
 INTERACTIVE = "interactive"
-ACCEPTS_RESPONSE_PAYLOAD = {SLASH_COMMANDS: True, INTERACTIVE: False}
+EVENTS_API = "events_api"
+ACCEPTS_RESPONSE_PAYLOAD = {SLASH_COMMANDS: True, INTERACTIVE: False, EVENTS_API: False}
 # Interactions whose acknowledgement may carry an answer (a view submission's `response_action`), and so
 # arrive with accepts_response_payload true; a click or a shortcut accepts none.
 ANSWERED_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})

@@ -17,8 +17,10 @@ from typing import Any, Protocol
 from bot.fakeslack.server import FakeSlack, RecordedCall
 from bot.fakeslack.signing import (
     SignedResponse,
+    SlackRequestBody,
     SlackRequestSigner,
     block_actions_payload,
+    event_body,
     form_body,
     interaction_body,
     post_signed,
@@ -26,7 +28,7 @@ from bot.fakeslack.signing import (
     slash_command_fields,
     view_submission_payload,
 )
-from bot.fakeslack.socket_mode import INTERACTIVE, SLASH_COMMANDS, Envelope, SocketModeEndpoint
+from bot.fakeslack.socket_mode import EVENTS_API, INTERACTIVE, SLASH_COMMANDS, Envelope, SocketModeEndpoint
 
 COMMAND = "/mlops-compass"
 # What the app does after acknowledging a request lands on one of these.
@@ -78,6 +80,8 @@ class Transport(Protocol):
 
     def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement: ...
 
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement: ...
+
 
 class HttpTransport:
     """POSTs to the app's Request URL, signed as Slack signs (``timestamp`` overrides the signing time)."""
@@ -94,6 +98,13 @@ class HttpTransport:
         body = interaction_body(payload)
         return Acknowledgement.from_http(post_signed(self.url, *body, self.signer, timestamp=timestamp))
 
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement:
+        """An Events API callback; a `retry_num` sends it as Slack's retry of the same event."""
+        retry = None
+        if retry_num is not None:
+            retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return Acknowledgement.from_http(post_signed(self.url, *body, self.signer, extra_headers=retry))
+
 
 class SocketModeTransport:
     """Envelopes over the app's Socket Mode connection; Socket Mode requests carry no signature."""
@@ -106,6 +117,10 @@ class SocketModeTransport:
 
     def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement:
         return Acknowledgement.from_envelope(self.endpoint.deliver(INTERACTIVE, payload))
+
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement:
+        # A retry over Socket Mode is the same envelope payload again: the same event_id.
+        return Acknowledgement.from_envelope(self.endpoint.deliver(EVENTS_API, json.loads(body.body)))
 
 
 @dataclass(frozen=True)
@@ -325,6 +340,20 @@ class SlackUser:
             trigger_id=self._new_trigger(),
         )
         return self.transport.interaction(payload, timestamp=timestamp)
+
+    def open_app_home(
+        self, event_id: str | None = None, retry_num: int | None = None, tab: str = "home"
+    ) -> Acknowledgement:
+        """Open the app's Home tab: an `app_home_opened` event, signed as Slack sends it. A `retry_num`
+        sends it as Slack's retry of the same event (same `event_id`, X-Slack-Retry-Num)."""
+        event = {
+            "type": "app_home_opened",
+            "user": self.user_id,
+            "channel": self.dm_channel,
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        return self.transport.event(event_body(event, team_id=self.team_id, event_id=event_id), retry_num)
 
     def dm_messages(self) -> list[dict[str, Any]]:
         return self.fake.messages(self.dm_channel)

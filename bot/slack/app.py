@@ -11,10 +11,13 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.history_flow import HistoryFlow
+from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
+from bot.store.history import HistoryStore
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import TeamRunStore
@@ -55,17 +58,35 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         token_verification_enabled=False,
         logger=logger,
     )
-    flow = AssessmentFlow(store=store, catalog=catalog, default_bank=settings.default_bank, client=client)
+    history_store = HistoryStore(store.redis, store.history_limits)
+    team_runs = TeamRunStore(store.redis)
+    history = HistoryFlow(
+        history_store,
+        store,
+        catalog,
+        client,
+        open_runs=open_team_runs(team_runs, catalog),
+        # `forget me` pauses the schedules the person created and hands them to no one.
+        erase_schedules=lambda client, team_id, user_id: ScheduleStore(client).forget_creator(
+            team_id, user_id
+        ),
+    )
+    flow = AssessmentFlow(
+        store=store, catalog=catalog, default_bank=settings.default_bank, client=client, companion=history
+    )
+    history.assessment = flow
     team = TeamFlow(
-        TeamRunStore(store.redis),
+        team_runs,
         store,
         catalog,
         flow,
         client,
         default_bank=settings.default_bank,
         min_respondents=settings.team_min_respondents,
+        history=history_store,
     )
     flow.run_hook = team
+    history.team_take_part = team.take_part
     schedules = ScheduleFlow(ScheduleStore(store.redis), catalog, flow, client)
-    register_listeners(app, flow, team, schedules, ModalFlow(flow, team, schedules, client))
+    register_listeners(app, flow, team, history, schedules, ModalFlow(flow, team, schedules, client))
     return app

@@ -187,12 +187,29 @@ def say(respond: Respond, text: str) -> None:
     ephemeral(respond, blocks.text_message(text))
 
 
+class ReportCompanion(Protocol):
+    """What goes with a finished report: `annotate` adds to the message before it is posted, `after_report`
+    follows it where it landed (a chart). Neither may stop the report: they handle their own failures."""
+
+    def annotate(self, record: SessionRecord, message: blocks.Message) -> blocks.Message: ...
+
+    def after_report(self, record: SessionRecord, channel: str, ts: str) -> None: ...
+
+
 class AssessmentFlow:
-    def __init__(self, store: SessionStore, catalog: BankCatalog, default_bank: str, client: WebClient):
+    def __init__(
+        self,
+        store: SessionStore,
+        catalog: BankCatalog,
+        default_bank: str,
+        client: WebClient,
+        companion: ReportCompanion | None = None,
+    ):
         self.store = store
         self.catalog = catalog
         self.default_bank = default_bank
         self.client = client
+        self.companion = companion
         self.run_hook: RunHook | None = None
 
     # Commands ------------------------------------------------------------------------------------
@@ -566,19 +583,34 @@ class AssessmentFlow:
     def _deliver_report(self, applied: Applied, dm_channel: str, message_ts: str) -> None:
         prompt = applied.transition.prompt
         assert isinstance(prompt, ShowReport)
-        owner = applied.record.respondent.user_id
-        message = blocks.report_message(prompt.report, owner)
+        message = blocks.report_message(prompt.report, applied.record.respondent.user_id)
+        if self.companion is not None:
+            message = self.companion.annotate(applied.record, message)
+        channel, ts = self._post_report(applied, message, dm_channel, message_ts)
+        if self.companion is not None:
+            self.companion.after_report(applied.record, channel, ts)
+
+    def _post_report(
+        self, applied: Applied, message: blocks.Message, dm_channel: str, message_ts: str
+    ) -> tuple[str, str]:
+        """Post the report; returns the channel and ts of the copy people see (the channel's, or the DM's)."""
         # The DM copy first: the result is already stored, and the copy stands whatever the channel says.
         self.client.chat_update(channel=dm_channel, ts=message_ts, **message.as_kwargs())
         origin = applied.record.origin_channel
         if not origin or origin == dm_channel:
-            return
+            return dm_channel, message_ts
         try:
             # The channel reads the summary at a glance; the detail goes in a thread under it.
+            prompt = applied.transition.prompt
+            assert isinstance(prompt, ShowReport)
+            owner = applied.record.respondent.user_id
             summary = blocks.report_summary_message(prompt.report, owner)
+            if self.companion is not None:
+                summary = self.companion.annotate(applied.record, summary)
             posted = self.client.chat_postMessage(channel=origin, **summary.as_kwargs())
             details = blocks.report_details_message(prompt.report, owner)
             self.client.chat_postMessage(channel=origin, thread_ts=posted["ts"], **details.as_kwargs())
+            return origin, str(posted["ts"])
         except SlackApiError as error:
             code = slack_error_code(error)
             if code not in CHANNEL_REFUSALS:
@@ -592,6 +624,7 @@ class AssessmentFlow:
                 self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
             except SLACK_FAILURES as note_error:
                 raise ReportNotShared(origin, f"Slack refused it (`{code}`)", refused=True) from note_error
+            return dm_channel, message_ts
         except SLACK_UNREACHABLE as error:
             raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
 

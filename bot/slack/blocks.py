@@ -433,6 +433,9 @@ def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
         f"• `{COMMAND} cancel` — discard the assessment in progress\n"
         f"• `{COMMAND} team [bank] [closes in N days]` — a team assessment in this channel: private "
         "answers, one team report (default: closes in 7 days)\n"
+        f"• `{COMMAND} history` — your results over time; `history #channel` — a channel's team results\n"
+        f"• `{COMMAND} export` — your history as a CSV file in a DM (in a channel, with its team results)\n"
+        f"• `{COMMAND} forget me` — delete your data, after you confirm\n"
         f"• `{COMMAND} banks` — list the question banks\n"
         f'• `{COMMAND} schedule quarterly|monthly|"cron" [pulse|full] [team] [at HH:MM]` — remind this '
         f"channel (`schedule list`, `schedule cancel ID`, `schedule resume ID`)\n"

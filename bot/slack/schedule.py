@@ -217,7 +217,7 @@ class ScheduleFlow:
             return
         now = datetime.fromtimestamp(self.clock(), UTC)
         next_run = as_timestamp(record.rule.next_run(now))
-        resumed = self.store.resume(team_id, schedule_id, next_run)
+        resumed = self.store.resume(team_id, schedule_id, next_run, resumed_by=user_id)
         if resumed is None:
             ephemeral(respond, blocks.text_message(f"`{schedule_id}` was cancelled meanwhile."))
             return

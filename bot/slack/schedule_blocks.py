@@ -24,6 +24,7 @@ PAUSE_REASONS: dict[PauseReason, str] = {
     "is_archived": "the channel was archived",
     "channel_not_found": "the channel was deleted, or I can no longer see it",
     "not_in_channel": "I was removed from the channel",
+    "creator_forgotten": "the person who scheduled it asked to be forgotten; whoever resumes it owns it",
 }
 KIND_WORDS = {"quarterly": "quarterly", "monthly": "monthly", "cron": "recurring"}
 

@@ -22,7 +22,8 @@ from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
-from bot.slack import blocks, reminders, team_blocks
+from bot.history_cases import keep_team_result
+from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
@@ -38,8 +39,10 @@ from bot.slack.assessment import (
     who_clicked,
     why_undelivered,
 )
+from bot.slack.history_flow import STORE_ERRORS
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
+from bot.store.history import HistoryStore
 from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.teams import runs as usecases
@@ -76,6 +79,7 @@ class TeamFlow:
         min_respondents: int = MIN_RESPONDENTS,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Callable[[], float] = time.time,
+        history: HistoryStore | None = None,
     ):
         self.runs = runs
         self.sessions = sessions
@@ -86,6 +90,7 @@ class TeamFlow:
         self.min_respondents = min_respondents
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        self.history = history  # where a closed run's result is kept: the channel's history
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
@@ -351,14 +356,35 @@ class TeamFlow:
 
     def _publish(self, closed: ClosedRun) -> None:
         run = closed.run
+        message = self._with_channel_changes(closed, team_blocks.team_report_message(closed.view))
         try:
-            self.client.chat_postMessage(
-                channel=run.channel_id, **team_blocks.team_report_message(closed.view).as_kwargs()
-            )
+            self.client.chat_postMessage(channel=run.channel_id, **message.as_kwargs())
         except SLACK_FAILURES as error:
             # The report is kept with the run either way.
             log.warning("could not post the team report: %s", why_undelivered(error))
         self._show_closed(run, closed.view.respondents)
+
+    def _with_channel_changes(self, closed: ClosedRun, message: blocks.Message) -> blocks.Message:
+        """Keep the run's result in the channel's history, and show what changed since the channel's
+        previous comparable team result. The report goes out without them if Redis fails here."""
+        if self.history is None or closed.report is None:
+            return message
+        run = closed.run
+        try:
+            found = keep_team_result(
+                self.history,
+                run.team_id,
+                run.channel_id,
+                run.run_id,
+                closed.report,
+                run.closed_at or self.clock(),
+            )
+        except STORE_ERRORS as error:
+            log.warning("could not keep the team result in the channel's history: %s", error)
+            return message
+        if found is None:
+            return message
+        return history_blocks.with_changes(message, found.changes, whose="the channel's")
 
     def _show_closed(self, run: RunRecord, answered: int) -> None:
         if run.message_ts is None:

@@ -33,6 +33,18 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:pending           each schedule's undelivered reminder: "T:S" -> "T:S:RUN" (hash)
     mlops-compass:{clock}:sessions          personal sessions "T:U", by the clock's next look (sorted set)
     mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
+    mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
+    mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
+
+History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
+transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
+
+What `forget me` deletes for person U (``personal_data_patterns`` and ``personal_memberships``):
+    session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs
+    history:user:U                          U's history, and every result:ID whose respondent is U
+    run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
+    U as a member of run:*:respondents      who answered a team run (the count stays in the aggregate)
+    schedules U created                     through the schedules' own hook (bot/store/history.py)
 """
 
 from __future__ import annotations
@@ -132,6 +144,38 @@ def clock_member(team_id: str, item_id: str) -> str:
 def split_clock_member(member: str) -> tuple[str, str]:
     team_id, _, item_id = member.partition(":")
     return team_id, item_id
+
+
+def channel_history(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:history:channel:{channel_id}"
+
+
+def handled_event(team_id: str, event_id: str) -> str:
+    return f"{_workspace(team_id)}:event:{event_id}"
+
+
+def result_pattern(team_id: str) -> str:
+    return f"{_workspace(team_id)}:result:*"
+
+
+def history_pattern(team_id: str) -> str:
+    return f"{_workspace(team_id)}:history:*"
+
+
+def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
+    """Glob patterns (SCAN MATCH) of the keys that hold only person U's data: deleted whole by `forget me`."""
+    workspace = _workspace(team_id)
+    return [
+        session(team_id, user_id),
+        f"{workspace}:session:run:*:user:{user_id}",
+        history(team_id, user_id),
+        f"{workspace}:run:*:response:{user_id}",
+    ]
+
+
+def personal_memberships(team_id: str) -> list[str]:
+    """Glob patterns of sets that may list a person among others: `forget me` removes the person only."""
+    return [f"{_workspace(team_id)}:run:*:respondents"]
 
 
 def workspace_pattern(team_id: str) -> str:

@@ -45,7 +45,9 @@ T = TypeVar("T")
 MAX_SCHEDULES_PER_CHANNEL = 10
 SCHEDULE_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 SCHEDULE_ID_LENGTH = 6
-PauseReason = Literal["is_archived", "channel_not_found", "not_in_channel"]
+PauseReason = Literal["is_archived", "channel_not_found", "not_in_channel", "creator_forgotten"]
+# The creator of a schedule whose creator asked to be forgotten: nobody, until someone resumes it.
+NO_CREATOR = "nobody"
 
 
 class Attempt(BaseModel):
@@ -355,13 +357,41 @@ class ScheduleStore:
             self._unschedule(keys=self._clock_keys(), args=[keys.clock_member(team_id, schedule_id), ""])
         return paused is not None
 
-    def resume(self, team_id: str, schedule_id: str, next_run: int) -> ScheduleRecord | None:
-        """Unpause and put back on the clock at `next_run`; None when the schedule is gone."""
+    def forget_creator(self, team_id: str, user_id: str) -> int:
+        """`forget me` for schedules: each one `user_id` created is paused and handed to no one (the
+        person's id leaves it), since the channel may still want it; the number paused."""
+        forgotten = 0
+        with _unavailable():
+            found = list(self.redis.scan_iter(match=keys.schedule(team_id, "*"), count=500))
+        for key in found:
+            schedule_id = (key.decode() if isinstance(key, bytes) else str(key)).rsplit(":", 1)[-1]
+            record = self.get(team_id, schedule_id)
+            if record is None or record.creator_id != user_id:
+                continue
+            self.pause(team_id, schedule_id, "creator_forgotten")
+
+            def anonymise(current: ScheduleRecord, owner: str = user_id) -> ScheduleRecord | None:
+                if current.creator_id != owner:
+                    return None
+                return current.model_copy(update={"creator_id": NO_CREATOR, "paused": "creator_forgotten"})
+
+            self._update(team_id, schedule_id, anonymise)
+            forgotten += 1
+        return forgotten
+
+    def resume(
+        self, team_id: str, schedule_id: str, next_run: int, resumed_by: str | None = None
+    ) -> ScheduleRecord | None:
+        """Unpause and put back on the clock at `next_run`; None when the schedule is gone. A schedule
+        handed to no one becomes the schedule of whoever resumes it."""
 
         def mutate(record: ScheduleRecord) -> ScheduleRecord | None:
             if record.paused is None:
                 return None
-            return record.model_copy(update={"paused": None, "paused_at": None, "failures": 0})
+            update: dict[str, Any] = {"paused": None, "paused_at": None, "failures": 0}
+            if record.creator_id == NO_CREATOR and resumed_by is not None:
+                update["creator_id"] = resumed_by
+            return record.model_copy(update=update)
 
         self._update(team_id, schedule_id, mutate)
         record = self.get(team_id, schedule_id)

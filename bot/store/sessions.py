@@ -3,7 +3,8 @@
 Every change is one atomic compare-and-set (WATCH the key, read, compute, MULTI/EXEC). A transition that
 loses a race is recomputed from the fresh state, never dropped; a refused event raises before EXEC and so
 changes nothing. Finishing an assessment writes its result and history entry in the same transaction,
-and, for a member of a team run, the run's aggregate too (``change_with``, ``Change.also``).
+which also trims the history to its bounds (bot/store/history.py), and, for a member of a team run, the
+run's aggregate too (``change_with``, ``Change.also``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import redis
 from pydantic import BaseModel, Field
 
 from bot.store import keys
+from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
 # The clock first looks in on a personal assessment this long after it starts (bot.clock reminds).
@@ -98,9 +100,15 @@ class Change(Generic[T]):
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis, session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS):
+    def __init__(
+        self,
+        client: redis.Redis,
+        session_ttl_seconds: int = DEFAULT_SESSION_TTL_SECONDS,
+        history_limits: HistoryLimits | None = None,
+    ):
         self.redis = client
         self.session_ttl_seconds = session_ttl_seconds
+        self.history_limits = history_limits or HistoryLimits()
 
     def ping(self) -> None:
         """Raises StoreUnavailable, saying why in one line, unless Redis answers and accepts the
@@ -175,12 +183,14 @@ class SessionStore:
                     if change.record is None and change.result is None and change.also is None:
                         pipe.unwatch()
                         return change.value
+                    # The history is trimmed in the transaction that adds the result (WATCHed from here).
+                    trim = self._plan_result(pipe, change.result) if change.result is not None else None
                     pipe.multi()
                     if change.record is not None:
                         change.record.updated_at = time.time()
                         pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
-                    if change.result is not None:
-                        self._keep_result(pipe, change.result)
+                    if change.result is not None and trim is not None:
+                        self._keep_result(pipe, change.result, trim)
                     if change.also is not None:
                         change.also(pipe)
                     pipe.execute()
@@ -191,16 +201,52 @@ class SessionStore:
                     pipe.reset()
         raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
 
-    def _keep_result(self, pipe: Any, result: ResultRecord) -> None:
+    def _plan_result(self, pipe: Any, result: ResultRecord) -> TrimPlan:
+        """A result is always the person's own (a team run member's too): their history is the bounded one."""
+        personal = keys.history(result.respondent.team_id, result.respondent.user_id)
+        return plan_trim(pipe, personal, self.history_limits, result.finished_at)
+
+    def keep_result(self, result: ResultRecord) -> None:
+        """Keep a finished result on its own, trimmed as when a session finishes (for tools and tests)."""
+        with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
+            for _ in range(MAX_RACE_RETRIES):
+                try:
+                    trim = self._plan_result(pipe, result)
+                    pipe.multi()
+                    self._keep_result(pipe, result, trim)
+                    pipe.execute()
+                    return
+                except redis.WatchError:
+                    continue
+                finally:
+                    pipe.reset()
+        raise TooManyConcurrentChanges(f"gave up keeping result {result.result_id}")
+
+    def _keep_result(self, pipe: Any, result: ResultRecord, trim: TrimPlan) -> None:
         respondent = result.respondent
-        pipe.set(keys.result(respondent.team_id, result.result_id), result.model_dump_json())
-        pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
+        queue_keep(
+            pipe,
+            respondent.team_id,
+            keys.history(respondent.team_id, respondent.user_id),
+            result.result_id,
+            result.finished_at,
+            result.model_dump_json(),
+            trim,
+            self.history_limits,
+        )
+        if respondent.run_id is not None:
+            # The run's list of its members' results: bounded by its members, so not trimmed.
+            pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
+            pipe.expireat(
+                respondent.history_key, int(result.finished_at + self.history_limits.retention_seconds) + 1
+            )
         channel = result.origin_channel
         if respondent.run_id is None and channel and channel.startswith(("C", "G")):
-            # A personal report is posted in its channel, so the channel's reminders may name it.
-            pipe.zadd(
-                keys.channel_results(respondent.team_id, channel), {result.result_id: result.finished_at}
-            )
+            # A personal report is posted in its channel, so the channel's reminders may name it. Only the
+            # newest are ever read; a trimmed or expired result is skipped by whoever reads the list.
+            channel_results = keys.channel_results(respondent.team_id, channel)
+            pipe.zadd(channel_results, {result.result_id: result.finished_at})
+            pipe.zremrangebyrank(channel_results, 0, -(self.history_limits.keep + 1))
 
     def result(self, team_id: str, result_id: str) -> ResultRecord | None:
         with _unavailable_on_connection_error():

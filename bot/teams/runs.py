@@ -18,7 +18,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import Conversation, CorruptState, Phase
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.engine.team import MIN_RESPONDENTS, contribution, team_report
+from bot.engine.team import MIN_RESPONDENTS, TeamReport, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
 from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore, Watched
 from bot.store.team_runs import (
@@ -312,6 +312,7 @@ def may_close(run: RunRecord, user_id: str, is_admin: bool) -> bool:
 class ClosedRun:
     run: RunRecord
     view: TeamReportView
+    report: TeamReport | None = None  # what the view was built from: the channel's history keeps it
 
 
 def close_run(
@@ -328,19 +329,26 @@ def close_run(
     in the closing transaction, and keep the report with the run."""
     closed_at = time.time() if now is None else now
     run, aggregate = runs.close(team_id, run_id, closed_by, closed_at)
-    view = team_report_view(catalog, run, aggregate, invited, min_respondents)
+    report = run_team_report(catalog, run, aggregate, invited, min_respondents)
+    view = build_team_view(report)
     kept = runs.save_report(team_id, run_id, view.to_dict(), invited)
-    return ClosedRun(kept, view)
+    return ClosedRun(kept, view, report)
+
+
+def run_team_report(
+    catalog: BankCatalog, run: RunRecord, aggregate: Any, invited: int | None, min_respondents: int
+) -> TeamReport:
+    try:
+        bank = catalog.by_id(run.bank_id)
+    except UnknownBank as error:
+        raise UnknownRun(f"run {run.run_id}: {error}") from None
+    return team_report(bank, aggregate, invited, min_respondents)
 
 
 def team_report_view(
     catalog: BankCatalog, run: RunRecord, aggregate: Any, invited: int | None, min_respondents: int
 ) -> TeamReportView:
-    try:
-        bank = catalog.by_id(run.bank_id)
-    except UnknownBank as error:
-        raise UnknownRun(f"run {run.run_id}: {error}") from None
-    return build_team_view(team_report(bank, aggregate, invited, min_respondents))
+    return build_team_view(run_team_report(catalog, run, aggregate, invited, min_respondents))
 
 
 def close_if_overdue(

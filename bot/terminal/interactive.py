@@ -29,6 +29,7 @@ from bot.engine.conversation import (
     advance,
 )
 from bot.engine.progress import progress_line
+from bot.engine.scoring import Report
 from bot.terminal.report import print_report
 
 BACK_KEY = "b"
@@ -121,9 +122,14 @@ def _console_reader(console: Console) -> ReadLine:
 
 
 def run_assessment(
-    bank: QuestionBank, console: Console, error_console: Console, read_line: ReadLine | None = None
+    bank: QuestionBank,
+    console: Console,
+    error_console: Console,
+    read_line: ReadLine | None = None,
+    on_report: Callable[[Report], None] | None = None,
 ) -> int:
-    """Ask every question of `bank`, then print the report. Returns the process exit code."""
+    """Ask every question of `bank`, then print the report (and hand it to `on_report`). Returns the
+    process exit code."""
     read = read_line or _console_reader(console)
     show_introduction(console, bank)
     transition = advance(Conversation.new(bank), Start(), bank)
@@ -133,6 +139,8 @@ def run_assessment(
 
     if isinstance(transition.prompt, ShowReport):
         print_report(console, transition.prompt.report)
+        if on_report is not None:
+            on_report(transition.prompt.report)
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
         error_console.print(

@@ -123,7 +123,21 @@ def check_view(where: str, view: dict[str, Any], collected: Collected) -> None:
     check_blocks(where, view["blocks"], collected)
 
 
+def settled(fake: FakeSlack, quiet: float = 0.5, timeout: float = WAIT) -> None:
+    """Wait until the app has called the fake for nothing for `quiet` seconds: what follows a report (its
+    chart) lands in this test, not the next."""
+    deadline = time.monotonic() + timeout
+    seen = len(fake.calls)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        if len(fake.calls) == seen:
+            return
+        seen = len(fake.calls)
+    raise AssertionError(f"the app was still calling Slack after {timeout}s")
+
+
 def check_everything(fake: FakeSlack, start: int, acks: list[Acknowledgement], flow: str) -> Collected:
+    settled(fake)
     collected = Collected(calls=sent_since(fake, start))
     collected.acks = [
         a.payload for a in acks if a.payload and (a.payload.get("text") or a.payload.get("blocks"))
@@ -205,9 +219,13 @@ def test_a_personal_run_sends_only_what_every_client_shows_whole(
     report = answer_to_the_end(user, question)
     assert "maturity report" in report["text"]
     fake_slack.wait_for("chat.postMessage", lambda c: bool(c.params.get("thread_ts")), timeout=WAIT)
+    # The Home tab, which now lists the result.
+    acks.append(user.open_app_home())
+    fake_slack.wait_for("views.publish", timeout=WAIT)
     collected = check_everything(fake_slack, 0, acks, "personal run")
     kinds = collected.kinds()
     assert kinds["chat.update"] >= 27 and kinds["chat.postMessage"] >= 3 and kinds["response_url"] >= 1
+    assert kinds["views.publish"] == 1
 
 
 def test_the_shortcut_starts_a_personal_run_whose_report_stays_in_the_dm(
@@ -218,10 +236,11 @@ def test_the_shortcut_starts_a_personal_run_whose_report_stays_in_the_dm(
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("text") == SHORTCUT_STARTED, timeout=WAIT)
     report = answer_to_the_end(user, wait_for_question(user))
     assert "maturity report" in report["text"]
-    time.sleep(0.3)  # a channel copy would follow the DM's report at once
-    posted_to = {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage")}
-    assert posted_to == {user.dm_channel}
     check_everything(fake_slack, 0, [acknowledged], "personal run from the shortcut")
+    # Nothing went to a channel: no copy of the report, and its chart under the DM's.
+    assert {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage")} == {user.dm_channel}
+    shared_to = {c.params.get("channel_id") for c in fake_slack.calls_to("files.completeUploadExternal")}
+    assert shared_to == {user.dm_channel}
 
 
 def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole(
@@ -249,6 +268,9 @@ def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole
             person, run_message, button_labelled(run_message, "Take part"), channel_id=user.channel_id
         )
         answer_to_the_end(person, wait_for_question(person))
+    # The Home tab, which lists the open run.
+    home = user.open_app_home()
+    fake_slack.wait_for("views.publish", timeout=WAIT)
     run_message = next(m for m in fake_slack.messages(user.channel_id) if m["ts"] == run_post.response["ts"])
     click_and_wait(
         user, run_message, button_labelled(run_message, "Close & show results"), channel_id=user.channel_id
@@ -256,8 +278,8 @@ def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole
     fake_slack.wait_for(
         "chat.postMessage", lambda c: str(c.params.get("text")).startswith("Team MLOps report"), timeout=WAIT
     )
-    collected = check_everything(fake_slack, 0, [typed, refused, accepted], "team run via its modal")
-    assert collected.kinds()["views.open"] == 1
+    collected = check_everything(fake_slack, 0, [typed, refused, accepted, home], "team run via its modal")
+    assert collected.kinds()["views.open"] == 1 and collected.kinds()["views.publish"] == 1
 
 
 def test_a_schedule_set_up_in_its_modal_sends_only_what_every_client_shows_whole(

@@ -7,7 +7,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,18 +19,6 @@ from bot.fakeslack import FakeSlack, MessageEvent
 
 TS_PATTERN = re.compile(r"^\d{10}\.\d{6}$")
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Question 1*"}}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> WebClient:
-    # No retry handlers, so every fault the fake injects reaches the test as-is.
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
 
 
 def api_error(call: Any) -> SlackApiError:

@@ -55,8 +55,9 @@ def deliver_in_background(
     thread = threading.Thread(
         target=lambda: delivered.append(fake.socket_mode.deliver(envelope_type, payload, timeout=timeout))
     )
-    thread.start()
+    # The thread goes first in the list before it starts, or a quick delivery could take its place.
     delivered.append(thread)
+    thread.start()
     return delivered
 
 
@@ -148,8 +149,11 @@ def test_an_envelope_acknowledged_twice_is_a_problem(fake: FakeSlack, socket: Cl
     socket.send(json.dumps({"envelope_id": envelope_id}))
     assert finished(delivered).acked
     socket.send(json.dumps({"envelope_id": envelope_id}))
-    deliver_in_background(fake, INTERACTIVE, CLICK)  # a round trip, so the second ack has been read
+    # A round trip behind it: the server reads acks in order, so once the next envelope's ack is taken,
+    # the second ack of the first has been read too.
+    following = deliver_in_background(fake, INTERACTIVE, CLICK)
     socket.send(json.dumps({"envelope_id": json.loads(socket.recv(timeout=5))["envelope_id"]}))
+    assert finished(following).acked
     assert any("twice" in p for p in fake.socket_mode.problems)
 
 

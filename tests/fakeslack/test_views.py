@@ -5,7 +5,6 @@ sends them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,22 +21,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.fakeslack import FakeSlack
+from bot.fakeslack import FakeSlack, SlackRequestBody
 from bot.fakeslack.views import TRIGGER_LIFETIME_SECONDS
 from bot.fakeslack.workspace import Acknowledgement, SlackUser, view_state
 
 USER = "U0MODAL"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
 
 
 def form(title: str = "Start a team run", submit: str = "Start") -> dict[str, Any]:
@@ -168,6 +156,10 @@ class RecordingTransport:
     def interaction(self, payload: dict[str, Any], timestamp: int | None = None) -> Acknowledgement:
         self.payloads.append(payload)
         return Acknowledgement(200, json.dumps(self.answer or {}), {}, 0.0, self.answer)
+
+    def event(self, body: SlackRequestBody, retry_num: int | None = None) -> Acknowledgement:
+        self.payloads.append(json.loads(body.body))
+        return Acknowledgement(200, "", {}, 0.0, None)
 
 
 def test_submit_view_sends_the_view_and_its_values_as_slack_does(fake: FakeSlack, client: WebClient) -> None:

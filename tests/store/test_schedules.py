@@ -3,6 +3,8 @@ settle steps, which must hand each run to exactly one clock."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -10,6 +12,7 @@ from bot.engine.schedule import as_timestamp, from_timestamp, parse_request
 from bot.store import keys
 from bot.store.schedules import (
     MAX_SCHEDULES_PER_CHANNEL,
+    NO_CREATOR,
     ScheduleRecord,
     ScheduleStore,
     TooManySchedules,
@@ -192,11 +195,29 @@ def test_a_personal_result_in_a_channel_is_the_channels_last_result(
             answers={},
             report={},
             origin_channel=channel,
-            finished_at=finished_at,
+            # Results are kept for years from when they finished, so they finish now-ish, not in 1970.
+            finished_at=time.time() + finished_at,
         )
-        with redis_client.pipeline(transaction=True) as pipe:
-            sessions._keep_result(pipe, result)
-            pipe.execute()
+        sessions.keep_result(result)
     last = schedules.last_channel_result(team_id, "C1")
     # A team member's own result never stands for the channel, and a DM is no channel.
-    assert last is not None and last.finished_at == 2.0
+    assert last is not None and last.finished_at - time.time() == pytest.approx(2.0, abs=1.0)
+
+
+def test_forgetting_a_creator_pauses_their_schedules_and_hands_them_to_no_one(
+    schedules: ScheduleStore, redis_client: redis.Redis, team_id: str
+) -> None:
+    mine = schedules.create(draft(team_id, channel="C1", creator="U1"), first_run(draft(team_id)))
+    theirs = schedules.create(draft(team_id, channel="C2", creator="U2"), first_run(draft(team_id)))
+
+    assert schedules.forget_creator(team_id, "U1") == 1
+
+    paused = schedules.get(team_id, mine.schedule_id)
+    assert paused is not None and (paused.creator_id, paused.paused) == (NO_CREATOR, "creator_forgotten")
+    assert schedules.next_run(team_id, mine.schedule_id) is None  # off the clock
+    assert b"U1" not in (redis_client.get(mine.key) or b"")
+    untouched = schedules.get(team_id, theirs.schedule_id)
+    assert untouched is not None and untouched.creator_id == "U2" and untouched.paused is None
+    # Whoever resumes it owns it from then on.
+    resumed = schedules.resume(team_id, mine.schedule_id, first_run(draft(team_id)) + 86_400, resumed_by="U3")
+    assert resumed is not None and resumed.creator_id == "U3" and resumed.paused is None

@@ -19,6 +19,7 @@ from bot.engine.conversation import (
     advance,
 )
 from bot.store import keys
+from bot.store.history import HistoryLimits
 from bot.store.sessions import (
     Change,
     Respondent,
@@ -237,8 +238,8 @@ def test_losing_every_race_is_not_reported_as_redis_down(
     assert stored(store, respondent).message_ts is None
 
 
-def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, team_id: str) -> None:
-    store = SessionStore(redis_client)
+def test_finishing_keeps_the_result_until_its_retention_ends(redis_client: redis.Redis, team_id: str) -> None:
+    store = SessionStore(redis_client, history_limits=HistoryLimits.of(keep=40, retention_days=30))
     respondent = Respondent(team_id=team_id, user_id="U1")
     store.create(started_record(respondent))
     result = ResultRecord(
@@ -250,8 +251,9 @@ def test_finishing_keeps_the_result_without_expiry(redis_client: redis.Redis, te
         return Change(record.model_copy(update={"result_id": result.result_id}), None, result)
 
     store.change(respondent, finish)
-    assert redis_client.ttl(keys.result(team_id, result.result_id)) == -1
-    assert redis_client.ttl(respondent.history_key) == -1
+    thirty_days = 30 * 24 * 3600
+    assert thirty_days - 5 <= redis_client.ttl(keys.result(team_id, result.result_id)) <= thirty_days + 1
+    assert thirty_days - 5 <= redis_client.ttl(respondent.history_key) <= thirty_days + 1
     assert store.result(team_id, result.result_id) == result
     assert [r.result_id for r in store.history(respondent)] == [result.result_id]
     assert stored(store, respondent).result_id == result.result_id

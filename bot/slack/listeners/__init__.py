@@ -3,7 +3,8 @@
 from slack_bolt import App
 
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.listeners import actions, commands, modals, schedule, team
+from bot.slack.history_flow import HistoryFlow
+from bot.slack.listeners import actions, commands, events, history, modals, schedule, team
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
@@ -13,6 +14,7 @@ def register_listeners(
     app: App,
     flow: AssessmentFlow,
     team_flow: TeamFlow | None = None,
+    history_flow: HistoryFlow | None = None,
     schedule_flow: ScheduleFlow | None = None,
     modal_flow: ModalFlow | None = None,
 ) -> None:
@@ -25,5 +27,8 @@ def register_listeners(
         team.register(app, team_flow)
     if schedule_flow is not None:
         schedule.register(app, schedule_flow)
-    commands.register(app, flow)
+    commands.register(app, flow, history_flow)
     actions.register(app, flow)
+    if history_flow is not None:
+        events.register(app, history_flow)
+        history.register(app, history_flow)

@@ -1,4 +1,5 @@
-"""`/mlops-compass [start [bank] | resume | cancel | banks | help]`."""
+"""`/mlops-compass [start [bank] | resume | cancel | history [#channel] | export | forget me | banks |
+help]`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from slack_bolt import Ack, App, Respond
 from bot.engine.catalog import UnknownBank
 from bot.slack import blocks
 from bot.slack.assessment import STARTING, AssessmentFlow
+from bot.slack.history_blocks import forget_confirm_message
+from bot.slack.history_flow import HistoryFlow
 
 COMMAND = blocks.COMMAND
 
 
-def register(app: App, flow: AssessmentFlow) -> None:
+def register(app: App, flow: AssessmentFlow, history: HistoryFlow | None = None) -> None:
     @app.command(COMMAND)
     def handle_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         words = (command.get("text") or "").split()
@@ -42,6 +45,17 @@ def register(app: App, flow: AssessmentFlow) -> None:
         elif subcommand == "cancel":
             ack()
             flow.cancel(team_id, user_id, respond)
+        elif subcommand == "history" and history is not None:
+            ack()
+            history.show_history(team_id, user_id, argument, respond)
+        elif subcommand == "export" and history is not None:
+            ack(text=":inbox_tray: Preparing your export: the CSV file comes to our DM.")
+            history.export(team_id, user_id, channel_id, respond)
+        elif subcommand == "forget" and history is not None:
+            if argument is not None and argument.lower() == "me" and len(words) == 2:
+                ack(**forget_confirm_message(user_id).as_kwargs())
+            else:
+                ack(text=f"To delete your data, type `{COMMAND} forget me`; I'll ask you to confirm first.")
         else:
             shown = blocks.escape(" ".join(words))[:100]
             ack(

@@ -1,0 +1,150 @@
+"""A channel's team results over time, end to end: two team runs in one channel, the second report shows
+what changed since the first, `history #channel` lists both, and the Home tab offers an open run's
+Take part, answered in the DM."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.engine.answers import Answer, OptionChoice, encode_answer
+from bot.engine.catalog import BankCatalog
+from bot.fakeslack import FakeSlack
+from bot.fakeslack.app_process import AppProcess
+from bot.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
+from tests.conftest import new_team_id
+from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, click_and_wait, question_id
+
+PULSE = BankCatalog.from_directory().by_id("pulse")
+CHANNEL = "C0HISTORY"
+WAIT = 60.0
+
+
+@pytest.fixture(scope="module")
+def team_id() -> str:
+    return new_team_id()
+
+
+def member(fake: FakeSlack, app: AppProcess, team_id: str, user_id: str) -> SlackUser:
+    transport = HttpTransport(app.events_url, SIGNING_SECRET)
+    return SlackUser(fake, transport, user_id=user_id, channel_id=CHANNEL, team_id=team_id)
+
+
+@pytest.fixture
+def people(fake_slack: FakeSlack, app: AppProcess, team_id: str) -> Iterator[list[SlackUser]]:
+    everyone = [member(fake_slack, app, team_id, user) for user in ("U0HSTART", "U0HA", "U0HB", "U0HC")]
+    fake_slack.set_channel_members(CHANNEL, [p.user_id for p in everyone])
+    yield everyone
+
+
+def wait_until(check: Any, what: str) -> Any:
+    deadline = time.monotonic() + WAIT
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"no {what} within {WAIT}s"
+        time.sleep(0.05)
+    return found
+
+
+def header(message: dict[str, Any]) -> str:
+    blocks = message.get("blocks") or [{}]
+    return str(blocks[0].get("text", {}).get("text", ""))
+
+
+def latest_run(fake: FakeSlack) -> dict[str, Any] | None:
+    runs = [m for m in fake.messages(CHANNEL) if header(m).startswith("Team MLOps assessment")]
+    return runs[-1] if runs else None
+
+
+def team_reports(fake: FakeSlack) -> list[dict[str, Any]]:
+    return [m for m in fake.messages(CHANNEL) if header(m).startswith("Team MLOps maturity")]
+
+
+def answer_all(person: SlackUser, answers: dict[str, Answer]) -> None:
+    """Answer what the DM asks until the questions end (the report replaces them)."""
+    wait_until(person.current_question, f"the first question in {person.user_id}'s DM")
+    while (question := person.current_question()) is not None:
+        wanted = encode_answer(answers[question_id(question)])
+        click_and_wait(
+            person, question, next(b for b in answer_buttons(question) if answer_value(b.value) == wanted)
+        )
+    wait_until(lambda: "in the team run" in json.dumps(person.dm_messages()[-1]), "the counted note")
+
+
+def take_part(person: SlackUser, answers: dict[str, Answer]) -> None:
+    run = latest_run(person.fake)
+    assert run is not None
+    take = next(b for b in buttons_of(run) if b.label == "Take part")
+    assert person.click(run, take, channel_id=CHANNEL).status == 200
+    answer_all(person, answers)
+
+
+def run_team(starter: SlackUser, option: int) -> tuple[dict[str, Answer], int]:
+    """Open a pulse team run in the channel; the answers its members will give, and the reports so far."""
+    fake = starter.fake
+    opened = latest_run(fake)
+    assert starter.command("team pulse").status == 200
+    wait_until(lambda: latest_run(fake) not in (None, opened), "the team run's message")
+    return {q.id: OptionChoice(option) for q in PULSE.questions}, len(team_reports(fake))
+
+
+def close(starter: SlackUser, reported: int) -> dict[str, Any]:
+    fake = starter.fake
+    run = latest_run(fake)
+    assert run is not None
+    closing = next(b for b in buttons_of(run) if b.label == "Close & show results")
+    assert starter.click(run, closing, channel_id=CHANNEL).status == 200
+    return wait_until(lambda: team_reports(fake)[reported:] and team_reports(fake)[-1], "the team report")
+
+
+def changes_text(report: dict[str, Any]) -> str:
+    block = next(b for b in report["blocks"] if b.get("block_id") == "changes")
+    text = block["text"]["text"] if "text" in block else block["elements"][0]["text"]
+    return str(text).replace("&amp;", "&")
+
+
+@pytest.mark.timeout(300)
+def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
+    fake_slack: FakeSlack, people: list[SlackUser]
+) -> None:
+    starter, *members = people
+    answers, reported = run_team(starter, option=0)
+    for person in members:
+        take_part(person, answers)
+    report = close(starter, reported)
+    assert "No earlier result to compare with yet" in changes_text(report)
+
+    answers, reported = run_team(starter, option=4)
+    # One member takes part from the Home tab: the open run is there with its Take part.
+    home_member, *others = members
+    before = len(fake_slack.calls)
+    assert home_member.open_app_home(event_id=f"Ev{home_member.user_id}").status == 200
+    view = fake_slack.wait_for("views.publish", lambda c: c.ok, after=before).params["view"]
+    run_block = next(b for b in view["blocks"] if b.get("block_id") == "home-run-0")
+    assert f"<#{CHANNEL}>" in run_block["text"]["text"] and "0 answered" in run_block["text"]["text"]
+    assert run_block["accessory"]["action_id"] == "home_take_part"
+    accessory = run_block["accessory"]
+    take = Button(
+        accessory["action_id"], run_block["block_id"], accessory["value"], accessory["text"]["text"]
+    )
+    assert home_member.click({"ts": "0", "blocks": view["blocks"]}, take).status == 200
+    answer_all(home_member, answers)
+    for person in others:
+        take_part(person, answers)
+    report = close(starter, reported)
+
+    changes = changes_text(report)
+    today = time.gmtime()
+    since = f"since {today.tm_mday} {time.strftime('%b', today)}"
+    assert "Since the channel's previous result" in changes
+    assert f"Data & Experimentation: level 1 → 3 {since}" in changes
+    assert f"Pulse index: 0.0 → 100.0 {since}" in changes
+
+    before = len(fake_slack.calls)
+    assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
+    shown = fake_slack.wait_for("response_url", after=before).params
+    listed = next(b for b in shown["blocks"] if b.get("block_id") == "history-results")["text"]["text"]
+    assert listed.startswith("*2 results, newest first*") and listed.count("pulse v2.0.0") == 2

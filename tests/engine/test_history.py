@@ -1,0 +1,256 @@
+"""Results over time: comparability, changes since the previous comparable result, trends, sparklines."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.engine.answers import OptionChoice
+from bot.engine.catalog import BankCatalog
+from bot.engine.history import (
+    NO_EARLIER_RESULT,
+    SPARK_CELLS,
+    Comparison,
+    DimensionSummary,
+    ResultSummary,
+    changes_since,
+    comparison,
+    day,
+    sparkline,
+    summarise_view,
+    team_summary,
+    trends,
+)
+from bot.engine.report_view import build_view
+from bot.engine.scoring import score
+from bot.engine.team import aggregate_of, team_report
+from bot.playground import demo_answers
+
+BANK = BankCatalog.from_directory().get("mlops")
+AUG_14 = float(calendar.timegm((2026, 8, 14, 9, 30, 0)))
+NOV_27 = float(calendar.timegm((2026, 11, 27, 6, 0, 0)))
+
+
+def result(
+    result_id: str,
+    finished_at: float,
+    levels: dict[str, int | None],
+    bank_id: str = "mlops",
+    version: str = "2.0.0",
+    pulse: float | None = 50.0,
+) -> ResultSummary:
+    names = {"data": "Data & Experimentation", "monitor": "Monitoring & Governance", "team": "Team & Culture"}
+    dimensions = tuple(
+        DimensionSummary(d, names.get(d, d), level, None if level is None else level * 25.0)
+        for d, level in levels.items()
+    )
+    known = [lvl for lvl in levels.values() if lvl is not None]
+    return ResultSummary(
+        result_id=result_id,
+        finished_at=finished_at,
+        bank_id=bank_id,
+        bank_version=version,
+        bank_title=bank_id,
+        overall_level=min(known) if len(known) == len(levels) and known else None,
+        overall_score=sum(known) * 25.0 / len(known) if known else None,
+        pulse_index=pulse,
+        dimensions=dimensions,
+    )
+
+
+def test_a_report_view_summarises_to_what_history_keeps() -> None:
+    view = build_view(score(BANK, demo_answers(BANK)))
+    summary = summarise_view(view.to_dict(), "r1", NOV_27)
+    assert summary.bank_id == "mlops" and summary.bank_version == BANK.version
+    assert summary.bank_title == BANK.title
+    assert summary.overall_level == view.overall.level and summary.pulse_index == view.pulse_index
+    assert [(d.id, d.level, d.score) for d in summary.dimensions] == [
+        (d.id, d.level.level, d.score) for d in view.dimensions
+    ]
+    assert ResultSummary.from_dict(summary.to_dict()) == summary
+
+
+def test_the_change_since_the_previous_result_names_each_dimension_with_its_date() -> None:
+    before = result("a", AUG_14, {"data": 2, "monitor": 2, "team": 3}, pulse=41.0)
+    after = result("b", NOV_27, {"data": 2, "monitor": 3, "team": 2}, pulse=58.5)
+    changes = changes_since(after, [before, after])
+    assert changes.comparison is Comparison.FULL and changes.previous == before
+    assert "Monitoring & Governance: level 2 → 3 since 14 Aug (score 50.0 → 75.0)" in changes.lines
+    assert "Team & Culture: level 3 → 2 since 14 Aug (score 75.0 → 50.0)" in changes.lines
+    assert "Data & Experimentation: level 2, unchanged since 14 Aug (score 50.0 → 50.0)" in changes.lines
+    assert "Pulse index: 41.0 → 58.5 since 14 Aug" in changes.lines
+    assert changes.reason is None and changes.compared
+
+
+def test_a_first_result_says_there_is_nothing_to_compare_with() -> None:
+    only = result("a", NOV_27, {"data": 2})
+    changes = changes_since(only, [only])
+    assert not changes.compared and changes.lines == () and changes.reason == NO_EARLIER_RESULT
+
+
+def test_another_major_version_compares_on_the_pulse_index_only() -> None:
+    old = result("a", AUG_14, {"data": 1}, version="1.4.0", pulse=30.0)
+    new = result("b", NOV_27, {"data": 3}, version="2.0.0", pulse=60.0)
+    changes = changes_since(new, [old])
+    assert changes.comparison is Comparison.PULSE
+    assert changes.dimensions == ()
+    assert changes.lines[-1] == "Pulse index: 30.0 → 60.0 since 14 Aug"
+    assert "pulse index only" in changes.lines[0]
+
+
+def test_without_a_pulse_index_another_bank_gives_the_reason() -> None:
+    old = result("a", AUG_14, {"data": 1}, bank_id="platform", pulse=None)
+    new = result("b", NOV_27, {"data": 3})
+    changes = changes_since(new, [old])
+    assert not changes.compared
+    assert changes.reason is not None
+    assert "platform v2.0.0, 14 Aug" in changes.reason
+    assert "another bank or major version" in changes.reason
+    assert "the previous one carries no pulse index" in changes.reason
+
+
+def test_the_newest_comparable_result_is_chosen_over_an_older_one_and_a_later_one_is_ignored() -> None:
+    oldest = result("a", AUG_14, {"data": 1})
+    middle = result("b", AUG_14 + 86400, {"data": 2})
+    other_bank = result("c", AUG_14 + 2 * 86400, {"data": 4}, bank_id="platform", pulse=None)
+    current = result("d", NOV_27, {"data": 3})
+    later = result("e", NOV_27 + 86400, {"data": 4})
+    changes = changes_since(current, [later, oldest, other_bank, middle, current])
+    assert changes.previous == middle
+
+
+def test_a_minor_version_still_compares_in_full_and_a_new_dimension_is_named() -> None:
+    old = result("a", AUG_14, {"data": 1}, version="2.0.0")
+    new = result("b", NOV_27, {"data": 2, "monitor": 3}, version="2.3.1")
+    changes = changes_since(new, [old])
+    assert changes.comparison is Comparison.FULL
+    assert "Monitoring & Governance: level 3, new in this bank version" in changes.lines
+
+
+def test_not_enough_answers_is_worded_as_such() -> None:
+    old = result("a", AUG_14, {"data": None})
+    new = result("b", NOV_27, {"data": 2})
+    lines = changes_since(new, [old]).lines
+    assert (
+        "Data & Experimentation: not enough answers → level 2 since 14 Aug (score no score → 50.0)" in lines
+    )
+
+
+def test_a_date_in_another_year_carries_its_year() -> None:
+    assert day(AUG_14, NOV_27) == "14 Aug"
+    assert day(AUG_14 - 365 * 86400, NOV_27) == "14 Aug 2025"
+
+
+def test_trends_follow_the_results_that_compare_in_full_with_the_newest() -> None:
+    points = [
+        result("a", AUG_14, {"data": 1, "monitor": 1}, pulse=10.0),
+        result("b", AUG_14 + 86400, {"data": 2, "monitor": 1}, bank_id="pulse", pulse=40.0),
+        result("c", AUG_14 + 2 * 86400, {"data": 3, "monitor": 2}, pulse=60.0),
+        result("d", NOV_27, {"data": 4, "monitor": 2}, pulse=90.0),
+    ]
+    found = trends(points)
+    assert found is not None
+    assert [r.result_id for r in found.results] == ["a", "c", "d"]
+    data = found.dimensions[0]
+    assert data.levels == (1, 3, 4) and data.levels_text == "1 → 3 → 4"
+    assert data.spark == sparkline([25.0, 75.0, 100.0])
+    assert found.pulse is not None and found.pulse.spark == sparkline([10.0, 40.0, 60.0, 90.0])
+    assert found.span_text == "14 Aug → 27 Nov"
+    assert trends([]) is None
+
+
+def test_sparkline_golden() -> None:
+    assert sparkline([0, 30, 60, 75]) == "▁▃▅▇"
+    assert sparkline([0, 25, 50, 70]) == "▁▃▅▆"
+    assert sparkline([100, None, 0]) == "█·▁"
+
+
+# Properties ----------------------------------------------------------------------------------------
+
+levels = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
+summaries = st.builds(
+    result,
+    result_id=st.text("abcdef0123456789", min_size=1, max_size=8),
+    finished_at=st.floats(min_value=0, max_value=2e9),
+    levels=st.dictionaries(st.sampled_from(["data", "monitor", "team"]), levels, min_size=1),
+    bank_id=st.sampled_from(["mlops", "pulse", "platform"]),
+    version=st.sampled_from(["1.0.0", "1.2.0", "2.0.0", "2.1.3", "3"]),
+    pulse=st.one_of(st.none(), st.floats(min_value=0, max_value=100)),
+)
+
+
+@given(summaries, summaries)
+def test_comparability_is_symmetric(a: ResultSummary, b: ResultSummary) -> None:
+    assert comparison(a, b) is comparison(b, a)
+
+
+@given(summaries)
+def test_a_result_compares_in_full_with_itself(a: ResultSummary) -> None:
+    assert comparison(a, a) is Comparison.FULL
+
+
+@given(summaries, st.lists(summaries, max_size=6))
+def test_changes_compare_with_an_earlier_comparable_result_or_say_why_not(
+    current: ResultSummary, earlier: list[ResultSummary]
+) -> None:
+    changes = changes_since(current, earlier)
+    if changes.previous is None:
+        assert changes.reason and not changes.lines
+    else:
+        assert changes.previous.finished_at <= current.finished_at
+        assert comparison(current, changes.previous) is changes.comparison is not Comparison.NONE
+        newer = [
+            r
+            for r in earlier
+            if changes.previous.finished_at < r.finished_at <= current.finished_at
+            and r.result_id != current.result_id
+        ]
+        assert all(comparison(current, r) is Comparison.NONE for r in newer)
+
+
+scores = st.one_of(st.none(), st.floats(min_value=-50, max_value=150, allow_nan=False))
+
+
+@given(st.lists(scores, max_size=30))
+def test_a_sparkline_has_one_cell_per_value(values: list[float | None]) -> None:
+    line = sparkline(values)
+    assert len(line) == len(values)
+    assert all(cell in SPARK_CELLS or cell == "·" for cell in line)
+
+
+@given(
+    st.floats(min_value=0, max_value=100, allow_nan=False),
+    st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_a_higher_value_never_draws_a_lower_cell(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert SPARK_CELLS.index(sparkline([low])) <= SPARK_CELLS.index(sparkline([high]))
+
+
+def test_day_uses_utc() -> None:
+    assert day(calendar.timegm((2026, 8, 14, 23, 59, 0)), NOV_27) == "14 Aug"
+    assert time.gmtime(AUG_14).tm_mday == 14
+
+
+PULSE = BankCatalog.from_directory().get("pulse")
+
+
+def test_a_team_report_keeps_its_median_levels_and_answer_set_figures() -> None:
+    members = [{q.id: OptionChoice(option) for q in PULSE.questions} for option in (0, 4, 4)]
+    report = team_report(PULSE, aggregate_of(PULSE, members))
+    summary = team_summary(report, "run1", NOV_27)
+    assert summary is not None and report.team_report is not None
+    assert [d.level for d in summary.dimensions] == [d.median_level for d in report.dimensions]
+    assert summary.overall_level == report.team_report.overall_level
+    assert summary.pulse_index == round(report.team_report.pulse_index or 0, 1)
+    assert (summary.result_id, summary.bank_id, summary.bank_version) == ("run1", "pulse", PULSE.version)
+
+
+def test_a_withheld_team_report_keeps_nothing() -> None:
+    members = [{q.id: OptionChoice(4) for q in PULSE.questions}] * 2
+    report = team_report(PULSE, aggregate_of(PULSE, members))
+    assert report.withheld
+    assert team_summary(report, "run1", NOV_27) is None
