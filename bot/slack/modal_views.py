@@ -153,6 +153,22 @@ def origin_of(private_metadata: Any) -> str | None:
     return origin if isinstance(origin, str) and origin else None
 
 
+def _form(
+    callback_id: str, origin_channel: str, title: str, submit: str, intro: str, fields: Sequence[InputBlock]
+) -> dict[str, Any]:
+    """A setup form: a line on what it does, its fields, and the channel it was opened from."""
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=_metadata(origin_channel),
+        title=title,
+        submit=submit,
+        close="Cancel",
+        blocks=[ContextBlock(elements=[MarkdownTextObject(text=intro)]), *fields],
+    )
+    return check_view(view)
+
+
 def team_setup_view(banks: Sequence[QuestionBank], default_bank: str, origin_channel: str) -> dict[str, Any]:
     """Bank (the default first chosen), deadline in days and channel (the one typed in, unless a DM)."""
     offered = sorted(banks, key=lambda bank: bank.id != default_bank)[:MAX_SELECT_OPTIONS]
@@ -161,53 +177,41 @@ def team_setup_view(banks: Sequence[QuestionBank], default_bank: str, origin_cha
         (option for option, bank in zip(options, offered, strict=True) if bank.id == default_bank), None
     )
     in_channel = not origin_channel.startswith("D")
-    view = View(
-        type="modal",
-        callback_id=TEAM_SETUP_CALLBACK,
-        private_metadata=_metadata(origin_channel),
-        title="Start a team run",
-        submit="Start the run",
-        close="Cancel",
-        blocks=[
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text="Everyone in the channel can take part, each in their own DM. The channel sees "
-                        "how many answered, and one team report when the run closes; nobody's answers."
-                    )
-                ]
-            ),
-            InputBlock(
-                block_id=BANK_FIELD,
-                label="Question bank",
-                element=StaticSelectElement(action_id=VALUE_ACTION, options=options, initial_option=initial),
-            ),
-            InputBlock(
-                block_id=DAYS_FIELD,
-                label="Closes in (days)",
-                hint=f"1 to {MAX_DAYS}. The report is posted in the channel then, or when you close it.",
-                element=NumberInputElement(
-                    action_id=VALUE_ACTION,
-                    is_decimal_allowed=False,
-                    initial_value=str(DEFAULT_DAYS),
-                    min_value="1",
-                    max_value=str(MAX_DAYS),
-                ),
-            ),
-            InputBlock(
-                block_id=CHANNEL_FIELD,
-                label="Channel",
-                hint="I need to be a member: /invite @MLOps Compass there first.",
-                element=ConversationSelectElement(
-                    action_id=VALUE_ACTION,
-                    initial_conversation=origin_channel if in_channel else None,
-                    filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
-                    placeholder="Choose a channel",
-                ),
-            ),
-        ],
+    intro = (
+        "Everyone in the channel can take part, each in their own DM. The channel sees how many answered, "
+        "and one team report when the run closes; nobody's answers."
     )
-    return check_view(view)
+    fields = [
+        InputBlock(
+            block_id=BANK_FIELD,
+            label="Question bank",
+            element=StaticSelectElement(action_id=VALUE_ACTION, options=options, initial_option=initial),
+        ),
+        InputBlock(
+            block_id=DAYS_FIELD,
+            label="Closes in (days)",
+            hint=f"1 to {MAX_DAYS}. The report is posted in the channel then, or when you close it.",
+            element=NumberInputElement(
+                action_id=VALUE_ACTION,
+                is_decimal_allowed=False,
+                initial_value=str(DEFAULT_DAYS),
+                min_value="1",
+                max_value=str(MAX_DAYS),
+            ),
+        ),
+        InputBlock(
+            block_id=CHANNEL_FIELD,
+            label="Channel",
+            hint="I need to be a member: /invite @MLOps Compass there first.",
+            element=ConversationSelectElement(
+                action_id=VALUE_ACTION,
+                initial_conversation=origin_channel if in_channel else None,
+                filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+                placeholder="Choose a channel",
+            ),
+        ),
+    ]
+    return _form(TEAM_SETUP_CALLBACK, origin_channel, "Start a team run", "Start the run", intro, fields)
 
 
 def schedule_setup_view(catalog: BankCatalog, origin_channel: str) -> dict[str, Any]:
@@ -237,58 +241,42 @@ def schedule_setup_view(catalog: BankCatalog, origin_channel: str) -> dict[str, 
         ),
         Option(text="A team run", value=TEAM, description="A team run opens here, one report for the team"),
     ]
-    view = View(
-        type="modal",
-        callback_id=SCHEDULE_SETUP_CALLBACK,
-        private_metadata=_metadata(origin_channel),
-        title="Schedule reminders",
-        submit="Schedule",
-        close="Cancel",
-        blocks=[
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Reminders are posted in <#{origin_channel}>, in your time zone."
-                    )
-                ]
+    intro = f"Reminders are posted in <#{origin_channel}>, in your time zone."
+    fields = [
+        InputBlock(
+            block_id=RULE_FIELD,
+            label="How often",
+            element=RadioButtonsElement(action_id=VALUE_ACTION, options=rules, initial_option=rules[0]),
+        ),
+        InputBlock(
+            block_id=CRON_FIELD,
+            label="Cron expression",
+            optional=True,
+            hint="Only for a custom rule: minute hour day-of-month month day-of-week, at most daily.",
+            element=PlainTextInputElement(action_id=VALUE_ACTION, placeholder=CRON_EXAMPLE, max_length=100),
+        ),
+        InputBlock(
+            block_id=TIME_FIELD,
+            label="Time of day",
+            optional=True,
+            hint=f"For quarterly and monthly; empty: {DEFAULT_AT[0]:02d}:{DEFAULT_AT[1]:02d}. "
+            "A cron expression carries its own time.",
+            element=TimePickerElement(action_id=VALUE_ACTION, placeholder="10:00"),
+        ),
+        InputBlock(
+            block_id=SCHEDULE_BANK_FIELD,
+            label="Questions",
+            element=RadioButtonsElement(action_id=VALUE_ACTION, options=banks, initial_option=banks[0]),
+        ),
+        InputBlock(
+            block_id=AUDIENCE_FIELD,
+            label="Who answers",
+            element=RadioButtonsElement(
+                action_id=VALUE_ACTION, options=audiences, initial_option=audiences[0]
             ),
-            InputBlock(
-                block_id=RULE_FIELD,
-                label="How often",
-                element=RadioButtonsElement(action_id=VALUE_ACTION, options=rules, initial_option=rules[0]),
-            ),
-            InputBlock(
-                block_id=CRON_FIELD,
-                label="Cron expression",
-                optional=True,
-                hint="Only for a custom rule: minute hour day-of-month month day-of-week, at most daily.",
-                element=PlainTextInputElement(
-                    action_id=VALUE_ACTION, placeholder=CRON_EXAMPLE, max_length=100
-                ),
-            ),
-            InputBlock(
-                block_id=TIME_FIELD,
-                label="Time of day",
-                optional=True,
-                hint=f"For quarterly and monthly; empty: {DEFAULT_AT[0]:02d}:{DEFAULT_AT[1]:02d}. "
-                "A cron expression carries its own time.",
-                element=TimePickerElement(action_id=VALUE_ACTION, placeholder="10:00"),
-            ),
-            InputBlock(
-                block_id=SCHEDULE_BANK_FIELD,
-                label="Questions",
-                element=RadioButtonsElement(action_id=VALUE_ACTION, options=banks, initial_option=banks[0]),
-            ),
-            InputBlock(
-                block_id=AUDIENCE_FIELD,
-                label="Who answers",
-                element=RadioButtonsElement(
-                    action_id=VALUE_ACTION, options=audiences, initial_option=audiences[0]
-                ),
-            ),
-        ],
-    )
-    return check_view(view)
+        ),
+    ]
+    return _form(SCHEDULE_SETUP_CALLBACK, origin_channel, "Schedule reminders", "Schedule", intro, fields)
 
 
 # Reading a submission -------------------------------------------------------------------------------

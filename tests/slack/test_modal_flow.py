@@ -143,28 +143,6 @@ def test_an_expired_trigger_says_the_form_did_not_open_and_what_to_type(
 # The team form -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("entered", "field"),
-    [({"days": "45"}, "days"), ({"channel": "D0DIRECT"}, "channel"), ({"bank": "gone"}, "bank")],
-)
-def test_a_bad_team_submission_is_answered_under_its_field_and_changes_nothing(
-    modals: ModalFlow,
-    fake: FakeSlack,
-    team_id: str,
-    redis_client: redis.Redis,
-    entered: dict[str, str | None],
-    field: str,
-) -> None:
-    opened = open_form(modals, fake, team_id, "team")
-    before, calls_before = snapshot(redis_client), len(fake.calls)
-    ack = Recorder()
-    modals.team_submitted(ack, submit(opened, team_id, **entered))
-    [answer] = ack.calls
-    assert answer["response_action"] == "errors" and list(answer["errors"]) == [field]
-    assert snapshot(redis_client) == before
-    assert fake.calls[calls_before:] == []
-
-
 def test_a_team_submission_opens_the_run_and_tells_the_starter_there(
     modals: ModalFlow, fake: FakeSlack, team_id: str
 ) -> None:
@@ -233,26 +211,31 @@ def test_a_custom_cron_from_the_form_is_kept_as_written(
 
 
 @pytest.mark.parametrize(
-    ("entered", "field"),
+    ("form", "entered", "field"),
     [
-        ({"rule": "cron", "cron": "*/10 * * * *"}, "cron"),
-        ({"rule": "cron"}, "cron"),
-        ({"rule": "cron", "cron": "0 9 * * 1", "time": "09:00"}, "time"),
-        ({"cron": "0 9 * * 1"}, "cron"),
+        ("team", {"days": "45"}, "days"),
+        ("team", {"channel": "D0DIRECT"}, "channel"),
+        ("team", {"bank": "gone"}, "bank"),
+        ("schedule", {"rule": "cron", "cron": "*/10 * * * *"}, "cron"),
+        ("schedule", {"rule": "cron"}, "cron"),
+        ("schedule", {"rule": "cron", "cron": "0 9 * * 1", "time": "09:00"}, "time"),
+        ("schedule", {"cron": "0 9 * * 1"}, "cron"),
     ],
 )
-def test_a_bad_schedule_submission_is_answered_under_its_field_and_changes_nothing(
+def test_a_bad_submission_is_answered_under_its_field_and_changes_nothing(
     modals: ModalFlow,
     fake: FakeSlack,
     team_id: str,
     redis_client: redis.Redis,
+    form: str,
     entered: dict[str, str | None],
     field: str,
 ) -> None:
-    opened = open_form(modals, fake, team_id, "schedule")
+    opened = open_form(modals, fake, team_id, form)
     before, calls_before = snapshot(redis_client), len(fake.calls)
     ack = Recorder()
-    modals.schedule_submitted(ack, submit(opened, team_id, **entered))
+    submitted = modals.team_submitted if form == "team" else modals.schedule_submitted
+    submitted(ack, submit(opened, team_id, **entered))
     [answer] = ack.calls
     assert answer["response_action"] == "errors" and list(answer["errors"]) == [field], answer
     assert snapshot(redis_client) == before

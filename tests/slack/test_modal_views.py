@@ -227,8 +227,16 @@ def test_a_bank_the_deployment_does_not_offer_is_refused() -> None:
 
 # Any submission ----------------------------------------------------------------------------------
 
+# Values a submission can carry in any field: nothing, any text, and the words the forms' own choices use.
 any_value = st.one_of(
-    st.none(), st.text(max_size=30), st.sampled_from(["7", "30", "0", "C1", "D1", "pulse", "cron"])
+    st.none(),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            *("7", "30", "0", "C1", "D1", "mlops", "pulse", "full", "personal", "team", "quarterly"),
+            *("monthly", "cron", "09:30", "0 9 * * 1", "*/5 * * * *"),
+        ]
+    ),
 )
 state_entry = st.fixed_dictionaries(
     {},
@@ -240,34 +248,45 @@ state_entry = st.fixed_dictionaries(
         "selected_time": any_value,
     },
 )
-any_values = st.dictionaries(
-    st.sampled_from([BANK_FIELD, DAYS_FIELD, CHANNEL_FIELD, RULE_FIELD, CRON_FIELD, TIME_FIELD, "other"]),
+any_changes = st.dictionaries(
+    st.sampled_from([*inputs(TEAM_VIEW), *inputs(SCHEDULE_VIEW), "other"]),
     st.one_of(st.none(), st.dictionaries(st.sampled_from(["value", "x"]), state_entry, max_size=2)),
+    max_size=3,
 )
 
 
-@given(any_values)
+def submissions(view: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The form as shown (which reads as a request), with up to three fields replaced by anything."""
+    return any_changes.map(lambda changes: {**view_state(view, {}), **changes})
+
+
+def refused_under_its_fields(read: object, view: dict[str, Any]) -> bool:
+    """True for errors, each a message under a field of `view`; False for a request."""
+    if not isinstance(read, FieldErrors):
+        return False
+    assert read.errors and set(read.errors) <= set(inputs(view))
+    assert all(message.strip() for message in read.errors.values())
+    return True
+
+
+@given(submissions(TEAM_VIEW))
 def test_any_team_submission_reads_as_a_run_in_bounds_or_errors_under_its_fields(
     values: dict[str, Any],
 ) -> None:
     read = read_team_setup(values, CATALOG)
-    if isinstance(read, FieldErrors):
-        assert read.errors and set(read.errors) <= set(inputs(TEAM_VIEW))
-        assert all(message.strip() for message in read.errors.values())
-    else:
+    if not refused_under_its_fields(read, TEAM_VIEW):
+        assert isinstance(read, TeamSetup)
         assert 1 <= read.days <= 30 and read.channel_id[0] in "CG"
         CATALOG.by_id(read.bank_id)
 
 
-@given(any_values)
+@given(submissions(SCHEDULE_VIEW))
 def test_any_schedule_submission_reads_as_words_that_parse_or_errors_under_its_fields(
     values: dict[str, Any],
 ) -> None:
     read = read_schedule_setup(values, CATALOG)
-    if isinstance(read, FieldErrors):
-        assert read.errors and set(read.errors) <= set(inputs(SCHEDULE_VIEW))
-        assert all(message.strip() for message in read.errors.values())
-    else:
+    if not refused_under_its_fields(read, SCHEDULE_VIEW):
+        assert isinstance(read, ScheduleSetup)
         parse_request(read.text).rule("UTC")
 
 
