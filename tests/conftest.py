@@ -61,6 +61,19 @@ def _delete_clock_entries(client: redis.Redis, team_id_prefix: str) -> list[str]
     return found
 
 
+def workspace_state(client: redis.Redis, team_id: str) -> dict[bytes, object]:
+    """Every key of the workspace with its value, and its entries in the clock's shared indexes: what a
+    step that changes nothing must leave as it found."""
+    state: dict[bytes, object] = {
+        key: client.dump(key) for key in sorted(client.scan_iter(match=keys.workspace_pattern(team_id)))
+    }
+    for index in keys.CLOCK_INDEXES:
+        state[index.encode()] = sorted(client.zscan_iter(index, match=f"{team_id}*"))
+    pending = client.hscan_iter(keys.PENDING_DELIVERIES, match=f"{team_id}*")
+    state[keys.PENDING_DELIVERIES.encode()] = sorted(pending)
+    return state
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_keys_left_behind() -> Iterator[None]:
     yield

@@ -119,15 +119,15 @@ class ModalFlow:
         if subcommand == "schedule" and channel_id.startswith("D"):
             ack(text=SCHEDULE_IN_A_DM)
             return
-        catalog = self.assessments.catalog
-        if subcommand == "team":
-            view = modal_views.team_setup_view(catalog.banks, self.assessments.default_bank, channel_id)
-        else:
-            view = modal_views.schedule_setup_view(catalog, channel_id)
         ack()
+        catalog = self.assessments.catalog
         try:
+            if subcommand == "team":
+                view = modal_views.team_setup_view(catalog.banks, self.assessments.default_bank, channel_id)
+            else:
+                view = modal_views.schedule_setup_view(catalog, channel_id)
             self.client.views_open(trigger_id=command["trigger_id"], view=view)
-        except SLACK_FAILURES as error:
+        except SLACK_FAILURES as error:  # a form over Slack's limits too: a bug, logged, and said
             say(respond, could_not_open_text(subcommand, error))
 
     # Submissions -------------------------------------------------------------------------------------

@@ -31,8 +31,7 @@ from bot.fakeslack.workspace import Acknowledgement, SlackUser, buttons_of
 from bot.slack.blocks import MAX_BUTTON_TEXT_SHOWN, needs_accessibility_label
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_STARTED, START_SHORTCUT
-from bot.store import keys
-from tests.conftest import REAL_REDIS_URL
+from tests.conftest import REAL_REDIS_URL, workspace_state
 from tests.e2e.conftest import (
     MEASURED,
     answer_buttons,
@@ -195,17 +194,6 @@ def open_modal(user: SlackUser, text: str, callback_id: str) -> tuple[dict[str, 
     return modal, acknowledged
 
 
-def workspace_state(team_id: str) -> dict[bytes, Any]:
-    """Every key of the workspace with its value, and its members of the clock's shared indexes."""
-    client = redis.Redis.from_url(REAL_REDIS_URL)
-    state: dict[bytes, Any] = {
-        key: client.dump(key) for key in sorted(client.scan_iter(match=f"{keys.PREFIX}:{{{team_id}}}*"))
-    }
-    for index in keys.CLOCK_INDEXES:
-        state[index.encode()] = sorted(client.zscan_iter(index, match=f"{team_id}*"))
-    return state
-
-
 def test_a_personal_run_sends_only_what_every_client_shows_whole(
     fake_slack: FakeSlack, user: SlackUser
 ) -> None:
@@ -286,11 +274,12 @@ def test_a_schedule_set_up_in_its_modal_sends_only_what_every_client_shows_whole
     fake_slack: FakeSlack, user: SlackUser
 ) -> None:
     modal, typed = open_modal(user, "schedule", SCHEDULE_SETUP_CALLBACK)
-    before = workspace_state(user.team_id)
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    before = workspace_state(client, user.team_id)
     refused = user.submit_view(modal, {"rule": "cron", "cron": "*/15 * * * *"})
     assert refused.payload is not None and refused.payload["response_action"] == "errors"
     assert "at most once a day" in refused.payload["errors"]["cron"]
-    assert workspace_state(user.team_id) == before  # a refused submission changes nothing
+    assert workspace_state(client, user.team_id) == before  # a refused submission changes nothing
     accepted = user.submit_view(modal, {"rule": "monthly", "time": "09:30", "audience": "team"})
     assert accepted.payload is None
     created = fake_slack.wait_for(

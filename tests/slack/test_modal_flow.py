@@ -16,8 +16,9 @@ from bot.engine.catalog import BankCatalog
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
 from bot.fakeslack.workspace import buttons_of, view_state
-from bot.slack import blocks
+from bot.slack import blocks, modal_views
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
@@ -26,6 +27,7 @@ from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
+from tests.conftest import workspace_state
 
 CATALOG = BankCatalog.from_directory()
 PERSON = "U0SETUP"
@@ -90,10 +92,6 @@ def submit(opened: dict[str, Any], team_id: str, **entered: str | None) -> dict[
     )
 
 
-def snapshot(client: redis.Redis) -> dict[bytes, bytes | None]:
-    return {key: client.dump(key) for key in sorted(client.scan_iter(count=1000))}
-
-
 def posts(fake: FakeSlack, *methods: str) -> list[dict[str, Any]]:
     return [call.params for call in fake.calls if call.method in methods and call.ok]
 
@@ -138,6 +136,21 @@ def test_an_expired_trigger_says_the_form_did_not_open_and_what_to_type(
         "Nothing was set up; type it instead: `/mlops-compass team [bank] [closes in N days]`" in said["text"]
     )
     assert fake.open_modals(PERSON) == []
+
+
+def test_a_form_that_breaks_slacks_limits_is_said_not_opened(
+    modals: ModalFlow, fake: FakeSlack, team_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def too_big(*_: object) -> dict[str, object]:
+        raise BlockLimitError("101 blocks; a modal holds 100")
+
+    monkeypatch.setattr(modal_views, "team_setup_view", too_big)
+    ack, respond = Recorder(), Recorder()
+    modals.open_for_command(command(fake, team_id, "team"), ack, respond)
+    assert ack.calls == [{}]  # Slack had its acknowledgement first
+    [said] = respond.calls
+    assert "it breaks one of Slack's message limits" in said["text"] and "type it instead" in said["text"]
+    assert fake.calls_to("views.open") == []
 
 
 # The team form -----------------------------------------------------------------------------------
@@ -232,13 +245,13 @@ def test_a_bad_submission_is_answered_under_its_field_and_changes_nothing(
     field: str,
 ) -> None:
     opened = open_form(modals, fake, team_id, form)
-    before, calls_before = snapshot(redis_client), len(fake.calls)
+    before, calls_before = workspace_state(redis_client, team_id), len(fake.calls)
     ack = Recorder()
     submitted = modals.team_submitted if form == "team" else modals.schedule_submitted
     submitted(ack, submit(opened, team_id, **entered))
     [answer] = ack.calls
     assert answer["response_action"] == "errors" and list(answer["errors"]) == [field], answer
-    assert snapshot(redis_client) == before
+    assert workspace_state(redis_client, team_id) == before
     assert fake.calls[calls_before:] == []
 
 
@@ -246,11 +259,12 @@ def test_a_schedule_form_that_lost_its_channel_is_refused(
     modals: ModalFlow, fake: FakeSlack, team_id: str, redis_client: redis.Redis
 ) -> None:
     opened = open_form(modals, fake, team_id, "schedule")
-    before = snapshot(redis_client)
+    before = workspace_state(redis_client, team_id)
     tampered = {**opened, "private_metadata": "{}"}
     ack = Recorder()
     modals.schedule_submitted(ack, submit(tampered, team_id))
-    assert ack.calls[0]["response_action"] == "errors" and snapshot(redis_client) == before
+    assert ack.calls[0]["response_action"] == "errors"
+    assert workspace_state(redis_client, team_id) == before
 
 
 def test_a_schedule_where_the_bot_is_not_is_explained_by_dm(
