@@ -22,9 +22,7 @@ def main() -> None:
         started = time.perf_counter()
         shares = sampled_gate_firing(bank, args.samples)
         elapsed = time.perf_counter() - started
-        print(
-            f"{bank.id} {bank.version}: {len(shares)} gates, {args.samples} answer sets, {elapsed:.1f} s"
-        )
+        print(f"{bank.id} {bank.version}: {len(shares)} gates, {args.samples} answer sets, {elapsed:.1f} s")
         for effect in gate_effects(bank):
             print(
                 f"  {effect.question_id:<22} {effect.dimension_id:<8} L{effect.gate_level}  "

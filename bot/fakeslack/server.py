@@ -389,6 +389,7 @@ class FakeSlack:
             raise ValueError("size must be >= 1")
         with self._cond:
             self._members_page_cap = size
+
     def set_user(
         self,
         user_id: str,
@@ -430,6 +431,7 @@ class FakeSlack:
             raise ValueError("seconds must be >= 0 and times >= 1")
         with self._cond:
             self._delays.setdefault(method, deque()).extend([seconds] * times)
+
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
             self._missing_channels.add(channel_id)

@@ -106,6 +106,8 @@ def channel_run(team_id: str, channel_id: str) -> str:
 
 def open_runs(team_id: str) -> str:
     return f"{_workspace(team_id)}:runs:open"
+
+
 def schedule(team_id: str, schedule_id: str) -> str:
     return f"{_workspace(team_id)}:schedule:{schedule_id}"
 
