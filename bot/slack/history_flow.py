@@ -131,6 +131,13 @@ class HistoryFlow:
                 )
                 ephemeral(respond, blocks.text_message(text))
                 return
+            if not self._is_member(user_id, channel_id):
+                text = (
+                    f"Only members of <#{channel_id}> can see its team results, and Slack doesn't list you "
+                    "there (or didn't say), so nothing is shown."
+                )
+                ephemeral(respond, blocks.text_message(text))
+                return
             scope = Scope.channel(team_id, channel_id)
             title = "Team results in this channel"
             empty = (
@@ -249,6 +256,26 @@ class HistoryFlow:
                 # Slack's retry of this event may then succeed.
                 with contextlib.suppress(*STORE_ERRORS):
                     self.history.release_event(team_id, event_id)
+
+    def _is_member(self, user_id: str, channel_id: str) -> bool:
+        """Whether Slack lists the person in the channel; a channel's team results are its members'."""
+        cursor = None
+        try:
+            while True:
+                page = self.client.users_conversations(
+                    user=user_id,
+                    types="public_channel,private_channel",
+                    limit=HOME_CHANNELS_PAGE,
+                    cursor=cursor,
+                )
+                if any(c.get("id") == channel_id for c in page.get("channels") or []):
+                    return True
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return False
+        except (SlackApiError, SlackClientError) as error:
+            log.info("could not check channel membership for history: %s", _reason(error))
+            return False
 
     def _channels_of(self, user_id: str) -> list[str]:
         """The person's channels the bot can see; none when Slack does not say (a missing scope)."""
