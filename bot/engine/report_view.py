@@ -218,7 +218,15 @@ def build_view(report: Report) -> ReportView:
     else:
         headline = f"Overall {overall.label}" + (f" ({overall_range})" if overall_range else "") + "."
         if report.focus_dimension_id is not None:
-            headline += f" {names_by_dimension[report.focus_dimension_id]} holds it there."
+            focus = report.dimension(report.focus_dimension_id)
+            if focus.level is not None and focus.level >= focus.ceiling and focus.ceiling < 4:
+                # A short bank (the pulse) cannot show more; the level is its limit, not the team's.
+                headline += (
+                    f" That is as high as this bank places {focus.name}; the full assessment can place it"
+                    " higher."
+                )
+            else:
+                headline += f" {names_by_dimension[report.focus_dimension_id]} holds it there."
     outcomes = tuple(
         f"{o.question_text} {o.answer_label if o.answer_label else 'Not known'}" for o in report.outcomes
     )

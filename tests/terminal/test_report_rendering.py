@@ -103,3 +103,12 @@ def test_a_report_with_no_answers_renders_in_every_format() -> None:
         assert "Next Steps" not in rendering
         assert "Answer these to get a level" in rendering
     assert "| Data & Experimentation | 0.0/100 | not enough answers | 0% answered;" in markdown
+
+
+def test_a_short_bank_at_its_ceiling_says_the_limit_is_the_banks() -> None:
+    pulse = load_bank_file(DEFAULT_BANKS_DIR / "pulse.yaml")
+    best = {q.id: OptionChoice(len(q.options) - 1) for q in pulse.questions}
+    headline = build_view(score(pulse, best)).headline
+    # The pulse asks no Team & Culture practice above level 2, so its level 2 is the bank's limit.
+    assert "as high as this bank places Team & Culture" in headline
+    assert "holds it there" not in headline
