@@ -191,7 +191,7 @@ class ReportCompanion(Protocol):
     """What goes with a finished report: `annotate` adds to the message before it is posted, `after_report`
     follows it where it landed (a chart). Neither may stop the report: they handle their own failures."""
 
-    def annotate(self, record: SessionRecord, message: blocks.Message) -> blocks.Message: ...
+    def annotate(self, record: SessionRecord, messages: Sequence[blocks.Message]) -> list[blocks.Message]: ...
 
     def after_report(self, record: SessionRecord, channel: str, ts: str) -> None: ...
 
@@ -583,15 +583,25 @@ class AssessmentFlow:
     def _deliver_report(self, applied: Applied, dm_channel: str, message_ts: str) -> None:
         prompt = applied.transition.prompt
         assert isinstance(prompt, ShowReport)
-        message = blocks.report_message(prompt.report, applied.record.respondent.user_id)
+        owner = applied.record.respondent.user_id
+        # The DM gets the whole report; a channel reads the summary at a glance, the details in its thread.
+        whole = blocks.report_message(prompt.report, owner)
+        summary = blocks.report_summary_message(prompt.report, owner)
         if self.companion is not None:
-            message = self.companion.annotate(applied.record, message)
-        channel, ts = self._post_report(applied, message, dm_channel, message_ts)
+            # One read of the history gives both copies what changed since last time.
+            whole, summary = self.companion.annotate(applied.record, [whole, summary])
+        details = blocks.report_details_message(prompt.report, owner)
+        channel, ts = self._post_report(applied, whole, (summary, details), dm_channel, message_ts)
         if self.companion is not None:
             self.companion.after_report(applied.record, channel, ts)
 
     def _post_report(
-        self, applied: Applied, message: blocks.Message, dm_channel: str, message_ts: str
+        self,
+        applied: Applied,
+        message: blocks.Message,
+        for_channel: tuple[blocks.Message, blocks.Message],
+        dm_channel: str,
+        message_ts: str,
     ) -> tuple[str, str]:
         """Post the report; returns the channel and ts of the copy people see (the channel's, or the DM's)."""
         # The DM copy first: the result is already stored, and the copy stands whatever the channel says.
@@ -600,15 +610,8 @@ class AssessmentFlow:
         if not origin or origin == dm_channel:
             return dm_channel, message_ts
         try:
-            # The channel reads the summary at a glance; the detail goes in a thread under it.
-            prompt = applied.transition.prompt
-            assert isinstance(prompt, ShowReport)
-            owner = applied.record.respondent.user_id
-            summary = blocks.report_summary_message(prompt.report, owner)
-            if self.companion is not None:
-                summary = self.companion.annotate(applied.record, summary)
+            summary, details = for_channel
             posted = self.client.chat_postMessage(channel=origin, **summary.as_kwargs())
-            details = blocks.report_details_message(prompt.report, owner)
             self.client.chat_postMessage(channel=origin, thread_ts=posted["ts"], **details.as_kwargs())
             return origin, str(posted["ts"])
         except SlackApiError as error:

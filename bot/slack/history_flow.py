@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -65,17 +65,19 @@ class HistoryFlow:
 
     # With each report (AssessmentFlow's ReportCompanion) ------------------------------------------
 
-    def annotate(self, record: SessionRecord, message: blocks.Message) -> blocks.Message:
-        """The report with what changed since the previous comparable result."""
+    def annotate(self, record: SessionRecord, messages: Sequence[blocks.Message]) -> list[blocks.Message]:
+        """Each copy of the report with what changed since the previous comparable result."""
         if record.result_id is None or record.respondent.run_id is not None:
-            return message
+            return list(messages)
         scope = Scope.person(record.respondent.team_id, record.respondent.user_id)
         try:
             found = new_result(self.history, scope, record.result_id)
         except STORE_ERRORS as error:
             log.warning("could not read the history for the report's changes: %s", error)
-            return message
-        return message if found is None else history_blocks.with_changes(message, found.changes)
+            return list(messages)
+        if found is None:
+            return list(messages)
+        return [history_blocks.with_changes(message, found.changes) for message in messages]
 
     def after_report(self, record: SessionRecord, channel: str, ts: str) -> None:
         """Draw this result against the previous comparable one and share it under the report."""

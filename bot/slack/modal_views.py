@@ -46,7 +46,7 @@ from bot.engine.schedule import (
     parse_at,
     parse_request,
 )
-from bot.slack.blocks import BlockLimitError
+from bot.slack.blocks import MAX_OPTION_TEXT, BlockLimitError
 from bot.teams.runs import DEFAULT_DAYS, MAX_DAYS
 
 TEAM_SETUP_CALLBACK = "team_setup"
@@ -55,7 +55,6 @@ SCHEDULE_SETUP_CALLBACK = "schedule_setup"
 # Slack's limits for a modal (docs.slack.dev/reference/views): title, submit and close texts, and blocks.
 MAX_VIEW_TEXT = 24
 MAX_VIEW_BLOCKS = 100
-MAX_OPTION_TEXT = 75
 MAX_SELECT_OPTIONS = 100
 
 # The fields of the team form, by block_id (the keys of a submission's values and of its errors).

@@ -1,4 +1,4 @@
-"""Consoles and the small visual pieces (bars, level colours) shared by every terminal screen."""
+"""Consoles for every terminal screen: styled only on a real terminal, plain under NO_COLOR."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ import os
 from collections.abc import Mapping
 
 from rich.console import Console
-from rich.text import Text
-
-# Distinct even on a 16-colour terminal, where orange would collapse into red or yellow.
-LEVEL_STYLES = {1: "bold red", 2: "bold yellow", 3: "bold cyan", 4: "bold green"}
 
 
 def plain_output_requested(environ: Mapping[str, str] | None = None) -> bool:
@@ -34,14 +30,3 @@ def make_console(*, stderr: bool = False, environ: Mapping[str, str] | None = No
         highlight=False,
         emoji=False,
     )
-
-
-def level_label(level: int | None, names: Mapping[int, str]) -> str:
-    if level is None:
-        return "no level yet"
-    name = names.get(level)
-    return f"Level {level} · {name}" if name else f"Level {level}"
-
-
-def styled_level(level: int | None, names: Mapping[int, str]) -> Text:
-    return Text(level_label(level, names), style=LEVEL_STYLES.get(level, "dim") if level else "dim")
