@@ -81,7 +81,8 @@ def add_assess_command(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--answers",
         metavar="FILE",
-        help='YAML or JSON file mapping question id to answer; unlisted questions count as "Don\'t know"',
+        help="YAML or JSON file mapping question id to answer; a question left out is unanswered "
+        "(not in place, and too few answers leave a dimension without a level)",
     )
     parser.add_argument(
         "--format",

@@ -359,7 +359,7 @@ def close_if_overdue(
     min_respondents: int,
     now: float,
 ) -> ClosedRun | None:
-    """Close a run past its deadline (the next interaction does this until a clock process exists); None
+    """Close a run past its deadline (the clock does this, or the next interaction if it comes first); None
     when it is not overdue or another process closed it first."""
     if not run.overdue(now):
         return None
