@@ -11,10 +11,13 @@ The rules (docs/operations.md, "Examples that run", says the same for writers):
 - ``no-run`` after the language (```` ```console no-run ````) shows a block without running it. The
   README's Quickstart is the one ``sh`` block without ``$`` lines that needs no mark: it is checked to be
   its two commands, and not run (it installs the project).
-- A ``yaml bank`` block is a complete question bank and must pass ``mlops-compass validate``; a ``yaml
+- A ``$ `` line outside such a block is refused: a command is either run or marked ``no-run``.
+- A ``yaml bank`` block is a complete question bank and must pass ``mlops-compass validate``; naming a
+  file (```` ```yaml bank examples/banks/platform.yaml ````), it must be that file's text. A ``yaml
   answers`` block is an answers file for the ``mlops`` bank.
-- Every ``examples/…`` path the pages name exists, and every file in ``examples/`` is an answers file
-  listed in ``SAMPLE_BANKS`` that loads against its bank and scores.
+- Every ``examples/…`` path the pages name exists, and every ``examples/*.yaml`` is an answers file
+  listed in ``SAMPLE_BANKS`` that loads against its bank and scores. (The banks in ``examples/banks/``,
+  one of them broken on purpose, are checked by the pages' ``validate`` and ``banks`` examples.)
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ NOT_RUN = "no-run"
 ELISION = "…"
 COMMAND = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*mlops-compass(?:\s|$)")
 EXIT_CODE_QUERY = "echo $?"
-EXAMPLE_PATH = re.compile(r"\bexamples/[\w.-]+")
+EXAMPLE_PATH = re.compile(r"\bexamples/[\w./-]*[\w/]")
 # Which bank each sample answers file answers; a new sample must say so here.
 SAMPLE_BANKS = {"team-answers.yaml": "mlops", "pulse-answers.yaml": "pulse"}
 # Settings a developer may have exported that would change what the examples print.
@@ -199,6 +202,17 @@ def test_a_transcript_holds_only_commands_that_can_run(block: Block) -> None:
         )
 
 
+def test_a_command_line_is_in_a_transcript_or_marked_not_run() -> None:
+    strays = [
+        f"{block.where}: {line}"
+        for block in ALL_BLOCKS
+        if block.language not in TRANSCRIPT_LANGUAGES
+        for line in block.lines
+        if line.startswith("$ ")
+    ]
+    assert not strays, "show these in a console block, run or marked no-run"
+
+
 # The examples ----------------------------------------------------------------------------------------
 
 
@@ -246,6 +260,10 @@ def test_a_complete_bank_in_the_docs_validates(block: Block, tmp_path: Path) -> 
     check = check_banks([saved(block, tmp_path / "bank.yaml")])
     assert not check.problems, [str(problem) for problem in check.problems]
     assert not check.warnings, check.warnings
+    for named in (mark for mark in block.marks if mark.startswith("examples/")):
+        assert (ROOT / named).read_text(encoding="utf-8").splitlines() == list(block.lines), (
+            f"{block.where}: the bank shown is not {named}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -263,11 +281,11 @@ def test_an_answers_excerpt_in_the_docs_is_valid(block: Block, tmp_path: Path) -
 def test_every_sample_file_named_in_the_pages_exists() -> None:
     named = {match for page in PAGES for match in EXAMPLE_PATH.findall(page.read_text(encoding="utf-8"))}
     assert named, "the pages name no sample file"
-    missing = sorted(path for path in named if not (ROOT / path.rstrip(".")).is_file())
+    missing = sorted(path for path in named if not (ROOT / path).exists())
     assert not missing
 
 
-@pytest.mark.parametrize("sample", sorted((ROOT / "examples").iterdir()), ids=lambda path: path.name)
+@pytest.mark.parametrize("sample", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda path: path.name)
 def test_a_sample_answers_file_loads_and_scores(sample: Path) -> None:
     assert sample.name in SAMPLE_BANKS, f"say in SAMPLE_BANKS which bank {sample.name} answers"
     bank = load_bank_file(DEFAULT_BANKS_DIR / f"{SAMPLE_BANKS[sample.name]}.yaml")
