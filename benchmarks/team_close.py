@@ -34,7 +34,7 @@ from bot.slack.team import TeamFlow
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
-from bot.teams.runs import close_run, finish_response, open_run, team_report_view
+from bot.usecases.team_runs import close_run, finish_response, open_run, team_report_view
 
 CATALOG = BankCatalog.from_directory()
 BANK = CATALOG.by_id("mlops")

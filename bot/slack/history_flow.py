@@ -1,5 +1,5 @@
 """Results over time in Slack: the changes and chart that go with a report, `history`, `export`,
-`forget me` and the App Home tab. The use cases are bot/history_cases.py; this only translates.
+`forget me` and the App Home tab. The use cases are bot/usecases/history.py; this only translates.
 
 Listeners acknowledge Slack first and call in here afterwards, so drawing a chart and uploading files is
 never on the 3-second path. A chart or a file that fails to upload is reported; the text report stands.
@@ -18,17 +18,17 @@ import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.chart import chart_png
 from bot.engine.catalog import BankCatalog
 from bot.engine.export import to_csv
 from bot.engine.history import moment_text
-from bot.history_cases import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
+from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
 from bot.slack.assessment import UNAVAILABLE, AssessmentFlow, Respond, ephemeral, who_clicked
 from bot.slack.home import home_view
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
 from bot.store.sessions import SessionRecord, SessionStore, StoreUnavailable
+from bot.usecases.history import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
 
 log = logging.getLogger(__name__)
 

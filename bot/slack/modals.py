@@ -24,8 +24,8 @@ from bot.slack.modal_views import FieldErrors
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
-from bot.teams.runs import USAGE as TEAM_USAGE
-from bot.teams.runs import RunRequest
+from bot.usecases.team_runs import USAGE as TEAM_USAGE
+from bot.usecases.team_runs import RunRequest
 
 log = logging.getLogger(__name__)
 

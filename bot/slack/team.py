@@ -1,6 +1,7 @@
 """Team runs in Slack: translates the team command and the run's buttons into the use cases of
-``bot.teams.runs`` and presents what they return. Each member's questions are the personal assessment's
-own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class implements.
+``bot.usecases.team_runs`` and presents what they return. Each member's questions are the personal
+assessment's own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class
+implements.
 
 Listeners acknowledge Slack first and call in here afterwards. Every refusal is an ephemeral note to the
 person who clicked and changes nothing.
@@ -22,7 +23,6 @@ from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
-from bot.history_cases import keep_team_result
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import (
     CHANNEL_REFUSALS,
@@ -45,8 +45,9 @@ from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
 from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
-from bot.teams import runs as usecases
-from bot.teams.runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
+from bot.usecases import team_runs as usecases
+from bot.usecases.history import keep_team_result
+from bot.usecases.team_runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
 
 log = logging.getLogger(__name__)
 

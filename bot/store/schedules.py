@@ -16,7 +16,7 @@ Firing a schedule takes two steps, each atomic (a Lua script on the ``{clock}`` 
 
 Whether a reminder was posted is recorded in the schedule before its delivery is settled, and a delivery
 whose post may or may not have reached Slack is marked (``attempt``) before the post, so the next try can
-look for the message instead of posting it again (``bot.clock``).
+look for the message instead of posting it again (``bot.cli.clock``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from bot.store import keys
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
-# The clock first looks in on a personal assessment this long after it starts (bot.clock reminds).
+# The clock first looks in on a personal assessment this long after it starts (bot.cli.clock reminds).
 FIRST_LOOK_AFTER_SECONDS = 24 * 3600
 MAX_RACE_RETRIES = 50
 

@@ -24,8 +24,6 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Phase
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button, buttons_of
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
 from bot.slack.assessment import BUSY, STARTED, AssessmentFlow
@@ -37,6 +35,8 @@ from bot.slack.values import (
     SessionButton,
 )
 from bot.store.sessions import Respondent, SessionRecord, SessionStore, connect
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button, buttons_of
 
 USER = "U0ALICE"
 OTHER = "U0BOB"

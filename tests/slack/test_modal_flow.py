@@ -13,9 +13,6 @@ import redis
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
-from bot.fakeslack.workspace import buttons_of, view_state
 from bot.slack import blocks, modal_views
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
@@ -27,6 +24,9 @@ from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
+from playground.fakeslack.workspace import buttons_of, view_state
 from tests.conftest import workspace_state
 
 CATALOG = BankCatalog.from_directory()

@@ -14,13 +14,13 @@ from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import from_timestamp
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.schedule_blocks import START_FROM_REMINDER_ACTION, StartButton
 from bot.store.schedules import MAX_SCHEDULES_PER_CHANNEL, ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button
 
 CATALOG = BankCatalog.from_directory()
 CREATOR = "U0CREATOR"

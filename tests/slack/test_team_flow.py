@@ -14,8 +14,6 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button, buttons_of
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.team import TeamFlow
 from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
@@ -23,7 +21,9 @@ from bot.slack.values import ANSWER_ACTION_PATTERN, QuestionButton
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
-from bot.teams.runs import DAY_SECONDS, parse_run_request
+from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button, buttons_of
 from tests.slack.test_assessment_flow import action_for, body_for
 
 CATALOG = BankCatalog.from_directory()

@@ -23,7 +23,7 @@ from bot.store.team_runs import (
     RunRecord,
     TeamRunStore,
 )
-from bot.teams.runs import (
+from bot.usecases.team_runs import (
     DAY_SECONDS,
     BadRunRequest,
     Member,

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, Respond
 from bot.slack import blocks
 from bot.slack.team import TeamFlow
 from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
-from bot.teams.runs import BadRunRequest, parse_run_request
+from bot.usecases.team_runs import BadRunRequest, parse_run_request
 
 TEAM_SUBCOMMAND = "team"
 STARTING_RUN = ":busts_in_silhouette: One moment: starting a team run in this channel…"
