@@ -59,9 +59,9 @@ from bot.store.sessions import (
     SessionRecord,
     SessionStore,
     StoreUnavailable,
-    TooManyConcurrentChanges,
     Watched,
 )
+from bot.store.transactions import TooManyConcurrentChanges
 
 log = logging.getLogger(__name__)
 

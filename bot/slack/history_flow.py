@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -27,14 +26,13 @@ from bot.slack.assessment import UNAVAILABLE, AssessmentFlow, Respond, ephemeral
 from bot.slack.home import home_view
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
-from bot.store.sessions import SessionRecord, SessionStore, StoreUnavailable
+from bot.store.sessions import STORE_ERRORS, SessionRecord, SessionStore
 from bot.usecases.history import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
 
 log = logging.getLogger(__name__)
 
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{2,})$")
 HOME_CHANNELS_PAGE = 200
-STORE_ERRORS = (redis.RedisError, StoreUnavailable)
 
 
 def channel_argument(argument: str) -> str | None:

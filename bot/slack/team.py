@@ -39,11 +39,10 @@ from bot.slack.assessment import (
     who_clicked,
     why_undelivered,
 )
-from bot.slack.history_flow import STORE_ERRORS
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
-from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
+from bot.store.sessions import STORE_ERRORS, Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
