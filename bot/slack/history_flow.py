@@ -22,8 +22,9 @@ from bot.engine.export import to_csv
 from bot.engine.history import moment_text
 from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
-from bot.slack.assessment import UNAVAILABLE, AssessmentFlow, Respond, ephemeral, who_clicked
+from bot.slack.assessment import AssessmentFlow
 from bot.slack.home import home_view
+from bot.slack.replies import UNAVAILABLE, Respond, ephemeral, who_clicked
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
 from bot.store.sessions import STORE_ERRORS, SessionRecord, SessionStore

@@ -19,8 +19,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.slack import blocks, modal_views
-from bot.slack.assessment import SLACK_FAILURES, AssessmentFlow, say, who_clicked, why_undelivered
+from bot.slack.assessment import AssessmentFlow
 from bot.slack.modal_views import FieldErrors
+from bot.slack.replies import SLACK_FAILURES, say, who_clicked, why_undelivered
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow

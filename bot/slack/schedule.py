@@ -26,14 +26,8 @@ from bot.engine.schedule import (
     parse_request,
 )
 from bot.slack import blocks, schedule_blocks
-from bot.slack.assessment import (
-    UNAVAILABLE,
-    UNRECOGNISED_BUTTON,
-    AssessmentFlow,
-    Respond,
-    ephemeral,
-    who_clicked,
-)
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.replies import UNAVAILABLE, UNRECOGNISED_BUTTON, Respond, ephemeral, who_clicked
 from bot.slack.values import InvalidButton
 from bot.store.schedules import (
     MAX_SCHEDULES_PER_CHANNEL,

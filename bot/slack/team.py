@@ -12,25 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
-from bot.slack.assessment import (
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.replies import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
-    STORE_TROUBLE,
     UNRECOGNISED_BUTTON,
-    Applied,
-    AssessmentFlow,
     Respond,
     ephemeral,
     say,
@@ -42,10 +39,11 @@ from bot.slack.assessment import (
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
-from bot.store.sessions import STORE_ERRORS, Respondent, ResultRecord, SessionStore, Watched
+from bot.store.sessions import STORE_ERRORS, SessionStore
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
+from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished
 from bot.usecases.team_runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
 
 log = logging.getLogger(__name__)
@@ -90,24 +88,15 @@ class TeamFlow:
         self.min_respondents = min_respondents
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        # The run's part in a member's finishing transaction (the run hook's RunWrites half).
+        responses = usecases.RunResponses(clock)
+        self.watched_keys = responses.watched_keys
+        self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
     # The run hook: a member's assessment, bound to the run --------------------------------------------
-
-    def watched_keys(self, respondent: Respondent) -> Sequence[str]:
-        return usecases.watched_keys(respondent)
-
-    def response_writes(
-        self,
-        respondent: Respondent,
-        bank: QuestionBank,
-        answers: Mapping[str, Answer],
-        result: ResultRecord,
-        watched: Watched,
-    ) -> ResponseOutcome:
-        return usecases.record_response(respondent, bank, answers, result, watched, self.clock())
 
     def response_finished(self, applied: Applied) -> None:
         """After a member's report is shown: tell them what their answers did, and count them on the run's
@@ -246,7 +235,7 @@ class TeamFlow:
             joining.respondent,
             joining.bank,
             None,
-            may_replace=usecases.session_finished,
+            may_replace=is_finished,
             respond=respond,
             started_text=team_blocks.take_part_text(joining.retake),
         )

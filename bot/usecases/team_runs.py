@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.answers import Answer, encode_answer
+from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
-from bot.engine.conversation import Conversation, CorruptState, Phase
-from bot.engine.report_view import build_view
-from bot.engine.scoring import score
 from bot.engine.team import MIN_RESPONDENTS, TeamReport, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
-from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore, Watched
+from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     ResponseRecord,
@@ -31,6 +28,7 @@ from bot.store.team_runs import (
     parse_response,
     parse_run,
 )
+from bot.usecases.personal import is_finished
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 30
@@ -115,14 +113,6 @@ class Participation:
     retake: bool  # they have a counted response, which the new one will replace
 
 
-def session_finished(record: SessionRecord) -> bool:
-    """A finished (or unreadable) session may be replaced by a fresh one; one under way may not."""
-    try:
-        return Conversation.from_dict(record.conversation).finished
-    except CorruptState:
-        return True
-
-
 def run_bank(catalog: BankCatalog, run: RunRecord) -> QuestionBank:
     try:
         bank = catalog.by_id(run.bank_id)
@@ -143,7 +133,7 @@ def take_part(
     bank = run_bank(catalog, run)
     respondent = Respondent(team_id=run.team_id, user_id=user_id, run_id=run.run_id)
     existing = sessions.get(respondent)
-    in_progress = existing is not None and not session_finished(existing)
+    in_progress = existing is not None and not is_finished(existing)
     retake = runs.has_answered(run.team_id, run.run_id, user_id)
     return Participation(respondent, bank, in_progress, retake)
 
@@ -182,6 +172,27 @@ def watched_keys(respondent: Respondent) -> tuple[str, ...]:
     if respondent.run_id is None:
         return ()
     return TeamRunStore.watched_keys(respondent.team_id, respondent.run_id, respondent.user_id)
+
+
+@dataclass(frozen=True)
+class RunResponses:
+    """A run's part in the transaction that finishes a member's assessment (personal.RunWrites): the
+    run's keys are watched with the session, and the response counts as ``record_response`` decides."""
+
+    clock: Callable[[], float] = time.time
+
+    def watched_keys(self, respondent: Respondent) -> tuple[str, ...]:
+        return watched_keys(respondent)
+
+    def response_writes(
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        answers: Mapping[str, Answer],
+        result: ResultRecord,
+        watched: Watched,
+    ) -> ResponseOutcome:
+        return record_response(respondent, bank, answers, result, watched, self.clock())
 
 
 def record_response(
@@ -230,37 +241,6 @@ def record_response(
         _previous=previous,
         _personal=personal,
     )
-
-
-def finish_response(
-    sessions: SessionStore,
-    respondent: Respondent,
-    bank: QuestionBank,
-    answers: Mapping[str, Answer],
-    now: float | None = None,
-) -> ResponseOutcome:
-    """Store a member's finished answers as their completed session, with its result and the run's counts,
-    in one transaction: what the last click of the Slack flow does, for tools that have the answers
-    already (the benchmark, tests)."""
-
-    def mutate(record: SessionRecord | None, watched: Watched) -> Change[ResponseOutcome]:
-        result = ResultRecord(
-            respondent=respondent,
-            bank_id=bank.id,
-            bank_version=bank.version,
-            answers={qid: encode_answer(a) for qid, a in answers.items()},
-            report=build_view(score(bank, answers)).to_dict(),
-        )
-        outcome = record_response(
-            respondent, bank, answers, result, watched, time.time() if now is None else now
-        )
-        finished = Conversation(bank.id, bank.version, Phase.COMPLETE, answers=dict(answers))
-        session = SessionRecord(
-            respondent=respondent, conversation=finished.to_dict(), result_id=result.result_id
-        )
-        return Change(session, outcome, result, outcome.queue)
-
-    return sessions.change_with(respondent, watched_keys(respondent), mutate)
 
 
 # Nudging -------------------------------------------------------------------------------------------

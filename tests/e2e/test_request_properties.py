@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import blocks
-from bot.slack.assessment import STARTED, STARTING, UNRECOGNISED_BUTTON
+from bot.slack.assessment import STARTED, STARTING
+from bot.slack.replies import UNRECOGNISED_BUTTON
 from bot.slack.values import QuestionButton, SessionButton
 from bot.store import keys
 from playground.fakeslack import FakeSlack, RecordedCall, block_actions_payload, slash_command_fields

@@ -26,7 +26,8 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
-from bot.slack.assessment import BUSY, STARTED, AssessmentFlow
+from bot.slack.assessment import STARTED, AssessmentFlow
+from bot.slack.replies import BUSY
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     RESUME_ACTION,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 import redis
@@ -23,14 +24,15 @@ from bot.store.team_runs import (
     RunRecord,
     TeamRunStore,
 )
+from bot.usecases import personal
 from bot.usecases.team_runs import (
     DAY_SECONDS,
     BadRunRequest,
     Member,
     ResponseOutcome,
+    RunResponses,
     close_if_overdue,
     close_run,
-    finish_response,
     may_close,
     nudge_targets,
     open_run,
@@ -57,7 +59,9 @@ def uniform(option: int, **overrides: Answer) -> dict[str, Answer]:
 def finish(
     sessions: SessionStore, respondent: Respondent, answers: dict[str, Answer], now: float | None = None
 ):
-    return finish_response(sessions, respondent, BANK, answers, now)
+    """The member's last answer goes through the personal assessment's finishing transaction."""
+    run = RunResponses(time.time if now is None else lambda: now)
+    return personal.finish(sessions, CATALOG, respondent, BANK, answers, run=run).run_outcome
 
 
 @pytest.fixture
