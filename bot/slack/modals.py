@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot.slack import blocks, modal_views
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.modal_views import FieldErrors
+from bot.slack.payloads import SlashCommand
 from bot.slack.replies import SLACK_FAILURES, say, who_clicked, why_undelivered
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
@@ -113,10 +114,10 @@ class ModalFlow:
 
     # Opening -----------------------------------------------------------------------------------------
 
-    def open_for_command(self, command: dict[str, Any], ack: Ack, respond: Callable[..., Any]) -> None:
+    def open_for_command(self, command: SlashCommand, ack: Ack, respond: Callable[..., Any]) -> None:
         """`team` or `schedule` typed alone: acknowledge, then open its form with the command's trigger."""
-        subcommand = (command.get("text") or "").split()[0].lower()
-        channel_id = command["channel_id"]
+        subcommand = command.subcommand
+        channel_id = command.channel_id
         if subcommand == "schedule" and channel_id.startswith("D"):
             ack(text=SCHEDULE_IN_A_DM)
             return
@@ -127,7 +128,7 @@ class ModalFlow:
                 view = modal_views.team_setup_view(catalog.banks, self.assessments.default_bank, channel_id)
             else:
                 view = modal_views.schedule_setup_view(catalog, channel_id)
-            self.client.views_open(trigger_id=command["trigger_id"], view=view)
+            self.client.views_open(trigger_id=command.trigger_id, view=view)
         except SLACK_FAILURES as error:  # a form over Slack's limits too: a bug, logged, and said
             say(respond, could_not_open_text(subcommand, error))
 

@@ -13,11 +13,12 @@ import redis
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
-from bot.slack import blocks, modal_views
+from bot.slack import modal_views, subcommands
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
+from bot.slack.payloads import SlashCommand
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
@@ -65,8 +66,8 @@ def modals(store: SessionStore, fake: FakeSlack, team_id: str) -> Iterator[Modal
 
 def command(
     fake: FakeSlack, team_id: str, text: str, channel: str = CHANNEL, age: float = 0.0
-) -> dict[str, Any]:
-    return dict(
+) -> SlashCommand:
+    return SlashCommand.model_validate(
         slash_command_fields(
             text=text,
             user_id=PERSON,
@@ -310,6 +311,6 @@ def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
 
 
 def test_help_tells_of_the_forms_and_the_shortcut() -> None:
-    text = blocks.help_message(CATALOG.banks, "mlops").text
+    text = subcommands.help_message(CATALOG.banks, "mlops").text
     assert "`/mlops-compass team` or `/mlops-compass schedule` alone opens a form" in text
     assert f"*{SHORTCUT_NAME}*" in text
