@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -37,6 +37,7 @@ from bot.engine.conversation import (
     prompt_for,
 )
 from bot.slack import blocks
+from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
@@ -49,7 +50,6 @@ from bot.slack.replies import (
     say,
     slack_error_code,
     store_trouble_text,
-    who_clicked,
     why_undelivered,
 )
 from bot.slack.values import (
@@ -106,14 +106,6 @@ def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None
     return blocks.bank_changed_message(
         user_id, error.bank_id, error.started_with, error.current, session_id=session_id
     )
-
-
-def chosen_value(action: dict[str, Any]) -> str | None:
-    """A button carries its value; a radio button group carries the value of the option chosen."""
-    if action.get("type") == "radio_buttons":
-        selected = action.get("selected_option") or {}
-        return selected.get("value") if isinstance(selected, dict) else None
-    return action.get("value")
 
 
 class ReportCompanion(Protocol):
@@ -315,19 +307,18 @@ class AssessmentFlow:
 
     # Clicks --------------------------------------------------------------------------------------
 
-    def click(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, clicker = who_clicked(body)
-        channel_id = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
-        message_ts = body.get("container", {}).get("message_ts")
+    def click(self, click: BlockAction, respond: Respond) -> None:
+        team_id, clicker = click.team_id, click.user_id
+        channel_id, message_ts = click.shown_in, click.message_ts
         try:
-            button = QuestionButton.decode(chosen_value(action))
+            button = QuestionButton.decode(click.value)
             if button.u != clicker:
                 say(
                     respond,
                     f"This assessment belongs to someone else; yours starts with `{blocks.COMMAND}`.",
                 )
                 return
-            event = self._event_for(action["action_id"], button)
+            event = self._event_for(click.action_id, button)
         except InvalidButton:
             say(respond, UNRECOGNISED_BUTTON)
             return
@@ -352,12 +343,10 @@ class AssessmentFlow:
         if applied.run_outcome is not None and self.run_hook is not None:
             self.run_hook.response_finished(applied)
 
-    def session_button(
-        self, body: dict[str, Any], action: dict[str, Any], respond: Respond, start_over: bool
-    ) -> None:
-        team_id, clicker = who_clicked(body)
+    def session_button(self, click: BlockAction, respond: Respond, start_over: bool) -> None:
+        team_id, clicker = click.team_id, click.user_id
         try:
-            button = SessionButton.decode(action.get("value"))
+            button = SessionButton.decode(click.value)
         except InvalidButton:
             say(respond, UNRECOGNISED_BUTTON)
             return
@@ -379,7 +368,7 @@ class AssessmentFlow:
             return
         # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
         # bank-changed notice): it goes where the first assessment was started.
-        clicked_in = body.get("channel", {}).get("id")
+        clicked_in = click.channel_id
         in_dm = existing is not None and clicked_in == existing.dm_channel
         origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
 

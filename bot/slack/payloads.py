@@ -62,8 +62,14 @@ class BlockAction(BaseModel):
     user_id: str
     action_id: str
     value: str | None = None  # a button's value, or the value of the radio button option chosen
-    channel_id: str | None = None
+    channel_id: str | None = None  # the channel the payload names (none on the Home tab)
+    container_channel_id: str | None = None  # the channel of the message the element is on
     message_ts: str | None = None
+
+    @property
+    def shown_in(self) -> str | None:
+        """The channel the clicked message is in."""
+        return self.channel_id or self.container_channel_id
 
     @classmethod
     def of(cls, body: dict[str, Any], action: dict[str, Any]) -> BlockAction:
@@ -78,7 +84,8 @@ class BlockAction(BaseModel):
             user_id=user_id,
             action_id=str(action.get("action_id") or ""),
             value=value,
-            channel_id=_text(_object(body.get("channel")).get("id")) or _text(container.get("channel_id")),
+            channel_id=_text(_object(body.get("channel")).get("id")),
+            container_channel_id=_text(container.get("channel_id")),
             message_ts=_text(container.get("message_ts")),
         )
 
@@ -106,3 +113,17 @@ class ViewSubmission(BaseModel):
             private_metadata=_text(view.get("private_metadata")),
             values=values,
         )
+
+
+class Shortcut(BaseModel):
+    """A global shortcut: who used it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    team_id: str
+    user_id: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Shortcut:
+        team_id, user_id = _who(body)
+        return cls(team_id=team_id, user_id=user_id)

@@ -1,5 +1,5 @@
 """What every Slack flow says and how: the ephemeral reply to the person who acted, the words for the
-store's and Slack's failures, and who acted on a payload."""
+store's and Slack's failures."""
 
 from __future__ import annotations
 
@@ -62,12 +62,6 @@ def why_undelivered(error: Exception) -> str:
 def resume_hint(error: Exception) -> str:
     """Resending cannot fix a message that breaks Slack's limits; anything else may go through later."""
     return "" if isinstance(error, UNBUILDABLE) else f" Type `{blocks.COMMAND} resume` to get it."
-
-
-def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
-    """(workspace id, user id) of a block_actions payload."""
-    team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-    return team_id, body["user"]["id"]
 
 
 def ephemeral(respond: Respond, message: blocks.Message) -> None:

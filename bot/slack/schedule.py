@@ -24,7 +24,8 @@ from bot.engine.schedule import (
 )
 from bot.slack import blocks, schedule_blocks
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.replies import UNAVAILABLE, UNRECOGNISED_BUTTON, Respond, ephemeral, who_clicked
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import UNAVAILABLE, UNRECOGNISED_BUTTON, Respond, ephemeral
 from bot.slack.values import InvalidButton
 from bot.store.schedules import (
     MAX_SCHEDULES_PER_CHANNEL,
@@ -233,15 +234,15 @@ class ScheduleFlow:
 
     # The Start button ---------------------------------------------------------------------------------
 
-    def start_from_reminder(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
+    def start_from_reminder(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
         try:
-            button = schedule_blocks.StartButton.decode(action.get("value"))
+            button = schedule_blocks.StartButton.decode(click.value)
         except InvalidButton:
             ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
-        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if not isinstance(channel_id, str):
+        channel_id = click.shown_in
+        if channel_id is None:
             ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
         self.assessments.start(team_id, user_id, channel_id, button.b, respond)

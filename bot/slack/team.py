@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,6 +23,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
@@ -33,7 +33,6 @@ from bot.slack.replies import (
     say,
     slack_error_code,
     store_trouble_text,
-    who_clicked,
     why_undelivered,
 )
 from bot.slack.team_blocks import TeamButton
@@ -206,9 +205,9 @@ class TeamFlow:
 
     # The buttons ----------------------------------------------------------------------------------
 
-    def take_part(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def take_part(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         try:
@@ -240,9 +239,9 @@ class TeamFlow:
             started_text=team_blocks.take_part_text(joining.retake),
         )
 
-    def nudge(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def nudge(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         if user_id != run.starter_id:
@@ -277,9 +276,9 @@ class TeamFlow:
         sent = len(plan.targets) - failed
         ephemeral(respond, team_blocks.nudged_note(sent, failed, plan.answered, plan.skipped_accounts))
 
-    def close(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def close(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         try:
@@ -296,11 +295,11 @@ class TeamFlow:
 
     # Internals ------------------------------------------------------------------------------------
 
-    def _open_run_or_note(self, team_id: str, action: dict[str, Any], respond: Respond) -> RunRecord | None:
+    def _open_run_or_note(self, team_id: str, click: BlockAction, respond: Respond) -> RunRecord | None:
         """The run a button acts on, while it is open. A closed run gets the polite note; a run past its
         deadline is closed now (the next interaction closes it) and gets the note too."""
         try:
-            button = TeamButton.decode(action.get("value"))
+            button = TeamButton.decode(click.value)
             run = self.runs.get(team_id, button.r)
         except InvalidButton:
             run = None

@@ -18,7 +18,7 @@ from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
-from bot.slack.payloads import SlashCommand
+from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
@@ -87,9 +87,11 @@ def open_form(modals: ModalFlow, fake: FakeSlack, team_id: str, text: str) -> di
     return opened
 
 
-def submit(opened: dict[str, Any], team_id: str, **entered: str | None) -> dict[str, Any]:
-    return view_submission_payload(
-        view=opened, state_values=view_state(opened, entered), user_id=PERSON, team_id=team_id
+def submit(opened: dict[str, Any], team_id: str, **entered: str | None) -> ViewSubmission:
+    return ViewSubmission.of(
+        view_submission_payload(
+            view=opened, state_values=view_state(opened, entered), user_id=PERSON, team_id=team_id
+        )
     )
 
 
@@ -288,7 +290,7 @@ def test_the_shortcut_starts_an_assessment_in_the_dm_and_says_so_there(
     modals: ModalFlow, fake: FakeSlack, team_id: str, store: SessionStore
 ) -> None:
     modals.start_from_shortcut(
-        shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id)
+        Shortcut.of(shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id))
     )
     dm = fake.dm_channel_id(PERSON)
     question, note = fake.messages(dm)
@@ -302,7 +304,7 @@ def test_the_shortcut_starts_an_assessment_in_the_dm_and_says_so_there(
 def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
     modals: ModalFlow, fake: FakeSlack, team_id: str
 ) -> None:
-    body = shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id)
+    body = Shortcut.of(shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id))
     modals.start_from_shortcut(body)
     modals.start_from_shortcut(body)
     offered = fake.messages(fake.dm_channel_id(PERSON))[-1]
