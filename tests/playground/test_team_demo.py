@@ -1,4 +1,4 @@
-"""`mlops-compass playground --team`: simulated teammates answer beside you, you close the run, and the
+"""`mlops-compass-playground --team`: simulated teammates answer beside you, you close the run, and the
 team report comes to the channel, all through the real app in a fake workspace."""
 
 from __future__ import annotations
