@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 
 import redis
 
-from bot.clock import Clock, ClockConfig
+from bot.cli.clock import Clock, ClockConfig
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import as_timestamp, parse_request
-from bot.fakeslack import FakeSlack
 from bot.slack.reminders import ReminderSlack, clock_client
 from bot.store import keys
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
+from playground.fakeslack import FakeSlack
 
 CHUNK = 5000
 

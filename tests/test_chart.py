@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import struct
 
-from bot.chart import chart_png
 from bot.engine.history import DimensionSummary, ResultSummary
+from bot.render.chart import chart_png
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.app_process import app_process
 from bot.settings import SERVE_ONLY_SETTINGS
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import app_process
 
 PULSE = BankCatalog.from_directory().by_id("pulse")
 VALID_SERVE = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
@@ -239,7 +239,7 @@ def test_the_playground_plays_the_default_bank_of_banks_dir(tmp_path: Path) -> N
     banks, _ = banks_dir_with_a_broken_file(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in SERVE_ONLY_SETTINGS}
     finished = subprocess.run(
-        [sys.executable, "-m", "bot", "playground", "--demo", "--chart", str(tmp_path / "chart.png")],
+        [sys.executable, "-m", "playground", "--demo", "--chart", str(tmp_path / "chart.png")],
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,15 +8,13 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from http.client import HTTPException
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackObjectFormationError
+from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import Answer, decode_answer, encode_answer
+from bot.engine.answers import decode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
@@ -31,19 +29,29 @@ from bot.engine.conversation import (
     Event,
     InvalidEvent,
     NothingToGoBackTo,
-    Phase,
     ShowCancelled,
     ShowExpired,
     ShowReport,
     StaleQuestion,
-    Start,
-    Transition,
     UnknownOption,
-    advance,
     prompt_for,
 )
-from bot.engine.report_view import build_view
 from bot.slack import blocks
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import (
+    CHANNEL_REFUSALS,
+    SLACK_FAILURES,
+    SLACK_UNREACHABLE,
+    UNAVAILABLE,
+    UNRECOGNISED_BUTTON,
+    Respond,
+    ephemeral,
+    resume_hint,
+    say,
+    slack_error_code,
+    store_trouble_text,
+    why_undelivered,
+)
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     BACK_ACTION,
@@ -53,70 +61,28 @@ from bot.slack.values import (
     SessionButton,
 )
 from bot.store.sessions import (
-    Change,
     Respondent,
-    ResultRecord,
     SessionRecord,
     SessionStore,
     StoreUnavailable,
-    TooManyConcurrentChanges,
-    Watched,
+)
+from bot.usecases.personal import (
+    STORE_TROUBLE,
+    Applied,
+    RunWrites,
+    SessionMismatch,
+    apply,
+    bank_for,
+    is_finished,
+    new_session,
+    question_count,
+    remember_message,
 )
 
 log = logging.getLogger(__name__)
 
-Respond = Callable[..., Any]
-
-UNAVAILABLE = (
-    ":warning: MLOps Compass is temporarily unavailable. Your answers so far are safe; "
-    "try the button again in a minute."
-)
-BUSY = (
-    ":warning: Other changes reached your assessment at the same moment, so this one was not applied; "
-    "nothing changed. Try again."
-)
-UNRECOGNISED_BUTTON = "That button isn't one I recognise, so nothing was changed."
 STARTING = ":compass: One moment: setting up your assessment…"
 STARTED = ":compass: I've sent the first question to our DM."
-# The request never got an answer from Slack, after the Web API client's own retries.
-SLACK_UNREACHABLE: tuple[type[Exception], ...] = (OSError, HTTPException)
-# The message itself breaks one of Block Kit's limits; sending it again cannot help.
-UNBUILDABLE: tuple[type[Exception], ...] = (blocks.BlockLimitError, SlackObjectFormationError)
-SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, *SLACK_UNREACHABLE, *UNBUILDABLE)
-# Errors that mean the bot may not post in the channel, as opposed to Slack being unavailable.
-CHANNEL_REFUSALS = frozenset(
-    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_post_in_channel"}
-)
-
-
-STORE_TROUBLE: tuple[type[Exception], ...] = (StoreUnavailable, TooManyConcurrentChanges)
-
-
-def store_trouble_text(error: Exception) -> str:
-    """Redis being down and losing every race to other writers are different things to tell a person."""
-    return BUSY if isinstance(error, TooManyConcurrentChanges) else UNAVAILABLE
-
-
-def slack_error_code(error: SlackApiError) -> str | None:
-    code = error.response.get("error") if error.response is not None else None
-    return code if isinstance(code, str) else None
-
-
-def why_undelivered(error: Exception) -> str:
-    """Why a message did not reach the person, in words for them; logs what the operator needs."""
-    if isinstance(error, SlackApiError):
-        log.warning("Slack refused a message: %s", slack_error_code(error))
-        return f"Slack refused it (`{slack_error_code(error)}`)"
-    if isinstance(error, UNBUILDABLE):
-        log.error("a message broke Block Kit's limits", exc_info=error)
-        return "it breaks one of Slack's message limits, a bug on our side that has been logged"
-    log.warning("Slack could not be reached: %r", error)
-    return "Slack could not be reached"
-
-
-def resume_hint(error: Exception) -> str:
-    """Resending cannot fix a message that breaks Slack's limits; anything else may go through later."""
-    return "" if isinstance(error, UNBUILDABLE) else f" Type `{blocks.COMMAND} resume` to get it."
 
 
 class ReportNotShared(Exception):
@@ -129,32 +95,9 @@ class ReportNotShared(Exception):
         self.refused = refused
 
 
-class SessionMismatch(InvalidEvent):
-    """The click belongs to an earlier assessment of the same person."""
-
-
-@dataclass(frozen=True)
-class Applied:
-    transition: Transition
-    bank: QuestionBank
-    record: SessionRecord
-    run_outcome: Any = None  # what a team run made of a finished response (RunHook.response_writes)
-
-
-class RunHook(Protocol):
-    """What a team run adds to a member's assessment (bot/slack/team.py): keys watched with the session,
-    writes in the transaction that finishes it, and what follows once the report is shown."""
-
-    def watched_keys(self, respondent: Respondent) -> Sequence[str]: ...
-
-    def response_writes(
-        self,
-        respondent: Respondent,
-        bank: QuestionBank,
-        answers: Mapping[str, Answer],
-        result: ResultRecord,
-        watched: Watched,
-    ) -> Any: ...  # has .queue(pipeline)
+class RunHook(RunWrites, Protocol):
+    """What a team run adds to a member's assessment (bot/slack/team.py): its writes in the transaction
+    that finishes it (RunWrites), and what follows once the report is shown."""
 
     def response_finished(self, applied: Applied) -> None: ...
 
@@ -163,28 +106,6 @@ def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None
     return blocks.bank_changed_message(
         user_id, error.bank_id, error.started_with, error.current, session_id=session_id
     )
-
-
-def chosen_value(action: dict[str, Any]) -> str | None:
-    """A button carries its value; a radio button group carries the value of the option chosen."""
-    if action.get("type") == "radio_buttons":
-        selected = action.get("selected_option") or {}
-        return selected.get("value") if isinstance(selected, dict) else None
-    return action.get("value")
-
-
-def who_clicked(body: dict[str, Any]) -> tuple[str, str]:
-    """(workspace id, user id) of a block_actions payload."""
-    team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-    return team_id, body["user"]["id"]
-
-
-def ephemeral(respond: Respond, message: blocks.Message) -> None:
-    respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
-
-
-def say(respond: Respond, text: str) -> None:
-    ephemeral(respond, blocks.text_message(text))
 
 
 class ReportCompanion(Protocol):
@@ -236,14 +157,14 @@ class AssessmentFlow:
         except StoreUnavailable:
             say(respond, UNAVAILABLE)
             return
-        if existing is not None and not self._finished(existing):
+        if existing is not None and not is_finished(existing):
             self._offer_resume(existing, bank, respond)
             return
         self.begin(
             respondent,
             bank,
             channel_id,
-            may_replace=self._finished,
+            may_replace=is_finished,
             respond=respond,
             started_text=started_text,
         )
@@ -259,15 +180,11 @@ class AssessmentFlow:
     ) -> None:
         """Open the DM, store a fresh conversation in one atomic step (unless the session there may not
         be replaced) and post its first question; tells the person how it went."""
-        started = advance(Conversation.new(bank), Start(), bank)
-        assert isinstance(started.prompt, AskQuestion)
-        record = SessionRecord(
-            respondent=respondent, conversation=started.state.to_dict(), origin_channel=origin_channel
-        )
+        record, first = new_session(respondent, bank, origin_channel)
         user_id = respondent.user_id
         try:
             first_question = blocks.question_message(
-                bank, started.prompt, user_id, record.session_id, respondent.run_id
+                bank, first, user_id, record.session_id, respondent.run_id
             )
             record.dm_channel = self.client.conversations_open(users=user_id)["channel"]["id"]
         except SLACK_FAILURES as error:
@@ -294,13 +211,13 @@ class AssessmentFlow:
                 f"{why_undelivered(error)}.{resume_hint(error)}",
             )
             return
-        self._remember_message(respondent, record.session_id, record.dm_channel, posted["ts"])
+        remember_message(self.store, respondent, record.session_id, record.dm_channel, posted["ts"])
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
         say(respond, started_text)
 
     def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
         conversation = Conversation.from_dict(existing.conversation)
-        total = self._question_count(conversation)
+        total = question_count(self.catalog, conversation)
         ephemeral(
             respond,
             blocks.in_progress_message(
@@ -322,7 +239,7 @@ class AssessmentFlow:
                 say(respond, nothing_in_progress)
                 return
             conversation = Conversation.from_dict(record.conversation)
-            bank = self._bank_for(conversation)
+            bank = bank_for(self.catalog, conversation)
             prompt = prompt_for(conversation, bank)
         except StoreUnavailable:
             say(respond, UNAVAILABLE)
@@ -355,7 +272,7 @@ class AssessmentFlow:
             )
             return
         if isinstance(prompt, AskQuestion):
-            self._remember_message(respondent, record.session_id, dm_channel, posted["ts"])
+            remember_message(self.store, respondent, record.session_id, dm_channel, posted["ts"])
             say(respond, "I've sent your current question to our DM again.")
         else:
             say(respond, "Your last assessment is complete; I've sent its report to our DM again.")
@@ -364,7 +281,7 @@ class AssessmentFlow:
         respondent = Respondent(team_id=team_id, user_id=user_id)
         try:
             record = self.store.get(respondent)
-            if record is None or self._finished(record):
+            if record is None or is_finished(record):
                 say(respond, "You have no assessment in progress.")
                 return
             applied = self._apply(respondent, record.session_id, Cancel(), record.message_ts)
@@ -390,19 +307,18 @@ class AssessmentFlow:
 
     # Clicks --------------------------------------------------------------------------------------
 
-    def click(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, clicker = who_clicked(body)
-        channel_id = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
-        message_ts = body.get("container", {}).get("message_ts")
+    def click(self, click: BlockAction, respond: Respond) -> None:
+        team_id, clicker = click.team_id, click.user_id
+        channel_id, message_ts = click.shown_in, click.message_ts
         try:
-            button = QuestionButton.decode(chosen_value(action))
+            button = QuestionButton.decode(click.value)
             if button.u != clicker:
                 say(
                     respond,
                     f"This assessment belongs to someone else; yours starts with `{blocks.COMMAND}`.",
                 )
                 return
-            event = self._event_for(action["action_id"], button)
+            event = self._event_for(click.action_id, button)
         except InvalidButton:
             say(respond, UNRECOGNISED_BUTTON)
             return
@@ -427,12 +343,10 @@ class AssessmentFlow:
         if applied.run_outcome is not None and self.run_hook is not None:
             self.run_hook.response_finished(applied)
 
-    def session_button(
-        self, body: dict[str, Any], action: dict[str, Any], respond: Respond, start_over: bool
-    ) -> None:
-        team_id, clicker = who_clicked(body)
+    def session_button(self, click: BlockAction, respond: Respond, start_over: bool) -> None:
+        team_id, clicker = click.team_id, click.user_id
         try:
-            button = SessionButton.decode(action.get("value"))
+            button = SessionButton.decode(click.value)
         except InvalidButton:
             say(respond, UNRECOGNISED_BUTTON)
             return
@@ -454,14 +368,14 @@ class AssessmentFlow:
             return
         # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
         # bank-changed notice): it goes where the first assessment was started.
-        clicked_in = body.get("channel", {}).get("id")
+        clicked_in = click.channel_id
         in_dm = existing is not None and clicked_in == existing.dm_channel
         origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
 
         def may_replace(current: SessionRecord) -> bool:
             # A button that names its session replaces that one only: a second click finds the session
             # the first click started, and leaves it be.
-            return self._finished(current) or button.s is None or current.session_id == button.s
+            return is_finished(current) or button.s is None or current.session_id == button.s
 
         self.begin(respondent, bank, origin, may_replace=may_replace, respond=respond)
 
@@ -481,82 +395,10 @@ class AssessmentFlow:
             return Cancel()
         raise InvalidButton(f"unknown action {action_id!r}")
 
-    def _bank_for(self, conversation: Conversation) -> QuestionBank:
-        """The bank a stored conversation was started on; the engine checks its version."""
-        try:
-            return self.catalog.by_id(conversation.bank_id)
-        except UnknownBank:
-            started_with = f"{conversation.bank_id} {conversation.bank_version}"
-            raise BankChanged(conversation.bank_id, started_with, "no longer offered") from None
-
-    def _question_count(self, conversation: Conversation) -> int:
-        try:
-            return len(self.catalog.by_id(conversation.bank_id).questions)
-        except UnknownBank:
-            return len(conversation.answers)
-
-    @staticmethod
-    def _finished(record: SessionRecord) -> bool:
-        try:
-            return Conversation.from_dict(record.conversation).finished
-        except CorruptState:
-            return True
-
     def _apply(
         self, respondent: Respondent, session_id: str, event: Event, message_ts: str | None
     ) -> Applied:
-        """One atomic transition of the respondent's stored conversation (with a team run's aggregate,
-        when it finishes a member's response)."""
-        hook = self.run_hook if respondent.run_id else None
-        watched = hook.watched_keys(respondent) if hook else ()
-
-        def mutate(record: SessionRecord | None, watched_values: Watched) -> Change[Applied]:
-            if record is None or record.session_id != session_id:
-                raise SessionMismatch("this button belongs to an earlier assessment")
-            conversation = Conversation.from_dict(record.conversation)
-            bank = self._bank_for(conversation)
-            transition = advance(conversation, event, bank)
-            updated = record.model_copy(
-                update={
-                    "conversation": transition.state.to_dict(),
-                    "message_ts": message_ts or record.message_ts,
-                }
-            )
-            result = run_outcome = None
-            if transition.state.phase == Phase.COMPLETE:
-                assert isinstance(transition.prompt, ShowReport)
-                result = ResultRecord(
-                    respondent=respondent,
-                    bank_id=bank.id,
-                    bank_version=bank.version,
-                    answers={qid: encode_answer(a) for qid, a in transition.state.answers.items()},
-                    report=build_view(transition.prompt.report).to_dict(),
-                    origin_channel=record.origin_channel,
-                )
-                updated.result_id = result.result_id
-                if hook is not None:
-                    answers = transition.state.answers
-                    run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
-            also = run_outcome.queue if run_outcome is not None else None
-            return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
-
-        if not watched:
-            return self.store.change(respondent, lambda record: mutate(record, {}))
-        return self.store.change_with(respondent, watched, mutate)
-
-    def _remember_message(self, respondent: Respondent, session_id: str, channel: str, ts: str) -> None:
-        """Note which message shows the question. Best effort: its buttons work whatever message they
-        are on, and each click records the message it came from."""
-
-        def mutate(record: SessionRecord | None) -> Change[None]:
-            if record is None or record.session_id != session_id:
-                return Change(None, None)
-            return Change(record.model_copy(update={"dm_channel": channel, "message_ts": ts}), None)
-
-        try:
-            self.store.change(respondent, mutate)
-        except STORE_TROUBLE as error:
-            log.warning("could not note the question message: %s", error)
+        return apply(self.store, self.catalog, respondent, session_id, event, message_ts, self.run_hook)
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:
         """Show what the transition leads to in place of the clicked message. Raises one of

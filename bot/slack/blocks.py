@@ -422,30 +422,6 @@ def text_message(text: str) -> Message:
     return _render(text, [SectionBlock(text=_mrkdwn(text))])
 
 
-def help_message(banks: Sequence[QuestionBank], default_bank: str) -> Message:
-    bank_list = ", ".join(f"`{escape(b.id)}`" for b in banks)
-    text = (
-        "*MLOps Compass* measures how mature your MLOps practice is and tells you what to do next.\n"
-        f"• `{COMMAND}` — start an assessment (about 10 minutes) in a DM; the report comes back here\n"
-        f"• `{COMMAND} start [bank]` — start with a specific question bank ({bank_list}; default "
-        f"`{escape(default_bank)}`)\n"
-        f"• `{COMMAND} resume` — send me the current question again\n"
-        f"• `{COMMAND} cancel` — discard the assessment in progress\n"
-        f"• `{COMMAND} team [bank] [closes in N days]` — a team assessment in this channel: private "
-        "answers, one team report (default: closes in 7 days)\n"
-        f"• `{COMMAND} history` — your results over time; `history #channel` — a channel's team results\n"
-        f"• `{COMMAND} export` — your history as a CSV file in a DM (in a channel, with its team results)\n"
-        f"• `{COMMAND} forget me` — delete your data, after you confirm\n"
-        f"• `{COMMAND} banks` — list the question banks\n"
-        f'• `{COMMAND} schedule quarterly|monthly|"cron" [pulse|full] [team] [at HH:MM]` — remind this '
-        f"channel (`schedule list`, `schedule cancel ID`, `schedule resume ID`)\n"
-        f"• `{COMMAND} team` or `{COMMAND} schedule` alone opens a form for it; the shortcut *Start MLOps "
-        "assessment* (in Slack's shortcuts menu) starts an assessment whose report stays in our DM\n"
-        f"• `{COMMAND} help` — this message"
-    )
-    return text_message(text)
-
-
 def banks_message(banks: Sequence[QuestionBank]) -> Message:
     lines = [
         f"• `{escape(b.id)}` *{escape(b.title)}* v{escape(b.version)} (reviewed {escape(b.reviewed)}) — "

@@ -1,5 +1,5 @@
 """Results over time in Slack: the changes and chart that go with a report, `history`, `export`,
-`forget me` and the App Home tab. The use cases are bot/history_cases.py; this only translates.
+`forget me` and the App Home tab. The use cases are bot/usecases/history.py; this only translates.
 
 Listeners acknowledge Slack first and call in here afterwards, so drawing a chart and uploading files is
 never on the 3-second path. A chart or a file that fails to upload is reported; the text report stands.
@@ -14,27 +14,27 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.chart import chart_png
 from bot.engine.catalog import BankCatalog
 from bot.engine.export import to_csv
 from bot.engine.history import moment_text
-from bot.history_cases import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
+from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
-from bot.slack.assessment import UNAVAILABLE, AssessmentFlow, Respond, ephemeral, who_clicked
+from bot.slack.assessment import AssessmentFlow
 from bot.slack.home import home_view
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import UNAVAILABLE, Respond, ephemeral
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
-from bot.store.sessions import SessionRecord, SessionStore, StoreUnavailable
+from bot.store.sessions import STORE_ERRORS, SessionRecord, SessionStore
+from bot.usecases.history import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
 
 log = logging.getLogger(__name__)
 
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{2,})$")
 HOME_CHANNELS_PAGE = 200
-STORE_ERRORS = (redis.RedisError, StoreUnavailable)
 
 
 def channel_argument(argument: str) -> str | None:
@@ -61,7 +61,7 @@ class HistoryFlow:
         self.erase_schedules = erase_schedules
         self.assessment: AssessmentFlow | None = None  # set when both flows are built
         # The team runs' Take part (body, action, respond), for the Home tab's button.
-        self.team_take_part: Callable[[dict[str, Any], dict[str, Any], Respond], None] | None = None
+        self.team_take_part: Callable[[BlockAction, Respond], None] | None = None
 
     # With each report (AssessmentFlow's ReportCompanion) ------------------------------------------
 
@@ -201,12 +201,10 @@ class HistoryFlow:
             return
         ephemeral(respond, blocks.text_message(f"I've sent {counted} as a CSV file to our DM."))
 
-    def forget_clicked(
-        self, body: dict[str, Any], action: dict[str, Any], respond: Respond, confirmed: bool
-    ) -> None:
-        team_id, clicker = who_clicked(body)
+    def forget_clicked(self, click: BlockAction, respond: Respond, confirmed: bool) -> None:
+        team_id, clicker = click.team_id, click.user_id
         try:
-            button = SessionButton.decode(action.get("value"))
+            button = SessionButton.decode(click.value)
         except InvalidButton:
             ephemeral(
                 respond, blocks.text_message("That button isn't one I recognise, so nothing was changed.")
@@ -293,11 +291,11 @@ class HistoryFlow:
             return []
         return [str(c["id"]) for c in listed.get("channels") or []]
 
-    def home_button(self, body: dict[str, Any], action: dict[str, Any], start: bool) -> None:
+    def home_button(self, click: BlockAction, start: bool) -> None:
         """Resume or Start from the Home tab. Its clicks carry no response_url: answers go to the DM."""
-        team_id, clicker = who_clicked(body)
+        team_id, clicker = click.team_id, click.user_id
         try:
-            button = SessionButton.decode(action.get("value"))
+            button = SessionButton.decode(click.value)
         except InvalidButton:
             return
         if button.u != clicker or self.assessment is None:
@@ -311,13 +309,12 @@ class HistoryFlow:
         else:
             self.assessment.resume(team_id, clicker, to_dm)
 
-    def home_take_part(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def home_take_part(self, click: BlockAction) -> None:
         """Take part in a team run from the Home tab: the run's own flow, answering in the DM."""
-        _, clicker = who_clicked(body)
-        dm = self._dm_responder(clicker)
+        dm = self._dm_responder(click.user_id)
         if dm is None or self.team_take_part is None:
             return
-        self.team_take_part(body, action, dm[1])
+        self.team_take_part(click, dm[1])
 
     def _dm_responder(self, user_id: str) -> tuple[str, Respond] | None:
         """The person's DM, and a `respond` that posts there: what a Home tab click answers with."""

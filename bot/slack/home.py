@@ -26,7 +26,6 @@ from slack_sdk.models.views import View
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.history import day, moment_text
-from bot.history_cases import HomeData, OpenRunsLookup, OpenTeamRun
 from bot.slack.blocks import (
     COMMAND,
     MAX_BUTTON_TEXT_SHOWN,
@@ -39,6 +38,7 @@ from bot.slack.history_blocks import result_line, trend_lines
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import SessionButton
 from bot.store.team_runs import TeamRunStore
+from bot.usecases.history import HomeData, OpenRunsLookup, OpenTeamRun
 
 MAX_HOME_BLOCKS = 100
 HOME_RESUME_ACTION = "home_resume"

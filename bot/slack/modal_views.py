@@ -47,7 +47,7 @@ from bot.engine.schedule import (
     parse_request,
 )
 from bot.slack.blocks import MAX_OPTION_TEXT, BlockLimitError
-from bot.teams.runs import DEFAULT_DAYS, MAX_DAYS
+from bot.usecases.team_runs import DEFAULT_DAYS, MAX_DAYS
 
 TEAM_SETUP_CALLBACK = "team_setup"
 SCHEDULE_SETUP_CALLBACK = "schedule_setup"

@@ -19,13 +19,15 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.slack import blocks, modal_views
-from bot.slack.assessment import SLACK_FAILURES, AssessmentFlow, say, who_clicked, why_undelivered
+from bot.slack.assessment import AssessmentFlow
 from bot.slack.modal_views import FieldErrors
+from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
+from bot.slack.replies import SLACK_FAILURES, say, why_undelivered
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
-from bot.teams.runs import USAGE as TEAM_USAGE
-from bot.teams.runs import RunRequest
+from bot.usecases.team_runs import USAGE as TEAM_USAGE
+from bot.usecases.team_runs import RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +114,10 @@ class ModalFlow:
 
     # Opening -----------------------------------------------------------------------------------------
 
-    def open_for_command(self, command: dict[str, Any], ack: Ack, respond: Callable[..., Any]) -> None:
+    def open_for_command(self, command: SlashCommand, ack: Ack, respond: Callable[..., Any]) -> None:
         """`team` or `schedule` typed alone: acknowledge, then open its form with the command's trigger."""
-        subcommand = (command.get("text") or "").split()[0].lower()
-        channel_id = command["channel_id"]
+        subcommand = command.subcommand
+        channel_id = command.channel_id
         if subcommand == "schedule" and channel_id.startswith("D"):
             ack(text=SCHEDULE_IN_A_DM)
             return
@@ -126,15 +128,15 @@ class ModalFlow:
                 view = modal_views.team_setup_view(catalog.banks, self.assessments.default_bank, channel_id)
             else:
                 view = modal_views.schedule_setup_view(catalog, channel_id)
-            self.client.views_open(trigger_id=command["trigger_id"], view=view)
+            self.client.views_open(trigger_id=command.trigger_id, view=view)
         except SLACK_FAILURES as error:  # a form over Slack's limits too: a bug, logged, and said
             say(respond, could_not_open_text(subcommand, error))
 
     # Submissions -------------------------------------------------------------------------------------
 
-    def team_submitted(self, ack: Ack, body: dict[str, Any]) -> None:
-        team_id, user_id = who_clicked(body)
-        read = modal_views.read_team_setup(_values(body), self.assessments.catalog)
+    def team_submitted(self, ack: Ack, submission: ViewSubmission) -> None:
+        team_id, user_id = submission.team_id, submission.user_id
+        read = modal_views.read_team_setup(submission.values, self.assessments.catalog)
         if isinstance(read, FieldErrors):
             ack(response_action="errors", errors=read.errors)
             return
@@ -142,10 +144,10 @@ class ModalFlow:
         reply = ChannelReply(self.client, user_id, read.channel_id)
         self.team.start(team_id, user_id, read.channel_id, RunRequest(read.bank_id, read.days), reply)
 
-    def schedule_submitted(self, ack: Ack, body: dict[str, Any]) -> None:
-        team_id, user_id = who_clicked(body)
-        origin = modal_views.origin_of((body.get("view") or {}).get("private_metadata"))
-        read = modal_views.read_schedule_setup(_values(body), self.assessments.catalog)
+    def schedule_submitted(self, ack: Ack, submission: ViewSubmission) -> None:
+        team_id, user_id = submission.team_id, submission.user_id
+        origin = modal_views.origin_of(submission.private_metadata)
+        read = modal_views.read_schedule_setup(submission.values, self.assessments.catalog)
         if origin is None:
             # Only the app writes private_metadata; without it there is no channel to schedule in.
             read = FieldErrors(
@@ -162,9 +164,9 @@ class ModalFlow:
 
     # The shortcut ------------------------------------------------------------------------------------
 
-    def start_from_shortcut(self, body: dict[str, Any]) -> None:
+    def start_from_shortcut(self, shortcut: Shortcut) -> None:
         """A personal assessment in the person's DM, its report kept there, and word there of how it went."""
-        team_id, user_id = who_clicked(body)
+        team_id, user_id = shortcut.team_id, shortcut.user_id
         try:
             dm = self.client.conversations_open(users=user_id)["channel"]["id"]
         except SLACK_FAILURES as error:
@@ -173,8 +175,3 @@ class ModalFlow:
         self.assessments.start(
             team_id, user_id, dm, None, DmReply(self.client, dm), started_text=SHORTCUT_STARTED
         )
-
-
-def _values(body: dict[str, Any]) -> dict[str, Any]:
-    values = ((body.get("view") or {}).get("state") or {}).get("values")
-    return values if isinstance(values, dict) else {}

@@ -1,5 +1,6 @@
 """`/mlops-compass schedule …` in Slack: creating, listing, cancelling and resuming reminder schedules,
-and the Start button on a reminder.
+and the Start button on a reminder. The use cases are bot/usecases/schedules.py; this asks Slack what only
+Slack knows (the channel, the person's time zone and role) and presents what they return.
 
 Listeners acknowledge Slack first and call in here afterwards. A refusal is an ephemeral note to the
 person who typed or clicked, and changes nothing.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,21 +19,13 @@ from slack_sdk.errors import SlackApiError
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.schedule import (
     BadSchedule,
-    as_timestamp,
-    checked_zone,
     from_timestamp,
     local_time_text,
-    parse_request,
 )
 from bot.slack import blocks, schedule_blocks
-from bot.slack.assessment import (
-    UNAVAILABLE,
-    UNRECOGNISED_BUTTON,
-    AssessmentFlow,
-    Respond,
-    ephemeral,
-    who_clicked,
-)
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import UNAVAILABLE, UNRECOGNISED_BUTTON, Respond, ephemeral
 from bot.slack.values import InvalidButton
 from bot.store.schedules import (
     MAX_SCHEDULES_PER_CHANNEL,
@@ -42,11 +34,12 @@ from bot.store.schedules import (
     TooManySchedules,
 )
 from bot.store.sessions import StoreUnavailable
+from bot.usecases import schedules
+from bot.usecases.schedules import FALLBACK_ZONE
 
 log = logging.getLogger(__name__)
 
 COMMAND = blocks.COMMAND
-FALLBACK_ZONE = "UTC"
 IN_A_DM = "Reminders are for a channel: type `/mlops-compass schedule …` in the channel they are for."
 NOT_IN_CHANNEL = (
     "I'm not in this channel, so I couldn't post its reminders and nothing was scheduled. Invite me with "
@@ -96,8 +89,7 @@ class ScheduleFlow:
             ephemeral(respond, blocks.text_message(IN_A_DM))
             return
         try:
-            request = parse_request(text)
-            bank = self.catalog.by_id(request.bank_id)
+            request = schedules.parse(self.catalog, text)
         except (BadSchedule, UnknownBank) as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
             return
@@ -107,16 +99,12 @@ class ScheduleFlow:
             return
         zone, zone_note = self._zone_of(user_id)
         try:
-            rule = request.rule(zone)
-            first_run = as_timestamp(rule.next_run(datetime.fromtimestamp(self.clock(), UTC)))
+            record, first_run = schedules.create(
+                self.store, request, team_id, channel_id, user_id, zone, self.clock()
+            )
         except BadSchedule as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
             return
-        draft = ScheduleRecord.draft(
-            team_id, channel_id, user_id, rule, bank.id, team_run=request.team, created_at=self.clock()
-        )
-        try:
-            record = self.store.create(draft, first_run)
         except TooManySchedules:
             ephemeral(
                 respond,
@@ -126,8 +114,8 @@ class ScheduleFlow:
                 ),
             )
             return
-        log.info("schedule created", extra={"team": team_id, "kind": rule.kind})
-        message = schedule_blocks.created_message(record, bank.title, first_run, zone_note)
+        log.info("schedule created", extra={"team": team_id, "kind": record.rule.kind})
+        message = schedule_blocks.created_message(record, request.bank.title, first_run, zone_note)
         respond(response_type="in_channel", replace_original=False, **message.as_kwargs())
 
     def _cannot_post(self, channel_id: str) -> str | None:
@@ -155,13 +143,13 @@ class ScheduleFlow:
         return user if isinstance(user, dict) else {}
 
     def _zone_of(self, user_id: str) -> tuple[str, str | None]:
-        zone = self._user(user_id).get("tz")
-        if isinstance(zone, str):
-            try:
-                return checked_zone(zone), None
-            except BadSchedule:
-                pass
-        return FALLBACK_ZONE, "Slack didn't tell me your time zone, so this schedule runs on UTC."
+        zone = schedules.zone_of(self._user(user_id).get("tz"))
+        if zone is not None:
+            return zone, None
+        return (
+            FALLBACK_ZONE,
+            f"Slack didn't tell me your time zone, so this schedule runs on {FALLBACK_ZONE}.",
+        )
 
     # List, cancel, resume ---------------------------------------------------------------------------
 
@@ -178,7 +166,7 @@ class ScheduleFlow:
         record = self._find(team_id, schedule_id, respond)
         if record is None:
             return
-        if user_id != record.creator_id and not self._is_admin(user_id):
+        if not schedules.may_cancel(record, user_id, self._is_admin(user_id)):
             ephemeral(
                 respond,
                 blocks.text_message(
@@ -201,8 +189,7 @@ class ScheduleFlow:
         record = self._find(team_id, schedule_id, respond)
         if record is None:
             return
-        on_clock = self.store.next_run(team_id, schedule_id)
-        if record.paused is None and on_clock is not None:
+        if schedules.is_running(self.store, record):
             ephemeral(respond, blocks.text_message(f"`{schedule_id}` is not paused; nothing changed."))
             return
         refusal = self._cannot_post(record.channel_id)
@@ -215,10 +202,8 @@ class ScheduleFlow:
                 ),
             )
             return
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        next_run = as_timestamp(record.rule.next_run(now))
-        resumed = self.store.resume(team_id, schedule_id, next_run, resumed_by=user_id)
-        if resumed is None:
+        next_run = schedules.resume(self.store, record, user_id, self.clock())
+        if next_run is None:
             ephemeral(respond, blocks.text_message(f"`{schedule_id}` was cancelled meanwhile."))
             return
         zone, _ = self._zone_of(user_id)
@@ -231,7 +216,7 @@ class ScheduleFlow:
         respond(response_type=response_type, replace_original=False, **blocks.text_message(text).as_kwargs())
 
     def _find(self, team_id: str, schedule_id: str, respond: Respond) -> ScheduleRecord | None:
-        record = self.store.get(team_id, schedule_id.lower()) if schedule_id.isalnum() else None
+        record = schedules.find(self.store, team_id, schedule_id)
         if record is None:
             shown = blocks.escape(schedule_id)[:20]
             ephemeral(
@@ -249,15 +234,15 @@ class ScheduleFlow:
 
     # The Start button ---------------------------------------------------------------------------------
 
-    def start_from_reminder(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
+    def start_from_reminder(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
         try:
-            button = schedule_blocks.StartButton.decode(action.get("value"))
+            button = schedule_blocks.StartButton.decode(click.value)
         except InvalidButton:
             ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
-        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if not isinstance(channel_id, str):
+        channel_id = click.shown_in
+        if channel_id is None:
             ephemeral(respond, blocks.text_message(UNRECOGNISED_BUTTON))
             return
         self.assessments.start(team_id, user_id, channel_id, button.b, respond)

@@ -1,6 +1,7 @@
 """Team runs in Slack: translates the team command and the run's buttons into the use cases of
-``bot.teams.runs`` and presents what they return. Each member's questions are the personal assessment's
-own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class implements.
+``bot.usecases.team_runs`` and presents what they return. Each member's questions are the personal
+assessment's own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class
+implements.
 
 Listeners acknowledge Slack first and call in here afterwards. Every refusal is an ephemeral note to the
 person who clicked and changes nothing.
@@ -11,42 +12,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
-from bot.history_cases import keep_team_result
 from bot.slack import blocks, history_blocks, reminders, team_blocks
-from bot.slack.assessment import (
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
-    STORE_TROUBLE,
     UNRECOGNISED_BUTTON,
-    Applied,
-    AssessmentFlow,
     Respond,
     ephemeral,
     say,
     slack_error_code,
     store_trouble_text,
-    who_clicked,
     why_undelivered,
 )
-from bot.slack.history_flow import STORE_ERRORS
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
-from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
+from bot.store.sessions import STORE_ERRORS, SessionStore
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
-from bot.teams import runs as usecases
-from bot.teams.runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
+from bot.usecases import team_runs as usecases
+from bot.usecases.history import keep_team_result
+from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished
+from bot.usecases.team_runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -90,24 +87,15 @@ class TeamFlow:
         self.min_respondents = min_respondents
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        # The run's part in a member's finishing transaction (the run hook's RunWrites half).
+        responses = usecases.RunResponses(clock)
+        self.watched_keys = responses.watched_keys
+        self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
     # The run hook: a member's assessment, bound to the run --------------------------------------------
-
-    def watched_keys(self, respondent: Respondent) -> Sequence[str]:
-        return usecases.watched_keys(respondent)
-
-    def response_writes(
-        self,
-        respondent: Respondent,
-        bank: QuestionBank,
-        answers: Mapping[str, Answer],
-        result: ResultRecord,
-        watched: Watched,
-    ) -> ResponseOutcome:
-        return usecases.record_response(respondent, bank, answers, result, watched, self.clock())
 
     def response_finished(self, applied: Applied) -> None:
         """After a member's report is shown: tell them what their answers did, and count them on the run's
@@ -217,9 +205,9 @@ class TeamFlow:
 
     # The buttons ----------------------------------------------------------------------------------
 
-    def take_part(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def take_part(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         try:
@@ -246,14 +234,14 @@ class TeamFlow:
             joining.respondent,
             joining.bank,
             None,
-            may_replace=usecases.session_finished,
+            may_replace=is_finished,
             respond=respond,
             started_text=team_blocks.take_part_text(joining.retake),
         )
 
-    def nudge(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def nudge(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         if user_id != run.starter_id:
@@ -288,9 +276,9 @@ class TeamFlow:
         sent = len(plan.targets) - failed
         ephemeral(respond, team_blocks.nudged_note(sent, failed, plan.answered, plan.skipped_accounts))
 
-    def close(self, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        team_id, user_id = who_clicked(body)
-        run = self._open_run_or_note(team_id, action, respond)
+    def close(self, click: BlockAction, respond: Respond) -> None:
+        team_id, user_id = click.team_id, click.user_id
+        run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
         try:
@@ -307,11 +295,11 @@ class TeamFlow:
 
     # Internals ------------------------------------------------------------------------------------
 
-    def _open_run_or_note(self, team_id: str, action: dict[str, Any], respond: Respond) -> RunRecord | None:
+    def _open_run_or_note(self, team_id: str, click: BlockAction, respond: Respond) -> RunRecord | None:
         """The run a button acts on, while it is open. A closed run gets the polite note; a run past its
         deadline is closed now (the next interaction closes it) and gets the note too."""
         try:
-            button = TeamButton.decode(action.get("value"))
+            button = TeamButton.decode(click.value)
             run = self.runs.get(team_id, button.r)
         except InvalidButton:
             run = None

@@ -26,12 +26,12 @@ from bot.engine.history import ResultSummary, summarise_view
 from bot.engine.report_view import build_view
 from bot.engine.scoring import Report
 from bot.store import keys
+from bot.store.transactions import MAX_RACE_RETRIES, optimistic
 
 DAY_SECONDS = 24 * 3600
 DEFAULT_KEEP = 40
 DEFAULT_RETENTION_DAYS = 3 * 365
 HANDLED_EVENT_SECONDS = 3600
-MAX_RACE_RETRIES = 50
 SCAN_BATCH = 500
 
 ScopeKind = Literal["person", "channel"]
@@ -163,21 +163,20 @@ class HistoryStore:
 
     def keep(self, scope: Scope, result_id: str, finished_at: float, payload: str) -> tuple[str, ...]:
         """Keep one result in `scope`'s history in its own transaction; returns the ids it dropped."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_RACE_RETRIES):
-                try:
-                    plan = plan_trim(pipe, scope.key, self.limits, time.time())
-                    pipe.multi()
-                    queue_keep(
-                        pipe, scope.team_id, scope.key, result_id, finished_at, payload, plan, self.limits
-                    )
-                    pipe.execute()
-                    return plan.dropped
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-        raise RuntimeError(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {scope.key}")
+
+        def attempt(pipe: Any) -> tuple[str, ...]:
+            plan = plan_trim(pipe, scope.key, self.limits, time.time())
+            pipe.multi()
+            queue_keep(pipe, scope.team_id, scope.key, result_id, finished_at, payload, plan, self.limits)
+            return plan.dropped
+
+        return optimistic(
+            self.redis,
+            attempt,
+            gave_up=lambda: RuntimeError(
+                f"gave up after {MAX_RACE_RETRIES} concurrent updates of {scope.key}"
+            ),
+        )
 
     def claim_event(self, team_id: str, event_id: str) -> bool:
         """True the first time an Events API event id is seen (Slack retries an event with its id)."""
@@ -235,39 +234,38 @@ class HistoryStore:
         WATCHed while they are read and deleted in one MULTI/EXEC, so an assessment finishing meanwhile
         makes the deletion start over rather than outlive it."""
         histories = [_text(k) for k in self.redis.scan_iter(keys.history_pattern(team_id), SCAN_BATCH)]
-        with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_RACE_RETRIES):
-                try:
-                    personal = sorted(self._personal_keys(team_id, user_id))
-                    # Watching mode from here on: every read below answers at once.
-                    pipe.watch(keys.history(team_id, user_id), keys.session(team_id, user_id), *personal)
-                    results = self._results_of(pipe, team_id, user_id)
-                    memberships = [
-                        key
-                        for pattern in keys.personal_memberships(team_id)
-                        for key in (_text(k) for k in self.redis.scan_iter(pattern, SCAN_BATCH))
-                        if pipe.sismember(key, user_id)
-                    ]
-                    pipe.multi()
-                    result_keys = [keys.result(team_id, i) for i in results]
-                    if results:
-                        for history_key in histories:
-                            pipe.zrem(history_key, *results)
-                    doomed = [*personal, *result_keys]
-                    if doomed:
-                        pipe.delete(*doomed)
-                    for key in memberships:
-                        pipe.srem(key, user_id)
-                    pipe.execute()
-                    break
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-            else:
-                raise RuntimeError(
-                    f"gave up forgetting {user_id} after {MAX_RACE_RETRIES} concurrent changes"
-                )
+
+        def attempt(pipe: Any) -> tuple[list[str], list[str], list[str]]:
+            personal = sorted(self._personal_keys(team_id, user_id))
+            # Watching mode from here on: every read below answers at once.
+            pipe.watch(keys.history(team_id, user_id), keys.session(team_id, user_id), *personal)
+            results = self._results_of(pipe, team_id, user_id)
+            memberships = [
+                key
+                for pattern in keys.personal_memberships(team_id)
+                for key in (_text(k) for k in self.redis.scan_iter(pattern, SCAN_BATCH))
+                if pipe.sismember(key, user_id)
+            ]
+            pipe.multi()
+            result_keys = [keys.result(team_id, i) for i in results]
+            if results:
+                for history_key in histories:
+                    pipe.zrem(history_key, *results)
+            doomed = [*personal, *result_keys]
+            if doomed:
+                pipe.delete(*doomed)
+            for key in memberships:
+                pipe.srem(key, user_id)
+            return personal, results, memberships
+
+        personal, results, memberships = optimistic(
+            self.redis,
+            attempt,
+            gave_up=lambda: RuntimeError(
+                f"gave up forgetting {user_id} after {MAX_RACE_RETRIES} concurrent changes"
+            ),
+        )
+        result_keys = [keys.result(team_id, i) for i in results]
         eraser = erase_schedules if erase_schedules is not None else FORGET_SCHEDULES_HOOK
         schedules = eraser(self.redis, team_id, user_id)
         return Forgotten(len(set(personal) | set(result_keys)), len(results), len(memberships), schedules)

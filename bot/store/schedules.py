@@ -16,7 +16,7 @@ Firing a schedule takes two steps, each atomic (a Lua script on the ``{clock}`` 
 
 Whether a reminder was posted is recorded in the schedule before its delivery is settled, and a delivery
 whose post may or may not have reached Slack is marked (``attempt``) before the post, so the next try can
-look for the message instead of posting it again (``bot.clock``).
+look for the message instead of posting it again (``bot.cli.clock``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Literal, TypeVar
 
 import redis
@@ -35,11 +34,11 @@ from pydantic import BaseModel, Field
 from bot.engine.schedule import Kind, Rule
 from bot.store import keys
 from bot.store.sessions import (
-    MAX_RACE_RETRIES,
     ResultRecord,
     StoreUnavailable,
     _unavailable_on_connection_error,
 )
+from bot.store.transactions import MAX_RACE_RETRIES, TryAgain, optimistic
 
 T = TypeVar("T")
 MAX_SCHEDULES_PER_CHANNEL = 10
@@ -277,21 +276,22 @@ class ScheduleStore:
         """Store a new schedule under a fresh short id and put it on the clock. Raises TooManySchedules
         when its channel has MAX_SCHEDULES_PER_CHANNEL already."""
         index = keys.channel_schedules(draft.team_id, draft.channel_id)
-        for _ in range(MAX_RACE_RETRIES):
+
+        def attempt(pipe: Any) -> ScheduleRecord:
             record = draft.model_copy(update={"schedule_id": new_schedule_id()})
-            try:
-                created = self._transaction(
-                    [index, record.key], partial(self._create_in, record=record, index=index)
-                )
-            except redis.WatchError:
-                continue
-            if created:
-                # The clock's index lives in another slot; a schedule stored without it shows as
-                # "not on the clock" in `schedule list`, and `schedule resume` puts it back.
-                with _unavailable():
-                    self.redis.zadd(keys.DUE_SCHEDULES, {record.member: first_run})
-                return record
-        raise StoreUnavailable("could not find a free schedule id")
+            pipe.watch(index, record.key)
+            if not self._create_in(pipe, record, index):
+                raise TryAgain(f"schedule id {record.schedule_id} is taken")
+            return record
+
+        with _unavailable():
+            record = optimistic(
+                self.redis, attempt, gave_up=lambda: StoreUnavailable("could not find a free schedule id")
+            )
+            # The clock's index lives in another slot; a schedule stored without it shows as
+            # "not on the clock" in `schedule list`, and `schedule resume` puts it back.
+            self.redis.zadd(keys.DUE_SCHEDULES, {record.member: first_run})
+        return record
 
     @staticmethod
     def _create_in(pipe: Any, record: ScheduleRecord, index: str) -> bool:
@@ -540,24 +540,15 @@ class ScheduleStore:
             pipe.set(key, updated.model_dump_json())
             return updated
 
-        for _ in range(MAX_RACE_RETRIES):
-            try:
-                return self._transaction([key], attempt)
-            except redis.WatchError:
-                continue
-        raise StoreUnavailable(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
-
-    def _transaction(self, watched: list[str], attempt: Callable[[Any], T]) -> T:
-        """One WATCH … MULTI/EXEC round: `attempt` reads, then calls `pipe.multi()` to queue writes (or
-        returns without, writing nothing). Raises redis.WatchError when a watched key changed."""
-        with _unavailable(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.watch(*watched)
-            value = attempt(pipe)
-            if pipe.explicit_transaction:
-                pipe.execute()
-            else:
-                pipe.unwatch()
-            return value
+        with _unavailable():
+            return optimistic(
+                self.redis,
+                attempt,
+                watched=[key],
+                gave_up=lambda: StoreUnavailable(
+                    f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}"
+                ),
+            )
 
 
 def _wanted(record: ScheduleRecord, run: int) -> bool:

@@ -21,11 +21,11 @@ from pydantic import BaseModel, Field
 
 from bot.store import keys
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
+from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
-# The clock first looks in on a personal assessment this long after it starts (bot.clock reminds).
+# The clock first looks in on a personal assessment this long after it starts (bot.cli.clock reminds).
 FIRST_LOOK_AFTER_SECONDS = 24 * 3600
-MAX_RACE_RETRIES = 50
 
 T = TypeVar("T")
 
@@ -34,9 +34,8 @@ class StoreUnavailable(Exception):
     """Redis cannot be reached; nothing was changed."""
 
 
-class TooManyConcurrentChanges(Exception):
-    """Other writers kept changing the same session while this change was computed; Redis itself is fine
-    and nothing was changed."""
+# What a read or write of the store may raise when Redis is down or answers with an error.
+STORE_ERRORS = (redis.RedisError, StoreUnavailable)
 
 
 # The values of the keys `change_with` WATCHes beside a session, as Redis returned them.
@@ -173,33 +172,34 @@ class SessionStore:
         """`change`, with more keys WATCHed beside the session's: their values, read in the same round
         trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes."""
         key = respondent.session_key
-        with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_RACE_RETRIES):
-                try:
-                    pipe.watch(key, *watched)
-                    raw, *others = pipe.mget([key, *watched])
-                    current = SessionRecord.model_validate_json(raw) if raw is not None else None
-                    change = mutate(current, dict(zip(watched, others, strict=True)))
-                    if change.record is None and change.result is None and change.also is None:
-                        pipe.unwatch()
-                        return change.value
-                    # The history is trimmed in the transaction that adds the result (WATCHed from here).
-                    trim = self._plan_result(pipe, change.result) if change.result is not None else None
-                    pipe.multi()
-                    if change.record is not None:
-                        change.record.updated_at = time.time()
-                        pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
-                    if change.result is not None and trim is not None:
-                        self._keep_result(pipe, change.result, trim)
-                    if change.also is not None:
-                        change.also(pipe)
-                    pipe.execute()
-                    return change.value
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}")
+
+        def attempt(pipe: Any) -> T:
+            raw, *others = pipe.mget([key, *watched])
+            current = SessionRecord.model_validate_json(raw) if raw is not None else None
+            change = mutate(current, dict(zip(watched, others, strict=True)))
+            if change.record is None and change.result is None and change.also is None:
+                return change.value
+            # The history is trimmed in the transaction that adds the result (WATCHed from here).
+            trim = self._plan_result(pipe, change.result) if change.result is not None else None
+            pipe.multi()
+            if change.record is not None:
+                change.record.updated_at = time.time()
+                pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
+            if change.result is not None and trim is not None:
+                self._keep_result(pipe, change.result, trim)
+            if change.also is not None:
+                change.also(pipe)
+            return change.value
+
+        with _unavailable_on_connection_error():
+            return optimistic(
+                self.redis,
+                attempt,
+                watched=[key, *watched],
+                gave_up=lambda: TooManyConcurrentChanges(
+                    f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}"
+                ),
+            )
 
     def _plan_result(self, pipe: Any, result: ResultRecord) -> TrimPlan:
         """A result is always the person's own (a team run member's too): their history is the bounded one."""
@@ -208,19 +208,18 @@ class SessionStore:
 
     def keep_result(self, result: ResultRecord) -> None:
         """Keep a finished result on its own, trimmed as when a session finishes (for tools and tests)."""
-        with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_RACE_RETRIES):
-                try:
-                    trim = self._plan_result(pipe, result)
-                    pipe.multi()
-                    self._keep_result(pipe, result, trim)
-                    pipe.execute()
-                    return
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-        raise TooManyConcurrentChanges(f"gave up keeping result {result.result_id}")
+
+        def attempt(pipe: Any) -> None:
+            trim = self._plan_result(pipe, result)
+            pipe.multi()
+            self._keep_result(pipe, result, trim)
+
+        with _unavailable_on_connection_error():
+            optimistic(
+                self.redis,
+                attempt,
+                gave_up=lambda: TooManyConcurrentChanges(f"gave up keeping result {result.result_id}"),
+            )
 
     def _keep_result(self, pipe: Any, result: ResultRecord, trim: TrimPlan) -> None:
         respondent = result.respondent

@@ -23,11 +23,10 @@ from pydantic import BaseModel, Field
 from bot.engine.team import TeamAggregate
 from bot.store import keys
 from bot.store.sessions import (
-    MAX_RACE_RETRIES,
-    TooManyConcurrentChanges,
     _text,
     _unavailable_on_connection_error,
 )
+from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
 
 CLOSED_BY_DEADLINE = "deadline"
 R = TypeVar("R")
@@ -298,13 +297,12 @@ class TeamRunStore:
     # Internals -------------------------------------------------------------------------------------
 
     def _transaction(self, watched: list[str], attempt: Callable[[Any], R]) -> R:
-        with _unavailable_on_connection_error(), self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(MAX_RACE_RETRIES):
-                try:
-                    pipe.watch(*watched)
-                    return attempt(pipe)
-                except redis.WatchError:
-                    continue
-                finally:
-                    pipe.reset()
-        raise TooManyConcurrentChanges(f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}")
+        with _unavailable_on_connection_error():
+            return optimistic(
+                self.redis,
+                attempt,
+                watched=watched,
+                gave_up=lambda: TooManyConcurrentChanges(
+                    f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}"
+                ),
+            )

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 import redis
 
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.app_process import AppProcess, app_process, free_port
-from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from bot.slack.assessment import STARTED
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import AppProcess, app_process, free_port
+from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, RUN_TAG, delete_workspace_keys, new_team_id, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"

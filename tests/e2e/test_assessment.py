@@ -14,11 +14,11 @@ import yaml
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import applicable_questions
-from bot.fakeslack import FakeSlack, SlackRequestSigner, post_signed, slash_command_body
-from bot.fakeslack.app_process import AppProcess, app_process
-from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from bot.slack.assessment import STARTED, STARTING
 from bot.store import keys
+from playground.fakeslack import FakeSlack, SlackRequestSigner, post_signed, slash_command_body
+from playground.fakeslack.app_process import AppProcess, app_process
+from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL
 from tests.e2e.conftest import (
     ACK_LATENCIES,

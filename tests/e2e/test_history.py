@@ -18,11 +18,11 @@ from bot.engine.export import read_csv
 from bot.engine.history import ResultSummary
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import SlackUser, buttons_of
 from bot.store import keys
 from bot.store.history import HistoryStore, Scope, record_channel_result
 from bot.store.sessions import Respondent, ResultRecord
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL
 from tests.e2e.conftest import answer_buttons, answer_value, click_and_wait
 

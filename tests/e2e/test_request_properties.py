@@ -19,13 +19,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog, UnknownBank
-from bot.fakeslack import FakeSlack, RecordedCall, block_actions_payload, slash_command_fields
-from bot.fakeslack.app_process import AppProcess, app_process
-from bot.fakeslack.workspace import Acknowledgement, HttpTransport
 from bot.slack import blocks
-from bot.slack.assessment import STARTED, STARTING, UNRECOGNISED_BUTTON
+from bot.slack.assessment import STARTED, STARTING
+from bot.slack.replies import UNRECOGNISED_BUTTON
 from bot.slack.values import QuestionButton, SessionButton
 from bot.store import keys
+from playground.fakeslack import FakeSlack, RecordedCall, block_actions_payload, slash_command_fields
+from playground.fakeslack.app_process import AppProcess, app_process
+from playground.fakeslack.workspace import Acknowledgement, HttpTransport
 from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.e2e.conftest import MEASURED, SIGNING_SECRET, app_env
 

@@ -24,13 +24,13 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.fakeslack import FakeSlack, RecordedCall
-from bot.fakeslack.app_process import AppProcess
-from bot.fakeslack.views import TRIGGER_LIFETIME_SECONDS
-from bot.fakeslack.workspace import Acknowledgement, SlackUser, buttons_of
 from bot.slack.blocks import MAX_BUTTON_TEXT_SHOWN, needs_accessibility_label
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_STARTED, START_SHORTCUT
+from playground.fakeslack import FakeSlack, RecordedCall
+from playground.fakeslack.app_process import AppProcess
+from playground.fakeslack.views import TRIGGER_LIFETIME_SECONDS
+from playground.fakeslack.workspace import Acknowledgement, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, workspace_state
 from tests.e2e.conftest import (
     MEASURED,

@@ -14,11 +14,11 @@ import pytest
 import redis
 
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.app_process import AppProcess, app_process
-from bot.fakeslack.workspace import SlackUser, SocketModeTransport, buttons_of
 from bot.slack.assessment import STARTED, STARTING
 from bot.store import keys
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import AppProcess, app_process
+from playground.fakeslack.workspace import SlackUser, SocketModeTransport, buttons_of
 from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.e2e.conftest import MEASURED, answer_buttons, best_option, progress_text
 

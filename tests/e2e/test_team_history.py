@@ -13,9 +13,9 @@ import pytest
 
 from bot.engine.answers import Answer, OptionChoice, encode_answer
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.app_process import AppProcess
-from bot.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import AppProcess
+from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
 from tests.conftest import new_team_id
 from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, click_and_wait, question_id
 

@@ -20,11 +20,11 @@ import redis
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
-from bot.fakeslack import FakeSlack, MessageEvent
-from bot.fakeslack.app_process import AppProcess
-from bot.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from bot.slack.blocks import escape
 from bot.store import keys
+from playground.fakeslack import FakeSlack, MessageEvent
+from playground.fakeslack.app_process import AppProcess
+from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, new_team_id, real_redis
 from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, question_id
 

@@ -27,7 +27,7 @@ from bot.engine.history import (
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.engine.team import aggregate_of, team_report
-from bot.playground import demo_answers
+from playground.demo import demo_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
 AUG_14 = float(calendar.timegm((2026, 8, 14, 9, 30, 0)))

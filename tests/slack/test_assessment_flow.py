@@ -24,11 +24,11 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Phase
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button, buttons_of
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
-from bot.slack.assessment import BUSY, STARTED, AssessmentFlow
+from bot.slack.assessment import STARTED, AssessmentFlow
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import BUSY
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     RESUME_ACTION,
@@ -37,6 +37,8 @@ from bot.slack.values import (
     SessionButton,
 )
 from bot.store.sessions import Respondent, SessionRecord, SessionStore, connect
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button, buttons_of
 
 USER = "U0ALICE"
 OTHER = "U0BOB"
@@ -138,7 +140,9 @@ def press(
     respond: Responses,
     clicker: str = USER,
 ) -> None:
-    flow.click(body_for(team_id, clicker, channel, message["ts"]), action_for(button), respond)
+    flow.click(
+        BlockAction.of(body_for(team_id, clicker, channel, message["ts"]), action_for(button)), respond
+    )
 
 
 def answer_buttons(message: dict[str, Any]) -> list[Button]:
@@ -320,7 +324,9 @@ def test_start_over_from_the_in_progress_notice_begins_the_requested_bank(
 
     restarted = Responses()
     flow.session_button(
-        body_for(team_id, USER, ORIGIN, None), action_for(start_over), restarted, start_over=True
+        BlockAction.of(body_for(team_id, USER, ORIGIN, None), action_for(start_over)),
+        restarted,
+        start_over=True,
     )
 
     assert restarted.only_text() == STARTED
@@ -532,7 +538,9 @@ def test_resume_from_the_in_progress_notice_resends_the_question(
     resume = reply_buttons(notice.only())[0]
 
     resumed = Responses()
-    flow.session_button(body_for(team_id, USER, ORIGIN, None), action_for(resume), resumed, start_over=False)
+    flow.session_button(
+        BlockAction.of(body_for(team_id, USER, ORIGIN, None), action_for(resume)), resumed, start_over=False
+    )
 
     assert "sent your current question" in resumed.only_text()
     assert len(fake.messages(dm)) == 2
@@ -657,7 +665,7 @@ def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_v
 
     restarted = Responses()
     updated.session_button(
-        body_for(team_id, USER, dm, message["ts"]), action_for(start_over), restarted, True
+        BlockAction.of(body_for(team_id, USER, dm, message["ts"]), action_for(start_over)), restarted, True
     )
 
     assert restarted.only_text() == STARTED
@@ -725,7 +733,9 @@ def unreachable_click(flow: AssessmentFlow, team_id: str, dm: str, respond: Resp
 
 def unreachable_start_over(flow: AssessmentFlow, team_id: str, dm: str, respond: Responses) -> None:
     action = {"action_id": START_OVER_ACTION, "value": SessionButton(u=USER, b="mlops").encode()}
-    flow.session_button(body_for(team_id, USER, ORIGIN, None), action, respond, start_over=True)
+    flow.session_button(
+        BlockAction.of(body_for(team_id, USER, ORIGIN, None), action), respond, start_over=True
+    )
 
 
 UNREACHABLE_ACTIONS = {
@@ -804,7 +814,9 @@ def test_start_over_from_a_notice_in_another_channel_reports_there(
     start_over = reply_buttons(notice.only())[1]
 
     flow.session_button(
-        body_for(team_id, USER, "C0ELSEWHERE", None), action_for(start_over), Responses(), start_over=True
+        BlockAction.of(body_for(team_id, USER, "C0ELSEWHERE", None), action_for(start_over)),
+        Responses(),
+        start_over=True,
     )
 
     assert stored(store, alice).origin_channel == "C0ELSEWHERE"
@@ -906,7 +918,9 @@ def test_a_double_click_on_start_over_starts_over_once(
 
     first, second = Responses(), Responses()
     for reply in (first, second):
-        flow.session_button(body_for(team_id, USER, ORIGIN, None), action_for(start_over), reply, True)
+        flow.session_button(
+            BlockAction.of(body_for(team_id, USER, ORIGIN, None), action_for(start_over)), reply, True
+        )
 
     assert first.only_text() == STARTED
     assert second.only_text().startswith("You already have an assessment in progress (0 of")

@@ -30,7 +30,7 @@ from bot.engine.conversation import AskQuestion
 from bot.engine.progress import progress_line
 from bot.engine.report_view import build_view
 from bot.engine.scoring import Report, score
-from bot.slack import blocks
+from bot.slack import blocks, subcommands
 from bot.slack.blocks import BlockLimitError, Message, check_message
 from bot.slack.values import (
     ANSWER_ACTION,
@@ -448,7 +448,7 @@ def test_bank_changed_message_names_both_versions_and_offers_start_over() -> Non
 
 
 def test_help_message_lists_every_subcommand_and_bank() -> None:
-    message = blocks.help_message(BANKS, "mlops")
+    message = subcommands.help_message(BANKS, "mlops")
     assert_sendable(message)
     (text,) = mrkdwn_texts(message)
     for subcommand in ("start [bank]", "resume", "cancel", "banks", "help"):

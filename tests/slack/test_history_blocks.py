@@ -13,13 +13,13 @@ from slack_sdk.models.views import View
 from bot.engine.catalog import BankCatalog
 from bot.engine.history import DimensionSummary, ResultSummary, changes_since, trends
 from bot.engine.scoring import score
-from bot.history_cases import BankChoice, History, HomeData, InProgress, OpenTeamRun
-from bot.playground import demo_answers, demo_answers_later
 from bot.slack.blocks import MAX_BLOCKS, check_message, report_message
 from bot.slack.history_blocks import history_message, kept_note, with_changes
 from bot.slack.history_flow import channel_argument
 from bot.slack.home import MAX_HOME_BLOCKS, home_view
 from bot.store.history import Scope, summary_of_report
+from bot.usecases.history import BankChoice, History, HomeData, InProgress, OpenTeamRun
+from playground.demo import demo_answers, demo_answers_later
 
 BANK = BankCatalog.from_directory().get("mlops")
 NOW = time.time()

@@ -13,20 +13,21 @@ import redis
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
-from bot.fakeslack.workspace import buttons_of, view_state
-from bot.slack import blocks, modal_views
+from bot.slack import modal_views, subcommands
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
+from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
+from playground.fakeslack.workspace import buttons_of, view_state
 from tests.conftest import workspace_state
 
 CATALOG = BankCatalog.from_directory()
@@ -65,8 +66,8 @@ def modals(store: SessionStore, fake: FakeSlack, team_id: str) -> Iterator[Modal
 
 def command(
     fake: FakeSlack, team_id: str, text: str, channel: str = CHANNEL, age: float = 0.0
-) -> dict[str, Any]:
-    return dict(
+) -> SlashCommand:
+    return SlashCommand.model_validate(
         slash_command_fields(
             text=text,
             user_id=PERSON,
@@ -86,9 +87,11 @@ def open_form(modals: ModalFlow, fake: FakeSlack, team_id: str, text: str) -> di
     return opened
 
 
-def submit(opened: dict[str, Any], team_id: str, **entered: str | None) -> dict[str, Any]:
-    return view_submission_payload(
-        view=opened, state_values=view_state(opened, entered), user_id=PERSON, team_id=team_id
+def submit(opened: dict[str, Any], team_id: str, **entered: str | None) -> ViewSubmission:
+    return ViewSubmission.of(
+        view_submission_payload(
+            view=opened, state_values=view_state(opened, entered), user_id=PERSON, team_id=team_id
+        )
     )
 
 
@@ -287,7 +290,7 @@ def test_the_shortcut_starts_an_assessment_in_the_dm_and_says_so_there(
     modals: ModalFlow, fake: FakeSlack, team_id: str, store: SessionStore
 ) -> None:
     modals.start_from_shortcut(
-        shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id)
+        Shortcut.of(shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id))
     )
     dm = fake.dm_channel_id(PERSON)
     question, note = fake.messages(dm)
@@ -301,7 +304,7 @@ def test_the_shortcut_starts_an_assessment_in_the_dm_and_says_so_there(
 def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
     modals: ModalFlow, fake: FakeSlack, team_id: str
 ) -> None:
-    body = shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id)
+    body = Shortcut.of(shortcut_payload(callback_id="start_assessment", user_id=PERSON, team_id=team_id))
     modals.start_from_shortcut(body)
     modals.start_from_shortcut(body)
     offered = fake.messages(fake.dm_channel_id(PERSON))[-1]
@@ -310,6 +313,6 @@ def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
 
 
 def test_help_tells_of_the_forms_and_the_shortcut() -> None:
-    text = blocks.help_message(CATALOG.banks, "mlops").text
+    text = subcommands.help_message(CATALOG.banks, "mlops").text
     assert "`/mlops-compass team` or `/mlops-compass schedule` alone opens a form" in text
     assert f"*{SHORTCUT_NAME}*" in text

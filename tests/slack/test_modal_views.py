@@ -13,7 +13,6 @@ from slack_sdk.models.views import View
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import ScheduleRequest, parse_request
-from bot.fakeslack.workspace import view_state
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import (
     AUDIENCE_FIELD,
@@ -34,6 +33,7 @@ from bot.slack.modal_views import (
     schedule_setup_view,
     team_setup_view,
 )
+from playground.fakeslack.workspace import view_state
 
 CATALOG = BankCatalog.from_directory()
 ORIGIN = "C0ORIGIN"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt.request.internals import parse_body
 
-from bot.fakeslack import block_actions_payload, interaction_body, slash_command_body
 from bot.slack.request_parsing import FORM_CONTENT_TYPE, parse_slack_body
+from playground.fakeslack import block_actions_payload, interaction_body, slash_command_body
 
 
 def command_body(**fields: str) -> str:

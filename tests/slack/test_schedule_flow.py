@@ -14,13 +14,14 @@ from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import from_timestamp
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.schedule_blocks import START_FROM_REMINDER_ACTION, StartButton
 from bot.store.schedules import MAX_SCHEDULES_PER_CHANNEL, ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button
 
 CATALOG = BankCatalog.from_directory()
 CREATOR = "U0CREATOR"
@@ -215,7 +216,9 @@ def test_start_on_a_reminder_starts_the_scheduled_bank_with_the_report_coming_ba
         "container": {"type": "message", "message_ts": "1.0", "channel_id": CHANNEL},
     }
     respond = Responses()
-    flow.start_from_reminder(body, {"action_id": button.action_id, "value": button.value}, respond)
+    flow.start_from_reminder(
+        BlockAction.of(body, {"action_id": button.action_id, "value": button.value}), respond
+    )
     # Only the person who pressed Start is told, and only once it is true.
     [told] = respond.sent
     assert told["response_type"] == "ephemeral" and "sent the first question" in told["text"]
@@ -224,5 +227,7 @@ def test_start_on_a_reminder_starts_the_scheduled_bank_with_the_report_coming_ba
     assert session.conversation["bank"] == "pulse"
     assert fake.messages(fake.dm_channel_id(OTHER))
     forged = Responses()
-    flow.start_from_reminder(body, {"action_id": button.action_id, "value": '{"s": "x"}'}, forged)
+    flow.start_from_reminder(
+        BlockAction.of(body, {"action_id": button.action_id, "value": '{"s": "x"}'}), forged
+    )
     assert "isn't one I recognise" in forged.text()

@@ -14,16 +14,17 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
-from bot.fakeslack import FakeSlack
-from bot.fakeslack.workspace import Button, buttons_of
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
 from bot.slack.team import TeamFlow
 from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
 from bot.slack.values import ANSWER_ACTION_PATTERN, QuestionButton
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
-from bot.teams.runs import DAY_SECONDS, parse_run_request
+from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button, buttons_of
 from tests.slack.test_assessment_flow import action_for, body_for
 
 CATALOG = BankCatalog.from_directory()
@@ -115,7 +116,12 @@ def click_run(team: TeamFlow, fake: FakeSlack, team_id: str, user: str, action_i
         action_id
     ]
     message = run_message(fake)
-    handler(body_for(team_id, user, CHANNEL, message["ts"]), action_for(run_button(fake, action_id)), respond)
+    handler(
+        BlockAction.of(
+            body_for(team_id, user, CHANNEL, message["ts"]), action_for(run_button(fake, action_id))
+        ),
+        respond,
+    )
     assert respond.all_ephemeral(), respond.sent
     return respond
 
@@ -144,7 +150,9 @@ def answer_questions(team: TeamFlow, fake: FakeSlack, team_id: str, user: str, o
             if ANSWER_ACTION_PATTERN.match(b.action_id) and QuestionButton.decode(b.value).a == option
         )
         respond = Responses()
-        team.assessments.click(body_for(team_id, user, dm, message["ts"]), action_for(button), respond)
+        team.assessments.click(
+            BlockAction.of(body_for(team_id, user, dm, message["ts"]), action_for(button)), respond
+        )
         assert respond.sent == [], respond.sent
 
 
@@ -277,7 +285,10 @@ def test_only_the_starter_or_an_admin_closes_and_a_click_after_changes_nothing(
         ]
         value = json.dumps({"r": run.run_id})
         handler(
-            body_for(team_id, user, CHANNEL, closed["ts"]), {"action_id": action, "value": value}, respond
+            BlockAction.of(
+                body_for(team_id, user, CHANNEL, closed["ts"]), {"action_id": action, "value": value}
+            ),
+            respond,
         )
         assert "closed" in respond.text() and "nothing was changed" in respond.text()
     assert fake.messages(CHANNEL) == after
@@ -354,7 +365,10 @@ def test_take_part_from_a_nudge_starts_the_members_questions(team: TeamFlow, fak
     (take_part,) = buttons_of(reminder)
     respond = Responses()
     team.take_part(
-        body_for(team_id, "U02", fake.dm_channel_id("U02"), reminder["ts"]), action_for(take_part), respond
+        BlockAction.of(
+            body_for(team_id, "U02", fake.dm_channel_id("U02"), reminder["ts"]), action_for(take_part)
+        ),
+        respond,
     )
     assert "first question" in respond.text()
     session = team.sessions.get(Respondent(team_id=team_id, user_id="U02", run_id=run.run_id))

@@ -15,10 +15,10 @@ from bot.engine.conversation import Conversation, Start, advance
 from bot.engine.history import DimensionSummary, ResultSummary
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.playground import demo_answers
 from bot.store import keys
 from bot.store.history import HistoryLimits, HistoryStore, Scope, record_channel_result
 from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
+from playground.demo import demo_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
 REPORT = build_view(score(BANK, demo_answers(BANK))).to_dict()

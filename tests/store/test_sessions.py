@@ -27,9 +27,9 @@ from bot.store.sessions import (
     SessionRecord,
     SessionStore,
     StoreUnavailable,
-    TooManyConcurrentChanges,
     connect,
 )
+from bot.store.transactions import TooManyConcurrentChanges
 
 BANK = BankCatalog.from_directory().get("mlops")
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.engine.answers import DontKnow, NotApplicable, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from bot.cli import main
+from bot.cli.main import main
 from bot.engine.answers import choices
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR

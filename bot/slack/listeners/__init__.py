@@ -1,4 +1,5 @@
-"""Bolt listeners, one module per kind, each with ``register(app, flow)``."""
+"""Bolt listeners, one module per kind, each with ``register(app, …)``. Each listens for its own command,
+action ids, views or events, so the order they are registered in does not matter."""
 
 from slack_bolt import App
 
@@ -7,6 +8,7 @@ from bot.slack.history_flow import HistoryFlow
 from bot.slack.listeners import actions, commands, events, history, modals, schedule, team
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
+from bot.slack.subcommands import Flows
 from bot.slack.team import TeamFlow
 
 
@@ -18,17 +20,14 @@ def register_listeners(
     schedule_flow: ScheduleFlow | None = None,
     modal_flow: ModalFlow | None = None,
 ) -> None:
-    # Bolt runs the first listener that matches: `team` and `schedule` typed alone open their forms, so
-    # these come before the listeners that read the typed arguments.
+    commands.register(app, Flows(flow, team_flow, history_flow, schedule_flow, modal_flow))
+    actions.register(app, flow)
     if modal_flow is not None:
         modals.register(app, modal_flow)
-    # First: they take `/mlops-compass team …` and `/mlops-compass schedule …` before the general command.
     if team_flow is not None:
         team.register(app, team_flow)
     if schedule_flow is not None:
         schedule.register(app, schedule_flow)
-    commands.register(app, flow, history_flow)
-    actions.register(app, flow)
     if history_flow is not None:
         events.register(app, history_flow)
         history.register(app, history_flow)

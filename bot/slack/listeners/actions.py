@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     BACK_ACTION,
@@ -21,7 +22,7 @@ def register(app: App, flow: AssessmentFlow) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
     ) -> None:
         ack()
-        flow.click(body, action, respond)
+        flow.click(BlockAction.of(body, action), respond)
 
     for matcher in (ANSWER_ACTION_PATTERN, BACK_ACTION, CANCEL_ACTION):
         app.action(matcher)(handle_question_click)
@@ -29,9 +30,9 @@ def register(app: App, flow: AssessmentFlow) -> None:
     @app.action(RESUME_ACTION)
     def handle_resume(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        flow.session_button(body, action, respond, start_over=False)
+        flow.session_button(BlockAction.of(body, action), respond, start_over=False)
 
     @app.action(START_OVER_ACTION)
     def handle_start_over(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        flow.session_button(body, action, respond, start_over=True)
+        flow.session_button(BlockAction.of(body, action), respond, start_over=True)

@@ -1,0 +1,90 @@
+"""`mlops-compass clock`: reads its settings, connects, and runs the clock (`bot.cli.clock`) until SIGTERM.
+
+Kept apart from `bot.cli.clock` so that the CLI starts without importing the Slack and Redis clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+log = logging.getLogger("bot.clock")
+
+EXIT_BAD_SETTING = 2
+
+
+def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "clock",
+        help="run the clock: post due reminders and nudge unfinished assessments (the Procfile's clock)",
+        description="Run the clock process. Settings come from the environment; see the README. "
+        "Any number may run against one Redis: each reminder is posted once.",
+    )
+    parser.set_defaults(handler=run_clock_command)
+
+
+def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
+    from bot.cli.clock import Clock, ClockConfig
+    from bot.cli.web import StartupError, configure_logging, load_catalog
+    from bot.settings import SettingsError, load_clock_settings
+    from bot.slack.assessment import AssessmentFlow
+    from bot.slack.reminders import ReminderSlack, clock_client
+    from bot.slack.team import TeamFlow
+    from bot.store.nudges import SessionWatch
+    from bot.store.schedules import ScheduleStore
+    from bot.store.sessions import SessionStore, StoreUnavailable, connect
+    from bot.store.team_runs import TeamRunStore
+
+    try:
+        settings = load_clock_settings()
+        configure_logging(settings.log_level)
+        catalog = load_catalog(settings)
+        client = connect(settings.redis_url)
+        SessionStore(client).ping()
+    except SettingsError as error:
+        print(f"mlops-compass clock: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    except StartupError as error:
+        print(f"mlops-compass clock: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    except StoreUnavailable as error:
+        print(f"mlops-compass clock: Redis at REDIS_URL {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
+    sessions = SessionStore(client)
+    # Team schedules open runs and overdue runs close with their report, exactly as in the web process.
+    teams = TeamFlow(
+        TeamRunStore(client),
+        sessions,
+        catalog,
+        AssessmentFlow(
+            store=sessions, catalog=catalog, default_bank=settings.default_bank, client=slack_client
+        ),
+        slack_client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+    )
+    clock = Clock(
+        schedules=ScheduleStore(client),
+        watch=SessionWatch(client),
+        slack=ReminderSlack(slack_client, catalog),
+        catalog=catalog,
+        team_runs=teams,
+        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch)],
+        config=ClockConfig(batch=settings.clock_batch),
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the current delivery", signum)
+        clock.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("clock started: a tick every %ss", settings.clock_tick_seconds)
+    clock.run(settings.clock_tick_seconds)
+    log.info("clock stopped")
+    return 0

@@ -1,0 +1,210 @@
+"""Use cases of results over time, apart from any front end: the changes a new result shows, a scope's
+history and trends, what App Home shows, exports, and forgetting a person. Slack (bot/slack/) and the
+command line (bot/cli/) only present what these return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.conversation import Conversation, CorruptState
+from bot.engine.export import ExportRow
+from bot.engine.history import (
+    Changes,
+    Comparison,
+    ResultSummary,
+    Trends,
+    changes_since,
+    team_summary,
+    trends,
+)
+from bot.engine.team import TeamReport
+from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
+from bot.store.sessions import Respondent, SessionStore
+
+HOME_CHANNELS = 5
+
+
+@dataclass(frozen=True)
+class NewResult:
+    """A result just kept, with the change since the previous comparable one in its scope."""
+
+    current: ResultSummary
+    changes: Changes
+
+    @property
+    def chart_previous(self) -> ResultSummary | None:
+        """The earlier result a chart draws beside this one: only one that compares in full."""
+        return self.changes.previous if self.changes.comparison is Comparison.FULL else None
+
+
+def new_result(store: HistoryStore, scope: Scope, result_id: str) -> NewResult | None:
+    """None when the result is not (or no longer) in the scope's history."""
+    results = store.results(scope)
+    current = next((r for r in results if r.result_id == result_id), None)
+    if current is None:
+        return None
+    return NewResult(current, changes_since(current, results))
+
+
+def keep_team_result(
+    store: HistoryStore,
+    team_id: str,
+    channel_id: str,
+    run_id: str,
+    report: TeamReport,
+    finished_at: float,
+) -> NewResult | None:
+    """Keep a closed team run's result in its channel's history (the run id is the result id, so closing
+    twice keeps it once) and say what changed since the channel's previous comparable one. None for a
+    withheld report: it showed no levels, so none are kept."""
+    summary = team_summary(report, run_id, finished_at)
+    if summary is None:
+        return None
+    record_channel_result(
+        store.redis,
+        team_id,
+        channel_id,
+        summary,
+        run_id=run_id,
+        respondents=report.respondents,
+        finished_at=finished_at,
+        limits=store.limits,
+    )
+    return new_result(store, Scope.channel(team_id, channel_id), run_id)
+
+
+@dataclass(frozen=True)
+class History:
+    scope: Scope
+    results: tuple[ResultSummary, ...]  # newest first
+    trends: Trends | None
+
+
+def history_of(store: HistoryStore, scope: Scope) -> History:
+    results = store.results(scope)
+    return History(scope, tuple(results), trends(results))
+
+
+def export_rows(store: HistoryStore, scopes: Iterable[Scope]) -> list[ExportRow]:
+    """Each scope's kept results, oldest first within a scope."""
+    rows = []
+    for scope in scopes:
+        for result in reversed(store.results(scope)):
+            rows.append(ExportRow(scope.team_id, scope.kind, scope.id, result))
+    return rows
+
+
+def workspace_export(store: HistoryStore, workspaces: Sequence[str] = ()) -> list[ExportRow]:
+    """Every kept result of the named workspaces (all workspaces when none is named), for an admin."""
+    chosen = list(workspaces) or store.workspaces()
+    return export_rows(store, [scope for team_id in chosen for scope in store.scopes(team_id)])
+
+
+def forget(
+    store: HistoryStore, team_id: str, user_id: str, erase_schedules: ScheduleEraser | None = None
+) -> Forgotten:
+    return store.forget_person(team_id, user_id, erase_schedules)
+
+
+# App Home ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InProgress:
+    bank_id: str
+    bank_title: str
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
+class BankChoice:
+    id: str
+    title: str
+    questions: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class OpenTeamRun:
+    """A team run open in one of the person's channels, as the team runs' code describes it."""
+
+    channel_id: str
+    bank_title: str
+    answered: int
+    closes_at: float
+    take_part_action_id: str  # the team runs' own Take part button
+    take_part_value: str
+
+
+# (workspace id, user id, the person's channel ids) -> the team runs open there.
+OpenRunsLookup = Callable[[str, str, Sequence[str]], list[OpenTeamRun]]
+
+
+def no_open_runs(team_id: str, user_id: str, channel_ids: Sequence[str]) -> list[OpenTeamRun]:
+    """OPEN_TEAM_RUNS_HOOK until team runs exist: there are none."""
+    return []
+
+
+# The team runs' code sets this to its own lookup; App Home shows what it returns with Take part.
+OPEN_TEAM_RUNS_HOOK: OpenRunsLookup = no_open_runs
+
+
+@dataclass(frozen=True)
+class HomeData:
+    user_id: str
+    history: History
+    in_progress: InProgress | None
+    banks: tuple[BankChoice, ...]
+    open_runs: tuple[OpenTeamRun, ...]
+    channel_results: tuple[tuple[str, ResultSummary], ...]  # (channel id, its latest team result)
+
+
+def home_data(
+    history: HistoryStore,
+    sessions: SessionStore,
+    catalog: BankCatalog,
+    team_id: str,
+    user_id: str,
+    channel_ids: Sequence[str],
+    open_runs: OpenRunsLookup | None = None,
+) -> HomeData:
+    lookup = open_runs if open_runs is not None else OPEN_TEAM_RUNS_HOOK
+    channel_results = []
+    for channel_id in channel_ids:
+        latest = history.latest(Scope.channel(team_id, channel_id))
+        if latest is not None:
+            channel_results.append((channel_id, latest))
+    channel_results.sort(key=lambda pair: pair[1].finished_at, reverse=True)
+    banks = tuple(BankChoice(b.id, b.title, b.question_counts[1], b.estimated_minutes) for b in catalog.banks)
+    return HomeData(
+        user_id=user_id,
+        history=history_of(history, Scope.person(team_id, user_id)),
+        in_progress=_in_progress(sessions, catalog, team_id, user_id),
+        banks=banks,
+        open_runs=tuple(lookup(team_id, user_id, channel_ids)),
+        channel_results=tuple(channel_results[:HOME_CHANNELS]),
+    )
+
+
+def _in_progress(
+    sessions: SessionStore, catalog: BankCatalog, team_id: str, user_id: str
+) -> InProgress | None:
+    record = sessions.get(Respondent(team_id=team_id, user_id=user_id))
+    if record is None:
+        return None
+    try:
+        conversation = Conversation.from_dict(record.conversation)
+    except CorruptState:
+        return None
+    if conversation.finished:
+        return None
+    try:
+        bank = catalog.by_id(conversation.bank_id)
+        title, total = bank.title, len(bank.questions)
+    except UnknownBank:
+        title, total = conversation.bank_id, len(conversation.answers)
+    return InProgress(conversation.bank_id, title, len(conversation.answers), total)

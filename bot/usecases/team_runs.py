@@ -1,0 +1,351 @@
+"""Team runs as use cases: plain functions over the engine and the store, with no Slack in them.
+
+A front end (bot/slack/team.py, or a test) calls these and presents what they return; the rules of a run
+live here: who may close it, when it closes, what a retake replaces, whom a nudge reaches.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.engine.answers import Answer
+from bot.engine.bank import QuestionBank
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.team import MIN_RESPONDENTS, TeamReport, contribution, team_report
+from bot.engine.team_view import TeamReportView, build_team_view
+from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
+from bot.store.team_runs import (
+    CLOSED_BY_DEADLINE,
+    ResponseRecord,
+    RunClosed,
+    RunRecord,
+    TeamRunStore,
+    UnknownRun,
+    parse_response,
+    parse_run,
+)
+from bot.usecases.personal import is_finished
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 30
+DAY_SECONDS = 24 * 3600
+NUDGE_INTERVAL_SECONDS = DAY_SECONDS
+
+
+# Starting a run ------------------------------------------------------------------------------------
+
+
+class BadRunRequest(ValueError):
+    """`/mlops-compass team …` with words that do not fit; the message says what would."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    bank_id: str | None
+    days: int
+
+
+_CLOSES_IN = re.compile(r"^closes\s+in\s+(\d+)\s+days?$", re.IGNORECASE)
+USAGE = "team [bank] [closes in N days]"
+
+
+def parse_run_request(words: Sequence[str]) -> RunRequest:
+    """The words after `team`: an optional bank id, then optionally "closes in N days" (1–30)."""
+    rest = list(words)
+    bank_id = None
+    if rest and rest[0].lower() != "closes":
+        bank_id = rest.pop(0)
+    days = DEFAULT_DAYS
+    if rest:
+        matched = _CLOSES_IN.match(" ".join(rest))
+        if matched is None:
+            raise BadRunRequest(
+                f"I read `{' '.join(words)}` but expected `{USAGE}`, e.g. `team closes in 3 days`."
+            )
+        days = int(matched.group(1))
+        if not 1 <= days <= MAX_DAYS:
+            raise BadRunRequest(f"A team run closes in 1 to {MAX_DAYS} days; {days} is outside that.")
+    return RunRequest(bank_id, days)
+
+
+def open_run(
+    runs: TeamRunStore,
+    bank: QuestionBank,
+    team_id: str,
+    channel_id: str,
+    starter_id: str,
+    days: int,
+    now: float | None = None,
+) -> RunRecord:
+    """Open a run in the channel; raises RunAlreadyOpen while another one is open there."""
+    started = time.time() if now is None else now
+    record = RunRecord(
+        team_id=team_id,
+        channel_id=channel_id,
+        starter_id=starter_id,
+        bank_id=bank.id,
+        bank_version=bank.version,
+        created_at=started,
+        deadline=started + days * DAY_SECONDS,
+    )
+    return runs.open(record)
+
+
+# Taking part -----------------------------------------------------------------------------------------
+
+
+class RunBankChanged(Exception):
+    def __init__(self, run: RunRecord, current: str):
+        self.run = run
+        self.current = current
+        super().__init__(f"the run uses {run.bank_id} {run.bank_version}; the bank is now {current}")
+
+
+@dataclass(frozen=True)
+class Participation:
+    respondent: Respondent
+    bank: QuestionBank
+    in_progress: bool  # their run assessment is under way: resend the current question
+    retake: bool  # they have a counted response, which the new one will replace
+
+
+def run_bank(catalog: BankCatalog, run: RunRecord) -> QuestionBank:
+    try:
+        bank = catalog.by_id(run.bank_id)
+    except UnknownBank:
+        raise RunBankChanged(run, "no longer offered") from None
+    if bank.version != run.bank_version:
+        raise RunBankChanged(run, f"{bank.id} {bank.version}")
+    return bank
+
+
+def take_part(
+    runs: TeamRunStore, sessions: SessionStore, catalog: BankCatalog, run: RunRecord, user_id: str, now: float
+) -> Participation:
+    """What Take part means for this person now. Raises RunClosed when the run is closed; an overdue run
+    must be closed by the caller first (``close_run``)."""
+    if not run.is_open or run.overdue(now):
+        raise RunClosed(run)
+    bank = run_bank(catalog, run)
+    respondent = Respondent(team_id=run.team_id, user_id=user_id, run_id=run.run_id)
+    existing = sessions.get(respondent)
+    in_progress = existing is not None and not is_finished(existing)
+    retake = runs.has_answered(run.team_id, run.run_id, user_id)
+    return Participation(respondent, bank, in_progress, retake)
+
+
+# Recording a response ------------------------------------------------------------------------------
+
+
+@dataclass
+class ResponseOutcome:
+    """What finishing a member's assessment does to the run, decided inside the finishing transaction.
+    ``queue`` adds the writes to that transaction."""
+
+    team_id: str
+    run_id: str
+    user_id: str
+    counted: bool
+    replaced: bool  # a retake: the earlier response was taken out
+    run: RunRecord | None
+    reason: str | None = None  # why not counted: "closed", "overdue" or "unknown run"
+    _response: ResponseRecord | None = field(default=None, repr=False)
+    _previous: ResponseRecord | None = field(default=None, repr=False)
+    _personal: tuple[str, str, float] | None = field(default=None, repr=False)
+
+    def queue(self, pipe: Any) -> None:
+        if self._personal is not None:
+            # The person's own answers count as their personal result too.
+            history_key, result_id, finished_at = self._personal
+            pipe.zadd(history_key, {result_id: finished_at})
+        if self.counted and self._response is not None:
+            TeamRunStore.queue_response(
+                pipe, self.team_id, self.run_id, self.user_id, self._response, self._previous
+            )
+
+
+def watched_keys(respondent: Respondent) -> tuple[str, ...]:
+    if respondent.run_id is None:
+        return ()
+    return TeamRunStore.watched_keys(respondent.team_id, respondent.run_id, respondent.user_id)
+
+
+@dataclass(frozen=True)
+class RunResponses:
+    """A run's part in the transaction that finishes a member's assessment (personal.RunWrites): the
+    run's keys are watched with the session, and the response counts as ``record_response`` decides."""
+
+    clock: Callable[[], float] = time.time
+
+    def watched_keys(self, respondent: Respondent) -> tuple[str, ...]:
+        return watched_keys(respondent)
+
+    def response_writes(
+        self,
+        respondent: Respondent,
+        bank: QuestionBank,
+        answers: Mapping[str, Answer],
+        result: ResultRecord,
+        watched: Watched,
+    ) -> ResponseOutcome:
+        return record_response(respondent, bank, answers, result, watched, self.clock())
+
+
+def record_response(
+    respondent: Respondent,
+    bank: QuestionBank,
+    answers: Mapping[str, Answer],
+    result: ResultRecord,
+    watched: Watched,
+    now: float,
+) -> ResponseOutcome:
+    """Decide, from the values the finishing transaction WATCHes, whether and how this response counts.
+    Pure: the writes happen when the transaction runs ``outcome.queue``."""
+    assert respondent.run_id is not None
+    run_key, response_key = watched_keys(respondent)
+    run = parse_run(watched.get(run_key))
+    personal = (
+        Respondent(team_id=respondent.team_id, user_id=respondent.user_id).history_key,
+        result.result_id,
+        result.finished_at,
+    )
+    team_id, run_id, user_id = respondent.team_id, respondent.run_id, respondent.user_id
+    if run is None or not run.is_open or run.overdue(now):
+        reason = "unknown run" if run is None else "closed" if not run.is_open else "overdue"
+        return ResponseOutcome(
+            team_id,
+            run_id,
+            user_id,
+            counted=False,
+            replaced=False,
+            run=run,
+            reason=reason,
+            _personal=personal,
+        )
+    previous = parse_response(watched.get(response_key))
+    response = ResponseRecord(
+        counts=dict(contribution(bank, answers).counts), result_id=result.result_id, recorded_at=now
+    )
+    return ResponseOutcome(
+        team_id,
+        run_id,
+        user_id,
+        counted=True,
+        replaced=previous is not None,
+        run=run,
+        _response=response,
+        _previous=previous,
+        _personal=personal,
+    )
+
+
+# Nudging -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    is_bot: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class NudgePlan:
+    targets: tuple[str, ...]
+    answered: int
+    skipped_accounts: int  # bots and deactivated accounts
+
+
+def nudge_targets(members: Iterable[Member], answered: set[str], exclude: Iterable[str] = ()) -> NudgePlan:
+    """The channel's people who have not answered: no bots, no deactivated accounts, nobody excluded (the
+    person nudging), each once."""
+    excluded = set(exclude)
+    targets: list[str] = []
+    done = skipped = 0
+    for member in dict.fromkeys(members):
+        if member.is_bot or member.deleted:
+            skipped += 1
+        elif member.user_id in answered:
+            done += 1
+        elif member.user_id not in excluded and member.user_id not in targets:
+            targets.append(member.user_id)
+    return NudgePlan(tuple(targets), done, skipped)
+
+
+def people(members: Iterable[Member]) -> int:
+    """Members who could answer: not bots, not deactivated."""
+    return sum(1 for m in members if not m.is_bot and not m.deleted)
+
+
+# Closing ---------------------------------------------------------------------------------------------
+
+
+def may_close(run: RunRecord, user_id: str, is_admin: bool) -> bool:
+    return user_id == run.starter_id or is_admin
+
+
+@dataclass(frozen=True)
+class ClosedRun:
+    run: RunRecord
+    view: TeamReportView
+    report: TeamReport | None = None  # what the view was built from: the channel's history keeps it
+
+
+def close_run(
+    runs: TeamRunStore,
+    catalog: BankCatalog,
+    team_id: str,
+    run_id: str,
+    closed_by: str,
+    invited: int | None,
+    min_respondents: int = MIN_RESPONDENTS,
+    now: float | None = None,
+) -> ClosedRun:
+    """Close the run (raises RunClosed if it already is), build its team report from the aggregate read
+    in the closing transaction, and keep the report with the run."""
+    closed_at = time.time() if now is None else now
+    run, aggregate = runs.close(team_id, run_id, closed_by, closed_at)
+    report = run_team_report(catalog, run, aggregate, invited, min_respondents)
+    view = build_team_view(report)
+    kept = runs.save_report(team_id, run_id, view.to_dict(), invited)
+    return ClosedRun(kept, view, report)
+
+
+def run_team_report(
+    catalog: BankCatalog, run: RunRecord, aggregate: Any, invited: int | None, min_respondents: int
+) -> TeamReport:
+    try:
+        bank = catalog.by_id(run.bank_id)
+    except UnknownBank as error:
+        raise UnknownRun(f"run {run.run_id}: {error}") from None
+    return team_report(bank, aggregate, invited, min_respondents)
+
+
+def team_report_view(
+    catalog: BankCatalog, run: RunRecord, aggregate: Any, invited: int | None, min_respondents: int
+) -> TeamReportView:
+    return build_team_view(run_team_report(catalog, run, aggregate, invited, min_respondents))
+
+
+def close_if_overdue(
+    runs: TeamRunStore,
+    catalog: BankCatalog,
+    run: RunRecord,
+    invited: int | None,
+    min_respondents: int,
+    now: float,
+) -> ClosedRun | None:
+    """Close a run past its deadline (the clock does this, or the next interaction if it comes first); None
+    when it is not overdue or another process closed it first."""
+    if not run.overdue(now):
+        return None
+    try:
+        return close_run(
+            runs, catalog, run.team_id, run.run_id, CLOSED_BY_DEADLINE, invited, min_respondents, now
+        )
+    except RunClosed:
+        return None

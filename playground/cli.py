@@ -1,0 +1,163 @@
+"""`mlops-compass-playground`: the real Slack app, a fake workspace, and you in the terminal.
+
+The playground's parts: `playground.demo` plays an assessment (alone or with simulated teammates),
+`playground.schedule_demo` fast-forwards the clock through a schedule, `playground.screen` draws what
+the fake workspace (`playground.fakeslack`) shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.engine.bank import BankError
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.settings import SettingsError, load_bank_settings
+from bot.terminal.answers_file import AnswersFileError, load_answers_file
+from bot.terminal.console import make_console
+from playground.demo import (
+    CHANNEL,
+    DEFAULT_CHART,
+    QUIT_MESSAGE,
+    TEAMMATES,
+    answer_from,
+    ask_person,
+    demo_answers,
+    demo_answers_later,
+    play,
+    play_team,
+    playground_app,
+    teammate_answers,
+)
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import AppDidNotStart
+from playground.fakeslack.workspace import SlackUser
+from playground.schedule_demo import run_schedule_demo
+from playground.screen import EXIT_QUIT, EXIT_USAGE
+
+PROGRAM = "mlops-compass-playground"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="Runs the real Slack app with an in-process store against a local fake Slack "
+        "workspace. Without a terminal on stdin (and without --answers), it plays --demo.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--answers", type=Path, metavar="FILE", help="answer from FILE (question id -> option)"
+    )
+    source.add_argument("--demo", action="store_true", help="answer with a built-in example team's answers")
+    source.add_argument(
+        "--schedule-demo",
+        action="store_true",
+        help="schedule a quarterly reminder in #general, then fast-forward the clock to see it posted",
+    )
+    parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE",
+        default=DEFAULT_CHART,
+        help=f"where to write the last report's chart (default: {DEFAULT_CHART})",
+    )
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help=f"run a team assessment in #general: {len(TEAMMATES)} simulated teammates answer beside you, "
+        "then you close the run and see the team report",
+    )
+    return parser
+
+
+def run_playground(args: argparse.Namespace, console: Console) -> int:
+    try:
+        return _run_playground(args, console)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the playground as `q` does; the app process is stopped on the way out.
+        console.print()
+        console.print(QUIT_MESSAGE, style="yellow")
+        return EXIT_QUIT
+
+
+def _run_playground(args: argparse.Namespace, console: Console) -> int:
+    settings = load_bank_settings()
+    if args.schedule_demo:
+        try:
+            return run_schedule_demo(console, settings.banks_directory, CHANNEL)
+        except AppDidNotStart as error:
+            print(f"{PROGRAM}: the app did not start: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        catalog = BankCatalog.from_directory(settings.banks_directory)
+        # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
+        bank = catalog.by_id(args.bank or settings.default_bank)
+        if args.answers is not None:
+            choosers = [answer_from(load_answers_file(args.answers, bank).answers)]
+        elif args.demo or not sys.stdin.isatty():
+            if not args.demo:
+                console.print(
+                    "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
+                )
+            choosers = [answer_from(demo_answers(bank))]
+            if not args.team:
+                # Twice in a row, the second time a quarter later: the second report shows what changed.
+                choosers.append(answer_from(demo_answers_later(bank)))
+        else:
+            choosers = [ask_person(console)]
+    except (BankError, UnknownBank, AnswersFileError) as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    signing_secret = secrets.token_hex(16)
+    try:
+        with (
+            FakeSlack() as fake,
+            playground_app(
+                fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
+            ) as (_, transport),
+        ):
+            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            if args.socket:
+                console.print(
+                    f"The app connected to the fake workspace over Socket Mode "
+                    f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
+                    style="dim",
+                )
+            if not args.team:
+                return play(console, user, choosers, args.chart)
+            teammates = [
+                (
+                    SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
+                    answer_from(teammate_answers(bank, number)),
+                )
+                for number, (user_id, name) in enumerate(TEAMMATES)
+            ]
+            fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
+            return play_team(console, user, choosers[0], teammates)
+    except AppDidNotStart as error:
+        print(f"{PROGRAM}: the app did not start: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except TimeoutError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = make_console()
+    try:
+        return run_playground(args, console)
+    except SettingsError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return EXIT_USAGE

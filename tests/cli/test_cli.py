@@ -1,0 +1,488 @@
+"""The mlops-compass command: exit codes, validation output, non-interactive assessments and listings."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli.main import build_parser, main
+from bot.engine.bank import load_bank_file
+from bot.engine.catalog import DEFAULT_BANKS_DIR
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = Path(sys.executable).with_name("mlops-compass")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MLOPS = load_bank_file(DEFAULT_BANKS_DIR / "mlops.yaml")
+PULSE = load_bank_file(DEFAULT_BANKS_DIR / "pulse.yaml")
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def best_answers() -> dict[str, int]:
+    """Every practice at its best; the context answer says the team ships LLM features, so all apply."""
+    return {question.id: len(question.options) for question in MLOPS.questions}
+
+
+def worst_answers() -> dict[str, int]:
+    return {question.id: 1 for question in MLOPS.questions if question.kind == "practice"} | {
+        "llm_features": 3
+    }
+
+
+def index_of(question_id: str) -> int:
+    return next(i for i, q in enumerate(MLOPS.questions) if q.id == question_id)
+
+
+def write_answers(tmp_path: Path, answers: object, name: str = "answers.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(answers) if name.endswith(".json") else yaml.safe_dump(answers))
+    return path
+
+
+def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path) -> dict:
+    code, out, err = run(capsys, "assess", "--answers", str(answers_file), "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# Parser structure ---------------------------------------------------------------------------------
+
+
+def test_parser_offers_the_subcommands() -> None:
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert isinstance(subparsers.choices, dict)
+    assert {"assess", "validate", "banks"} <= set(subparsers.choices)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["frobnicate"], ["assess", "--format", "yaml"], ["assess", "--format", "json"]],
+    ids=["no command", "unknown command", "unknown format", "format without answers"],
+)
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert err
+    assert out == ""
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "assess" in out and "validate" in out and "banks" in out
+
+
+# validate ---------------------------------------------------------------------------------------
+
+
+def test_validate_accepts_the_shipped_banks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate", str(PROJECT_ROOT / "question_banks"))
+    assert code == 0
+    assert out.strip() == "2 banks OK"
+
+
+def test_validate_defaults_to_the_shipped_banks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "validate")
+    assert code == 0
+    assert "2 banks OK" in out
+
+
+def broken_bank(tmp_path: Path) -> Path:
+    raw = yaml.safe_load((DEFAULT_BANKS_DIR / "mlops.yaml").read_text())
+    raw = copy.deepcopy(raw)
+    # Three practices no other question or the pulse list refers to, so each mistake is reported once.
+    raw["questions"][index_of("ci_tests")]["weight"] = "heavy"
+    raw["questions"][index_of("service_monitoring")]["dimension"] = "security"
+    raw["questions"][index_of("cost_visibility")]["id"] = "code_review_ml"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_validate_reports_exactly_the_three_problems_with_file_path_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = broken_bank(tmp_path)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    lines = out.strip().splitlines()
+    problems, summary = lines[:-1], lines[-1]
+    assert len(problems) == 3, out
+    by_path = {}
+    for line in problems:
+        file, problem_path, reason = line.split(": ", 2)
+        assert file == str(path)
+        by_path[problem_path] = reason
+    weight = f"questions[{index_of('ci_tests')}].weight"
+    dimension = f"questions[{index_of('service_monitoring')}].dimension"
+    duplicate = f"questions[{index_of('cost_visibility')}].id"
+    assert set(by_path) == {weight, dimension, duplicate}
+    assert "number" in by_path[weight]
+    assert "unknown dimension 'security'" in by_path[dimension]
+    assert "duplicate question id 'code_review_ml'" in by_path[duplicate]
+    assert summary == "3 problems in 1 file"
+
+
+def test_validate_checks_every_bank_in_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken_bank(tmp_path)
+    (tmp_path / "pulse.yaml").write_text((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
+    (tmp_path / "notes.txt").write_text("not a bank, and not checked")
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert out.strip().splitlines()[-1] == "3 problems in 1 file; 1 bank OK"
+
+
+def test_validate_refuses_a_bank_id_used_twice_in_one_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("one.yaml", "two.yaml"):
+        (tmp_path / name).write_text((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    one, two = tmp_path / "one.yaml", tmp_path / "two.yaml"
+    assert f"{one}: id: bank id 'pulse' also used by {two}" in out
+    assert f"{two}: id: bank id 'pulse' also used by {one}" in out
+    assert out.strip().splitlines()[-1] == "2 problems in 2 files"
+
+
+def test_validate_of_a_missing_path_is_bad_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "validate", str(tmp_path / "nowhere"))
+    assert code == 2
+    assert "nowhere: no such file or directory" in err
+
+
+def test_validate_of_a_directory_without_banks_is_a_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "validate", str(tmp_path))
+    assert code == 1
+    assert "no question bank files" in out
+
+
+# assess --answers -------------------------------------------------------------------------------
+
+
+def test_all_best_answers_reach_level_4_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = assess_json(capsys, write_answers(tmp_path, best_answers()))
+    assert [d["level"]["level"] for d in data["dimensions"]] == [4, 4, 4, 4]
+    assert data["overall"] == {
+        "level": 4,
+        "name": "Optimized / Autonomous",
+        "colour": "green",
+        "label": "Level 4 · Optimized / Autonomous",
+    }
+    assert data["overall_score"] == 100.0
+    assert data["next_steps"] == []
+
+
+def test_all_worst_answers_stay_at_level_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = assess_json(capsys, write_answers(tmp_path, worst_answers()))
+    assert [d["level"]["level"] for d in data["dimensions"]] == [1, 1, 1, 1]
+    assert data["overall_score"] == 0.0
+    assert len(data["next_steps"]) == 5
+    assert data["next_steps"][0]["kind"] == "gate"
+
+
+@pytest.mark.parametrize("failed_gate", ["quality_gate", "data_validation", "tested_rollback", "drift_skew"])
+def test_a_failed_gate_holds_its_dimension_below_its_level_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], failed_gate: str
+) -> None:
+    # "We don't" (option 2 is the best still under the pass mark of 0.5) with everything else at its best.
+    answers_file = write_answers(tmp_path, best_answers() | {failed_gate: 2})
+    gate = MLOPS.practice(failed_gate)
+    expected_note = f"Held below level {gate.level} by a gate: {gate.text}"
+
+    data = assess_json(capsys, answers_file)
+    result = next(d for d in data["dimensions"] if d["id"] == gate.dimension)
+    assert result["level"]["level"] == gate.level - 1
+    assert result["gate_text"].startswith(expected_note)
+    assert data["overall"]["level"] == gate.level - 1
+    assert [d["gate_text"] for d in data["dimensions"] if d["id"] != gate.dimension] == [None, None, None]
+
+    for report_format in ("text", "markdown"):
+        code, out, err = run(capsys, "assess", "--answers", str(answers_file), "--format", report_format)
+        assert code == 0, err
+        assert expected_note in normalised(out)
+        assert normalised(out).count("Held below level") == 1
+
+
+def test_answers_may_be_labels_numbers_not_applicable_or_dont_know_in_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers: dict[str, object] = {q.id: q.options[-1].label.upper() for q in MLOPS.questions}
+    answers["progressive_delivery"] = "n/a"
+    answers["drift_skew"] = "dont_know"
+    answers["code_review_ml"] = 5
+    data = assess_json(capsys, write_answers(tmp_path, answers, "answers.json"))
+    by_id = {d["id"]: d for d in data["dimensions"]}
+    assert by_id["deploy"]["score"] == 100.0
+    # drift_skew (weight 3 of 24 applicable in monitor) unknown: counts as not in place.
+    assert by_id["monitor"]["score"] == 87.5
+    assert (by_id["monitor"]["level"]["level"], by_id["monitor"]["range_text"]) == (2, "could be 3–4")
+    assert data["find_out"] == [MLOPS.question("drift_skew").text]
+    assert by_id["team"]["score"] == 100.0
+
+
+def test_questions_missing_from_the_file_are_named_and_leave_the_dimension_without_a_level(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {q.id: len(q.options) for q in MLOPS.questions if getattr(q, "dimension", None) != "monitor"}
+    code, out, err = run(
+        capsys, "assess", "--answers", str(write_answers(tmp_path, answers)), "--format", "json"
+    )
+    assert code == 0
+    monitor_ids = [q.id for q in MLOPS.questions if q.kind == "practice" and q.dimension == "monitor"]
+    missing = [q.id for q in MLOPS.questions if getattr(q, "dimension", None) == "monitor"]  # and its outcome
+    assert f"note: {len(missing)} question(s)" in err
+    assert ", ".join(missing) in err
+    data = json.loads(out)
+    monitor = next(d for d in data["dimensions"] if d["id"] == "monitor")
+    assert (monitor["level"]["label"], monitor["score"]) == ("not enough answers", 0.0)
+    assert data["overall"]["level"] is None
+    assert set(data["to_answer"]) == {MLOPS.question(qid).text for qid in monitor_ids}
+
+
+def test_an_unknown_question_and_an_invalid_option_are_both_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers: dict[str, int | str] = {**best_answers(), "drift_skw": 3, "drift_skew": "sometimes"}
+    path = write_answers(tmp_path, answers)
+    code, out, err = run(capsys, "assess", "--answers", str(path))
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert f"{path}: question 'drift_skw': no such question in bank 'mlops'" in lines
+    assert any(
+        line.startswith(f"{path}: question 'drift_skew': 'sometimes' is not an option of 'drift_skew'")
+        for line in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("- drift_skew: 3\n", "expected a mapping of question id to answer"),
+        ("", "the file is empty"),
+        ("drift_skew: [3\n", "not valid YAML/JSON"),
+        ("drift_skew: 3\ndrift_skew: 4\n", "question 'drift_skew' is answered more than once"),
+        (
+            "drift_skew: 9\n",
+            "question 'drift_skew': question 'drift_skew' has options 1–5; got option 9",
+        ),
+    ],
+    ids=["list", "empty", "broken yaml", "duplicate", "option out of range"],
+)
+def test_an_unusable_answers_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(content)
+    code, out, err = run(capsys, "assess", "--answers", str(path))
+    assert code == 2
+    assert out == ""
+    assert err.startswith(f"{path}: ")
+    assert message in err
+
+
+def test_an_unreadable_answers_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "assess", "--answers", str(tmp_path / "absent.yaml"))
+    assert code == 2
+    assert f"{tmp_path / 'absent.yaml'}: cannot read file" in err
+
+
+def test_an_unknown_bank_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "assess", "--bank", "nope")
+    assert code == 2
+    assert "no question bank 'nope' (available: mlops, pulse)" in err
+
+
+def test_a_bank_can_be_named_by_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = {q.id: 1 for q in PULSE.questions}
+    code, out, err = run(
+        capsys,
+        "assess",
+        "--bank",
+        str(DEFAULT_BANKS_DIR / "pulse.yaml"),
+        "--answers",
+        str(write_answers(tmp_path, answers)),
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["bank_id"], data["bank_version"]) == ("pulse", PULSE.version)
+    assert data["footer"].startswith(
+        f"Answered {len(PULSE.questions)} of the {len(PULSE.questions)} questions"
+    )
+
+
+def test_a_broken_bank_named_by_path_lists_its_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = broken_bank(tmp_path)
+    code, _, err = run(capsys, "assess", "--bank", str(path), "--answers", str(path))
+    assert code == 2
+    assert f"{path}: questions[{index_of('ci_tests')}].weight:" in err
+
+
+# banks ------------------------------------------------------------------------------------------
+
+
+def test_banks_lists_each_bank_with_its_question_count(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "banks")
+    assert code == 0
+    rows = {}
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in re.split(r"[│┃|]", line) if cell.strip()]
+        if cells and cells[0] in ("mlops", "pulse"):
+            rows[cells[0]] = cells
+    for bank in (MLOPS, PULSE):
+        assert rows[bank.id] == [
+            bank.id,
+            bank.title,
+            bank.version,
+            bank.reviewed,
+            "–".join(dict.fromkeys(str(count) for count in bank.question_counts)),
+            f"~{bank.estimated_minutes}",
+            f"{bank.id}.yaml",
+        ]
+    assert rows["mlops"][4] == "27–32" and rows["pulse"][4] == "8"
+
+
+# The installed command, in real processes -------------------------------------------------------
+
+
+def subprocess_environment(**extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
+    return environment | extra
+
+
+def run_command(*argv: str, stdin: str = "", **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=subprocess_environment(**environment),
+        cwd=PROJECT_ROOT,
+        timeout=60,
+    )
+
+
+def run_in_terminal(*argv: str, **environment: str) -> tuple[int, str]:
+    """Run with stdout and stderr on a pseudo-terminal, as in an interactive shell."""
+    pty = pytest.importorskip("pty")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        env=subprocess_environment(TERM="xterm-256color", **environment),
+        cwd=PROJECT_ROOT,
+    )
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return process.wait(timeout=60), b"".join(chunks).decode()
+
+
+def test_console_script_and_module_run(tmp_path: Path) -> None:
+    assert CONSOLE_SCRIPT.exists()
+    result = run_command("validate")
+    assert (result.returncode, result.stdout.strip()) == (0, "2 banks OK")
+    module = subprocess.run(
+        [sys.executable, "-m", "bot", "banks"], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60
+    )
+    assert module.returncode == 0
+    assert "pulse" in module.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_colour_only_on_a_terminal_without_no_color(tmp_path: Path) -> None:
+    answers_file = str(write_answers(tmp_path, best_answers() | {"quality_gate": 1}))
+    note = "Held below level 2 by a gate"
+
+    code, on_terminal = run_in_terminal("assess", "--answers", answers_file)
+    assert code == 0
+    assert ANSI_ESCAPE.search(on_terminal), "a terminal should get a coloured report"
+
+    code, no_color = run_in_terminal("assess", "--answers", answers_file, NO_COLOR="1")
+    assert code == 0
+    assert note in no_color
+    assert not ANSI_ESCAPE.search(no_color)
+    assert "\x1b" not in no_color
+
+    piped = run_command("assess", "--answers", answers_file)
+    assert piped.returncode == 0
+    assert note in piped.stdout
+    assert "\x1b" not in piped.stdout + piped.stderr
+    assert all(line == line.rstrip() for line in piped.stdout.splitlines())
+
+
+def test_interactive_assessment_through_stdin() -> None:
+    # Question 1 is answered 5, then revised to 1 after going back; an invalid entry is re-asked.
+    entries = ["5", "b", "1", "seven", *["5"] * (len(PULSE.questions) - 1)]
+    result = run_command("assess", "--bank", "pulse", stdin="\n".join(entries) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "'seven' is not a choice" in result.stdout
+    assert result.stdout.count(f"Question 1 of {len(PULSE.questions)}") == 2
+    assert "MLOps maturity report · MLOps Quarterly Pulse" in result.stdout
+    # data_validation (weight 3) at 0 and reproducible_training (weight 3) at 1 average to 50.
+    data_line = next(line for line in result.stdout.splitlines() if line.startswith("Data & Experimentation"))
+    figures = result.stdout.splitlines()[result.stdout.splitlines().index(data_line) + 1]
+    assert "60.0/100" in figures
+
+
+def test_quitting_the_interactive_assessment_exits_130() -> None:
+    result = run_command("assess", stdin="1\nq\n")
+    assert result.returncode == 130
+    assert "Assessment cancelled after 1 answer;" in result.stderr
+    assert "maturity report" not in result.stdout
+
+
+def test_validate_refuses_a_bank_that_names_a_retired_tool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = yaml.safe_load((DEFAULT_BANKS_DIR / "pulse.yaml").read_text())
+    raw["questions"][0]["tools"] = ["WhyLabs", *raw["questions"][0]["tools"][:3]]
+    path = tmp_path / "stale.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert f"{path}: questions[0].tools[0]: WhyLabs is retired:" in out

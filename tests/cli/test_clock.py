@@ -1,0 +1,520 @@
+"""The clock in process: its store on fakeredis and a real Redis, slack_sdk's WebClient over HTTP to the
+fake Slack Web API, and the system clock moved by time-machine."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import redis
+import time_machine
+
+from bot.cli.clock import Clock, ClockConfig
+from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import Conversation, Start, advance
+from bot.engine.schedule import as_timestamp, parse_request
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
+from bot.slack.schedule_blocks import REMINDER_EVENT, START_FROM_REMINDER_ACTION, StartButton
+from bot.slack.team import TeamFlow
+from bot.store.nudges import SessionWatch
+from bot.store.schedules import ScheduleRecord, ScheduleStore
+from bot.store.sessions import Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.team_runs import TeamRunStore
+from playground.fakeslack import FakeSlack, RecordedCall
+from playground.fakeslack.workspace import buttons_of
+
+CATALOG = BankCatalog.from_directory()
+CREATOR = "U0CREATOR"
+BERLIN = "Europe/Berlin"
+# Fri 2 Jan 2026, 09:00 in Berlin: the first quarterly run is Mon 5 Jan, 10:00.
+START = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
+JANUARY_RUN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as running:
+        yield running
+
+
+def make_clock(
+    client: redis.Redis, fake: FakeSlack, team_runs: Any = None, timeout: int = 5, **config: Any
+) -> Clock:
+    return Clock(
+        schedules=ScheduleStore(client),
+        watch=SessionWatch(client),
+        slack=ReminderSlack(clock_client("xoxb-clock", fake.base_url, timeout_seconds=timeout), CATALOG),
+        catalog=CATALOG,
+        team_runs=team_runs,
+        config=ClockConfig(**config),
+    )
+
+
+@pytest.fixture
+def clock(redis_client: redis.Redis, fake: FakeSlack) -> Clock:
+    return make_clock(redis_client, fake)
+
+
+def schedule(
+    store: ScheduleStore, team_id: str, channel: str = "C0TEAM", text: str = "quarterly", at: datetime = START
+) -> ScheduleRecord:
+    request = parse_request(text)
+    rule = request.rule(BERLIN)
+    draft = ScheduleRecord.draft(
+        team_id, channel, CREATOR, rule, request.bank_id, team_run=request.team, created_at=at.timestamp()
+    )
+    return store.create(draft, as_timestamp(rule.next_run(at)))
+
+
+def reminders(fake: FakeSlack, channel: str | None = None) -> list[RecordedCall]:
+    return [
+        call
+        for call in fake.calls_to("chat.postMessage")
+        if call.ok
+        and (call.params.get("metadata") or {}).get("event_type") == REMINDER_EVENT
+        and (channel is None or call.params["channel"] == channel)
+    ]
+
+
+def dms_to(fake: FakeSlack, user: str) -> list[RecordedCall]:
+    return [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.ok and c.params["channel"] in (user, fake.dm_channel_id(user))
+    ]
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for key in ("text", "elements", "fields") for t in _texts(value.get(key))]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def text_of(call: RecordedCall) -> str:
+    return " ".join(_texts(call.params.get("blocks") or []))
+
+
+def keep_result(client: redis.Redis, team_id: str, channel: str, finished: datetime) -> None:
+    result = ResultRecord(
+        respondent=Respondent(team_id=team_id, user_id="U0ANNA"),
+        bank_id="pulse",
+        bank_version="2.0.0",
+        answers={},
+        report={
+            "overall": {"label": "Level 2 · Repeatable / Automated"},
+            "title": "MLOps maturity report · Pulse",
+        },
+        origin_channel=channel,
+        finished_at=finished.timestamp(),
+    )
+    SessionStore(client).keep_result(result)
+
+
+# Reminders -------------------------------------------------------------------------------------------
+
+
+def test_a_due_reminder_is_posted_once_with_the_last_result_and_a_start_button(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    record = schedule(clock.schedules, team_id)
+    keep_result(redis_client, team_id, "C0TEAM", datetime(2025, 10, 7, 15, 0, tzinfo=UTC))
+    with time_machine.travel(JANUARY_RUN - timedelta(seconds=1)):
+        assert clock.tick().posted == 0
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=5)):
+        report = clock.tick()
+        assert (report.claimed, report.posted) == (1, 1)
+        assert clock.tick().posted == 0
+    [posted] = reminders(fake, "C0TEAM")
+    text = text_of(posted)
+    assert "It's time for this channel's quarterly assessment: *MLOps Quarterly Pulse*." in text
+    assert "Last result reported here: *Level 2 · Repeatable / Automated* on Tue 7 Oct 2025" in text
+    [start] = buttons_of(posted.params)
+    assert start.action_id == START_FROM_REMINDER_ACTION
+    assert StartButton.decode(start.value) == StartButton(s=record.schedule_id, b="pulse")
+    assert posted.params["metadata"]["event_payload"] == {
+        "schedule": record.schedule_id,
+        "run": as_timestamp(JANUARY_RUN),
+    }
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None
+    assert (stored.last_run, stored.last_message_ts, stored.attempt) == (
+        as_timestamp(JANUARY_RUN),
+        posted.response["ts"],
+        None,
+    )
+    assert clock.schedules.next_run(team_id, record.schedule_id) == as_timestamp(
+        datetime(2026, 4, 6, 8, 0, tzinfo=UTC)
+    )
+
+
+def test_a_channel_without_results_is_told_so_plainly(clock: Clock, fake: FakeSlack, team_id: str) -> None:
+    schedule(clock.schedules, team_id)
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+    [posted] = reminders(fake)
+    assert "No assessment result has been reported in this channel yet" in text_of(posted)
+
+
+def test_a_clock_down_for_two_periods_posts_one_reminder_not_two(
+    clock: Clock, fake: FakeSlack, team_id: str
+) -> None:
+    record = schedule(clock.schedules, team_id)
+    # Down from before the January run until after the April one: two runs missed.
+    with time_machine.travel(datetime(2026, 5, 2, 12, 0, tzinfo=UTC)):
+        clock.tick()
+        clock.tick()
+    assert len(reminders(fake)) == 1
+    # The next is July's, and it comes once, at its time.
+    assert clock.schedules.next_run(team_id, record.schedule_id) == as_timestamp(
+        datetime(2026, 7, 6, 8, 0, tzinfo=UTC)
+    )
+    with time_machine.travel(datetime(2026, 7, 6, 8, 0, 1, tzinfo=UTC)):
+        clock.tick()
+    assert len(reminders(fake)) == 2
+
+
+def test_an_archived_channel_pauses_the_schedule_and_tells_its_creator_once(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    first, second = make_clock(redis_client, fake), make_clock(redis_client, fake)
+    record = schedule(first.schedules, team_id)
+    fake.set_archived("C0TEAM")
+    with time_machine.travel(JANUARY_RUN):
+        assert first.tick().paused == 1
+        second.tick()
+    for later in (datetime(2026, 4, 6, 9, 0, tzinfo=UTC), datetime(2027, 1, 4, 10, 0, tzinfo=UTC)):
+        with time_machine.travel(later):
+            first.tick()
+            second.tick()
+    attempts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C0TEAM"]
+    assert [c.error for c in attempts] == ["is_archived"]
+    [told] = dms_to(fake, CREATOR)
+    assert f"I paused the reminder `{record.schedule_id}`" in text_of(told)
+    assert "the channel was archived" in text_of(told)
+    stored = first.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.paused == "is_archived"
+    assert first.schedules.next_run(team_id, record.schedule_id) is None
+
+
+@pytest.mark.parametrize("refusal", ["not_in_channel", "channel_not_found"])
+def test_a_channel_that_removed_the_bot_or_is_gone_pauses_the_schedule(
+    clock: Clock, fake: FakeSlack, team_id: str, refusal: str
+) -> None:
+    record = schedule(clock.schedules, team_id)
+    if refusal == "not_in_channel":
+        fake.set_not_in_channel("C0TEAM")
+    else:
+        fake.set_channel_not_found("C0TEAM")
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+        clock.tick()
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.paused == refusal
+    assert len(dms_to(fake, CREATOR)) == 1
+
+
+def test_a_rate_limit_is_waited_out_with_retry_after_then_posted_once(
+    clock: Clock, fake: FakeSlack, team_id: str
+) -> None:
+    schedule(clock.schedules, team_id)
+    fake.rate_limit_next("chat.postMessage", retry_after=120)
+    with time_machine.travel(JANUARY_RUN):
+        report = clock.tick()
+    assert (report.posted, report.retried) == (0, 1)
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=119)):
+        assert clock.tick().posted == 0
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=121)):
+        assert clock.tick().posted == 1
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+
+
+def test_a_refused_post_is_retried_later_and_posted_once(clock: Clock, fake: FakeSlack, team_id: str) -> None:
+    record = schedule(clock.schedules, team_id)
+    fake.fail_next("chat.postMessage", "internal_error", times=2)
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=31)):
+        clock.tick()  # the second failure: the next try waits twice as long
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=31 + 59)):
+        assert clock.tick().posted == 0
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=31 + 61)):
+        assert clock.tick().posted == 1
+    assert len(reminders(fake)) == 1
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.failures == 0
+
+
+def test_a_post_whose_answer_never_came_is_found_in_the_channel_not_posted_again(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    clock = make_clock(redis_client, fake, timeout=1)
+    record = schedule(clock.schedules, team_id)
+    fake.delay_next("chat.postMessage", 2.5)
+    with time_machine.travel(JANUARY_RUN):
+        report = clock.tick()
+    assert (report.posted, report.retried) == (0, 1)
+    time.sleep(2)  # the slow answer arrives, and nobody reads it
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=40)):
+        assert clock.tick().posted == 1
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    assert len(fake.calls_to("conversations.history")) == 1
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.last_message_ts == fake.messages("C0TEAM")[0]["ts"]
+
+
+class DiesAfterPosting(ReminderSlack):
+    """A clock killed right after Slack took its post, before it could record it."""
+
+    def post_reminder(self, *args: Any, **kwargs: Any) -> Outcome:
+        super().post_reminder(*args, **kwargs)
+        raise SystemExit("killed")
+
+
+def test_a_clock_killed_after_posting_leaves_the_reminder_to_the_next_clock_which_does_not_repeat_it(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    doomed = make_clock(redis_client, fake)
+    doomed.slack = DiesAfterPosting(doomed.slack.client, CATALOG)
+    survivor = make_clock(redis_client, fake)
+    schedule(doomed.schedules, team_id)
+    with time_machine.travel(JANUARY_RUN), pytest.raises(SystemExit):
+        doomed.tick()
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=60)):
+        assert survivor.tick().posted == 0  # the dead clock's lease still holds
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=302)):
+        assert survivor.tick().posted == 1
+    assert len(reminders(fake)) == 1
+
+
+def test_reminders_in_one_channel_are_a_second_apart(clock: Clock, fake: FakeSlack, team_id: str) -> None:
+    for _ in range(3):
+        schedule(clock.schedules, team_id)
+    with time_machine.travel(JANUARY_RUN, tick=True):
+        first = clock.tick()
+        assert (first.posted, first.retried) == (1, 2)
+        deadline = time.monotonic() + 10
+        while len(reminders(fake)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            clock.tick()
+    posted_at = [c.received_at for c in reminders(fake)]
+    assert len(posted_at) == 3
+    assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(posted_at))
+
+
+# Team schedules ------------------------------------------------------------------------------------------
+
+
+class FakeOpener:
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+        self.opened: list[tuple[str, str, str, str]] = []
+
+    def open_run(self, team_id: str, channel_id: str, starter_id: str, bank_id: str) -> Outcome:
+        self.opened.append((team_id, channel_id, starter_id, bank_id))
+        return self.outcome
+
+
+@pytest.mark.parametrize("outcome", [Posted("1767600000.000100"), AlreadyOpen()])
+def test_a_team_schedule_opens_a_team_run_started_by_its_creator(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str, outcome: Outcome
+) -> None:
+    opener = FakeOpener(outcome)
+    clock = make_clock(redis_client, fake, team_runs=opener)
+    record = schedule(clock.schedules, team_id, text="quarterly full team")
+    with time_machine.travel(JANUARY_RUN):
+        assert clock.tick().posted == 1
+        clock.tick()
+    assert opener.opened == [(team_id, "C0TEAM", CREATOR, "mlops")]
+    assert reminders(fake) == []
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.last_run == as_timestamp(JANUARY_RUN)
+
+
+def test_a_team_schedule_whose_channel_is_gone_is_paused(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    clock = make_clock(redis_client, fake, team_runs=FakeOpener(ChannelGone("is_archived")))
+    record = schedule(clock.schedules, team_id, text="quarterly team")
+    with time_machine.travel(JANUARY_RUN):
+        assert clock.tick().paused == 1
+    stored = clock.schedules.get(team_id, record.schedule_id)
+    assert stored is not None and stored.paused == "is_archived"
+    assert len(dms_to(fake, CREATOR)) == 1
+
+
+def test_without_team_runs_a_team_schedule_posts_the_reminder_and_says_why(
+    clock: Clock, fake: FakeSlack, team_id: str
+) -> None:
+    schedule(clock.schedules, team_id, text="quarterly team")
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+    [posted] = reminders(fake)
+    assert "team runs are not available here yet" in text_of(posted)
+    assert buttons_of(posted.params)
+
+
+def real_teams(client: redis.Redis, fake: FakeSlack) -> TeamFlow:
+    """Team runs as the clock process builds them: the web process's own flow, on the clock's client."""
+    slack = clock_client("xoxb-clock", fake.base_url, timeout_seconds=5)
+    sessions = SessionStore(client)
+    assessments = AssessmentFlow(store=sessions, catalog=CATALOG, default_bank="mlops", client=slack)
+    return TeamFlow(TeamRunStore(client), sessions, CATALOG, assessments, slack, default_bank="mlops")
+
+
+def run_messages(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in fake.messages(channel)
+        if any(
+            b.get("type") == "header" and "Team MLOps assessment" in b["text"]["text"]
+            for b in m.get("blocks") or []
+        )
+    ]
+
+
+def test_a_team_schedule_opens_one_real_team_run_and_a_run_past_its_deadline_is_closed_with_its_report(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    teams = real_teams(redis_client, fake)
+    clock = make_clock(redis_client, fake, team_runs=teams)
+    clock.jobs = [teams.close_overdue]
+    schedule(clock.schedules, team_id, text="quarterly full team")
+    with time_machine.travel(JANUARY_RUN):
+        assert clock.tick().posted == 1
+        clock.tick()
+    [run_message] = run_messages(fake, "C0TEAM")
+    run = teams.runs.open_in(team_id, "C0TEAM")
+    assert run is not None and run.starter_id == CREATOR and run.bank_id == "mlops"
+    assert run.message_ts == run_message["ts"]
+    # A week later the run is past its deadline: the clock closes it and posts the team report.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=7, minutes=1)):
+        clock.tick()
+    assert teams.runs.open_in(team_id, "C0TEAM") is None
+    reports = [
+        c
+        for c in fake.calls_to("chat.postMessage")
+        if c.ok and (c.params.get("text") or "").startswith("Team MLOps report")
+    ]
+    assert len(reports) == 1 and reports[0].params["channel"] == "C0TEAM"
+    # Another tick closes nothing twice.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=8)):
+        clock.tick()
+    assert (
+        len(
+            [
+                c
+                for c in fake.calls_to("chat.postMessage")
+                if c.ok and (c.params.get("text") or "").startswith("Team MLOps report")
+            ]
+        )
+        == 1
+    )
+
+
+def test_a_team_schedule_due_while_its_run_is_still_open_opens_no_second_run(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    teams = real_teams(redis_client, fake)
+    clock = make_clock(redis_client, fake, team_runs=teams)
+    schedule(clock.schedules, team_id, text='"0 10 * * *" full team')
+    with time_machine.travel(JANUARY_RUN):
+        clock.tick()
+    first = teams.runs.open_in(team_id, "C0TEAM")
+    # The next day's reminder is due while the week-long run is open: that run is this period's.
+    with time_machine.travel(JANUARY_RUN + timedelta(days=1, minutes=1)):
+        clock.tick()
+        clock.tick()
+    assert first is not None and len(run_messages(fake, "C0TEAM")) == 1
+    still = teams.runs.open_in(team_id, "C0TEAM")
+    assert still is not None and still.run_id == first.run_id
+
+
+def test_a_cancelled_schedule_posts_nothing(clock: Clock, fake: FakeSlack, team_id: str) -> None:
+    record = schedule(clock.schedules, team_id)
+    with time_machine.travel(JANUARY_RUN):
+        clock.claim_due()
+        clock.schedules.cancel(record)
+        clock.tick()
+    assert reminders(fake) == []
+
+
+# Unfinished assessments ---------------------------------------------------------------------------------
+
+
+def start_session(client: redis.Redis, team_id: str, user: str, dm: str) -> SessionRecord:
+    bank = CATALOG.get("mlops")
+    state = advance(Conversation.new(bank), Start(), bank).state
+    record = SessionRecord(
+        respondent=Respondent(team_id=team_id, user_id=user), conversation=state.to_dict(), dm_channel=dm
+    )
+    assert SessionStore(client).create(record)
+    return record
+
+
+def test_an_unfinished_assessment_gets_one_reminder_after_a_day_and_one_note_when_it_expires(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    dm = fake.dm_channel_id("U0SILENT")
+    fake.dm_channel_id("U0SILENT")
+    with time_machine.travel(START):
+        record = start_session(redis_client, team_id, "U0SILENT", dm)
+    with time_machine.travel(START + timedelta(hours=23)):
+        assert clock.tick().reminded == 0
+    with time_machine.travel(START + timedelta(hours=24, seconds=1)):
+        assert clock.tick().reminded == 1
+        assert clock.tick().reminded == 0
+    [reminder] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == dm]
+    assert "answered 0 of" in text_of(reminder)
+    [resume] = buttons_of(reminder.params)
+    assert resume.label == "Resume"
+    # The session expires (Redis drops it); the clock looks again after its time to live.
+    redis_client.delete(record.respondent.session_key)
+    with time_machine.travel(START + timedelta(days=30)):
+        assert clock.tick().expired == 1
+        assert clock.tick().expired == 0
+    notes = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] in (dm, "U0SILENT")]
+    assert len(notes) == 2 and "has expired" in text_of(notes[1])
+
+
+def test_a_finished_assessment_gets_no_reminder(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    with time_machine.travel(START):
+        record = start_session(redis_client, team_id, "U0DONE", "D0DONE")
+    finished = record.model_copy(update={"conversation": {**record.conversation, "phase": "CANCELLED"}})
+    redis_client.set(record.respondent.session_key, finished.model_dump_json())
+    with time_machine.travel(START + timedelta(days=2)):
+        clock.tick()
+    with time_machine.travel(START + timedelta(days=40)):
+        clock.tick()
+    assert fake.calls_to("chat.postMessage") == []
+
+
+def test_a_clock_asked_to_stop_finishes_the_reminder_in_hand_and_hands_back_the_rest(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    stopping = make_clock(redis_client, fake)
+    other = make_clock(redis_client, fake)
+
+    class StopsAfterOnePost(ReminderSlack):
+        def post_reminder(self, *args: Any, **kwargs: Any) -> Outcome:
+            stopping.stop.set()  # SIGTERM arrives while this post is under way
+            return super().post_reminder(*args, **kwargs)
+
+    stopping.slack = StopsAfterOnePost(stopping.slack.client, CATALOG)
+    for channel in ("C0ONE", "C0TWO", "C0THREE"):
+        schedule(stopping.schedules, team_id, channel=channel)
+    with time_machine.travel(JANUARY_RUN):
+        assert stopping.tick().posted == 1
+        # No waiting for the stopped clock's lease: the rest are due again at once.
+        assert other.tick().posted == 2
+    assert len(reminders(fake)) == 3

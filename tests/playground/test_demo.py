@@ -1,0 +1,178 @@
+"""The playground: the real app, a fake workspace, choices sent as signed Slack requests."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from bot.engine.catalog import BankCatalog
+from bot.engine.report_view import build_view
+from bot.engine.scoring import applicable_questions, score
+from playground.demo import ask_person, demo_answers, demo_answers_later
+from playground.fakeslack.workspace import Button
+from playground.screen import render_message
+
+BANK = BankCatalog.from_directory().get("mlops")
+
+
+def run_playground(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "playground", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
+def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path: Path) -> None:
+    chart = tmp_path / "demo-chart.png"
+    finished = run_playground("--demo", "--chart", str(chart))
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    answers, later = demo_answers(BANK), demo_answers_later(BANK)
+    # The demo team ships no LLM features, so it is asked only the questions that then apply, twice.
+    asked = len(applicable_questions(BANK, answers)) + len(applicable_questions(BANK, later))
+    assert out.count("DM from MLOps Compass") == asked
+    assert "Assessment 1 of 2" in out and "Assessment 2 of 2: the same team a quarter later" in out
+    first, second = out.split("Assessment 2 of 2", 1)
+    assert "No earlier result to compare with yet" in first
+    flat_second = " ".join(second.split())
+    before, after = build_view(score(BANK, answers)), build_view(score(BANK, later))
+    moved = next(d for d in after.dimensions if d.level.level != before.dimension(d.id).level.level)
+    assert (
+        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since"
+        in flat_second
+    )
+    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    # The chart of the second report (this result against the first) is written where the playground says.
+    png = chart.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert f"The chart of the last report is in {chart} ({len(png)} bytes)." in " ".join(out.split())
+    assert "#general" in out
+    view = before
+    flat = " ".join(first.split())
+    assert f"score {view.overall_score_text}" in flat
+    assert view.overall.label in flat
+    gate_text = next(d.gate_text for d in view.dimensions if d.gate_text)
+    assert " ".join(gate_text.split()) in flat
+    assert "Next Steps" in out and "Find out" in out
+
+
+def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
+    finished = run_playground("--socket", "--demo", "--chart", str(tmp_path / "chart.png"))
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    assert "connected to the fake workspace over Socket Mode" in out
+    asked = len(applicable_questions(BANK, demo_answers(BANK))) + len(
+        applicable_questions(BANK, demo_answers_later(BANK))
+    )
+    assert out.count("DM from MLOps Compass") == asked
+    assert f"Level {score(BANK, demo_answers(BANK)).overall_level}" in out[out.index("#general") :]
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(yaml.safe_dump({q.id: len(q.options) for q in BANK.questions}))
+    finished = run_playground("--answers", str(answers), "--chart", str(tmp_path / "chart.png"))
+    assert finished.returncode == 0, finished.stderr
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+    report = finished.stdout[finished.stdout.index("#general") :]
+    # The headline, the overall line and one per dimension.
+    assert len(re.findall(r"Level 4", report)) == len(BANK.dimensions) + 2
+
+
+def test_a_bad_answers_file_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("no_such_question: 1\n")
+    finished = run_playground("--answers", str(answers))
+    assert finished.returncode == 2
+    assert "no_such_question" in finished.stderr
+    assert "DM from MLOps Compass" not in finished.stdout
+
+
+def test_a_person_picks_by_number_and_is_asked_again_after_a_bad_entry(monkeypatch) -> None:
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    entries = iter(["seven", "9", "2"])
+    monkeypatch.setattr(console, "input", lambda prompt="": next(entries))
+    buttons = [Button(f"answer:{i}", "b", "{}", f"option {i}") for i in range(3)]
+    assert ask_person(console)({}, buttons) == buttons[1]
+    monkeypatch.setattr(console, "input", lambda prompt="": "q")
+    assert ask_person(console)({}, buttons) is None
+
+
+def test_messages_render_as_text_with_numbered_buttons() -> None:
+    def button(action_id: str, label: str) -> dict:
+        return {
+            "type": "button",
+            "action_id": action_id,
+            "value": "{}",
+            "text": {"type": "plain_text", "text": label},
+        }
+
+    message = {
+        "text": "fallback",
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Bold* &lt;tag&gt; for <@U1>"}},
+            {"type": "actions", "elements": [button("answer:0", "Yes"), button("answer:1", "No")]},
+        ],
+    }
+    text, buttons = render_message(message)
+    assert "Bold <tag> for @U1" in text.plain
+    assert "[1] Yes" in text.plain and "[2] No" in text.plain
+    assert [b.label for b in buttons] == ["Yes", "No"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
+    pty = pytest.importorskip("pty")
+    controller, terminal = pty.openpty()
+    # A session of its own, so the interrupt reaches the playground and its app as a terminal's Ctrl-C does.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playground"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        start_new_session=True,
+    )
+    os.close(terminal)
+    screen = read_until(controller, "Your choice", timeout=60)
+    os.killpg(process.pid, signal.SIGINT)
+    screen += read_until(controller, None, timeout=30)
+    os.close(controller)
+    assert process.wait(timeout=30) == 130
+    assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
+    assert "Left the playground" in screen
+
+
+def read_until(controller: int, marker: str | None, timeout: float) -> str:
+    """What the terminal shows until `marker` appears (or, with None, until the program closes it)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the program closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if marker is not None and marker.encode() in seen:
+            break
+    return seen.decode(errors="replace")

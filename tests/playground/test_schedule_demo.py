@@ -1,0 +1,28 @@
+"""The playground's schedule demo: a schedule made through the app, and the real clock, fast-forwarded to
+its first run, posting the reminder whose Start button begins the assessment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_the_schedule_demo_shows_the_schedule_the_reminder_and_the_first_question() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "playground", "--schedule-demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    out = " ".join(finished.stdout.split())
+    assert "scheduled a quarterly MLOps Quarterly Pulse reminder in this channel" in out
+    assert "cron 0 10 * 1,4,7,10 1#1" in out and "(times in your zone, Europe/Berlin)" in out
+    assert "clock tick: 1 schedule claimed, 1 reminder posted" in out
+    assert "It's time for this channel's quarterly assessment: MLOps Quarterly Pulse." in out
+    assert "No assessment result has been reported in this channel yet" in out
+    assert "Question 1 of 8" in out
+    assert "The clock ticks again at the same moment: 0 reminders posted." in out

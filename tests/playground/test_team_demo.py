@@ -1,0 +1,47 @@
+"""`mlops-compass-playground --team`: simulated teammates answer beside you, you close the run, and the
+team report comes to the channel, all through the real app in a fake workspace."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+
+from bot.engine.catalog import BankCatalog
+from bot.engine.scoring import score
+from playground.demo import TEAMMATES, demo_answers, teammate_answers
+
+BANK = BankCatalog.from_directory().get("mlops")
+
+
+def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "playground", "--team", "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    assert finished.returncode == 0, finished.stderr
+    out = finished.stdout
+    # `team` typed alone opens its form; the playground shows it and submits it as shown.
+    assert "Form: Start a team run" in out and "Closes in (days): 7" in out and "Channel: #general" in out
+    # Only your own questions are shown, one panel each; the teammates answer in their own DMs.
+    assert out.count("DM from MLOps Compass") == BANK.question_counts[0]
+    report = out[out.index("Team MLOps maturity report") :]
+    everyone = 1 + len(TEAMMATES)
+    assert f"{everyone} answered of {everyone} members invited" in report
+    answer_sets = [demo_answers(BANK)] + [teammate_answers(BANK, n) for n in range(len(TEAMMATES))]
+    individual = [score(BANK, answers) for answers in answer_sets]
+    lines = [line.strip("│ ") for line in report.splitlines()]
+    for dimension in BANK.dimensions:
+        levels = [r.dimension(dimension.id).level for r in individual]
+        median = statistics.median_low([level for level in levels if level is not None])
+        heading = lines.index(dimension.name)
+        assert f"median Level {median} ·" in lines[heading + 1], (dimension.id, lines[heading + 1])
+    assert "Where the team disagrees" in report and "What the team doesn't know" in report
+    assert "<!date" not in out and "Closes 20" in out  # the deadline as its fallback date
+    for user_id, name in TEAMMATES:
+        assert user_id not in report and user_id.lower() not in report and f"@{name}" not in report

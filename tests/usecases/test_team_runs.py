@@ -1,0 +1,302 @@
+"""Team runs in the store and their use cases, against fakeredis and a real Redis server alike: one open
+run per channel, responses counted in the transaction that finishes a session, retakes that replace,
+closes that read the aggregate and count exactly what was in."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import redis
+
+from bot.engine.answers import Answer, DontKnow, OptionChoice
+from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import Conversation, Phase
+from bot.engine.team import TeamAggregate, aggregate_of
+from bot.store import keys
+from bot.store.sessions import Respondent, SessionRecord, SessionStore
+from bot.store.team_runs import (
+    CLOSED_BY_DEADLINE,
+    RunAlreadyOpen,
+    RunClosed,
+    RunRecord,
+    TeamRunStore,
+)
+from bot.usecases import personal
+from bot.usecases.team_runs import (
+    DAY_SECONDS,
+    BadRunRequest,
+    Member,
+    ResponseOutcome,
+    RunResponses,
+    close_if_overdue,
+    close_run,
+    may_close,
+    nudge_targets,
+    open_run,
+    parse_run_request,
+    take_part,
+)
+from tests.conftest import real_redis
+
+CATALOG = BankCatalog.from_directory()
+BANK = CATALOG.by_id("mlops")
+CHANNEL = "C0TEAM"
+
+
+def uniform(option: int, **overrides: Answer) -> dict[str, Answer]:
+    """Every question answered with `option` (clamped to the question), no LLM features."""
+    answers: dict[str, Answer] = {
+        q.id: OptionChoice(min(option, len(q.options) - 1)) for q in BANK.questions if q.applies_if is None
+    }
+    answers["llm_features"] = OptionChoice(0)
+    answers.update(overrides)
+    return answers
+
+
+def finish(
+    sessions: SessionStore, respondent: Respondent, answers: dict[str, Answer], now: float | None = None
+):
+    """The member's last answer goes through the personal assessment's finishing transaction."""
+    run = RunResponses(time.time if now is None else lambda: now)
+    return personal.finish(sessions, CATALOG, respondent, BANK, answers, run=run).run_outcome
+
+
+@pytest.fixture
+def runs(redis_client: redis.Redis) -> TeamRunStore:
+    return TeamRunStore(redis_client)
+
+
+@pytest.fixture
+def run(runs: TeamRunStore, team_id: str) -> RunRecord:
+    return open_run(runs, BANK, team_id, CHANNEL, "U0STARTER", days=7)
+
+
+def member(run: RunRecord, user_id: str) -> Respondent:
+    return Respondent(team_id=run.team_id, user_id=user_id, run_id=run.run_id)
+
+
+def test_every_run_key_carries_the_workspace_hash_tag(team_id: str) -> None:
+    for key in (
+        keys.run(team_id, "r1"),
+        keys.run_aggregate(team_id, "r1"),
+        keys.run_response(team_id, "r1", "U1"),
+        keys.run_respondents(team_id, "r1"),
+        keys.run_refresh(team_id, "r1"),
+        keys.run_refresh_due(team_id, "r1"),
+        keys.run_nudged(team_id, "r1"),
+        keys.channel_run(team_id, "C1"),
+        keys.open_runs(team_id),
+    ):
+        assert key.startswith(f"mlops-compass:{{{team_id}}}:")
+
+
+def test_one_open_run_per_channel(runs: TeamRunStore, run: RunRecord, team_id: str) -> None:
+    with pytest.raises(RunAlreadyOpen) as refused:
+        open_run(runs, BANK, team_id, CHANNEL, "U0OTHER", days=3)
+    assert refused.value.run.run_id == run.run_id
+    assert runs.open_in(team_id, CHANNEL) == run
+    other = open_run(runs, BANK, team_id, "C0ELSEWHERE", "U0OTHER", days=3)
+    assert other.run_id != run.run_id
+
+
+def test_two_starts_at_once_open_one_run(team_id: str) -> None:
+    runs = TeamRunStore(real_redis())
+    outcomes: list[str] = []
+
+    def start(user: str) -> None:
+        try:
+            open_run(runs, BANK, team_id, CHANNEL, user, days=7)
+            outcomes.append("opened")
+        except RunAlreadyOpen:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=start, args=(f"U{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["opened"] + ["refused"] * 7
+
+
+def test_a_finished_session_adds_its_counts_and_a_retake_replaces_them(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    first = finish(store, member(run, "U1"), uniform(0))
+    assert first.counted and not first.replaced
+    finish(store, member(run, "U2"), uniform(4))
+    retake = finish(store, member(run, "U1"), uniform(2))
+    assert retake.counted and retake.replaced
+    assert runs.aggregate(run.team_id, run.run_id) == aggregate_of(BANK, [uniform(2), uniform(4)])
+    assert runs.respondent_count(run.team_id, run.run_id) == 2
+    assert runs.answered(run.team_id, run.run_id, ["U1", "U2", "U3"]) == {"U1", "U2"}
+    # Each finish is also the person's own result.
+    personal = store.history(Respondent(team_id=run.team_id, user_id="U1"))
+    assert len(personal) == 2
+
+
+def test_a_response_after_the_close_is_not_counted_but_kept_as_a_personal_result(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    for user in ("U1", "U2", "U3"):
+        finish(store, member(run, user), uniform(3))
+    closed = close_run(runs, CATALOG, run.team_id, run.run_id, "U0STARTER", invited=5)
+    assert closed.view.respondents == 3
+    late = finish(store, member(run, "U4"), uniform(0))
+    assert (late.counted, late.reason) == (False, "closed")
+    assert runs.respondent_count(run.team_id, run.run_id) == 3
+    assert len(store.history(Respondent(team_id=run.team_id, user_id="U4"))) == 1
+
+
+def test_closing_reads_the_aggregate_and_happens_once(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord, team_id: str
+) -> None:
+    members = [uniform(1), uniform(3), uniform(3, tested_rollback=DontKnow())]
+    for number, answers in enumerate(members):
+        finish(store, member(run, f"U{number}"), answers)
+    closed = close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=4, now=run.created_at + 60)
+    assert closed.run.status == "closed" and closed.run.closed_by == "U0STARTER"
+    assert closed.view.count_text == "3 answered of 4 members invited"
+    assert not closed.view.withheld
+    stored = runs.get(team_id, run.run_id)
+    assert stored is not None and stored.invited == 4
+    assert stored.report == json.loads(json.dumps(closed.view.to_dict()))
+    with pytest.raises(RunClosed):
+        close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=4)
+    # The channel is free for the next run; the closed one stays readable.
+    assert runs.open_in(team_id, CHANNEL) is None
+    assert open_run(runs, BANK, team_id, CHANNEL, "U0STARTER", days=1).run_id != run.run_id
+
+
+def test_a_run_past_its_deadline_closes_on_the_next_interaction(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    later = run.deadline + 1
+    assert runs.overdue_runs(run.team_id, later) == [run.run_id]
+    late = finish(store, member(run, "U1"), uniform(2), now=later)
+    assert (late.counted, late.reason) == (False, "overdue")
+    assert close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=run.deadline - 1) is None
+    closed = close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=later)
+    assert closed is not None and closed.run.closed_by == CLOSED_BY_DEADLINE and closed.view.withheld
+    # A second interaction finds it closed already.
+    assert close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=later) is None
+
+
+def test_concurrent_finishes_and_a_close_count_exactly_what_was_in(team_id: str) -> None:
+    client = real_redis()
+    runs, store = TeamRunStore(client), SessionStore(client)
+    run = open_run(runs, BANK, team_id, CHANNEL, "U0STARTER", days=7)
+    outcomes: dict[str, ResponseOutcome] = {}
+    answers_of = {f"U{i:02d}": uniform(i % 5) for i in range(40)}
+
+    def answer(user: str) -> None:
+        outcomes[user] = finish(store, member(run, user), answers_of[user])
+
+    threads = [threading.Thread(target=answer, args=(user,)) for user in answers_of]
+    for thread in threads[:20]:
+        thread.start()
+    for thread in threads[:20]:
+        thread.join()
+    for thread in threads[20:]:
+        thread.start()
+    closed = close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=40)
+    for thread in threads[20:]:
+        thread.join()
+    counted = [user for user, outcome in outcomes.items() if outcome.counted]
+    assert len(counted) >= 20
+    assert closed.view.respondents == len(counted)
+    assert runs.aggregate(team_id, run.run_id) == aggregate_of(BANK, [answers_of[u] for u in counted])
+
+
+def test_take_part_knows_new_in_progress_retake_and_closed(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    now = run.created_at + 10
+    fresh = take_part(runs, store, CATALOG, run, "U1", now)
+    assert (fresh.in_progress, fresh.retake) == (False, False)
+    assert fresh.respondent.session_key == keys.session(run.team_id, "U1", run_id=run.run_id)
+    finish(store, member(run, "U1"), uniform(1))
+    again = take_part(runs, store, CATALOG, run, "U1", now)
+    assert (again.in_progress, again.retake) == (False, True)
+    in_progress = Conversation(BANK.id, BANK.version, Phase.ASK_Q, position=1, answers={})
+    store.create(SessionRecord(respondent=member(run, "U2"), conversation=in_progress.to_dict()))
+    assert take_part(runs, store, CATALOG, run, "U2", now).in_progress
+    with pytest.raises(RunClosed):
+        take_part(runs, store, CATALOG, run, "U3", run.deadline + 1)
+
+
+def test_the_refresh_window_and_the_daily_nudge_are_claimed_once(runs: TeamRunStore, run: RunRecord) -> None:
+    team, run_id = run.team_id, run.run_id
+    assert runs.claim_refresh(team, run_id, 3000)
+    assert not runs.claim_refresh(team, run_id, 3000)
+    assert 0 < runs.refresh_wait_ms(team, run_id) <= 3000
+    assert runs.claim_refresh_due(team, run_id, 7000)
+    assert not runs.claim_refresh_due(team, run_id, 7000)
+    runs.release_refresh_due(team, run_id)
+    assert runs.claim_refresh_due(team, run_id, 7000)
+    assert runs.claim_nudge(team, run_id, DAY_SECONDS)
+    assert not runs.claim_nudge(team, run_id, DAY_SECONDS)
+    assert DAY_SECONDS - 5 <= runs.next_nudge_in(team, run_id) <= DAY_SECONDS
+
+
+def test_the_aggregate_is_the_same_whichever_store_reads_it(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    finish(store, member(run, "U1"), uniform(2))
+    raw = runs.redis.hgetall(keys.run_aggregate(run.team_id, run.run_id))
+    assert TeamAggregate.from_fields(raw) == aggregate_of(BANK, [uniform(2)])
+
+
+# The rules of a run, without Redis ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "bank_id", "days"),
+    [
+        ([], None, 7),
+        (["pulse"], "pulse", 7),
+        (["closes", "in", "3", "days"], None, 3),
+        (["mlops", "closes", "in", "1", "day"], "mlops", 1),
+        (["pulse", "Closes", "In", "30", "Days"], "pulse", 30),
+    ],
+)
+def test_the_team_command_reads_a_bank_and_a_deadline(words, bank_id, days) -> None:
+    request = parse_run_request(words)
+    assert (request.bank_id, request.days) == (bank_id, days)
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (["closes", "in", "0", "days"], "1 to 30 days"),
+        (["closes", "in", "31", "days"], "1 to 30 days"),
+        (["pulse", "tomorrow"], "expected `team [bank] [closes in N days]`"),
+        (["closes", "soon"], "expected"),
+    ],
+)
+def test_a_team_command_that_does_not_fit_is_refused_with_what_would(words, message) -> None:
+    with pytest.raises(BadRunRequest, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_run_request(words)
+
+
+def test_a_nudge_reaches_people_who_have_not_answered_once_each() -> None:
+    members = [
+        Member("U1"),
+        Member("U2"),
+        Member("U3"),
+        Member("UBOT", is_bot=True),
+        Member("UGONE", deleted=True),
+        Member("U1"),
+        Member("USTARTER"),
+    ]
+    plan = nudge_targets(members, answered={"U2"}, exclude={"USTARTER"})
+    assert plan.targets == ("U1", "U3")
+    assert (plan.answered, plan.skipped_accounts) == (1, 2)
+
+
+def test_only_the_starter_or_an_admin_may_close(run: RunRecord) -> None:
+    assert may_close(run, "U0STARTER", is_admin=False)
+    assert may_close(run, "U0ADMIN", is_admin=True)
+    assert not may_close(run, "U0SOMEONE", is_admin=False)
