@@ -186,7 +186,7 @@ def test_the_quickstart_is_its_two_commands() -> None:
     block = next(block for block in ALL_BLOCKS if is_quickstart(block))
     assert block.language == "sh"
     assert [line.split(" && ")[-1] for line in block.lines] == [
-        ".venv/bin/mlops-compass playground",
+        ".venv/bin/mlops-compass-playground",
         ".venv/bin/python -m pytest",
     ]
 
