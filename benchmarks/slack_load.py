@@ -143,15 +143,19 @@ class Audience:
 
 @dataclass
 class Figures:
+    """What one loop measured; people's threads add to it as they go."""
+
     sent: int = 0
     acks: list[float] = field(default_factory=list)  # the response time of each request acknowledged
     click_to_question: list[float] = field(default_factory=list)
     answers: int = 0
     stalled: int = 0  # requests acknowledged whose outcome never showed
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ack(self, send: Callable[[], Any]) -> bool:
         """Send a request; True when the app acknowledged it (HTTP 200) before the transport gave up."""
-        self.sent += 1
+        with self.lock:
+            self.sent += 1
         try:
             acknowledgement = send()
         except OSError:
@@ -160,6 +164,16 @@ class Figures:
             return False
         self.acks.append(acknowledgement.elapsed)
         return True
+
+    def answered(self, click_to_question: float | None) -> None:
+        with self.lock:
+            self.answers += 1
+            if click_to_question is not None:
+                self.click_to_question.append(click_to_question)
+
+    def stall(self) -> None:
+        with self.lock:
+            self.stalled += 1
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -182,7 +196,6 @@ def spread_ms(values: Sequence[float]) -> str:
 class Target:
     """An app under load: how a person starts, and when they are done with an assessment."""
 
-    name: str
     events_url: str
 
     def start(self, person: Person, figures: Figures) -> bool:
@@ -194,8 +207,6 @@ class Target:
 
 
 class CompassApp(Target):
-    name = "app"
-
     def __init__(self, process: AppProcess) -> None:
         self.events_url = process.events_url
 
@@ -212,8 +223,6 @@ class CompassApp(Target):
 class BareFloor(Target):
     """A question message the driver posts itself; the floor's app puts it back unchanged on each click,
     `questions` times per assessment."""
-
-    name = "bare floor"
 
     def __init__(self, process: AppProcess, fake: FakeSlack, questions: int) -> None:
         self.events_url = process.events_url
@@ -245,7 +254,7 @@ class BareFloor(Target):
 def _question_after(person: Person, version: int, figures: Figures) -> bool:
     shown = person.wait_past(version)
     if shown is None or shown.question is None:
-        figures.stalled += 1
+        figures.stall()
         return False
     return True
 
@@ -260,11 +269,9 @@ def click(
         return None
     shown = person.wait_past(version)
     if shown is None:
-        figures.stalled += 1
+        figures.stall()
         return None
-    figures.answers += 1
-    if not target.finished(shown, clicks + 1):
-        figures.click_to_question.append(shown.at - sent)
+    figures.answered(None if target.finished(shown, clicks + 1) else shown.at - sent)
     return shown
 
 
@@ -422,8 +429,8 @@ def bare_floor_process(fake: FakeSlack, workers: int) -> Iterator[AppProcess]:
 # The report ------------------------------------------------------------------------------------------
 
 
-def row(label: str, *cells: str) -> str:
-    return f"  {label:<44}" + "".join(f"{cell:>26}" for cell in cells)
+def row(label: str, *cells: str, label_width: int = 44, cell_width: int = 26) -> str:
+    return f"  {label:<{label_width}}" + "".join(f"{cell:>{cell_width}}" for cell in cells)
 
 
 def acknowledged(figures: Figures) -> str:
@@ -467,14 +474,12 @@ def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
 
 
 def closed_rows(pairs: Sequence[tuple[ClosedLoop, ClosedLoop]]) -> list[str]:
+    def closed_row(*cells: str) -> str:
+        return row(*cells, label_width=8, cell_width=18)
+
     lines = [
-        row(
-            "people",
-            "app answers/s",
-            "bare floor answers/s",
-            "app / floor",
-            "app ack p99 ms",
-            "floor ack p99 ms",
+        closed_row(
+            "people", "app answers/s", "floor answers/s", "app / floor", "app ack p99 ms", "floor ack p99 ms"
         )
     ]
     for app, floor in pairs:
@@ -482,15 +487,8 @@ def closed_rows(pairs: Sequence[tuple[ClosedLoop, ClosedLoop]]) -> list[str]:
         p99 = [
             f"{percentile(r.figures.acks, 0.99) * 1000:,.1f}" if r.figures.acks else "-" for r in (app, floor)
         ]
-        lines.append(
-            row(
-                str(app.people),
-                f"{app.answers_per_second:.1f}",
-                f"{floor.answers_per_second:.1f}",
-                f"{ratio:.2f}",
-                *p99,
-            )
-        )
+        rates = (f"{r.answers_per_second:.1f}" for r in (app, floor))
+        lines.append(closed_row(str(app.people), *rates, f"{ratio:.2f}", *p99))
     return lines
 
 
