@@ -27,17 +27,12 @@ def line_of(output: str, label: str) -> str:
 
 def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path: Path) -> None:
     redis_client = real_redis()
+    command = [
+        sys.executable, str(SCRIPT), "--people", "3", "--think-scale", "0.01", "--closed", "2",
+        "--duration", "2", "--workers", "1", "--redis-url", REAL_REDIS_URL,
+    ]  # fmt: skip
     finished = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--people", "3",
-            "--think-scale", "0.01",
-            "--closed", "2",
-            "--duration", "2",
-            "--workers", "1",
-            "--redis-url", REAL_REDIS_URL,
-        ],  # fmt: skip
+        command,
         capture_output=True,
         text=True,
         timeout=110,
