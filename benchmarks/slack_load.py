@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from clock_tick import clean as delete_workspace
@@ -193,20 +193,18 @@ def spread_ms(values: Sequence[float]) -> str:
 # The two apps ----------------------------------------------------------------------------------------
 
 
-class Target:
+class Target(Protocol):
     """An app under load: how a person starts, and when they are done with an assessment."""
 
     events_url: str
 
     def start(self, person: Person, figures: Figures) -> bool:
         """Ask for the first question; True once it shows."""
-        raise NotImplementedError
 
-    def finished(self, shown: Shown, clicks: int) -> bool:
-        raise NotImplementedError
+    def finished(self, shown: Shown, clicks: int) -> bool: ...
 
 
-class CompassApp(Target):
+class CompassApp:
     def __init__(self, process: AppProcess) -> None:
         self.events_url = process.events_url
 
@@ -220,7 +218,7 @@ class CompassApp(Target):
         return shown.question is None
 
 
-class BareFloor(Target):
+class BareFloor:
     """A question message the driver posts itself; the floor's app puts it back unchanged on each click,
     `questions` times per assessment."""
 
@@ -295,12 +293,19 @@ def assess(
     return False
 
 
-def run_people(work: Callable[[int], None], count: int) -> None:
+def new_people(target: Target, fake: FakeSlack, audience: Audience, team_id: str, count: int) -> list[Person]:
+    transport = HttpTransport(target.events_url, SIGNING_SECRET)
+    people = [Person(fake, transport, team_id, seed=n) for n in range(count)]
+    for person in people:
+        audience.add(person)
+    return people
+
+
+def start_threads(work: Callable[[int], None], count: int) -> list[threading.Thread]:
     threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    return threads
 
 
 @dataclass
@@ -315,26 +320,25 @@ def open_loop(
     target: Target, fake: FakeSlack, audience: Audience, team_id: str, args: argparse.Namespace
 ) -> OpenLoop:
     figures = Figures()
-    transport = HttpTransport(target.events_url, SIGNING_SECRET)
-    people = [Person(fake, transport, team_id, seed=n) for n in range(args.people)]
-    for person in people:
-        audience.add(person)
-    low, high = args.think
+    people = new_people(target, fake, audience, team_id, args.people)
+    low, high = (float(bound) * args.think_scale for bound in args.think)
+    ramp = float(args.ramp * args.think_scale)
     finished = []
     started = time.monotonic()
     until = started + args.max_seconds
 
     def work(n: int) -> None:
         person = people[n]
-        time.sleep(person.rng.uniform(0, args.ramp * args.think_scale))
+        time.sleep(person.rng.uniform(0, ramp))
 
         def think() -> float:
-            return person.rng.uniform(low, high) * args.think_scale
+            return person.rng.uniform(low, high)
 
         if assess(target, person, figures, think, until):
             finished.append(person)
 
-    run_people(work, args.people)
+    for thread in start_threads(work, args.people):
+        thread.join()
     return OpenLoop(figures, people, len(finished), time.monotonic() - started)
 
 
@@ -351,10 +355,7 @@ def closed_loop(
     """`count` people answer without pause; answers are counted once everyone has a question in front of
     them, for `seconds`."""
     warm_up, figures = Figures(), Figures()
-    transport = HttpTransport(target.events_url, SIGNING_SECRET)
-    people = [Person(fake, transport, team_id, seed=n) for n in range(count)]
-    for person in people:
-        audience.add(person)
+    people = new_people(target, fake, audience, team_id, count)
     ready = threading.Barrier(count + 1)
     stop = threading.Event()
 
@@ -375,9 +376,7 @@ def closed_loop(
                 clicks = 0
                 ready_to_click = target.start(person, figures)
 
-    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
+    threads = start_threads(work, count)
     ready.wait()
     answered_before, began = figures.answers, time.monotonic()
     time.sleep(seconds)
