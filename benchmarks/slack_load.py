@@ -1,0 +1,596 @@
+"""How the Slack app holds up when many people take an assessment at once, against the least Bolt can do.
+
+In one run it starts, on 127.0.0.1 only:
+
+- the fake Slack Web API (bot/fakeslack), which records what each app posts;
+- the real app, `mlops-compass serve` over HTTP (gunicorn), on a real Redis;
+- the "bare Bolt floor" (benchmarks/bare_bolt.py): a Bolt app behind the same gunicorn set-up that only
+  acknowledges a click and calls `chat.update` once; no app can answer faster, so it bounds answers/s.
+
+People send the requests Slack sends, signed as Slack signs them, and then:
+
+- open loop: each of `--people` people types the slash command and answers every question, thinking
+  `--think` seconds (uniformly drawn, times `--think-scale`) after each question shows before clicking;
+  their starts are spread over `--ramp` seconds. Measured: the acknowledgement latency of every request
+  (the HTTP response time), the time from a click to the fake Slack applying the `chat.update` that shows
+  the next question, and whether each person's report reached their channel exactly once;
+- closed loop: for each count in `--closed`, that many people click without pause for `--duration`
+  seconds (starting again when they finish): answers/s of the app and of the floor, and their ratio.
+
+    python benchmarks/slack_load.py [--people 500] [--closed 50,200] [--think 2.5-7.5] [--think-scale 1]
+                                    [--workers 2] [--duration 20] [--redis-url redis://127.0.0.1:6379/14]
+
+Its people live in a workspace of their own (TLOAD…), whose keys it deletes when the app has stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+from clock_tick import clean as delete_workspace
+from slack_sdk import WebClient
+
+# Everything taken from the app and its fake Slack, in one place: where a module moves, one line changes.
+from bot.engine.catalog import BankCatalog
+from bot.fakeslack import FakeSlack, MessageEvent
+from bot.fakeslack.app_process import AppProcess, app_process, child_environment, free_port
+from bot.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
+from bot.web import THREADS_PER_WORKER
+
+SIGNING_SECRET = "load-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-load-token"
+BENCHMARKS = Path(__file__).resolve().parent
+# The bare floor's assessments are as long as the default bank.
+QUESTIONS = len(BankCatalog.from_directory().get("mlops").questions)
+# How long a person waits for what a request leads to before giving up on the rest of their assessment.
+REACTION_TIMEOUT = 60.0
+
+
+# The people ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shown:
+    """What a person's DM shows them, as the fake Slack last applied it."""
+
+    version: int = 0
+    at: float = 0.0
+    question: dict[str, Any] | None = None  # the message offering answers, or None once it shows a report
+
+
+class Person:
+    """One person in the load: a SlackUser, and what reached them, as the fake Slack's hook tells it."""
+
+    def __init__(self, fake: FakeSlack, transport: HttpTransport, team_id: str, seed: int) -> None:
+        suffix = uuid.uuid4().hex[:10].upper()
+        self.user = SlackUser(fake, transport, user_id=f"U{suffix}", channel_id=f"C{suffix}", team_id=team_id)
+        self.dm_channel = self.user.dm_channel
+        self.rng = random.Random(seed)
+        self.shown = Shown()
+        self.reports: list[float] = []
+        self.changed = threading.Condition()
+
+    def saw(self, question: dict[str, Any] | None) -> None:
+        with self.changed:
+            self.shown = Shown(self.shown.version + 1, time.monotonic(), question)
+            self.changed.notify_all()
+
+    def report_posted(self) -> None:
+        with self.changed:
+            self.reports.append(time.monotonic())
+            self.changed.notify_all()
+
+    def wait_past(self, version: int, timeout: float = REACTION_TIMEOUT) -> Shown | None:
+        with self.changed:
+            self.changed.wait_for(lambda: self.shown.version > version, timeout)
+            return self.shown if self.shown.version > version else None
+
+    def wait_for_reports(self, count: int, deadline: float) -> None:
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.reports) >= count, max(0.0, deadline - time.monotonic()))
+
+    def answer(self, question: dict[str, Any]) -> Button:
+        return self.rng.choice([b for b in buttons_of(question) if b.action_id.startswith("answer")])
+
+
+def offers_answers(blocks: Sequence[dict[str, Any]] | None) -> bool:
+    return any(b.action_id.startswith("answer") for b in buttons_of({"blocks": blocks or []}))
+
+
+class Audience:
+    """Routes what the fake Slack applies to the person it reached: a question (or the report replacing it)
+    in their DM, or a report's summary in their channel (its details, in the thread, are not counted)."""
+
+    def __init__(self) -> None:
+        self.by_dm: dict[str, Person] = {}
+        self.by_channel: dict[str, Person] = {}
+
+    def add(self, person: Person) -> None:
+        self.by_dm[person.dm_channel] = person
+        self.by_channel[person.user.channel_id] = person
+
+    def __call__(self, event: MessageEvent) -> None:
+        channel = event["channel"] or ""
+        if event["method"] not in ("chat.postMessage", "chat.update"):
+            return
+        if channel in self.by_dm:
+            blocks = event["blocks"]
+            if offers_answers(blocks):
+                self.by_dm[channel].saw({"ts": event["ts"], "text": event["text"] or "", "blocks": blocks})
+            elif event["method"] == "chat.update":
+                self.by_dm[channel].saw(None)
+        elif channel in self.by_channel and event["method"] == "chat.postMessage" and not event["thread_ts"]:
+            self.by_channel[channel].report_posted()
+
+
+# What is measured ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """What one loop measured; people's threads add to it as they go."""
+
+    sent: int = 0
+    acks: list[float] = field(default_factory=list)  # the response time of each request acknowledged
+    click_to_question: list[float] = field(default_factory=list)
+    answers: int = 0
+    stalled: int = 0  # requests acknowledged whose outcome never showed
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def ack(self, send: Callable[[], Any]) -> bool:
+        """Send a request; True when the app acknowledged it (HTTP 200) before the transport gave up."""
+        with self.lock:
+            self.sent += 1
+        try:
+            acknowledgement = send()
+        except OSError:
+            return False
+        if acknowledgement.status != 200:
+            return False
+        self.acks.append(acknowledgement.elapsed)
+        return True
+
+    def answered(self, click_to_question: float | None) -> None:
+        with self.lock:
+            self.answers += 1
+            if click_to_question is not None:
+                self.click_to_question.append(click_to_question)
+
+    def stall(self) -> None:
+        with self.lock:
+            self.stalled += 1
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile: the smallest value at least `fraction` of them do not exceed."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def spread_ms(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    return " / ".join(
+        f"{v * 1000:,.1f}" for v in (percentile(values, 0.5), percentile(values, 0.99), max(values))
+    )
+
+
+# The two apps ----------------------------------------------------------------------------------------
+
+
+class Target(Protocol):
+    """An app under load: how a person starts, and when they are done with an assessment."""
+
+    events_url: str
+
+    def start(self, person: Person, figures: Figures) -> bool:
+        """Ask for the first question; True once it shows."""
+
+    def finished(self, shown: Shown, clicks: int) -> bool: ...
+
+
+class CompassApp:
+    def __init__(self, process: AppProcess) -> None:
+        self.events_url = process.events_url
+
+    def start(self, person: Person, figures: Figures) -> bool:
+        version = person.shown.version
+        if not figures.ack(lambda: person.user.command("")):
+            return False
+        return _question_after(person, version, figures)
+
+    def finished(self, shown: Shown, clicks: int) -> bool:
+        return shown.question is None
+
+
+class BareFloor:
+    """A question message the driver posts itself; the floor's app puts it back unchanged on each click,
+    `questions` times per assessment."""
+
+    def __init__(self, process: AppProcess, fake: FakeSlack, questions: int) -> None:
+        self.events_url = process.events_url
+        self.client = WebClient(token=BOT_TOKEN, base_url=fake.base_url)
+        self.questions = questions
+
+    def start(self, person: Person, figures: Figures) -> bool:
+        version = person.shown.version
+        options = [
+            {"text": {"type": "plain_text", "text": f"Level {n}"}, "value": str(n)} for n in range(1, 5)
+        ]
+        self.client.chat_postMessage(
+            channel=person.user.user_id,
+            text="A question",
+            blocks=[
+                {
+                    "type": "actions",
+                    "block_id": "answers",
+                    "elements": [{"type": "radio_buttons", "action_id": "answer", "options": options}],
+                }
+            ],
+        )
+        return _question_after(person, version, figures)
+
+    def finished(self, shown: Shown, clicks: int) -> bool:
+        return clicks >= self.questions
+
+
+def _question_after(person: Person, version: int, figures: Figures) -> bool:
+    shown = person.wait_past(version)
+    if shown is None or shown.question is None:
+        figures.stall()
+        return False
+    return True
+
+
+def click(
+    target: Target, person: Person, figures: Figures, question: dict[str, Any], clicks: int
+) -> Shown | None:
+    """Answer the question shown; what the DM shows next, or None when the app did not get there."""
+    version = person.shown.version
+    sent = time.monotonic()
+    if not figures.ack(lambda: person.user.click(question, person.answer(question))):
+        return None
+    shown = person.wait_past(version)
+    if shown is None:
+        figures.stall()
+        return None
+    figures.answered(None if target.finished(shown, clicks + 1) else shown.at - sent)
+    return shown
+
+
+def assess(
+    target: Target, person: Person, figures: Figures, think: Callable[[], float], until: float
+) -> bool:
+    """One whole assessment: the command, then an answer to each question. True when it was finished."""
+    if not target.start(person, figures):
+        return False
+    clicks = 0
+    while time.monotonic() < until:
+        question = person.shown.question
+        assert question is not None
+        time.sleep(think())
+        shown = click(target, person, figures, question, clicks)
+        if shown is None:
+            return False
+        clicks += 1
+        if target.finished(shown, clicks):
+            return True
+    return False
+
+
+def new_people(target: Target, fake: FakeSlack, audience: Audience, team_id: str, count: int) -> list[Person]:
+    transport = HttpTransport(target.events_url, SIGNING_SECRET)
+    people = [Person(fake, transport, team_id, seed=n) for n in range(count)]
+    for person in people:
+        audience.add(person)
+    return people
+
+
+def start_threads(work: Callable[[int], None], count: int) -> list[threading.Thread]:
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@dataclass
+class OpenLoop:
+    figures: Figures
+    people: list[Person]
+    finished: int
+    seconds: float
+
+
+def open_loop(
+    target: Target, fake: FakeSlack, audience: Audience, team_id: str, args: argparse.Namespace
+) -> OpenLoop:
+    figures = Figures()
+    people = new_people(target, fake, audience, team_id, args.people)
+    low, high = (float(bound) * args.think_scale for bound in args.think)
+    ramp = float(args.ramp * args.think_scale)
+    finished = []
+    started = time.monotonic()
+    until = started + args.max_seconds
+
+    def work(n: int) -> None:
+        person = people[n]
+        time.sleep(person.rng.uniform(0, ramp))
+
+        def think() -> float:
+            return person.rng.uniform(low, high)
+
+        if assess(target, person, figures, think, until):
+            finished.append(person)
+
+    for thread in start_threads(work, args.people):
+        thread.join()
+    return OpenLoop(figures, people, len(finished), time.monotonic() - started)
+
+
+@dataclass
+class ClosedLoop:
+    people: int
+    answers_per_second: float
+    figures: Figures
+
+
+def closed_loop(
+    target: Target, fake: FakeSlack, audience: Audience, team_id: str, count: int, seconds: float
+) -> ClosedLoop:
+    """`count` people answer without pause; answers are counted once everyone has a question in front of
+    them, for `seconds`."""
+    warm_up, figures = Figures(), Figures()
+    people = new_people(target, fake, audience, team_id, count)
+    ready = threading.Barrier(count + 1)
+    stop = threading.Event()
+
+    def work(n: int) -> None:
+        person = people[n]
+        try:
+            ready_to_click = target.start(person, warm_up)
+        finally:
+            ready.wait()
+        clicks = 0
+        while ready_to_click and not stop.is_set():
+            question = person.shown.question
+            assert question is not None
+            shown = click(target, person, figures, question, clicks)
+            clicks += 1
+            ready_to_click = shown is not None
+            if shown is not None and target.finished(shown, clicks):
+                clicks = 0
+                ready_to_click = target.start(person, figures)
+
+    threads = start_threads(work, count)
+    ready.wait()
+    answered_before, began = figures.answers, time.monotonic()
+    time.sleep(seconds)
+    answered, elapsed = figures.answers - answered_before, time.monotonic() - began
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return ClosedLoop(count, answered / elapsed, figures)
+
+
+# Processes -------------------------------------------------------------------------------------------
+
+
+def slack_env(fake: FakeSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+    }
+
+
+@contextmanager
+def bare_floor_process(fake: FakeSlack, workers: int) -> Iterator[AppProcess]:
+    """benchmarks/bare_bolt.py behind gunicorn, set up as `serve` sets up the app (bot/web.py)."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "--chdir", str(BENCHMARKS), "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", "gthread", "--threads", str(THREADS_PER_WORKER),
+        "--no-control-socket", "--log-level", "warning", "bare_bolt:application",
+    ]  # fmt: skip
+    descriptor, log_name = tempfile.mkstemp(prefix="mlops-compass-bare-bolt-", suffix=".log")
+    with os.fdopen(descriptor, "wb") as log_file:
+        process = subprocess.Popen(
+            command, env=child_environment(slack_env(fake)), stdout=log_file, stderr=subprocess.STDOUT
+        )
+    floor = AppProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=Path(log_name))
+    try:
+        deadline = time.monotonic() + 30
+        while floor.health() != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the bare Bolt floor did not start:\n{floor.log()}")
+            time.sleep(0.1)
+        yield floor
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+# The report ------------------------------------------------------------------------------------------
+
+
+def row(label: str, *cells: str, label_width: int = 44, cell_width: int = 26) -> str:
+    return f"  {label:<{label_width}}" + "".join(f"{cell:>{cell_width}}" for cell in cells)
+
+
+def acknowledged(figures: Figures) -> str:
+    return f"{len(figures.acks):,}/{figures.sent:,}"
+
+
+@dataclass
+class Reports:
+    delivered_once: int
+    missing: list[str]
+    duplicated: list[str]
+
+
+def wait_for_reports(people: Sequence[Person], timeout: float) -> Reports:
+    """Each person's report in their channel: waits up to `timeout` for the late ones."""
+    deadline = time.monotonic() + timeout
+    for person in people:
+        person.wait_for_reports(1, deadline)
+    missing = [p.user.user_id for p in people if not p.reports]
+    duplicated = [p.user.user_id for p in people if len(p.reports) > 1]
+    return Reports(sum(len(p.reports) == 1 for p in people), missing, duplicated)
+
+
+def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
+    runs = (app, floor)
+    return [
+        row("", "app", "bare floor"),
+        row("requests acknowledged (HTTP 200)", *(acknowledged(r.figures) for r in runs)),
+        row("ack ms p50 / p99 / max", *(spread_ms(r.figures.acks) for r in runs)),
+        row(
+            "click to next question ms p50 / p99 / max",
+            *(spread_ms(r.figures.click_to_question) for r in runs),
+        ),
+        row("assessments finished", *(f"{r.finished}/{len(r.people)}" for r in runs)),
+        row("answers", *(f"{r.figures.answers:,}" for r in runs)),
+        row("outcomes that never showed", *(f"{r.figures.stalled}" for r in runs)),
+        row("reports in the channel exactly once", f"{reports.delivered_once}/{len(app.people)}", "-"),
+        row("reports missing / duplicated", f"{len(reports.missing)} / {len(reports.duplicated)}", "-"),
+        row("wall time s", *(f"{r.seconds:.1f}" for r in runs)),
+    ]
+
+
+def closed_rows(pairs: Sequence[tuple[ClosedLoop, ClosedLoop]]) -> list[str]:
+    def closed_row(*cells: str) -> str:
+        return row(*cells, label_width=8, cell_width=18)
+
+    lines = [
+        closed_row(
+            "people", "app answers/s", "floor answers/s", "app / floor", "app ack p99 ms", "floor ack p99 ms"
+        )
+    ]
+    for app, floor in pairs:
+        ratio = app.answers_per_second / floor.answers_per_second if floor.answers_per_second else 0.0
+        p99 = [
+            f"{percentile(r.figures.acks, 0.99) * 1000:,.1f}" if r.figures.acks else "-" for r in (app, floor)
+        ]
+        rates = (f"{r.answers_per_second:.1f}" for r in (app, floor))
+        lines.append(closed_row(str(app.people), *rates, f"{ratio:.2f}", *p99))
+    return lines
+
+
+# The run ---------------------------------------------------------------------------------------------
+
+
+def think_range(text: str) -> tuple[float, float]:
+    low, _, high = text.partition("-")
+    bounds = float(low), float(high or low)
+    if not 0 <= bounds[0] <= bounds[1]:
+        raise argparse.ArgumentTypeError(f"--think takes LOW-HIGH seconds, LOW <= HIGH, not {text!r}")
+    return bounds
+
+
+def counts(text: str) -> list[int]:
+    try:
+        found = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        found = []
+    if not all(n > 0 for n in found):
+        raise argparse.ArgumentTypeError(f"--closed takes people counts such as 50,200, not {text!r}")
+    return found
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=500, help="people in the open loop (0: skip it)")
+    parser.add_argument("--closed", type=counts, default=[50, 200], help="people counts of the closed loops")
+    parser.add_argument(
+        "--think", type=think_range, default=(2.5, 7.5), help="seconds between clicks, LOW-HIGH"
+    )
+    parser.add_argument("--think-scale", type=float, default=1.0, help="multiplies think and ramp times")
+    parser.add_argument(
+        "--ramp", type=float, default=10.0, help="seconds over which the open loop's people start"
+    )
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2))
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="seconds each closed loop counts answers"
+    )
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="the open loop stops after this")
+    parser.add_argument(
+        "--report-timeout", type=float, default=60.0, help="how long to wait for late reports"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    store = redis.Redis.from_url(args.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        store.ping()
+    except redis.ConnectionError as error:
+        print(f"slack_load: no Redis answers at {args.redis_url}: {error}", file=sys.stderr)
+        return 2
+    team_id = f"TLOAD{uuid.uuid4().hex[:8].upper()}"
+    audience = Audience()
+    print(
+        f"MLOps Compass under load: {args.workers} gunicorn worker(s) x {THREADS_PER_WORKER} threads, "
+        f"Redis {args.redis_url} (workspace {team_id}), {os.cpu_count()} CPU(s), "
+        f"load average {os.getloadavg()[0]:.2f} at the start",
+        flush=True,
+    )
+    with FakeSlack() as fake:
+        fake.on_message = audience
+        env = slack_env(fake) | {
+            "REDIS_URL": args.redis_url,
+            "WEB_CONCURRENCY": str(args.workers),
+            "LOG_LEVEL": "WARNING",
+        }
+        try:
+            with app_process(env) as app_server, bare_floor_process(fake, args.workers) as floor_server:
+                app, floor = CompassApp(app_server), BareFloor(floor_server, fake, QUESTIONS)
+                if args.people:
+                    print(f"open loop: {args.people} people ...", file=sys.stderr, flush=True)
+                    open_app = open_loop(app, fake, audience, team_id, args)
+                    reports = wait_for_reports(open_app.people, args.report_timeout)
+                    open_floor = open_loop(floor, fake, audience, team_id, args)
+                pairs = []
+                for count in args.closed:
+                    print(f"closed loop: {count} people ...", file=sys.stderr, flush=True)
+                    pairs.append(
+                        (
+                            closed_loop(app, fake, audience, team_id, count, args.duration),
+                            closed_loop(floor, fake, audience, team_id, count, args.duration),
+                        )
+                    )
+        finally:
+            delete_workspace(store, team_id)
+    if args.people:
+        low, high = (bound * args.think_scale for bound in args.think)
+        print(
+            f"\nOpen loop: {args.people} people, one assessment each, thinking {low:g}-{high:g} s "
+            f"before each click, starting over {args.ramp * args.think_scale:g} s"
+        )
+        print("\n".join(open_rows(open_app, open_floor, reports)))
+        if reports.missing:
+            print(f"  reports missing for: {', '.join(reports.missing)}")
+    if pairs:
+        print(f"\nClosed loop: people answering without pause, answers counted for {args.duration:g} s")
+        print("\n".join(closed_rows(pairs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
