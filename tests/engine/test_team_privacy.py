@@ -234,7 +234,7 @@ def test_the_attack_finds_what_an_exact_figure_gives_away() -> None:
 # Two members answer the first option everywhere; the third answered this. Scores, by the bank's weights:
 # data (2·1 + 3·0.75) / 5 = 85, deploy (2·0.5 + 3·0) / 5 = 20, monitor (2·0.25 + 3·1 + 3·0) / 8 = 43.75,
 # team 50. Levels: data 3 (both gates at 0.75 or more), deploy 1, monitor 1, team 1.
-PULSE_VICTIM = {
+PULSE_VICTIM: dict[str, Answer] = {
     "data_validation": OptionChoice(4),
     "reproducible_training": OptionChoice(3),
     "quality_gate": OptionChoice(2),
@@ -247,7 +247,7 @@ PULSE_VICTIM = {
 # Another answer to each question that keeps the victim on the same side of every band shown:
 # data 75 (still 50 or more); data 100; deploy 10 (under 50); deploy 0; monitor 37.5 (under 50);
 # monitor 34.4; "Don't know" and the lowest option both count 0; the team dimension shows no figure.
-PULSE_OTHER_ANSWER = {
+PULSE_OTHER_ANSWER: dict[str, Answer] = {
     "data_validation": OptionChoice(3),
     "reproducible_training": OptionChoice(4),
     "quality_gate": OptionChoice(1),
