@@ -160,7 +160,7 @@ CHECKED_BANKS_KEPT = 64
 
 def dimension_bands(bank: QuestionBank) -> dict[str, BandKind | None]:
     """Per dimension the band its figure counts members in, or None when no band is deniable on this bank.
-    Worked out once per bank content (a few milliseconds), since every contribution needs it."""
+    Worked out once per bank content (about a tenth of a second), since every contribution needs it."""
     key = bank.model_dump_json()
     if key not in _CHECKED:
         if len(_CHECKED) >= CHECKED_BANKS_KEPT:
