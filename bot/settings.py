@@ -65,7 +65,8 @@ class Settings(StoreSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     session_ttl_days: Annotated[int, Field(ge=1, le=365)] = 14
     web_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
-    # Fewer respondents than this and a team report shows only the count; never below 3.
+    # Fewer respondents than this and a team report shows only the count; never below 3. The bands, not
+    # this count, keep answers private (docs/privacy.md).
     team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
 
     @field_validator("log_level", mode="before")

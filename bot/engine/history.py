@@ -119,30 +119,11 @@ def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) 
 
 
 def team_summary(report: TeamReport, result_id: str, finished_at: float) -> ResultSummary | None:
-    """What a channel's history keeps of a team report: per dimension the median level the report shows and
-    the team answer set's score; overall level, score and pulse index from the answer set. None when the
-    report was withheld (too few respondents): what it did not show is not kept either."""
-    scored = report.team_report
-    if report.withheld or scored is None:
-        return None
-    dimensions = []
-    for dimension in report.dimensions:
-        found = next((d for d in scored.dimensions if d.dimension_id == dimension.dimension_id), None)
-        score = None if found is None or found.score is None else round(found.score, 1)
-        dimensions.append(
-            DimensionSummary(dimension.dimension_id, dimension.name, dimension.median_level, score)
-        )
-    return ResultSummary(
-        result_id=result_id,
-        finished_at=finished_at,
-        bank_id=report.bank_id,
-        bank_version=report.bank_version,
-        bank_title=report.bank_title,
-        overall_level=scored.overall_level,
-        overall_score=None if scored.overall_score is None else round(scored.overall_score, 1),
-        pulse_index=None if scored.pulse_index is None else round(scored.pulse_index, 1),
-        dimensions=tuple(dimensions),
-    )
+    """What a channel's history keeps of a team report: nothing. A kept result is levels and scores, and a
+    team report has none to give: any team level or score is an exact figure over the members' answers,
+    from which all the others together could work out one person's (docs/privacy.md). The report's band
+    counts are no level or score, and charting them as one would say something untrue."""
+    return None
 
 
 # Comparability -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The one view of a team report that every front end renders, as ``report_view`` is for a personal one.
 
-Everything here comes from a ``TeamReport``, which is built from the run's aggregate alone: no user id or
-name can reach this view, because none is in its input.
+Everything here comes from a ``TeamReport``, which is built from the run's band counts alone: no user id,
+name, answer, level or score can reach this view, because none is in its input. What it may show, and
+why that keeps each member's facts hidden even from all the other members together, is docs/privacy.md.
 """
 
 from __future__ import annotations
@@ -9,34 +10,49 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.engine.report_view import LevelView, RecommendationView, StepView, build_view, level_view
+from bot.engine.report_view import RecommendationView, StepView
 from bot.engine.team import DimensionSummary, TeamReport
+from bot.engine.team_bands import band_text
 
 METHOD_TEXT = (
-    "Per dimension: the median of the members' own levels, their range of scores and the middle half of "
-    "them. Overall level, recommendation and Next Steps: the team's answer set, one answer per question "
-    '(the middle answer of those who chose an option; "Don\'t know" where most did not know).'
+    "Per dimension: how many members' own results fall in its upper band and how many below it. The "
+    "report shows no ranges, medians, counts per answer or team answer set: from those, the other members "
+    "together could work out one person's answers."
 )
-PRIVACY_TEXT = "Answers stay private: this report is built from the team's counts alone."
+PRIVACY_TEXT = (
+    "Answers stay private, even among the members: nobody, not even all the others together, can tell "
+    "one person's answer, score, level or “Don't know” from this report."
+)
+NO_BAND_TEXT = (
+    "No figure: this bank asks too few questions here to show one without giving away a member's level "
+    "or answers."
+)
+UNCOUNTED_TEXT = (
+    "No figure: some answers in this run were counted before the app kept bands here, so the counts "
+    "would not add up."
+)
+NO_FOCUS_HEADLINE = (
+    "No dimension of this bank can be shown without giving away someone's answers; each member's own "
+    "report has their levels and Next Steps."
+)
 
 
 @dataclass(frozen=True)
 class TeamDimensionView:
     id: str
     name: str
-    level: LevelView  # the median level
-    median_text: str  # "median Level 3 · Managed / Standardized"
-    levels_text: str  # "levels held: 1: 3 · 2: 10 · 3: 30"
-    scores_text: str  # "scores 34–88 · middle half 50–70"
-    confidence_text: str
-    note: str | None  # respondents without enough answers for a level here
+    shown: bool  # False: the figure is withheld, and withheld_text says why
+    bands_text: str | None  # "2 of 5 at Level 3 or above · 3 below Level 3"
+    position_text: str | None  # "most of the team below Level 3", "the team is split evenly"
+    withheld_text: str | None
 
 
 @dataclass(frozen=True)
-class GapView:
-    question_id: str
-    dimension: str  # the dimension's name, or "Context"
-    question: str
+class SplitView:
+    """A dimension with members on both sides of its band: worth talking through."""
+
+    dimension_id: str
+    dimension: str
     detail: str
 
 
@@ -50,15 +66,11 @@ class TeamReportView:
     count_text: str
     withheld: bool
     withheld_text: str | None
-    overall: LevelView | None
-    overall_score_text: str | None
     headline: str | None
     method_text: str
     dimensions: tuple[TeamDimensionView, ...]
-    alignment_gaps: tuple[GapView, ...]
-    knowledge_gaps: tuple[GapView, ...]
+    splits: tuple[SplitView, ...]
     recommendation: RecommendationView | None
-    next_steps: tuple[StepView, ...]
     footer: str
 
     def dimension(self, dimension_id: str) -> TeamDimensionView:
@@ -79,40 +91,83 @@ def withheld_text(respondents: int, minimum: int) -> str:
     noun = "person" if respondents == 1 else "people"
     people = "nobody" if respondents == 0 else f"only {respondents} {noun}"
     return (
-        f"Results withheld: {people} answered, and a team report shows levels, scores and gaps only from "
-        f"{minimum} respondents, so that no one's answers can be inferred from it."
+        f"Results withheld: {people} answered, and a team report shows figures only from {minimum} "
+        "respondents, so that it reads as a team's and not as one or two people's."
     )
 
 
-def _dimension_view(summary: DimensionSummary, names: dict[int, str]) -> TeamDimensionView:
-    level = level_view(summary.median_level, names)
-    median = "no median level: too few answers" if summary.median_level is None else f"median {level.label}"
-    levels = " · ".join(f"{lv}: {count}" for lv, count in summary.level_counts.items())
-    if summary.score_low is None:
-        scores = "no practice applies"
-    else:
-        low, high = summary.score_low, summary.score_high
-        scores = f"scores {low}–{high} · middle half {summary.middle_low}–{summary.middle_high}"
-    held = sum(summary.level_counts.values())
-    note = None
-    if summary.without_level:
-        total = held + summary.without_level
-        note = f"{summary.without_level} of {total} gave too few answers here for a level of their own"
+def _bands(summary: DimensionSummary, respondents: int) -> str:
+    assert summary.band is not None
+    upper, lower = band_text(summary.band)
+    return f"{summary.upper} of {respondents} {upper} · {summary.lower} {lower}"
+
+
+def _position(summary: DimensionSummary) -> str:
+    assert summary.band is not None
+    upper, lower = band_text(summary.band)
+    if summary.lower == 0:
+        return f"the whole team {upper}"
+    if summary.upper == 0:
+        return f"the whole team {lower}"
+    if summary.upper == summary.lower:
+        return "the team is split evenly"
+    return f"most of the team {upper if summary.upper > summary.lower else lower}"
+
+
+def _dimension_view(summary: DimensionSummary, respondents: int) -> TeamDimensionView:
+    if summary.band is None or not summary.counted:
+        reason = NO_BAND_TEXT if summary.band is None else UNCOUNTED_TEXT
+        return TeamDimensionView(summary.dimension_id, summary.name, False, None, None, reason)
     return TeamDimensionView(
-        id=summary.dimension_id,
-        name=summary.name,
-        level=level,
-        median_text=median,
-        levels_text=f"levels held: {levels}" if levels else "levels held: none",
-        scores_text=scores,
-        confidence_text=f"confidence {round(summary.mean_confidence * 100)}% on average",
-        note=note,
+        summary.dimension_id,
+        summary.name,
+        True,
+        _bands(summary, respondents),
+        _position(summary),
+        None,
     )
+
+
+def _splits(report: TeamReport) -> tuple[SplitView, ...]:
+    splits = []
+    for summary in report.shown:
+        if summary.upper and summary.lower:
+            assert summary.band is not None
+            upper, lower = band_text(summary.band)
+            detail = (
+                f"{summary.upper} {upper}, {summary.lower} {lower}: compare which practices each of you "
+                "counted as in place"
+            )
+            splits.append(SplitView(summary.dimension_id, summary.name, detail))
+    return tuple(splits)
+
+
+def _recommendation(report: TeamReport) -> RecommendationView | None:
+    focus = next((d for d in report.shown if d.dimension_id == report.focus_dimension_id), None)
+    if focus is None or focus.band is None:
+        return None
+    upper, _ = band_text(focus.band)
+    heading = (
+        f"Start with {focus.name}: {focus.upper} of {report.respondents} members {upper}, the fewest of any "
+        "dimension. What it rests on (from the bank; check each against your own report):"
+    )
+    items = tuple(
+        StepView(q.id, q.dimension, "gate" if q.gate else "practice", q.improvement, tuple(q.tools))
+        for q in report.focus_practices
+    )
+    text = " ".join([heading, *(f"{rank}. {item.text}" for rank, item in enumerate(items, start=1))])
+    return RecommendationView(focus.dimension_id, heading, items, text)
+
+
+def _headline(report: TeamReport) -> str:
+    focus = next((d for d in report.shown if d.dimension_id == report.focus_dimension_id), None)
+    if focus is None or focus.band is None:
+        return NO_FOCUS_HEADLINE
+    upper, _ = band_text(focus.band)
+    return f"Fewest members {upper} in {focus.name}: {focus.upper} of {report.respondents}."
 
 
 def build_team_view(report: TeamReport) -> TeamReportView:
-    names = dict(report.level_names)
-    dimension_names = {d.dimension_id: d.name for d in report.dimensions}
     footer = f"bank {report.bank_id} v{report.bank_version}, reviewed {report.bank_reviewed} · {PRIVACY_TEXT}"
     common: dict[str, Any] = {
         "title": f"Team MLOps maturity report · {report.bank_title}",
@@ -124,50 +179,22 @@ def build_team_view(report: TeamReport) -> TeamReportView:
         "method_text": METHOD_TEXT,
         "footer": footer,
     }
-    if report.withheld or report.team_report is None:
+    if report.withheld:
         return TeamReportView(
             **common,
             withheld=True,
             withheld_text=withheld_text(report.respondents, report.min_respondents),
-            overall=None,
-            overall_score_text=None,
             headline=None,
             dimensions=(),
-            alignment_gaps=(),
-            knowledge_gaps=(),
+            splits=(),
             recommendation=None,
-            next_steps=(),
         )
-    team = build_view(report.team_report)
-    alignment = tuple(
-        GapView(
-            gap.question_id,
-            dimension_names.get(gap.dimension_id or "", "Context"),
-            gap.question_text,
-            f"answers run from “{gap.low_label}” to “{gap.high_label}” ({gap.options_apart} options apart; "
-            f"{gap.answered_with_option} answered with an option)",
-        )
-        for gap in report.alignment_gaps
-    )
-    knowledge = tuple(
-        GapView(
-            gap.question_id,
-            dimension_names.get(gap.dimension_id or "", "Context"),
-            gap.question_text,
-            f"{gap.dont_know} of {gap.asked} asked said “Don't know”",
-        )
-        for gap in report.knowledge_gaps
-    )
     return TeamReportView(
         **common,
         withheld=False,
         withheld_text=None,
-        overall=team.overall,
-        overall_score_text=team.overall_score_text,
-        headline=f"From the team's answers: {team.headline}",
-        dimensions=tuple(_dimension_view(d, names) for d in report.dimensions),
-        alignment_gaps=alignment,
-        knowledge_gaps=knowledge,
-        recommendation=team.recommendation,
-        next_steps=team.next_steps,
+        headline=_headline(report),
+        dimensions=tuple(_dimension_view(d, report.respondents) for d in report.dimensions),
+        splits=_splits(report),
+        recommendation=_recommendation(report),
     )

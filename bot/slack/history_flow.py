@@ -143,8 +143,9 @@ class HistoryFlow:
             scope = Scope.channel(team_id, channel_id)
             title = "Team results in this channel"
             empty = (
-                f"<#{channel_id}> has no team results yet: a team run keeps one there when it closes "
-                f"(`{blocks.COMMAND} team`)."
+                f"<#{channel_id}> has no team results kept. A team report (`{blocks.COMMAND} team`) shows "
+                "only how many members are in each band, and keeps no team level or score here: from those, "
+                "the other members together could work out one person's answers."
             )
         else:
             scope = Scope.person(team_id, user_id)

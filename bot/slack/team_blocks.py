@@ -17,13 +17,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.engine.bank import QuestionBank
-from bot.engine.team_view import GapView, TeamDimensionView, TeamReportView
+from bot.engine.team_view import SplitView, TeamDimensionView, TeamReportView
 from bot.slack.blocks import (
-    COLOUR_EMOJI,
     COMMAND,
     Message,
     _context,
-    _level_text,
     _mrkdwn,
     _render,
     _sections,
@@ -38,7 +36,6 @@ TAKE_PART_ACTION = "team_take_part"
 NUDGE_ACTION = "team_nudge"
 CLOSE_ACTION = "team_close"
 TEAM_ACTIONS = (TAKE_PART_ACTION, NUDGE_ACTION, CLOSE_ACTION)
-MAX_GAPS_SHOWN = 8
 
 
 class TeamButton(_Value):
@@ -68,8 +65,9 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
     value = TeamButton(r=run.run_id).encode()
     intro = (
         f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* ({_questions_text(bank)}). "
-        "Each of you answers privately in a DM; the team gets one report of the aggregate, showing where "
-        f"members disagree and what nobody knows. Closes {when(run.deadline)}."
+        "Each of you answers privately in a DM; the team gets one report of how many of you are at each "
+        "band per dimension, built so that nobody, not even the others together, can tell what one person "
+        f"answered. Closes {when(run.deadline)}."
     )
     blocks: list[Block] = [
         HeaderBlock(text="Team MLOps assessment", block_id="header"),
@@ -122,63 +120,46 @@ def closed_run_message(run: RunRecord, bank_title: str, answered: int) -> Messag
 
 
 def _dimension_field(dimension: TeamDimensionView) -> str:
-    emoji = COLOUR_EMOJI.get(dimension.level.colour, "")
-    lines = [
-        f"*{escape(dimension.name)}*",
-        f"{emoji} {escape(dimension.median_text)}".strip(),
-        escape(dimension.scores_text),
-        escape(dimension.confidence_text),
-        escape(dimension.levels_text),
-    ]
-    if dimension.note:
-        lines.append(f"_{escape(dimension.note)}_")
+    lines = [f"*{escape(dimension.name)}*"]
+    if dimension.shown:
+        lines += [escape(dimension.bands_text or ""), f"_{escape(dimension.position_text or '')}_"]
+    else:
+        lines.append(f":lock: _{escape(dimension.withheld_text or '')}_")
     return "\n".join(lines)
 
 
-def _gap_lines(gaps: Sequence[GapView]) -> list[str]:
-    lines = [f"• *{escape(gap.dimension)}:* {escape(gap.question)} — {escape(gap.detail)}" for gap in gaps]
-    if len(gaps) > MAX_GAPS_SHOWN:
-        return [*lines[:MAX_GAPS_SHOWN], f"_…and {len(gaps) - MAX_GAPS_SHOWN} more_"]
-    return lines
+def _split_lines(splits: Sequence[SplitView]) -> list[str]:
+    return [f"• *{escape(split.dimension)}:* {escape(split.detail)}" for split in splits]
 
 
 def team_report_message(view: TeamReportView) -> Message:
     blocks: list[Block] = [HeaderBlock(text=view.title[:150], block_id="header")]
-    if view.withheld or view.overall is None:
+    if view.withheld:
         summary = f"*{escape(view.count_text)}*\n:lock: {escape(view.withheld_text or '')}"
         blocks.append(SectionBlock(text=_mrkdwn(summary), block_id="overall"))
         blocks.append(_context(escape(view.footer), block_id="footer"))
         return _render(f"Team MLOps report: {view.count_text}; results withheld", blocks)
-    overall = (
-        f"*{escape(view.count_text)}*\n*Overall: {_level_text(view.overall)}*  ·  score "
-        f"{escape(view.overall_score_text or '')}\n{escape(view.headline or '')}"
-    )
+    overall = f"*{escape(view.count_text)}*\n{escape(view.headline or '')}"
     blocks += [
         SectionBlock(text=_mrkdwn(overall), block_id="overall"),
         SectionBlock(
             fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
         ),
         _context(escape(view.method_text), block_id="method"),
-        DividerBlock(block_id="divider-gaps"),
+        DividerBlock(block_id="divider-splits"),
     ]
-    if view.alignment_gaps:
-        title = ":left_right_arrow: Where the team disagrees (talk these through first)"
-        blocks += _sections("alignment", title, _gap_lines(view.alignment_gaps))
+    if view.splits:
+        title = ":left_right_arrow: Where the team differs (talk these through first)"
+        blocks += _sections("splits", title, _split_lines(view.splits))
     else:
-        nothing = "no answers lie two or more options apart."
-        blocks += _sections("alignment", ":left_right_arrow: Where the team disagrees", [nothing])
-    if view.knowledge_gaps:
-        title = ":grey_question: What the team doesn't know (a third or more said “Don't know”)"
-        blocks += _sections("knowledge", title, _gap_lines(view.knowledge_gaps))
-    blocks.append(DividerBlock(block_id="divider-advice"))
+        nothing = "in every dimension shown, all members are on the same side."
+        blocks += _sections("splits", ":left_right_arrow: Where the team differs", [nothing])
     if view.recommendation:
+        blocks.append(DividerBlock(block_id="divider-advice"))
         recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
         blocks += _sections("recommendation", ":dart: Recommendation", recommended)
-    if view.next_steps:
-        blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     blocks.append(_context(escape(view.footer), block_id="footer"))
-    level = view.overall.label if view.overall.level else "no level yet"
-    return _render(f"Team MLOps report: {view.count_text}; {level}", blocks)
+    return _render(f"Team MLOps report: {view.count_text}; {view.headline or ''}".strip(), blocks)
 
 
 # Notes to people ---------------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 """The team aggregate: golden cases worked out by hand on a small bank, and the rules as properties over
 the shipped banks and generated ones:
 - adding a response and subtracting it again leaves the aggregate as it was;
-- the median level per dimension is the lower median of the members' own levels;
-- the team's answer to a question is the lower median of the options its members chose;
+- a dimension's figure is the number of members whose own result is in its upper band, and the rest;
 - fewer than three respondents never show a figure beyond the count.
+Why nothing finer is shown is tests/engine/test_team_privacy.py and docs/privacy.md.
 """
 
 from __future__ import annotations
-
-import statistics
 
 import pytest
 from hypothesis import given, settings
@@ -16,36 +14,40 @@ from hypothesis import strategies as st
 
 from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice
 from bot.engine.bank import QuestionBank
-from bot.engine.scoring import applicable_questions, score
+from bot.engine.scoring import score
 from bot.engine.team import (
     MIN_RESPONDENTS,
     TeamAggregate,
     aggregate_of,
     contribution,
-    lower_median,
-    nearest_rank,
-    team_answers,
     team_report,
 )
-from bot.engine.team_view import build_team_view
+from bot.engine.team_bands import deniable, dimension_bands, in_upper_band
+from bot.engine.team_view import NO_BAND_TEXT, UNCOUNTED_TEXT, build_team_view
 
 from .synthetic import answer_sets, generated_banks, question, scoring_bank, shipped_bank
 
-PROPERTY = settings(max_examples=80, deadline=None)
+PROPERTY = settings(max_examples=60, deadline=None)
 SOURCES = [
     pytest.param("mlops", id="mlops"),
     pytest.param("pulse", id="pulse"),
     pytest.param(None, id="generated"),
 ]
+FIVE = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def small_bank() -> QuestionBank:
+    """Shaped like the shipped banks: data has a practice at each level (a level band), ops a gate and a
+    heavier practice (a score band), team a single question (no figure can hide its answer)."""
     return scoring_bank(
         [
-            question("a", "data", level=1, weight=1, values=(0.0, 0.25, 0.5, 0.75, 1.0)),
-            question("b", "data", level=2, weight=1, not_applicable="We have none"),
-            question("c", "ops", level=1, weight=1),
-            question("d", "ops", level=2, weight=1, gate=True),
+            question("a", "data", level=1, values=FIVE),
+            question("b", "data", level=2, values=FIVE, gate=True),
+            question("c", "data", level=3, values=FIVE),
+            question("d", "data", level=4, values=FIVE),
+            question("e", "ops", level=2, weight=2, values=FIVE, gate=True),
+            question("f", "ops", level=3, weight=3, values=FIVE, not_applicable="No live traffic"),
+            question("g", "team", level=2, values=FIVE, gate=True),
         ]
     )
 
@@ -59,41 +61,49 @@ def answers(**chosen: int | str) -> dict[str, Answer]:
     return decoded
 
 
-# Golden cases --------------------------------------------------------------------------------------
+# Bands -----------------------------------------------------------------------------------------------
 
 
-def test_one_contribution_counts_answers_levels_scores_and_confidence() -> None:
-    bank = small_bank()
-    counts = contribution(bank, answers(a=4, b="na", c=2, d="dk")).counts
-    # data: a answered best, b not applicable → score 100, level 2 (its ceiling), confidence 1.
-    # ops: c best, d "Don't know" → score 50, coverage 1, a failing gate at level 2 → level 1,
-    # confidence 0.5.
-    assert counts == {
-        "n": 1,
-        "a:a:4": 1,
-        "a:b:na": 1,
-        "a:c:2": 1,
-        "a:d:dk": 1,
-        "l:data:2": 1,
-        "s:data:100": 1,
-        "c:data": 1_000_000,
-        "l:ops:1": 1,
-        "s:ops:50": 1,
-        "c:ops": 500_000,
+def test_each_dimension_gets_the_first_band_that_hides_every_fact() -> None:
+    assert dimension_bands(small_bank()) == {"data": "level", "ops": "score", "team": None}
+    assert dimension_bands(shipped_bank("mlops")) == dict.fromkeys(
+        ("data", "deploy", "monitor", "team"), "level"
+    )
+    # The pulse places no dimension above level 3, so "Level 3 or above" would be one level: the score band.
+    assert dimension_bands(shipped_bank("pulse")) == {
+        "data": "score",
+        "deploy": "score",
+        "monitor": "score",
+        "team": None,
     }
 
 
-def test_a_dimension_without_enough_answers_counts_as_no_level() -> None:
+def test_a_band_that_pins_an_answer_is_refused() -> None:
+    # Options 0, 0.5, 1: at level 3 the level-3 practice can only be at 1, so the band would tell it.
+    bank = scoring_bank(
+        [question("a", "data", level=1), question("b", "data", level=3), question("c", "data", level=4)]
+    )
+    assert not deniable(bank, "data", "level")
+    assert dimension_bands(bank) == {"data": "score"}  # a score of 50 or more can come many ways
+
+
+# Golden cases --------------------------------------------------------------------------------------
+
+
+def test_one_contribution_counts_the_respondent_and_their_bands() -> None:
     bank = small_bank()
-    counts = contribution(bank, answers(a=4)).counts
-    assert counts["l:ops:none"] == 1
-    assert counts["s:ops:0"] == 1  # unknown practices count as not in place
-    assert "c:ops" not in counts  # confidence 0 leaves no count
+    # data: a, b at their best, c at 0.75 → level 3 (the level-4 practice d is not in place): upper.
+    # ops: (2 × 0.5 + 3 × 1) / 5 = 80, 50 or more: upper. team: no band, nothing counted.
+    counts = contribution(bank, answers(a=4, b=4, c=3, d=0, e=2, f=4, g="dk")).counts
+    assert counts == {"n": 1, "b:data:upper": 1, "b:ops:upper": 1}
+    # "Don't know" counts as not in place: data level 1, ops (2 × 0 + 3 × 0.5) / 5 = 30.
+    counts = contribution(bank, answers(a=4, b="dk", c=4, d=4, e="dk", f=2, g=4)).counts
+    assert counts == {"n": 1, "b:data:lower": 1, "b:ops:lower": 1}
 
 
 def test_a_retake_replaces_the_earlier_response() -> None:
     bank = small_bank()
-    first, retake, other = answers(a=0, c=0, d=0), answers(a=4, c=2, d=2), answers(a=2, c=1, d=1)
+    first, retake, other = answers(a=0, e=0), answers(a=4, b=4, c=4, e=4), answers(a=2, e=2)
     run = aggregate_of(bank, [first, other])
     run = run - contribution(bank, first) + contribution(bank, retake)
     assert run == aggregate_of(bank, [retake, other])
@@ -102,112 +112,70 @@ def test_a_retake_replaces_the_earlier_response() -> None:
 
 def test_the_aggregate_reads_back_from_a_redis_hash() -> None:
     bank = small_bank()
-    aggregate = aggregate_of(bank, [answers(a=1, c=2, d=2), answers(a=3, b=2, c=0, d="dk")])
+    aggregate = aggregate_of(bank, [answers(a=1, e=2), answers(a=4, b=4, c=4, d=4, e=4, f=4)])
     as_redis = {name.encode(): str(value).encode() for name, value in aggregate.counts.items()}
-    as_redis[b"a:a:0"] = b"0"  # a field counted down to zero by a retake
+    as_redis[b"b:team:upper"] = b"0"  # a field counted down to zero by a retake
     assert TeamAggregate.from_fields(as_redis) == aggregate
 
 
-def test_medians_ranges_and_middle_half_from_counts() -> None:
-    assert lower_median({1: 2, 3: 2}) == 1
-    assert lower_median({2: 1, 3: 1, 4: 1}) == 3
-    assert lower_median({}) is None
-    scores = {10: 1, 20: 1, 30: 1, 40: 1, 50: 1, 60: 1, 70: 1, 80: 1}
-    assert (nearest_rank(scores, 0.25), nearest_rank(scores, 0.75)) == (20, 60)
+MATURE = answers(a=4, b=4, c=4, d=4, e=4, f=4, g=4)  # data level 4, ops 100
+STARTING = answers(a=1, b=0, c=0, d=0, e=1, f=0, g=0)  # data level 1, ops 10
+MIXED = answers(a=4, b=3, c=0, d=0, e=0, f=4, g=2)  # data level 2, ops 60
 
 
-def test_the_team_answer_set_follows_the_majority_rules() -> None:
+def test_the_view_counts_members_per_band_and_names_the_split() -> None:
     bank = small_bank()
-    members = [
-        answers(a=0, b="na", c="dk", d=0),
-        answers(a=1, b="na", c="dk", d=2),
-        answers(a=4, b="na", c=1, d=2),
-        answers(a=4, b=0, c="dk", d="dk"),
-        answers(a=3, b="dk", c=2, d="dk"),
+    view = build_team_view(team_report(bank, aggregate_of(bank, [MATURE, STARTING, MIXED, STARTING]), 6))
+    assert view.count_text == "4 answered of 6 members invited"
+    data, ops, team = view.dimensions
+    assert data.bands_text == "1 of 4 at Level 3 or above · 3 below Level 3"
+    assert data.position_text == "most of the team below Level 3"
+    assert ops.bands_text == "2 of 4 scoring 50 or more · 2 scoring under 50"
+    assert ops.position_text == "the team is split evenly"
+    assert (team.shown, team.bands_text, team.withheld_text) == (False, None, NO_BAND_TEXT)
+    assert [(s.dimension_id, s.detail.split(":")[0]) for s in view.splits] == [
+        ("data", "1 at Level 3 or above, 3 below Level 3"),
+        ("ops", "2 scoring 50 or more, 2 scoring under 50"),
     ]
-    team = team_answers(bank, aggregate_of(bank, members))
-    assert team["a"] == OptionChoice(3)  # options 0, 1, 3, 4, 4: the median is 3
-    assert team["b"] == NotApplicable()  # 3 of 5 said "not applicable"
-    assert team["c"] == DontKnow()  # 3 of 5 did not know
-    assert team["d"] == OptionChoice(2)  # 2 of 5 did not know, not most; options 0, 2, 2 → median 2
+    # The focus is data, with the fewest in its upper band; its practices come from the bank, gates first.
+    assert view.headline == "Fewest members at Level 3 or above in Data: 1 of 4."
+    assert view.recommendation is not None and view.recommendation.dimension_id == "data"
+    assert [item.question_id for item in view.recommendation.items] == ["b", "a", "c"]
+    assert [item.text for item in view.recommendation.items] == ["Improve b.", "Improve a.", "Improve c."]
 
 
-def test_an_even_split_takes_the_lower_option() -> None:
+def test_a_whole_team_on_one_side_is_no_split() -> None:
     bank = small_bank()
-    members = [answers(a=0, c=0, d=0)] * 2 + [answers(a=4, c=2, d=2)] * 2
-    assert team_answers(bank, aggregate_of(bank, members))["a"] == OptionChoice(0)
+    view = build_team_view(team_report(bank, aggregate_of(bank, [MATURE] * 3)))
+    assert view.dimension("data").position_text == "the whole team at Level 3 or above"
+    assert view.splits == ()
 
 
-def test_alignment_gaps_are_answers_two_or_more_options_apart() -> None:
+def test_answers_counted_without_bands_show_no_figure() -> None:
     bank = small_bank()
-    members = [
-        answers(a=0, b=0, c=0, d=1),
-        answers(a=4, b=1, c=0, d=2),
-        answers(a=2, b=1, c=2, d=1),
-    ]
-    report = team_report(bank, aggregate_of(bank, members))
-    # a spans options 1-5 (4 apart), c spans 1-3 (2 apart); b and d are one option apart.
-    assert [(g.question_id, g.options_apart) for g in report.alignment_gaps] == [("a", 4), ("c", 2)]
-    first = report.alignment_gaps[0]
-    assert (first.low_label, first.high_label, first.answered_with_option) == ("a option 1", "a option 5", 3)
-
-
-def test_dont_know_is_no_answer_for_alignment() -> None:
-    bank = small_bank()
-    members = [answers(a=0, c="dk", d=1), answers(a=1, c=2, d="dk"), answers(a="dk", c=2, d=1)]
-    assert team_report(bank, aggregate_of(bank, members)).alignment_gaps == ()
-
-
-def test_knowledge_gaps_start_at_a_third_saying_dont_know() -> None:
-    bank = small_bank()
-    known = answers(a=1, b=1, c=1, d=1)
-    members = [answers(a="dk", b="dk", c=1, d=1)] * 3 + [answers(a=1, b="dk", c="dk", d=1)] * 2 + [known] * 4
-    report = team_report(bank, aggregate_of(bank, members))
-    # b: 5 of 9, a: 3 of 9 (exactly a third), c: 2 of 9 (under a third).
-    assert [(g.question_id, g.dont_know, g.asked) for g in report.knowledge_gaps] == [
-        ("b", 5, 9),
-        ("a", 3, 9),
-    ]
+    earlier = TeamAggregate({"n": 1, "a:a:4": 1, "l:data:2": 1})  # counted before bands were kept
+    report = team_report(bank, earlier + aggregate_of(bank, [MATURE, STARTING]))
+    data = build_team_view(report).dimension("data")
+    assert (data.shown, data.withheld_text) == (False, UNCOUNTED_TEXT)
 
 
 def test_two_respondents_withhold_everything_but_the_count() -> None:
     bank = small_bank()
-    members = [answers(a=0, c=0, d=0), answers(a=4, c=2, d=2)]
-    report = team_report(bank, aggregate_of(bank, members), invited=8, min_respondents=1)
+    report = team_report(bank, aggregate_of(bank, [MATURE, STARTING]), invited=8, min_respondents=1)
     assert report.min_respondents == MIN_RESPONDENTS  # a lower setting cannot go under the floor
-    assert report.withheld
-    assert (report.dimensions, report.alignment_gaps, report.knowledge_gaps) == ((), (), ())
-    assert report.team_report is None
+    assert report.withheld and report.dimensions == () and report.focus_practices == ()
     view = build_team_view(report)
     assert view.count_text == "2 answered of 8 members invited"
     assert view.withheld_text is not None and "only 2 people answered" in view.withheld_text
     assert "from 3 respondents" in view.withheld_text
-    rendered = str(view.to_dict())
-    assert not any(f"Level {n}" in rendered for n in range(1, 5))
-    assert "a option 1" not in rendered and "scores 0" not in rendered
+    assert (view.dimensions, view.splits, view.recommendation, view.headline) == ((), (), None, None)
 
 
 def test_a_higher_minimum_withholds_more() -> None:
     bank = small_bank()
-    members = [answers(a=1, c=1, d=1)] * 4
+    members = [MIXED] * 4
     assert not team_report(bank, aggregate_of(bank, members)).withheld
     assert team_report(bank, aggregate_of(bank, members), min_respondents=5).withheld
-
-
-def test_the_view_states_medians_ranges_and_gaps_in_words() -> None:
-    bank = small_bank()
-    members = [answers(a=0, b=0, c=0, d=0), answers(a=4, b=2, c=2, d=2), answers(a=4, b=2, c=2, d="dk")]
-    view = build_team_view(team_report(bank, aggregate_of(bank, members), invited=5))
-    data = view.dimension("data")
-    # data levels: 1, 2, 2 → median 2; scores 0, 100, 100.
-    assert data.median_text == "median Level 2 · Level 2 name"
-    assert data.levels_text == "levels held: 1: 1 · 2: 2"
-    assert data.scores_text == "scores 0–100 · middle half 0–100"
-    assert view.count_text == "3 answered of 5 members invited"
-    assert [g.question_id for g in view.alignment_gaps] == ["a", "b", "c", "d"]
-    assert view.alignment_gaps[0].detail.startswith("answers run from “a option 1” to “a option 5”")
-    assert view.overall is not None and view.headline is not None
-    assert view.headline.startswith("From the team's answers: Overall Level")
 
 
 # Properties ------------------------------------------------------------------------------------------
@@ -236,37 +204,22 @@ def test_adding_then_subtracting_a_response_changes_nothing(bank_id, data) -> No
 @pytest.mark.parametrize("bank_id", [p.values[0] for p in SOURCES], ids=[p.id for p in SOURCES])
 @PROPERTY
 @given(data=st.data())
-def test_medians_match_a_computation_from_the_raw_answers(bank_id, data) -> None:
+def test_band_counts_match_a_computation_from_the_raw_answers(bank_id, data) -> None:
     bank, members = data.draw(bank_and_members(bank_id))
-    report = team_report(bank, aggregate_of(bank, members), min_respondents=MIN_RESPONDENTS)
+    report = team_report(bank, aggregate_of(bank, members))
     if len(members) < MIN_RESPONDENTS:
         assert report.withheld and report.dimensions == ()
         return
+    bands = dimension_bands(bank)
     individual = [score(bank, member) for member in members]
     for summary in report.dimensions:
-        levels = [r.dimension(summary.dimension_id).level for r in individual]
-        placed = [level for level in levels if level is not None]
-        assert summary.median_level == (statistics.median_low(placed) if placed else None)
-        assert summary.without_level == levels.count(None)
-        scores = [r.dimension(summary.dimension_id).score for r in individual]
-        points = [int(s + 1e-9) for s in scores if s is not None]
-        assert (summary.score_low, summary.score_high) == (
-            (min(points), max(points)) if points else (None, None)
-        )
-    team = team_answers(bank, aggregate_of(bank, members))
-    for asked_question in bank.questions:
-        asked = [
-            m[asked_question.id]
-            for m in members
-            if asked_question in applicable_questions(bank, m) and asked_question.id in m
-        ]
-        options = [a.index for a in asked if isinstance(a, OptionChoice)]
-        dont_know = sum(isinstance(a, DontKnow) for a in asked)
-        if (
-            options
-            and dont_know * 2 <= len(asked)
-            and len(asked) - len(options) - dont_know <= len(asked) / 2
-        ):
-            assert team[asked_question.id] == OptionChoice(statistics.median_low(options))
-        if asked and dont_know * 2 > len(asked):
-            assert team[asked_question.id] == DontKnow()
+        kind = bands[summary.dimension_id]
+        assert summary.band == kind
+        if kind is None:
+            continue
+        upper = sum(in_upper_band(kind, r.dimension(summary.dimension_id)) for r in individual)
+        assert (summary.upper, summary.lower, summary.counted) == (upper, len(members) - upper, True)
+    shown = report.shown
+    if shown:
+        fewest = min(d.upper for d in shown)
+        assert report.focus_dimension_id == next(d.dimension_id for d in shown if d.upper == fewest)

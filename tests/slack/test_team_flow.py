@@ -231,7 +231,12 @@ def test_a_member_answers_privately_and_is_counted_once(
     assert "Your new answers replace your earlier ones" in dm_texts(fake, "U01")
     aggregate = team.runs.aggregate(team_id, run.run_id)
     assert aggregate.respondents == 1
-    assert aggregate.answer_counts("data_validation") == {"0": 1}
+    # The retake answered the lowest option everywhere: in each banded dimension, below the band.
+    assert [band for band in aggregate.counts if band.startswith("b:")] == [
+        "b:data:lower",
+        "b:deploy:lower",
+        "b:monitor:lower",
+    ]
     assert len(store.history(Respondent(team_id=team_id, user_id="U01"))) == 2
 
 
@@ -274,6 +279,12 @@ def test_only_the_starter_or_an_admin_closes_and_a_click_after_changes_nothing(
     report = fake.messages(CHANNEL)[-1]
     assert report["blocks"][0]["text"]["text"].startswith("Team MLOps maturity report")
     assert "3 answered of 5 members invited" in json.dumps(report)
+    # The pulse bank: members answered the lowest option, then the highest twice. Each dimension with a
+    # band shows its two counts; Team & Culture (one question) says why it shows none.
+    fields = next(b for b in report["blocks"] if b.get("block_id") == "dimensions")["fields"]
+    texts = [field["text"] for field in fields]
+    assert all("2 of 3 scoring 50 or more · 1 scoring under 50" in text for text in texts[:3])
+    assert ":lock:" in texts[3] and "No figure: this bank asks too few questions here" in texts[3]
     closed = run_message(fake)
     assert buttons_of(closed) == [] and f"closed by <@{ADMIN}>" in closed["blocks"][1]["text"]["text"]
 
