@@ -45,12 +45,13 @@ import redis
 from clock_tick import clean as delete_workspace
 from slack_sdk import WebClient
 
+from bot.cli.web import THREADS_PER_WORKER
+
 # Everything taken from the app and its fake Slack, in one place: where a module moves, one line changes.
 from bot.engine.catalog import BankCatalog
 from playground.fakeslack import FakeSlack, MessageEvent
 from playground.fakeslack.app_process import AppProcess, app_process, child_environment, free_port
 from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
-from bot.cli.web import THREADS_PER_WORKER
 
 SIGNING_SECRET = "load-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-load-token"
