@@ -134,6 +134,8 @@ class QuestionBank(_Strict):
     # When the practices and tools were last checked against current practice.
     reviewed: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     description: LongText
+    # What changed in this version, for the report's footer.
+    changes: LongText | None = None
     levels: Annotated[list[LevelInfo], Field(min_length=4, max_length=4)]
     dimensions: Annotated[list[Dimension], Field(min_length=1, max_length=10)]
     questions: Annotated[list[AnyQuestion], Field(min_length=1)]
@@ -149,6 +151,9 @@ class QuestionBank(_Strict):
     min_coverage: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
     # A short pulse bank may lower this; a full assessment needs enough questions to mean something.
     min_questions_per_dimension: Annotated[int, Field(ge=1)] = 3
+    # How many practices each level of each dimension must rest on (checked by `validate`), so that no
+    # level hinges on one answer; a short pulse keeps 1.
+    min_practices_per_level: Annotated[int, Field(ge=1)] = 1
 
     def threshold_at(self, level: int) -> float:
         """The attainment the practices tagged at `level` need (level-1 practices count with level 2)."""

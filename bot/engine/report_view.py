@@ -290,5 +290,6 @@ def build_view(report: Report) -> ReportView:
         footer=(
             f"Answered {report.answered} of the {report.applicable} questions that apply · "
             f"bank {report.bank_id} v{report.bank_version}, reviewed {report.bank_reviewed}"
+            + (f" · new in v{report.bank_version}: {report.bank_changes}" if report.bank_changes else "")
         ),
     )

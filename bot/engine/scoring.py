@@ -180,6 +180,7 @@ class Report:
     answered: int
     applicable: int
     level_names: Mapping[int, str] = field(default_factory=dict)
+    bank_changes: str | None = None  # what changed in this version of the bank
 
     def dimension(self, dimension_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.dimension_id == dimension_id)
@@ -577,4 +578,5 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         answered=sum(1 for q in asked if q.id in answers),
         applicable=len(asked),
         level_names={info.level: info.name for info in bank.levels},
+        bank_changes=bank.changes,
     )
