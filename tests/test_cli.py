@@ -210,7 +210,7 @@ def test_all_worst_answers_stay_at_level_1(tmp_path: Path, capsys: pytest.Captur
     assert data["next_steps"][0]["kind"] == "gate"
 
 
-@pytest.mark.parametrize("failed_gate", ["quality_gate", "data_validation", "tested_rollback", "drift_skew"])
+@pytest.mark.parametrize("failed_gate", ["quality_gate", "data_validation", "tested_rollback", "drift_alerts"])
 def test_a_failed_gate_holds_its_dimension_below_its_level_in_every_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], failed_gate: str
 ) -> None:
@@ -238,15 +238,15 @@ def test_answers_may_be_labels_numbers_not_applicable_or_dont_know_in_json(
 ) -> None:
     answers: dict[str, object] = {q.id: q.options[-1].label.upper() for q in MLOPS.questions}
     answers["progressive_delivery"] = "n/a"
-    answers["drift_skew"] = "dont_know"
+    answers["drift_alerts"] = "dont_know"
     answers["code_review_ml"] = 5
     data = assess_json(capsys, write_answers(tmp_path, answers, "answers.json"))
     by_id = {d["id"]: d for d in data["dimensions"]}
     assert by_id["deploy"]["score"] == 100.0
-    # drift_skew (weight 3 of 24 applicable in monitor) unknown: counts as not in place.
+    # drift_alerts (weight 3 of 24 applicable in monitor) unknown: counts as not in place.
     assert by_id["monitor"]["score"] == 87.5
     assert (by_id["monitor"]["level"]["level"], by_id["monitor"]["range_text"]) == (2, "could be 3–4")
-    assert data["find_out"] == [MLOPS.question("drift_skew").text]
+    assert data["find_out"] == [MLOPS.question("drift_alerts").text]
     assert by_id["team"]["score"] == 100.0
 
 
@@ -272,7 +272,7 @@ def test_questions_missing_from_the_file_are_named_and_leave_the_dimension_witho
 def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers: dict[str, int | str] = {**best_answers(), "drift_skw": 3, "drift_skew": "sometimes"}
+    answers: dict[str, int | str] = {**best_answers(), "drift_skw": 3, "drift_alerts": "sometimes"}
     path = write_answers(tmp_path, answers)
     code, out, err = run(capsys, "assess", "--answers", str(path))
     assert code == 2
@@ -280,7 +280,7 @@ def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     lines = err.strip().splitlines()
     assert f"{path}: question 'drift_skw': no such question in bank 'mlops'" in lines
     assert any(
-        line.startswith(f"{path}: question 'drift_skew': 'sometimes' is not an option of 'drift_skew'")
+        line.startswith(f"{path}: question 'drift_alerts': 'sometimes' is not an option of 'drift_alerts'")
         for line in lines
     )
 
@@ -288,13 +288,13 @@ def test_an_unknown_question_and_an_invalid_option_are_both_reported(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("- drift_skew: 3\n", "expected a mapping of question id to answer"),
+        ("- drift_alerts: 3\n", "expected a mapping of question id to answer"),
         ("", "the file is empty"),
-        ("drift_skew: [3\n", "not valid YAML/JSON"),
-        ("drift_skew: 3\ndrift_skew: 4\n", "question 'drift_skew' is answered more than once"),
+        ("drift_alerts: [3\n", "not valid YAML/JSON"),
+        ("drift_alerts: 3\ndrift_alerts: 4\n", "question 'drift_alerts' is answered more than once"),
         (
-            "drift_skew: 9\n",
-            "question 'drift_skew': question 'drift_skew' has options 1–5; got option 9",
+            "drift_alerts: 9\n",
+            "question 'drift_alerts': question 'drift_alerts' has options 1–5; got option 9",
         ),
     ],
     ids=["list", "empty", "broken yaml", "duplicate", "option out of range"],
