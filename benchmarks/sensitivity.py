@@ -45,7 +45,7 @@ def golden_answers(bank: QuestionBank) -> list[dict[str, Answer]]:
             continue
         try:
             sets.append(dict(load_answers_file(path, bank).answers))
-        except Exception:  # noqa: BLE001 - a golden file written for another bank is simply not used
+        except Exception:
             continue
     return sets
 
@@ -108,9 +108,8 @@ def main() -> None:
         dimension_moves, overall_moves = measure(bank, sets)
         elapsed = time.perf_counter() - started
         print(
-            f"{bank.id} {bank.version}: {args.samples} random (half of them strong teams) + {len(goldens)} golden "
-            f"answer sets, "
-            f"{elapsed:.1f} s"
+            f"{bank.id} {bank.version}: {args.samples} random (half of them strong teams) + "
+            f"{len(goldens)} golden answer sets, {elapsed:.1f} s"
         )
         print(f"  dimension level: {histogram(dimension_moves)}")
         print(f"  overall level:   {histogram(overall_moves)}")

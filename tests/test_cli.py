@@ -210,7 +210,9 @@ def test_all_worst_answers_stay_at_level_1(tmp_path: Path, capsys: pytest.Captur
     assert data["next_steps"][0]["kind"] == "gate"
 
 
-@pytest.mark.parametrize("failed_gate", ["quality_gate", "data_validation", "tested_rollback", "drift_alerts"])
+@pytest.mark.parametrize(
+    "failed_gate", ["quality_gate", "data_validation", "tested_rollback", "drift_alerts"]
+)
 def test_a_failed_gate_holds_its_dimension_below_its_level_in_every_format(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], failed_gate: str
 ) -> None:

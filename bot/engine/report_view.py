@@ -115,11 +115,12 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
         parts.append(f"gate {gate.question_text} ({reason})")
     if not shortfall.attained:
         # The failing gates lead `weakest`, and are named above already.
-        furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[: 1 if shortfall.failing_gates else 2]
+        furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[
+            : 1 if shortfall.failing_gates else 2
+        ]
         weakest = f" (furthest: {', '.join(furthest)})" if furthest else ""
-        parts.append(
-            f"practices {_percent(shortfall.attainment)} in place, {_percent(shortfall.threshold)} needed{weakest}"
-        )
+        in_place, needed = _percent(shortfall.attainment), _percent(shortfall.threshold)
+        parts.append(f"practices {in_place} in place, {needed} needed{weakest}")
     return f"level {shortfall.level}: " + "; ".join(parts)
 
 

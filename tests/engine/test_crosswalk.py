@@ -19,12 +19,16 @@ from .synthetic import shipped_bank
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CROSSWALK = yaml.safe_load((DEFAULT_BANKS_DIR / "crosswalk" / "mlops.yaml").read_text(encoding="utf-8"))
 LEVELS = [
-    pytest.param(model, level, id=level["golden"]) for model in CROSSWALK["models"] for level in model["levels"]
+    pytest.param(model, level, id=level["golden"])
+    for model in CROSSWALK["models"]
+    for level in model["levels"]
 ]
 
 
 def test_the_crosswalk_covers_azure_0_to_4_and_google_0_to_2_for_this_bank():
-    published = {model["id"]: [level["published"] for level in model["levels"]] for model in CROSSWALK["models"]}
+    published = {
+        model["id"]: [level["published"] for level in model["levels"]] for model in CROSSWALK["models"]
+    }
     assert published == {"azure": [0, 1, 2, 3, 4], "google": [0, 1, 2]}
     assert CROSSWALK["bank_version"] == shipped_bank("mlops").version
     for model in CROSSWALK["models"]:

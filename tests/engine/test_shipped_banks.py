@@ -5,7 +5,14 @@ from collections import Counter
 import pytest
 
 from bot.engine.answers import DONT_KNOW_LABEL, DontKnow, OptionChoice, choices
-from bot.engine.audit import RETIRED_TOOLS_FILE, level_pool, level_pool_problems, cut_label_warnings, read_retired_tools, retired_tool_problems
+from bot.engine.audit import (
+    RETIRED_TOOLS_FILE,
+    cut_label_warnings,
+    level_pool,
+    level_pool_problems,
+    read_retired_tools,
+    retired_tool_problems,
+)
 from bot.engine.bank import BUTTON_LABEL_LIMIT, load_bank_file
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import applicable_questions, score
@@ -58,7 +65,8 @@ def test_mlops_covers_2026_practice_in_four_dimensions_and_at_most_60_questions(
         "cost_visibility", "cross_functional_team", "training_pipeline_cicd", "incident_postmortems",
         "data_contracts", "model_cards", "pinned_environments", "llm_eval_gate", "prompt_versioning",
         "llm_input_guardrails", "llm_output_guardrails", "llm_tracing", "llm_red_teaming",
-        "agent_tool_permissions", "provider_model_pinning", "rag_index_freshness", "permission_aware_retrieval",
+        "agent_tool_permissions", "provider_model_pinning", "rag_index_freshness",
+        "permission_aware_retrieval",
     }  # fmt: skip
     assert topics <= {q.id for q in mlops.practices}
     assert len(mlops.outcomes) == 4
@@ -79,7 +87,11 @@ def test_llm_questions_follow_what_the_llm_feature_does(mlops):
     assert asked(3) == serving
     assert asked(4) == serving | {"rag_index_freshness", "permission_aware_retrieval"}
     assert asked(5) == serving | {"agent_tool_permissions"}
-    assert asked(6) == serving | {"rag_index_freshness", "permission_aware_retrieval", "agent_tool_permissions"}
+    assert asked(6) == serving | {
+        "rag_index_freshness",
+        "permission_aware_retrieval",
+        "agent_tool_permissions",
+    }
 
 
 def test_every_dimension_of_mlops_has_a_gate_except_possibly_team_and_gates_are_flags(mlops):

@@ -92,9 +92,11 @@ def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> 
     view = build_view(score(MLOPS, answers_all(-1) | weak))
     team = view.dimension("team")
     assert team.level.level == 2
-    assert team.gate_text is not None and team.gate_text.startswith("Held at level 2 of 4 by practices not in place.")
+    assert team.gate_text is not None and team.gate_text.startswith(
+        "Held at level 2 of 4 by practices not in place."
+    )
     assert "level 3: practices 0% in place, 70% needed (furthest: Incident postmortems" in team.gate_text
-    # The headline keeps the weakest-link rule, and says on the same line what holds it and where the rest are.
+    # The headline keeps the weakest-link rule and says on one line what holds it and where the rest are.
     assert view.overall.level == 2
     assert "Team & Culture is the weakest dimension at 2 (held by Incident postmortems" in view.headline
     assert view.headline.endswith(
