@@ -112,7 +112,7 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
     parts = []
     for gate in shortfall.failing_gates:
         reason = "nobody knew whether it is in place" if gate.unknown else "answered below its pass mark"
-        parts.append(f"gate {gate.question_text} ({reason})")
+        parts.append(f"gate {gate.name} ({reason})")
     if not shortfall.attained:
         # The failing gates lead `weakest`, and are named above already.
         furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[

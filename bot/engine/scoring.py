@@ -71,6 +71,7 @@ class GateFailure:
     question_text: str
     level: int
     unknown: bool  # failing because nobody knew, not because of a low answer
+    name: str  # the practice's short name
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,7 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
     enough = applicable_weight > 0 and _at_least(coverage, bank.min_coverage)
     level = staged_level(applicable, pessimistic, bank, ceiling) if enough else None
     failing = [
-        GateFailure(q.id, q.text, q.level, q.id not in known)
+        GateFailure(q.id, q.text, q.level, q.id not in known, q.short_name)
         for q in applicable
         if q.gate and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
     ]

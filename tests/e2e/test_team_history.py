@@ -147,7 +147,7 @@ def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
     assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
     shown = fake_slack.wait_for("response_url", after=before).params
     listed = next(b for b in shown["blocks"] if b.get("block_id") == "history-results")["text"]["text"]
-    assert listed.startswith("*2 results, newest first*") and listed.count("pulse v2.0.0") == 2
+    assert listed.startswith("*2 results, newest first*") and listed.count("pulse v3.0.0") == 2
 
     # Someone outside the channel learns nothing of its team results.
     outsider = SlackUser(
@@ -160,4 +160,4 @@ def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
     before = len(fake_slack.calls)
     assert outsider.command(f"history <#{CHANNEL}|team>").status == 200
     refused = fake_slack.wait_for("response_url", after=before).params
-    assert "Only members of" in refused["text"] and "pulse v2.0.0" not in json.dumps(refused)
+    assert "Only members of" in refused["text"] and "pulse v3.0.0" not in json.dumps(refused)

@@ -393,7 +393,7 @@ def test_the_scenarios_show_what_they_are_named_for(bank: QuestionBank) -> None:
     assert text_of(message, "next-steps-0").startswith("*Next Steps*\n*1.* :no_entry: ")
 
     report, message = rendered("gated")
-    assert "Held below level" in text_of(message, "gates")
+    assert "Held at level" in text_of(message, "gates")
 
     report, message = rendered("all-dont-know")
     # "Don't know" counts as not in place: level 1 everywhere, the range says how high it could go.
