@@ -495,7 +495,14 @@ def hostile_bank() -> QuestionBank:
     bank = CATALOG.get("mlops")
     gate = next(q for q in bank.practices if q.gate)
     questions = [
-        q.model_copy(update={"text": f"{q.text} {HOSTILE}", "why": HOSTILE, "improvement": HOSTILE})
+        q.model_copy(
+            update={
+                "text": f"{q.text} {HOSTILE}",
+                "name": f"{q.name} {HOSTILE}",
+                "why": HOSTILE,
+                "improvement": HOSTILE,
+            }
+        )
         if q.id == gate.id
         else q
         for q in bank.questions
