@@ -87,6 +87,51 @@ def gate_problems(bank: QuestionBank, file: str) -> list[BankProblem]:
     return problems
 
 
+def level_pool(bank: QuestionBank, dimension_id: str, level: int) -> list[Question]:
+    """The practices checked at `level` for a team whose context switches nothing on (level-1 practices
+    count with level 2)."""
+    return [
+        q
+        for q in bank.questions_in(dimension_id)
+        if q.applies_if is None and (q.level == level or (level == 2 and q.level == 1))
+    ]
+
+
+def level_pool_problems(bank: QuestionBank, file: str) -> list[BankProblem]:
+    """A level resting on fewer practices than the bank promises (`min_practices_per_level`), or a
+    hygiene (weight-1) practice that could decide a level by itself: a gate, or so heavy in its level that
+    with everything else at its best, its worst answer alone would fail the level."""
+    problems = []
+    for dimension in bank.dimensions:
+        for level in range(2, bank.level_ceiling(dimension.id) + 1):
+            pool = level_pool(bank, dimension.id, level)
+            where = f"dimensions[{bank.dimensions.index(dimension)}]"
+            if len(pool) < bank.min_practices_per_level:
+                problems.append(
+                    BankProblem(
+                        file,
+                        where,
+                        f"level {level} of {dimension.id!r} rests on {len(pool)} practice(s); "
+                        f"at least {bank.min_practices_per_level} needed",
+                    )
+                )
+            weight = sum(q.weight for q in pool)
+            for question in pool:
+                if question.weight > 1 or not weight:
+                    continue
+                deciding = question.gate or question.weight / weight > 1 - bank.threshold_at(level)
+                if deciding:
+                    problems.append(
+                        BankProblem(
+                            file,
+                            f"questions[{_index(bank, question.id)}].weight",
+                            f"hygiene practice {question.id!r} (weight 1) could decide level {level} of "
+                            f"{dimension.id!r} on its own",
+                        )
+                    )
+    return problems
+
+
 @dataclass(frozen=True)
 class GateFiring:
     changes_level: float  # failing instead of passing at its best lowers the dimension's level

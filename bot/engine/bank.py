@@ -70,6 +70,8 @@ class _Asked(_Strict):
     id: Identifier
     text: LongText
     why: LongText
+    # A few words naming the practice ("Tested rollback"), for lines that cannot hold the whole question.
+    name: ShortText | None = None
     not_applicable: ShortText | None = None
     applies_if: AppliesIf | None = None
 
@@ -88,6 +90,10 @@ class Question(_Asked):
     tools: Annotated[list[ShortText], Field(max_length=8)] = []
     # Practices that must be in place first; Next Steps never put this one before them.
     after: list[Identifier] = []
+
+    @property
+    def short_name(self) -> str:
+        return self.name or self.text
 
 
 class ContextQuestion(_Asked):
@@ -128,6 +134,8 @@ class QuestionBank(_Strict):
     # When the practices and tools were last checked against current practice.
     reviewed: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     description: LongText
+    # What changed in this version, for the report's footer.
+    changes: LongText | None = None
     levels: Annotated[list[LevelInfo], Field(min_length=4, max_length=4)]
     dimensions: Annotated[list[Dimension], Field(min_length=1, max_length=10)]
     questions: Annotated[list[AnyQuestion], Field(min_length=1)]
@@ -136,10 +144,20 @@ class QuestionBank(_Strict):
     # The staged-level rule (README, "Levels"): share of the weight at or below a level that must be in
     # place, the answer value a gate must reach, and the share of a dimension that must be answered.
     attainment_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
+    # A level's own threshold where it differs, e.g. {2: 0.5}: a documented practice done by hand counts
+    # as in place at level 2 ("Repeatable"), while levels 3 and 4 ask for automation.
+    attainment_thresholds: dict[Level, Annotated[float, Field(gt=0.0, le=1.0)]] = {}
     gate_pass_mark: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     min_coverage: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
     # A short pulse bank may lower this; a full assessment needs enough questions to mean something.
     min_questions_per_dimension: Annotated[int, Field(ge=1)] = 3
+    # How many practices each level of each dimension must rest on (checked by `validate`), so that no
+    # level hinges on one answer; a short pulse keeps 1.
+    min_practices_per_level: Annotated[int, Field(ge=1)] = 1
+
+    def threshold_at(self, level: int) -> float:
+        """The attainment the practices tagged at `level` need (level-1 practices count with level 2)."""
+        return self.attainment_thresholds.get(max(level, 2), self.attainment_threshold)
 
     @property
     def practices(self) -> list[Question]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bot.engine.scoring import DimensionResult, NextStep, Report
+from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report
 
 LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
 NO_LEVEL_COLOUR = "grey"
@@ -35,7 +35,7 @@ class DimensionView:
     score_text: str
     range_text: str | None  # "could be 3" when unknowns in place would lift the level
     confidence_text: str
-    gate_text: str | None
+    gate_text: str | None  # why the dimension is held below its ceiling, gate or not
     ceiling_text: str | None
 
 
@@ -104,16 +104,39 @@ def score_text(score: float | None) -> str:
     return "no score" if score is None else f"{round(score, 1):.1f}/100"
 
 
-def _gate_text(result: DimensionResult) -> str | None:
-    if not result.holding_gates:
-        return None
+def _percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def _shortfall_text(shortfall: LevelShortfall) -> str:
     parts = []
-    for gate in result.holding_gates:
+    for gate in shortfall.failing_gates:
         reason = "nobody knew whether it is in place" if gate.unknown else "answered below its pass mark"
-        parts.append(f"{gate.question_text} ({reason})")
+        parts.append(f"gate {gate.name} ({reason})")
+    if not shortfall.attained:
+        # The failing gates lead `weakest`, and are named above already.
+        furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[
+            : 1 if shortfall.failing_gates else 2
+        ]
+        weakest = f" (furthest: {', '.join(furthest)})" if furthest else ""
+        in_place, needed = _percent(shortfall.attainment), _percent(shortfall.threshold)
+        parts.append(f"practices {in_place} in place, {needed} needed{weakest}")
+    return f"level {shortfall.level}: " + "; ".join(parts)
+
+
+def held_text(result: DimensionResult) -> str | None:
+    """Why a dimension sits below the top level this bank places it at: every level that falls short
+    costs one, gate or attainment alike."""
+    if result.level is None or not result.shortfalls:
+        return None
+    by = "by a gate" if any(s.failing_gates for s in result.shortfalls) else "by practices not in place"
+    text = f"Held at level {result.level} of {result.ceiling} {by}. " + " · ".join(
+        _shortfall_text(s) for s in result.shortfalls
+    )
     alone = result.level_without_gates
-    tail = f"; practices alone: level {alone}" if alone is not None and alone > (result.level or 0) else ""
-    return f"Held below level {result.holding_gates[0].level} by a gate: " + "; ".join(parts) + tail
+    if alone is not None and alone > result.level:
+        text += f" · practices alone: level {alone}"
+    return text
 
 
 def _dimension_view(result: DimensionResult, names: dict[int, str]) -> DimensionView:
@@ -131,7 +154,7 @@ def _dimension_view(result: DimensionResult, names: dict[int, str]) -> Dimension
         score_text=score_line,
         range_text=range_text(result.level, result.level_if_unknowns_in_place),
         confidence_text=confidence,
-        gate_text=_gate_text(result),
+        gate_text=held_text(result),
         ceiling_text=ceiling,
     )
 
@@ -205,6 +228,17 @@ def _disagreement_text(report: Report, names_by_dimension: dict[str, str]) -> tu
     return tuple(texts)
 
 
+def _weakest_link_text(report: Report, focus: DimensionResult) -> str:
+    """The weakest-link rule stated with what holds the weakest dimension and how close the rest are, so a
+    4/4/4/2 team reads as three dimensions at 4 held by one, not as a level-2 team."""
+    names = list(dict.fromkeys(name for s in focus.shortfalls for name in s.weakest))[:3]
+    held = f" (held by {', '.join(names)})" if names else ""
+    others = [d for d in report.dimensions if d.dimension_id != focus.dimension_id and d.level is not None]
+    rest = "; ".join(f"{d.name} {d.level}" for d in others)
+    lead = f"{focus.name} is the weakest dimension at {focus.level}{held}"
+    return f"{lead}; the others: {rest}." if rest else f"{lead}."
+
+
 def build_view(report: Report) -> ReportView:
     names = dict(report.level_names)
     names_by_dimension = {d.dimension_id: d.name for d in report.dimensions}
@@ -226,7 +260,7 @@ def build_view(report: Report) -> ReportView:
                     " higher."
                 )
             else:
-                headline += f" {names_by_dimension[report.focus_dimension_id]} holds it there."
+                headline += " " + _weakest_link_text(report, focus)
     outcomes = tuple(
         f"{o.question_text} {o.answer_label if o.answer_label else 'Not known'}" for o in report.outcomes
     )
@@ -257,5 +291,6 @@ def build_view(report: Report) -> ReportView:
         footer=(
             f"Answered {report.answered} of the {report.applicable} questions that apply · "
             f"bank {report.bank_id} v{report.bank_version}, reviewed {report.bank_reviewed}"
+            + (f" · new in v{report.bank_version}: {report.bank_changes}" if report.bank_changes else "")
         ),
     )

@@ -8,12 +8,16 @@ The rules (the README's "How levels are derived" states the same):
 - Dimension score: 100 × Σ(weight × value) ÷ Σ(weight) over the applicable practices.
 - Coverage: the weight answered (an option or "Don't know") ÷ the applicable weight. Under the bank's
   `min_coverage` (default 0.6) the dimension has no level: "not enough answers".
-- Level, staged as in CMMI and OWASP SAMM: a dimension is at level L (2 … its ceiling) when, for every
-  level ℓ up to L, the applicable practices tagged at ℓ are substantially in place (weighted
-  attainment ≥ `attainment_threshold`, default 0.7; level-1 practices are checked with level 2) and no
-  gate tagged at ℓ fails (an answer under `gate_pass_mark`, default 0.5, or unknown). A failing gate at
-  level ℓ therefore holds its dimension below ℓ. The ceiling is the highest level the bank tags a
-  practice of that dimension at.
+- Level: each level ℓ from 2 to the dimension's ceiling is checked on its own practices, as CMMI
+  checks its process areas: the applicable practices tagged at ℓ (level-1 practices count with level 2)
+  are substantially in place (weighted attainment ≥ the level's threshold: `attainment_thresholds`,
+  else `attainment_threshold`, default 0.7) and no gate tagged at ℓ fails (an answer under
+  `gate_pass_mark`, default 0.5, or unknown). The level is 1 + the number of levels that hold: every
+  level that falls short costs the dimension one level. One answer belongs to exactly one level's check,
+  so no single answer can move a dimension, or the weakest-dimension overall level, by more than one
+  level; under the former rule (the highest level with every level below it holding) one answer at
+  level 2 could drop a dimension from 4 to 1. The ceiling is the highest level the bank tags a practice
+  of that dimension at.
 - Overall level: the weakest dimension's level (none while a dimension has too few answers). Overall
   score: the mean of the dimension scores, so a dimension with more questions does not count for more.
 - Pulse index: the same mean, over the bank's pulse practices only.
@@ -67,6 +71,22 @@ class GateFailure:
     question_text: str
     level: int
     unknown: bool  # failing because nobody knew, not because of a low answer
+    name: str  # the practice's short name
+
+
+@dataclass(frozen=True)
+class LevelShortfall:
+    """A level whose practices fall short: it costs its dimension one level."""
+
+    level: int
+    attainment: float  # weighted attainment of the practices checked at this level
+    threshold: float
+    failing_gates: tuple[GateFailure, ...]
+    weakest: tuple[str, ...]  # the failing gates' names, then the practices furthest from in place
+
+    @property
+    def attained(self) -> bool:
+        return _at_least(self.attainment, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,8 @@ class DimensionResult:
     level_if_unknowns_in_place: int | None  # the top of the range: every unknown scored as in place
     level_without_gates: int | None  # what attainment alone would give
     ceiling: int
-    holding_gates: tuple[GateFailure, ...]  # the failing gates that keep the level where it is
+    holding_gates: tuple[GateFailure, ...]  # the failing gates: each costs the dimension one level
+    shortfalls: tuple[LevelShortfall, ...]  # every level that falls short, lowest first
     confidence: float  # weight answered with an option ÷ applicable weight
     coverage: float  # weight answered with an option or "Don't know" ÷ applicable weight
     answered: int
@@ -160,6 +181,7 @@ class Report:
     answered: int
     applicable: int
     level_names: Mapping[int, str] = field(default_factory=dict)
+    bank_changes: str | None = None  # what changed in this version of the bank
 
     def dimension(self, dimension_id: str) -> DimensionResult:
         return next(d for d in self.dimensions if d.dimension_id == dimension_id)
@@ -173,6 +195,24 @@ def _at_least(value: float, threshold: float) -> bool:
     return value + _EPSILON >= threshold
 
 
+def _checked_at(question: Question, level: int) -> bool:
+    return question.level == level or (level == 2 and question.level == 1)
+
+
+def level_holds(
+    practices: list[Question], values: Mapping[str, float], bank: QuestionBank, level: int, gates: bool = True
+) -> bool:
+    """Whether the practices checked at `level` are substantially in place and none of its gates fails."""
+    pool = [q for q in practices if _checked_at(q, level)]
+    weight = sum(q.weight for q in pool)
+    attainment = sum(q.weight * values[q.id] for q in pool) / weight if weight else 1.0
+    if not _at_least(attainment, bank.threshold_at(level)):
+        return False
+    return not gates or all(
+        _at_least(values[q.id], bank.gate_pass_mark) for q in pool if q.gate and q.level == level
+    )
+
+
 def staged_level(
     practices: list[Question],
     values: Mapping[str, float],
@@ -180,26 +220,42 @@ def staged_level(
     ceiling: int,
     gates: bool = True,
 ) -> int:
-    """The highest level L such that, at every level up to L, the practices tagged there are
-    substantially in place and no gate tagged there fails (level-1 practices are the foundation that
-    level 2 needs). Each level's practices must hold on their own, as CMMI's process areas do, so a
-    missing level-4 practice cannot hide behind a strong level 2."""
-    level = 1
-    for target in range(2, ceiling + 1):
-        groups = (1, 2) if target == 2 else (target,)
-        pool = [q for q in practices if q.level in groups]
+    """1 + the number of levels from 2 to the ceiling whose practices hold (each checked on its own, so a
+    missing level-4 practice cannot hide behind a strong level 2, and a level that falls short costs
+    exactly one level wherever it is)."""
+    return 1 + sum(level_holds(practices, values, bank, level, gates) for level in range(2, ceiling + 1))
+
+
+def _shortfalls(
+    practices: list[Question],
+    values: Mapping[str, float],
+    bank: QuestionBank,
+    ceiling: int,
+    failing: list[GateFailure],
+) -> tuple[LevelShortfall, ...]:
+    found = []
+    for level in range(2, ceiling + 1):
+        if level_holds(practices, values, bank, level):
+            continue
+        pool = [q for q in practices if _checked_at(q, level)]
         weight = sum(q.weight for q in pool)
-        if weight and not _at_least(
-            sum(q.weight * values[q.id] for q in pool) / weight, bank.attainment_threshold
-        ):
-            break
-        if gates and any(
-            q.gate and q.level == target and not _at_least(values[q.id], bank.gate_pass_mark)
-            for q in practices
-        ):
-            break
-        level = target
-    return level
+        attainment = sum(q.weight * values[q.id] for q in pool) / weight if weight else 1.0
+        gates = [g.question_id for g in failing if g.level == level]
+        # The failing gates first, then the practices by how much their gap weighs.
+        gaps = sorted(
+            (q for q in pool if values[q.id] < 1.0),
+            key=lambda q: (q.id not in gates, -q.weight * (1.0 - values[q.id])),
+        )
+        found.append(
+            LevelShortfall(
+                level=level,
+                attainment=attainment,
+                threshold=bank.threshold_at(level),
+                failing_gates=tuple(g for g in failing if g.level == level),
+                weakest=tuple(q.short_name for q in gaps[:2]),
+            )
+        )
+    return tuple(found)
 
 
 def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str, Answer]) -> DimensionResult:
@@ -240,12 +296,13 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
     enough = applicable_weight > 0 and _at_least(coverage, bank.min_coverage)
     level = staged_level(applicable, pessimistic, bank, ceiling) if enough else None
     failing = [
-        GateFailure(q.id, q.text, q.level, q.id not in known)
+        GateFailure(q.id, q.text, q.level, q.id not in known, q.short_name)
         for q in applicable
         if q.gate and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
     ]
     without_gates = staged_level(applicable, pessimistic, bank, ceiling, gates=False) if enough else None
-    holding = tuple(g for g in failing if level is not None and g.level == level + 1)
+    holding = tuple(g for g in failing if level is not None and g.level <= ceiling)
+    shortfalls = _shortfalls(applicable, pessimistic, bank, ceiling, failing) if enough else ()
     return DimensionResult(
         dimension_id=dimension_id,
         name=bank.dimension(dimension_id).name,
@@ -255,6 +312,7 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
         level_without_gates=without_gates,
         ceiling=ceiling,
         holding_gates=holding,
+        shortfalls=shortfalls,
         confidence=known_weight / applicable_weight if applicable_weight else 0.0,
         coverage=coverage,
         answered=len(known),
@@ -294,7 +352,7 @@ def _candidates(
         at_ceiling = current is not None and current >= result.ceiling
         target = None if at_ceiling else (current or 1) + 1
         unknown = value is None
-        in_place = value is not None and _at_least(value, bank.attainment_threshold)
+        in_place = value is not None and _at_least(value, bank.threshold_at(question.level))
         failing_gate = question.gate and (unknown or not _at_least(value or 0.0, bank.gate_pass_mark))
         within_reach = target is not None and question.level <= target
         if failing_gate and within_reach:
@@ -330,7 +388,7 @@ def _in_place(bank: QuestionBank, question_id: str, answers: Mapping[str, Answer
     if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
         return True
     value = answer_value(question, answer)
-    return value is not None and _at_least(value, bank.attainment_threshold)
+    return value is not None and _at_least(value, bank.threshold_at(question.level))
 
 
 def _unmet_dependencies(
@@ -521,4 +579,5 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         answered=sum(1 for q in asked if q.id in answers),
         applicable=len(asked),
         level_names={info.level: info.name for info in bank.levels},
+        bank_changes=bank.changes,
     )

@@ -17,7 +17,7 @@ from bot.engine.answers import Answer, parse_answer_text
 from bot.engine.bank import QuestionBank
 from bot.engine.scoring import applicable_questions
 
-EXAMPLE_ENTRY = "drift_skew: 3"
+EXAMPLE_ENTRY = "drift_alerts: 3"
 
 
 class AnswersFileError(Exception):

@@ -10,6 +10,7 @@ from bot.engine.audit import (
     RETIRED_TOOLS_FILE,
     cut_label_warnings,
     gate_problems,
+    level_pool_problems,
     read_retired_tools,
     retired_tool_problems,
 )
@@ -72,7 +73,11 @@ def _check_file(path: Path, check: BankCheck) -> None:
 def _keep_if_sound(bank: QuestionBank, path: Path, check: BankCheck) -> None:
     # Beyond the format: an instrument whose gate can never fire, or that recommends a tool that is
     # shut down or being retired, is refused too.
-    instrument = gate_problems(bank, str(path)) + retired_tool_problems(bank, _retired_tools(), str(path))
+    instrument = (
+        gate_problems(bank, str(path))
+        + level_pool_problems(bank, str(path))
+        + retired_tool_problems(bank, _retired_tools(), str(path))
+    )
     if instrument:
         check.problems.extend(instrument)
     else:

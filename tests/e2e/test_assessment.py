@@ -37,8 +37,12 @@ from tests.e2e.conftest import (
 
 BANK = BankCatalog.from_directory().get("mlops")
 TOTAL = len(BANK.questions)
-# Answering the first (context) question "No LLM features" switches the five LLM questions off.
+# Answering the first (context) question "No LLM features" switches the LLM questions off.
 TOTAL_WITHOUT_LLM = len(applicable_questions(BANK, {"llm_features": OptionChoice(0)}))
+# "In development" (option 2) asks only prompt versioning of the LLM set; "serving, prompts only" (option 3)
+# adds the release gate and the runtime questions.
+TOTAL_IN_DEVELOPMENT = len(applicable_questions(BANK, {"llm_features": OptionChoice(1)}))
+TOTAL_SERVING_PROMPTS = len(applicable_questions(BANK, {"llm_features": OptionChoice(2)}))
 
 
 def test_a_whole_assessment_ends_with_the_report_in_the_channel(
@@ -131,7 +135,7 @@ def test_a_double_click_applies_the_answer_once(fake_slack: FakeSlack, user: Sla
     fake_slack.wait_for("chat.update", after=before)
     updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
     assert len(updates) == 1
-    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL} ")
+    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL_IN_DEVELOPMENT} ")
 
 
 def test_a_stale_click_from_an_earlier_question_changes_nothing(
@@ -207,7 +211,7 @@ def test_back_returns_to_the_previous_question_with_its_answer_marked(user: Slac
     )
     assert reaction.method == "chat.update"
     again = user.dm_messages()[-1]
-    assert progress_text(again).startswith(f"`Question 1 of {TOTAL} ")
+    assert progress_text(again).startswith(f"`Question 1 of {TOTAL_SERVING_PROMPTS} ")
     marked = [b for b in answer_buttons(again) if b.chosen]
     assert [b.value for b in marked] == [chosen.value]
 
@@ -301,7 +305,7 @@ def test_redis_restarted_mid_flow_loses_nothing(
         assert app.health() == 200
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "chat.update"
-        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 5 of {TOTAL} ")
+        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 5 of {TOTAL_IN_DEVELOPMENT} ")
 
 
 def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redis_url: str) -> None:
@@ -315,7 +319,7 @@ def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redi
         user.transport = HttpTransport(second_app.events_url, SIGNING_SECRET)
         _, reaction = click_and_wait(user, question, answer_buttons(question)[2])
         assert reaction.method == "chat.update"
-        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 3 of {TOTAL} ")
+        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 3 of {TOTAL_SERVING_PROMPTS} ")
 
 
 def test_a_changed_bank_is_announced_and_the_user_can_start_over(
@@ -331,13 +335,13 @@ def test_a_changed_bank_is_announced_and_the_user_can_start_over(
         question = user.dm_messages()[-1]
 
     edited = yaml.safe_load((banks / "mlops.yaml").read_text())
-    edited["version"] = "2.1.0"
+    edited["version"] = "3.1.0"
     (banks / "mlops.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
     with app_process(env) as app:
         user.transport = HttpTransport(app.events_url, SIGNING_SECRET)
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "response_url"
-        assert "2.0.0" in json.dumps(reaction.params["blocks"]) and "2.1.0" in json.dumps(
+        assert BANK.version in json.dumps(reaction.params["blocks"]) and "3.1.0" in json.dumps(
             reaction.params["blocks"]
         )
         [start_over] = buttons_of(reaction.params)

@@ -139,7 +139,7 @@ def test_a_channels_team_runs_keep_no_team_level_and_history_says_why(
     before = len(fake_slack.calls)
     assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
     shown = fake_slack.wait_for("response_url", after=before).params
-    assert "has no team results kept" in json.dumps(shown) and "pulse v2.0.0" not in json.dumps(shown)
+    assert "has no team results kept" in json.dumps(shown) and "pulse v3.0.0" not in json.dumps(shown)
 
     # Someone outside the channel learns nothing of its team results.
     outsider = SlackUser(
@@ -152,4 +152,4 @@ def test_a_channels_team_runs_keep_no_team_level_and_history_says_why(
     before = len(fake_slack.calls)
     assert outsider.command(f"history <#{CHANNEL}|team>").status == 200
     refused = fake_slack.wait_for("response_url", after=before).params
-    assert "Only members of" in refused["text"] and "pulse v2.0.0" not in json.dumps(refused)
+    assert "Only members of" in refused["text"] and "pulse v3.0.0" not in json.dumps(refused)

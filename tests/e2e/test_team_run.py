@@ -34,7 +34,7 @@ MEMBERS = 50
 WAIT = 60.0
 REFRESH_SECONDS = 3.0
 # The questions on which the test splits the team in two, and the one a third of it cannot answer.
-SPLIT = {"tested_rollback": (0, 4), "drift_skew": (1, 4)}
+SPLIT = {"tested_rollback": (0, 4), "drift_alerts": (1, 4)}
 UNKNOWN_TO_A_THIRD = "cost_visibility"
 
 

@@ -38,12 +38,16 @@ def test_level_is_staged_a_level_4_needs_the_level_4_practice():
     no_top = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 1.0, "q4": 0.0}))
     assert no_top.level == 3
     assert no_top.score == pytest.approx(100 * 6 / 7)
-    # q3 at 0.5 < 0.7: level 3 fails, so 2, whatever level 4 says.
+    # q3 at 0.5 < 0.7: level 3 falls short and costs one level; levels 2 and 4 hold → 1 + 2 = 3.
     weak_middle = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 0.5, "q4": 1.0}))
-    assert weak_middle.level == 2
+    assert weak_middle.level == 3
+    assert [s.level for s in weak_middle.shortfalls] == [3]
+    # Levels 3 and 4 both short: 1 + 1 = 2.
+    both = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 0.5, "q4": 0.0}))
+    assert both.level == 2 and [s.level for s in both.shortfalls] == [3, 4]
 
 
-def test_a_failing_gate_holds_its_dimension_below_its_own_level():
+def test_a_failing_gate_costs_its_dimension_one_level():
     # q2 (gate, L2) at 0.0: ≤2 attainment (1 + 0)/3 = 0.33 fails anyway; raise the others so only the gate
     # can hold: q1 1, q2 0.5 passes the gate; q2 0.0 fails it.
     bank = scoring_bank(
@@ -56,10 +60,12 @@ def test_a_failing_gate_holds_its_dimension_below_its_own_level():
     passing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 1.0, "q3": 1.0}))
     failing = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q2": 0.4, "q3": 1.0}))
     assert passing.level == 3
-    # Attainment alone: levels 1–2 (3 + 0.4)/4 = 0.85, level 3 1.0 → 3; the level-2 gate holds it at 1.
-    assert failing.level == 1
+    # Attainment alone: levels 1–2 (3 + 0.4)/4 = 0.85, level 3 1.0 → 3; the failing level-2 gate makes
+    # level 2 fall short, which costs one level: 1 + 1 (level 3 holds) = 2.
+    assert failing.level == 2
     assert failing.level_without_gates == 3
     assert [g.question_id for g in failing.holding_gates] == ["q2"]
+    assert failing.shortfalls[0].attained and failing.shortfalls[0].failing_gates[0].question_id == "q2"
 
 
 def test_dont_know_counts_as_not_in_place_and_the_range_says_how_high_it_could_go():
@@ -67,7 +73,8 @@ def test_dont_know_counts_as_not_in_place_and_the_range_says_how_high_it_could_g
     answers = by_value(bank, {"q1": 1.0, "q2": DontKnow(), "q3": 1.0, "q4": 1.0})
     worst = by_value(bank, {"q1": 1.0, "q2": 0.0, "q3": 1.0, "q4": 1.0})
     unknown, known_bad = score_dimension(bank, "data", answers), score_dimension(bank, "data", worst)
-    assert (unknown.level, unknown.score) == (known_bad.level, known_bad.score) == (1, 100 * 5 / 7)
+    # Levels 1–2 (1 + 0)/3 = 0.33 < 0.7 and the gate unknown: level 2 short; levels 3 and 4 hold → 3.
+    assert (unknown.level, unknown.score) == (known_bad.level, known_bad.score) == (3, 100 * 5 / 7)
     assert unknown.level_if_unknowns_in_place == 4
     assert unknown.dont_know == ("q2",) and unknown.holding_gates[0].unknown
     assert unknown.confidence == pytest.approx(5 / 7)
@@ -79,7 +86,8 @@ def test_under_60_percent_of_the_weight_answered_gives_no_level():
     thin = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q3": 1.0}))
     enough = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q3": 1.0, "q4": 1.0}))
     assert thin.level is None and thin.unanswered == ("q2", "q4")
-    assert enough.level == 1  # the unanswered gate counts as failing
+    # The unanswered gate counts as failing: level 2 short, levels 3 and 4 hold → 3.
+    assert enough.level == 3
 
 
 def test_not_applicable_leaves_the_practice_out():

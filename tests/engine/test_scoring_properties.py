@@ -3,7 +3,9 @@ generated ones:
 - all best answers give the top level the bank can place (4 for mlops), all worst give level 1;
 - a better answer never lowers a score or a level;
 - "Don't know" never gives more than the worst answer;
-- every gate in every shipped bank can change a result.
+- every gate in every shipped bank can change a result;
+- one answer moved one rung (indeed any change of one practice's answer) never moves a dimension or the
+  overall level by two or more.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice
+from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice, choices
 from bot.engine.audit import best_answers, gate_effects
 from bot.engine.bank import Question, QuestionBank
 from bot.engine.scoring import Report, applies, score
@@ -101,8 +103,11 @@ def test_reports_are_well_formed(source, data):
         assert d.level_if_unknowns_in_place is not None and d.level_without_gates is not None
         assert 1 <= d.level <= d.level_if_unknowns_in_place <= d.ceiling
         assert d.level <= d.level_without_gates
+        # Every level that falls short costs one level, and every failing gate is named at its level.
+        assert d.level == d.ceiling - len(d.shortfalls)
+        short = {s.level for s in d.shortfalls}
         for gate in d.holding_gates:
-            assert gate.level == d.level + 1 and bank.practice(gate.question_id).gate
+            assert gate.level in short and bank.practice(gate.question_id).gate
         if not d.dont_know and not d.unanswered:
             assert d.level == d.level_if_unknowns_in_place
     if report.overall_level is not None:
@@ -133,4 +138,37 @@ def test_every_gate_in_every_shipped_bank_can_change_a_result(bank_id):
     assert effects, "a shipped bank without gates"
     for effect in effects:
         assert effect.fires, effect
-        assert effect.level_failing == effect.gate_level - 1
+        assert effect.level_passing is not None
+        assert effect.level_failing == effect.level_passing - 1
+
+
+def level_moves(before: Report, after: Report) -> list[int]:
+    pairs = [(b.level, a.level) for b, a in zip(before.dimensions, after.dimensions, strict=True)]
+    pairs.append((before.overall_level, after.overall_level))
+    return [abs(a - b) for b, a in pairs if a is not None and b is not None]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_one_answer_moved_one_rung_never_moves_a_level_by_two(source, data):
+    bank, answers, practice = data.draw(bank_answers_and_practice(source))
+    index = data.draw(st.integers(0, len(practice.options) - 2))
+    lower = score(bank, {**answers, practice.id: OptionChoice(index)})
+    upper = score(bank, {**answers, practice.id: OptionChoice(index + 1)})
+    assert all(move <= 1 for move in level_moves(lower, upper))
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@PROPERTY
+@given(data=st.data())
+def test_no_change_to_one_practice_answer_moves_a_level_by_two(source, data):
+    # Stronger than one rung: any option, "Don't know" or "Not applicable" for one practice, because a
+    # practice's answer enters exactly one level's check.
+    bank, answers, practice = data.draw(bank_answers_and_practice(source))
+    offered = [answer for answer, _ in choices(practice)]
+    first, second = data.draw(st.sampled_from(offered)), data.draw(st.sampled_from(offered))
+    moves = level_moves(
+        score(bank, {**answers, practice.id: first}), score(bank, {**answers, practice.id: second})
+    )
+    assert all(move <= 1 for move in moves)

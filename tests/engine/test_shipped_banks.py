@@ -5,7 +5,14 @@ from collections import Counter
 import pytest
 
 from bot.engine.answers import DONT_KNOW_LABEL, DontKnow, OptionChoice, choices
-from bot.engine.audit import RETIRED_TOOLS_FILE, cut_label_warnings, read_retired_tools, retired_tool_problems
+from bot.engine.audit import (
+    RETIRED_TOOLS_FILE,
+    cut_label_warnings,
+    level_pool,
+    level_pool_problems,
+    read_retired_tools,
+    retired_tool_problems,
+)
 from bot.engine.bank import BUTTON_LABEL_LIMIT, load_bank_file
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import applicable_questions, score
@@ -36,33 +43,55 @@ def test_every_question_offers_dont_know(bank_id, mlops, pulse):
         assert all(len(label) <= BUTTON_LABEL_LIMIT for _, label in offered), q.id
 
 
-def test_mlops_covers_2026_practice_in_four_dimensions_and_at_most_32_questions(mlops):
+def test_mlops_covers_2026_practice_in_four_dimensions_and_at_most_60_questions(mlops):
     per_dimension = Counter(q.dimension for q in mlops.practices)
     fewest, most = mlops.question_counts
 
+    # 3.0.0 asks one fact a question and rests every level on three practices: 50 questions for a team
+    # without LLM features, 60 with retrieval and agents (about half an hour).
     assert len(mlops.dimensions) == 4
     assert set(per_dimension) == {d.id for d in mlops.dimensions}
-    assert most <= 32 and fewest < most
-    assert mlops.reviewed >= "2026-01"
-    # Each dimension tags a practice at every level 2–4, so no level is given away by the levels below.
+    assert (fewest, most) == (50, 60)
+    assert mlops.reviewed >= "2026-12"
+    # Every level 2–4 of every dimension rests on at least three practices that every team is asked.
     for dimension in mlops.dimensions:
-        assert {q.level for q in mlops.questions_in(dimension.id)} >= {2, 3, 4}, dimension.id
+        for level in (2, 3, 4):
+            assert len(level_pool(mlops, dimension.id, level)) >= 3, (dimension.id, level)
+    assert level_pool_problems(mlops, "mlops") == []
     topics = {
-        "ci_tests", "model_registry", "data_versioning", "prediction_logging", "drift_skew",
-        "model_inventory", "fairness_explainability", "security_privacy", "cost_visibility",
-        "llm_eval_gate", "prompt_versioning", "llm_guardrails", "llm_tracing", "llm_red_teaming",
+        "ci_tests", "registered_models", "automated_deployment", "data_versioning", "prediction_logging",
+        "drift_alerts", "skew_checks", "freshness_alerts", "model_inventory", "release_approvals",
+        "fairness_explainability", "access_and_secrets", "artifact_integrity", "training_data_privacy",
+        "cost_visibility", "cross_functional_team", "training_pipeline_cicd", "incident_postmortems",
+        "data_contracts", "model_cards", "pinned_environments", "llm_eval_gate", "prompt_versioning",
+        "llm_input_guardrails", "llm_output_guardrails", "llm_tracing", "llm_red_teaming",
+        "agent_tool_permissions", "provider_model_pinning", "rag_index_freshness",
+        "permission_aware_retrieval",
     }  # fmt: skip
     assert topics <= {q.id for q in mlops.practices}
     assert len(mlops.outcomes) == 4
 
 
-def test_a_team_without_llm_features_answers_one_question_not_six(mlops):
-    llm = [q for q in mlops.questions if q.applies_if and q.applies_if.question == "llm_features"]
-    assert len(llm) == 5
-    no = {"llm_features": OptionChoice(0)}
-    yes = {"llm_features": OptionChoice(len(mlops.question("llm_features").options) - 1)}
-    assert len(applicable_questions(mlops, no)) == len(mlops.questions) - 5
-    assert len(applicable_questions(mlops, yes)) == len(mlops.questions)
+def test_llm_questions_follow_what_the_llm_feature_does(mlops):
+    def asked(option: int) -> set[str]:
+        llm = {q.id for q in mlops.questions if q.applies_if and q.applies_if.question == "llm_features"}
+        return llm & {q.id for q in applicable_questions(mlops, {"llm_features": OptionChoice(option - 1)})}
+
+    assert asked(1) == set()
+    # In development: only what a feature needs before it has users; no release gate holds the level.
+    assert asked(2) == {"prompt_versioning"}
+    serving = {
+        "prompt_versioning", "llm_eval_gate", "provider_model_pinning", "llm_input_guardrails",
+        "llm_output_guardrails", "llm_tracing", "llm_red_teaming",
+    }  # fmt: skip
+    assert asked(3) == serving
+    assert asked(4) == serving | {"rag_index_freshness", "permission_aware_retrieval"}
+    assert asked(5) == serving | {"agent_tool_permissions"}
+    assert asked(6) == serving | {
+        "rag_index_freshness",
+        "permission_aware_retrieval",
+        "agent_tool_permissions",
+    }
 
 
 def test_every_dimension_of_mlops_has_a_gate_except_possibly_team_and_gates_are_flags(mlops):

@@ -393,7 +393,7 @@ def test_the_scenarios_show_what_they_are_named_for(bank: QuestionBank) -> None:
     assert text_of(message, "next-steps-0").startswith("*Next Steps*\n*1.* :no_entry: ")
 
     report, message = rendered("gated")
-    assert "Held below level" in text_of(message, "gates")
+    assert "Held at level" in text_of(message, "gates")
 
     report, message = rendered("all-dont-know")
     # "Don't know" counts as not in place: level 1 everywhere, the range says how high it could go.
@@ -495,7 +495,14 @@ def hostile_bank() -> QuestionBank:
     bank = CATALOG.get("mlops")
     gate = next(q for q in bank.practices if q.gate)
     questions = [
-        q.model_copy(update={"text": f"{q.text} {HOSTILE}", "why": HOSTILE, "improvement": HOSTILE})
+        q.model_copy(
+            update={
+                "text": f"{q.text} {HOSTILE}",
+                "name": f"{q.name} {HOSTILE}",
+                "why": HOSTILE,
+                "improvement": HOSTILE,
+            }
+        )
         if q.id == gate.id
         else q
         for q in bank.questions

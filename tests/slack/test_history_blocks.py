@@ -35,7 +35,7 @@ def test_a_report_carries_its_changes_right_under_the_headline() -> None:
     # What moved since last time is part of what a lead reads first: right after the overall level.
     assert ids.index("overall") + 1 == ids.index("changes") < ids.index("dimensions")
     text = message.blocks[ids.index("changes")]["text"]["text"]
-    assert "Since your previous result" in text and "level 1 → 4" in text
+    assert "Since your previous result" in text and "level 3 → 4" in text
 
 
 @pytest.mark.parametrize(

@@ -79,7 +79,7 @@ def test_the_team_form_asks_bank_deadline_and_channel_with_defaults() -> None:
     assert list(fields) == [BANK_FIELD, DAYS_FIELD, CHANNEL_FIELD]
     assert [o["value"] for o in fields[BANK_FIELD]["options"]] == ["mlops", "pulse"]
     assert fields[BANK_FIELD]["initial_option"]["value"] == "mlops"
-    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == "27 to 32 questions"
+    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == "50 to 60 questions"
     assert (fields[DAYS_FIELD]["type"], fields[DAYS_FIELD]["initial_value"]) == ("number_input", "7")
     assert (fields[DAYS_FIELD]["min_value"], fields[DAYS_FIELD]["max_value"]) == ("1", "30")
     assert fields[CHANNEL_FIELD]["type"] == "conversations_select"

@@ -32,27 +32,27 @@ def test_numbers_labels_and_words_are_read(tmp_path: Path) -> None:
     loaded = load(
         tmp_path,
         f"data_validation: 4\nreproducible_training: '{label.upper()}'\nquality_gate: \"2\"\n"
-        "tested_rollback: don't know\ndrift_skew: DK\n",
+        "tested_rollback: don't know\ndrift_alerts: DK\n",
     )
     assert loaded.answers["data_validation"] == OptionChoice(3)
     assert loaded.answers["reproducible_training"] == OptionChoice(2)
     assert loaded.answers["quality_gate"] == OptionChoice(1)
     assert loaded.answers["tested_rollback"] == DontKnow()
-    assert loaded.answers["drift_skew"] == DontKnow()
+    assert loaded.answers["drift_alerts"] == DontKnow()
 
 
 def test_not_applicable_where_offered(tmp_path: Path) -> None:
     loaded = load(tmp_path, "progressive_delivery: n/a\n", bank=MLOPS)
     assert loaded.answers["progressive_delivery"] == NotApplicable()
-    [problem] = problems(tmp_path, "drift_skew: n/a\n", bank=MLOPS)
+    [problem] = problems(tmp_path, "drift_alerts: n/a\n", bank=MLOPS)
     assert (
         problem
-        == "answers.yaml: question 'drift_skew': question 'drift_skew' does not offer 'Not applicable'"
+        == "answers.yaml: question 'drift_alerts': question 'drift_alerts' does not offer 'Not applicable'"
     )
 
 
 def test_json_is_read_too(tmp_path: Path) -> None:
-    loaded = load(tmp_path, '{"data_validation": 5, "drift_skew": "dont_know"}', name="answers.json")
+    loaded = load(tmp_path, '{"data_validation": 5, "drift_alerts": "dont_know"}', name="answers.json")
     assert loaded.answers["data_validation"] == OptionChoice(4)
 
 
@@ -87,7 +87,7 @@ def test_digits_python_cannot_convert_are_reported_not_raised(tmp_path: Path) ->
     assert problem.startswith("answers.yaml: question 'data_validation': ")
 
 
-NOT_A_MAPPING = "answers.yaml: expected a mapping of question id to answer (e.g. `drift_skew: 3`)"
+NOT_A_MAPPING = "answers.yaml: expected a mapping of question id to answer (e.g. `drift_alerts: 3`)"
 
 
 @pytest.mark.parametrize(

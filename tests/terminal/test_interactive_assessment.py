@@ -170,28 +170,28 @@ def test_numbers_map_to_options_then_not_applicable_then_dont_know() -> None:
     assert translate("7", with_na) == AnswerQuestion("progressive_delivery", DontKnow())
     with pytest.raises(Refusal, match="from 1 to 7"):
         translate("8", with_na)
-    without_na = ask("drift_skew")
-    assert translate("6", without_na) == AnswerQuestion("drift_skew", DontKnow())
+    without_na = ask("drift_alerts")
+    assert translate("6", without_na) == AnswerQuestion("drift_alerts", DontKnow())
     with pytest.raises(Refusal, match="from 1 to 6"):
         translate("7", without_na)
 
 
 def test_letters_map_to_back_and_cancel() -> None:
-    assert translate("b", ask("drift_skew")) == Back("drift_skew")
-    assert translate("Q", ask("drift_skew")) == Cancel()
+    assert translate("b", ask("drift_alerts")) == Back("drift_alerts")
+    assert translate("Q", ask("drift_alerts")) == Cancel()
     with pytest.raises(Refusal, match="first question"):
         translate("b", ask("llm_features", number=1))
 
 
 def test_enter_repeats_only_an_existing_answer() -> None:
-    assert translate("", ask("drift_skew", previous=OptionChoice(2))) == AnswerQuestion(
-        "drift_skew", OptionChoice(2)
+    assert translate("", ask("drift_alerts", previous=OptionChoice(2))) == AnswerQuestion(
+        "drift_alerts", OptionChoice(2)
     )
     with pytest.raises(Refusal, match="No answer given"):
-        translate("", ask("drift_skew"))
+        translate("", ask("drift_alerts"))
 
 
 @pytest.mark.parametrize("entry", ["1.5", "-1", "²", "one", "1 2"])
 def test_other_entries_are_refused(entry: str) -> None:
     with pytest.raises(Refusal, match="is not a choice"):
-        translate(entry, ask("drift_skew"))
+        translate(entry, ask("drift_alerts"))

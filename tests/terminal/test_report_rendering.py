@@ -76,19 +76,38 @@ def test_the_range_says_how_high_the_level_could_go(level, high, note) -> None:
 
 
 def test_the_gate_note_names_the_gate_and_what_the_practices_alone_give() -> None:
+    # Levels 1–2 of deploy (0 + 2 + 2)/6 = 0.67 ≥ 0.5 but the gate fails: level 2 short, 3 and 4 hold → 3.
     report = score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)})
     deploy = build_view(report).dimension("deploy")
-    assert deploy.level.level == 1
+    assert deploy.level.level == 3
     assert deploy.gate_text is not None
-    assert deploy.gate_text.startswith("Held below level 2 by a gate: ")
-    assert MLOPS.question("quality_gate").text in deploy.gate_text
-    assert deploy.gate_text.endswith("(answered below its pass mark); practices alone: level 4")
+    assert deploy.gate_text.startswith("Held at level 3 of 4 by a gate. level 2: gate ")
+    assert "level 2: gate Release gate (answered below its pass mark)" in deploy.gate_text
+    assert deploy.gate_text.endswith("(answered below its pass mark) · practices alone: level 4")
+
+
+def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> None:
+    # Team at 2 (its level-3 and level-4 practices at option 1), everything else at its best: 4/4/4/2.
+    weak = {q.id: OptionChoice(0) for q in MLOPS.questions_in("team") if q.level >= 3}
+    view = build_view(score(MLOPS, answers_all(-1) | weak))
+    team = view.dimension("team")
+    assert team.level.level == 2
+    assert team.gate_text is not None and team.gate_text.startswith(
+        "Held at level 2 of 4 by practices not in place."
+    )
+    assert "level 3: practices 0% in place, 70% needed (furthest: Incident postmortems" in team.gate_text
+    # The headline keeps the weakest-link rule and says on one line what holds it and where the rest are.
+    assert view.overall.level == 2
+    assert "Team & Culture is the weakest dimension at 2 (held by Incident postmortems" in view.headline
+    assert view.headline.endswith(
+        "the others: Data & Experimentation 4; Deployment & Integration 4; Monitoring & Governance 4."
+    )
 
 
 def test_markdown_lists_gates_only_when_one_holds_a_level_back() -> None:
     gated = report_markdown(score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)}))
     assert "**Gates and limits**" in gated
-    assert "- Deployment & Integration: Held below level 2 by a gate:" in gated
+    assert "- Deployment & Integration: Held at level 3 of 4 by a gate." in gated
     assert "Gates and limits" not in report_markdown(score(MLOPS, answers_all(-1)))
 
 
