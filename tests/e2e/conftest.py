@@ -137,6 +137,14 @@ def question_id(message: dict[str, Any]) -> str:
     return json.loads(answer_buttons(message)[0].value)["q"]
 
 
+def wait_for_log(app: AppProcess, line: str, times: int = 1, timeout: float = 15.0) -> None:
+    """Wait until the app's log holds `line` `times` times: the app saying it is done with a request."""
+    deadline = time.monotonic() + timeout
+    while app.log().count(line) < times:
+        assert time.monotonic() < deadline, f"the app did not log {line!r} {times} time(s) within {timeout}s"
+        time.sleep(0.05)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if ACK_LATENCIES:
         ordered = sorted(ACK_LATENCIES)

@@ -10,13 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
 from bot.engine.answers import Answer, OptionChoice, encode_answer
 from bot.engine.catalog import BankCatalog
+from bot.engine.history import day
 from bot.fakeslack import FakeSlack
 from bot.fakeslack.app_process import AppProcess
 from bot.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
-from tests.conftest import new_team_id
+from bot.store.history import HistoryStore, Scope
+from tests.conftest import REAL_REDIS_URL, new_team_id
 from tests.e2e.conftest import SIGNING_SECRET, answer_buttons, answer_value, click_and_wait, question_id
 
 PULSE = BankCatalog.from_directory().by_id("pulse")
@@ -137,8 +140,11 @@ def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
     report = close(starter, reported)
 
     changes = changes_text(report)
-    today = time.gmtime()
-    since = f"since {today.tm_mday} {time.strftime('%b', today)}"
+    # The day of the first run's result as the app stored it: a run crossing midnight UTC still agrees.
+    newer, older = HistoryStore(redis.Redis.from_url(REAL_REDIS_URL)).results(
+        Scope.channel(starter.team_id, CHANNEL)
+    )
+    since = f"since {day(older.finished_at, newer.finished_at)}"
     assert "Since the channel's previous result" in changes
     assert f"Data & Experimentation: level 1 → 3 {since}" in changes
     assert f"Pulse index: 0.0 → 100.0 {since}" in changes
