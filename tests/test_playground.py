@@ -55,6 +55,11 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
         in flat_second
     )
     assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    # Each report's thread is its own: the second shows the second report's details, not the first's.
+    for part, view in ((first, before), (second, after)):
+        thread = " ".join(part.rsplit("#general · thread", 1)[1].split())
+        assert f"Pulse index {view.pulse_index:.1f}/100" in thread
+    assert f"Pulse index {before.pulse_index:.1f}/100" not in second.rsplit("#general · thread", 1)[1]
     # The chart of the second report (this result against the first) is written where the playground says.
     png = chart.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
