@@ -152,11 +152,16 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if not args.answers:
         return run_assessment(bank, consoles.out, consoles.err, on_report=chart)
 
+    # The other banks' questions, so a full assessment's file answers the pulse (the rest is ignored).
+    others = BankCatalog.from_directory(settings.banks_directory).banks
     try:
-        loaded = load_answers_file(Path(args.answers), bank, name=args.answers)
+        loaded = load_answers_file(Path(args.answers), bank, name=args.answers, other_banks=others)
     except AnswersFileError as error:
         _print_lines(consoles.err, error.problems)
         return EXIT_USAGE
+    ignored = loaded.ignored_note(args.answers, bank.id)
+    if ignored:
+        _print_lines(consoles.err, [ignored])
     if loaded.missing:
         _print_lines(
             consoles.err,

@@ -62,8 +62,8 @@ def write_answers(tmp_path: Path, answers: object, name: str = "answers.yaml") -
     return path
 
 
-def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path) -> dict:
-    code, out, err = run(capsys, "assess", "--answers", str(answers_file), "--format", "json")
+def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path, *options: str) -> dict:
+    code, out, err = run(capsys, "assess", *options, "--answers", str(answers_file), "--format", "json")
     assert code == 0, err
     return json.loads(out)
 
@@ -278,11 +278,41 @@ def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
-    assert f"{path}: question 'drift_skw': no such question in bank 'mlops'" in lines
+    assert f"{path}: question 'drift_skw': no such question in bank 'mlops' or any other bank" in lines
     assert any(
         line.startswith(f"{path}: question 'drift_skew': 'sometimes' is not an option of 'drift_skew'")
         for line in lines
     )
+
+
+def test_a_full_assessments_file_answers_the_pulse_and_the_rest_is_ignored_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = {q.id: 2 for q in MLOPS.questions}
+    pulse_only = {q.id: 2 for q in PULSE.questions}
+    code, out, err = run(
+        capsys, "assess", "--bank", "pulse", "--answers", str(write_answers(tmp_path, full)), "--format", "json"
+    )
+    assert code == 0, err
+    ignored = len(full) - len(pulse_only)
+    assert ignored > 0
+    path = tmp_path / "answers.yaml"
+    assert f"note: {ignored} answer(s) in {path} are for questions of mlops that bank 'pulse' does not ask" in (
+        normalised(err)
+    )
+    # Exactly the report of a file with the pulse's own questions only.
+    only = write_answers(tmp_path, pulse_only, "pulse.yaml")
+    assert json.loads(out) == assess_json(capsys, only, "--bank", "pulse")
+
+
+def test_an_id_no_bank_asks_is_still_refused_when_the_rest_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {q.id: 2 for q in MLOPS.questions} | {"drift_skw": 3}
+    path = write_answers(tmp_path, answers)
+    code, out, err = run(capsys, "assess", "--bank", "pulse", "--answers", str(path))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"{path}: question 'drift_skw': no such question in bank 'pulse' or any other bank"
 
 
 @pytest.mark.parametrize(
