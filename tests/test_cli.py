@@ -388,22 +388,37 @@ def test_a_broken_bank_named_by_path_lists_its_problems(
 def test_banks_lists_each_bank_with_its_question_count(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "banks")
     assert code == 0
-    rows = {}
-    for line in out.splitlines():
-        cells = [cell.strip() for cell in re.split(r"[│┃|]", line) if cell.strip()]
-        if cells and cells[0] in ("mlops", "pulse"):
-            rows[cells[0]] = cells
+    lines = [line.rstrip() for line in out.splitlines()]
     for bank in (MLOPS, PULSE):
-        assert rows[bank.id] == [
-            bank.id,
-            bank.title,
-            bank.version,
-            bank.reviewed,
-            "–".join(dict.fromkeys(str(count) for count in bank.question_counts)),
-            f"~{bank.estimated_minutes}",
-            f"{bank.id}.yaml",
-        ]
-    assert rows["mlops"][4] == "27–32" and rows["pulse"][4] == "8"
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{bank.id} "))
+        assert lines[at].split(None, 1)[1] == bank.title
+        questions = "–".join(dict.fromkeys(str(count) for count in bank.question_counts))
+        assert lines[at + 1].strip() == (
+            f"v{bank.version}, reviewed {bank.reviewed} · {questions} questions · "
+            f"~{bank.estimated_minutes} minutes · {bank.id}.yaml"
+        )
+    assert "27–32 questions" in out and "· 8 questions" in out
+
+
+def test_banks_fits_an_80_column_terminal_even_from_a_long_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / ("a-directory-with-a-long-name-" * 3) / "question_banks"
+    directory.mkdir(parents=True)
+    for name in ("mlops.yaml", "pulse.yaml"):
+        (directory / name).write_text((DEFAULT_BANKS_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (directory / "broken.yaml").write_text("id: broken\n", encoding="utf-8")
+    monkeypatch.setenv("BANKS_DIR", str(directory))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "banks")
+    assert code == 1
+    assert len(str(directory)) > 80
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n".join(line for line in lines if len(line) > 80)
+    assert "".join(lines[: len(lines) - 6]).replace("Question banks in ", "") == str(directory)
+    assert any(line.startswith("mlops  MLOps Maturity Assessment") for line in lines)
+    assert any(re.match(r"\?\s+NOT LOADED: \d+ problems", line) for line in lines)
+    assert any(line.strip() == "broken.yaml" for line in lines)
 
 
 # The installed command, in real processes -------------------------------------------------------

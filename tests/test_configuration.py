@@ -46,11 +46,13 @@ def banks_dir_with_a_broken_file(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
+    """`banks` lists a bank in two lines: its id and title (or NOT LOADED), then details ending in its file."""
     rows = {}
-    for line in out.splitlines():
-        cells = [cell.strip() for cell in re.split(r"[│┃|]", line) if cell.strip()]
-        if len(cells) > 1 and cells[-1].endswith(".yaml"):
-            rows[cells[-1]] = cells
+    lines = [line.rstrip() for line in out.splitlines()[1:]]
+    for first, second in zip(lines, lines[1:], strict=False):
+        if first and not first[0].isspace() and second[:1].isspace():
+            bank_id, title = first.split(None, 1)
+            rows[second.split(" · ")[-1].strip()] = [bank_id, title]
     return rows
 
 
