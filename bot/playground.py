@@ -380,8 +380,9 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     # This report's own thread: an earlier round's report has one in the same channel.
     reply = user.fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params.get("channel") == user.channel_id
-        and c.params.get("thread_ts") == posted.response["ts"],
+        lambda c: (
+            c.params.get("channel") == user.channel_id and c.params.get("thread_ts") == posted.response["ts"]
+        ),
         after=before,
     )
     text, _ = render_message(reply.params)

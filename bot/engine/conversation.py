@@ -28,7 +28,8 @@ from typing import Any
 
 from bot.engine.answers import Answer, InvalidAnswer, check_answer, decode_answer, encode_answer
 from bot.engine.bank import AskedQuestion, QuestionBank
-from bot.engine.scoring import Report, applicable_questions, applies, score
+from bot.engine.progress import answered_text
+from bot.engine.scoring import Report, answered_of_applicable, applicable_questions, applies, score
 
 STATE_FORMAT = 1
 
@@ -205,13 +206,23 @@ class ShowReport:
 
 
 @dataclass(frozen=True)
-class ShowCancelled:
-    answered: int
+class _Ended:
+    answered: int  # of the questions that apply
+    applicable: int
+
+    @property
+    def answered_text(self) -> str:
+        return answered_text(self.answered, self.applicable)
 
 
 @dataclass(frozen=True)
-class ShowExpired:
-    answered: int
+class ShowCancelled(_Ended):
+    pass
+
+
+@dataclass(frozen=True)
+class ShowExpired(_Ended):
+    pass
 
 
 Prompt = AskQuestion | ShowReport | ShowCancelled | ShowExpired
@@ -257,8 +268,8 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
     if state.phase == Phase.COMPLETE:
         return ShowReport(score(bank, state.answers))
     if state.phase == Phase.CANCELLED:
-        return ShowCancelled(len(state.answers))
-    return ShowExpired(len(state.answers))
+        return ShowCancelled(*answered_of_applicable(bank, state.answers))
+    return ShowExpired(*answered_of_applicable(bank, state.answers))
 
 
 def _check_bank(state: Conversation, bank: QuestionBank) -> None:
@@ -293,7 +304,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
         phase = Phase.CANCELLED if isinstance(event, Cancel) else Phase.EXPIRED
         ended = replace(state, phase=phase, revision=revision)
         shown = ShowCancelled if phase == Phase.CANCELLED else ShowExpired
-        return Transition(ended, shown(len(state.answers)), (phase,))
+        return Transition(ended, shown(*answered_of_applicable(bank, state.answers)), (phase,))
 
     if state.phase != Phase.ASK_Q:
         raise NotStarted("the assessment has not started")

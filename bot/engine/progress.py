@@ -11,6 +11,19 @@ def bar(fraction: float, cells: int) -> str:
     return "▓" * filled + "░" * (cells - filled)
 
 
+def answered_text(answered: int, applicable: int) -> str:
+    """ "answered 5 of the 27 questions that apply": how far someone got, in the same words and numbers in
+    the report, on cancelling and on resuming, in the terminal and in Slack."""
+    if applicable == 1:
+        return f"answered {answered} of the 1 question that applies"
+    return f"answered {answered} of the {applicable} questions that apply"
+
+
+def sentence(text: str) -> str:
+    """`text` starting a sentence."""
+    return text[:1].upper() + text[1:]
+
+
 def progress_line(number: int, total: int) -> str:
     """ "Question 5 of 20 ▓▓▓░░░░░░░░░ 25%": the share of the bank reached with this question."""
     fraction = number / total if total else 0.0

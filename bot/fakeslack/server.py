@@ -402,7 +402,12 @@ class FakeSlack:
         """Who is in the channel, in this order: what `conversations.members` lists, and what
         `users.conversations` lists a user's channels from."""
         with self._cond:
-            self._claim((channel_id, *user_ids,))
+            self._claim(
+                (
+                    channel_id,
+                    *user_ids,
+                )
+            )
             self._channel_members[channel_id] = list(user_ids)
 
     def set_members_page_cap(self, size: int) -> None:
@@ -722,8 +727,10 @@ class FakeSlack:
         if files:
             kept = []
             for call in self._calls:
-                announced = call.method == "files.getUploadURLExternal" and call.response.get("file_id") in files
-                if announced or (call.method == "upload" and call.params.get("file_id") in files):
+                announced = call.response.get("file_id") in files
+                if (call.method == "files.getUploadURLExternal" and announced) or (
+                    call.method == "upload" and call.params.get("file_id") in files
+                ):
                     self._late_calls.append(replace(call, generation=generation))
                 else:
                     kept.append(call)
@@ -732,8 +739,9 @@ class FakeSlack:
                 self._uploads.pop(file_id, None)
                 self._current_ids.discard(file_id)
                 self._retired[file_id] = generation
+        answer = copy.deepcopy(response)
         call = RecordedCall(
-            method, copy.deepcopy(params), dict(headers), received_at, copy.deepcopy(response), status, generation
+            method, copy.deepcopy(params), dict(headers), received_at, answer, status, generation
         )
         self._late_calls.append(call)
 

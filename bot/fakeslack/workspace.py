@@ -244,7 +244,8 @@ class SlackUser:
         self.last_response_id: str | None = None
         # The trigger id Slack sent with the latest command, shortcut, click or submission.
         self.last_trigger_id: str | None = None
-        # After the fake's next reset, the app's late calls for this person are kept apart from the next test's.
+        # After the fake's next reset, the app's late calls for this person are kept apart from the next
+        # test's.
         fake.claim(user_id, channel_id, self.dm_channel)
 
     @property

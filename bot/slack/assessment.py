@@ -43,6 +43,7 @@ from bot.engine.conversation import (
     prompt_for,
 )
 from bot.engine.report_view import build_view
+from bot.engine.scoring import answered_of_applicable
 from bot.slack import blocks
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
@@ -300,13 +301,13 @@ class AssessmentFlow:
 
     def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
         conversation = Conversation.from_dict(existing.conversation)
-        total = self._question_count(conversation)
+        answered, applicable = self._progress(conversation)
         ephemeral(
             respond,
             blocks.in_progress_message(
                 existing.respondent.user_id,
-                len(conversation.answers),
-                total,
+                answered,
+                applicable,
                 requested.id,
                 session_id=existing.session_id,
             ),
@@ -489,11 +490,12 @@ class AssessmentFlow:
             started_with = f"{conversation.bank_id} {conversation.bank_version}"
             raise BankChanged(conversation.bank_id, started_with, "no longer offered") from None
 
-    def _question_count(self, conversation: Conversation) -> int:
+    def _progress(self, conversation: Conversation) -> tuple[int, int]:
+        """(answered, applicable), as the report and the terminal count them."""
         try:
-            return len(self.catalog.by_id(conversation.bank_id).questions)
+            return answered_of_applicable(self.catalog.by_id(conversation.bank_id), conversation.answers)
         except UnknownBank:
-            return len(conversation.answers)
+            return len(conversation.answers), len(conversation.answers)
 
     @staticmethod
     def _finished(record: SessionRecord) -> bool:
@@ -573,7 +575,7 @@ class AssessmentFlow:
             self._deliver_report(applied, channel, message_ts)
         elif isinstance(prompt, ShowCancelled | ShowExpired):
             text = (
-                f"Assessment cancelled after {prompt.answered} answer(s). "
+                f"Assessment cancelled: {prompt.answered_text}. "
                 f"Type `{blocks.COMMAND}` whenever you want to start again."
             )
             self.client.chat_update(

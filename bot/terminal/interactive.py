@@ -143,9 +143,7 @@ def run_assessment(
             on_report(transition.prompt.report)
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
-        error_console.print(
-            f"Assessment cancelled after {plural(transition.prompt.answered, 'answer')}; nothing was saved."
-        )
+        error_console.print(f"Assessment cancelled: {transition.prompt.answered_text}; nothing was saved.")
         return EXIT_CANCELLED
     raise AssertionError(f"unexpected prompt {transition.prompt!r}")
 

@@ -179,7 +179,9 @@ def only_the_marker_reached_slack(user: SlackUser) -> None:
     assessment; an earlier request that had started one would get an offer to resume it instead."""
     marker_sent = time.time()
     first = start(user)
-    assert [c.method for c in user.fake.calls if c.received_at < marker_sent and c.method != "auth.test"] == []
+    assert [
+        c.method for c in user.fake.calls if c.received_at < marker_sent and c.method != "auth.test"
+    ] == []
     assert progress_text(first).startswith(f"`Question 1 of {TOTAL} ")
     assert len(user.dm_messages()) == 1
 
@@ -228,7 +230,7 @@ def test_starting_again_offers_resume_or_start_over(fake_slack: FakeSlack, user:
     before = len(fake_slack.calls)
     assert user.command("").status == 200
     offer = fake_slack.wait_for("response_url", after=before)
-    assert "in progress (1 of" in offer.params["blocks"][0]["text"]["text"]
+    assert "in progress (answered 1 of the" in offer.params["blocks"][0]["text"]["text"]
     assert {b.label for b in buttons_of(offer.params)} == {"Resume", "Start over"}
 
 

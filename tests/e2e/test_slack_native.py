@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,6 +229,10 @@ def test_the_shortcut_starts_a_personal_run_whose_report_stays_in_the_dm(
     assert shared_to == {user.dm_channel}
 
 
+def counted_note_in(dm: str) -> Callable[[RecordedCall], bool]:
+    return lambda call: call.params.get("channel") == dm and "in the team run" in str(call.params)
+
+
 def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole(
     fake_slack: FakeSlack, app: AppProcess, user: SlackUser
 ) -> None:
@@ -254,11 +258,8 @@ def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole
             person, run_message, button_labelled(run_message, "Take part"), channel_id=user.channel_id
         )
         answer_to_the_end(person, wait_for_question(person))
-        fake_slack.wait_for(
-            "chat.postMessage",
-            lambda c: c.params.get("channel") == person.dm_channel and "in the team run" in str(c.params),
-            timeout=WAIT,
-        )
+        # The note that the answers were counted comes last.
+        fake_slack.wait_for("chat.postMessage", counted_note_in(person.dm_channel), timeout=WAIT)
     # The Home tab, which lists the open run.
     home = user.open_app_home()
     fake_slack.wait_for("views.publish", timeout=WAIT)

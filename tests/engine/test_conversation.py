@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
@@ -33,7 +34,7 @@ from bot.engine.conversation import (
     advance,
     prompt_for,
 )
-from bot.engine.scoring import score
+from bot.engine.scoring import applicable_questions, score
 
 # The state names of the original design; ``_N`` marks the question number, kept as the position.
 DESIGN_STATES = "INIT -> LOAD_Q -> ASK_Q_N -> GET_ANSWER_N -> SCORE_ANSWER_N -> GEN_REPORT -> COMPLETE"
@@ -243,16 +244,18 @@ def test_cancel_ends_the_conversation_keeping_its_answers(small_bank):
 
     assert transition.state.phase == Phase.CANCELLED
     assert transition.steps == (Phase.CANCELLED,)
-    assert transition.prompt == ShowCancelled(3)
+    applicable = len(applicable_questions(small_bank, state.answers))
+    assert transition.prompt == ShowCancelled(3, applicable)
     assert transition.state.answers == state.answers
-    assert prompt_for(transition.state, small_bank) == ShowCancelled(3)
+    assert prompt_for(transition.state, small_bank) == ShowCancelled(3, applicable)
+    assert transition.prompt.answered_text == f"answered 3 of the {applicable} questions that apply"
 
 
 def test_expire_ends_the_conversation(small_bank):
     transition = advance(at_position(small_bank, 1), Expire(), small_bank)
 
     assert transition.state.phase == Phase.EXPIRED
-    assert transition.prompt == ShowExpired(1)
+    assert transition.prompt == ShowExpired(1, len(small_bank.questions))
     assert transition.state.finished
 
 
@@ -494,3 +497,16 @@ def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows()
     changed = advance(back.state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
     assert isinstance(changed.prompt, AskQuestion)
     assert changed.prompt.question.id == "llm_a"
+
+
+def test_an_answer_a_later_context_answer_switched_off_no_longer_counts(mlops):
+    llm_question = next(q for q in mlops.questions if q.applies_if is not None)
+    answers = {"llm_features": OptionChoice(0), llm_question.id: OptionChoice(1)}
+    state = replace(Conversation.new(mlops), phase=Phase.ASK_Q, position=1, answers=answers)
+
+    ended = advance(state, Cancel(), mlops).prompt
+
+    applicable = len(applicable_questions(mlops, answers))
+    assert applicable < len(mlops.questions)
+    assert ended == ShowCancelled(1, applicable)
+    assert ended.answered_text == f"answered 1 of the {applicable} questions that apply"

@@ -472,7 +472,9 @@ def test_a_late_call_naming_an_earlier_tests_channel_is_refused_and_kept_apart(
     ]
     assert "token" not in late[0].params and not late[0].ok
     # The new test's fault is still waiting for the new test's call.
-    assert api_error(lambda: client.chat_postMessage(channel="C5", text="x")).response["error"] == "fatal_error"
+    assert (
+        api_error(lambda: client.chat_postMessage(channel="C5", text="x")).response["error"] == "fatal_error"
+    )
     assert client.chat_postMessage(channel="C5", text="x")["ok"] is True
     assert [c.generation for c in fake.calls] == [second, second]
 
@@ -527,7 +529,11 @@ def test_a_late_chart_upload_moves_out_of_the_next_tests_calls_once_it_names_the
     ]
     # The new test's own upload is untouched.
     client.files_upload_v2(channel="C2", file=b"png bytes", filename="chart.png")
-    assert [c.method for c in fake.calls] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert [c.method for c in fake.calls] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
 
 
 def test_setting_up_an_earlier_tests_id_is_refused(fake: FakeSlack, client: WebClient) -> None:
@@ -551,7 +557,7 @@ def test_a_waiting_test_is_told_of_late_calls_it_did_not_get(fake: FakeSlack, cl
     client.chat_postMessage(channel="C1", text="x")
     fake.reset()
     api_error(lambda: client.chat_postMessage(channel="C1", text="late"))
-    with pytest.raises(AssertionError, match="1 late chat.postMessage call"):
+    with pytest.raises(AssertionError, match=r"1 late chat\.postMessage call"):
         fake.wait_for("chat.postMessage", timeout=0.1)
 
 

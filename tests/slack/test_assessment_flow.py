@@ -298,7 +298,7 @@ def test_start_while_in_progress_offers_resume_or_start_over_and_changes_nothing
     flow.start(team_id, USER, "C0OTHER", "pulse", respond)
 
     reply = respond.only()
-    assert f"1 of {len(BANK.questions)} answered" in respond.only_text()
+    assert f"answered 1 of the {len(BANK.questions)} questions that apply" in respond.only_text()
     resume, start_over = reply_buttons(reply)
     assert resume.action_id == RESUME_ACTION
     assert SessionButton.decode(resume.value) == SessionButton(u=USER)
@@ -462,7 +462,8 @@ def test_cancel_ends_the_assessment_and_refuses_later_clicks(
     assert "cancelled" in respond.only_text()
     (message,) = fake.messages(dm)
     assert message["ts"] == on_screen["ts"]
-    assert message["text"].startswith("Assessment cancelled after 1 answer(s).")
+    # The best answer to the first question (LLM features serving users) keeps all 32 questions.
+    assert message["text"].startswith("Assessment cancelled: answered 1 of the 32 questions that apply.")
     assert buttons_of(message) == []
     cancelled = stored(store, alice)
     assert phase(cancelled) == Phase.CANCELLED
@@ -488,7 +489,7 @@ def test_the_cancel_button_ends_the_assessment(
     press(flow, team_id, dm, message, cancel, clicked)
     assert clicked.sent == []
     assert phase(stored(store, alice)) == Phase.CANCELLED
-    assert latest(fake, dm)["text"].startswith("Assessment cancelled after 0 answer(s).")
+    assert latest(fake, dm)["text"].startswith("Assessment cancelled: answered 0 of the 32 questions that apply.")
 
 
 def test_resume_posts_the_current_question_again_and_follows_it(
@@ -886,7 +887,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
 
     texts = sorted(reply.only_text() for reply in replies)
     assert texts[0] == STARTED
-    assert texts[1].startswith("You already have an assessment in progress (0 of")
+    assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 32")
     first_questions = [
         c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
     ]
@@ -909,7 +910,7 @@ def test_a_double_click_on_start_over_starts_over_once(
         flow.session_button(body_for(team_id, USER, ORIGIN, None), action_for(start_over), reply, True)
 
     assert first.only_text() == STARTED
-    assert second.only_text().startswith("You already have an assessment in progress (0 of")
+    assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 32")
     assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
 

@@ -140,7 +140,7 @@ def test_quitting_cancels_with_exit_130(
 ) -> None:
     code, out, err, _ = assess_interactively(monkeypatch, capsys, ending)
     assert code == 130
-    assert "Assessment cancelled after 2 answers; nothing was saved." in err
+    assert "Assessment cancelled: answered 2 of the 8 questions that apply; nothing was saved." in err
     assert "maturity report" not in out
 
 
@@ -152,7 +152,7 @@ def test_ctrl_c_cancels_with_exit_130(
 
     monkeypatch.setattr("builtins.input", interrupted)
     assert main(["assess", "--bank", "pulse"]) == 130
-    assert "cancelled after 0 answers" in capsys.readouterr().err
+    assert "cancelled: answered 0 of the 8 questions that apply" in capsys.readouterr().err
 
 
 # Translation of one typed line into an engine event ---------------------------------------------
