@@ -222,6 +222,9 @@ def question_message(
         _context(f"`{progress_line(ask.number, ask.total)}`", block_id="progress"),
         ActionsBlock(elements=controls, block_id=f"controls-{question.id}"),
     ]
+    if ask.count_note:
+        # Just above the count it explains.
+        blocks.insert(-2, _context(f":information_source: {escape(ask.count_note)}", block_id="count-note"))
     fallback = f"Question {ask.number} of {ask.total}: {escape(question.text)}"
     return _render(fallback, blocks)
 

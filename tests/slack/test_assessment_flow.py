@@ -489,7 +489,9 @@ def test_the_cancel_button_ends_the_assessment(
     press(flow, team_id, dm, message, cancel, clicked)
     assert clicked.sent == []
     assert phase(stored(store, alice)) == Phase.CANCELLED
-    assert latest(fake, dm)["text"].startswith("Assessment cancelled: answered 0 of the 32 questions that apply.")
+    assert latest(fake, dm)["text"].startswith(
+        "Assessment cancelled: answered 0 of the 32 questions that apply."
+    )
 
 
 def test_resume_posts_the_current_question_again_and_follows_it(
@@ -1121,3 +1123,25 @@ def test_resume_that_cannot_reach_the_dm_says_so(
     )
     assert stored(store, alice) == before
     assert len(fake.messages(dm)) == 1
+
+
+def test_a_context_answer_that_shortens_the_assessment_says_so_above_the_count(
+    flow: AssessmentFlow, fake: FakeSlack, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    first = latest(fake, dm)
+    assert "of 32" in first["text"]
+    no_llm = next(b for b in answer_buttons(first) if b.label.startswith("No, neither"))
+    press(flow, team_id, dm, first, no_llm, Responses())
+    second = latest(fake, dm)
+    assert second["ts"] == first["ts"] and "Question 2 of 27" in second["text"]
+    ids = [b.get("block_id") for b in second["blocks"]]
+    note = second["blocks"][ids.index("count-note")]["elements"][0]["text"]
+    assert (
+        note
+        == ":information_source: 5 questions about LLM features no longer apply after your answer: 27 in all."
+    )
+    assert ids.index("count-note") == ids.index("progress") - 1
+    # The next question has nothing more to explain.
+    press(flow, team_id, dm, second, best(second), Responses())
+    assert "count-note" not in [b.get("block_id") for b in latest(fake, dm)["blocks"]]
