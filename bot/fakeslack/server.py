@@ -665,7 +665,8 @@ class FakeSlack:
             if late is not None:
                 self._auth_error(method, params, headers)  # takes the token out of what is recorded
                 refusal = {"ok": False, "error": _NAMING_FIELDS[late[1]]}
-                self._record_late(method, params, headers, received_at, refusal, late[0], named)
+                self._move_upload_late(named, late[0])
+                self._record(method, params, headers, received_at, refusal, 200, late=late[0])
                 return _Reply.json(200, refusal)
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
@@ -711,39 +712,25 @@ class FakeSlack:
         found = [channel.get("id") if isinstance(channel, dict) else channel, payload.get("file_id")]
         return [str(one) for one in found if isinstance(one, str) and one]
 
-    def _record_late(
-        self,
-        method: str,
-        params: dict[str, Any],
-        headers: dict[str, str],
-        received_at: float,
-        response: dict[str, Any],
-        generation: int,
-        named: dict[str, str],
-        status: int = 200,
-    ) -> None:
-        """Keep a late call apart, with the earlier steps of any upload it completes."""
+    def _move_upload_late(self, named: dict[str, str], generation: int) -> None:
+        """A late call completing an upload takes the upload's earlier steps (which name nothing) with it."""
         files = {one for one, field in named.items() if field == "files"}
-        if files:
-            kept = []
-            for call in self._calls:
-                announced = call.response.get("file_id") in files
-                if (call.method == "files.getUploadURLExternal" and announced) or (
-                    call.method == "upload" and call.params.get("file_id") in files
-                ):
-                    self._late_calls.append(replace(call, generation=generation))
-                else:
-                    kept.append(call)
-            self._calls = kept
-            for file_id in files:
-                self._uploads.pop(file_id, None)
-                self._current_ids.discard(file_id)
-                self._retired[file_id] = generation
-        answer = copy.deepcopy(response)
-        call = RecordedCall(
-            method, copy.deepcopy(params), dict(headers), received_at, answer, status, generation
-        )
-        self._late_calls.append(call)
+        if not files:
+            return
+        kept = []
+        for call in self._calls:
+            announced = call.response.get("file_id") in files
+            if (call.method == "files.getUploadURLExternal" and announced) or (
+                call.method == "upload" and call.params.get("file_id") in files
+            ):
+                self._late_calls.append(replace(call, generation=generation))
+            else:
+                kept.append(call)
+        self._calls = kept
+        for file_id in files:
+            self._uploads.pop(file_id, None)
+            self._current_ids.discard(file_id)
+            self._retired[file_id] = generation
 
     def _dispatch(
         self,
@@ -808,7 +795,7 @@ class FakeSlack:
             if file_id in self._retired:
                 refusal = {"ok": False, "error": "file_not_found"}
                 generation = self._retired[file_id]
-                self._record_late("upload", params, headers, received_at, refusal, generation, {}, 404)
+                self._record("upload", params, headers, received_at, refusal, 404, late=generation)
                 return _Reply.text(404, "file_not_found")
             upload = self._uploads.get(file_id)
             if self._upload_faults:
@@ -839,7 +826,7 @@ class FakeSlack:
             if response_id in self._retired:
                 refusal = {"ok": False, "error": "no_service"}
                 generation = self._retired[response_id]
-                self._record_late("response_url", params, headers, received_at, refusal, generation, {}, 404)
+                self._record("response_url", params, headers, received_at, refusal, 404, late=generation)
                 return _Reply.text(404, "no_service")
             target = self._response_targets.get(response_id)
             if target is None:
@@ -900,7 +887,9 @@ class FakeSlack:
         received_at: float,
         response: dict[str, Any],
         status: int,
+        late: int | None = None,
     ) -> None:
+        """Record a call; one that is `late` (naming that earlier generation's ids) is kept apart."""
         call = RecordedCall(
             method=method,
             params=copy.deepcopy(params),
@@ -908,9 +897,9 @@ class FakeSlack:
             received_at=received_at,
             response=copy.deepcopy(response),
             status=status,
-            generation=self._generation,
+            generation=self._generation if late is None else late,
         )
-        self._calls.append(call)
+        (self._calls if late is None else self._late_calls).append(call)
         self._cond.notify_all()
 
     def _notify(self, events: list[MessageEvent]) -> None:
