@@ -137,9 +137,8 @@ def test_two_assessments_in_a_row_show_the_change_a_chart_and_history(
     assert png.data is not None and png.data.startswith(PNG_MAGIC)
     assert int(asked.params["length"]) == len(png.data) == uploaded.params["bytes"]
 
-    history_before = len(fake_slack.calls)
     assert user.command("history").status == 200
-    shown = fake_slack.wait_for("response_url", after=history_before)
+    shown = user.reply()
     results = block_text(block(shown.params, "history-results"))
     assert results.startswith("*2 results, newest first*")
     assert results.count("pulse v2.0.0") == 2
@@ -277,9 +276,9 @@ def test_forget_me_leaves_no_key_of_that_person(fake_slack: FakeSlack, user: Sla
     question = json.loads(confirm.body)
     assert "cannot be undone" in json.dumps(question["blocks"])
     delete = next(b for b in buttons_of(question) if b.label == "Delete my data")
-    before = len(fake_slack.calls)
     user.click({"ts": "0", **question}, delete, channel_id=user.channel_id)
-    done = fake_slack.wait_for("response_url", after=before)
+    # The answer to this click, not the earlier `start pulse` saying its question was sent.
+    done = user.reply()
     assert done.params["text"].startswith("Done: I deleted your data (1 result(s)")
 
     left = [k.decode() for k in redis_client.scan_iter(f"{workspace}:*")]

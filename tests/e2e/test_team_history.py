@@ -149,9 +149,8 @@ def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
     assert f"Data & Experimentation: level 1 → 3 {since}" in changes
     assert f"Pulse index: 0.0 → 100.0 {since}" in changes
 
-    before = len(fake_slack.calls)
     assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
-    shown = fake_slack.wait_for("response_url", after=before).params
+    shown = members[0].reply().params
     listed = next(b for b in shown["blocks"] if b.get("block_id") == "history-results")["text"]["text"]
     assert listed.startswith("*2 results, newest first*") and listed.count("pulse v2.0.0") == 2
 
@@ -163,7 +162,6 @@ def test_a_channels_second_team_run_shows_what_changed_and_history_lists_both(
         channel_id=CHANNEL,
         team_id=members[0].team_id,
     )
-    before = len(fake_slack.calls)
     assert outsider.command(f"history <#{CHANNEL}|team>").status == 200
-    refused = fake_slack.wait_for("response_url", after=before).params
+    refused = outsider.reply().params
     assert "Only members of" in refused["text"] and "pulse v2.0.0" not in json.dumps(refused)
