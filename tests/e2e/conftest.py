@@ -6,8 +6,9 @@ test's time. Tests stay independent because the fake forgets everything before e
 test's people live in a workspace, DM and channel of their own (`new_user`): a call the app makes late
 for an earlier test names that test's channel or person, so the fake refuses it and keeps it in
 `late_calls` instead of the next test's `calls`. Each test waits for the calls it asserts on; where it
-asserts that nothing happened, it waits for a later request's answer or for the app's log first. The Redis keys of those
-workspaces are deleted once the module's app has stopped, so no late write can outlive the clean-up.
+asserts that nothing happened, it waits for a later request's answer or for the app's log first. The
+Redis keys of those workspaces are deleted once the module's app has stopped, so no late write can
+outlive the clean-up.
 """
 
 from __future__ import annotations
