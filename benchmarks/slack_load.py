@@ -2,7 +2,7 @@
 
 In one run it starts, on 127.0.0.1 only:
 
-- the fake Slack Web API (bot/fakeslack), which records what each app posts;
+- the fake Slack Web API (playground/fakeslack), which records what each app posts;
 - the real app, `mlops-compass serve` over HTTP (gunicorn), on a real Redis;
 - the "bare Bolt floor" (benchmarks/bare_bolt.py): a Bolt app behind the same gunicorn set-up that only
   acknowledges a click and calls `chat.update` once; no app can answer faster, so it bounds answers/s.

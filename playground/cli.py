@@ -104,7 +104,11 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
         bank = catalog.by_id(args.bank or settings.default_bank)
         if args.answers is not None:
-            choosers = [answer_from(load_answers_file(args.answers, bank).answers)]
+            loaded = load_answers_file(args.answers, bank, other_banks=catalog.banks)
+            note = loaded.ignored_note(str(args.answers), bank.id)
+            if note:
+                console.print(note, style="dim")
+            choosers = [answer_from(loaded.answers)]
         elif args.demo or not sys.stdin.isatty():
             if not args.demo:
                 console.print(

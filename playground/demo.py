@@ -279,9 +279,13 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     )
     text, _ = render_message(posted.params)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
+    # This report's own thread: an earlier round's report has one in the same channel.
     reply = user.fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params.get("channel") == user.channel_id and bool(c.params.get("thread_ts")),
+        lambda c: (
+            c.params.get("channel") == user.channel_id and c.params.get("thread_ts") == posted.response["ts"]
+        ),
+        after=before,
     )
     text, _ = render_message(reply.params)
     console.print(Panel(text, title="#general · thread", title_align="left", border_style="green"))

@@ -1,7 +1,8 @@
 """Fixtures shared by the whole suite: a Redis for every store test, fake and real.
 
 The real server is not optional: where none answers, the tests that need it fail with the reason
-(`.ci/run` starts one before the suite runs).
+(`.ci/run` starts one before the suite runs). Each run takes a database of the server no other run holds
+(`RUN_LOCK`), so runs sharing a machine never see each other's schedules.
 
 Tests leave the real server as they found it. Every workspace a test writes to has an id starting with
 this run's tag (`new_team_id`), its keys (and its entries in the clock's shared indexes) are deleted when
@@ -17,12 +18,45 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 import redis
+from hypothesis import settings
 
 from bot.store import keys
 from bot.store.sessions import SessionStore
 
-REAL_REDIS_URL = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Hypothesis's per-example deadline is a timed assertion: on a shared, busy machine a slow example fails a
+# correct test. How fast things are is measured in benchmarks/, not asserted here.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
+
 RUN_TAG = uuid.uuid4().hex[:6].upper()
+TEST_REDIS_SERVER = "redis://127.0.0.1:6379"
+# Which run holds a database, so that runs sharing the server never share one.
+RUN_LOCK = "mlops-compass-test-run"
+RUN_LOCK_SECONDS = 3600
+# Databases a run may take; 0 is left to whatever else uses the server, and 15 (where runs used to share)
+# comes last.
+RUN_DATABASES = (*range(14, 0, -1), 15)
+
+
+def _database_of_its_own() -> str:
+    """The clock claims due reminders of every workspace in its database, so a run sharing a database
+    with another run's clock loses its reminders to it (and takes the other run's): each run takes a
+    database no other run holds, unless MLOPS_COMPASS_TEST_REDIS_URL names one."""
+    configured = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL")
+    if configured:
+        return configured
+    for database in RUN_DATABASES:
+        url = f"{TEST_REDIS_SERVER}/{database}"
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            if client.set(RUN_LOCK, RUN_TAG, nx=True, ex=RUN_LOCK_SECONDS):
+                return url
+        except redis.RedisError:
+            break  # no server: the tests that need one fail with the reason (`real_redis`)
+    return f"{TEST_REDIS_SERVER}/15"
+
+
+REAL_REDIS_URL = _database_of_its_own()
 
 
 def new_team_id() -> str:
@@ -78,8 +112,18 @@ def workspace_state(client: redis.Redis, team_id: str) -> dict[bytes, object]:
 def no_keys_left_behind() -> Iterator[None]:
     yield
     left = delete_workspace_keys(f"T{RUN_TAG}")
+    _release_database()
     if left:
         pytest.fail(f"tests left {len(left)} key(s) in Redis at {REAL_REDIS_URL}, e.g. {sorted(left)[:5]}")
+
+
+def _release_database() -> None:
+    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        if client.get(RUN_LOCK) == RUN_TAG.encode():
+            client.delete(RUN_LOCK)
+    except redis.RedisError:
+        pass  # the lock expires by itself
 
 
 def real_redis() -> redis.Redis:

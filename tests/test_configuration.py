@@ -3,8 +3,8 @@ itself, and settings that only `serve` reads cannot break the other commands."""
 
 from __future__ import annotations
 
+import itertools
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,11 +46,13 @@ def banks_dir_with_a_broken_file(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
+    """`banks` lists a bank in two lines: id and title (or NOT LOADED), then details ending in its file."""
     rows = {}
-    for line in out.splitlines():
-        cells = [cell.strip() for cell in re.split(r"[│┃|]", line) if cell.strip()]
-        if len(cells) > 1 and cells[-1].endswith(".yaml"):
-            rows[cells[-1]] = cells
+    lines = [line.rstrip() for line in out.splitlines()[1:]]
+    for first, second in itertools.pairwise(lines):
+        if first and not first[0].isspace() and second[:1].isspace():
+            bank_id, title = first.split(None, 1)
+            rows[second.split(" · ")[-1].strip()] = [bank_id, title]
     return rows
 
 

@@ -152,11 +152,16 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if not args.answers:
         return run_assessment(bank, consoles.out, consoles.err, on_report=chart)
 
+    # The other banks' questions, so a full assessment's file answers the pulse (the rest is ignored).
+    others = BankCatalog.from_directory(settings.banks_directory).banks
     try:
-        loaded = load_answers_file(Path(args.answers), bank, name=args.answers)
+        loaded = load_answers_file(Path(args.answers), bank, name=args.answers, other_banks=others)
     except AnswersFileError as error:
         _print_lines(consoles.err, error.problems)
         return EXIT_USAGE
+    ignored = loaded.ignored_note(args.answers, bank.id)
+    if ignored:
+        _print_lines(consoles.err, [ignored])
     if loaded.missing:
         _print_lines(
             consoles.err,
@@ -242,41 +247,32 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
     except BankError as error:
         _print_lines(consoles.err, [f"BANKS_DIR: {problem}" for problem in error.problems])
         return EXIT_USAGE
-    consoles.out.print(Text(f"Question banks in {directory}", style="bold"), soft_wrap=True)
-    table = Table()
-    table.add_column("id", style="bold")
-    table.add_column("title")
-    table.add_column("version")
-    table.add_column("reviewed")
-    table.add_column("questions", justify="right")
-    table.add_column("minutes", justify="right")
-    table.add_column("file")
+    # A path longer than the terminal folds rather than running past the edge.
+    consoles.out.print(Text(f"Question banks in {directory}", style="bold", overflow="fold"))
+    # Two lines a bank, its details indented under its title, so the list fits 80 columns; a wide table
+    # wrapped the titles word by word there.
+    listing = Table.grid(padding=(0, 2))
+    listing.add_column(style="bold", no_wrap=True)
+    listing.add_column(overflow="fold")
     for bank_file in catalog.files:
         bank = bank_file.bank
         if bank_file.loaded and bank is not None:
             fewest, most = bank.question_counts
-            table.add_row(
-                bank.id,
-                bank.title,
-                bank.version,
-                bank.reviewed,
-                str(most) if fewest == most else f"{fewest}–{most}",
-                f"~{bank.estimated_minutes}",
-                bank_file.path.name,
+            questions = str(most) if fewest == most else f"{fewest}–{most}"
+            details = (
+                f"v{bank.version}, reviewed {bank.reviewed} · {questions} questions · "
+                f"~{bank.estimated_minutes} minutes · {bank_file.path.name}"
             )
+            listing.add_row(bank.id, f"{bank.title}\n{details}")
         else:
             problems = _plural(len(bank_file.problems), "problem")
-            table.add_row(
+            version = f"v{bank.version} · " if bank is not None else ""
+            listing.add_row(
                 bank.id if bank is not None else "?",
-                f"NOT LOADED: {problems}",
-                bank.version if bank is not None else "",
-                "",
-                "",
-                "",
-                bank_file.path.name,
+                f"NOT LOADED: {problems}\n{version}{bank_file.path.name}",
                 style="red",
             )
-    consoles.out.print(table)
+    consoles.out.print(listing)
     if catalog.broken:
         _print_lines(consoles.err, [str(problem) for problem in catalog.problems])
         _print_lines(

@@ -102,6 +102,9 @@ class ContextQuestion(_Asked):
 
     kind: Literal["context"]
     options: Annotated[list[ContextOption], Field(min_length=2, max_length=10)]
+    # What the questions it switches on or off are about ("LLM features"), so the count of questions can
+    # say why it changed: "5 questions about LLM features no longer apply".
+    topic: ShortText | None = None
 
 
 class OutcomeQuestion(_Asked):

@@ -27,8 +27,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.engine.answers import Answer, InvalidAnswer, check_answer, decode_answer, encode_answer
-from bot.engine.bank import AskedQuestion, QuestionBank
-from bot.engine.scoring import Report, applicable_questions, applies, score
+from bot.engine.bank import AskedQuestion, ContextQuestion, QuestionBank
+from bot.engine.progress import answered_text, count_change_note
+from bot.engine.scoring import Report, answered_of_applicable, applicable_questions, applies, score
 
 STATE_FORMAT = 1
 
@@ -197,6 +198,8 @@ class AskQuestion:
     number: int  # 1-based, among the questions that apply
     total: int  # the questions that apply, given the answers so far
     previous_answer: Answer | None  # shown as selected after Back
+    # Why `total` changed with the answer just given (a context answer switched questions on or off).
+    count_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,13 +208,23 @@ class ShowReport:
 
 
 @dataclass(frozen=True)
-class ShowCancelled:
-    answered: int
+class _Ended:
+    answered: int  # of the questions that apply
+    applicable: int
+
+    @property
+    def answered_text(self) -> str:
+        return answered_text(self.answered, self.applicable)
 
 
 @dataclass(frozen=True)
-class ShowExpired:
-    answered: int
+class ShowCancelled(_Ended):
+    pass
+
+
+@dataclass(frozen=True)
+class ShowExpired(_Ended):
+    pass
 
 
 Prompt = AskQuestion | ShowReport | ShowCancelled | ShowExpired
@@ -227,11 +240,25 @@ class Transition:
 # The transition function -------------------------------------------------------------------------
 
 
-def _ask(state: Conversation, bank: QuestionBank) -> AskQuestion:
+def _ask(state: Conversation, bank: QuestionBank, count_note: str | None = None) -> AskQuestion:
     question = bank.questions[state.position]
     asked = [q.id for q in applicable_questions(bank, state.answers)]
     number = asked.index(question.id) + 1 if question.id in asked else len(asked)
-    return AskQuestion(question, number, len(asked), state.answers.get(question.id))
+    return AskQuestion(question, number, len(asked), state.answers.get(question.id), count_note)
+
+
+def _count_note(bank: QuestionBank, before: Mapping[str, Answer], after: Mapping[str, Answer]) -> str | None:
+    """Why the number of questions that apply changed between two sets of answers, if it did."""
+    was, now = applicable_questions(bank, before), applicable_questions(bank, after)
+    switched = {q.id for q in was}.symmetric_difference(q.id for q in now)
+    topics: list[str] = []
+    for question in bank.questions:
+        if question.id in switched and question.applies_if is not None:
+            deciding = bank.question(question.applies_if.question)
+            topic = deciding.topic if isinstance(deciding, ContextQuestion) else None
+            if topic and topic not in topics:
+                topics.append(topic)
+    return count_change_note(len(was), len(now), topics)
 
 
 def _next_position(bank: QuestionBank, answers: Mapping[str, Answer], after: int) -> int | None:
@@ -257,8 +284,8 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
     if state.phase == Phase.COMPLETE:
         return ShowReport(score(bank, state.answers))
     if state.phase == Phase.CANCELLED:
-        return ShowCancelled(len(state.answers))
-    return ShowExpired(len(state.answers))
+        return ShowCancelled(*answered_of_applicable(bank, state.answers))
+    return ShowExpired(*answered_of_applicable(bank, state.answers))
 
 
 def _check_bank(state: Conversation, bank: QuestionBank) -> None:
@@ -293,7 +320,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
         phase = Phase.CANCELLED if isinstance(event, Cancel) else Phase.EXPIRED
         ended = replace(state, phase=phase, revision=revision)
         shown = ShowCancelled if phase == Phase.CANCELLED else ShowExpired
-        return Transition(ended, shown(len(state.answers)), (phase,))
+        return Transition(ended, shown(*answered_of_applicable(bank, state.answers)), (phase,))
 
     if state.phase != Phase.ASK_Q:
         raise NotStarted("the assessment has not started")
@@ -321,6 +348,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
     following = _next_position(bank, answers, state.position)
     if following is not None:
         asking = replace(state, position=following, answers=answers, revision=revision)
-        return Transition(asking, _ask(asking, bank), (*steps, Phase.ASK_Q))
+        prompt = _ask(asking, bank, _count_note(bank, state.answers, answers))
+        return Transition(asking, prompt, (*steps, Phase.ASK_Q))
     complete = replace(state, phase=Phase.COMPLETE, answers=answers, revision=revision)
     return Transition(complete, ShowReport(score(bank, answers)), (*steps, Phase.GEN_REPORT, Phase.COMPLETE))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bot.engine.progress import answered_text, sentence
 from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report
 
 LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
@@ -289,7 +290,7 @@ def build_view(report: Report) -> ReportView:
         pulse_index=None if report.pulse_index is None else round(report.pulse_index, 1),
         pulse_text=pulse,
         footer=(
-            f"Answered {report.answered} of the {report.applicable} questions that apply · "
+            f"{sentence(answered_text(report.answered, report.applicable))} · "
             f"bank {report.bank_id} v{report.bank_version}, reviewed {report.bank_reviewed}"
             + (f" · new in v{report.bank_version}: {report.bank_changes}" if report.bank_changes else "")
         ),

@@ -57,6 +57,13 @@ def applicable_questions(bank: QuestionBank, answers: Mapping[str, Answer]) -> l
     return [q for q in bank.questions if applies(q, answers, bank)]
 
 
+def answered_of_applicable(bank: QuestionBank, answers: Mapping[str, Answer]) -> tuple[int, int]:
+    """(questions answered, questions that apply): an answer to a question a later context answer
+    switched off no longer counts."""
+    asked = applicable_questions(bank, answers)
+    return sum(1 for q in asked if q.id in answers), len(asked)
+
+
 def answer_value(question: AskedQuestion, answer: Answer | None) -> float | None:
     if isinstance(answer, OptionChoice) and isinstance(question, Question | OutcomeQuestion):
         return question.options[answer.index].value
@@ -557,7 +564,7 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
     to_answer = tuple(
         (qid, bank.question(qid).text) for d in dimensions if d.level is None for qid in d.unanswered
     )
-    asked = applicable_questions(bank, answers)
+    answered, applicable = answered_of_applicable(bank, answers)
     return Report(
         bank_id=bank.id,
         bank_version=bank.version,
@@ -576,8 +583,8 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         outcomes=outcomes,
         disagreements=disagreements,
         pulse_index=pulse_index(bank, answers),
-        answered=sum(1 for q in asked if q.id in answers),
-        applicable=len(asked),
+        answered=answered,
+        applicable=applicable,
         level_names={info.level: info.name for info in bank.levels},
         bank_changes=bank.changes,
     )

@@ -75,7 +75,7 @@ from bot.usecases.personal import (
     bank_for,
     is_finished,
     new_session,
-    question_count,
+    progress,
     remember_message,
 )
 
@@ -217,13 +217,13 @@ class AssessmentFlow:
 
     def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
         conversation = Conversation.from_dict(existing.conversation)
-        total = question_count(self.catalog, conversation)
+        answered, applicable = progress(self.catalog, conversation)
         ephemeral(
             respond,
             blocks.in_progress_message(
                 existing.respondent.user_id,
-                len(conversation.answers),
-                total,
+                answered,
+                applicable,
                 requested.id,
                 session_id=existing.session_id,
             ),
@@ -415,7 +415,7 @@ class AssessmentFlow:
             self._deliver_report(applied, channel, message_ts)
         elif isinstance(prompt, ShowCancelled | ShowExpired):
             text = (
-                f"Assessment cancelled after {prompt.answered} answer(s). "
+                f"Assessment cancelled: {prompt.answered_text}. "
                 f"Type `{blocks.COMMAND}` whenever you want to start again."
             )
             self.client.chat_update(

@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import AskQuestion
-from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
+from bot.engine.progress import SCORE_BAR_CELLS, answered_text, bar, progress_line
 from bot.engine.report_view import DimensionView, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 from bot.slack.values import (
@@ -222,6 +222,9 @@ def question_message(
         _context(f"`{progress_line(ask.number, ask.total)}`", block_id="progress"),
         ActionsBlock(elements=controls, block_id=f"controls-{question.id}"),
     ]
+    if ask.count_note:
+        # Just above the count it explains.
+        blocks.insert(-2, _context(f":information_source: {escape(ask.count_note)}", block_id="count-note"))
     fallback = f"Question {ask.number} of {ask.total}: {escape(question.text)}"
     return _render(fallback, blocks)
 
@@ -369,7 +372,7 @@ def in_progress_message(
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
-                f"You already have an assessment in progress ({answered} of {total} answered). "
+                f"You already have an assessment in progress ({answered_text(answered, total)}). "
                 "Pick up where you left off, or start over?"
             )
         ),

@@ -26,6 +26,7 @@ from slack_sdk.models.views import View
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.history import day, moment_text
+from bot.engine.progress import answered_text
 from bot.slack.blocks import (
     COMMAND,
     MAX_BUTTON_TEXT_SHOWN,
@@ -148,7 +149,7 @@ def home_blocks(data: HomeData) -> list[Block]:
             SectionBlock(
                 text=_mrkdwn(
                     f"*In progress:* {escape(progress.bank_title)}, "
-                    f"{progress.answered} of {progress.total} answered"
+                    f"{answered_text(progress.answered, progress.total)}"
                 ),
                 accessory=ButtonElement(
                     text="Resume",

@@ -6,7 +6,8 @@ question, before anything is scored, so a CI job shows every mistake in one run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,20 @@ class AnswersFromFile:
     # Questions that apply but have no answer, in bank order: they count as not in place, and a dimension
     # with too few answers gets no level, because the report must not guess what it was not told.
     missing: list[str]
+    # Answers to questions another bank asks and this one does not (a full assessment's file read for the
+    # pulse), in file order: left out, not refused.
+    ignored: list[str] = field(default_factory=list)
+    ignored_from: list[str] = field(default_factory=list)  # the ids of the banks that ask them
+
+    def ignored_note(self, name: str, bank_id: str) -> str | None:
+        """What to tell the person about the answers left out, if any."""
+        if not self.ignored:
+            return None
+        banks = ", ".join(self.ignored_from)
+        return (
+            f"note: {len(self.ignored)} answer(s) in {name} are for questions of {banks} that bank "
+            f"{bank_id!r} does not ask; they were ignored"
+        )
 
 
 class _DuplicateKeyCheckingLoader(yaml.SafeLoader):
@@ -63,10 +78,14 @@ def _parse(text: str, name: str) -> Any:
         raise AnswersFileError([f"{name}: not valid YAML/JSON{where}: {reason}"]) from None
 
 
-def load_answers_file(path: Path, bank: QuestionBank, name: str | None = None) -> AnswersFromFile:
+def load_answers_file(
+    path: Path, bank: QuestionBank, name: str | None = None, other_banks: Sequence[QuestionBank] = ()
+) -> AnswersFromFile:
     """Read and check `path` against `bank`; raises AnswersFileError listing every problem.
 
-    `name` is how messages refer to the file, by default the path as given.
+    `name` is how messages refer to the file, by default the path as given. An answer to a question
+    that one of `other_banks` asks and `bank` does not is ignored (and listed), so a file written for the
+    full assessment answers the pulse, whose questions are the same; an id no bank asks is a problem.
     """
     name = name or str(path)
     try:
@@ -83,12 +102,20 @@ def load_answers_file(path: Path, bank: QuestionBank, name: str | None = None) -
         )
 
     known = {question.id for question in bank.questions}
+    elsewhere = {
+        question.id: other.id for other in other_banks if other.id != bank.id for question in other.questions
+    }
     answers: dict[str, Answer] = {}
+    ignored: list[str] = []
     problems: list[str] = []
     for key, value in raw.items():
         question_id = str(key)
+        if question_id not in known and question_id in elsewhere:
+            ignored.append(question_id)
+            continue
         if question_id not in known:
-            problems.append(f"{name}: question {question_id!r}: no such question in bank {bank.id!r}")
+            searched = f"bank {bank.id!r}" + (" or any other bank" if elsewhere else "")
+            problems.append(f"{name}: question {question_id!r}: no such question in {searched}")
             continue
         try:
             answers[question_id] = parse_answer_text(bank.question(question_id), value)
@@ -99,4 +126,5 @@ def load_answers_file(path: Path, bank: QuestionBank, name: str | None = None) -
 
     missing = [q.id for q in applicable_questions(bank, answers) if q.id not in answers]
     ordered = {question.id: answers[question.id] for question in bank.questions if question.id in answers}
-    return AnswersFromFile(ordered, missing)
+    ignored_from = sorted({elsewhere[question_id] for question_id in ignored})
+    return AnswersFromFile(ordered, missing, ignored, ignored_from)

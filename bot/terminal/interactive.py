@@ -91,6 +91,8 @@ def show_question(console: Console, bank: QuestionBank, ask: AskQuestion) -> Non
     console.print()
     console.rule(Text(bank.section_name(question), style="bold magenta"))
     console.print(Text(progress_line(ask.number, ask.total), style="cyan"))
+    if ask.count_note:
+        console.print(Text(ask.count_note, style="yellow"))
     console.print()
     console.print(Text(question.text, style="bold"))
     console.print(Text.assemble(("Why it matters: ", "italic"), (question.why, "dim")))
@@ -143,9 +145,7 @@ def run_assessment(
             on_report(transition.prompt.report)
         return EXIT_COMPLETED
     if isinstance(transition.prompt, ShowCancelled):
-        error_console.print(
-            f"Assessment cancelled after {plural(transition.prompt.answered, 'answer')}; nothing was saved."
-        )
+        error_console.print(f"Assessment cancelled: {transition.prompt.answered_text}; nothing was saved.")
         return EXIT_CANCELLED
     raise AssertionError(f"unexpected prompt {transition.prompt!r}")
 

@@ -20,6 +20,7 @@ from bot.engine.history import (
     team_summary,
     trends,
 )
+from bot.engine.scoring import answered_of_applicable
 from bot.engine.team import TeamReport
 from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
 from bot.store.sessions import Respondent, SessionStore
@@ -204,7 +205,7 @@ def _in_progress(
         return None
     try:
         bank = catalog.by_id(conversation.bank_id)
-        title, total = bank.title, len(bank.questions)
     except UnknownBank:
-        title, total = conversation.bank_id, len(conversation.answers)
-    return InProgress(conversation.bank_id, title, len(conversation.answers), total)
+        count = len(conversation.answers)
+        return InProgress(conversation.bank_id, conversation.bank_id, count, count)
+    return InProgress(conversation.bank_id, bank.title, *answered_of_applicable(bank, conversation.answers))

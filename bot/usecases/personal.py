@@ -32,6 +32,7 @@ from bot.engine.conversation import (
     advance,
 )
 from bot.engine.report_view import build_view
+from bot.engine.scoring import answered_of_applicable
 from bot.store.sessions import (
     Change,
     Respondent,
@@ -94,11 +95,12 @@ def bank_for(catalog: BankCatalog, conversation: Conversation) -> QuestionBank:
         raise BankChanged(conversation.bank_id, started_with, "no longer offered") from None
 
 
-def question_count(catalog: BankCatalog, conversation: Conversation) -> int:
+def progress(catalog: BankCatalog, conversation: Conversation) -> tuple[int, int]:
+    """(answered, applicable), as the report and the terminal count them."""
     try:
-        return len(catalog.by_id(conversation.bank_id).questions)
+        return answered_of_applicable(catalog.by_id(conversation.bank_id), conversation.answers)
     except UnknownBank:
-        return len(conversation.answers)
+        return len(conversation.answers), len(conversation.answers)
 
 
 def new_session(

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypedDict
@@ -55,6 +55,18 @@ _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # Methods that need the bot to be a member of the target channel.
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
 
+# The arguments that name a channel, person or trigger, with what Slack answers when the thing is unknown:
+# a call naming one that belonged to an earlier test (before `reset`) gets that answer.
+_NAMING_FIELDS = {
+    "channel": "channel_not_found",
+    "channel_id": "channel_not_found",
+    "user": "user_not_found",
+    "user_id": "user_not_found",
+    "users": "user_not_found",
+    "trigger_id": "invalid_trigger_id",
+    "files": "file_not_found",
+}
+
 
 @dataclass(frozen=True)
 class RecordedCall:
@@ -69,6 +81,8 @@ class RecordedCall:
     received_at: float
     response: dict[str, Any]
     status: int
+    # The test (the `FakeSlack.generation`) the call belongs to: a late one names an earlier test's ids.
+    generation: int = 0
 
     @property
     def ok(self) -> bool:
@@ -282,6 +296,10 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition(threading.RLock())
         self._last_ts_micros = 0
+        # Each reset starts a generation; the ids an earlier one used stay refused (see `reset`).
+        self._generation = 0
+        self._retired: dict[str, int] = {}
+        self._late_calls: list[RecordedCall] = []
         self._methods: dict[str, Callable[[dict[str, Any], list[MessageEvent]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
@@ -304,6 +322,8 @@ class FakeSlack:
 
     def _init_state(self) -> None:
         self._calls: list[RecordedCall] = []
+        # Channel, DM, user, trigger, file and response ids this generation has named.
+        self._current_ids: set[str] = set()
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._dm_users: dict[str, list[str]] = {}
         self._home_views: dict[str, dict[str, Any]] = {}
@@ -369,17 +389,25 @@ class FakeSlack:
 
     def set_not_in_channel(self, channel_id: str) -> None:
         with self._cond:
+            self._claim((channel_id,))
             self._not_in_channel.add(channel_id)
 
     def set_in_channel(self, channel_id: str) -> None:
         """Undo ``set_not_in_channel``, as if someone invited the bot."""
         with self._cond:
+            self._claim((channel_id,))
             self._not_in_channel.discard(channel_id)
 
     def set_channel_members(self, channel_id: str, user_ids: Sequence[str]) -> None:
         """Who is in the channel, in this order: what `conversations.members` lists, and what
         `users.conversations` lists a user's channels from."""
         with self._cond:
+            self._claim(
+                (
+                    channel_id,
+                    *user_ids,
+                )
+            )
             self._channel_members[channel_id] = list(user_ids)
 
     def set_members_page_cap(self, size: int) -> None:
@@ -406,6 +434,7 @@ class FakeSlack:
         if not _is_user_id(user_id):
             raise ValueError(f"not a user id: {user_id!r}")
         with self._cond:
+            self._claim((user_id,))
             self._users[user_id] = {
                 "name": name,
                 "is_admin": is_admin or is_owner,
@@ -419,6 +448,7 @@ class FakeSlack:
     def set_archived(self, channel_id: str, archived: bool = True) -> None:
         """Archive the channel (or unarchive it): posts there fail with `is_archived`."""
         with self._cond:
+            self._claim((channel_id,))
             if archived:
                 self._archived.add(channel_id)
             else:
@@ -434,6 +464,7 @@ class FakeSlack:
 
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
+            self._claim((channel_id,))
             self._missing_channels.add(channel_id)
 
     def fail_next_upload(self, status: int = 500, times: int = 1) -> None:
@@ -477,17 +508,59 @@ class FakeSlack:
         """Mint a response_url; the context lets ``replace_original`` edit the right message."""
         response_id = uuid.uuid4().hex
         with self._cond:
+            self._claim((response_id, channel_id, user_id))
             self._response_targets[response_id] = _ResponseTarget(channel_id, user_id, message_ts)
         return f"{self.url}/response/{response_id}"
 
-    def reset(self) -> None:
-        """Forget calls, messages, views, faults, channel overrides and response URLs.
+    def reset(self) -> int:
+        """Forget calls, messages, views, faults, channel overrides and response URLs, and start a new
+        generation (one per test); returns its number.
 
-        The server keeps running on the same port and the same DM ids come back for the same users.
+        The server keeps running on the same port and the same DM ids come back for the same users. Every
+        channel, DM, user, trigger, file and response URL the ended generation named is retired: an app
+        still working for the earlier test calls with them late, and such a call is answered as Slack
+        answers an unknown id (`channel_not_found`, `user_not_found`, ...), changes nothing, uses none of
+        the new test's faults and is kept apart in `late_calls`, attributed to its generation, instead of
+        in `calls`. A chart upload whose first steps name nothing is moved there once its last step names
+        the earlier test's channel. Setting up a retired id raises: each test needs ids of its own.
         """
         with self._cond:
+            for named in self._current_ids:
+                self._retired[named] = self._generation
+            self._generation += 1
             self._init_state()
             self._cond.notify_all()
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        with self._cond:
+            return self._generation
+
+    @property
+    def late_calls(self) -> list[RecordedCall]:
+        """Calls that named an earlier generation's ids, each with that generation, oldest first."""
+        with self._cond:
+            return list(self._late_calls)
+
+    def claim(self, *ids: str) -> None:
+        """Make channel, DM or user ids this generation's, as a test's people are: a late call naming one
+        of them after the next reset is refused even if the app never used it before. Raises ValueError
+        for an id an earlier generation used."""
+        with self._cond:
+            self._claim(ids)
+
+    def _claim(self, ids: Sequence[str | None]) -> None:
+        for named in ids:
+            if named is None or named in (self.bot_user_id, self.bot_id):
+                continue
+            earlier = self._retired.get(named)
+            if earlier is not None:
+                raise ValueError(
+                    f"{named} belonged to generation {earlier}, before a reset; its late calls would "
+                    "mix with this test's, so give each test ids of its own"
+                )
+            self._current_ids.add(named)
 
     @property
     def calls(self) -> list[RecordedCall]:
@@ -533,6 +606,9 @@ class FakeSlack:
             for index, call in enumerate(self._calls):
                 outcome = "ok" if call.ok else f"error={call.error} status={call.status}"
                 lines.append(f"  [{index}] {call.method} -> {outcome} {_summarise(call.params)}")
+        late = [c for c in self._late_calls if c.method == method]
+        if late:
+            lines.append(f"({len(late)} late {method} call(s) of earlier generations were kept apart.)")
         return "\n".join(lines)
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
@@ -551,7 +627,10 @@ class FakeSlack:
         """A trigger id as Slack sends one with a slash command, shortcut or click by `user_id`, as if sent
         `age` seconds ago: views.open takes it within 3 seconds, once."""
         with self._cond:
-            return self._triggers.issue(user_id, age)
+            self._claim((user_id,))
+            trigger_id = self._triggers.issue(user_id, age)
+            self._current_ids.add(trigger_id)
+            return trigger_id
 
     def trigger_age_when_exchanged(self, trigger_id: str) -> float | None:
         """How old the trigger was when a view was opened with it; None if none was."""
@@ -581,14 +660,77 @@ class FakeSlack:
         params, parse_error = _parse_params(query, headers.get("content-type", ""), body)
         events: list[MessageEvent] = []
         with self._cond:
+            named = self._named_ids(params)
+            late = self._late_generation(named)
+            if late is not None:
+                self._auth_error(method, params, headers)  # takes the token out of what is recorded
+                refusal = {"ok": False, "error": _NAMING_FIELDS[late[1]]}
+                self._move_upload_late(named, late[0])
+                self._record(method, params, headers, received_at, refusal, 200, late=late[0])
+                return _Reply.json(200, refusal)
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
+            if payload.get("ok"):
+                self._current_ids.update(named.values())
+                self._current_ids.update(self._ids_answered(payload))
             delays = self._delays.get(method)
             delay = delays.popleft() if delays else 0.0
         self._notify(events)
         if delay:
             time.sleep(delay)
         return _Reply.json(status, payload, extra_headers)
+
+    def _named_ids(self, params: dict[str, Any]) -> dict[str, str]:
+        """The ids a call names, each with the argument naming it (the bot's own are nobody's)."""
+        named: dict[str, str] = {}
+        for field in _NAMING_FIELDS:
+            value = params.get(field)
+            if field == "users":
+                listed = value if isinstance(value, list) else str(value or "").split(",")
+                found = [str(user).strip() for user in listed]
+            elif field == "files":
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value) if isinstance(value, str) else value
+                items = value if isinstance(value, list) else []
+                found = [str(item.get("id")) for item in items if isinstance(item, dict) and item.get("id")]
+            else:
+                found = [str(value)] if value else []
+            for one in found:
+                if one and one not in (self.bot_user_id, self.bot_id):
+                    named[one] = field
+        return named
+
+    def _late_generation(self, named: dict[str, str]) -> tuple[int, str] | None:
+        """The latest earlier generation whose ids the call names, with the argument naming one."""
+        earlier = [(self._retired[one], field) for one, field in named.items() if one in self._retired]
+        return max(earlier) if earlier else None
+
+    @staticmethod
+    def _ids_answered(payload: dict[str, Any]) -> list[str]:
+        """Ids the answer hands out (an opened DM, a posted-to channel, an announced file)."""
+        channel = payload.get("channel")
+        found = [channel.get("id") if isinstance(channel, dict) else channel, payload.get("file_id")]
+        return [str(one) for one in found if isinstance(one, str) and one]
+
+    def _move_upload_late(self, named: dict[str, str], generation: int) -> None:
+        """A late call completing an upload takes the upload's earlier steps (which name nothing) with it."""
+        files = {one for one, field in named.items() if field == "files"}
+        if not files:
+            return
+        kept = []
+        for call in self._calls:
+            announced = call.response.get("file_id") in files
+            if (call.method == "files.getUploadURLExternal" and announced) or (
+                call.method == "upload" and call.params.get("file_id") in files
+            ):
+                self._late_calls.append(replace(call, generation=generation))
+            else:
+                kept.append(call)
+        self._calls = kept
+        for file_id in files:
+            self._uploads.pop(file_id, None)
+            self._current_ids.discard(file_id)
+            self._retired[file_id] = generation
 
     def _dispatch(
         self,
@@ -649,6 +791,12 @@ class FakeSlack:
         """The upload URL step of files_upload_v2: the bytes of an announced file, of its announced length."""
         received_at = time.time()
         with self._cond:
+            params = {"file_id": file_id, "bytes": len(body)}
+            if file_id in self._retired:
+                refusal = {"ok": False, "error": "file_not_found"}
+                generation = self._retired[file_id]
+                self._record("upload", params, headers, received_at, refusal, 404, late=generation)
+                return _Reply.text(404, "file_not_found")
             upload = self._uploads.get(file_id)
             if self._upload_faults:
                 status, error = self._upload_faults.popleft(), "upload_failed"
@@ -660,7 +808,6 @@ class FakeSlack:
                 upload.data = bytes(body)
                 status, error = 200, None
             response = {"ok": True} if error is None else {"ok": False, "error": error}
-            params = {"file_id": file_id, "bytes": len(body)}
             self._record("upload", params, headers, received_at, response, status)
         return _Reply.text(status, f"OK - {len(body)}" if error is None else error)
 
@@ -676,6 +823,11 @@ class FakeSlack:
             params.update(decoded)
         params["_id"] = response_id
         with self._cond:
+            if response_id in self._retired:
+                refusal = {"ok": False, "error": "no_service"}
+                generation = self._retired[response_id]
+                self._record("response_url", params, headers, received_at, refusal, 404, late=generation)
+                return _Reply.text(404, "no_service")
             target = self._response_targets.get(response_id)
             if target is None:
                 status, error = 404, "no_service"
@@ -735,7 +887,9 @@ class FakeSlack:
         received_at: float,
         response: dict[str, Any],
         status: int,
+        late: int | None = None,
     ) -> None:
+        """Record a call; one that is `late` (naming that earlier generation's ids) is kept apart."""
         call = RecordedCall(
             method=method,
             params=copy.deepcopy(params),
@@ -743,8 +897,9 @@ class FakeSlack:
             received_at=received_at,
             response=copy.deepcopy(response),
             status=status,
+            generation=self._generation if late is None else late,
         )
-        self._calls.append(call)
+        (self._calls if late is None else self._late_calls).append(call)
         self._cond.notify_all()
 
     def _notify(self, events: list[MessageEvent]) -> None:

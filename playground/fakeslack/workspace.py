@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -246,16 +246,21 @@ class SlackUser:
         self.channel_id = channel_id
         self.channel_name = channel_name
         self.team_id = team_id or fake.team_id
-        # The response URL of the latest click, so a reply to that click can be told from others'.
+        # The response URL of the latest command or click, so a reply to it can be told from others'.
         self.last_response_id: str | None = None
         # The trigger id Slack sent with the latest command, shortcut, click or submission.
         self.last_trigger_id: str | None = None
+        # After the fake's next reset, the app's late calls for this person are kept apart from the next
+        # test's.
+        fake.claim(user_id, channel_id, self.dm_channel)
 
     @property
     def dm_channel(self) -> str:
         return self.fake.dm_channel_id(self.user_id)
 
     def command(self, text: str = "", timestamp: int | None = None) -> Acknowledgement:
+        response_url = self.fake.new_response_url(channel_id=self.channel_id, user_id=self.user_id)
+        self.last_response_id = response_url.rsplit("/", 1)[-1]
         fields = slash_command_fields(
             command=COMMAND,
             text=text,
@@ -264,7 +269,7 @@ class SlackUser:
             channel_id=self.channel_id,
             channel_name=self.channel_name,
             team_id=self.team_id,
-            response_url=self.fake.new_response_url(channel_id=self.channel_id, user_id=self.user_id),
+            response_url=response_url,
             trigger_id=self._new_trigger(),
         )
         return self.transport.slash_command(fields, timestamp=timestamp)
@@ -370,6 +375,18 @@ class SlackUser:
             if any(b.action_id.startswith("answer") for b in buttons_of(message)):
                 return message
         return None
+
+    def reply(
+        self, predicate: Callable[[RecordedCall], bool] | None = None, timeout: float = 10.0
+    ) -> RecordedCall:
+        """The app's post to the response URL of this person's latest command or click (matching
+        `predicate`): what answered that request, never what an earlier one of theirs still sends."""
+        answering = self.last_response_id
+        return self.fake.wait_for(
+            "response_url",
+            lambda c: c.params.get("_id") == answering and (predicate is None or predicate(c)),
+            timeout=timeout,
+        )
 
     def wait_for_reaction(self, after: int, timeout: float = 10.0) -> RecordedCall:
         """The first call the app made to the fake at index >= `after` (what a click led to)."""

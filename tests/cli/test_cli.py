@@ -62,8 +62,8 @@ def write_answers(tmp_path: Path, answers: object, name: str = "answers.yaml") -
     return path
 
 
-def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path) -> dict:
-    code, out, err = run(capsys, "assess", "--answers", str(answers_file), "--format", "json")
+def assess_json(capsys: pytest.CaptureFixture[str], answers_file: Path, *options: str) -> dict:
+    code, out, err = run(capsys, "assess", *options, "--answers", str(answers_file), "--format", "json")
     assert code == 0, err
     return json.loads(out)
 
@@ -282,11 +282,49 @@ def test_an_unknown_question_and_an_invalid_option_are_both_reported(
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
-    assert f"{path}: question 'drift_skw': no such question in bank 'mlops'" in lines
+    assert f"{path}: question 'drift_skw': no such question in bank 'mlops' or any other bank" in lines
     assert any(
         line.startswith(f"{path}: question 'drift_alerts': 'sometimes' is not an option of 'drift_alerts'")
         for line in lines
     )
+
+
+def test_a_full_assessments_file_answers_the_pulse_and_the_rest_is_ignored_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = {q.id: 2 for q in MLOPS.questions}
+    pulse_only = {q.id: 2 for q in PULSE.questions}
+    code, out, err = run(
+        capsys,
+        "assess",
+        "--bank",
+        "pulse",
+        "--answers",
+        str(write_answers(tmp_path, full)),
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    ignored = len(full) - len(pulse_only)
+    assert ignored > 0
+    path = tmp_path / "answers.yaml"
+    assert (
+        f"note: {ignored} answer(s) in {path} are for questions of mlops that bank 'pulse' does not ask"
+        in (normalised(err))
+    )
+    # Exactly the report of a file with the pulse's own questions only.
+    only = write_answers(tmp_path, pulse_only, "pulse.yaml")
+    assert json.loads(out) == assess_json(capsys, only, "--bank", "pulse")
+
+
+def test_an_id_no_bank_asks_is_still_refused_when_the_rest_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {q.id: 2 for q in MLOPS.questions} | {"drift_skw": 3}
+    path = write_answers(tmp_path, answers)
+    code, out, err = run(capsys, "assess", "--bank", "pulse", "--answers", str(path))
+    assert (code, out) == (2, "")
+    assert err.strip() == f"{path}: question 'drift_skw': no such question in bank 'pulse' or any other bank"
 
 
 @pytest.mark.parametrize(
@@ -362,22 +400,39 @@ def test_a_broken_bank_named_by_path_lists_its_problems(
 def test_banks_lists_each_bank_with_its_question_count(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "banks")
     assert code == 0
-    rows = {}
-    for line in out.splitlines():
-        cells = [cell.strip() for cell in re.split(r"[│┃|]", line) if cell.strip()]
-        if cells and cells[0] in ("mlops", "pulse"):
-            rows[cells[0]] = cells
+    lines = [line.rstrip() for line in out.splitlines()]
     for bank in (MLOPS, PULSE):
-        assert rows[bank.id] == [
-            bank.id,
-            bank.title,
-            bank.version,
-            bank.reviewed,
-            "–".join(dict.fromkeys(str(count) for count in bank.question_counts)),
-            f"~{bank.estimated_minutes}",
-            f"{bank.id}.yaml",
-        ]
-    assert rows["mlops"][4] == "50–60" and rows["pulse"][4] == "8"
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{bank.id} "))
+        assert lines[at].split(None, 1)[1] == bank.title
+        questions = "–".join(dict.fromkeys(str(count) for count in bank.question_counts))
+        assert lines[at + 1].strip() == (
+            f"v{bank.version}, reviewed {bank.reviewed} · {questions} questions · "
+            f"~{bank.estimated_minutes} minutes · {bank.id}.yaml"
+        )
+    assert "50–60 questions" in out and "· 8 questions" in out
+
+
+def test_banks_fits_an_80_column_terminal_even_from_a_long_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / ("a-directory-with-a-long-name-" * 3) / "question_banks"
+    directory.mkdir(parents=True)
+    for name in ("mlops.yaml", "pulse.yaml"):
+        (directory / name).write_text(
+            (DEFAULT_BANKS_DIR / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    (directory / "broken.yaml").write_text("id: broken\n", encoding="utf-8")
+    monkeypatch.setenv("BANKS_DIR", str(directory))
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "banks")
+    assert code == 1
+    assert len(str(directory)) > 80
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, "\n".join(line for line in lines if len(line) > 80)
+    assert "".join(lines[: len(lines) - 6]).replace("Question banks in ", "") == str(directory)
+    assert any(line.startswith("mlops  MLOps Maturity Assessment") for line in lines)
+    assert any(re.match(r"\?\s+NOT LOADED: \d+ problems", line) for line in lines)
+    assert any(line.strip() == "broken.yaml" for line in lines)
 
 
 # The installed command, in real processes -------------------------------------------------------
@@ -476,7 +531,8 @@ def test_interactive_assessment_through_stdin() -> None:
 def test_quitting_the_interactive_assessment_exits_130() -> None:
     result = run_command("assess", stdin="1\nq\n")
     assert result.returncode == 130
-    assert "Assessment cancelled after 1 answer;" in result.stderr
+    # Option 1 of the first question (no LLM features) leaves 27 of the 32 questions to answer.
+    assert "Assessment cancelled: answered 1 of the 27 questions that apply;" in result.stderr
     assert "maturity report" not in result.stdout
 
 

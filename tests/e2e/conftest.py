@@ -3,8 +3,12 @@
 
 One app and one fake Slack serve a whole test module: starting the app is most of an end-to-end
 test's time. Tests stay independent because the fake forgets everything before each test and every
-test's people live in a workspace, DM and channel of their own (`new_user`). The Redis keys of those
-workspaces are deleted once the module's app has stopped, so no late write can outlive the clean-up.
+test's people live in a workspace, DM and channel of their own (`new_user`): a call the app makes late
+for an earlier test names that test's channel or person, so the fake refuses it and keeps it in
+`late_calls` instead of the next test's `calls`. Each test waits for the calls it asserts on; where it
+asserts that nothing happened, it waits for a later request's answer or for the app's log first. The
+Redis keys of those workspaces are deleted once the module's app has stopped, so no late write can
+outlive the clean-up.
 """
 
 from __future__ import annotations
@@ -135,6 +139,14 @@ def progress_text(message: dict[str, Any]) -> str:
 
 def question_id(message: dict[str, Any]) -> str:
     return json.loads(answer_buttons(message)[0].value)["q"]
+
+
+def wait_for_log(app: AppProcess, line: str, times: int = 1, timeout: float = 15.0) -> None:
+    """Wait until the app's log holds `line` `times` times: the app saying it is done with a request."""
+    deadline = time.monotonic() + timeout
+    while app.log().count(line) < times:
+        assert time.monotonic() < deadline, f"the app did not log {line!r} {times} time(s) within {timeout}s"
+        time.sleep(0.05)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -15,16 +15,17 @@ from slack_sdk.models.views import View
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.export import read_csv
-from bot.engine.history import ResultSummary
+from bot.engine.history import ResultSummary, day
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.store import keys
 from bot.store.history import HistoryStore, Scope, record_channel_result
 from bot.store.sessions import Respondent, ResultRecord
 from playground.fakeslack import FakeSlack
+from playground.fakeslack.app_process import AppProcess
 from playground.fakeslack.workspace import SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL
-from tests.e2e.conftest import answer_buttons, answer_value, click_and_wait
+from tests.e2e.conftest import answer_buttons, answer_value, click_and_wait, wait_for_log
 
 PULSE = BankCatalog.from_directory().get("pulse")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -116,8 +117,9 @@ def test_two_assessments_in_a_row_show_the_change_a_chart_and_history(
     before = len(fake_slack.calls)
     second = take_pulse(user, pick_best)
     changes = block_text(block(second, "changes"))
-    today = time.gmtime()
-    since = f"since {today.tm_mday} {time.strftime('%b', today)}"
+    # The day of the first result as the app stored it: a run crossing midnight UTC still agrees.
+    newer, older = HistoryStore(client()).results(Scope.person(user.team_id, user.user_id))
+    since = f"since {day(older.finished_at, newer.finished_at)}"
     assert f"Data & Experimentation: level 1 → 3 {since}" in changes
     assert f"Team & Culture: level 1 → 2 {since}" in changes
     assert f"Pulse index: 0.0 → 100.0 {since}" in changes
@@ -135,9 +137,8 @@ def test_two_assessments_in_a_row_show_the_change_a_chart_and_history(
     assert png.data is not None and png.data.startswith(PNG_MAGIC)
     assert int(asked.params["length"]) == len(png.data) == uploaded.params["bytes"]
 
-    history_before = len(fake_slack.calls)
     assert user.command("history").status == 200
-    shown = fake_slack.wait_for("response_url", after=history_before)
+    shown = user.reply()
     results = block_text(block(shown.params, "history-results"))
     assert results.startswith("*2 results, newest first*")
     assert results.count("pulse v3.0.0") == 2
@@ -161,7 +162,9 @@ def test_a_failed_chart_upload_still_posts_the_text_report(fake_slack: FakeSlack
     assert client().zcard(keys.history(user.team_id, user.user_id)) == 1
 
 
-def test_the_home_tab_publishes_a_valid_view_once_per_event(fake_slack: FakeSlack, user: SlackUser) -> None:
+def test_the_home_tab_publishes_a_valid_view_once_per_event(
+    fake_slack: FakeSlack, app: AppProcess, user: SlackUser
+) -> None:
     now = time.time()
     HistoryStore(client()).keep(
         Scope.person(user.team_id, user.user_id),
@@ -173,7 +176,8 @@ def test_the_home_tab_publishes_a_valid_view_once_per_event(fake_slack: FakeSlac
     record_channel_result(client(), user.team_id, "C0TEAMROOM", team, finished_at=now)
     fake_slack.set_channel_members("C0TEAMROOM", [user.user_id, "U0SOMEONE"])
 
-    assert user.open_app_home(event_id="Ev0HOME1").status == 200
+    opened = f"Ev{user.user_id}HOME1"
+    assert user.open_app_home(event_id=opened).status == 200
     published = fake_slack.wait_for("views.publish", lambda c: c.ok)
     view = published.params["view"]
     assert published.params["user_id"] == user.user_id
@@ -186,17 +190,20 @@ def test_the_home_tab_publishes_a_valid_view_once_per_event(fake_slack: FakeSlac
     assert {json.loads(b.value)["b"] for b in starts} == {"mlops", "pulse"}
 
     # Slack retries an event it thinks went unanswered, with the same event_id.
-    assert user.open_app_home(event_id="Ev0HOME1", retry_num=1).status == 200
-    assert user.open_app_home(event_id="Ev0HOME1", retry_num=2).status == 200
-    time.sleep(1.0)
+    assert user.open_app_home(event_id=opened, retry_num=1).status == 200
+    assert user.open_app_home(event_id=opened, retry_num=2).status == 200
+    # The app says when it ignores a retry: wait for both, then nothing more can come of them.
+    wait_for_log(app, f"app_home_opened {opened} already handled", times=2)
     assert len(fake_slack.calls_to("views.publish")) == 1
     # A new opening is a new event.
-    assert user.open_app_home(event_id="Ev0HOME2").status == 200
+    assert user.open_app_home(event_id=f"Ev{user.user_id}HOME2").status == 200
     fake_slack.wait_for("views.publish", after=fake_slack.calls.index(published) + 1)
-    # The Messages tab publishes nothing.
-    assert user.open_app_home(event_id="Ev0HOME3", tab="messages").status == 200
-    time.sleep(0.5)
-    assert len(fake_slack.calls_to("views.publish")) == 2
+    # The Messages tab publishes nothing: a Home opening sent after it, as a marker, is the only publish.
+    assert user.open_app_home(event_id=f"Ev{user.user_id}HOME3", tab="messages").status == 200
+    marker = len(fake_slack.calls)
+    assert user.open_app_home(event_id=f"Ev{user.user_id}HOME4").status == 200
+    fake_slack.wait_for("views.publish", after=marker)
+    assert len(fake_slack.calls_to("views.publish")) == 3
 
 
 def test_start_from_the_home_tab_sends_the_first_question_to_the_dm(
@@ -269,9 +276,9 @@ def test_forget_me_leaves_no_key_of_that_person(fake_slack: FakeSlack, user: Sla
     question = json.loads(confirm.body)
     assert "cannot be undone" in json.dumps(question["blocks"])
     delete = next(b for b in buttons_of(question) if b.label == "Delete my data")
-    before = len(fake_slack.calls)
     user.click({"ts": "0", **question}, delete, channel_id=user.channel_id)
-    done = fake_slack.wait_for("response_url", after=before)
+    # The answer to this click, not the earlier `start pulse` saying its question was sent.
+    done = user.reply()
     assert done.params["text"].startswith("Done: I deleted your data (1 result(s)")
 
     left = [k.decode() for k in redis_client.scan_iter(f"{workspace}:*")]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,21 +122,16 @@ def check_view(where: str, view: dict[str, Any], collected: Collected) -> None:
     check_blocks(where, view["blocks"], collected)
 
 
-def settled(fake: FakeSlack, quiet: float = 0.5, timeout: float = WAIT) -> None:
-    """Wait until the app has called the fake for nothing for `quiet` seconds: what follows a report (its
-    chart) lands in this test, not the next."""
-    deadline = time.monotonic() + timeout
-    seen = len(fake.calls)
-    while time.monotonic() < deadline:
-        time.sleep(quiet)
-        if len(fake.calls) == seen:
-            return
-        seen = len(fake.calls)
-    raise AssertionError(f"the app was still calling Slack after {timeout}s")
+def chart_shared(fake: FakeSlack, channel: str) -> RecordedCall:
+    """Wait for a report's chart to be shared in `channel`: the last thing the app sends for a personal
+    run, so everything it sent for the run is there to check."""
+    return fake.wait_for(
+        "files.completeUploadExternal", lambda c: c.ok and c.params.get("channel_id") == channel, timeout=WAIT
+    )
 
 
 def check_everything(fake: FakeSlack, start: int, acks: list[Acknowledgement], flow: str) -> Collected:
-    settled(fake)
+    """Check what the app sent since call `start`; the caller has waited for the flow's last call."""
     collected = Collected(calls=sent_since(fake, start))
     collected.acks = [
         a.payload for a in acks if a.payload and (a.payload.get("text") or a.payload.get("blocks"))
@@ -207,6 +202,7 @@ def test_a_personal_run_sends_only_what_every_client_shows_whole(
     report = answer_to_the_end(user, question)
     assert "maturity report" in report["text"]
     fake_slack.wait_for("chat.postMessage", lambda c: bool(c.params.get("thread_ts")), timeout=WAIT)
+    chart_shared(fake_slack, user.channel_id)
     # The Home tab, which now lists the result.
     acks.append(user.open_app_home())
     fake_slack.wait_for("views.publish", timeout=WAIT)
@@ -224,11 +220,17 @@ def test_the_shortcut_starts_a_personal_run_whose_report_stays_in_the_dm(
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("text") == SHORTCUT_STARTED, timeout=WAIT)
     report = answer_to_the_end(user, wait_for_question(user))
     assert "maturity report" in report["text"]
+    # Nothing went to a channel: no copy of the report, and its chart under the DM's report.
+    chart = chart_shared(fake_slack, user.dm_channel)
+    assert chart.params["thread_ts"] == report["ts"]
     check_everything(fake_slack, 0, [acknowledged], "personal run from the shortcut")
-    # Nothing went to a channel: no copy of the report, and its chart under the DM's.
     assert {c.params["channel"] for c in fake_slack.calls_to("chat.postMessage")} == {user.dm_channel}
     shared_to = {c.params.get("channel_id") for c in fake_slack.calls_to("files.completeUploadExternal")}
     assert shared_to == {user.dm_channel}
+
+
+def counted_note_in(dm: str) -> Callable[[RecordedCall], bool]:
+    return lambda call: call.params.get("channel") == dm and "in the team run" in str(call.params)
 
 
 def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole(
@@ -256,6 +258,8 @@ def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole
             person, run_message, button_labelled(run_message, "Take part"), channel_id=user.channel_id
         )
         answer_to_the_end(person, wait_for_question(person))
+        # The note that the answers were counted comes last.
+        fake_slack.wait_for("chat.postMessage", counted_note_in(person.dm_channel), timeout=WAIT)
     # The Home tab, which lists the open run.
     home = user.open_app_home()
     fake_slack.wait_for("views.publish", timeout=WAIT)
@@ -263,8 +267,15 @@ def test_a_team_run_set_up_in_its_modal_sends_only_what_every_client_shows_whole
     click_and_wait(
         user, run_message, button_labelled(run_message, "Close & show results"), channel_id=user.channel_id
     )
-    fake_slack.wait_for(
+    reported = fake_slack.wait_for(
         "chat.postMessage", lambda c: str(c.params.get("text")).startswith("Team MLOps report"), timeout=WAIT
+    )
+    # Last, the run's message loses its buttons.
+    fake_slack.wait_for(
+        "chat.update",
+        lambda c: c.params.get("ts") == run_post.response["ts"],
+        after=fake_slack.calls.index(reported),
+        timeout=WAIT,
     )
     collected = check_everything(fake_slack, 0, [typed, refused, accepted, home], "team run via its modal")
     assert collected.kinds()["views.open"] == 1 and collected.kinds()["views.publish"] == 1

@@ -77,7 +77,7 @@ def start(user: SlackUser) -> dict[str, Any]:
     user.fake.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before, timeout=10
     )
-    assert user.fake.wait_for("response_url", after=before).params["text"] == STARTED
+    assert user.reply().params["text"] == STARTED
     question = user.current_question()
     assert question is not None
     return question

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
@@ -29,11 +30,13 @@ from bot.engine.conversation import (
     ShowReport,
     StaleQuestion,
     Start,
+    Transition,
     UnknownOption,
     advance,
     prompt_for,
 )
-from bot.engine.scoring import score
+from bot.engine.progress import count_change_note
+from bot.engine.scoring import applicable_questions, score
 
 # The state names of the original design; ``_N`` marks the question number, kept as the position.
 DESIGN_STATES = "INIT -> LOAD_Q -> ASK_Q_N -> GET_ANSWER_N -> SCORE_ANSWER_N -> GEN_REPORT -> COMPLETE"
@@ -243,16 +246,18 @@ def test_cancel_ends_the_conversation_keeping_its_answers(small_bank):
 
     assert transition.state.phase == Phase.CANCELLED
     assert transition.steps == (Phase.CANCELLED,)
-    assert transition.prompt == ShowCancelled(3)
+    applicable = len(applicable_questions(small_bank, state.answers))
+    assert transition.prompt == ShowCancelled(3, applicable)
     assert transition.state.answers == state.answers
-    assert prompt_for(transition.state, small_bank) == ShowCancelled(3)
+    assert prompt_for(transition.state, small_bank) == ShowCancelled(3, applicable)
+    assert transition.prompt.answered_text == f"answered 3 of the {applicable} questions that apply"
 
 
 def test_expire_ends_the_conversation(small_bank):
     transition = advance(at_position(small_bank, 1), Expire(), small_bank)
 
     assert transition.state.phase == Phase.EXPIRED
-    assert transition.prompt == ShowExpired(1)
+    assert transition.prompt == ShowExpired(1, len(small_bank.questions))
     assert transition.state.finished
 
 
@@ -495,3 +500,59 @@ def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows()
     changed = advance(back.state, AnswerQuestion("ships_llm", OptionChoice(1)), bank)
     assert isinstance(changed.prompt, AskQuestion)
     assert changed.prompt.question.id == "llm_a"
+
+
+def test_an_answer_a_later_context_answer_switched_off_no_longer_counts(mlops):
+    llm_question = next(q for q in mlops.questions if q.applies_if is not None)
+    answers = {"llm_features": OptionChoice(0), llm_question.id: OptionChoice(1)}
+    state = replace(Conversation.new(mlops), phase=Phase.ASK_Q, position=1, answers=answers)
+
+    ended = advance(state, Cancel(), mlops).prompt
+
+    applicable = len(applicable_questions(mlops, answers))
+    assert applicable < len(mlops.questions)
+    assert ended == ShowCancelled(1, applicable)
+    assert ended.answered_text == f"answered 1 of the {applicable} questions that apply"
+
+
+LLM_NOTE = "5 questions about LLM features no longer apply after your answer: 27 in all."
+
+
+def asking(transition: Transition) -> AskQuestion:
+    assert isinstance(transition.prompt, AskQuestion)
+    return transition.prompt
+
+
+def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_changed(mlops):
+    started = advance(Conversation.new(mlops), Start(), mlops)
+    first = asking(started)
+    assert (first.number, first.total, first.count_note) == (1, 32, None)
+
+    shortened = advance(started.state, AnswerQuestion("llm_features", OptionChoice(0)), mlops)
+    no_llm = asking(shortened)
+    assert (no_llm.number, no_llm.total, no_llm.count_note) == (2, 27, LLM_NOTE)
+    # The next question says nothing more: the count did not change again.
+    after = asking(advance(shortened.state, AnswerQuestion(no_llm.question.id, OptionChoice(0)), mlops))
+    assert after.count_note is None and after.total == 27
+
+    serving = asking(advance(started.state, AnswerQuestion("llm_features", OptionChoice(2)), mlops))
+    assert (serving.total, serving.count_note) == (32, None)
+
+
+def test_changing_the_context_answer_back_says_the_questions_apply_again(mlops):
+    started = advance(Conversation.new(mlops), Start(), mlops).state
+    shortened = advance(started, AnswerQuestion("llm_features", OptionChoice(0)), mlops)
+    back = advance(shortened.state, Back(asking(shortened).question.id), mlops)
+    assert asking(back).count_note is None
+    again = asking(advance(back.state, AnswerQuestion("llm_features", OptionChoice(1)), mlops))
+    assert again.total == 32
+    assert again.count_note == "5 questions about LLM features now apply after your answer: 32 in all."
+
+
+def test_the_count_note_names_no_topic_when_the_bank_gives_none() -> None:
+    assert count_change_note(8, 7, []) == "1 question no longer applies after your answer: 7 in all."
+    assert (
+        count_change_note(7, 8, ["a", "b"])
+        == "1 question about a and b now applies after your answer: 8 in all."
+    )
+    assert count_change_note(8, 8, ["a"]) is None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -75,13 +76,21 @@ class Run:
             assert state.to_dict() == before
             return
         self.applied += 1
+        total_before = len(applicable_questions(bank, state.answers))
         self.state = state = transition.state
 
         assert state.revision == self.applied
         if state.phase == Phase.ASK_Q:
-            assert isinstance(transition.prompt, AskQuestion)
-            assert transition.prompt == prompt_for(state, bank)
-            assert transition.prompt.previous_answer == state.answers.get(transition.prompt.question.id)
+            asked = transition.prompt
+            assert isinstance(asked, AskQuestion)
+            # Showing the question again is the same question, without the note on why the count changed.
+            assert replace(asked, count_note=None) == prompt_for(state, bank)
+            # The count never changes unsaid: a note exactly when it changed, ending with the new count.
+            if asked.total == total_before:
+                assert asked.count_note is None
+            else:
+                assert str(asked.count_note).endswith(f": {asked.total} in all.")
+            assert asked.previous_answer == state.answers.get(asked.question.id)
             self.furthest = max(self.furthest, state.position)
             # Back keeps later answers, but nothing is ever recorded for a question not yet reached
             assert set(state.answers) <= {q.id for q in bank.questions[: self.furthest]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import select
 import signal
@@ -56,6 +57,11 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
         in flat_second
     )
     assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    # Each report's thread is its own: the second shows the second report's details, not the first's.
+    for part, view in ((first, before), (second, after)):
+        thread = " ".join(part.rsplit("#general · thread", 1)[1].split())
+        assert f"Pulse index {view.pulse_index:.1f}/100" in thread
+    assert f"Pulse index {before.pulse_index:.1f}/100" not in second.rsplit("#general · thread", 1)[1]
     # The chart of the second report (this result against the first) is written where the playground says.
     png = chart.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -150,12 +156,37 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
     )
     os.close(terminal)
     screen = read_until(controller, "Your choice", timeout=60)
+    # The prompt is printed just before the program reads its answer: an interrupt that lands in between
+    # is only acted on at the next keypress (Python checks for signals when a read is interrupted), so
+    # press Ctrl-C once it is waiting, as a person does.
+    wait_until_reading_the_terminal(process.pid)
     os.killpg(process.pid, signal.SIGINT)
     screen += read_until(controller, None, timeout=30)
     os.close(controller)
-    assert process.wait(timeout=30) == 130
+    assert process.wait(timeout=30) == 130, screen
     assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
     assert "Left the playground" in screen
+
+
+# The read system call's number, where /proc/PID/syscall shows what a process is blocked in.
+READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
+
+
+def wait_until_reading_the_terminal(pid: int, timeout: float = 30.0) -> None:
+    """Until the process's main thread is blocked reading its standard input (fd 0), where Linux shows it;
+    elsewhere there is nothing to wait for."""
+    number = READ_SYSCALL.get(platform.machine())
+    where = Path(f"/proc/{pid}/syscall")
+    deadline = time.monotonic() + timeout
+    while number is not None:
+        try:
+            state = where.read_text().split()
+        except OSError:
+            return  # no /proc, or not allowed to look
+        if state[:2] == [number, "0x0"]:
+            return
+        assert time.monotonic() < deadline, f"the playground is not reading its terminal: {state}"
+        time.sleep(0.01)
 
 
 def read_until(controller: int, marker: str | None, timeout: float) -> str:

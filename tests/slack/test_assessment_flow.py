@@ -302,7 +302,7 @@ def test_start_while_in_progress_offers_resume_or_start_over_and_changes_nothing
     flow.start(team_id, USER, "C0OTHER", "pulse", respond)
 
     reply = respond.only()
-    assert f"1 of {len(BANK.questions)} answered" in respond.only_text()
+    assert f"answered 1 of the {len(BANK.questions)} questions that apply" in respond.only_text()
     resume, start_over = reply_buttons(reply)
     assert resume.action_id == RESUME_ACTION
     assert SessionButton.decode(resume.value) == SessionButton(u=USER)
@@ -468,7 +468,8 @@ def test_cancel_ends_the_assessment_and_refuses_later_clicks(
     assert "cancelled" in respond.only_text()
     (message,) = fake.messages(dm)
     assert message["ts"] == on_screen["ts"]
-    assert message["text"].startswith("Assessment cancelled after 1 answer(s).")
+    # The best answer to the first question (LLM features serving users) keeps all 32 questions.
+    assert message["text"].startswith("Assessment cancelled: answered 1 of the 32 questions that apply.")
     assert buttons_of(message) == []
     cancelled = stored(store, alice)
     assert phase(cancelled) == Phase.CANCELLED
@@ -494,7 +495,9 @@ def test_the_cancel_button_ends_the_assessment(
     press(flow, team_id, dm, message, cancel, clicked)
     assert clicked.sent == []
     assert phase(stored(store, alice)) == Phase.CANCELLED
-    assert latest(fake, dm)["text"].startswith("Assessment cancelled after 0 answer(s).")
+    assert latest(fake, dm)["text"].startswith(
+        "Assessment cancelled: answered 0 of the 32 questions that apply."
+    )
 
 
 def test_resume_posts_the_current_question_again_and_follows_it(
@@ -898,7 +901,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
 
     texts = sorted(reply.only_text() for reply in replies)
     assert texts[0] == STARTED
-    assert texts[1].startswith("You already have an assessment in progress (0 of")
+    assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 32")
     first_questions = [
         c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
     ]
@@ -923,7 +926,7 @@ def test_a_double_click_on_start_over_starts_over_once(
         )
 
     assert first.only_text() == STARTED
-    assert second.only_text().startswith("You already have an assessment in progress (0 of")
+    assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 32")
     assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
 
@@ -1134,3 +1137,25 @@ def test_resume_that_cannot_reach_the_dm_says_so(
     )
     assert stored(store, alice) == before
     assert len(fake.messages(dm)) == 1
+
+
+def test_a_context_answer_that_shortens_the_assessment_says_so_above_the_count(
+    flow: AssessmentFlow, fake: FakeSlack, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    first = latest(fake, dm)
+    assert "of 32" in first["text"]
+    no_llm = next(b for b in answer_buttons(first) if b.label.startswith("No, neither"))
+    press(flow, team_id, dm, first, no_llm, Responses())
+    second = latest(fake, dm)
+    assert second["ts"] == first["ts"] and "Question 2 of 27" in second["text"]
+    ids = [b.get("block_id") for b in second["blocks"]]
+    note = second["blocks"][ids.index("count-note")]["elements"][0]["text"]
+    assert (
+        note
+        == ":information_source: 5 questions about LLM features no longer apply after your answer: 27 in all."
+    )
+    assert ids.index("count-note") == ids.index("progress") - 1
+    # The next question has nothing more to explain.
+    press(flow, team_id, dm, second, best(second), Responses())
+    assert "count-note" not in [b.get("block_id") for b in latest(fake, dm)["blocks"]]

@@ -428,7 +428,7 @@ def test_a_long_list_is_split_across_sections_without_cutting_a_line() -> None:
 def test_in_progress_message_offers_resume_or_start_over_with_the_requested_bank() -> None:
     message = blocks.in_progress_message(OWNER, 3, 20, "pulse")
     assert_sendable(message)
-    assert "3 of 20 answered" in message.blocks[0]["text"]["text"]
+    assert "(answered 3 of the 20 questions that apply)" in message.blocks[0]["text"]["text"]
     resume, start_over = buttons(message)
     assert resume["action_id"] == RESUME_ACTION and resume["style"] == "primary"
     assert SessionButton.decode(resume["value"]) == SessionButton(u=OWNER)
@@ -479,9 +479,13 @@ def test_plain_notices_are_cut_to_slacks_limits(builder: Callable[[str], Message
 
 @pytest.mark.parametrize("builder", [blocks.text_message, blocks.answered_message])
 def test_a_short_notice_is_sent_whole(builder: Callable[[str], Message]) -> None:
-    message = builder("Assessment cancelled after 3 answer(s).")
+    message = builder("Assessment cancelled: answered 3 of the 32 questions that apply.")
     assert_sendable(message)
-    assert message.text == message.blocks[0]["text"]["text"] == "Assessment cancelled after 3 answer(s)."
+    assert (
+        message.text
+        == message.blocks[0]["text"]["text"]
+        == "Assessment cancelled: answered 3 of the 32 questions that apply."
+    )
 
 
 # Escaping ----------------------------------------------------------------------------------------
@@ -671,3 +675,17 @@ def test_check_message_accepts_plain_short_buttons_and_labelled_symbols_and_want
     check_message(Message(text="t", blocks=[{"type": "actions", "elements": [plain, labelled]}]))
     with pytest.raises(BlockLimitError, match="notification text"):
         check_message(Message(text=" ", blocks=[{"type": "divider"}]))
+
+
+def test_a_question_says_why_the_count_changed_just_above_it() -> None:
+    bank = BANKS[0]
+    question = bank.questions[1]
+    plain = blocks.question_message(bank, ask(question, 2, 27), OWNER, SESSION)
+    assert "count-note" not in [b["block_id"] for b in plain.blocks if "block_id" in b]
+    noted = AskQuestion(question, 2, 27, None, "5 questions about LLM features no longer apply")
+    message = blocks.question_message(bank, noted, OWNER, SESSION)
+    assert_sendable(message)
+    ids = [b.get("block_id") for b in message.blocks]
+    assert ids.index("count-note") == ids.index("progress") - 1
+    text = message.blocks[ids.index("count-note")]["elements"][0]["text"]
+    assert text == ":information_source: 5 questions about LLM features no longer apply"

@@ -113,3 +113,20 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00junk")
     with pytest.raises(AnswersFileError, match=r"binary\.yaml: cannot read file: not UTF-8 text"):
         load_answers_file(tmp_path / "binary.yaml", PULSE)
+
+
+def test_a_full_assessments_file_answers_the_pulse_and_lists_what_it_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "full.yaml"
+    path.write_text("".join(f"{q.id}: 1\n" for q in MLOPS.questions), encoding="utf-8")
+    loaded = load_answers_file(path, PULSE, name="full.yaml", other_banks=[MLOPS, PULSE])
+    assert list(loaded.answers) == [q.id for q in PULSE.questions]
+    pulse_ids = {q.id for q in PULSE.questions}
+    assert loaded.ignored == [q.id for q in MLOPS.questions if q.id not in pulse_ids]
+    assert loaded.ignored_note("full.yaml", "pulse") == (
+        f"note: {len(loaded.ignored)} answer(s) in full.yaml are for questions of mlops that bank 'pulse' "
+        "does not ask; they were ignored"
+    )
+    # Without the other banks, the same file is refused, each unknown question named.
+    with pytest.raises(AnswersFileError) as refused:
+        load_answers_file(path, PULSE, name="full.yaml")
+    assert len(refused.value.problems) == len(loaded.ignored)

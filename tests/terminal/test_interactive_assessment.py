@@ -140,7 +140,7 @@ def test_quitting_cancels_with_exit_130(
 ) -> None:
     code, out, err, _ = assess_interactively(monkeypatch, capsys, ending)
     assert code == 130
-    assert "Assessment cancelled after 2 answers; nothing was saved." in err
+    assert "Assessment cancelled: answered 2 of the 8 questions that apply; nothing was saved." in err
     assert "maturity report" not in out
 
 
@@ -152,7 +152,7 @@ def test_ctrl_c_cancels_with_exit_130(
 
     monkeypatch.setattr("builtins.input", interrupted)
     assert main(["assess", "--bank", "pulse"]) == 130
-    assert "cancelled after 0 answers" in capsys.readouterr().err
+    assert "cancelled: answered 0 of the 8 questions that apply" in capsys.readouterr().err
 
 
 # Translation of one typed line into an engine event ---------------------------------------------
@@ -195,3 +195,16 @@ def test_enter_repeats_only_an_existing_answer() -> None:
 def test_other_entries_are_refused(entry: str) -> None:
     with pytest.raises(Refusal, match="is not a choice"):
         translate(entry, ask("drift_alerts"))
+
+
+def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_changed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err, _ = assess_interactively(monkeypatch, capsys, ["1", "q"], bank="mlops")
+    assert code == 130
+    lines = [line.strip() for line in out.splitlines()]
+    second = next(i for i, line in enumerate(lines) if line.startswith("Question 2 of 27"))
+    assert lines[second + 1] == "5 questions about LLM features no longer apply after your answer: 27 in all."
+    assert "Question 1 of 32" in out
+    assert out.count("no longer apply") == 1
+    assert "answered 1 of the 27 questions that apply" in err

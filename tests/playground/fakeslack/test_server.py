@@ -433,8 +433,132 @@ def test_reset_forgets_state(fake: FakeSlack, client: WebClient) -> None:
     fake.reset()
     assert fake.calls == []
     assert fake.messages("C1") == []
-    client.chat_postMessage(channel="C2", text="x")
     assert client.auth_test()["ok"] is True
+    assert client.chat_postMessage(channel="C3", text="x")["ok"] is True
+
+
+def test_a_late_call_naming_an_earlier_tests_channel_is_refused_and_kept_apart(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.claim("U1", "C1")
+    first = fake.generation
+    ts = client.chat_postMessage(channel="C0", text="earlier test")["ts"]
+    second = fake.reset()
+    seen: list[MessageEvent] = []
+    fake.on_message = seen.append
+    fake.fail_next("chat.postMessage", "fatal_error")  # the new test's fault, not the late call's
+
+    assert api_error(lambda: client.chat_postMessage(channel="C0", text="late")).response["error"] == (
+        "channel_not_found"
+    )
+    assert api_error(lambda: client.chat_update(channel="C0", ts=ts, text="late")).response["error"] == (
+        "channel_not_found"
+    )
+    # Ids the earlier test claimed are refused even though the app never used them before the reset.
+    assert api_error(lambda: client.users_info(user="U1")).response["error"] == "user_not_found"
+    assert api_error(lambda: client.conversations_open(users="U1")).response["error"] == "user_not_found"
+    assert api_error(lambda: client.chat_postEphemeral(channel="C9", user="U1", text="x")).response[
+        "error"
+    ] == ("user_not_found")
+
+    assert fake.calls == [] and seen == [] and fake.messages("C0") == []
+    late = fake.late_calls
+    assert [(c.method, c.generation) for c in late] == [
+        ("chat.postMessage", first),
+        ("chat.update", first),
+        ("users.info", first),
+        ("conversations.open", first),
+        ("chat.postEphemeral", first),
+    ]
+    assert "token" not in late[0].params and not late[0].ok
+    # The new test's fault is still waiting for the new test's call.
+    assert (
+        api_error(lambda: client.chat_postMessage(channel="C5", text="x")).response["error"] == "fatal_error"
+    )
+    assert client.chat_postMessage(channel="C5", text="x")["ok"] is True
+    assert [c.generation for c in fake.calls] == [second, second]
+
+
+def test_late_calls_are_attributed_to_the_generation_that_used_the_id(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    client.chat_postMessage(channel="C1", text="first test")
+    fake.reset()
+    client.chat_postMessage(channel="C2", text="second test")
+    third = fake.reset()
+    api_error(lambda: client.chat_postMessage(channel="C1", text="late"))
+    api_error(lambda: client.chat_postMessage(channel="C2", text="late"))
+    assert [(c.params["channel"], c.generation) for c in fake.late_calls] == [
+        ("C1", third - 2),
+        ("C2", third - 1),
+    ]
+
+
+def test_a_late_response_url_post_and_trigger_are_refused_and_kept_apart(fake: FakeSlack) -> None:
+    response_url = fake.new_response_url(channel_id="C1", user_id="U1")
+    trigger = fake.issue_trigger("U1")
+    fake.reset()
+    assert WebhookClient(response_url).send(text="late").status_code == 404
+    client = WebClient(token="xoxb-test", base_url=fake.base_url, retry_handlers=[])
+    form = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "A form"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hello"}}],
+    }
+    assert api_error(lambda: client.views_open(trigger_id=trigger, view=form)).response["error"] == (
+        "invalid_trigger_id"
+    )
+    assert fake.calls == []
+    assert [c.method for c in fake.late_calls] == ["response_url", "views.open"]
+
+
+def test_a_late_chart_upload_moves_out_of_the_next_tests_calls_once_it_names_the_channel(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    client.chat_postMessage(channel="C1", text="report")
+    fake.reset()
+    # Announcing and sending the bytes name nothing; sharing names the earlier test's channel.
+    with pytest.raises(SlackApiError) as refused:
+        client.files_upload_v2(channel="C1", file=b"png bytes", filename="chart.png")
+    assert refused.value.response["error"] == "channel_not_found"
+    assert fake.calls == [] and fake.uploaded_files() == []
+    assert [c.method for c in fake.late_calls] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    # The new test's own upload is untouched.
+    client.files_upload_v2(channel="C2", file=b"png bytes", filename="chart.png")
+    assert [c.method for c in fake.calls] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+
+
+def test_setting_up_an_earlier_tests_id_is_refused(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="x")
+    fake.claim("U1")
+    fake.reset()
+    for setup in (
+        lambda: fake.set_channel_members("C1", ["U9"]),
+        lambda: fake.set_user("U1"),
+        lambda: fake.claim("C1"),
+        lambda: fake.new_response_url(channel_id="C1"),
+    ):
+        with pytest.raises(ValueError, match="belonged to generation 0"):
+            setup()
+    # The bot's own id belongs to every generation.
+    fake.set_channel_members("C2", ["U2", fake.bot_user_id])
+    assert client.users_info(user=fake.bot_user_id)["ok"] is True
+
+
+def test_a_waiting_test_is_told_of_late_calls_it_did_not_get(fake: FakeSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C1", text="x")
+    fake.reset()
+    api_error(lambda: client.chat_postMessage(channel="C1", text="late"))
+    with pytest.raises(AssertionError, match=r"1 late chat\.postMessage call"):
+        fake.wait_for("chat.postMessage", timeout=0.1)
 
 
 def test_on_message_sees_everything_the_bot_shows(fake: FakeSlack, client: WebClient) -> None:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     TimePickerElement,
 )
 from slack_sdk.models.views import View
+from slack_sdk.webhook import WebhookClient
 
 from playground.fakeslack import FakeSlack, SlackRequestBody
 from playground.fakeslack.views import TRIGGER_LIFETIME_SECONDS
@@ -242,3 +243,17 @@ def test_every_click_and_command_carries_its_own_trigger(fake: FakeSlack) -> Non
     person.command("team")
     triggers = [payload["trigger_id"] for payload in transport.payloads]
     assert len(set(triggers)) == 2 and person.last_trigger_id == triggers[-1]
+
+
+def test_reply_is_the_answer_to_the_latest_request_not_an_earlier_ones(fake: FakeSlack) -> None:
+    transport = RecordingTransport()
+    person = SlackUser(fake, transport, user_id=USER)
+    person.command("start")
+    person.command("history")
+    earlier, latest = (payload["response_url"] for payload in transport.payloads)
+    # The app answers the latest request first; the earlier one's answer arrives after it.
+    WebhookClient(latest).send(text="your history")
+    WebhookClient(earlier).send(text="I've sent the first question")
+    assert person.reply().params["text"] == "your history"
+    with pytest.raises(AssertionError):
+        person.reply(lambda call: "first question" in call.params["text"], timeout=0.2)
