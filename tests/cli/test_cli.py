@@ -531,8 +531,8 @@ def test_interactive_assessment_through_stdin() -> None:
 def test_quitting_the_interactive_assessment_exits_130() -> None:
     result = run_command("assess", stdin="1\nq\n")
     assert result.returncode == 130
-    # Option 1 of the first question (no LLM features) leaves 27 of the 32 questions to answer.
-    assert "Assessment cancelled: answered 1 of the 27 questions that apply;" in result.stderr
+    # Option 1 of the first question (no LLM features) leaves 50 of the 60 questions to answer.
+    assert "Assessment cancelled: answered 1 of the 50 questions that apply;" in result.stderr
     assert "maturity report" not in result.stdout
 
 

@@ -515,7 +515,7 @@ def test_an_answer_a_later_context_answer_switched_off_no_longer_counts(mlops):
     assert ended.answered_text == f"answered 1 of the {applicable} questions that apply"
 
 
-LLM_NOTE = "5 questions about LLM features no longer apply after your answer: 27 in all."
+LLM_NOTE = "10 questions about LLM features no longer apply after your answer: 50 in all."
 
 
 def asking(transition: Transition) -> AskQuestion:
@@ -526,17 +526,17 @@ def asking(transition: Transition) -> AskQuestion:
 def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_changed(mlops):
     started = advance(Conversation.new(mlops), Start(), mlops)
     first = asking(started)
-    assert (first.number, first.total, first.count_note) == (1, 32, None)
+    assert (first.number, first.total, first.count_note) == (1, 60, None)
 
     shortened = advance(started.state, AnswerQuestion("llm_features", OptionChoice(0)), mlops)
     no_llm = asking(shortened)
-    assert (no_llm.number, no_llm.total, no_llm.count_note) == (2, 27, LLM_NOTE)
+    assert (no_llm.number, no_llm.total, no_llm.count_note) == (2, 50, LLM_NOTE)
     # The next question says nothing more: the count did not change again.
     after = asking(advance(shortened.state, AnswerQuestion(no_llm.question.id, OptionChoice(0)), mlops))
-    assert after.count_note is None and after.total == 27
+    assert after.count_note is None and after.total == 50
 
-    serving = asking(advance(started.state, AnswerQuestion("llm_features", OptionChoice(2)), mlops))
-    assert (serving.total, serving.count_note) == (32, None)
+    everything = asking(advance(started.state, AnswerQuestion("llm_features", OptionChoice(5)), mlops))
+    assert (everything.total, everything.count_note) == (60, None)
 
 
 def test_changing_the_context_answer_back_says_the_questions_apply_again(mlops):
@@ -544,9 +544,9 @@ def test_changing_the_context_answer_back_says_the_questions_apply_again(mlops):
     shortened = advance(started, AnswerQuestion("llm_features", OptionChoice(0)), mlops)
     back = advance(shortened.state, Back(asking(shortened).question.id), mlops)
     assert asking(back).count_note is None
-    again = asking(advance(back.state, AnswerQuestion("llm_features", OptionChoice(1)), mlops))
-    assert again.total == 32
-    assert again.count_note == "5 questions about LLM features now apply after your answer: 32 in all."
+    again = asking(advance(back.state, AnswerQuestion("llm_features", OptionChoice(5)), mlops))
+    assert again.total == 60
+    assert again.count_note == "10 questions about LLM features now apply after your answer: 60 in all."
 
 
 def test_the_count_note_names_no_topic_when_the_bank_gives_none() -> None:

@@ -79,12 +79,14 @@ def test_each_dimension_gets_the_first_band_that_hides_every_fact() -> None:
 
 
 def test_a_band_that_pins_an_answer_is_refused() -> None:
-    # Options 0, 0.5, 1: at level 3 the level-3 practice can only be at 1, so the band would tell it.
+    # Options 0, 0.5, 1 and the bank's ceiling at 3: "Level 3 or above" needs levels 2 and 3 both held,
+    # so the level-2 and level-3 practices could only be at 1, and the band would tell them.
     bank = scoring_bank(
-        [question("a", "data", level=1), question("b", "data", level=3), question("c", "data", level=4)]
+        [question("a", "data", level=1), question("b", "data", level=2), question("c", "data", level=3)]
     )
     assert not deniable(bank, "data", "level")
-    assert dimension_bands(bank) == {"data": "score"}  # a score of 50 or more can come many ways
+    # Nor does any score band hide every answer of so short a ladder.
+    assert dimension_bands(bank) == {"data": None}
 
 
 # Golden cases --------------------------------------------------------------------------------------
@@ -96,8 +98,9 @@ def test_one_contribution_counts_the_respondent_and_their_bands() -> None:
     # ops: (2 × 0.5 + 3 × 1) / 5 = 80, 50 or more: upper. team: no band, nothing counted.
     counts = contribution(bank, answers(a=4, b=4, c=3, d=0, e=2, f=4, g="dk")).counts
     assert counts == {"n": 1, "b:data:upper": 1, "b:ops:upper": 1}
-    # "Don't know" counts as not in place: data level 1, ops (2 × 0 + 3 × 0.5) / 5 = 30.
-    counts = contribution(bank, answers(a=4, b="dk", c=4, d=4, e="dk", f=2, g=4)).counts
+    # "Don't know" counts as not in place: data holds level 3 alone (level 2's gate unknown, level 4's d
+    # not in place), so level 2; ops (2 × 0 + 3 × 0.5) / 5 = 30.
+    counts = contribution(bank, answers(a=4, b="dk", c=4, d=0, e="dk", f=2, g=4)).counts
     assert counts == {"n": 1, "b:data:lower": 1, "b:ops:lower": 1}
 
 

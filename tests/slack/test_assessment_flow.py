@@ -468,8 +468,8 @@ def test_cancel_ends_the_assessment_and_refuses_later_clicks(
     assert "cancelled" in respond.only_text()
     (message,) = fake.messages(dm)
     assert message["ts"] == on_screen["ts"]
-    # The best answer to the first question (LLM features serving users) keeps all 32 questions.
-    assert message["text"].startswith("Assessment cancelled: answered 1 of the 32 questions that apply.")
+    # The best answer to the first question (LLM features serving users) keeps all 60 questions.
+    assert message["text"].startswith("Assessment cancelled: answered 1 of the 60 questions that apply.")
     assert buttons_of(message) == []
     cancelled = stored(store, alice)
     assert phase(cancelled) == Phase.CANCELLED
@@ -496,7 +496,7 @@ def test_the_cancel_button_ends_the_assessment(
     assert clicked.sent == []
     assert phase(stored(store, alice)) == Phase.CANCELLED
     assert latest(fake, dm)["text"].startswith(
-        "Assessment cancelled: answered 0 of the 32 questions that apply."
+        "Assessment cancelled: answered 0 of the 60 questions that apply."
     )
 
 
@@ -901,7 +901,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
 
     texts = sorted(reply.only_text() for reply in replies)
     assert texts[0] == STARTED
-    assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 32")
+    assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 60")
     first_questions = [
         c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
     ]
@@ -926,7 +926,7 @@ def test_a_double_click_on_start_over_starts_over_once(
         )
 
     assert first.only_text() == STARTED
-    assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 32")
+    assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 60")
     assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
 
@@ -1144,16 +1144,16 @@ def test_a_context_answer_that_shortens_the_assessment_says_so_above_the_count(
 ) -> None:
     start(flow, team_id)
     first = latest(fake, dm)
-    assert "of 32" in first["text"]
+    assert "of 60" in first["text"]
     no_llm = next(b for b in answer_buttons(first) if b.label.startswith("No, neither"))
     press(flow, team_id, dm, first, no_llm, Responses())
     second = latest(fake, dm)
-    assert second["ts"] == first["ts"] and "Question 2 of 27" in second["text"]
+    assert second["ts"] == first["ts"] and "Question 2 of 50" in second["text"]
     ids = [b.get("block_id") for b in second["blocks"]]
     note = second["blocks"][ids.index("count-note")]["elements"][0]["text"]
     assert (
-        note
-        == ":information_source: 5 questions about LLM features no longer apply after your answer: 27 in all."
+        note == ":information_source: 10 questions about LLM features no longer apply after your answer: "
+        "50 in all."
     )
     assert ids.index("count-note") == ids.index("progress") - 1
     # The next question has nothing more to explain.

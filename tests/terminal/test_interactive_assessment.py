@@ -203,8 +203,9 @@ def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_change
     code, out, err, _ = assess_interactively(monkeypatch, capsys, ["1", "q"], bank="mlops")
     assert code == 130
     lines = [line.strip() for line in out.splitlines()]
-    second = next(i for i, line in enumerate(lines) if line.startswith("Question 2 of 27"))
-    assert lines[second + 1] == "5 questions about LLM features no longer apply after your answer: 27 in all."
-    assert "Question 1 of 32" in out
+    second = next(i for i, line in enumerate(lines) if line.startswith("Question 2 of 50"))
+    note = "10 questions about LLM features no longer apply after your answer: 50 in all."
+    assert lines[second + 1] == note
+    assert "Question 1 of 60" in out
     assert out.count("no longer apply") == 1
-    assert "answered 1 of the 27 questions that apply" in err
+    assert "answered 1 of the 50 questions that apply" in err
