@@ -144,8 +144,8 @@ class QuestionBank(_Strict):
     questions: Annotated[list[AnyQuestion], Field(min_length=1)]
     # The practice ids whose score is the pulse index, carried by every result of this bank.
     pulse: list[Identifier] = []
-    # The staged-level rule (README, "Levels"): share of the weight at or below a level that must be in
-    # place, the answer value a gate must reach, and the share of a dimension that must be answered.
+    # The level rule (docs/levels.md): share of a level's own practices' weight that must be in place,
+    # the answer value a gate must reach, and the share of a dimension that must be answered.
     attainment_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
     # A level's own threshold where it differs, e.g. {2: 0.5}: a documented practice done by hand counts
     # as in place at level 2 ("Repeatable"), while levels 3 and 4 ask for automation.

@@ -1,7 +1,7 @@
 """Results over time: what a kept result holds, when two results compare, the change since the previous
 comparable result, and per-dimension trends. Pure functions over small summaries, no I/O.
 
-The rules (the README's "History and trends" states the same):
+The rules (docs/history.md states the same):
 - A kept result holds what a later bank version needs to compare it: the bank id and version, per
   dimension its name, level and score, the overall level and score, and the pulse index. Not the bank.
 - Two results compare in full (levels and scores per dimension) when they were answered on the same bank

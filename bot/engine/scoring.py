@@ -1,6 +1,6 @@
 """Scoring: answers in, a maturity report out. Pure functions, no I/O.
 
-The rules (the README's "How levels are derived" states the same):
+The rules (docs/levels.md states the same):
 - A practice applies unless its `applies_if` rule switches it off or it was answered "Not applicable".
 - An unknown practice ("Don't know", or no answer at all) counts as not in place (value 0) for the score
   and the level: not knowing never pays. The report says how high the level could go if every unknown
