@@ -18,9 +18,10 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.engine.bank import BankError
-from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.bank import BankError, BankProblem
+from bot.engine.catalog import BankCatalog, BankFile, UnknownBank
 from bot.settings import BankSettings, Settings
+from bot.slack import blocks
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.store.history import HistoryLimits
@@ -50,6 +51,7 @@ def load_catalog(settings: BankSettings) -> BankCatalog:
         catalog = BankCatalog.from_directory(directory)
     except BankError as error:
         raise StartupError(f"BANKS_DIR is invalid: {error}") from None
+    catalog = with_slack_messages_checked(catalog)
     for broken in catalog.broken:
         log.error(
             "question bank file %s is not offered: %s",
@@ -62,6 +64,26 @@ def load_catalog(settings: BankSettings) -> BankCatalog:
         unloaded = f"; {len(catalog.broken)} file(s) in {directory} did not load" if catalog.broken else ""
         raise StartupError(f"DEFAULT_BANK is invalid: {error}{unloaded}") from None
     return catalog
+
+
+def with_slack_messages_checked(catalog: BankCatalog) -> BankCatalog:
+    """The catalog less the banks whose question messages Slack would refuse (kept in `broken`, with why).
+    The others' message templates are made here, once, rather than on a person's first click."""
+    refused: dict[str, str] = {}
+    for bank in catalog.banks:
+        try:
+            blocks.prepare_question_messages(bank)
+        except blocks.BlockLimitError as error:
+            refused[bank.id] = f"its messages break Slack's limits: {error}"
+    if not refused:
+        return catalog
+    files = [
+        BankFile(f.path, f.bank, (BankProblem(str(f.path), "", refused[f.bank.id]),))
+        if f.bank is not None and f.bank.id in refused
+        else f
+        for f in catalog.files
+    ]
+    return BankCatalog([b for b in catalog.banks if b.id not in refused], files)
 
 
 def open_store(settings: Settings, memory: bool) -> SessionStore:
