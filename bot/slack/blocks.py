@@ -94,8 +94,9 @@ def check_elements(elements: Sequence[dict[str, Any]]) -> None:
     """What a person would see badly, which Slack itself accepts: button texts cut short, and buttons
     that say nothing to a screen reader."""
     for element in elements:
-        if element.get("type") == "radio_buttons" and len(element["options"]) > MAX_RADIO_OPTIONS:
-            raise BlockLimitError(f"{len(element['options'])} radio options; Slack allows {MAX_RADIO_OPTIONS}")
+        options = len(element.get("options") or ())
+        if element.get("type") == "radio_buttons" and options > MAX_RADIO_OPTIONS:
+            raise BlockLimitError(f"{options} radio options; Slack allows {MAX_RADIO_OPTIONS}")
         if element.get("type") != "button":
             continue
         text = element["text"]["text"]
