@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from bot.settings import BankSettings, Settings
 from bot.slack import blocks
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
+from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.store.history import HistoryLimits
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
@@ -102,6 +104,32 @@ def open_store(settings: Settings, memory: bool) -> SessionStore:
     return store
 
 
+def check_slack(token: str, api_url: str) -> None:
+    """Stop the start, in one line, unless Slack accepts the bot token (bot/slack/startup.py)."""
+    try:
+        # slack_sdk logs each failed try; the outcome is told once, below.
+        with _silenced(logging.getLogger("slack_sdk")):
+            identity = check_bot_token(token, api_url)
+    except SlackUnusable as error:
+        raise StartupError(str(error)) from None
+    log.info("Slack accepts the bot token: workspace %s, bot user %s", identity.team_id, identity.user_id)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A port another process listens on stops the start in one line, before any worker is forked."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: a port left in TIME_WAIT by an earlier run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); another process is using "
+                "PORT, or set PORT to a free one"
+            ) from None
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -162,6 +190,8 @@ def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
     else:
         open_store(settings, memory=False)
         store = None
+    check_port_free(host, settings.port)
+    check_slack(settings.slack_bot_token, settings.slack_api_url)
 
     def build() -> WsgiApp:
         worker_store = store if store is not None else open_store(settings, memory=False)
@@ -189,6 +219,7 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
+    check_slack(settings.slack_bot_token, settings.slack_api_url)
     app = build_app(settings, store, catalog)
     handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:
