@@ -7,6 +7,7 @@ which only makes sense with a single worker.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
 THREADS_PER_WORKER = 8
+# Slack's requests are a few kilobytes (a click echoes its message's blocks: at most 50 of them); a body
+# past this is refused with 413 before it is read whole.
+MAX_BODY_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
 # How often Socket Mode pings Slack. slack_sdk's built-in client (3.48) notices a dead connection only when
 # pongs have been missing for four intervals, so this bounds how long the app stays deaf after the network
 # drops its socket: about 10 s here, against about a minute at Bolt's default of 10 s. (slack_sdk's
@@ -146,7 +151,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    slack_handler = SlackFormRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+    app = build_app(settings, store, catalog)
+    slack_handler = SlackFormRequestHandler(app, settings.slack_signing_secret, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -160,9 +166,63 @@ def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> W
                 status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
             )
             return [payload]
+        if environ.get("PATH_INFO") == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            try:
+                raw = read_body(environ, MAX_BODY_BYTES)
+            except BodyRefused as refused:
+                log.warning("refused a request to %s (%s): %s", EVENTS_PATH, refused.status, refused.reason)
+                return _plain(start_response, refused.status, refused.reason)
+            environ = environ | {"wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
         return slack_handler(environ, start_response)
 
     return application
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The request body, read in chunks and never more than `limit` + 1 bytes of it: a declared length over
+    the limit is refused before a byte is read, and a body of no declared length (chunked) as soon as it
+    passes the limit. Raises BodyRefused."""
+    declared = environ.get("CONTENT_LENGTH") or None
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise BodyRefused("400 Bad Request", "a Content-Length that is not a number") from None
+        if length > limit:
+            raise BodyRefused("413 Content Too Large", f"a body of {length} bytes; the limit is {limit}")
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            wanted = min(READ_CHUNK_BYTES, limit + 1 - size)
+            if declared is not None:
+                wanted = min(wanted, length - size)
+            chunk = stream.read(wanted) if wanted > 0 else b""
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, ValueError) as error:
+        raise BodyRefused("400 Bad Request", f"the body could not be read ({_one_line(error)})") from None
+    if size > limit:
+        raise BodyRefused("413 Content Too Large", f"a body of more than {limit} bytes")
+    return b"".join(chunks)
+
+
+def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    payload = f"{text}\n".encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
