@@ -82,8 +82,21 @@ def parse_slack_body(raw_body: str, content_type: str | None) -> dict[str, Any]:
     if not fields:
         raise BadRequest(400, "an empty form")
     if "payload" not in fields:
+        if "command" in fields:
+            _require(fields, ("team_id", "user_id", "channel_id"), "a slash command")
         return fields
-    return _json_object(fields["payload"], "the payload field")
+    payload = _json_object(fields["payload"], "the payload field")
+    user = payload.get("user")
+    if not isinstance(payload.get("type"), str) or not isinstance(user, dict):
+        raise BadRequest(400, "an interactive payload without its type or user")
+    _require(user, ("id",), "an interactive payload's user")
+    return payload
+
+
+def _require(fields: dict[str, Any], names: tuple[str, ...], what: str) -> None:
+    missing = [name for name in names if not isinstance(fields.get(name), str) or not fields[name]]
+    if missing:
+        raise BadRequest(400, f"{what} without {', '.join(missing)}")
 
 
 def _header(headers: dict[str, Any], name: str) -> str | None:

@@ -53,6 +53,8 @@ def test_an_event_is_its_json_and_bodies_slack_would_not_send_are_refused() -> N
         ('{"command": "/mlops-compass"}', "application/json"): "a JSON body that is no Events API event",
         ("command=%2Fmlops-compass", "text/plain"): "content type text/plain",
         ("a=1&" * 200, FORM_CONTENT_TYPE): "a form of more than 100 fields",
+        ("command=%2Fx&user_id=U1", FORM_CONTENT_TYPE): "a slash command without team_id, channel_id",
+        ('payload={"type":"block_actions","user":{}}', FORM_CONTENT_TYPE): "payload's user without id",
     }
     for (body, content_type), reason in refused.items():
         with pytest.raises(BadRequest, match=re.escape(reason)) as raised:
