@@ -333,17 +333,16 @@ def check_question_messages(bank: QuestionBank) -> None:
     in the assessment, with each option chosen: raises BlockLimitError for the first that breaks Slack's
     limits."""
     for question in bank.questions:
-        for answer in [None, *(a for a, _ in choices(question))]:
-            for number in (1, 2):
-                ask = AskQuestion(
-                    question=question, number=number, total=len(bank.questions), previous_answer=answer
-                )
-                try:
-                    question_message_from_models(bank, ask, _LONGEST_USER, _LONGEST_TOKEN, _LONGEST_TOKEN)
-                except BlockLimitError as error:
-                    raise BlockLimitError(f"question {question.id}: {error}") from None
-                except SlackObjectFormationError as error:
-                    raise BlockLimitError(f"question {question.id}: {error}") from None
+        total = len(bank.questions)
+        # The first question is the later one less its Back button, so only later ones need each option.
+        asks = [AskQuestion(question, 1, total, None)] + [
+            AskQuestion(question, 2, total, answer) for answer in [None, *(a for a, _ in choices(question))]
+        ]
+        for ask in asks:
+            try:
+                question_message_from_models(bank, ask, _LONGEST_USER, _LONGEST_TOKEN, _LONGEST_TOKEN)
+            except (BlockLimitError, SlackObjectFormationError) as error:
+                raise BlockLimitError(f"question {question.id}: {error}") from None
 
 
 class _BankTemplates:

@@ -4,11 +4,13 @@ models build (and check) for the same question and session, whatever the session
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from bot.cli.web import with_slack_messages_checked
 from bot.engine.answers import Answer, choices
-from bot.engine.catalog import BankCatalog
+from bot.engine.catalog import BankCatalog, BankFile
 from bot.engine.conversation import AskQuestion
 from bot.slack import blocks
 from bot.slack.blocks import BlockLimitError, check_message
@@ -60,3 +62,21 @@ def test_a_bank_whose_messages_break_slacks_limits_is_refused_when_prepared() ->
     bank = pulse.model_copy(update={"questions": [crowded, *rest]})
     with pytest.raises(BlockLimitError, match=f"question {first.id}"):
         blocks.prepare_question_messages(bank)
+
+
+def test_serve_leaves_out_a_bank_whose_messages_break_slacks_limits_and_says_why(tmp_path: Path) -> None:
+    pulse = CATALOG.by_id("pulse")
+    first, *rest = pulse.questions
+    crowded = first.model_copy(update={"options": list(first.options) * 4})
+    bank = pulse.model_copy(update={"questions": [crowded, *rest]})
+    mlops = CATALOG.by_id("mlops")
+    files = [BankFile(tmp_path / "pulse.yaml", bank), BankFile(tmp_path / "mlops.yaml", mlops)]
+
+    checked = with_slack_messages_checked(BankCatalog([bank, mlops], files))
+
+    assert [b.id for b in checked.banks] == ["mlops"]
+    [broken] = checked.broken
+    assert broken.path == tmp_path / "pulse.yaml"
+    assert [p.reason for p in broken.problems] == [
+        f"its messages break Slack's limits: question {first.id}: 20 radio options; Slack allows 10"
+    ]
