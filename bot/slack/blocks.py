@@ -1,7 +1,9 @@
 """Block Kit messages, built with slack_sdk's models so Slack's field limits are checked as they render.
 
 Every builder returns a ``Message`` (fallback text plus blocks as dicts). ``check_message`` adds the limits
-slack_sdk does not enforce (50 blocks, 25 elements per actions block, unique ids).
+slack_sdk does not enforce (50 blocks, 25 elements per actions block, 10 radio options, unique ids).
+Question messages, sent on every click, are the exception: each bank's are built and checked this way
+once, as templates, and a click fills in its session's values (``question_message``).
 """
 
 from __future__ import annotations
@@ -377,7 +379,8 @@ def question_message(
     bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
 ) -> Message:
     """The message that asks `ask`, from the bank's templates: the models and the limit checks ran once
-    when the bank was prepared, not on every click."""
+    when the bank was prepared, not on every click. Its blocks share the template's unchanging dicts, so
+    the message is only read and sent, never changed in place."""
     return prepare_question_messages(bank)[ask.question.id].render(ask, owner, session_id, run_id)
 
 
