@@ -30,12 +30,15 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import applies
 from bot.engine.team import TeamAggregate
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
 from bot.slack.team import TeamFlow
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
 from bot.usecases import personal
 from bot.usecases.team_runs import RunResponses, close_run, open_run, team_report_view
+from playground.fakeslack.signing import block_actions_payload
+from playground.fakeslack.workspace import Button, buttons_of
 
 CATALOG = BankCatalog.from_directory()
 BANK = CATALOG.by_id("mlops")
@@ -102,17 +105,26 @@ class StubSlack:
         return {"members": [], "response_metadata": {"next_cursor": ""}}
 
 
-def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+def click_on(team_id: str, user: str, channel: str, message: dict[str, Any], button: Button) -> BlockAction:
+    """The click as Slack sends it (a radio option comes as the option chosen), parsed as the app does."""
+    payload = block_actions_payload(
+        user_id=user,
+        team_id=team_id,
+        channel_id=channel,
+        message_ts=message["ts"],
+        blocks=message["blocks"],
+        action_id=button.action_id,
+        block_id=button.block_id,
+        value=button.value,
+        button_text=button.label,
+        response_url="https://hooks.slack.invalid/benchmark",
+        element_type=button.element_type,
+    )
+    return BlockAction.of(payload, payload["actions"][0])
 
 
-def body_for(team_id: str, user: str, channel: str, ts: str) -> dict[str, Any]:
-    return {
-        "team": {"id": team_id},
-        "user": {"id": user, "team_id": team_id},
-        "channel": {"id": channel},
-        "container": {"message_ts": ts, "channel_id": channel},
-    }
+def answer_buttons(message: dict[str, Any]) -> list[Button]:
+    return [b for b in buttons_of(message) if b.action_id.startswith("answer")]
 
 
 def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[int]]:
@@ -125,30 +137,29 @@ def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[
     assessments.run_hook = team
     run = open_run(runs, BANK, team_id, "C0BENCH", "U0STARTER", days=7)
     runs.set_message(team_id, run.run_id, "1690000000.000001")
-    take_part = {"action_id": "team_take_part", "value": json.dumps({"r": run.run_id})}
+    run_message = {"ts": "1690000000.000001", "blocks": []}
+    take_part = Button(
+        action_id="team_take_part", block_id="b", value=json.dumps({"r": run.run_id}), label=""
+    )
     figures: dict[str, list[int]] = {"take part": [], "answer": [], "last answer": []}
     rng = random.Random(7)
     for number in range(5):
         user = f"U0M{number:03d}"
         dm = "D" + user
-        body = body_for(team_id, user, "C0BENCH", "1690000000.000001")
-        figures["take part"].append(
-            counted(lambda body=body: team.take_part(body, take_part, lambda **_: None))
-        )
+        joining = click_on(team_id, user, "C0BENCH", run_message, take_part)
+        figures["take part"].append(counted(lambda c=joining: team.take_part(c, lambda **_: None)))
         answers = random_answers(rng)
         while True:
             message = slack.messages[dm]
-            answer_buttons = [b for b in buttons(message) if b["action_id"].startswith("answer")]
-            if not answer_buttons:
+            offered = answer_buttons(message)
+            if not offered:
                 break
-            question = json.loads(answer_buttons[0]["value"])["q"]
+            question = json.loads(offered[0].value)["q"]
             wanted = encode_answer(answers.get(question, DontKnow()))
-            button = next(
-                (b for b in answer_buttons if json.loads(b["value"]).get("a") == wanted), answer_buttons[-1]
-            )
-            click_body = body_for(team_id, user, dm, message["ts"])
-            trips = counted(lambda b=click_body, a=button: assessments.click(b, a, lambda **_: None))
-            last = not any(b["action_id"].startswith("answer") for b in buttons(slack.messages[dm]))
+            button = next((b for b in offered if json.loads(b.value).get("a") == wanted), offered[-1])
+            click = click_on(team_id, user, dm, message, button)
+            trips = counted(lambda c=click: assessments.click(c, lambda **_: None))
+            last = not answer_buttons(slack.messages[dm])
             figures["last answer" if last else "answer"].append(trips)
     team.stop()
     return figures

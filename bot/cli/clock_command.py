@@ -29,7 +29,7 @@ def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.clock import Clock, ClockConfig
-    from bot.cli.web import StartupError, configure_logging, load_catalog
+    from bot.cli.web import StartupError, check_slack, configure_logging, load_catalog
     from bot.settings import SettingsError, load_clock_settings
     from bot.slack.assessment import AssessmentFlow
     from bot.slack.reminders import ReminderSlack, clock_client
@@ -45,6 +45,7 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
         catalog = load_catalog(settings)
         client = connect(settings.redis_url)
         SessionStore(client).ping()
+        check_slack(settings.slack_bot_token, settings.slack_api_url)
     except SettingsError as error:
         print(f"mlops-compass clock: {error}", file=sys.stderr)
         return EXIT_BAD_SETTING

@@ -7,8 +7,10 @@ which only makes sense with a single worker.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -18,11 +20,13 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.engine.bank import BankError
-from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.bank import BankError, BankProblem
+from bot.engine.catalog import BankCatalog, BankFile, UnknownBank
 from bot.settings import BankSettings, Settings
+from bot.slack import blocks
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
+from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.store.history import HistoryLimits
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
@@ -31,6 +35,10 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/health"
 THREADS_PER_WORKER = 8
+# Slack's requests are a few kilobytes (a click echoes its message's blocks: at most 50 of them); a body
+# past this is refused with 413 before it is read whole.
+MAX_BODY_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
 # How often Socket Mode pings Slack. slack_sdk's built-in client (3.48) notices a dead connection only when
 # pongs have been missing for four intervals, so this bounds how long the app stays deaf after the network
 # drops its socket: about 10 s here, against about a minute at Bolt's default of 10 s. (slack_sdk's
@@ -50,6 +58,7 @@ def load_catalog(settings: BankSettings) -> BankCatalog:
         catalog = BankCatalog.from_directory(directory)
     except BankError as error:
         raise StartupError(f"BANKS_DIR is invalid: {error}") from None
+    catalog = with_slack_messages_checked(catalog)
     for broken in catalog.broken:
         log.error(
             "question bank file %s is not offered: %s",
@@ -62,6 +71,26 @@ def load_catalog(settings: BankSettings) -> BankCatalog:
         unloaded = f"; {len(catalog.broken)} file(s) in {directory} did not load" if catalog.broken else ""
         raise StartupError(f"DEFAULT_BANK is invalid: {error}{unloaded}") from None
     return catalog
+
+
+def with_slack_messages_checked(catalog: BankCatalog) -> BankCatalog:
+    """The catalog less the banks whose question messages Slack would refuse (kept in `broken`, with why).
+    The others' message templates are made here, once, rather than on a person's first click."""
+    refused: dict[str, str] = {}
+    for bank in catalog.banks:
+        try:
+            blocks.prepare_question_messages(bank)
+        except blocks.BlockLimitError as error:
+            refused[bank.id] = f"its messages break Slack's limits: {error}"
+    if not refused:
+        return catalog
+    files = [
+        BankFile(f.path, f.bank, (BankProblem(str(f.path), "", refused[f.bank.id]),))
+        if f.bank is not None and f.bank.id in refused
+        else f
+        for f in catalog.files
+    ]
+    return BankCatalog([b for b in catalog.banks if b.id not in refused], files)
 
 
 def open_store(settings: Settings, memory: bool) -> SessionStore:
@@ -80,6 +109,32 @@ def open_store(settings: Settings, memory: bool) -> SessionStore:
     return store
 
 
+def check_slack(token: str, api_url: str) -> None:
+    """Stop the start, in one line, unless Slack accepts the bot token (bot/slack/startup.py)."""
+    try:
+        # slack_sdk logs each failed try; the outcome is told once, below.
+        with _silenced(logging.getLogger("slack_sdk")):
+            identity = check_bot_token(token, api_url)
+    except SlackUnusable as error:
+        raise StartupError(str(error)) from None
+    log.info("Slack accepts the bot token: workspace %s, bot user %s", identity.team_id, identity.user_id)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A port another process listens on stops the start in one line, before any worker is forked."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: a port left in TIME_WAIT by an earlier run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StartupError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); another process is using "
+                "PORT, or set PORT to a free one"
+            ) from None
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -96,7 +151,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    slack_handler = SlackFormRequestHandler(build_app(settings, store, catalog), path=EVENTS_PATH)
+    app = build_app(settings, store, catalog)
+    slack_handler = SlackFormRequestHandler(app, settings.slack_signing_secret, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -110,9 +166,63 @@ def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> W
                 status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
             )
             return [payload]
+        if environ.get("PATH_INFO") == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            try:
+                raw = read_body(environ, MAX_BODY_BYTES)
+            except BodyRefused as refused:
+                log.warning("refused a request to %s (%s): %s", EVENTS_PATH, refused.status, refused.reason)
+                return _plain(start_response, refused.status, refused.reason)
+            environ = environ | {"wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
         return slack_handler(environ, start_response)
 
     return application
+
+
+class BodyRefused(Exception):
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The request body, read in chunks and never more than `limit` + 1 bytes of it: a declared length over
+    the limit is refused before a byte is read, and a body of no declared length (chunked) as soon as it
+    passes the limit. Raises BodyRefused."""
+    declared = environ.get("CONTENT_LENGTH") or None
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise BodyRefused("400 Bad Request", "a Content-Length that is not a number") from None
+        if length > limit:
+            raise BodyRefused("413 Content Too Large", f"a body of {length} bytes; the limit is {limit}")
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            wanted = min(READ_CHUNK_BYTES, limit + 1 - size)
+            if declared is not None:
+                wanted = min(wanted, length - size)
+            chunk = stream.read(wanted) if wanted > 0 else b""
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, ValueError) as error:
+        raise BodyRefused("400 Bad Request", f"the body could not be read ({_one_line(error)})") from None
+    if size > limit:
+        raise BodyRefused("413 Content Too Large", f"a body of more than {limit} bytes")
+    return b"".join(chunks)
+
+
+def _plain(start_response: Callable[..., Any], status: str, text: str) -> list[bytes]:
+    payload = f"{text}\n".encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))]
+    )
+    return [payload]
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -140,6 +250,8 @@ def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
     else:
         open_store(settings, memory=False)
         store = None
+    check_port_free(host, settings.port)
+    check_slack(settings.slack_bot_token, settings.slack_api_url)
 
     def build() -> WsgiApp:
         worker_store = store if store is not None else open_store(settings, memory=False)
@@ -167,6 +279,7 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
+    check_slack(settings.slack_bot_token, settings.slack_api_url)
     app = build_app(settings, store, catalog)
     handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:

@@ -54,7 +54,8 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,
-        # Verifying the token at boot would make the web process depend on Slack being reachable to start.
+        # The process checks the token once before it serves (bot/slack/startup.py), with a one-line
+        # message; Bolt's check would run again in every worker and fail with a traceback.
         token_verification_enabled=False,
         logger=logger,
     )

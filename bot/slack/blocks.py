@@ -1,12 +1,16 @@
 """Block Kit messages, built with slack_sdk's models so Slack's field limits are checked as they render.
 
 Every builder returns a ``Message`` (fallback text plus blocks as dicts). ``check_message`` adds the limits
-slack_sdk does not enforce (50 blocks, 25 elements per actions block, unique ids).
+slack_sdk does not enforce (50 blocks, 25 elements per actions block, 10 radio options, unique ids).
+Question messages, sent on every click, are the exception: each bank's are built and checked this way
+once, as templates, and a click fills in its session's values (``question_message``).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +32,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
-from bot.engine.bank import QuestionBank
+from bot.engine.bank import AskedQuestion, QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.progress import SCORE_BAR_CELLS, answered_text, bar, progress_line
 from bot.engine.report_view import DimensionView, LevelView, ReportView, StepView, build_view
@@ -46,6 +50,7 @@ from bot.slack.values import (
 
 MAX_BLOCKS = 50
 MAX_ACTIONS_ELEMENTS = 25
+MAX_RADIO_OPTIONS = 10
 MAX_SECTION_TEXT = 3000
 MAX_FALLBACK_TEXT = 4000
 COMMAND = "/mlops-compass"
@@ -91,6 +96,9 @@ def check_elements(elements: Sequence[dict[str, Any]]) -> None:
     """What a person would see badly, which Slack itself accepts: button texts cut short, and buttons
     that say nothing to a screen reader."""
     for element in elements:
+        options = len(element.get("options") or ())
+        if element.get("type") == "radio_buttons" and options > MAX_RADIO_OPTIONS:
+            raise BlockLimitError(f"{options} radio options; Slack allows {MAX_RADIO_OPTIONS}")
         if element.get("type") != "button":
             continue
         text = element["text"]["text"]
@@ -165,22 +173,16 @@ def _radio_group(
     return RadioButtonsElement(action_id=action_id, options=options, initial_option=chosen)
 
 
-def question_message(
-    bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
-) -> Message:
+def _question_blocks(
+    bank: QuestionBank, ask: AskQuestion, value_for: Callable[[Answer], str], navigation: str
+) -> tuple[str, list[Block]]:
+    """A question message as slack_sdk's models: the fallback text and the blocks."""
     question = ask.question
     section = bank.section_name(question)
-
-    def value_for(answer: Answer) -> str:
-        return QuestionButton(
-            u=owner, s=session_id, q=question.id, a=encode_answer(answer), r=run_id
-        ).encode()
-
     offered = choices(question)
     graded = [(answer, label) for answer, label in offered if isinstance(answer, OptionChoice)]
     # "Not applicable" and "Don't know" are not points on the scale, so they stand apart from it.
     other = [(answer, label) for answer, label in offered if not isinstance(answer, OptionChoice)]
-    navigation = QuestionButton(u=owner, s=session_id, q=question.id, r=run_id).encode()
     controls = []
     if ask.number > 1:
         controls.append(
@@ -224,9 +226,177 @@ def question_message(
     ]
     if ask.count_note:
         # Just above the count it explains.
-        blocks.insert(-2, _context(f":information_source: {escape(ask.count_note)}", block_id="count-note"))
-    fallback = f"Question {ask.number} of {ask.total}: {escape(question.text)}"
-    return _render(fallback, blocks)
+        blocks.insert(-2, _count_note(ask.count_note))
+    return f"Question {ask.number} of {ask.total}: {escape(question.text)}", blocks
+
+
+def _count_note(note: str) -> ContextBlock:
+    return _context(f":information_source: {escape(note)}", block_id="count-note")
+
+
+def question_message_from_models(
+    bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
+) -> Message:
+    """A question message built through slack_sdk's models and checked against Slack's limits: what
+    `question_message` must equal. Costly, so it runs when a bank is prepared and in tests, not per click."""
+    base = QuestionButton(u=owner, s=session_id, q=ask.question.id, r=run_id)
+    text, built = _question_blocks(
+        bank, ask, lambda answer: base.model_copy(update={"a": encode_answer(answer)}).encode(), base.encode()
+    )
+    return _render(text, built)
+
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class QuestionTemplate:
+    """One question's message made once from the models; a click fills in only the session's values (who,
+    which session and run, the progress, the option already chosen)."""
+
+    question_id: str
+    question_text: str
+    head: tuple[Json, ...]  # section and bank, the question, why it matters
+    answers: Json  # the actions block of the graded options
+    graded: tuple[tuple[Answer, Json], ...]  # each graded option, without its value
+    note: Json
+    other_answers: Json
+    other: tuple[tuple[Answer, Json], ...]
+    progress: Json
+    count_note: Json  # shown above the progress when the number of questions that apply changed
+    controls: Json
+    back: Json  # without its value
+    cancel: Json
+
+    @classmethod
+    def of(cls, bank: QuestionBank, question: AskedQuestion) -> QuestionTemplate:
+        # Built as the second question, so the Back button is there to take; no option chosen.
+        sample = AskQuestion(question=question, number=2, total=2, previous_answer=None)
+        offered = choices(question)
+        _, built = _question_blocks(bank, sample, lambda answer: "", "")
+        head, answers, note, other_answers, progress, controls = (
+            built[:3],
+            built[3].to_dict(),
+            built[4].to_dict(),
+            built[5].to_dict(),
+            built[6].to_dict(),
+            built[7].to_dict(),
+        )
+        graded = [a for a, _ in offered if isinstance(a, OptionChoice)]
+        other = [a for a, _ in offered if not isinstance(a, OptionChoice)]
+        back, cancel = controls["elements"]
+        return cls(
+            question_id=question.id,
+            question_text=escape(question.text),
+            head=tuple(block.to_dict() for block in head),
+            answers=answers,
+            graded=tuple(zip(graded, answers["elements"][0]["options"], strict=True)),
+            note=note,
+            other_answers=other_answers,
+            other=tuple(zip(other, other_answers["elements"][0]["options"], strict=True)),
+            progress=progress,
+            count_note=_count_note("").to_dict(),
+            controls=controls,
+            back=back,
+            cancel=cancel,
+        )
+
+    def render(self, ask: AskQuestion, owner: str, session_id: str, run_id: str | None) -> Message:
+        base = QuestionButton(u=owner, s=session_id, q=self.question_id, r=run_id)
+        navigation = base.encode()
+
+        def radio(block: Json, options: tuple[tuple[Answer, Json], ...]) -> Json:
+            filled = [
+                (answer, {**option, "value": base.model_copy(update={"a": encode_answer(answer)}).encode()})
+                for answer, option in options
+            ]
+            element = {**block["elements"][0], "options": [option for _, option in filled]}
+            element.pop("initial_option", None)
+            chosen = next((option for answer, option in filled if answer == ask.previous_answer), None)
+            if chosen is not None:
+                element["initial_option"] = chosen
+            return {**block, "elements": [element]}
+
+        controls = [{**self.cancel, "value": navigation}]
+        if ask.number > 1:
+            controls.insert(0, {**self.back, "value": navigation})
+        progress_text = {**self.progress["elements"][0], "text": f"`{progress_line(ask.number, ask.total)}`"}
+        blocks = [
+            *self.head,
+            radio(self.answers, self.graded),
+            self.note,
+            radio(self.other_answers, self.other),
+            {**self.progress, "elements": [progress_text]},
+            {**self.controls, "elements": controls},
+        ]
+        if ask.count_note:
+            note_text = {
+                **self.count_note["elements"][0],
+                "text": f":information_source: {escape(ask.count_note)}",
+            }
+            blocks.insert(-2, {**self.count_note, "elements": [note_text]})
+        text = f"Question {ask.number} of {ask.total}: {self.question_text}"
+        return Message(text=text[:MAX_FALLBACK_TEXT], blocks=blocks)
+
+
+# Session values at least as long as the app's: the store's session and run ids have 12 characters, and
+# Slack's user ids about 11. Slack holds an option's value to 150 characters.
+_LONGEST_USER = "U" + "0" * 19
+_LONGEST_TOKEN = "x" * 12
+
+
+def check_question_messages(bank: QuestionBank) -> None:
+    """Every question of `bank` as the models build it, with the longest session values, first and later
+    in the assessment, with each option chosen: raises BlockLimitError for the first that breaks Slack's
+    limits."""
+    for question in bank.questions:
+        total = len(bank.questions)
+        # The first question is the later one less its Back button, so only later ones need each option.
+        asks = [AskQuestion(question, 1, total, None)] + [
+            AskQuestion(question, 2, total, answer) for answer in [None, *(a for a, _ in choices(question))]
+        ]
+        for ask in asks:
+            try:
+                question_message_from_models(bank, ask, _LONGEST_USER, _LONGEST_TOKEN, _LONGEST_TOKEN)
+            except (BlockLimitError, SlackObjectFormationError) as error:
+                raise BlockLimitError(f"question {question.id}: {error}") from None
+
+
+class _BankTemplates:
+    def __init__(self, bank: QuestionBank):
+        self.bank = weakref.ref(bank)
+        self.questions = {question.id: QuestionTemplate.of(bank, question) for question in bank.questions}
+
+
+_TEMPLATES: dict[int, _BankTemplates] = {}
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def prepare_question_messages(bank: QuestionBank) -> dict[str, QuestionTemplate]:
+    """The templates of `bank`'s question messages, made (and checked against Slack's limits) the first
+    time the bank is seen. Raises BlockLimitError for a bank whose messages Slack would refuse."""
+    found = _TEMPLATES.get(id(bank))
+    if found is not None and found.bank() is bank:
+        return found.questions
+    with _TEMPLATES_LOCK:
+        found = _TEMPLATES.get(id(bank))
+        if found is not None and found.bank() is bank:
+            return found.questions
+        check_question_messages(bank)
+        made = _BankTemplates(bank)
+        _TEMPLATES[id(bank)] = made
+        # A bank that goes away (a test's, a reloaded file's) takes its templates with it.
+        weakref.finalize(bank, _TEMPLATES.pop, id(bank), None)
+        return made.questions
+
+
+def question_message(
+    bank: QuestionBank, ask: AskQuestion, owner: str, session_id: str, run_id: str | None = None
+) -> Message:
+    """The message that asks `ask`, from the bank's templates: the models and the limit checks ran once
+    when the bank was prepared, not on every click. Its blocks share the template's unchanging dicts, so
+    the message is only read and sent, never changed in place."""
+    return prepare_question_messages(bank)[ask.question.id].render(ask, owner, session_id, run_id)
 
 
 def answered_message(text: str) -> Message:

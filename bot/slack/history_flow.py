@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,12 +30,21 @@ from bot.slack.replies import UNAVAILABLE, Respond, ephemeral
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
 from bot.store.sessions import STORE_ERRORS, SessionRecord, SessionStore
-from bot.usecases.history import OpenRunsLookup, export_rows, forget, history_of, home_data, new_result
+from bot.usecases.history import (
+    NewResult,
+    OpenRunsLookup,
+    export_rows,
+    forget,
+    history_of,
+    home_data,
+    new_result,
+)
 
 log = logging.getLogger(__name__)
 
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{2,})$")
 HOME_CHANNELS_PAGE = 200
+READ_FOR_CHART_KEPT = 64
 
 
 def channel_argument(argument: str) -> str | None:
@@ -62,6 +72,10 @@ class HistoryFlow:
         self.assessment: AssessmentFlow | None = None  # set when both flows are built
         # The team runs' Take part (body, action, respond), for the Home tab's button.
         self.team_take_part: Callable[[BlockAction, Respond], None] | None = None
+        # What `annotate` read of the history, for `after_report`'s chart of the same result: the final
+        # click reads the history once. Keyed by result id; bounded, for reports whose chart never came.
+        self._read_for_chart: dict[str, NewResult] = {}
+        self._read_for_chart_lock = threading.Lock()
 
     # With each report (AssessmentFlow's ReportCompanion) ------------------------------------------
 
@@ -77,15 +91,21 @@ class HistoryFlow:
             return list(messages)
         if found is None:
             return list(messages)
+        with self._read_for_chart_lock:
+            self._read_for_chart[record.result_id] = found
+            while len(self._read_for_chart) > READ_FOR_CHART_KEPT:
+                self._read_for_chart.pop(next(iter(self._read_for_chart)))
         return [history_blocks.with_changes(message, found.changes) for message in messages]
 
     def after_report(self, record: SessionRecord, channel: str, ts: str) -> None:
         """Draw this result against the previous comparable one and share it under the report."""
         if record.result_id is None or record.respondent.run_id is not None:
             return
+        with self._read_for_chart_lock:
+            found = self._read_for_chart.pop(record.result_id, None)
         scope = Scope.person(record.respondent.team_id, record.respondent.user_id)
         try:
-            found = new_result(self.history, scope, record.result_id)
+            found = found or new_result(self.history, scope, record.result_id)
         except STORE_ERRORS as error:
             log.warning("could not read the history for the chart: %s", error)
             return

@@ -21,7 +21,12 @@ from pydantic import BaseModel, Field
 
 from bot.store import keys
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
-from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
+from bot.store.transactions import (
+    MAX_RACE_RETRIES,
+    TooManyConcurrentChanges,
+    optimistic,
+    watch_and_read,
+)
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
 # The clock first looks in on a personal assessment this long after it starts (bot.cli.clock reminds).
@@ -174,7 +179,7 @@ class SessionStore:
         key = respondent.session_key
 
         def attempt(pipe: Any) -> T:
-            raw, *others = pipe.mget([key, *watched])
+            raw, *others = watch_and_read(pipe, [key, *watched])
             current = SessionRecord.model_validate_json(raw) if raw is not None else None
             change = mutate(current, dict(zip(watched, others, strict=True)))
             if change.record is None and change.result is None and change.also is None:
@@ -195,7 +200,6 @@ class SessionStore:
             return optimistic(
                 self.redis,
                 attempt,
-                watched=[key, *watched],
                 gave_up=lambda: TooManyConcurrentChanges(
                     f"gave up after {MAX_RACE_RETRIES} concurrent updates of {key}"
                 ),

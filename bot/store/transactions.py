@@ -55,3 +55,24 @@ def optimistic(
                 # Also UNWATCHes what a round that wrote nothing left watched.
                 pipe.reset()
     raise gave_up()
+
+
+def watch_and_read(pipe: Any, keys: Sequence[str]) -> list[Any]:
+    """WATCH `keys` and read them (MGET) in one round trip, leaving `pipe` in watching mode as
+    `pipe.watch` would: redis-py sends each command of a watching pipeline on its own, and a click's
+    transaction would spend a round trip on WATCH alone."""
+    if pipe.watching or pipe.connection is not None:
+        pipe.watch(*keys)
+        return list(pipe.mget(keys))
+    connection = pipe.connection_pool.get_connection()
+    pipe.connection = connection
+    try:
+        connection.send_packed_command(connection.pack_commands([("WATCH", *keys), ("MGET", *keys)]))
+        connection.read_response()
+        values = connection.read_response()
+    except BaseException:
+        # A reply left unread would answer the next command on this connection.
+        connection.disconnect()
+        raise
+    pipe.watching = True
+    return list(values)

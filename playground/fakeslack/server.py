@@ -341,6 +341,7 @@ class FakeSlack:
         self._triggers = TriggerBook()
         self._modals: dict[str, tuple[str, dict[str, Any]]] = {}  # view id: (user id, view)
         self._closed_modals: set[str] = set()
+        self._revoked_tokens: dict[str, str] = {}  # token: the error every call with it gets
 
     def start(self) -> FakeSlack:
         if self._server is not None:
@@ -478,6 +479,12 @@ class FakeSlack:
         """Files whose bytes reached an upload URL, oldest first (shared or not)."""
         with self._cond:
             return [f for f in self._uploads.values() if f.data is not None]
+
+    def revoke_token(self, token: str, error: str = "token_revoked") -> None:
+        """Every call made with `token` fails as Slack fails it once the app is uninstalled
+        (`token_revoked`) or the token was never Slack's (`invalid_auth`)."""
+        with self._cond:
+            self._revoked_tokens[token] = error
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
@@ -763,8 +770,7 @@ class FakeSlack:
             return 200, exc.payload(), {}
         return 200, {"ok": True, **result}, {}
 
-    @staticmethod
-    def _auth_error(method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
+    def _auth_error(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
         # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
         token = params.pop("token", None)
         in_header = False
@@ -779,6 +785,8 @@ class FakeSlack:
         token = str(token).strip()
         if not token.startswith(("xoxb-", "xapp-")):
             return "invalid_auth"
+        if token in self._revoked_tokens:
+            return self._revoked_tokens[token]
         wants_app_token = method in _APP_TOKEN_METHODS
         if token.startswith("xapp-") != wants_app_token:
             return "not_allowed_token_type"

@@ -950,28 +950,28 @@ def test_slack_unreachable_after_retries_on_a_click_is_said_truthfully(
     assert stored(store, alice).conversation["answers"] == {BANK.questions[0].id: 1}
 
 
-def test_a_question_over_slacks_limits_is_said_to_be_our_bug_and_the_answer_kept(
-    flow: AssessmentFlow,
-    fake: FakeSlack,
+def test_a_bank_whose_questions_break_slacks_limits_starts_nothing_and_says_it_is_our_bug(
     store: SessionStore,
+    fake: FakeSlack,
+    client: WebClient,
     alice: Respondent,
     respond: Responses,
-    dm: str,
     team_id: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    start(flow, team_id)
-    first = latest(fake, dm)
-    monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)  # a question needs more; a one-line notice fits
+    # Slack shows at most 10 radio options; this bank's last question offers more.
+    *first, last = PULSE.questions
+    crowded = last.model_copy(update={"options": list(last.options) * 4})
+    bank = PULSE.model_copy(update={"questions": [*first, crowded]})
+    flow = AssessmentFlow(store=store, catalog=BankCatalog([bank]), default_bank="pulse", client=client)
 
-    press(flow, team_id, dm, first, option(first, 1), respond)
+    flow.start(team_id, USER, ORIGIN, None, respond)
 
-    text = respond.only_text()
-    assert text.startswith(":warning: Your answer is saved, but I couldn't show the next question")
-    assert "breaks one of Slack's message limits, a bug on our side that has been logged" in text
-    assert "resume" not in text, "resending the same message cannot help"
-    assert stored(store, alice).conversation["position"] == 1
-    assert fake.calls_to("chat.update") == [], "nothing over the limits is sent"
+    assert respond.only_text() == (
+        ":warning: I couldn't start the assessment: it breaks one of Slack's message limits, a bug on our "
+        f"side that has been logged. Nothing was started; try `{blocks.COMMAND}` again in a minute."
+    )
+    assert store.get(alice) is None
+    assert fake.calls_to("chat.postMessage") == []
 
 
 def test_a_report_over_slacks_limits_is_said_to_be_saved(
@@ -1104,7 +1104,8 @@ def test_losing_every_race_is_reported_as_busy_not_as_redis_down(
     assert stored(store, alice).conversation == before.conversation
 
 
-@pytest.mark.parametrize("failure", ["refused", "unreachable", "over-limits"])
+# A question message cannot break Slack's limits once its bank was prepared (see the next tests).
+@pytest.mark.parametrize("failure", ["refused", "unreachable"])
 def test_resume_that_cannot_reach_the_dm_says_so(
     store: SessionStore,
     fake: FakeSlack,
@@ -1120,17 +1121,14 @@ def test_resume_that_cannot_reach_the_dm_says_so(
     before = stored(store, alice)
     if failure == "refused":
         fake.fail_next("chat.postMessage", "channel_not_found")
-    elif failure == "unreachable":
-        fake.drop_connection_next("chat.postMessage", times=CONNECTION_RETRIES + 1)
     else:
-        monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)
+        fake.drop_connection_next("chat.postMessage", times=CONNECTION_RETRIES + 1)
 
     flow.resume(team_id, USER, respond)
 
     reason = {
         "refused": "Slack refused it (`channel_not_found`)",
         "unreachable": "Slack could not be reached",
-        "over-limits": "it breaks one of Slack's message limits, a bug on our side that has been logged",
     }[failure]
     assert respond.only_text() == (
         f":warning: I couldn't send your current question again: {reason}. Nothing you answered was lost."

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from slack_bolt.request.internals import parse_body
 
-from bot.slack.request_parsing import FORM_CONTENT_TYPE, parse_slack_body
+from bot.slack.request_parsing import FORM_CONTENT_TYPE, BadRequest, parse_slack_body
 from playground.fakeslack import block_actions_payload, interaction_body, slash_command_body
 
 
@@ -40,6 +43,20 @@ def test_a_click_is_its_payload_whatever_its_text() -> None:
     assert parse_body(body, FORM_CONTENT_TYPE) == payload, "Bolt reads clicks right"
 
 
-def test_json_and_empty_bodies_are_left_to_bolt() -> None:
-    assert parse_slack_body('{"type": "event_callback"}', "application/json") is None
-    assert parse_slack_body("", FORM_CONTENT_TYPE) is None
+def test_an_event_is_its_json_and_bodies_slack_would_not_send_are_refused() -> None:
+    assert parse_slack_body('{"type": "event_callback"}', "application/json") == {"type": "event_callback"}
+    refused = {
+        ("", FORM_CONTENT_TYPE): "an empty form",
+        ("payload=%7Bnot+json", FORM_CONTENT_TYPE): "the payload field is not JSON",
+        ("payload=%5B1%5D", FORM_CONTENT_TYPE): "the payload field is JSON but not an object",
+        ("[" * 100_000 + "]" * 100_000, "application/json"): "the body is JSON nested too deeply",
+        ('{"command": "/mlops-compass"}', "application/json"): "a JSON body that is no Events API event",
+        ("command=%2Fmlops-compass", "text/plain"): "content type text/plain",
+        ("a=1&" * 200, FORM_CONTENT_TYPE): "a form of more than 100 fields",
+        ("command=%2Fx&user_id=U1", FORM_CONTENT_TYPE): "a slash command without team_id, channel_id",
+        ('payload={"type":"block_actions","user":{}}', FORM_CONTENT_TYPE): "payload's user without id",
+    }
+    for (body, content_type), reason in refused.items():
+        with pytest.raises(BadRequest, match=re.escape(reason)) as raised:
+            parse_slack_body(body, content_type)
+        assert raised.value.status == 400

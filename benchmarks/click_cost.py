@@ -1,0 +1,167 @@
+"""What one click on a question costs the web process, in CPU time (this process's, not Redis's):
+
+- building a question message: through slack_sdk's Block Kit models and checked against Slack's limits
+  (how every click built it before), against filling in the bank's template (how it does now);
+- the whole click handler in-process (AssessmentFlow.click: read the button, one transaction against a
+  real Redis, build the next question, hand it to a stub Slack), with either way of building.
+
+    python benchmarks/click_cost.py [--messages 3000] [--assessments 20] [--redis redis://127.0.0.1:6379/14]
+
+Every key it writes is in a workspace of its own, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import redis
+from slack_sdk import WebClient
+
+from bot.engine.answers import choices
+from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import AskQuestion
+from bot.slack import blocks
+from bot.slack.assessment import AssessmentFlow
+from bot.slack.payloads import BlockAction
+from bot.store import keys
+from bot.store.sessions import SessionStore
+from playground.fakeslack.signing import block_actions_payload
+from playground.fakeslack.workspace import buttons_of
+
+CATALOG = BankCatalog.from_directory()
+Builder = Callable[..., blocks.Message]
+WAYS: dict[str, Builder] = {
+    "models + check_message": blocks.question_message_from_models,
+    "template": blocks.question_message,
+}
+
+
+def asks() -> Iterator[tuple[Any, AskQuestion, str, str, str | None]]:
+    """Every question of mlops and pulse, with each option chosen or none, first or later, in turn."""
+    cases = []
+    for bank in (CATALOG.by_id("mlops"), CATALOG.by_id("pulse")):
+        total = len(bank.questions)
+        for index, question in enumerate(bank.questions):
+            for previous in [None, *(answer for answer, _ in choices(question))]:
+                ask = AskQuestion(question, index + 1, total, previous)
+                cases.append(
+                    (bank, ask, f"U{index:010d}", uuid.uuid4().hex[:12], None if index % 2 else "r0")
+                )
+    return itertools.cycle(cases)
+
+
+def cpu_per_message(build: Builder, count: int) -> float:
+    cases = asks()
+    for _ in range(50):  # warm: the template is made on the bank's first message
+        bank, ask, owner, session, run = next(cases)
+        build(bank, ask, owner, session, run)
+    started = time.process_time()
+    for _ in range(count):
+        bank, ask, owner, session, run = next(cases)
+        build(bank, ask, owner, session, run)
+    return (time.process_time() - started) / count
+
+
+class StubSlack:
+    """Answers like the Web API, without HTTP: only the app's own work is measured."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.count = 0
+
+    def conversations_open(self, users: str) -> dict[str, Any]:
+        return {"channel": {"id": "D" + users}}
+
+    def chat_postMessage(self, channel: str, **message: Any) -> dict[str, Any]:
+        self.count += 1
+        self.latest[channel] = {"ts": f"1700000000.{self.count:06d}", **message}
+        return {"ts": self.latest[channel]["ts"], "channel": channel}
+
+    def chat_update(self, channel: str, ts: str, **message: Any) -> dict[str, Any]:
+        self.latest[channel] = {"ts": ts, **message}
+        return {"ts": ts, "channel": channel}
+
+
+def click_costs(client: redis.Redis, team_id: str, assessments: int) -> tuple[list[float], list[float]]:
+    """CPU and wall seconds of each click that leads to the next question (not the report's click)."""
+    slack = StubSlack()
+    flow = AssessmentFlow(SessionStore(client), CATALOG, "mlops", cast(WebClient, slack))
+    cpu: list[float] = []
+    wall: list[float] = []
+    for number in range(assessments):
+        user = f"U0C{number:05d}"
+        dm = "D" + user
+        flow.start(team_id, user, "C0BENCH", None, lambda **_: None)
+        while True:
+            message = slack.latest[dm]
+            offered = [b for b in buttons_of(message) if b.action_id.startswith("answer")]
+            if not offered:
+                break
+            button = offered[number % len(offered)]
+            payload = block_actions_payload(
+                user_id=user,
+                team_id=team_id,
+                channel_id=dm,
+                message_ts=message["ts"],
+                blocks=message["blocks"],
+                action_id=button.action_id,
+                block_id=button.block_id,
+                value=button.value,
+                response_url="https://hooks.slack.invalid/benchmark",
+                element_type=button.element_type,
+            )
+            click = BlockAction.of(payload, payload["actions"][0])
+            cpu_started, wall_started = time.process_time(), time.perf_counter()
+            flow.click(click, lambda **_: None)
+            spent_cpu, spent_wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
+            if any(b.action_id.startswith("answer") for b in buttons_of(slack.latest[dm])):
+                cpu.append(spent_cpu)
+                wall.append(spent_wall)
+    return cpu, wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--assessments", type=int, default=20)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    args = parser.parse_args()
+
+    print(f"building {args.messages} question messages (mlops and pulse, every option chosen in turn):")
+    per_message = {name: cpu_per_message(build, args.messages) for name, build in WAYS.items()}
+    for name, seconds in per_message.items():
+        print(f"  {name:<24} {seconds * 1e6:8.0f} µs CPU per message")
+    old, new = per_message.values()
+    print(f"  the template costs {new / old:.1%} of the models' CPU ({old / new:.0f}x less)")
+
+    client = redis.Redis.from_url(args.redis)
+    client.ping()
+    team_id = "TCLICK" + uuid.uuid4().hex[:8].upper()
+    original = blocks.question_message
+    try:
+        print(f"click handler in-process, {args.assessments} mlops assessments each, Redis at {args.redis}:")
+        for name, build in WAYS.items():
+            setattr(blocks, "question_message", build)  # noqa: B010 (the flow calls it through the module)
+            cpu, wall = click_costs(client, f"{team_id}{name[0].upper()}", args.assessments)
+            print(
+                f"  {name:<24} CPU per click median {statistics.median(cpu) * 1e3:.2f} ms "
+                f"(p90 {statistics.quantiles(cpu, n=10)[-1] * 1e3:.2f}), wall median "
+                f"{statistics.median(wall) * 1e3:.2f} ms over {len(cpu)} clicks"
+            )
+    finally:
+        setattr(blocks, "question_message", original)  # noqa: B010
+        doomed = list(client.scan_iter(f"{keys.PREFIX}:{{{team_id}*", count=1000))
+        for start in range(0, len(doomed), 1000):
+            client.delete(*doomed[start : start + 1000])
+
+
+if __name__ == "__main__":
+    main()
