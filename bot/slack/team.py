@@ -23,6 +23,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
@@ -124,6 +125,9 @@ class TeamFlow:
         if channel_id.startswith("D"):
             say(respond, IN_A_DM)
             return
+        if not is_channel_member(self.client, user_id, channel_id):
+            say(respond, not_a_member_text(channel_id, "start a team run there"))
+            return
         try:
             bank = self.catalog.by_id(request.bank_id or self.default_bank)
         except UnknownBank as error:
@@ -209,6 +213,9 @@ class TeamFlow:
         team_id, user_id = click.team_id, click.user_id
         run = self._open_run_or_note(team_id, click, respond)
         if run is None:
+            return
+        if not is_channel_member(self.client, user_id, run.channel_id):
+            say(respond, not_a_member_text(run.channel_id, "take part in its team run"))
             return
         try:
             joining = usecases.take_part(self.runs, self.sessions, self.catalog, run, user_id, self.clock())
