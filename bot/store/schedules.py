@@ -42,6 +42,7 @@ from bot.store.transactions import MAX_RACE_RETRIES, TryAgain, optimistic
 
 T = TypeVar("T")
 MAX_SCHEDULES_PER_CHANNEL = 10
+DEFAULT_SCHEDULES_PER_USER = 10
 SCHEDULE_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 SCHEDULE_ID_LENGTH = 6
 PauseReason = Literal["is_archived", "channel_not_found", "not_in_channel", "creator_forgotten"]
@@ -117,6 +118,14 @@ class ScheduleRecord(BaseModel):
 
 class TooManySchedules(Exception):
     pass
+
+
+class TooManySchedulesOfOne(TooManySchedules):
+    """The person has created as many schedules (still in place) as one person may."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"one person may have at most {limit} schedules")
 
 
 @dataclass(frozen=True)
@@ -262,9 +271,15 @@ return 1
 
 
 class ScheduleStore:
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        client: redis.Redis,
+        clock: Callable[[], float] = time.time,
+        per_user: int = DEFAULT_SCHEDULES_PER_USER,
+    ):
         self.redis = client
         self.clock = clock
+        self.per_user = per_user
         self._claim = client.register_script(_CLAIM)
         self._unschedule = client.register_script(_UNSCHEDULE)
         self._pace = client.register_script(_PACE)
@@ -274,13 +289,15 @@ class ScheduleStore:
 
     def create(self, draft: ScheduleRecord, first_run: int) -> ScheduleRecord:
         """Store a new schedule under a fresh short id and put it on the clock. Raises TooManySchedules
-        when its channel has MAX_SCHEDULES_PER_CHANNEL already."""
+        when its channel has MAX_SCHEDULES_PER_CHANNEL already, TooManySchedulesOfOne when its creator
+        has `per_user`."""
         index = keys.channel_schedules(draft.team_id, draft.channel_id)
+        mine = keys.user_schedules(draft.team_id, draft.creator_id)
 
         def attempt(pipe: Any) -> ScheduleRecord:
             record = draft.model_copy(update={"schedule_id": new_schedule_id()})
-            pipe.watch(index, record.key)
-            if not self._create_in(pipe, record, index):
+            pipe.watch(index, record.key, mine)
+            if not self._create_in(pipe, record, index, mine, self.per_user):
                 raise TryAgain(f"schedule id {record.schedule_id} is taken")
             return record
 
@@ -294,14 +311,21 @@ class ScheduleStore:
         return record
 
     @staticmethod
-    def _create_in(pipe: Any, record: ScheduleRecord, index: str) -> bool:
+    def _create_in(pipe: Any, record: ScheduleRecord, index: str, mine: str, per_user: int) -> bool:
         if pipe.zcard(index) >= MAX_SCHEDULES_PER_CHANNEL:
             raise TooManySchedules(record.channel_id)
+        listed = [_text(i) for i in pipe.zrange(mine, 0, -1)]
+        gone = [i for i in listed if not pipe.exists(keys.schedule(record.team_id, i))]
+        if len(listed) - len(gone) >= per_user:
+            raise TooManySchedulesOfOne(per_user)
         if pipe.exists(record.key):
             return False
         pipe.multi()
         pipe.set(record.key, record.model_dump_json())
         pipe.zadd(index, {record.schedule_id: record.created_at})
+        pipe.zadd(mine, {record.schedule_id: record.created_at})
+        if gone:
+            pipe.zrem(mine, *gone)
         return True
 
     def get(self, team_id: str, schedule_id: str) -> ScheduleRecord | None:
@@ -340,7 +364,8 @@ class ScheduleStore:
             with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(record.key)
                 pipe.zrem(keys.channel_schedules(record.team_id, record.channel_id), record.schedule_id)
-                deleted, _ = pipe.execute()
+                pipe.zrem(keys.user_schedules(record.team_id, record.creator_id), record.schedule_id)
+                deleted, _, _ = pipe.execute()
         return bool(deleted)
 
     def pause(self, team_id: str, schedule_id: str, reason: PauseReason) -> bool:
@@ -399,6 +424,10 @@ class ScheduleStore:
             return None
         with _unavailable():
             self.redis.zadd(keys.DUE_SCHEDULES, {record.member: next_run})
+            if record.creator_id != NO_CREATOR:
+                # A schedule handed on counts as its new creator's from now on.
+                mine = keys.user_schedules(team_id, record.creator_id)
+                self.redis.zadd(mine, {schedule_id: record.created_at})
         return record
 
     def last_channel_result(self, team_id: str, channel_id: str) -> ResultRecord | None:
