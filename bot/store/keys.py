@@ -139,7 +139,7 @@ def channel_run(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:run"
 
 
-@bounded("trimmed", "its run leaves on close; runs past retention trimmed when one opens")
+@bounded("expires", "with its latest run; a run leaves on close, runs past retention when one opens")
 def open_runs(team_id: str) -> str:
     return f"{_workspace(team_id)}:runs:open"
 

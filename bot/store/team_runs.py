@@ -134,6 +134,7 @@ class TeamRunStore:
         expire_at = self.limits.open_until(run)
 
         def attempt(pipe: Any) -> RunRecord:
+            pipe.watch(open_runs)
             existing_id = pipe.get(pointer)
             if existing_id is not None:
                 existing = parse_run(pipe.get(keys.run(run.team_id, _text(existing_id))))
@@ -145,12 +146,16 @@ class TeamRunStore:
             if len(started) >= self.limits.open_per_user:
                 raise TooManyOpenRuns(self.limits.open_per_user, started)
             latest = max([run.deadline, *(float(d) for _, d in pipe.zrange(mine, -1, -1, withscores=True))])
+            latest_anywhere = max(
+                [run.deadline, *(float(d) for _, d in pipe.zrange(open_runs, -1, -1, withscores=True))]
+            )
             pipe.multi()
             pipe.set(pointer, run.run_id, exat=expire_at)
             pipe.set(run.key, run.model_dump_json(), exat=expire_at)
             pipe.zadd(open_runs, {run.run_id: run.deadline})
             # Runs that expired without ever being closed leave the workspace's index here.
             pipe.zremrangebyscore(open_runs, "-inf", f"({now - self.limits.retention_seconds}")
+            pipe.expireat(open_runs, int(latest_anywhere + self.limits.retention_seconds) + 1)
             pipe.zadd(mine, {run.run_id: run.deadline})
             pipe.zremrangebyscore(mine, "-inf", now)
             pipe.expireat(mine, int(latest) + 1)
