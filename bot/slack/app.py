@@ -10,6 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
+from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.history_flow import HistoryFlow
 from bot.slack.home import open_team_runs
@@ -93,4 +94,5 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         ScheduleStore(store.redis, per_user=settings.schedules_per_user), catalog, flow, client
     )
     register_listeners(app, flow, team, history, schedules, ModalFlow(flow, team, schedules, client))
+    errors.register(app)
     return app

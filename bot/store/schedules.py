@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.engine.schedule import Kind, Rule
-from bot.store import keys
+from bot.store import corrupt, keys
 from bot.store.sessions import (
     ResultRecord,
     StoreUnavailable,
@@ -329,9 +329,10 @@ class ScheduleStore:
         return True
 
     def get(self, team_id: str, schedule_id: str) -> ScheduleRecord | None:
+        key = keys.schedule(team_id, schedule_id)
         with _unavailable():
-            raw = self.redis.get(keys.schedule(team_id, schedule_id))
-        return ScheduleRecord.model_validate_json(raw) if raw is not None else None
+            raw = self.redis.get(key)
+        return self._readable(key, raw)
 
     def in_channel(self, team_id: str, channel_id: str) -> list[tuple[ScheduleRecord, int | None]]:
         """The channel's schedules, oldest first, each with its next run (None while off the clock)."""
@@ -346,11 +347,24 @@ class ScheduleStore:
                     pipe.zscore(keys.DUE_SCHEDULES, keys.clock_member(team_id, schedule_id))
                 found = pipe.execute()
         raws, scores = found[: len(ids)], found[len(ids) :]
-        return [
-            (ScheduleRecord.model_validate_json(raw), None if score is None else int(score))
-            for raw, score in zip(raws, scores, strict=True)
-            if raw is not None
-        ]
+        listed = []
+        for schedule_id, raw, score in zip(ids, raws, scores, strict=True):
+            record = self._readable(keys.schedule(team_id, schedule_id), raw)
+            if record is not None:
+                listed.append((record, None if score is None else int(score)))
+        return listed
+
+    def _readable(self, key: str, raw: bytes | str | None) -> ScheduleRecord | None:
+        """The record; None when there is none, or when it fails validation (set aside, so that one bad
+        record neither stops the clock nor hides a channel's other schedules)."""
+        if raw is None:
+            return None
+        try:
+            return corrupt.read(ScheduleRecord, raw)
+        except ValidationError as error:
+            with _unavailable():
+                corrupt.set_aside(self.redis, key, raw, "schedule", error)
+            return None
 
     def next_run(self, team_id: str, schedule_id: str) -> int | None:
         with _unavailable():
@@ -461,7 +475,10 @@ class ScheduleStore:
             for ref in refs:
                 pipe.get(keys.schedule(ref.team_id, ref.schedule_id))
             raws = pipe.execute()
-        return [ScheduleRecord.model_validate_json(raw) if raw is not None else None for raw in raws]
+        return [
+            self._readable(keys.schedule(ref.team_id, ref.schedule_id), raw)
+            for ref, raw in zip(refs, raws, strict=True)
+        ]
 
     def claim(self, now: float, plans: Sequence[tuple[DueSchedule, int]]) -> list[str]:
         """Move each due schedule to its planned next run and queue its reminder, unless another clock
@@ -562,7 +579,11 @@ class ScheduleStore:
             raw = pipe.get(key)
             if raw is None:
                 return None
-            updated = mutate(ScheduleRecord.model_validate_json(raw))
+            try:
+                current = corrupt.read(ScheduleRecord, raw)
+            except ValidationError:
+                return None  # set aside by whoever reads it next (the clock, a listing)
+            updated = mutate(current)
             if updated is None:
                 return None
             pipe.multi()
