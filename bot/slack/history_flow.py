@@ -144,9 +144,9 @@ class HistoryFlow:
             scope = Scope.channel(team_id, channel_id)
             title = "Team results in this channel"
             empty = (
-                f"<#{channel_id}> has no team results kept. A team report (`{blocks.COMMAND} team`) shows "
-                "only how many members are in each band, and keeps no team level or score here: from those, "
-                "the other members together could work out one person's answers."
+                f"<#{channel_id}> has no team results kept yet. Each closed team run "
+                f"(`{blocks.COMMAND} team`) keeps what its report showed: how many members were in each "
+                "band, and no team level or score."
             )
         else:
             scope = Scope.person(team_id, user_id)
