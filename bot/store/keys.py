@@ -47,6 +47,7 @@ What `forget me` deletes for person U (``personal_data_patterns`` and ``personal
     session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs
     history:user:U                          U's history, and every result:ID whose respondent is U
     run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
+    user:U:runs, user:U:schedules           what counts against U's caps
     U as a member of run:*:respondents      who answered a team run (the count stays in the aggregate)
     schedules U created                     through the schedules' own hook (bot/store/history.py)
 """

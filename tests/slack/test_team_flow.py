@@ -230,6 +230,20 @@ def test_a_take_part_click_from_outside_the_channel_is_refused_and_counts_nothin
     assert fake.calls_to("conversations.open") == []
 
 
+def test_one_person_has_a_limited_number_of_open_runs(team: TeamFlow, fake: FakeSlack, team_id: str):
+    channels = [f"C0RUN{number}" for number in range(team.runs.limits.open_per_user + 1)]
+    for channel in channels:
+        fake.set_channel_members(channel, [STARTER])
+    for channel in channels[:-1]:
+        assert "Your team run is posted" in open_run(team, team_id, channel=channel).text()
+    before = workspace_state(team.runs.redis, team_id)
+    refused = open_run(team, team_id, channel=channels[-1])
+    assert f"You have {len(channels) - 1} team runs open" in refused.text()
+    assert f"<#{channels[0]}>" in refused.text() and "no team run was started" in refused.text()
+    assert workspace_state(team.runs.redis, team_id) == before
+    assert fake.messages(channels[-1]) == []
+
+
 # Answering ----------------------------------------------------------------------------------------
 
 
