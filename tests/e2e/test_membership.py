@@ -24,8 +24,8 @@ def client() -> redis.Redis:
     return redis.Redis.from_url(REAL_REDIS_URL)
 
 
-def ephemeral_to(fake: FakeSlack, before: int, user: SlackUser, posted: bool = False) -> str:
-    """The next ephemeral note to `user`: through the command's or click's response_url, or (a form's
+def refusal_to(fake: FakeSlack, before: int, user: SlackUser, posted: bool = False) -> str:
+    """The ephemeral refusal to `user`: through the command's or click's response_url, or (a form's
     outcome) posted with chat.postEphemeral."""
     if posted:
         call = fake.wait_for(
@@ -33,7 +33,12 @@ def ephemeral_to(fake: FakeSlack, before: int, user: SlackUser, posted: bool = F
         )
     else:
         call = fake.wait_for(
-            "response_url", lambda c: c.params.get("response_type") == "ephemeral", after=before, timeout=WAIT
+            "response_url",
+            lambda c: (
+                c.params.get("response_type") == "ephemeral" and "Only members of" in json.dumps(c.params)
+            ),
+            after=before,
+            timeout=WAIT,
         )
     return json.dumps(call.params)
 
@@ -46,13 +51,16 @@ def test_take_part_from_outside_the_channel_is_refused_and_counts_nothing(
     posted = fake_slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id and c.ok, timeout=WAIT
     )
+    fake_slack.wait_for(
+        "response_url", lambda c: "Your team run is posted" in json.dumps(c.params), timeout=WAIT
+    )
     message = next(m for m in fake_slack.messages(user.channel_id) if m["ts"] == posted.response["ts"])
     take_part = next(b for b in buttons_of(message) if b.label == "Take part")
     outsider = new_user(fake_slack, app, team_id=user.team_id, channel_id=user.channel_id)
     before_state, before = workspace_state(client(), user.team_id), len(fake_slack.calls)
 
     outsider.click(message, take_part, channel_id=user.channel_id)
-    note = ephemeral_to(fake_slack, before, outsider)
+    note = refusal_to(fake_slack, before, outsider)
     assert "Only members of" in note and "take part" in note and "nothing was changed" in note
     assert workspace_state(client(), user.team_id) == before_state
     assert not [c for c in fake_slack.calls[before:] if c.params.get("channel") == outsider.dm_channel]
@@ -71,7 +79,7 @@ def test_the_setup_form_posts_no_run_into_a_channel_the_person_is_not_in(
 
     accepted = user.submit_view(modal, {"bank": "pulse", "days": "3", "channel": foreign})
     assert accepted.status == 200 and accepted.payload is None
-    note = ephemeral_to(fake_slack, before, user, posted=True)
+    note = refusal_to(fake_slack, before, user, posted=True)
     assert "Only members of" in note and "start a team run" in note and "nothing was changed" in note
     assert workspace_state(client(), user.team_id) == before_state
     assert fake_slack.messages(foreign) == []
@@ -85,7 +93,7 @@ def test_export_in_a_channel_the_person_is_not_in_is_refused(fake_slack: FakeSla
     before_state, before = workspace_state(client(), user.team_id), len(fake_slack.calls)
 
     assert user.command("export").status == 200
-    note = ephemeral_to(fake_slack, before, user)
+    note = refusal_to(fake_slack, before, user)
     assert "Only members of" in note and "export its team results" in note
     assert fake_slack.uploaded_files() == []
     assert workspace_state(client(), user.team_id) == before_state
