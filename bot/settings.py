@@ -45,6 +45,9 @@ class StoreSettings(BankSettings):
     redis_url: str = "redis://localhost:6379/0"
     history_keep: Annotated[int, Field(ge=1, le=1000)] = 40
     history_retention_days: Annotated[int, Field(ge=1, le=36500)] = 3 * 365
+    # What one person may have at once: open team runs they started, and schedules they created.
+    team_runs_per_user: Annotated[int, Field(ge=1, le=1000)] = 5
+    schedules_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
 
     @field_validator("redis_url")
     @classmethod

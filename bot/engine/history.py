@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any
 
 from bot.engine.team import TeamReport
+from bot.engine.team_bands import BAND_KINDS, BandKind, band_text
 
 SPARK_CELLS = "▁▂▃▄▅▆▇█"
 NO_VALUE_CELL = "·"
@@ -36,6 +37,25 @@ class DimensionSummary:
     name: str
     level: int | None
     score: float | None
+    # A team result keeps no level or score, only what its report showed: how many members were in the
+    # dimension's upper band and how many not (bot/engine/team_bands.py).
+    band: BandKind | None = None
+    upper: int | None = None
+    lower: int | None = None
+
+    @property
+    def counted(self) -> str | None:
+        """ "2 of 5", for a team result's dimension."""
+        if self.band is None or self.upper is None or self.lower is None:
+            return None
+        return f"{self.upper} of {self.upper + self.lower}"
+
+    @property
+    def band_line(self) -> str | None:
+        """ "2 of 5 at Level 3 or above", as the team report said it."""
+        if self.band is None or self.counted is None:
+            return None
+        return f"{self.counted} {band_text(self.band)[0]}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,11 @@ class ResultSummary:
     overall_score: float | None
     pulse_index: float | None
     dimensions: tuple[DimensionSummary, ...]
+    respondents: int | None = None  # set for a team result, whose dimensions keep band counts
+
+    @property
+    def is_team(self) -> bool:
+        return self.respondents is not None
 
     @property
     def major_version(self) -> str:
@@ -79,9 +104,13 @@ class ResultSummary:
                     name=str(d["name"]),
                     level=_optional_int(d.get("level")),
                     score=_optional_float(d.get("score")),
+                    band=_band(d.get("band")),
+                    upper=_optional_int(d.get("upper")),
+                    lower=_optional_int(d.get("lower")),
                 )
                 for d in data.get("dimensions", ())
             ),
+            respondents=_optional_int(data.get("respondents")),
         )
 
 
@@ -95,6 +124,10 @@ def _optional_int(value: Any) -> int | None:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _band(value: Any) -> BandKind | None:
+    return value if value in BAND_KINDS else None
 
 
 def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) -> ResultSummary:
@@ -119,11 +152,27 @@ def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) 
 
 
 def team_summary(report: TeamReport, result_id: str, finished_at: float) -> ResultSummary | None:
-    """What a channel's history keeps of a team report: nothing. A kept result is levels and scores, and a
-    team report has none to give: any team level or score is an exact figure over the members' answers,
-    from which all the others together could work out one person's (docs/privacy.md). The report's band
-    counts are no level or score, and charting them as one would say something untrue."""
-    return None
+    """What a channel's history keeps of a team report: exactly the band counts it showed, and how many
+    answered; no level or score, since any team level or score is an exact figure over the members'
+    answers, from which all the others together could work out one person's (docs/privacy.md). None for a
+    report that showed no band counts (withheld, or no dimension banded)."""
+    if report.withheld or not report.shown:
+        return None
+    return ResultSummary(
+        result_id=result_id,
+        finished_at=finished_at,
+        bank_id=report.bank_id,
+        bank_version=report.bank_version,
+        bank_title=report.bank_title,
+        overall_level=None,
+        overall_score=None,
+        pulse_index=None,
+        dimensions=tuple(
+            DimensionSummary(d.dimension_id, d.name, None, None, d.band, d.upper, d.lower)
+            for d in report.shown
+        ),
+        respondents=report.respondents,
+    )
 
 
 # Comparability -----------------------------------------------------------------------------------
@@ -136,7 +185,10 @@ class Comparison(Enum):
 
 
 def comparison(a: ResultSummary, b: ResultSummary) -> Comparison:
-    """How two results compare; the same whichever is given first."""
+    """How two results compare; the same whichever is given first. A team result's band counts compare
+    only with another team result's."""
+    if a.is_team != b.is_team:
+        return Comparison.NONE
     if a.bank_id == b.bank_id and a.major_version == b.major_version:
         return Comparison.FULL
     if a.pulse_index is not None and b.pulse_index is not None:
@@ -245,7 +297,9 @@ def changes_since(current: ResultSummary, earlier: Iterable[ResultSummary]) -> C
     since = day(previous.finished_at, current.finished_at)
     lines: list[str] = []
     dimension_changes: list[DimensionChange] = []
-    if kind is Comparison.FULL:
+    if kind is Comparison.FULL and current.is_team:
+        lines.extend(_band_change_line(d, previous.dimension(d.id), since) for d in current.dimensions)
+    elif kind is Comparison.FULL:
         lines.append(
             _change_line(
                 "Overall",
@@ -291,6 +345,16 @@ def changes_since(current: ResultSummary, earlier: Iterable[ResultSummary]) -> C
     )
 
 
+def _band_change_line(current: DimensionSummary, before: DimensionSummary | None, since: str) -> str:
+    """ "Data & Experimentation: 2 of 5 → 4 of 6 at Level 3 or above since 14 Aug" """
+    now = current.band_line or "not counted in bands"
+    if before is None or before.band != current.band or before.counted is None:
+        return f"{current.name}: {now}, not counted this way in the previous result"
+    if (before.upper, before.lower) == (current.upper, current.lower):
+        return f"{current.name}: {now}, unchanged since {since}"
+    return f"{current.name}: {before.counted} → {now} since {since}"
+
+
 def _pulse_missing(a: ResultSummary, b: ResultSummary) -> str:
     missing = [r for r in (a, b) if r.pulse_index is None]
     if len(missing) == 2:
@@ -321,10 +385,15 @@ class Trend:
     spark: str
     levels: tuple[int | None, ...]
     scores: tuple[float | None, ...]
+    counts: tuple[str | None, ...] = ()  # a team trend's band counts: "2 of 5"
 
     @property
     def levels_text(self) -> str:
         return " → ".join("–" if level is None else str(level) for level in self.levels)
+
+    @property
+    def counts_text(self) -> str:
+        return " → ".join("–" if count is None else count for count in self.counts)
 
 
 @dataclass(frozen=True)
@@ -334,7 +403,7 @@ class Trends:
     bank_id: str
     bank_title: str
     results: tuple[ResultSummary, ...]  # the points of the dimension trends, oldest first
-    overall: Trend
+    overall: Trend | None  # None for team results, which keep no overall figure
     dimensions: tuple[Trend, ...]
     pulse: Trend | None  # over every result with a pulse index, whatever its bank
     pulse_results: tuple[ResultSummary, ...]
@@ -347,6 +416,32 @@ class Trends:
         return f"{day(first, last)} → {day(last, last)}"
 
 
+def _share(dimension: DimensionSummary | None) -> float | None:
+    if dimension is None or dimension.upper is None or dimension.lower is None:
+        return None
+    counted = dimension.upper + dimension.lower
+    return 100.0 * dimension.upper / counted if counted else None
+
+
+def _band_trend(newest: DimensionSummary, found: Sequence[DimensionSummary | None]) -> Trend:
+    """The share of members in the upper band, charted; the counts themselves are what it shows."""
+    same = [d if d is not None and d.band == newest.band and d.counted is not None else None for d in found]
+    shares = tuple(
+        None
+        if d is None or not (d.upper or d.lower)
+        else 100.0 * (d.upper or 0) / ((d.upper or 0) + (d.lower or 0))
+        for d in same
+    )
+    upper_words = band_text(newest.band)[0] if newest.band is not None else ""
+    return Trend(
+        f"{newest.name} ({upper_words})",
+        sparkline(shares),
+        tuple(None for _ in same),
+        shares,
+        tuple(d.counted if d is not None else None for d in same),
+    )
+
+
 def trends(results: Iterable[ResultSummary], points: int = TREND_POINTS) -> Trends | None:
     """None when there are no results."""
     ordered = sorted(results, key=lambda r: r.finished_at)
@@ -357,12 +452,19 @@ def trends(results: Iterable[ResultSummary], points: int = TREND_POINTS) -> Tren
     dimension_trends = []
     for dimension in newest.dimensions:
         found = [r.dimension(dimension.id) for r in series]
+        if newest.is_team:
+            dimension_trends.append(_band_trend(dimension, found))
+            continue
         levels = tuple(d.level if d is not None else None for d in found)
         scores = tuple(d.score if d is not None else None for d in found)
         dimension_trends.append(Trend(dimension.name, sparkline(scores), levels, scores))
     overall_scores = tuple(r.overall_score for r in series)
-    overall = Trend(
-        "Overall", sparkline(overall_scores), tuple(r.overall_level for r in series), overall_scores
+    overall = (
+        None
+        if newest.is_team
+        else Trend(
+            "Overall", sparkline(overall_scores), tuple(r.overall_level for r in series), overall_scores
+        )
     )
     pulse_results = tuple(r for r in ordered if r.pulse_index is not None)[-points:]
     pulse = None

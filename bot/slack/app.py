@@ -10,6 +10,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
+from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.history_flow import HistoryFlow
 from bot.slack.home import open_team_runs
@@ -20,7 +21,7 @@ from bot.slack.team import TeamFlow
 from bot.store.history import HistoryStore
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
-from bot.store.team_runs import TeamRunStore
+from bot.store.team_runs import RunLimits, TeamRunStore
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -60,7 +61,9 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         logger=logger,
     )
     history_store = HistoryStore(store.redis, store.history_limits)
-    team_runs = TeamRunStore(store.redis)
+    team_runs = TeamRunStore(
+        store.redis, RunLimits(store.history_limits.retention_seconds, settings.team_runs_per_user)
+    )
     history = HistoryFlow(
         history_store,
         store,
@@ -88,6 +91,9 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
     )
     flow.run_hook = team
     history.team_take_part = team.take_part
-    schedules = ScheduleFlow(ScheduleStore(store.redis), catalog, flow, client)
+    schedules = ScheduleFlow(
+        ScheduleStore(store.redis, per_user=settings.schedules_per_user), catalog, flow, client
+    )
     register_listeners(app, flow, team, history, schedules, ModalFlow(flow, team, schedules, client))
+    errors.register(app)
     return app

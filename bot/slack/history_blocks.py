@@ -60,7 +60,9 @@ def with_changes(message: Message, changes: Changes, whose: str = "your") -> Mes
 
 
 def _trend_line(trend: Trend) -> str:
-    if trend.levels and any(level is not None for level in trend.levels):
+    if trend.counts:
+        detail = trend.counts_text
+    elif trend.levels and any(level is not None for level in trend.levels):
         detail = f"levels {trend.levels_text}"
     else:
         detail = " → ".join("–" if s is None else f"{s:.1f}" for s in trend.scores)
@@ -68,6 +70,8 @@ def _trend_line(trend: Trend) -> str:
 
 
 def result_line(result: ResultSummary) -> str:
+    if result.is_team:
+        return team_result_line(result)
     level = "no level yet" if result.overall_level is None else f"Level {result.overall_level}"
     score = "" if result.overall_score is None else f" · score {result.overall_score:.1f}"
     pulse = "" if result.pulse_index is None else f" · pulse {result.pulse_index:.1f}"
@@ -75,8 +79,16 @@ def result_line(result: ResultSummary) -> str:
     return f"{escape(moment_text(result.finished_at))} · {bank} · {level}{score}{pulse}"
 
 
+def team_result_line(result: ResultSummary) -> str:
+    """ "4 Dec 2026 15:00 UTC · pulse v3.0.0 · 6 answered · Data: 4 of 6 at Level 3 or above; …" """
+    bank = f"{escape(result.bank_id)} v{escape(result.bank_version)}"
+    bands = "; ".join(f"{escape(d.name)}: {escape(d.band_line or '')}" for d in result.dimensions)
+    return f"{escape(moment_text(result.finished_at))} · {bank} · {result.respondents} answered · {bands}"
+
+
 def trend_lines(found: Trends) -> list[str]:
-    lines = [_trend_line(found.overall), *(_trend_line(t) for t in found.dimensions)]
+    overall = [] if found.overall is None else [_trend_line(found.overall)]
+    lines = [*overall, *(_trend_line(t) for t in found.dimensions)]
     if found.pulse is not None:
         lines.append(_trend_line(found.pulse))
     return lines

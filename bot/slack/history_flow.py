@@ -25,6 +25,7 @@ from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.home import home_view
+from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import UNAVAILABLE, Respond, ephemeral
 from bot.slack.values import InvalidButton, SessionButton
@@ -153,7 +154,7 @@ class HistoryFlow:
                 )
                 ephemeral(respond, blocks.text_message(text))
                 return
-            if not self._is_member(user_id, channel_id):
+            if not is_channel_member(self.client, user_id, channel_id):
                 text = (
                     f"Only members of <#{channel_id}> can see its team results, and Slack doesn't list you "
                     "there (or didn't say), so nothing is shown."
@@ -163,9 +164,9 @@ class HistoryFlow:
             scope = Scope.channel(team_id, channel_id)
             title = "Team results in this channel"
             empty = (
-                f"<#{channel_id}> has no team results kept. A team report (`{blocks.COMMAND} team`) shows "
-                "only how many members are in each band, and keeps no team level or score here: from those, "
-                "the other members together could work out one person's answers."
+                f"<#{channel_id}> has no team results kept yet. Each closed team run "
+                f"(`{blocks.COMMAND} team`) keeps what its report showed: how many members were in each "
+                "band, and no team level or score."
             )
         else:
             scope = Scope.person(team_id, user_id)
@@ -187,6 +188,11 @@ class HistoryFlow:
     def export(self, team_id: str, user_id: str, channel_id: str, respond: Respond) -> None:
         scopes = [Scope.person(team_id, user_id)]
         in_channel = channel_id.startswith(("C", "G"))
+        if in_channel and not is_channel_member(self.client, user_id, channel_id):
+            text = not_a_member_text(channel_id, "export its team results")
+            text += f" Type `{blocks.COMMAND} export` in our DM for your own results."
+            ephemeral(respond, blocks.text_message(text))
+            return
         if in_channel:
             scopes.append(Scope.channel(team_id, channel_id))
         try:
@@ -277,26 +283,6 @@ class HistoryFlow:
                 # Slack's retry of this event may then succeed.
                 with contextlib.suppress(*STORE_ERRORS):
                     self.history.release_event(team_id, event_id)
-
-    def _is_member(self, user_id: str, channel_id: str) -> bool:
-        """Whether Slack lists the person in the channel; a channel's team results are its members'."""
-        cursor = None
-        try:
-            while True:
-                page = self.client.users_conversations(
-                    user=user_id,
-                    types="public_channel,private_channel",
-                    limit=HOME_CHANNELS_PAGE,
-                    cursor=cursor,
-                )
-                if any(c.get("id") == channel_id for c in page.get("channels") or []):
-                    return True
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return False
-        except (SlackApiError, SlackClientError) as error:
-            log.info("could not check channel membership for history: %s", _reason(error))
-            return False
 
     def _channels_of(self, user_id: str) -> list[str]:
         """The person's channels the bot can see; none when Slack does not say (a missing scope)."""

@@ -32,6 +32,7 @@ from bot.store.schedules import (
     ScheduleRecord,
     ScheduleStore,
     TooManySchedules,
+    TooManySchedulesOfOne,
 )
 from bot.store.sessions import StoreUnavailable
 from bot.usecases import schedules
@@ -104,6 +105,14 @@ class ScheduleFlow:
             )
         except BadSchedule as error:
             ephemeral(respond, blocks.text_message(blocks.escape(str(error))))
+            return
+        except TooManySchedulesOfOne as refused:
+            text = (
+                f"You have {refused.limit} reminder schedules already, the most one person may have, so "
+                f"none was created. Cancel one of yours first (`{COMMAND} schedule list` in its channel "
+                "shows it)."
+            )
+            ephemeral(respond, blocks.text_message(text))
             return
         except TooManySchedules:
             ephemeral(

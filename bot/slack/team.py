@@ -23,6 +23,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
@@ -39,7 +40,14 @@ from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
 from bot.store.sessions import STORE_ERRORS, SessionStore
-from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
+from bot.store.team_runs import (
+    CLOSED_BY_DEADLINE,
+    RunAlreadyOpen,
+    RunClosed,
+    RunRecord,
+    TeamRunStore,
+    TooManyOpenRuns,
+)
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
 from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished
@@ -88,7 +96,7 @@ class TeamFlow:
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         # The run's part in a member's finishing transaction (the run hook's RunWrites half).
-        responses = usecases.RunResponses(clock)
+        responses = usecases.RunResponses(clock, runs.limits)
         self.watched_keys = responses.watched_keys
         self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
@@ -124,6 +132,9 @@ class TeamFlow:
         if channel_id.startswith("D"):
             say(respond, IN_A_DM)
             return
+        if not is_channel_member(self.client, user_id, channel_id):
+            say(respond, not_a_member_text(channel_id, "start a team run there"))
+            return
         try:
             bank = self.catalog.by_id(request.bank_id or self.default_bank)
         except UnknownBank as error:
@@ -133,6 +144,9 @@ class TeamFlow:
             run = self._open(team_id, channel_id, user_id, bank, request.days)
         except RunAlreadyOpen as refused:
             ephemeral(respond, team_blocks.already_open_note(refused.run))
+            return
+        except TooManyOpenRuns as refused:
+            say(respond, self._too_many_runs_text(team_id, refused))
             return
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
@@ -153,6 +167,15 @@ class TeamFlow:
                 )
             return
         ephemeral(respond, team_blocks.opened_note(run))
+
+    def _too_many_runs_text(self, team_id: str, refused: TooManyOpenRuns) -> str:
+        runs = [self.runs.get(team_id, run_id) for run_id in refused.run_ids]
+        where = ", ".join(f"<#{run.channel_id}>" for run in runs if run is not None)
+        return (
+            f"You have {len(refused.run_ids)} team runs open ({where}), the most one person may have at "
+            "once, so no team run was started. Close one of them (its Close button), or wait for one to "
+            "reach its deadline, and try again."
+        )
 
     def _open(
         self, team_id: str, channel_id: str, starter_id: str, bank: QuestionBank, days: int
@@ -186,6 +209,10 @@ class TeamFlow:
             run = self._open(team_id, channel_id, starter_id, bank, usecases.DEFAULT_DAYS)
         except RunAlreadyOpen:
             return reminders.AlreadyOpen()
+        except TooManyOpenRuns as refused:
+            return reminders.NotPosted(
+                f"its creator has {len(refused.run_ids)} team runs open, the most allowed"
+            )
         try:
             return reminders.Posted(self._post_run_message(run, bank))
         except SlackApiError as error:
@@ -199,7 +226,9 @@ class TeamFlow:
         closed = 0
         for team_id, run_id in self.runs.overdue_everywhere(now, limit):
             run = self.runs.get(team_id, run_id)
-            if run is not None and run.is_open and self._close(run, CLOSED_BY_DEADLINE) is not None:
+            if run is None:
+                self.runs.forget_deadline(team_id, run_id)
+            elif run.is_open and self._close(run, CLOSED_BY_DEADLINE) is not None:
                 closed += 1
         return closed
 
@@ -209,6 +238,9 @@ class TeamFlow:
         team_id, user_id = click.team_id, click.user_id
         run = self._open_run_or_note(team_id, click, respond)
         if run is None:
+            return
+        if not is_channel_member(self.client, user_id, run.channel_id):
+            say(respond, not_a_member_text(run.channel_id, "take part in its team run"))
             return
         try:
             joining = usecases.take_part(self.runs, self.sessions, self.catalog, run, user_id, self.clock())

@@ -7,11 +7,11 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:session:run:R:user:U  one member's answers in team run R (JSON; expires if abandoned)
     mlops-compass:{T}:result:ID             a finished assessment with its report (JSON; kept)
     mlops-compass:{T}:history:user:U        U's personal result ids, scored by finish time (sorted set; kept)
-    mlops-compass:{T}:history:run:R         result ids of team run R (sorted set; kept)
-    mlops-compass:{T}:run:R                 team run R: channel, starter, bank, deadline, status (JSON; kept)
+    mlops-compass:{T}:history:run:R         result ids of team run R (sorted set; expires)
+    mlops-compass:{T}:run:R                 team run R: channel, starter, deadline, report (JSON; expires)
     mlops-compass:{T}:run:R:aggregate       run R's counts (hash, HINCRBY; fields named in bot/engine/team.py)
-    mlops-compass:{T}:run:R:response:U      U's counted response in run R, to subtract on a retake (JSON)
-    mlops-compass:{T}:run:R:respondents     who has a counted response in run R (set)
+    mlops-compass:{T}:run:R:response:U      U's counted response in run R, for a retake (JSON; gone on close)
+    mlops-compass:{T}:run:R:respondents     who has a counted response in run R (set; gone on close)
     mlops-compass:{T}:run:R:refresh         held while run R's message was just updated (expires in seconds)
     mlops-compass:{T}:run:R:refresh-due     a later update of run R's message is scheduled (expires)
     mlops-compass:{T}:run:R:nudged          held for a day after run R's members were nudged (expires)
@@ -23,6 +23,9 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:channel:C:results     personal result ids reported in channel C, by finish (sorted set)
     mlops-compass:{T}:channel:C:paced       held for a second after the clock posts in channel C (expires)
     mlops-compass:{T}:session:user:U:notes  which clock notes U's personal sessions got (hash; expires)
+    mlops-compass:{T}:user:U:runs           the open team runs U started, by deadline (sorted set; capped)
+    mlops-compass:{T}:user:U:schedules      the schedules U created, by creation (sorted set; capped)
+    …:corrupt:TS                            a record that failed validation, set aside (expires)
 
 The clock's indexes span workspaces, so they cannot carry one workspace's tag; they share the tag
 ``{clock}`` instead, so that each script moving work between them runs in one Cluster slot. Their
@@ -36,6 +39,7 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
 
+Every key builder below declares its bound (``@bounded``): how the key expires, is trimmed, or is deleted.
 History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
 transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
 
@@ -43,89 +47,144 @@ What `forget me` deletes for person U (``personal_data_patterns`` and ``personal
     session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs
     history:user:U                          U's history, and every result:ID whose respondent is U
     run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
+    user:U:runs, user:U:schedules           what counts against U's caps
     U as a member of run:*:respondents      who answered a team run (the count stays in the aggregate)
     schedules U created                     through the schedules' own hook (bot/store/history.py)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
 PREFIX = "mlops-compass"
+
+Bound = Literal["expires", "trimmed", "deleted", "global"]
+F = TypeVar("F", bound=Callable[..., str])
+H = TypeVar("H", bound=Callable[..., object])
+# How each key stays bounded, by the name of its builder here (or of its constant): a key that names a
+# person or a run must expire, be trimmed in the write that adds to it, or be deleted when its run closes
+# or its owner goes; a global index says what bounds it. tests/store/test_key_bounds.py holds every
+# builder to this.
+BOUNDS: dict[str, tuple[Bound, str]] = {}
+
+
+def bounded(kind: Bound, how: str) -> Callable[[F], F]:
+    def declare(builder: F) -> F:
+        BOUNDS[builder.__name__] = (kind, how)
+        return builder
+
+    return declare
 
 
 def _workspace(team_id: str) -> str:
     return f"{PREFIX}:{{{team_id}}}"
 
 
+@bounded("expires", "SESSION_TTL_DAYS after its last change (bot/store/sessions.py)")
 def session(team_id: str, user_id: str, run_id: str | None = None) -> str:
     if run_id is None:
         return f"{_workspace(team_id)}:session:user:{user_id}"
     return f"{_workspace(team_id)}:session:run:{run_id}:user:{user_id}"
 
 
+@bounded("expires", "HISTORY_RETENTION_DAYS after it finished; deleted when trimmed from its history")
 def result(team_id: str, result_id: str) -> str:
     return f"{_workspace(team_id)}:result:{result_id}"
 
 
+@bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")
 def history(team_id: str, user_id: str, run_id: str | None = None) -> str:
     if run_id is None:
         return f"{_workspace(team_id)}:history:user:{user_id}"
     return f"{_workspace(team_id)}:history:run:{run_id}"
 
 
+@bounded("expires", "open: its deadline plus HISTORY_RETENTION_DAYS; closed: HISTORY_RETENTION_DAYS after")
 def run(team_id: str, run_id: str) -> str:
     return f"{_workspace(team_id)}:run:{run_id}"
 
 
+@bounded("expires", "with its run; counts only, naming nobody")
 def run_aggregate(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:aggregate"
 
 
+@bounded("deleted", "when its run closes; expires with the run if it never does")
 def run_response(team_id: str, run_id: str, user_id: str) -> str:
     return f"{run(team_id, run_id)}:response:{user_id}"
 
 
+@bounded("deleted", "when its run closes; expires with the run if it never does")
 def run_respondents(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:respondents"
 
 
+@bounded("expires", "in seconds")
 def run_refresh(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:refresh"
 
 
+@bounded("expires", "in seconds")
 def run_refresh_due(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:refresh-due"
 
 
+@bounded("expires", "a day after the nudge")
 def run_nudged(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:nudged"
 
 
+@bounded("deleted", "when its run closes; expires with the run")
 def channel_run(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:run"
 
 
+@bounded("expires", "with its latest run; a run leaves on close, runs past retention when one opens")
 def open_runs(team_id: str) -> str:
     return f"{_workspace(team_id)}:runs:open"
 
 
+@bounded("deleted", "when cancelled; at most SCHEDULES_PER_USER per creator and 10 per channel")
 def schedule(team_id: str, schedule_id: str) -> str:
     return f"{_workspace(team_id)}:schedule:{schedule_id}"
 
 
+@bounded("deleted", "its schedules leave on cancel; at most 10")
 def channel_schedules(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:schedules"
 
 
+@bounded("trimmed", "to HISTORY_KEEP in the write that adds")
 def channel_results(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:results"
 
 
+@bounded("expires", "in a second")
 def channel_paced(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:paced"
 
 
+@bounded("expires", "with the session")
 def session_notes(team_id: str, user_id: str) -> str:
     return f"{session(team_id, user_id)}:notes"
+
+
+@bounded("trimmed", "at most TEAM_RUNS_PER_USER open runs; closed and overdue ones trimmed on open")
+def user_runs(team_id: str, user_id: str) -> str:
+    return f"{_workspace(team_id)}:user:{user_id}:runs"
+
+
+@bounded("deleted", "by `forget me`; its schedules leave on cancel; at most SCHEDULES_PER_USER")
+def user_schedules(team_id: str, user_id: str) -> str:
+    return f"{_workspace(team_id)}:user:{user_id}:schedules"
+
+
+@bounded("expires", "CORRUPT_KEEP_DAYS after it was set aside")
+def corrupt(key: str, at: float) -> str:
+    """Where a stored record that failed validation is set aside (renamed, in the same slot), for an
+    operator to look at."""
+    return f"{key}:corrupt:{int(at)}"
 
 
 CLOCK = f"{PREFIX}:{{clock}}"
@@ -134,36 +193,59 @@ DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
+GLOBAL_BOUNDS: dict[str, str] = {
+    DUE_SCHEDULES: "one member per active schedule",
+    DELIVERIES: "one member per active schedule's undelivered reminder",
+    PENDING_DELIVERIES: "one field per active schedule",
+    WATCHED_SESSIONS: "one member per session in progress; a session that expired is dropped when looked at",
+    RUN_DEADLINES: "one member per open run; a run that expired unclosed is dropped when its deadline comes",
+}
 # Where each global index's members name their workspace first: "T:…".
 CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES)
 
 
+def _helper(function: H) -> H:
+    """Not a key builder: no bound to declare."""
+    HELPERS.add(function.__name__)
+    return function
+
+
+HELPERS: set[str] = set()
+
+
+@_helper
 def clock_member(team_id: str, item_id: str) -> str:
     """A member of the clock's indexes: the workspace, then the schedule or user."""
     return f"{team_id}:{item_id}"
 
 
+@_helper
 def split_clock_member(member: str) -> tuple[str, str]:
     team_id, _, item_id = member.partition(":")
     return team_id, item_id
 
 
+@bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")
 def channel_history(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:history:channel:{channel_id}"
 
 
+@bounded("expires", "in an hour")
 def handled_event(team_id: str, event_id: str) -> str:
     return f"{_workspace(team_id)}:event:{event_id}"
 
 
+@_helper
 def result_pattern(team_id: str) -> str:
     return f"{_workspace(team_id)}:result:*"
 
 
+@_helper
 def history_pattern(team_id: str) -> str:
     return f"{_workspace(team_id)}:history:*"
 
 
+@_helper
 def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
     """Glob patterns (SCAN MATCH) of the keys that hold only person U's data: deleted whole by `forget me`."""
     workspace = _workspace(team_id)
@@ -172,13 +254,17 @@ def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
         f"{workspace}:session:run:*:user:{user_id}",
         history(team_id, user_id),
         f"{workspace}:run:*:response:{user_id}",
+        user_runs(team_id, user_id),
+        user_schedules(team_id, user_id),
     ]
 
 
+@_helper
 def personal_memberships(team_id: str) -> list[str]:
     """Glob patterns of sets that may list a person among others: `forget me` removes the person only."""
     return [f"{_workspace(team_id)}:run:*:respondents"]
 
 
+@_helper
 def workspace_pattern(team_id: str) -> str:
     return f"{_workspace(team_id)}:*"

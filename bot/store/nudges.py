@@ -18,6 +18,7 @@ from typing import Literal
 import redis
 
 from bot.store import keys
+from bot.store.corrupt import CorruptRecord, parse_or_set_aside
 from bot.store.schedules import LeaseQueue, _text, _unavailable
 from bot.store.sessions import Respondent, SessionRecord
 
@@ -74,7 +75,10 @@ class SessionWatch:
             pipe.get(key)
             pipe.ttl(key)
             raw, ttl = pipe.execute()
-        return (SessionRecord.model_validate_json(raw) if raw is not None else None), int(ttl)
+        try:
+            return parse_or_set_aside(self.redis, key, raw, SessionRecord, "assessment"), int(ttl)
+        except CorruptRecord:
+            return None, -2  # set aside: the clock sees no session, as after it expired
 
     def watching(self, watched: Watched) -> Watching | None:
         with _unavailable():

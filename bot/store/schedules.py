@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.engine.schedule import Kind, Rule
-from bot.store import keys
+from bot.store import corrupt, keys
 from bot.store.sessions import (
     ResultRecord,
     StoreUnavailable,
@@ -42,6 +42,7 @@ from bot.store.transactions import MAX_RACE_RETRIES, TryAgain, optimistic
 
 T = TypeVar("T")
 MAX_SCHEDULES_PER_CHANNEL = 10
+DEFAULT_SCHEDULES_PER_USER = 10
 SCHEDULE_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 SCHEDULE_ID_LENGTH = 6
 PauseReason = Literal["is_archived", "channel_not_found", "not_in_channel", "creator_forgotten"]
@@ -117,6 +118,14 @@ class ScheduleRecord(BaseModel):
 
 class TooManySchedules(Exception):
     pass
+
+
+class TooManySchedulesOfOne(TooManySchedules):
+    """The person has created as many schedules (still in place) as one person may."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"one person may have at most {limit} schedules")
 
 
 @dataclass(frozen=True)
@@ -262,9 +271,15 @@ return 1
 
 
 class ScheduleStore:
-    def __init__(self, client: redis.Redis, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        client: redis.Redis,
+        clock: Callable[[], float] = time.time,
+        per_user: int = DEFAULT_SCHEDULES_PER_USER,
+    ):
         self.redis = client
         self.clock = clock
+        self.per_user = per_user
         self._claim = client.register_script(_CLAIM)
         self._unschedule = client.register_script(_UNSCHEDULE)
         self._pace = client.register_script(_PACE)
@@ -274,13 +289,15 @@ class ScheduleStore:
 
     def create(self, draft: ScheduleRecord, first_run: int) -> ScheduleRecord:
         """Store a new schedule under a fresh short id and put it on the clock. Raises TooManySchedules
-        when its channel has MAX_SCHEDULES_PER_CHANNEL already."""
+        when its channel has MAX_SCHEDULES_PER_CHANNEL already, TooManySchedulesOfOne when its creator
+        has `per_user`."""
         index = keys.channel_schedules(draft.team_id, draft.channel_id)
+        mine = keys.user_schedules(draft.team_id, draft.creator_id)
 
         def attempt(pipe: Any) -> ScheduleRecord:
             record = draft.model_copy(update={"schedule_id": new_schedule_id()})
-            pipe.watch(index, record.key)
-            if not self._create_in(pipe, record, index):
+            pipe.watch(index, record.key, mine)
+            if not self._create_in(pipe, record, index, mine, self.per_user):
                 raise TryAgain(f"schedule id {record.schedule_id} is taken")
             return record
 
@@ -294,20 +311,28 @@ class ScheduleStore:
         return record
 
     @staticmethod
-    def _create_in(pipe: Any, record: ScheduleRecord, index: str) -> bool:
+    def _create_in(pipe: Any, record: ScheduleRecord, index: str, mine: str, per_user: int) -> bool:
         if pipe.zcard(index) >= MAX_SCHEDULES_PER_CHANNEL:
             raise TooManySchedules(record.channel_id)
+        listed = [_text(i) for i in pipe.zrange(mine, 0, -1)]
+        gone = [i for i in listed if not pipe.exists(keys.schedule(record.team_id, i))]
+        if len(listed) - len(gone) >= per_user:
+            raise TooManySchedulesOfOne(per_user)
         if pipe.exists(record.key):
             return False
         pipe.multi()
         pipe.set(record.key, record.model_dump_json())
         pipe.zadd(index, {record.schedule_id: record.created_at})
+        pipe.zadd(mine, {record.schedule_id: record.created_at})
+        if gone:
+            pipe.zrem(mine, *gone)
         return True
 
     def get(self, team_id: str, schedule_id: str) -> ScheduleRecord | None:
+        key = keys.schedule(team_id, schedule_id)
         with _unavailable():
-            raw = self.redis.get(keys.schedule(team_id, schedule_id))
-        return ScheduleRecord.model_validate_json(raw) if raw is not None else None
+            raw = self.redis.get(key)
+        return self._readable(key, raw)
 
     def in_channel(self, team_id: str, channel_id: str) -> list[tuple[ScheduleRecord, int | None]]:
         """The channel's schedules, oldest first, each with its next run (None while off the clock)."""
@@ -322,11 +347,24 @@ class ScheduleStore:
                     pipe.zscore(keys.DUE_SCHEDULES, keys.clock_member(team_id, schedule_id))
                 found = pipe.execute()
         raws, scores = found[: len(ids)], found[len(ids) :]
-        return [
-            (ScheduleRecord.model_validate_json(raw), None if score is None else int(score))
-            for raw, score in zip(raws, scores, strict=True)
-            if raw is not None
-        ]
+        listed = []
+        for schedule_id, raw, score in zip(ids, raws, scores, strict=True):
+            record = self._readable(keys.schedule(team_id, schedule_id), raw)
+            if record is not None:
+                listed.append((record, None if score is None else int(score)))
+        return listed
+
+    def _readable(self, key: str, raw: bytes | str | None) -> ScheduleRecord | None:
+        """The record; None when there is none, or when it fails validation (set aside, so that one bad
+        record neither stops the clock nor hides a channel's other schedules)."""
+        if raw is None:
+            return None
+        try:
+            return corrupt.read(ScheduleRecord, raw)
+        except ValidationError as error:
+            with _unavailable():
+                corrupt.set_aside(self.redis, key, raw, "schedule", error)
+            return None
 
     def next_run(self, team_id: str, schedule_id: str) -> int | None:
         with _unavailable():
@@ -340,7 +378,8 @@ class ScheduleStore:
             with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(record.key)
                 pipe.zrem(keys.channel_schedules(record.team_id, record.channel_id), record.schedule_id)
-                deleted, _ = pipe.execute()
+                pipe.zrem(keys.user_schedules(record.team_id, record.creator_id), record.schedule_id)
+                deleted, _, _ = pipe.execute()
         return bool(deleted)
 
     def pause(self, team_id: str, schedule_id: str, reason: PauseReason) -> bool:
@@ -399,6 +438,10 @@ class ScheduleStore:
             return None
         with _unavailable():
             self.redis.zadd(keys.DUE_SCHEDULES, {record.member: next_run})
+            if record.creator_id != NO_CREATOR:
+                # A schedule handed on counts as its new creator's from now on.
+                mine = keys.user_schedules(team_id, record.creator_id)
+                self.redis.zadd(mine, {schedule_id: record.created_at})
         return record
 
     def last_channel_result(self, team_id: str, channel_id: str) -> ResultRecord | None:
@@ -432,7 +475,10 @@ class ScheduleStore:
             for ref in refs:
                 pipe.get(keys.schedule(ref.team_id, ref.schedule_id))
             raws = pipe.execute()
-        return [ScheduleRecord.model_validate_json(raw) if raw is not None else None for raw in raws]
+        return [
+            self._readable(keys.schedule(ref.team_id, ref.schedule_id), raw)
+            for ref, raw in zip(refs, raws, strict=True)
+        ]
 
     def claim(self, now: float, plans: Sequence[tuple[DueSchedule, int]]) -> list[str]:
         """Move each due schedule to its planned next run and queue its reminder, unless another clock
@@ -533,7 +579,11 @@ class ScheduleStore:
             raw = pipe.get(key)
             if raw is None:
                 return None
-            updated = mutate(ScheduleRecord.model_validate_json(raw))
+            try:
+                current = corrupt.read(ScheduleRecord, raw)
+            except ValidationError:
+                return None  # set aside by whoever reads it next (the clock, a listing)
+            updated = mutate(current)
             if updated is None:
                 return None
             pipe.multi()

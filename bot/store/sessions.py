@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from bot.store import keys
+from bot.store import corrupt, keys
+from bot.store.corrupt import CorruptRecord, parse_or_set_aside
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
 from bot.store.transactions import (
     MAX_RACE_RETRIES,
@@ -41,6 +42,23 @@ class StoreUnavailable(Exception):
 
 # What a read or write of the store may raise when Redis is down or answers with an error.
 STORE_ERRORS = (redis.RedisError, StoreUnavailable)
+
+
+class _Unreadable(Exception):
+    """Raised inside a transaction's attempt for a record that fails validation; set aside outside it."""
+
+    def __init__(self, raw: bytes | str, error: ValidationError):
+        self.raw = raw
+        self.error = error
+
+
+@contextmanager
+def _set_aside_when_unreadable(client: redis.Redis, key: str, kind: str) -> Iterator[None]:
+    try:
+        yield
+    except _Unreadable as unreadable:
+        corrupt.set_aside(client, key, unreadable.raw, kind, unreadable.error)
+        raise CorruptRecord(key, kind) from None
 
 
 # The values of the keys `change_with` WATCHes beside a session, as Redis returned them.
@@ -127,9 +145,10 @@ class SessionStore:
             raise StoreUnavailable(f"refused the connection ({_one_line(error)})") from error
 
     def get(self, respondent: Respondent) -> SessionRecord | None:
+        """Raises CorruptRecord (the record set aside) for one that fails validation."""
         with _unavailable_on_connection_error():
             raw = self.redis.get(respondent.session_key)
-        return SessionRecord.model_validate_json(raw) if raw is not None else None
+            return parse_or_set_aside(self.redis, respondent.session_key, raw, SessionRecord, "assessment")
 
     def create(self, record: SessionRecord, replace: bool = False) -> bool:
         """Store a new session; unless `replace`, only when the respondent has none (SET NX)."""
@@ -180,7 +199,10 @@ class SessionStore:
 
         def attempt(pipe: Any) -> T:
             raw, *others = watch_and_read(pipe, [key, *watched])
-            current = SessionRecord.model_validate_json(raw) if raw is not None else None
+            try:
+                current = corrupt.read(SessionRecord, raw) if raw is not None else None
+            except ValidationError as error:
+                raise _Unreadable(raw, error) from None
             change = mutate(current, dict(zip(watched, others, strict=True)))
             if change.record is None and change.result is None and change.also is None:
                 return change.value
@@ -196,7 +218,7 @@ class SessionStore:
                 change.also(pipe)
             return change.value
 
-        with _unavailable_on_connection_error():
+        with _unavailable_on_connection_error(), _set_aside_when_unreadable(self.redis, key, "assessment"):
             return optimistic(
                 self.redis,
                 attempt,

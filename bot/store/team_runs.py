@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import redis
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from bot.engine.team import TeamAggregate
 from bot.store import keys
+from bot.store.history import DAY_SECONDS, DEFAULT_RETENTION_DAYS
 from bot.store.sessions import (
     _text,
     _unavailable_on_connection_error,
@@ -29,7 +31,23 @@ from bot.store.sessions import (
 from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
 
 CLOSED_BY_DEADLINE = "deadline"
+DEFAULT_OPEN_RUNS_PER_USER = 5
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """How long a run's keys outlive it, and how many open runs one person may have started."""
+
+    retention_seconds: int = DEFAULT_RETENTION_DAYS * DAY_SECONDS
+    open_per_user: int = DEFAULT_OPEN_RUNS_PER_USER
+
+    def open_until(self, run: RunRecord) -> int:
+        """When an open run's keys expire if it is never closed (abandoned, and no clock running)."""
+        return int(run.deadline + self.retention_seconds) + 1
+
+    def closed_until(self, closed_at: float) -> int:
+        return int(closed_at + self.retention_seconds) + 1
 
 
 class RunRecord(BaseModel):
@@ -74,6 +92,13 @@ class RunAlreadyOpen(Exception):
         super().__init__(f"team run {run.run_id} is already open in {run.channel_id}")
 
 
+class TooManyOpenRuns(Exception):
+    def __init__(self, limit: int, run_ids: list[str]):
+        self.limit = limit
+        self.run_ids = run_ids
+        super().__init__(f"{len(run_ids)} open team runs started by one person; at most {limit}")
+
+
 class RunClosed(Exception):
     def __init__(self, run: RunRecord):
         self.run = run
@@ -93,25 +118,47 @@ def parse_response(raw: bytes | str | None) -> ResponseRecord | None:
 
 
 class TeamRunStore:
-    def __init__(self, client: redis.Redis):
+    def __init__(self, client: redis.Redis, limits: RunLimits | None = None):
         self.redis = client
+        self.limits = limits if limits is not None else RunLimits()
 
     # Runs ------------------------------------------------------------------------------------------
 
     def open(self, run: RunRecord) -> RunRecord:
-        """Store `run` as its channel's open run; raises RunAlreadyOpen with the run already there."""
+        """Store `run` as its channel's open run; raises RunAlreadyOpen with the run already there, and
+        TooManyOpenRuns when its starter has as many open runs as one person may."""
         pointer = keys.channel_run(run.team_id, run.channel_id)
+        mine = keys.user_runs(run.team_id, run.starter_id)
+        open_runs = keys.open_runs(run.team_id)
+        now = run.created_at
+        expire_at = self.limits.open_until(run)
 
         def attempt(pipe: Any) -> RunRecord:
+            pipe.watch(open_runs)
             existing_id = pipe.get(pointer)
             if existing_id is not None:
                 existing = parse_run(pipe.get(keys.run(run.team_id, _text(existing_id))))
                 if existing is not None and existing.is_open:
                     raise RunAlreadyOpen(existing)
+            pipe.watch(mine)
+            # A run past its deadline is as good as closed: the next interaction or the clock closes it.
+            started = [_text(r) for r in pipe.zrangebyscore(mine, f"({now}", "+inf")]
+            if len(started) >= self.limits.open_per_user:
+                raise TooManyOpenRuns(self.limits.open_per_user, started)
+            latest = max([run.deadline, *(float(d) for _, d in pipe.zrange(mine, -1, -1, withscores=True))])
+            latest_anywhere = max(
+                [run.deadline, *(float(d) for _, d in pipe.zrange(open_runs, -1, -1, withscores=True))]
+            )
             pipe.multi()
-            pipe.set(pointer, run.run_id)
-            pipe.set(run.key, run.model_dump_json())
-            pipe.zadd(keys.open_runs(run.team_id), {run.run_id: run.deadline})
+            pipe.set(pointer, run.run_id, exat=expire_at)
+            pipe.set(run.key, run.model_dump_json(), exat=expire_at)
+            pipe.zadd(open_runs, {run.run_id: run.deadline})
+            # Runs that expired without ever being closed leave the workspace's index here.
+            pipe.zremrangebyscore(open_runs, "-inf", f"({now - self.limits.retention_seconds}")
+            pipe.expireat(open_runs, int(latest_anywhere + self.limits.retention_seconds) + 1)
+            pipe.zadd(mine, {run.run_id: run.deadline})
+            pipe.zremrangebyscore(mine, "-inf", now)
+            pipe.expireat(mine, int(latest) + 1)
             # The clock closes runs past their deadline across workspaces from this one index.
             pipe.zadd(keys.RUN_DEADLINES, {keys.clock_member(run.team_id, run.run_id): run.deadline})
             pipe.execute()
@@ -142,7 +189,7 @@ class TeamRunStore:
                 pipe.unwatch()
                 return current
             pipe.multi()
-            pipe.set(key, changed.model_dump_json())
+            pipe.set(key, changed.model_dump_json(), keepttl=True)
             pipe.execute()
             return changed
 
@@ -162,14 +209,20 @@ class TeamRunStore:
                 pipe.delete(pointer)
             pipe.delete(run.key)
             pipe.zrem(keys.open_runs(run.team_id), run.run_id)
+            pipe.zrem(keys.user_runs(run.team_id, run.starter_id), run.run_id)
             pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(run.team_id, run.run_id))
             pipe.execute()
 
         self._transaction([pointer, run.key], attempt)
 
     def close(self, team_id: str, run_id: str, closed_by: str, now: float) -> tuple[RunRecord, TeamAggregate]:
-        """Close the run and read its aggregate in one transaction; raises RunClosed if it already was."""
+        """Close the run and read its aggregate in one transaction; raises RunClosed if it already was.
+        The same transaction deletes what named the members (their counted responses and who answered):
+        the report needs only the aggregate, and the run's keys expire with the history's retention."""
         key = keys.run(team_id, run_id)
+        respondents = keys.run_respondents(team_id, run_id)
+        aggregate = keys.run_aggregate(team_id, run_id)
+        expire_at = self.limits.closed_until(now)
 
         def attempt(pipe: Any) -> tuple[RunRecord, TeamAggregate]:
             current = parse_run(pipe.get(key))
@@ -178,13 +231,17 @@ class TeamRunStore:
             if not current.is_open:
                 raise RunClosed(current)
             pointer = keys.channel_run(team_id, current.channel_id)
-            pipe.watch(pointer)
+            pipe.watch(pointer, respondents)
             points_here = _text(pipe.get(pointer) or b"") == run_id
+            members = [_text(m) for m in pipe.smembers(respondents)]
             closed = current.model_copy(update={"status": "closed", "closed_at": now, "closed_by": closed_by})
             pipe.multi()
-            pipe.set(key, closed.model_dump_json())
-            pipe.hgetall(keys.run_aggregate(team_id, run_id))
+            pipe.set(key, closed.model_dump_json(), exat=expire_at)
+            pipe.hgetall(aggregate)
+            pipe.expireat(aggregate, expire_at)
+            pipe.delete(respondents, *(keys.run_response(team_id, run_id, member) for member in members))
             pipe.zrem(keys.open_runs(team_id), run_id)
+            pipe.zrem(keys.user_runs(team_id, current.starter_id), run_id)
             pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(team_id, run_id))
             if points_here:
                 pipe.delete(pointer)
@@ -198,6 +255,11 @@ class TeamRunStore:
         with _unavailable_on_connection_error():
             members = self.redis.zrangebyscore(keys.RUN_DEADLINES, "-inf", now, start=0, num=limit)
         return [keys.split_clock_member(_text(member)) for member in members]
+
+    def forget_deadline(self, team_id: str, run_id: str) -> None:
+        """Take a run that expired without being closed off the clock's deadlines."""
+        with _unavailable_on_connection_error():
+            self.redis.zrem(keys.RUN_DEADLINES, keys.clock_member(team_id, run_id))
 
     def overdue_runs(self, team_id: str, now: float) -> list[str]:
         """Open runs past their deadline, for whatever closes them (an interaction, or a clock)."""
@@ -227,17 +289,22 @@ class TeamRunStore:
         user_id: str,
         response: ResponseRecord,
         previous: ResponseRecord | None,
+        expire_at: int,
     ) -> None:
         """Queue, inside the caller's MULTI, the writes that count `response` (and take `previous` out):
-        one HINCRBY per count that changes."""
+        one HINCRBY per count that changes. Closing the run deletes what names the member; `expire_at`
+        (the run's own expiry) bounds it if the run is never closed."""
         delta = TeamAggregate(response.counts)
         if previous is not None:
             delta = delta - TeamAggregate(previous.counts)
         aggregate = keys.run_aggregate(team_id, run_id)
         for name, value in delta.counts.items():
             pipe.hincrby(aggregate, name, value)
-        pipe.set(keys.run_response(team_id, run_id, user_id), response.model_dump_json())
-        pipe.sadd(keys.run_respondents(team_id, run_id), user_id)
+        pipe.expireat(aggregate, expire_at)
+        pipe.set(keys.run_response(team_id, run_id, user_id), response.model_dump_json(), exat=expire_at)
+        respondents = keys.run_respondents(team_id, run_id)
+        pipe.sadd(respondents, user_id)
+        pipe.expireat(respondents, expire_at)
 
     def respondent_count(self, team_id: str, run_id: str) -> int:
         with _unavailable_on_connection_error():

@@ -22,6 +22,7 @@ from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     ResponseRecord,
     RunClosed,
+    RunLimits,
     RunRecord,
     TeamRunStore,
     UnknownRun,
@@ -156,6 +157,7 @@ class ResponseOutcome:
     _response: ResponseRecord | None = field(default=None, repr=False)
     _previous: ResponseRecord | None = field(default=None, repr=False)
     _personal: tuple[str, str, float] | None = field(default=None, repr=False)
+    _expire_at: int = field(default=0, repr=False)
 
     def queue(self, pipe: Any) -> None:
         if self._personal is not None:
@@ -164,7 +166,7 @@ class ResponseOutcome:
             pipe.zadd(history_key, {result_id: finished_at})
         if self.counted and self._response is not None:
             TeamRunStore.queue_response(
-                pipe, self.team_id, self.run_id, self.user_id, self._response, self._previous
+                pipe, self.team_id, self.run_id, self.user_id, self._response, self._previous, self._expire_at
             )
 
 
@@ -180,6 +182,7 @@ class RunResponses:
     run's keys are watched with the session, and the response counts as ``record_response`` decides."""
 
     clock: Callable[[], float] = time.time
+    limits: RunLimits = field(default_factory=RunLimits)
 
     def watched_keys(self, respondent: Respondent) -> tuple[str, ...]:
         return watched_keys(respondent)
@@ -192,7 +195,7 @@ class RunResponses:
         result: ResultRecord,
         watched: Watched,
     ) -> ResponseOutcome:
-        return record_response(respondent, bank, answers, result, watched, self.clock())
+        return record_response(respondent, bank, answers, result, watched, self.clock(), self.limits)
 
 
 def record_response(
@@ -202,6 +205,7 @@ def record_response(
     result: ResultRecord,
     watched: Watched,
     now: float,
+    limits: RunLimits | None = None,
 ) -> ResponseOutcome:
     """Decide, from the values the finishing transaction WATCHes, whether and how this response counts.
     Pure: the writes happen when the transaction runs ``outcome.queue``."""
@@ -240,6 +244,7 @@ def record_response(
         _response=response,
         _previous=previous,
         _personal=personal,
+        _expire_at=(limits or RunLimits()).open_until(run),
     )
 
 

@@ -447,6 +447,25 @@ def test_a_cancelled_schedule_posts_nothing(clock: Clock, fake: FakeSlack, team_
     assert reminders(fake) == []
 
 
+def test_a_corrupt_schedule_is_set_aside_and_the_clock_keeps_posting_the_others(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    broken = schedule(clock.schedules, team_id, channel="C0BROKEN")
+    schedule(clock.schedules, team_id, channel="C0FINE")
+    redis_client.set(broken.key, b'{"schedule_id": "half a record"')
+    with time_machine.travel(JANUARY_RUN + timedelta(seconds=5)):
+        report = clock.tick()
+        assert (report.claimed, report.posted) == (1, 1)
+        assert clock.tick().posted == 0
+        # Set aside for a while (Redis's own clock counts its time to live), not deleted.
+        [aside] = list(redis_client.scan_iter(match=f"{broken.key}:corrupt:*"))
+        assert redis_client.get(aside) == b'{"schedule_id": "half a record"'
+        assert redis_client.ttl(aside) > 0
+    assert [c.params["channel"] for c in reminders(fake)] == ["C0FINE"]
+    assert not redis_client.exists(broken.key)
+    assert clock.schedules.next_run(team_id, broken.schedule_id) is None
+
+
 # Unfinished assessments ---------------------------------------------------------------------------------
 
 

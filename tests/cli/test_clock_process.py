@@ -94,7 +94,7 @@ def test_two_clocks_post_each_of_a_thousand_due_reminders_exactly_once(fake: Fak
     due = int(time.time()) - 60
     created = []
     for n in range(DUE_AT_ONCE):
-        draft = ScheduleRecord.draft(team_id, f"C{n:05d}", "U0CREATOR", rule, "pulse")
+        draft = ScheduleRecord.draft(team_id, f"C{n:05d}", f"U{n:05d}", rule, "pulse")
         created.append(store.create(draft, due).schedule_id)
     with clock_process(fake) as (first, first_log), clock_process(fake) as (second, second_log):
         deadline = time.monotonic() + 90

@@ -232,6 +232,7 @@ def test_export_sends_a_csv_that_reads_back_to_the_stored_results(
     store.keep(mine, "formula", now - 3600, formula.model_dump_json())
     team = ResultSummary("team", now, "pulse", "2.0.0", "Pulse", 2, 61.0, 55.0, ())
     record_channel_result(client(), user.team_id, user.channel_id, team, finished_at=now)
+    fake_slack.set_channel_members(user.channel_id, [user.user_id])
 
     before = len(fake_slack.calls)
     assert user.command("export").status == 200

@@ -306,6 +306,7 @@ def test_a_schedule_set_up_in_its_modal_sends_only_what_every_client_shows_whole
 
 
 def test_typed_arguments_still_set_up_without_a_modal(fake_slack: FakeSlack, user: SlackUser) -> None:
+    fake_slack.set_channel_members(user.channel_id, [user.user_id])
     user.command("team pulse closes in 2 days")
     fake_slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, timeout=WAIT

@@ -1,7 +1,7 @@
-"""A channel's team results over time, end to end: two team runs in one channel keep no team level or
-score in the channel's history (any would let the other members work out one person's answers), so no
-report claims a change and `history #channel` says why it lists nothing; the Home tab offers an open
-run's Take part, answered in the DM."""
+"""A channel's team results over time, end to end: two team runs in one channel keep in the channel's
+history exactly the band counts their reports showed (no team level or score: any would let the other
+members work out one person's answers), so the second report says how the counts moved and
+`history #channel` shows the trend; the Home tab offers an open run's Take part, answered in the DM."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def close(starter: SlackUser, reported: int) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(300)
-def test_a_channels_team_runs_keep_no_team_level_and_history_says_why(
+def test_a_channels_team_runs_keep_their_band_counts_and_history_shows_the_trend(
     fake_slack: FakeSlack, people: list[SlackUser]
 ) -> None:
     starter, *members = people
@@ -110,7 +110,8 @@ def test_a_channels_team_runs_keep_no_team_level_and_history_says_why(
     for person in members:
         take_part(person, answers)
     report = close(starter, reported)
-    assert not any(b.get("block_id") == "changes" for b in report["blocks"])
+    first_changes = next(b for b in report["blocks"] if b.get("block_id") == "changes")
+    assert "No earlier result" in json.dumps(first_changes)
 
     answers, reported = run_team(starter, option=4)
     # One member takes part from the Home tab: the open run is there with its Take part.
@@ -131,14 +132,17 @@ def test_a_channels_team_runs_keep_no_team_level_and_history_says_why(
         take_part(person, answers)
     report = close(starter, reported)
 
-    # Everyone answered the lowest option, then the highest: the report counts them per band, and claims
-    # no change, since history keeps no team level or score to compare with.
+    # Everyone answered the lowest option, then the highest: the report counts them per band, and says
+    # how the counts moved since the channel's previous team result.
     assert "3 of 3 scoring 50 or more" in json.dumps(report)
-    assert not any(b.get("block_id") == "changes" for b in report["blocks"])
+    changes = next(b for b in report["blocks"] if b.get("block_id") == "changes")["text"]["text"]
+    assert "0 of 3 → 3 of 3 scoring 50 or more since" in changes
 
     assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
-    shown = members[0].reply().params
-    assert "has no team results kept" in json.dumps(shown) and "pulse v3.0.0" not in json.dumps(shown)
+    shown = json.dumps(members[0].reply().params, ensure_ascii=False)
+    assert "2 results, newest first" in shown and "pulse v3.0.0 · 3 answered" in shown
+    assert "0 of 3 → 3 of 3" in shown  # the trend, in the counts the reports showed
+    assert "no level yet" not in shown and "score " not in shown  # nothing the reports did not show
 
     # Someone outside the channel learns nothing of its team results.
     outsider = SlackUser(

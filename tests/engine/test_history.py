@@ -26,7 +26,7 @@ from bot.engine.history import (
 )
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
-from bot.engine.team import aggregate_of, team_report
+from bot.engine.team import TeamReport, aggregate_of, team_report
 from playground.demo import demo_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
@@ -238,13 +238,63 @@ def test_day_uses_utc() -> None:
 PULSE = BankCatalog.from_directory().get("pulse")
 
 
-def test_a_team_report_keeps_no_level_or_score_in_history() -> None:
+def shown_by(report: TeamReport) -> set[tuple[str, str | None, int, int]]:
+    return {(d.dimension_id, d.band, d.upper, d.lower) for d in report.shown}
+
+
+def kept_of(summary: ResultSummary) -> set[tuple[str, str | None, int | None, int | None]]:
+    return {(d.id, d.band, d.upper, d.lower) for d in summary.dimensions}
+
+
+def test_a_team_report_keeps_its_band_counts_and_no_level_or_score_in_history() -> None:
     """A team level or score would be an exact figure over everyone's answers, which the other members
-    together could subtract their own from; the report's band counts are neither."""
+    together could subtract their own from; the history keeps the band counts the report showed."""
     members = [{q.id: OptionChoice(option) for q in PULSE.questions} for option in (0, 4, 4)]
     report = team_report(PULSE, aggregate_of(PULSE, members))
     assert not report.withheld
-    assert team_summary(report, "run1", NOV_27) is None
+    summary = team_summary(report, "run1", NOV_27)
+    assert summary is not None and summary.respondents == 3
+    assert kept_of(summary) == shown_by(report) and kept_of(summary)
+    assert (summary.overall_level, summary.overall_score, summary.pulse_index) == (None, None, None)
+    assert all(d.level is None and d.score is None for d in summary.dimensions)
+    # What the history keeps reads back as it was kept, and says what the report said.
+    assert ResultSummary.from_dict(summary.to_dict()) == summary
+    assert {d.band_line for d in summary.dimensions} >= {"2 of 3 scoring 50 or more"}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=4), min_size=3, max_size=12))
+def test_history_keeps_nothing_a_team_report_did_not_show(options: list[int]) -> None:
+    members = [{q.id: OptionChoice(min(o, len(q.options) - 1)) for q in PULSE.questions} for o in options]
+    report = team_report(PULSE, aggregate_of(PULSE, members))
+    summary = team_summary(report, "run", NOV_27)
+    if summary is None:
+        assert report.withheld or not report.shown
+        return
+    assert kept_of(summary) == shown_by(report)
+    assert summary.respondents == report.respondents == len(options)
+    assert all(d.level is None and d.score is None for d in summary.dimensions)
+
+
+def test_the_channel_trend_and_changes_read_in_band_counts() -> None:
+    first = team_report(
+        PULSE,
+        aggregate_of(PULSE, [{q.id: OptionChoice(o) for q in PULSE.questions} for o in (0, 0, 0, 4, 4)]),
+    )
+    second = team_report(
+        PULSE,
+        aggregate_of(PULSE, [{q.id: OptionChoice(o) for q in PULSE.questions} for o in (0, 0, 4, 4, 4, 4)]),
+    )
+    older = team_summary(first, "r1", AUG_14)
+    newer = team_summary(second, "r2", NOV_27)
+    assert older is not None and newer is not None
+    dimension = newer.dimensions[0]
+    upper_words = dimension.band_line.split(" ", 3)[3] if dimension.band_line else ""
+    changes = changes_since(newer, [older, newer])
+    assert changes.compared
+    assert f"{dimension.name}: 2 of 5 → 4 of 6 {upper_words} since 14 Aug" in changes.lines
+    found = trends([newer, older])
+    assert found is not None and found.overall is None
+    assert found.dimensions[0].counts_text == "2 of 5 → 4 of 6"
 
 
 def test_a_withheld_team_report_keeps_nothing() -> None:

@@ -50,6 +50,8 @@ class Recorder:
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as running:
         running.set_user(PERSON, tz="Europe/Berlin")
+        for channel in (CHANNEL, OTHER_CHANNEL):
+            running.set_channel_members(channel, [PERSON])
         yield running
 
 

@@ -159,6 +159,18 @@ def test_a_channel_has_at_most_ten_schedules(flow: ScheduleFlow, team_id: str) -
     assert "has 10 reminders already" in run(flow, team_id, "monthly").text()
 
 
+def test_one_person_has_a_limited_number_of_schedules_across_channels(
+    flow: ScheduleFlow, team_id: str
+) -> None:
+    flow.store.per_user = 2
+    for channel in ("C0ONE", "C0TWO"):
+        assert "scheduled a quarterly" in run(flow, team_id, "quarterly", channel=channel).text()
+    refused = run(flow, team_id, "monthly", channel="C0THREE")
+    assert refused.only()["response_type"] == "ephemeral"
+    assert "You have 2 reminder schedules already" in refused.text() and "none was created" in refused.text()
+    assert flow.store.in_channel(team_id, "C0THREE") == []
+
+
 def test_only_the_creator_or_an_admin_may_cancel(flow: ScheduleFlow, team_id: str) -> None:
     run(flow, team_id, "quarterly")
     schedule_id = created_id(flow, team_id)

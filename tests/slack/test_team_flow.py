@@ -25,6 +25,7 @@ from bot.store.team_runs import TeamRunStore
 from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
+from tests.conftest import workspace_state
 from tests.slack.test_assessment_flow import action_for, body_for
 
 CATALOG = BankCatalog.from_directory()
@@ -33,6 +34,8 @@ CHANNEL = "C0TEAM"
 STARTER = "U0STARTER"
 ADMIN = "U0ADMIN"
 WINDOW = 0.3
+# Who is in the channel unless a test says otherwise: only members take part.
+MEMBERS = [STARTER, ADMIN, *(f"U{number:02d}" for number in range(10))]
 
 
 class Responses:
@@ -66,6 +69,7 @@ class Clock:
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as running:
         running.set_user(ADMIN, is_admin=True)
+        running.set_channel_members(CHANNEL, MEMBERS)
         yield running
 
 
@@ -203,6 +207,41 @@ def test_an_unknown_bank_is_refused(team: TeamFlow, team_id: str):
     team.start(team_id, STARTER, CHANNEL, parse_run_request(["nosuchbank"]), respond)
     assert "no question bank 'nosuchbank'" in respond.text()
     assert team.runs.open_in(team_id, CHANNEL) is None
+
+
+def test_only_a_member_of_the_channel_starts_a_run_there(team: TeamFlow, fake: FakeSlack, team_id: str):
+    fake.set_channel_members(CHANNEL, ["U01"])
+    before = workspace_state(team.runs.redis, team_id)
+    refused = open_run(team, team_id)
+    assert "Only members of <#C0TEAM> can start a team run" in refused.text()
+    assert "nothing was changed" in refused.text() and refused.all_ephemeral()
+    assert workspace_state(team.runs.redis, team_id) == before
+    assert fake.messages(CHANNEL) == []
+
+
+def test_a_take_part_click_from_outside_the_channel_is_refused_and_counts_nothing(
+    team: TeamFlow, fake: FakeSlack, team_id: str
+):
+    open_run(team, team_id)
+    before = workspace_state(team.runs.redis, team_id)
+    refused = click_run(team, fake, team_id, "U0OUTSIDER", TAKE_PART_ACTION)
+    assert "Only members of <#C0TEAM> can take part" in refused.text()
+    assert workspace_state(team.runs.redis, team_id) == before
+    assert fake.calls_to("conversations.open") == []
+
+
+def test_one_person_has_a_limited_number_of_open_runs(team: TeamFlow, fake: FakeSlack, team_id: str):
+    channels = [f"C0RUN{number}" for number in range(team.runs.limits.open_per_user + 1)]
+    for channel in channels:
+        fake.set_channel_members(channel, [STARTER])
+    for channel in channels[:-1]:
+        assert "Your team run is posted" in open_run(team, team_id, channel=channel).text()
+    before = workspace_state(team.runs.redis, team_id)
+    refused = open_run(team, team_id, channel=channels[-1])
+    assert f"You have {len(channels) - 1} team runs open" in refused.text()
+    assert f"<#{channels[0]}>" in refused.text() and "no team run was started" in refused.text()
+    assert workspace_state(team.runs.redis, team_id) == before
+    assert fake.messages(channels[-1]) == []
 
 
 # Answering ----------------------------------------------------------------------------------------

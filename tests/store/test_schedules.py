@@ -16,8 +16,10 @@ from bot.store.schedules import (
     ScheduleRecord,
     ScheduleStore,
     TooManySchedules,
+    TooManySchedulesOfOne,
     delivery_member,
 )
+from tests.conftest import workspace_state
 
 NOW = 1_790_000_000.0  # Sat 21 Sep 2026, 12:53 UTC
 
@@ -67,7 +69,22 @@ def test_a_channel_holds_a_limited_number_of_schedules(schedules: ScheduleStore,
     with pytest.raises(TooManySchedules):
         schedules.create(draft(team_id), first_run(draft(team_id)))
     assert len(schedules.in_channel(team_id, "C1")) == MAX_SCHEDULES_PER_CHANNEL
-    schedules.create(draft(team_id, channel="C2"), first_run(draft(team_id)))
+    schedules.create(draft(team_id, channel="C2", creator="U2"), first_run(draft(team_id)))
+
+
+def test_one_person_holds_a_limited_number_of_schedules_across_channels(
+    redis_client: redis.Redis, team_id: str
+) -> None:
+    schedules = ScheduleStore(redis_client, clock=lambda: NOW, per_user=3)
+    created = [schedules.create(draft(team_id, channel=f"C{n}"), first_run(draft(team_id))) for n in range(3)]
+    before = workspace_state(redis_client, team_id)
+    with pytest.raises(TooManySchedulesOfOne):
+        schedules.create(draft(team_id, channel="C9"), first_run(draft(team_id)))
+    assert workspace_state(redis_client, team_id) == before
+    # Someone else may still; and a cancelled schedule makes room again.
+    schedules.create(draft(team_id, channel="C9", creator="U2"), first_run(draft(team_id)))
+    assert schedules.cancel(created[0])
+    schedules.create(draft(team_id, channel="C9"), first_run(draft(team_id)))
 
 
 def test_a_due_schedule_is_claimed_once_moved_to_its_next_run_and_queued(
