@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import redis
 
@@ -66,12 +67,17 @@ def test_take_part_from_outside_the_channel_is_refused_and_counts_nothing(
     assert not [c for c in fake_slack.calls[before:] if c.params.get("channel") == outsider.dm_channel]
 
 
+def someone_else() -> str:
+    """A member of a channel the person is not in: an id of this test's own, as the fake Slack asks."""
+    return "U0ELSE" + uuid.uuid4().hex[:8].upper()
+
+
 def test_the_setup_form_posts_no_run_into_a_channel_the_person_is_not_in(
     fake_slack: FakeSlack, app: AppProcess, user: SlackUser
 ) -> None:
     foreign = "C0FOREIGN" + user.user_id[1:5]
     fake_slack.set_channel_members(user.channel_id, [user.user_id])
-    fake_slack.set_channel_members(foreign, ["U0SOMEONEELSE"])
+    fake_slack.set_channel_members(foreign, [someone_else()])
     assert user.command("team").status == 200
     modal = user.modal()
     assert modal["callback_id"] == TEAM_SETUP_CALLBACK
@@ -89,7 +95,7 @@ def test_export_in_a_channel_the_person_is_not_in_is_refused(fake_slack: FakeSla
     now = time.time()
     team = ResultSummary("team", now, "pulse", "2.0.0", "Pulse", 2, 61.0, 55.0, ())
     record_channel_result(client(), user.team_id, user.channel_id, team, finished_at=now)
-    fake_slack.set_channel_members(user.channel_id, ["U0SOMEONEELSE"])
+    fake_slack.set_channel_members(user.channel_id, [someone_else()])
     before_state, before = workspace_state(client(), user.team_id), len(fake_slack.calls)
 
     assert user.command("export").status == 200
