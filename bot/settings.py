@@ -54,6 +54,9 @@ class StoreSettings(BankSettings):
         return value
 
 
+DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
+
+
 class Settings(StoreSettings):
     """Everything `serve` needs."""
 
@@ -68,6 +71,8 @@ class Settings(StoreSettings):
     # Fewer respondents than this and a team report shows only the count; never below 3. The bands, not
     # this count, keep answers private (docs/privacy.md).
     team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
+    # Seconds before each retry of a report Slack did not accept (JSON list); then its author is told.
+    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -93,6 +98,10 @@ class ClockSettings(BankSettings):
     clock_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
     # The clock closes team runs at their deadline, so it builds their reports by the same rule as serve.
     team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
+    # The clock and the worker enqueue report deliveries too (a run closed at its deadline, a sweep).
+    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
+    # The worker enqueues again a report pending this long whose job never ran, looking this often.
+    outbox_sweep_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 30.0
 
     # The same checks as `serve`'s.
     @field_validator("log_level", mode="before")

@@ -9,6 +9,7 @@ person who clicked and changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.deliveries import Deliveries, Steps, Undeliverable
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
@@ -38,6 +40,7 @@ from bot.slack.replies import (
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
+from bot.store.outbox import DELIVERED, Delivery, DeliveryRef, Outbox
 from bot.store.sessions import STORE_ERRORS, SessionStore
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.usecases import team_runs as usecases
@@ -77,7 +80,10 @@ class TeamFlow:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Callable[[], float] = time.time,
         history: HistoryStore | None = None,
+        deliveries: Deliveries | None = None,
     ):
+        """Without `deliveries` a closed run's report is posted by the process that closed it; with them
+        it is stored as a pending delivery and a worker posts it."""
         self.runs = runs
         self.sessions = sessions
         self.catalog = catalog
@@ -92,6 +98,8 @@ class TeamFlow:
         self.watched_keys = responses.watched_keys
         self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
+        self.deliveries = deliveries
+        self.outbox = Outbox(runs.redis)
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
@@ -213,7 +221,7 @@ class TeamFlow:
         try:
             joining = usecases.take_part(self.runs, self.sessions, self.catalog, run, user_id, self.clock())
         except RunClosed as closed:
-            ephemeral(respond, team_blocks.closed_note(closed.run))
+            ephemeral(respond, self._closed_note(closed.run))
             return
         except RunBankChanged as changed:
             used = blocks.escape(f"{changed.run.bank_id} {changed.run.bank_version}")
@@ -291,7 +299,7 @@ class TeamFlow:
             return
         if closed is None:
             latest = self.runs.get(team_id, run.run_id) or run
-            ephemeral(respond, team_blocks.closed_note(latest))
+            ephemeral(respond, self._closed_note(latest))
 
     # Internals ------------------------------------------------------------------------------------
 
@@ -317,7 +325,7 @@ class TeamFlow:
                 return None
             run = closed.run if closed is not None else (self.runs.get(team_id, run.run_id) or run)
         if not run.is_open:
-            ephemeral(respond, team_blocks.closed_note(run))
+            ephemeral(respond, self._closed_note(run))
             return None
         return run
 
@@ -343,14 +351,55 @@ class TeamFlow:
         return closed
 
     def _publish(self, closed: ClosedRun) -> None:
+        """Post the closed run's report (the worker does, given `deliveries`); the report is kept with the
+        run either way, and its delivery record says whether Slack accepted it."""
         run = closed.run
         message = self._with_channel_changes(closed, team_blocks.team_report_message(closed.view))
+        ref = DeliveryRef(run.team_id, "team", run.run_id)
+        author = run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
+        self.outbox.add(ref, author, json.dumps(message.as_kwargs()))
+        if self.deliveries is not None:
+            try:
+                self.deliveries.deliver(ref)
+            except STORE_ERRORS as error:
+                log.warning("could not hand a team report to the worker (its sweep will): %s", error)
+            return
+        delivery = self.outbox.get(ref)
+        if delivery is None:
+            return
         try:
-            self.client.chat_postMessage(channel=run.channel_id, **message.as_kwargs())
-        except SLACK_FAILURES as error:
-            # The report is kept with the run either way.
-            log.warning("could not post the team report: %s", why_undelivered(error))
-        self._show_closed(run, closed.view.respondents)
+            self.deliver_report(delivery, Steps(self.outbox, delivery))
+        except Undeliverable as error:
+            log.warning("could not post the team report: %s", error.reason)
+            self._show_closed(closed.run, closed.view.respondents)
+            return
+        self.outbox.finish(ref, DELIVERED)
+
+    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
+        """Post a closed run's report in its channel and mark its message closed; returns where."""
+        ref = delivery.ref
+        run = self.runs.get(ref.team_id, ref.delivery_id)
+        if run is None or delivery.prepared is None:
+            return "nowhere: the run is gone"
+        where = f"<#{run.channel_id}>"
+        if steps.get("report") is None:
+            try:
+                posted = self.client.chat_postMessage(channel=run.channel_id, **json.loads(delivery.prepared))
+            except SLACK_FAILURES as error:
+                raise Undeliverable(where, why_undelivered(error)) from error
+            steps.record("report", str(posted["ts"]))
+        if steps.get("closed") is None:
+            self._show_closed(run, self.runs.respondent_count(run.team_id, run.run_id))
+            steps.record("closed", "done")
+        return where
+
+    def _closed_note(self, run: RunRecord) -> blocks.Message:
+        """What a click on a closed run's button is told: where its report is, once Slack took it."""
+        try:
+            delivery = self.outbox.get(DeliveryRef(run.team_id, "team", run.run_id))
+        except STORE_ERRORS:
+            delivery = None
+        return team_blocks.closed_note(run, report_posted=delivery is None or delivery.state == DELIVERED)
 
     def _with_channel_changes(self, closed: ClosedRun, message: blocks.Message) -> blocks.Message:
         """Keep the run's result in the channel's history, and show what changed since the channel's

@@ -35,6 +35,10 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
+    mlops-compass:{T}:report:K:ID           a report to deliver (K personal, ID its result; K team, ID the
+                                            run): its author, state, and what Slack already accepted (hash)
+    mlops-compass:{T}:report:K:ID:lock      held while a worker delivers that report (expires)
+    mlops-compass:{clock}:outbox            reports "T:K:ID" not yet delivered, scored by when (sorted set)
 
 History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
 transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
@@ -134,8 +138,9 @@ DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
+OUTBOX = f"{CLOCK}:outbox"
 # Where each global index's members name their workspace first: "T:…".
-CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES)
+CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES, OUTBOX)
 
 
 def clock_member(team_id: str, item_id: str) -> str:
@@ -146,6 +151,14 @@ def clock_member(team_id: str, item_id: str) -> str:
 def split_clock_member(member: str) -> tuple[str, str]:
     team_id, _, item_id = member.partition(":")
     return team_id, item_id
+
+
+def report_delivery(team_id: str, kind: str, delivery_id: str) -> str:
+    return f"{_workspace(team_id)}:report:{kind}:{delivery_id}"
+
+
+def report_delivery_lock(team_id: str, kind: str, delivery_id: str) -> str:
+    return f"{report_delivery(team_id, kind, delivery_id)}:lock"
 
 
 def channel_history(team_id: str, channel_id: str) -> str:

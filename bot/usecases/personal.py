@@ -10,7 +10,7 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from bot.engine.conversation import (
     advance,
 )
 from bot.engine.report_view import build_view
+from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import (
     Change,
     Respondent,
@@ -136,10 +137,12 @@ def apply(
     event: Event,
     message_ts: str | None = None,
     run: RunWrites | None = None,
+    pending_delivery: bool = False,
 ) -> Applied:
     """One atomic transition of the respondent's stored conversation. The one that completes it stores the
     result too, and a team run's counts when `run` is given for a run member. Raises SessionMismatch,
-    the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE."""
+    the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE. With
+    `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker."""
     hook = run if respondent.run_id else None
     watched = hook.watched_keys(respondent) if hook else ()
 
@@ -160,11 +163,26 @@ def apply(
                 answers = transition.state.answers
                 run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
         also = run_outcome.queue if run_outcome is not None else None
+        if result is not None and pending_delivery:
+            also = _with_delivery(
+                also, DeliveryRef(respondent.team_id, "personal", result.result_id), respondent
+            )
         return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
     if not watched:
         return store.change(respondent, lambda record: mutate(record, {}))
     return store.change_with(respondent, watched, mutate)
+
+
+def _with_delivery(
+    also: Callable[[Any], None] | None, ref: DeliveryRef, respondent: Respondent
+) -> Callable[[Any], None]:
+    def queue(pipe: Any) -> None:
+        if also is not None:
+            also(pipe)
+        Outbox.queue_pending(pipe, ref, respondent.user_id)
+
+    return queue
 
 
 def remember_message(
