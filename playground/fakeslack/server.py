@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypedDict
@@ -123,6 +123,22 @@ class _Fault:
     retry_after: int | None = None
     # Close the connection without answering, as a network failure or a crashed proxy does.
     drop_connection: bool = False
+    # Answer with this HTTP status (a 5xx), as Slack does when it fails inside.
+    http_status: int | None = None
+
+
+@dataclass
+class Hold:
+    """A call held on arrival: `reached` is set once it arrived, and it is carried out after `release()`
+    (or after `timeout` seconds)."""
+
+    timeout: float
+    matching: Callable[[dict[str, Any]], bool] | None = None
+    reached: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 # The status recorded for a call whose connection was dropped; no HTTP status was ever sent.
@@ -318,6 +334,7 @@ class FakeSlack:
         self._users: dict[str, dict[str, Any]] = {}
         self._archived: set[str] = set()
         self._delays: dict[str, deque[float]] = {}
+        self._holds: dict[str, deque[Hold]] = {}
         self._triggers = TriggerBook()
         self._modals: dict[str, tuple[str, dict[str, Any]]] = {}  # view id: (user id, view)
         self._closed_modals: set[str] = set()
@@ -458,6 +475,23 @@ class FakeSlack:
             raise ValueError("retry_after must be >= 0")
         self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
 
+    def fail_http_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP ``status`` (a server error)."""
+        if not 500 <= status <= 599:
+            raise ValueError("status must be a 5xx")
+        self._queue_fault(method, _Fault(error="internal_error", http_status=status), times)
+
+    def hold_next(
+        self, method: str, matching: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0
+    ) -> Hold:
+        """Hold the next call to ``method`` (whose params are ``matching``) on arrival, before it is
+        carried out, until released: the caller is mid-call for as long as the test wants (to kill it
+        there, say)."""
+        hold = Hold(timeout, matching)
+        with self._cond:
+            self._holds.setdefault(method, deque()).append(hold)
+        return hold
+
     def drop_connection_next(self, method: str, times: int = 1) -> None:
         """Close the connection of the next ``times`` calls to ``method`` without answering them."""
         self._queue_fault(method, _Fault(error="connection_dropped", drop_connection=True), times)
@@ -581,6 +615,14 @@ class FakeSlack:
         params, parse_error = _parse_params(query, headers.get("content-type", ""), body)
         events: list[MessageEvent] = []
         with self._cond:
+            holds = self._holds.get(method)
+            hold = next((h for h in holds or () if h.matching is None or h.matching(params)), None)
+            if hold is not None and holds is not None:
+                holds.remove(hold)
+        if hold is not None:
+            hold.reached.set()
+            hold.released.wait(hold.timeout)
+        with self._cond:
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
             delays = self._delays.get(method)
@@ -608,6 +650,8 @@ class FakeSlack:
                 return DROPPED, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
                 return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
+            if fault.http_status is not None:
+                return fault.http_status, {"ok": False, "error": fault.error}, {}
             return 200, {"ok": False, "error": fault.error}, {}
         if parse_error:
             return 200, {"ok": False, "error": parse_error}, {}
