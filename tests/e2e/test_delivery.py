@@ -73,13 +73,12 @@ def answer_all(user: SlackUser, held: Hold | None = None) -> None:
     while (question := user.current_question()) is not None:
         before = len(user.fake.calls)
         assert user.click(question, answer_buttons(question)[0]).status == 200
-        wait_until(
-            lambda before=before: (
-                (held is not None and held.reached.is_set())
-                or any(c.method == "chat.update" and c.ok for c in user.fake.calls[before:])
-            ),
-            "the click's update",
-        )
+
+        def reacted(before: int = before) -> bool:
+            updated = any(c.method == "chat.update" and c.ok for c in user.fake.calls[before:])
+            return updated or (held is not None and held.reached.is_set())
+
+        wait_until(reacted, "the click's update")
         if held is not None and held.reached.is_set():
             return
 
