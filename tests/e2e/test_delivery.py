@@ -162,7 +162,7 @@ def click_close(starter: SlackUser, run: dict[str, Any]) -> None:
 
 
 def team_reports(fake: FakeSlack, channel: str) -> list[RecordedCall]:
-    return posted(fake, channel, "Team MLOps")
+    return posted(fake, channel, "Team MLOps report")
 
 
 @pytest.mark.timeout(240)
