@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.worker")
 
 EXIT_BAD_SETTING = 2
+WORKER_STARTED = "mlops-compass worker: started, delivering reports"
 SWEEP_BATCH = 500
 
 
@@ -109,7 +110,8 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     )
     sweep(_runtime, time.time())
     sweeper.start()
-    log.info("worker started")
+    # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
+    print(WORKER_STARTED, file=sys.stderr, flush=True)
     # SimpleWorker runs each job in this process: the flows and clients are built once, not per job.
     worker = SimpleWorker([queue.queue], connection=client)
     try:

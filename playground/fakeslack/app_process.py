@@ -18,14 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.cli.worker import WORKER_STARTED
 from bot.settings import SERVE_ONLY_SETTINGS
 
 
 class AppDidNotStart(RuntimeError):
     pass
-
-
-WORKER_STARTED = "worker started"
 
 
 @dataclass
