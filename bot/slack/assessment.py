@@ -7,6 +7,7 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -120,6 +121,9 @@ class RunHook(RunWrites, Protocol):
     that finishes it (RunWrites), and what follows once the report is shown."""
 
     def response_finished(self, applied: Applied) -> None: ...
+
+    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
+        """The worker's `response_finished`, from what the finishing transaction recorded."""
 
 
 def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None) -> blocks.Message:
@@ -364,7 +368,8 @@ class AssessmentFlow:
             say(respond, self._report_not_shared_text(failure))
         except SLACK_FAILURES as error:
             say(respond, self._show_failed_text(applied, event, error))
-        if applied.run_outcome is not None and self.run_hook is not None:
+        # With a worker, the run's follow-up comes with the report (`deliver_report`).
+        if applied.run_outcome is not None and self.run_hook is not None and self.deliveries is None:
             self.run_hook.response_finished(applied)
 
     def session_button(self, click: BlockAction, respond: Respond, start_over: bool) -> None:
@@ -516,6 +521,10 @@ class AssessmentFlow:
         if self.companion is not None and steps.get("chart") is None:
             self.companion.after_report(record, channel, ts)
             steps.record("chart", "done")
+        if delivery.prepared is not None and self.run_hook is not None and steps.get("run") is None:
+            outcome = json.loads(delivery.prepared)
+            self.run_hook.response_delivered(respondent, outcome["counted"], outcome["replaced"], dm_channel)
+            steps.record("run", "done")
         return where
 
     def _report_in_dm(self, record: SessionRecord, whole: blocks.Message, steps: Steps) -> tuple[str, str]:

@@ -41,7 +41,7 @@ from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
 from bot.store.outbox import DELIVERED, Delivery, DeliveryRef, Outbox
-from bot.store.sessions import STORE_ERRORS, SessionStore
+from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunAlreadyOpen, RunClosed, RunRecord, TeamRunStore
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
@@ -109,18 +109,31 @@ class TeamFlow:
         """After a member's report is shown: tell them what their answers did, and count them on the run's
         message (or close a run whose deadline has passed)."""
         outcome: ResponseOutcome = applied.run_outcome
-        run = outcome.run
+        self._follow_up(outcome.run, outcome.counted, outcome.replaced, applied.record.dm_channel)
+
+    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
+        """The same, in the worker, once the member's report is delivered."""
+        if respondent.run_id is None:
+            return
         try:
-            if outcome.counted and run is not None:
+            run = self.runs.get(respondent.team_id, respondent.run_id)
+        except STORE_TROUBLE as error:
+            log.warning("team run follow-up failed: %s", error)
+            return
+        self._follow_up(run, counted, replaced, dm)
+
+    def _follow_up(self, run: RunRecord | None, counted: bool, replaced: bool, dm: str | None) -> None:
+        try:
+            if counted and run is not None:
                 answered = self.runs.respondent_count(run.team_id, run.run_id)
-                note = team_blocks.counted_note(run, answered, outcome.replaced)
+                note = team_blocks.counted_note(run, answered, replaced)
                 self.refresh_count(run.team_id, run.run_id)
             else:
                 if run is not None and run.overdue(self.clock()):
                     self._close(run, CLOSED_BY_DEADLINE)
                 note = team_blocks.not_counted_note(run)
-            if applied.record.dm_channel:
-                self.client.chat_postMessage(channel=applied.record.dm_channel, **note.as_kwargs())
+            if dm:
+                self.client.chat_postMessage(channel=dm, **note.as_kwargs())
         except (*SLACK_FAILURES, *STORE_TROUBLE) as error:
             log.warning("team run follow-up failed: %s", error)
 

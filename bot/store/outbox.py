@@ -56,7 +56,8 @@ class Delivery:
     created_at: float
     steps: dict[str, str] = field(default_factory=dict)  # step -> what Slack returned (a ts, or a note)
     told: bool = False  # the author was told it could not be posted
-    prepared: str | None = None  # the message to post, when the process that closed a run built it
+    # What the process that stored it prepared: a team report's message; a run member's counted note.
+    prepared: str | None = None
 
 
 def _text(value: Any) -> str:
@@ -68,18 +69,22 @@ class Outbox:
         self.redis = client
 
     @staticmethod
-    def queue_pending(pipe: Any, ref: DeliveryRef, author: str, now: float | None = None) -> None:
-        """Queue the pending delivery on a transaction's pipeline (after MULTI)."""
+    def queue_pending(
+        pipe: Any, ref: DeliveryRef, author: str, prepared: str | None = None, now: float | None = None
+    ) -> None:
+        """Queue the pending delivery on a transaction's pipeline (after MULTI), with what the worker is
+        to post when it was prepared already."""
         created = time.time() if now is None else now
-        pipe.hset(ref.key, mapping={"author": author, "state": PENDING, "created_at": created})
+        fields: dict[str, str | float] = {"author": author, "state": PENDING, "created_at": created}
+        if prepared is not None:
+            fields["prepared"] = prepared
+        pipe.hset(ref.key, mapping=fields)
         pipe.zadd(keys.OUTBOX, {ref.member: created})
 
     def add(self, ref: DeliveryRef, author: str, prepared: str | None = None) -> None:
         """A pending delivery, with what the worker is to post when it was prepared already."""
         with self.redis.pipeline(transaction=True) as pipe:
-            self.queue_pending(pipe, ref, author)
-            if prepared is not None:
-                pipe.hset(ref.key, "prepared", prepared)
+            self.queue_pending(pipe, ref, author, prepared)
             pipe.execute()
 
     def get(self, ref: DeliveryRef) -> Delivery | None:

@@ -9,6 +9,7 @@ transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ class RunWrites(Protocol):
         answers: Mapping[str, Answer],
         result: ResultRecord,
         watched: Watched,
-    ) -> Any: ...  # has .queue(pipeline)
+    ) -> Any: ...  # has .queue(pipeline), .counted and .replaced
 
 
 def is_finished(record: SessionRecord) -> bool:
@@ -164,9 +165,8 @@ def apply(
                 run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
         also = run_outcome.queue if run_outcome is not None else None
         if result is not None and pending_delivery:
-            also = _with_delivery(
-                also, DeliveryRef(respondent.team_id, "personal", result.result_id), respondent
-            )
+            ref = DeliveryRef(respondent.team_id, "personal", result.result_id)
+            also = _with_delivery(also, ref, respondent, run_outcome)
         return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
     if not watched:
@@ -175,12 +175,19 @@ def apply(
 
 
 def _with_delivery(
-    also: Callable[[Any], None] | None, ref: DeliveryRef, respondent: Respondent
+    also: Callable[[Any], None] | None, ref: DeliveryRef, respondent: Respondent, run_outcome: Any
 ) -> Callable[[Any], None]:
+    """`also`, and the report's pending delivery; a run member's carries what the run made of it."""
+    counted = (
+        None
+        if run_outcome is None
+        else json.dumps({"counted": run_outcome.counted, "replaced": run_outcome.replaced})
+    )
+
     def queue(pipe: Any) -> None:
         if also is not None:
             also(pipe)
-        Outbox.queue_pending(pipe, ref, respondent.user_id)
+        Outbox.queue_pending(pipe, ref, respondent.user_id, counted)
 
     return queue
 
