@@ -412,7 +412,8 @@ class TeamFlow:
             delivery = self.outbox.get(DeliveryRef(run.team_id, "team", run.run_id))
         except STORE_ERRORS:
             delivery = None
-        return team_blocks.closed_note(run, report_posted=delivery is None or delivery.state == DELIVERED)
+        posted = delivery is None or delivery.state == DELIVERED or delivery.steps.get("report") is not None
+        return team_blocks.closed_note(run, report_posted=posted)
 
     def _with_channel_changes(self, closed: ClosedRun, message: blocks.Message) -> blocks.Message:
         """Keep the run's result in the channel's history, and show what changed since the channel's

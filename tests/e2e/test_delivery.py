@@ -204,7 +204,10 @@ def test_a_team_report_slack_never_takes_is_told_and_a_second_close_does_not_say
     assert "not yet posted" in json.dumps(said) and "its report is in" not in json.dumps(said)
 
     post_it_again(starter, note)
-    wait_until(lambda: team_reports(fake_slack, starter.channel_id), "team report")
+    wait_until(
+        lambda: any(f"now in <#{starter.channel_id}>" in m["text"] for m in starter.dm_messages()),
+        "word that the team report is posted now",
+    )
     before = len(fake_slack.calls)
     click_close(starter, run)
     said = fake_slack.wait_for("response_url", after=before, timeout=WAIT).params
