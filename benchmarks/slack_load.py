@@ -149,28 +149,34 @@ class Figures:
     sent: int = 0
     acks: list[float] = field(default_factory=list)  # the response time of each request acknowledged
     click_to_question: list[float] = field(default_factory=list)
+    # The response time of each assessment's last click: the one that stores the result and its report.
+    final_acks: list[float] = field(default_factory=list)
     answers: int = 0
     stalled: int = 0  # requests acknowledged whose outcome never showed
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def ack(self, send: Callable[[], Any]) -> bool:
-        """Send a request; True when the app acknowledged it (HTTP 200) before the transport gave up."""
+    def ack(self, send: Callable[[], Any]) -> float | None:
+        """Send a request; its response time when the app acknowledged it (HTTP 200) before the transport
+        gave up, else None."""
         with self.lock:
             self.sent += 1
         try:
             acknowledgement = send()
         except OSError:
-            return False
+            return None
         if acknowledgement.status != 200:
-            return False
+            return None
         self.acks.append(acknowledgement.elapsed)
-        return True
+        return float(acknowledgement.elapsed)
 
-    def answered(self, click_to_question: float | None) -> None:
+    def answered(self, click_to_question: float | None, ack: float) -> None:
+        """One answer shown; `click_to_question` None for the last, whose ack is kept apart."""
         with self.lock:
             self.answers += 1
             if click_to_question is not None:
                 self.click_to_question.append(click_to_question)
+            else:
+                self.final_acks.append(ack)
 
     def stall(self) -> None:
         with self.lock:
@@ -211,7 +217,7 @@ class CompassApp:
 
     def start(self, person: Person, figures: Figures) -> bool:
         version = person.shown.version
-        if not figures.ack(lambda: person.user.command("")):
+        if figures.ack(lambda: person.user.command("")) is None:
             return False
         return _question_after(person, version, figures)
 
@@ -264,13 +270,14 @@ def click(
     """Answer the question shown; what the DM shows next, or None when the app did not get there."""
     version = person.shown.version
     sent = time.monotonic()
-    if not figures.ack(lambda: person.user.click(question, person.answer(question))):
+    acknowledged_in = figures.ack(lambda: person.user.click(question, person.answer(question)))
+    if acknowledged_in is None:
         return None
     shown = person.wait_past(version)
     if shown is None:
         figures.stall()
         return None
-    figures.answered(None if target.finished(shown, clicks + 1) else shown.at - sent)
+    figures.answered(None if target.finished(shown, clicks + 1) else shown.at - sent, acknowledged_in)
     return shown
 
 
@@ -464,6 +471,7 @@ def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
             "click to next question ms p50 / p99 / max",
             *(spread_ms(r.figures.click_to_question) for r in runs),
         ),
+        row("final click ack ms p50 / p99 / max", *(spread_ms(r.figures.final_acks) for r in runs)),
         row("assessments finished", *(f"{r.finished}/{len(r.people)}" for r in runs)),
         row("answers", *(f"{r.figures.answers:,}" for r in runs)),
         row("outcomes that never showed", *(f"{r.figures.stalled}" for r in runs)),

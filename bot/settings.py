@@ -57,6 +57,9 @@ class StoreSettings(BankSettings):
         return value
 
 
+DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
+
+
 class Settings(StoreSettings):
     """Everything `serve` needs."""
 
@@ -71,6 +74,8 @@ class Settings(StoreSettings):
     # Fewer respondents than this and a team report shows only the count; never below 3. The bands, not
     # this count, keep answers private (docs/privacy.md).
     team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
+    # Seconds before each retry of a report Slack did not accept (JSON list); then its author is told.
+    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -85,17 +90,21 @@ class Settings(StoreSettings):
         return value if value.endswith("/") else value + "/"
 
 
-class ClockSettings(BankSettings):
-    """Everything `clock` needs: no signing secret, since it answers no requests."""
+class ClockSettings(StoreSettings):
+    """Everything `clock` (and `worker`) needs: no signing secret, since it answers no requests. It keeps
+    the same history limits and caps as `serve`, since it closes team runs and opens scheduled ones."""
 
     slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
-    redis_url: str = "redis://localhost:6379/0"
     slack_api_url: str = SLACK_API_URL
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     clock_tick_seconds: Annotated[float, Field(ge=0.05, le=3600)] = 10.0
     clock_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
     # The clock closes team runs at their deadline, so it builds their reports by the same rule as serve.
     team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
+    # The clock and the worker enqueue report deliveries too (a run closed at its deadline, a sweep).
+    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
+    # The worker enqueues again a report pending this long whose job never ran, looking this often.
+    outbox_sweep_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 30.0
 
     # The same checks as `serve`'s.
     @field_validator("log_level", mode="before")
@@ -107,11 +116,6 @@ class ClockSettings(BankSettings):
     @classmethod
     def _api_url(cls, value: str) -> str:
         return Settings._api_url(value)
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_url(cls, value: str) -> str:
-        return Settings._redis_url(value)
 
 
 # The environment variables that only `serve` reads.

@@ -31,13 +31,13 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.clock import Clock, ClockConfig
     from bot.cli.web import StartupError, check_slack, configure_logging, load_catalog
     from bot.settings import SettingsError, load_clock_settings
-    from bot.slack.assessment import AssessmentFlow
+    from bot.slack.app import build_flows
     from bot.slack.reminders import ReminderSlack, clock_client
-    from bot.slack.team import TeamFlow
+    from bot.store.history import HistoryLimits
+    from bot.store.jobs import JobQueue
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
     from bot.store.sessions import SessionStore, StoreUnavailable, connect
-    from bot.store.team_runs import TeamRunStore
 
     try:
         settings = load_clock_settings()
@@ -56,19 +56,21 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
         print(f"mlops-compass clock: Redis at REDIS_URL {error}", file=sys.stderr)
         return EXIT_BAD_SETTING
     slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
-    sessions = SessionStore(client)
-    # Team schedules open runs and overdue runs close with their report, exactly as in the web process.
-    teams = TeamFlow(
-        TeamRunStore(client),
-        sessions,
-        catalog,
-        AssessmentFlow(
-            store=sessions, catalog=catalog, default_bank=settings.default_bank, client=slack_client
-        ),
-        slack_client,
+    sessions = SessionStore(
+        client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
+    )
+    # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
+    # the same flows, the channel's history and the worker's deliveries included.
+    teams = build_flows(
+        store=sessions,
+        catalog=catalog,
+        client=slack_client,
         default_bank=settings.default_bank,
         min_respondents=settings.team_min_respondents,
-    )
+        team_runs_per_user=settings.team_runs_per_user,
+        schedules_per_user=settings.schedules_per_user,
+        deliveries=JobQueue(client, settings.delivery_retry_seconds),
+    ).team
     clock = Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),

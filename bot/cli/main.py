@@ -25,6 +25,7 @@ from rich.text import Text
 from bot.cli.clock_command import add_clock_command
 from bot.cli.history import ChartPathError, add_export_command, check_chart_path, write_chart
 from bot.cli.serve import add_serve_command
+from bot.cli.worker import add_worker_command
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.scoring import Report, score
@@ -294,6 +295,7 @@ COMMANDS: list[Callable[[SubParsers], None]] = [
     add_banks_command,
     add_serve_command,
     add_clock_command,
+    add_worker_command,
     add_export_command,
 ]
 

@@ -28,6 +28,7 @@ from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.store.history import HistoryLimits
+from bot.store.jobs import JobQueue
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
 log = logging.getLogger(__name__)
@@ -150,8 +151,13 @@ def _redact(url: str) -> str:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> WsgiApp:
-    app = build_app(settings, store, catalog)
+def report_deliveries(settings: Settings, store: SessionStore, memory: bool) -> JobQueue | None:
+    """The worker's queue; with --memory no worker can share the state, so reports go out in-process."""
+    return None if memory else JobQueue(store.redis, settings.delivery_retry_seconds)
+
+
+def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog, memory: bool = False) -> WsgiApp:
+    app = build_app(settings, store, catalog, report_deliveries(settings, store, memory))
     slack_handler = SlackFormRequestHandler(app, settings.slack_signing_secret, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -255,7 +261,7 @@ def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
 
     def build() -> WsgiApp:
         worker_store = store if store is not None else open_store(settings, memory=False)
-        return wsgi_app(settings, worker_store, catalog)
+        return wsgi_app(settings, worker_store, catalog, memory=memory)
 
     options = {
         "bind": f"{host}:{settings.port}",
@@ -280,7 +286,7 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
     catalog = load_catalog(settings)
     store = open_store(settings, memory=memory)
     check_slack(settings.slack_bot_token, settings.slack_api_url)
-    app = build_app(settings, store, catalog)
+    app = build_app(settings, store, catalog, report_deliveries(settings, store, memory))
     handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:
         # The client logs each failed try and its retries; a start that fails is told in one line below.

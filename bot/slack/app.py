@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -12,13 +13,16 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings
 from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.deliveries import Deliveries, ReportDelivery
 from bot.slack.history_flow import HistoryFlow
 from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
+from bot.slack.listeners.repost import register as register_repost
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
 from bot.store.history import HistoryStore
+from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import RunLimits, TeamRunStore
@@ -28,9 +32,14 @@ CONNECTION_RETRIES = 2
 
 
 def web_client(settings: Settings) -> WebClient:
+    return web_client_for(settings.slack_bot_token, settings.slack_api_url)
+
+
+def web_client_for(token: str, base_url: str) -> WebClient:
+    """A Web API client that waits out a 429's Retry-After and retries a dropped connection."""
     return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
+        token=token,
+        base_url=base_url,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
@@ -48,21 +57,36 @@ class _DropClientTokenWarning(logging.Filter):
 _DROP_CLIENT_TOKEN_WARNING = _DropClientTokenWarning()
 
 
-def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> App:
-    client = web_client(settings)
-    logger = logging.getLogger("bot.slack")
-    logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
-    app = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret,
-        # The process checks the token once before it serves (bot/slack/startup.py), with a one-line
-        # message; Bolt's check would run again in every worker and fail with a traceback.
-        token_verification_enabled=False,
-        logger=logger,
-    )
+@dataclass(frozen=True)
+class Flows:
+    """Every flow of the app, wired to each other: what the web process serves, the clock drives and the
+    worker delivers with."""
+
+    assessment: AssessmentFlow
+    team: TeamFlow
+    history: HistoryFlow
+    schedules: ScheduleFlow
+    modals: ModalFlow
+    delivery: ReportDelivery  # what the worker runs for each report, and the re-post button
+
+
+def build_flows(
+    *,
+    store: SessionStore,
+    catalog: BankCatalog,
+    client: WebClient,
+    default_bank: str,
+    min_respondents: int,
+    team_runs_per_user: int,
+    schedules_per_user: int,
+    deliveries: Deliveries | None,
+) -> Flows:
+    """The one place the flows are built: every process (web, clock, worker, playground) gets the same
+    wiring, the channel's history store and the report deliveries included. `deliveries` is the worker's
+    queue; None delivers each report in the process that stored it (`serve --memory`)."""
     history_store = HistoryStore(store.redis, store.history_limits)
     team_runs = TeamRunStore(
-        store.redis, RunLimits(store.history_limits.retention_seconds, settings.team_runs_per_user)
+        store.redis, RunLimits(store.history_limits.retention_seconds, team_runs_per_user)
     )
     history = HistoryFlow(
         history_store,
@@ -76,7 +100,12 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         ),
     )
     flow = AssessmentFlow(
-        store=store, catalog=catalog, default_bank=settings.default_bank, client=client, companion=history
+        store=store,
+        catalog=catalog,
+        default_bank=default_bank,
+        client=client,
+        companion=history,
+        deliveries=deliveries,
     )
     history.assessment = flow
     team = TeamFlow(
@@ -85,15 +114,45 @@ def build_app(settings: Settings, store: SessionStore, catalog: BankCatalog) -> 
         catalog,
         flow,
         client,
-        default_bank=settings.default_bank,
-        min_respondents=settings.team_min_respondents,
+        default_bank=default_bank,
+        min_respondents=min_respondents,
         history=history_store,
+        deliveries=deliveries,
     )
     flow.run_hook = team
     history.team_take_part = team.take_part
-    schedules = ScheduleFlow(
-        ScheduleStore(store.redis, per_user=settings.schedules_per_user), catalog, flow, client
+    schedules = ScheduleFlow(ScheduleStore(store.redis, per_user=schedules_per_user), catalog, flow, client)
+    delivery = ReportDelivery(
+        Outbox(store.redis), client, personal=flow.deliver_report, team=team.deliver_report
     )
-    register_listeners(app, flow, team, history, schedules, ModalFlow(flow, team, schedules, client))
+    return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery)
+
+
+def build_app(
+    settings: Settings, store: SessionStore, catalog: BankCatalog, deliveries: Deliveries | None
+) -> App:
+    client = web_client(settings)
+    logger = logging.getLogger("bot.slack")
+    logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        # The process checks the token once before it serves (bot/slack/startup.py), with a one-line
+        # message; Bolt's check would run again in every worker and fail with a traceback.
+        token_verification_enabled=False,
+        logger=logger,
+    )
+    flows = build_flows(
+        store=store,
+        catalog=catalog,
+        client=client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+        team_runs_per_user=settings.team_runs_per_user,
+        schedules_per_user=settings.schedules_per_user,
+        deliveries=deliveries,
+    )
+    register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
+    register_repost(app, flows.delivery, deliveries)
     errors.register(app)
     return app

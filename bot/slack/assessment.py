@@ -7,6 +7,7 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -36,7 +37,9 @@ from bot.engine.conversation import (
     UnknownOption,
     prompt_for,
 )
+from bot.engine.scoring import score
 from bot.slack import blocks
+from bot.slack.deliveries import Deliveries, Steps, Undeliverable
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
@@ -60,7 +63,9 @@ from bot.slack.values import (
     QuestionButton,
     SessionButton,
 )
+from bot.store.outbox import Delivery, DeliveryRef
 from bot.store.sessions import (
+    STORE_ERRORS,
     Respondent,
     SessionRecord,
     SessionStore,
@@ -85,6 +90,22 @@ STARTING = ":compass: One moment: setting up your assessment…"
 STARTED = ":compass: I've sent the first question to our DM."
 
 
+REPORT_ON_ITS_WAY = (
+    ":white_check_mark: That was the last question: your assessment is complete and saved. "
+    "Your report comes here in a moment."
+)
+# The channel step of a delivery when the channel refused the bot: the person was told how to invite it.
+REFUSED = "refused"
+
+
+def _not_invited_note(origin: str, code: str | None) -> str:
+    return (
+        f":information_source: I couldn't post your report in <#{origin}> ({code}). "
+        "To get reports there, invite me: type `/invite @MLOps Compass` in that channel. "
+        "Your report above is saved."
+    )
+
+
 class ReportNotShared(Exception):
     """The report is in the DM, but its copy did not reach the channel the assessment was started in."""
 
@@ -100,6 +121,9 @@ class RunHook(RunWrites, Protocol):
     that finishes it (RunWrites), and what follows once the report is shown."""
 
     def response_finished(self, applied: Applied) -> None: ...
+
+    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
+        """The worker's `response_finished`, from what the finishing transaction recorded."""
 
 
 def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None) -> blocks.Message:
@@ -125,12 +149,16 @@ class AssessmentFlow:
         default_bank: str,
         client: WebClient,
         companion: ReportCompanion | None = None,
+        deliveries: Deliveries | None = None,
     ):
+        """Without `deliveries` a report is delivered on the click's own thread (`serve --memory`,
+        tests); with them the click stores it with its pending delivery and a worker delivers it."""
         self.store = store
         self.catalog = catalog
         self.default_bank = default_bank
         self.client = client
         self.companion = companion
+        self.deliveries = deliveries
         self.run_hook: RunHook | None = None
 
     # Commands ------------------------------------------------------------------------------------
@@ -340,7 +368,8 @@ class AssessmentFlow:
             say(respond, self._report_not_shared_text(failure))
         except SLACK_FAILURES as error:
             say(respond, self._show_failed_text(applied, event, error))
-        if applied.run_outcome is not None and self.run_hook is not None:
+        # With a worker, the run's follow-up comes with the report (`deliver_report`).
+        if applied.run_outcome is not None and self.run_hook is not None and self.deliveries is None:
             self.run_hook.response_finished(applied)
 
     def session_button(self, click: BlockAction, respond: Respond, start_over: bool) -> None:
@@ -398,7 +427,16 @@ class AssessmentFlow:
     def _apply(
         self, respondent: Respondent, session_id: str, event: Event, message_ts: str | None
     ) -> Applied:
-        return apply(self.store, self.catalog, respondent, session_id, event, message_ts, self.run_hook)
+        return apply(
+            self.store,
+            self.catalog,
+            respondent,
+            session_id,
+            event,
+            message_ts,
+            self.run_hook,
+            pending_delivery=self.deliveries is not None,
+        )
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:
         """Show what the transition leads to in place of the clicked message. Raises one of
@@ -411,6 +449,8 @@ class AssessmentFlow:
             run_id = applied.record.respondent.run_id
             message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id, run_id)
             self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
+        elif isinstance(prompt, ShowReport) and self.deliveries is not None:
+            self._hand_off_report(applied, self.deliveries, channel, message_ts)
         elif isinstance(prompt, ShowReport):
             self._deliver_report(applied, channel, message_ts)
         elif isinstance(prompt, ShowCancelled | ShowExpired):
@@ -421,6 +461,121 @@ class AssessmentFlow:
             self.client.chat_update(
                 channel=channel, ts=message_ts, **blocks.answered_message(text).as_kwargs()
             )
+
+    def _hand_off_report(
+        self, applied: Applied, deliveries: Deliveries, channel: str, message_ts: str
+    ) -> None:
+        """The result and its pending delivery are stored: say so in place of the question, and hand the
+        delivery to the worker. Should the hand-off fail, the worker's sweep finds it pending."""
+        self.client.chat_update(
+            channel=channel, ts=message_ts, **blocks.answered_message(REPORT_ON_ITS_WAY).as_kwargs()
+        )
+        assert applied.record.result_id is not None
+        ref = DeliveryRef(applied.record.respondent.team_id, "personal", applied.record.result_id)
+        try:
+            deliveries.deliver(ref)
+        except STORE_ERRORS as error:
+            log.warning("could not hand a report to the worker (its sweep will): %s", error)
+
+    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
+        """The worker's delivery of a personal report: the whole report in the DM (in place of the last
+        question), its summary and details in the channel it was started from, then the chart. Returns
+        where people see it; raises Undeliverable (to be retried) when Slack does not accept it."""
+        ref = delivery.ref
+        result = self.store.result(ref.team_id, ref.delivery_id)
+        if result is None:
+            return "nowhere: the result was deleted"
+        respondent = result.respondent
+        owner = respondent.user_id
+        try:
+            bank = self.catalog.by_id(result.bank_id)
+        except UnknownBank:
+            return "nowhere: its question bank is no longer offered"
+        report = score(bank, {qid: decode_answer(answer) for qid, answer in result.answers.items()})
+        session = self.store.get(respondent)
+        shown_in = session if session is not None and session.result_id == result.result_id else None
+        record = SessionRecord(
+            respondent=respondent,
+            conversation={},
+            origin_channel=result.origin_channel,
+            dm_channel=shown_in.dm_channel if shown_in else None,
+            message_ts=shown_in.message_ts if shown_in else None,
+            result_id=result.result_id,
+        )
+        whole = blocks.report_message(report, owner)
+        summary = blocks.report_summary_message(report, owner)
+        if self.companion is not None:
+            whole, summary = self.companion.annotate(record, [whole, summary])
+        try:
+            dm_channel, dm_ts = self._report_in_dm(record, whole, steps)
+        except SLACK_FAILURES as error:
+            raise Undeliverable("our DM", why_undelivered(error)) from error
+        record.dm_channel = dm_channel
+        where, channel, ts = "our DM", dm_channel, dm_ts
+        origin = result.origin_channel
+        if origin and origin != dm_channel:
+            details = blocks.report_details_message(report, owner)
+            posted = self._report_in_channel(origin, summary, details, dm_channel, steps)
+            if posted is not None:
+                where, channel, ts = f"<#{origin}>", origin, posted
+        if self.companion is not None and steps.get("chart") is None:
+            self.companion.after_report(record, channel, ts)
+            steps.record("chart", "done")
+        if delivery.prepared is not None and self.run_hook is not None and steps.get("run") is None:
+            outcome = json.loads(delivery.prepared)
+            self.run_hook.response_delivered(respondent, outcome["counted"], outcome["replaced"], dm_channel)
+            steps.record("run", "done")
+        return where
+
+    def _report_in_dm(self, record: SessionRecord, whole: blocks.Message, steps: Steps) -> tuple[str, str]:
+        done = steps.get("dm")
+        if done is not None:
+            channel, _, ts = done.partition(" ")
+            return channel, ts
+        channel = (
+            record.dm_channel
+            or self.client.conversations_open(users=record.respondent.user_id)["channel"]["id"]
+        )
+        if record.message_ts is not None:
+            self.client.chat_update(channel=channel, ts=record.message_ts, **whole.as_kwargs())
+            ts = record.message_ts
+        else:
+            ts = str(self.client.chat_postMessage(channel=channel, **whole.as_kwargs())["ts"])
+        steps.record("dm", f"{channel} {ts}")
+        return channel, ts
+
+    def _report_in_channel(
+        self,
+        origin: str,
+        summary: blocks.Message,
+        details: blocks.Message,
+        dm_channel: str,
+        steps: Steps,
+    ) -> str | None:
+        """The summary in the channel and its details in the thread; the summary's ts, or None when the
+        channel refuses the bot (the person is told how to invite it, and that is final)."""
+        try:
+            ts = steps.get("channel")
+            if ts is None:
+                try:
+                    ts = str(self.client.chat_postMessage(channel=origin, **summary.as_kwargs())["ts"])
+                except SlackApiError as error:
+                    code = slack_error_code(error)
+                    if code not in CHANNEL_REFUSALS:
+                        raise
+                    self.client.chat_postMessage(
+                        channel=dm_channel, **blocks.text_message(_not_invited_note(origin, code)).as_kwargs()
+                    )
+                    ts = REFUSED
+                steps.record("channel", ts)
+            if ts == REFUSED:
+                return None
+            if steps.get("details") is None:
+                self.client.chat_postMessage(channel=origin, thread_ts=ts, **details.as_kwargs())
+                steps.record("details", "done")
+        except SLACK_FAILURES as error:
+            raise Undeliverable(f"<#{origin}>", why_undelivered(error)) from error
+        return ts
 
     def _deliver_report(self, applied: Applied, dm_channel: str, message_ts: str) -> None:
         prompt = applied.transition.prompt
@@ -460,11 +615,7 @@ class AssessmentFlow:
             code = slack_error_code(error)
             if code not in CHANNEL_REFUSALS:
                 raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
-            note = (
-                f":information_source: I couldn't post your report in <#{origin}> ({code}). "
-                "To get reports there, invite me: type `/invite @MLOps Compass` in that channel. "
-                "Your report above is saved."
-            )
+            note = _not_invited_note(origin, code)
             try:
                 self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
             except SLACK_FAILURES as note_error:

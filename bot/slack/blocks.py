@@ -602,3 +602,13 @@ def banks_message(banks: Sequence[QuestionBank]) -> Message:
         for b in banks
     ]
     return text_message("*Question banks*\n" + "\n".join(lines))
+
+
+def text_with_button(text: str, label: str, action_id: str, value: str) -> Message:
+    return _render(
+        text,
+        [
+            SectionBlock(text=_mrkdwn(text)),
+            ActionsBlock(elements=[ButtonElement(text=label, action_id=action_id, value=value)]),
+        ],
+    )

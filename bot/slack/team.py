@@ -9,6 +9,7 @@ person who clicked and changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.deliveries import Deliveries, Steps, Undeliverable
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
@@ -39,7 +41,8 @@ from bot.slack.replies import (
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
-from bot.store.sessions import STORE_ERRORS, SessionStore
+from bot.store.outbox import DELIVERED, Delivery, DeliveryRef, Outbox
+from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
@@ -85,7 +88,10 @@ class TeamFlow:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Callable[[], float] = time.time,
         history: HistoryStore | None = None,
+        deliveries: Deliveries | None = None,
     ):
+        """Without `deliveries` a closed run's report is posted by the process that closed it; with them
+        it is stored as a pending delivery and a worker posts it."""
         self.runs = runs
         self.sessions = sessions
         self.catalog = catalog
@@ -100,6 +106,8 @@ class TeamFlow:
         self.watched_keys = responses.watched_keys
         self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
+        self.deliveries = deliveries
+        self.outbox = Outbox(runs.redis)
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
@@ -109,18 +117,31 @@ class TeamFlow:
         """After a member's report is shown: tell them what their answers did, and count them on the run's
         message (or close a run whose deadline has passed)."""
         outcome: ResponseOutcome = applied.run_outcome
-        run = outcome.run
+        self._follow_up(outcome.run, outcome.counted, outcome.replaced, applied.record.dm_channel)
+
+    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
+        """The same, in the worker, once the member's report is delivered."""
+        if respondent.run_id is None:
+            return
         try:
-            if outcome.counted and run is not None:
+            run = self.runs.get(respondent.team_id, respondent.run_id)
+        except STORE_TROUBLE as error:
+            log.warning("team run follow-up failed: %s", error)
+            return
+        self._follow_up(run, counted, replaced, dm)
+
+    def _follow_up(self, run: RunRecord | None, counted: bool, replaced: bool, dm: str | None) -> None:
+        try:
+            if counted and run is not None:
                 answered = self.runs.respondent_count(run.team_id, run.run_id)
-                note = team_blocks.counted_note(run, answered, outcome.replaced)
+                note = team_blocks.counted_note(run, answered, replaced)
                 self.refresh_count(run.team_id, run.run_id)
             else:
                 if run is not None and run.overdue(self.clock()):
                     self._close(run, CLOSED_BY_DEADLINE)
                 note = team_blocks.not_counted_note(run)
-            if applied.record.dm_channel:
-                self.client.chat_postMessage(channel=applied.record.dm_channel, **note.as_kwargs())
+            if dm:
+                self.client.chat_postMessage(channel=dm, **note.as_kwargs())
         except (*SLACK_FAILURES, *STORE_TROUBLE) as error:
             log.warning("team run follow-up failed: %s", error)
 
@@ -245,7 +266,7 @@ class TeamFlow:
         try:
             joining = usecases.take_part(self.runs, self.sessions, self.catalog, run, user_id, self.clock())
         except RunClosed as closed:
-            ephemeral(respond, team_blocks.closed_note(closed.run))
+            ephemeral(respond, self._closed_note(closed.run))
             return
         except RunBankChanged as changed:
             used = blocks.escape(f"{changed.run.bank_id} {changed.run.bank_version}")
@@ -323,7 +344,7 @@ class TeamFlow:
             return
         if closed is None:
             latest = self.runs.get(team_id, run.run_id) or run
-            ephemeral(respond, team_blocks.closed_note(latest))
+            ephemeral(respond, self._closed_note(latest))
 
     # Internals ------------------------------------------------------------------------------------
 
@@ -349,7 +370,7 @@ class TeamFlow:
                 return None
             run = closed.run if closed is not None else (self.runs.get(team_id, run.run_id) or run)
         if not run.is_open:
-            ephemeral(respond, team_blocks.closed_note(run))
+            ephemeral(respond, self._closed_note(run))
             return None
         return run
 
@@ -375,14 +396,56 @@ class TeamFlow:
         return closed
 
     def _publish(self, closed: ClosedRun) -> None:
+        """Post the closed run's report (the worker does, given `deliveries`); the report is kept with the
+        run either way, and its delivery record says whether Slack accepted it."""
         run = closed.run
         message = self._with_channel_changes(closed, team_blocks.team_report_message(closed.view))
+        ref = DeliveryRef(run.team_id, "team", run.run_id)
+        author = run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
+        self.outbox.add(ref, author, json.dumps(message.as_kwargs()))
+        if self.deliveries is not None:
+            try:
+                self.deliveries.deliver(ref)
+            except STORE_ERRORS as error:
+                log.warning("could not hand a team report to the worker (its sweep will): %s", error)
+            return
+        delivery = self.outbox.get(ref)
+        if delivery is None:
+            return
         try:
-            self.client.chat_postMessage(channel=run.channel_id, **message.as_kwargs())
-        except SLACK_FAILURES as error:
-            # The report is kept with the run either way.
-            log.warning("could not post the team report: %s", why_undelivered(error))
-        self._show_closed(run, closed.view.respondents)
+            self.deliver_report(delivery, Steps(self.outbox, delivery))
+        except Undeliverable as error:
+            log.warning("could not post the team report: %s", error.reason)
+            self._show_closed(closed.run, closed.view.respondents)
+            return
+        self.outbox.finish(ref, DELIVERED)
+
+    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
+        """Post a closed run's report in its channel and mark its message closed; returns where."""
+        ref = delivery.ref
+        run = self.runs.get(ref.team_id, ref.delivery_id)
+        if run is None or delivery.prepared is None:
+            return "nowhere: the run is gone"
+        where = f"<#{run.channel_id}>"
+        if steps.get("report") is None:
+            try:
+                posted = self.client.chat_postMessage(channel=run.channel_id, **json.loads(delivery.prepared))
+            except SLACK_FAILURES as error:
+                raise Undeliverable(where, why_undelivered(error)) from error
+            steps.record("report", str(posted["ts"]))
+        if steps.get("closed") is None:
+            self._show_closed(run, self.runs.respondent_count(run.team_id, run.run_id))
+            steps.record("closed", "done")
+        return where
+
+    def _closed_note(self, run: RunRecord) -> blocks.Message:
+        """What a click on a closed run's button is told: where its report is, once Slack took it."""
+        try:
+            delivery = self.outbox.get(DeliveryRef(run.team_id, "team", run.run_id))
+        except STORE_ERRORS:
+            delivery = None
+        posted = delivery is None or delivery.state == DELIVERED or delivery.steps.get("report") is not None
+        return team_blocks.closed_note(run, report_posted=posted)
 
     def _with_channel_changes(self, closed: ClosedRun, message: blocks.Message) -> blocks.Message:
         """Keep the run's result in the channel's history, and show what changed since the channel's

@@ -190,10 +190,16 @@ def nudge_message(run: RunRecord, bank: QuestionBank) -> Message:
     )
 
 
-def closed_note(run: RunRecord) -> Message:
+def closed_note(run: RunRecord, report_posted: bool = True) -> Message:
+    """`report_posted`: Slack confirmed the report's post in the run's channel."""
     closed = when(run.closed_at or run.deadline)
+    report = (
+        f"its report is in <#{run.channel_id}>"
+        if report_posted
+        else f"its report is saved but not yet posted in <#{run.channel_id}>"
+    )
     return text_message(
-        f"This team run closed {closed}, so nothing was changed; its report is in <#{run.channel_id}>. "
+        f"This team run closed {closed}, so nothing was changed; {report}. "
         f"Start a new one with `{COMMAND} team`."
     )
 

@@ -38,6 +38,10 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
+    mlops-compass:{T}:report:K:ID           a report to deliver (K personal, ID its result; K team, ID the
+                                            run): its author, state, and what Slack already accepted (hash)
+    mlops-compass:{T}:report:K:ID:lock      held while a worker delivers that report (expires)
+    mlops-compass:{clock}:outbox            reports "T:K:ID" not yet delivered, scored by when (sorted set)
 
 Every key builder below declares its bound (``@bounded``): how the key expires, is trimmed, or is deleted.
 History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
@@ -193,15 +197,18 @@ DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
+OUTBOX = f"{CLOCK}:outbox"
 GLOBAL_BOUNDS: dict[str, str] = {
     DUE_SCHEDULES: "one member per active schedule",
     DELIVERIES: "one member per active schedule's undelivered reminder",
     PENDING_DELIVERIES: "one field per active schedule",
     WATCHED_SESSIONS: "one member per session in progress; a session that expired is dropped when looked at",
+    OUTBOX: "one member per report not yet delivered or given up on; a delivery's retries end within "
+    "DELIVERY_RETRY_SECONDS",
     RUN_DEADLINES: "one member per open run; a run that expired unclosed is dropped when its deadline comes",
 }
 # Where each global index's members name their workspace first: "T:…".
-CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES)
+CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES, OUTBOX)
 
 
 def _helper(function: H) -> H:
@@ -223,6 +230,16 @@ def clock_member(team_id: str, item_id: str) -> str:
 def split_clock_member(member: str) -> tuple[str, str]:
     team_id, _, item_id = member.partition(":")
     return team_id, item_id
+
+
+@bounded("expires", "a while after it is delivered or given up on (bot/store/outbox.py); pending until then")
+def report_delivery(team_id: str, kind: str, delivery_id: str) -> str:
+    return f"{_workspace(team_id)}:report:{kind}:{delivery_id}"
+
+
+@bounded("expires", "when the worker holding it lets go, or after its lease (bot/store/outbox.py)")
+def report_delivery_lock(team_id: str, kind: str, delivery_id: str) -> str:
+    return f"{report_delivery(team_id, kind, delivery_id)}:lock"
 
 
 @bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")

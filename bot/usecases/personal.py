@@ -9,8 +9,9 @@ transaction.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +34,7 @@ from bot.engine.conversation import (
 )
 from bot.engine.report_view import build_view
 from bot.engine.scoring import answered_of_applicable
+from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import (
     Change,
     Respondent,
@@ -75,7 +77,7 @@ class RunWrites(Protocol):
         answers: Mapping[str, Answer],
         result: ResultRecord,
         watched: Watched,
-    ) -> Any: ...  # has .queue(pipeline)
+    ) -> Any: ...  # has .queue(pipeline), .counted and .replaced
 
 
 def is_finished(record: SessionRecord) -> bool:
@@ -138,10 +140,12 @@ def apply(
     event: Event,
     message_ts: str | None = None,
     run: RunWrites | None = None,
+    pending_delivery: bool = False,
 ) -> Applied:
     """One atomic transition of the respondent's stored conversation. The one that completes it stores the
     result too, and a team run's counts when `run` is given for a run member. Raises SessionMismatch,
-    the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE."""
+    the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE. With
+    `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker."""
     hook = run if respondent.run_id else None
     watched = hook.watched_keys(respondent) if hook else ()
 
@@ -162,11 +166,32 @@ def apply(
                 answers = transition.state.answers
                 run_outcome = hook.response_writes(respondent, bank, answers, result, watched_values)
         also = run_outcome.queue if run_outcome is not None else None
+        if result is not None and pending_delivery:
+            ref = DeliveryRef(respondent.team_id, "personal", result.result_id)
+            also = _with_delivery(also, ref, respondent, run_outcome)
         return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
     if not watched:
         return store.change(respondent, lambda record: mutate(record, {}))
     return store.change_with(respondent, watched, mutate)
+
+
+def _with_delivery(
+    also: Callable[[Any], None] | None, ref: DeliveryRef, respondent: Respondent, run_outcome: Any
+) -> Callable[[Any], None]:
+    """`also`, and the report's pending delivery; a run member's carries what the run made of it."""
+    counted = (
+        None
+        if run_outcome is None
+        else json.dumps({"counted": run_outcome.counted, "replaced": run_outcome.replaced})
+    )
+
+    def queue(pipe: Any) -> None:
+        if also is not None:
+            also(pipe)
+        Outbox.queue_pending(pipe, ref, respondent.user_id, counted)
+
+    return queue
 
 
 def remember_message(

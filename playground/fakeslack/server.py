@@ -20,6 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, TypedDict
@@ -137,6 +138,22 @@ class _Fault:
     retry_after: int | None = None
     # Close the connection without answering, as a network failure or a crashed proxy does.
     drop_connection: bool = False
+    # Answer with this HTTP status (a 5xx), as Slack does when it fails inside.
+    http_status: int | None = None
+
+
+@dataclass
+class Hold:
+    """A call held on arrival: `reached` is set once it arrived, and it is carried out after `release()`
+    (or after `timeout` seconds)."""
+
+    timeout: float
+    matching: Callable[[dict[str, Any]], bool] | None = None
+    reached: threading.Event = dataclass_field(default_factory=threading.Event)
+    released: threading.Event = dataclass_field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 # The status recorded for a call whose connection was dropped; no HTTP status was ever sent.
@@ -338,6 +355,7 @@ class FakeSlack:
         self._users: dict[str, dict[str, Any]] = {}
         self._archived: set[str] = set()
         self._delays: dict[str, deque[float]] = {}
+        self._holds: dict[str, deque[Hold]] = {}
         self._triggers = TriggerBook()
         self._modals: dict[str, tuple[str, dict[str, Any]]] = {}  # view id: (user id, view)
         self._closed_modals: set[str] = set()
@@ -495,6 +513,23 @@ class FakeSlack:
         if retry_after < 0:
             raise ValueError("retry_after must be >= 0")
         self._queue_fault(method, _Fault(error="ratelimited", retry_after=retry_after), times)
+
+    def fail_http_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP ``status`` (a server error)."""
+        if not 500 <= status <= 599:
+            raise ValueError("status must be a 5xx")
+        self._queue_fault(method, _Fault(error="internal_error", http_status=status), times)
+
+    def hold_next(
+        self, method: str, matching: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0
+    ) -> Hold:
+        """Hold the next call to ``method`` (whose params are ``matching``) on arrival, before it is
+        carried out, until released: the caller is mid-call for as long as the test wants (to kill it
+        there, say)."""
+        hold = Hold(timeout, matching)
+        with self._cond:
+            self._holds.setdefault(method, deque()).append(hold)
+        return hold
 
     def drop_connection_next(self, method: str, times: int = 1) -> None:
         """Close the connection of the next ``times`` calls to ``method`` without answering them."""
@@ -675,6 +710,14 @@ class FakeSlack:
                 self._move_upload_late(named, late[0])
                 self._record(method, params, headers, received_at, refusal, 200, late=late[0])
                 return _Reply.json(200, refusal)
+            holds = self._holds.get(method)
+            hold = next((h for h in holds or () if h.matching is None or h.matching(params)), None)
+            if hold is not None and holds is not None:
+                holds.remove(hold)
+        if hold is not None:
+            hold.reached.set()
+            hold.released.wait(hold.timeout)
+        with self._cond:
             status, payload, extra_headers = self._dispatch(method, params, headers, parse_error, events)
             self._record(method, params, headers, received_at, payload, status)
             if payload.get("ok"):
@@ -757,6 +800,8 @@ class FakeSlack:
                 return DROPPED, {"ok": False, "error": fault.error}, {}
             if fault.retry_after is not None:
                 return 429, {"ok": False, "error": fault.error}, {"Retry-After": str(fault.retry_after)}
+            if fault.http_status is not None:
+                return fault.http_status, {"ok": False, "error": fault.error}, {}
             return 200, {"ok": False, "error": fault.error}, {}
         if parse_error:
             return 200, {"ok": False, "error": parse_error}, {}

@@ -17,14 +17,15 @@ from bot.cli.clock import Clock, ClockConfig
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, Start, advance
 from bot.engine.schedule import as_timestamp, parse_request
-from bot.slack.assessment import AssessmentFlow
+from bot.slack.app import build_flows
 from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
 from bot.slack.schedule_blocks import REMINDER_EVENT, START_FROM_REMINDER_ACTION, StartButton
 from bot.slack.team import TeamFlow
+from bot.store.history import HistoryStore
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
 from bot.store.sessions import Respondent, ResultRecord, SessionRecord, SessionStore
-from bot.store.team_runs import TeamRunStore
+from bot.usecases.team_runs import open_run
 from playground.fakeslack import FakeSlack, RecordedCall
 from playground.fakeslack.workspace import buttons_of
 
@@ -363,11 +364,34 @@ def test_without_team_runs_a_team_schedule_posts_the_reminder_and_says_why(
 
 
 def real_teams(client: redis.Redis, fake: FakeSlack) -> TeamFlow:
-    """Team runs as the clock process builds them: the web process's own flow, on the clock's client."""
-    slack = clock_client("xoxb-clock", fake.base_url, timeout_seconds=5)
-    sessions = SessionStore(client)
-    assessments = AssessmentFlow(store=sessions, catalog=CATALOG, default_bank="mlops", client=slack)
-    return TeamFlow(TeamRunStore(client), sessions, CATALOG, assessments, slack, default_bank="mlops")
+    """Team runs as the clock process builds them: the one factory every process uses, on the clock's
+    client, delivering in this process (the worker's part is the e2e tests')."""
+    return build_flows(
+        store=SessionStore(client),
+        catalog=CATALOG,
+        client=clock_client("xoxb-clock", fake.base_url, timeout_seconds=5),
+        default_bank="mlops",
+        min_respondents=3,
+        team_runs_per_user=5,
+        schedules_per_user=10,
+        deliveries=None,
+    ).team
+
+
+def test_the_clocks_team_runs_are_wired_as_the_web_processs_with_the_channels_history(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    # A channel's history keeps no team level or score (docs/privacy.md), so what the clock must not miss
+    # is the wiring itself: the same history store, companion and report deliveries as `serve`.
+    teams = real_teams(redis_client, fake)
+    assert isinstance(teams.history, HistoryStore)
+    assert teams.history.redis is redis_client
+    assert teams.assessments.companion is not None and teams.assessments.run_hook is teams
+    bank = CATALOG.by_id("mlops")
+    run = open_run(teams.runs, bank, team_id, "C0TEAM", CREATOR, days=7, now=time.time() - 8 * 24 * 3600)
+    assert teams.close_overdue(time.time()) == 1
+    closed = teams.runs.get(team_id, run.run_id)
+    assert closed is not None and not closed.is_open and closed.report is not None
 
 
 def run_messages(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:

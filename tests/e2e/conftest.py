@@ -46,6 +46,10 @@ def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
         "REDIS_URL": redis_url,
         "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "INFO",
+        # The worker retries a report Slack did not accept twice, a second apart, then tells its author;
+        # it enqueues again a report left pending (its web process died) after three seconds.
+        "DELIVERY_RETRY_SECONDS": "[1, 1]",
+        "OUTBOX_SWEEP_SECONDS": "3",
     }
 
 

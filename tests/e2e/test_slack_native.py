@@ -153,13 +153,22 @@ def check_everything(fake: FakeSlack, start: int, acks: list[Acknowledgement], f
 
 
 def answer_to_the_end(user: SlackUser, question: dict[str, Any], limit: int = 60) -> dict[str, Any]:
-    """Click the best answer until the question message becomes the report; returns the report."""
+    """Click the best answer until the question message becomes the report (the worker puts it there
+    once the last click said it is on its way); returns the report."""
     for _ in range(limit):
         click_and_wait(user, question, best_option(question))
         question = next(m for m in user.dm_messages() if m["ts"] == question["ts"])
         if not answer_buttons(question):
-            return question
+            return report_in_place_of(user, question["ts"])
     raise AssertionError(f"still asking after {limit} answers")
+
+
+def report_in_place_of(user: SlackUser, ts: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while "maturity report" not in (shown := next(m for m in user.dm_messages() if m["ts"] == ts))["text"]:
+        assert time.monotonic() < deadline, "the report never replaced the last question"
+        time.sleep(0.01)
+    return shown
 
 
 def wait_for_question(user: SlackUser) -> dict[str, Any]:

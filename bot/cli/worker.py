@@ -1,0 +1,175 @@
+"""`mlops-compass worker`: delivers reports off the web process, and `mlops-compass jobs`: what failed.
+
+The web process stores a finished assessment (or a closed team run) with its pending delivery and
+enqueues the delivery on RQ; this process runs it: the report in the DM and the channel, what changed
+since last time, the chart, the run's closed message. A delivery Slack does not accept is retried with
+back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what stayed pending with no job
+(a web process killed between its transaction and the enqueue). `rq info --url $REDIS_URL` shows the
+queue too.
+
+Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.slack.deliveries import ReportDelivery
+    from bot.store.jobs import JobQueue
+    from bot.store.outbox import Outbox
+
+log = logging.getLogger("bot.worker")
+
+EXIT_BAD_SETTING = 2
+WORKER_STARTED = "mlops-compass worker: started, delivering reports"
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Runtime:
+    delivery: ReportDelivery
+    queue: JobQueue
+    outbox: Outbox
+
+
+_runtime: Runtime | None = None
+
+
+def add_worker_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        help="run the worker: deliver reports, charts and team reports off the web process (the Procfile's "
+        "worker)",
+        description="Run the worker process. Settings come from the environment; see the README. Any "
+        "number may run against one Redis: each report is delivered once.",
+    )
+    parser.add_argument("--burst", action="store_true", help="deliver what is queued, then exit")
+    parser.set_defaults(handler=run_worker_command)
+    jobs = subparsers.add_parser(
+        "jobs",
+        help="list the worker's failed jobs (reports Slack never accepted)",
+        description="List the failed jobs in the worker's queue at REDIS_URL.",
+    )
+    jobs.set_defaults(handler=run_jobs_command)
+
+
+def _start(name: str) -> tuple[Any, Any, Any] | int:
+    """Settings, catalog and Redis, or the exit status after saying what is wrong."""
+    from bot.cli.web import StartupError, configure_logging, load_catalog
+    from bot.settings import SettingsError, load_clock_settings
+    from bot.store.sessions import SessionStore, StoreUnavailable, connect
+
+    try:
+        settings = load_clock_settings()
+        configure_logging(settings.log_level)
+        catalog = load_catalog(settings)
+        client = connect(settings.redis_url)
+        SessionStore(client).ping()
+    except (SettingsError, StartupError) as error:
+        print(f"mlops-compass {name}: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    except StoreUnavailable as error:
+        print(f"mlops-compass {name}: Redis at REDIS_URL {error}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    return settings, catalog, client
+
+
+def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
+    global _runtime
+    from rq import SimpleWorker
+
+    from bot.slack.app import build_flows, web_client_for
+    from bot.store.history import HistoryLimits
+    from bot.store.jobs import JobQueue
+    from bot.store.outbox import Outbox
+    from bot.store.sessions import SessionStore
+
+    started = _start("worker")
+    if isinstance(started, int):
+        return started
+    settings, catalog, client = started
+    queue = JobQueue(client, settings.delivery_retry_seconds)
+    flows = build_flows(
+        store=SessionStore(
+            client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
+        ),
+        catalog=catalog,
+        client=web_client_for(settings.slack_bot_token, settings.slack_api_url),
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+        team_runs_per_user=settings.team_runs_per_user,
+        schedules_per_user=settings.schedules_per_user,
+        deliveries=queue,
+    )
+    _runtime = Runtime(flows.delivery, queue, Outbox(client))
+    stop = threading.Event()
+    sweeper = threading.Thread(
+        target=_sweep_until, args=(_runtime, settings.outbox_sweep_seconds, stop), daemon=True
+    )
+    sweep(_runtime, time.time())
+    sweeper.start()
+    # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
+    print(WORKER_STARTED, file=sys.stderr, flush=True)
+    # SimpleWorker runs each job in this process: the flows and clients are built once, not per job.
+    worker = SimpleWorker([queue.queue], connection=client)
+    try:
+        worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        stop.set()
+    log.info("worker stopped")
+    return 0
+
+
+def sweep(runtime: Runtime, older_than: float) -> int:
+    """Enqueue the deliveries pending since before `older_than` whose job is not waiting or running;
+    how many were enqueued."""
+    enqueued = 0
+    for ref in runtime.outbox.pending(older_than, SWEEP_BATCH):
+        if runtime.queue.deliver(ref):
+            log.info("enqueued a pending %s report again", ref.kind)
+            enqueued += 1
+    return enqueued
+
+
+def _sweep_until(runtime: Runtime, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        try:
+            sweep(runtime, time.time() - every)
+        except Exception:
+            log.exception("the outbox sweep failed; the next one tries again")
+
+
+def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
+    """The job the web process enqueues (bot.store.jobs.DELIVER_REPORT)."""
+    from bot.store.jobs import last_attempt
+    from bot.store.outbox import DeliveryRef
+
+    if _runtime is None:
+        raise RuntimeError("deliver_report runs in `mlops-compass worker`")
+    ref = DeliveryRef.from_member(f"{team_id}:{kind}:{delivery_id}")
+    if ref is None:
+        return f"unknown kind of report: {kind}"
+    return _runtime.delivery.run(ref, last_attempt())
+
+
+def run_jobs_command(args: argparse.Namespace, consoles: Any) -> int:
+    from bot.store.jobs import JobQueue
+
+    started = _start("jobs")
+    if isinstance(started, int):
+        return started
+    settings, _, client = started
+    failed = JobQueue(client, settings.delivery_retry_seconds).failed()
+    if not failed:
+        print("No failed jobs.")
+        return 0
+    for job in failed:
+        print(f"{job.job_id}\t{job.description}\t{job.error}")
+    return 0

@@ -1,0 +1,178 @@
+"""Report delivery, as the worker runs it: every report (personal, team, reminder-started) is retried until
+Slack accepts it, and when it finally cannot be posted its author is told, with a button that posts it
+again.
+
+The web process only stores the result with its pending delivery (bot/store/outbox.py) and hands the
+delivery to the queue (`Deliveries`); the worker calls `ReportDelivery.run` for it. Each step Slack
+accepted is recorded, so a retry resumes where the last try stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from slack_sdk import WebClient
+
+from bot.slack import blocks
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import (
+    SLACK_FAILURES,
+    UNRECOGNISED_BUTTON,
+    Respond,
+    say,
+    store_trouble_text,
+    why_undelivered,
+)
+from bot.store.outbox import DELIVERED, FAILED, PENDING, Delivery, DeliveryRef, Outbox
+from bot.store.sessions import STORE_ERRORS
+
+log = logging.getLogger(__name__)
+
+REPOST_ACTION = "report_repost"
+# A delivery is held this long by the worker delivering it (the job's own time limit).
+CLAIM_SECONDS = 300
+
+
+class Deliveries(Protocol):
+    """Where the web process hands a stored report for delivery (bot/store/jobs.py's JobQueue)."""
+
+    def deliver(self, ref: DeliveryRef) -> bool: ...
+
+
+class Steps:
+    """What Slack already accepted for one delivery, and the recording of each new step."""
+
+    def __init__(self, outbox: Outbox, delivery: Delivery):
+        self.outbox = outbox
+        self.ref = delivery.ref
+        self.accepted = dict(delivery.steps)
+
+    def get(self, step: str) -> str | None:
+        return self.accepted.get(step)
+
+    def record(self, step: str, value: str) -> None:
+        self.outbox.record_step(self.ref, step, value)
+        self.accepted[step] = value
+
+
+class Undeliverable(Exception):
+    """The report cannot be posted where it belongs; `where` names it for its author."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(reason)
+        self.where = where
+        self.reason = reason
+
+
+# What a delivery raises to be tried again.
+RETRIED: tuple[type[Exception], ...] = (*SLACK_FAILURES, Undeliverable)
+
+
+# What delivers one kind of report: posts what `Steps` does not have yet, and returns where it landed
+# ("<#C>") for the author's note after a re-post. Raises one of SLACK_FAILURES to be retried.
+Deliver = Callable[[Delivery, Steps], str]
+
+
+def repost_value(ref: DeliveryRef) -> str:
+    return f"{ref.kind}:{ref.team_id}:{ref.delivery_id}"
+
+
+def parse_repost_value(value: str) -> DeliveryRef | None:
+    kind, _, rest = value.partition(":")
+    team_id, _, delivery_id = rest.partition(":")
+    return DeliveryRef.from_member(f"{team_id}:{kind}:{delivery_id}") if team_id else None
+
+
+def not_posted_message(ref: DeliveryRef, what: str, where: str, reason: str) -> blocks.Message:
+    text = (
+        f":warning: I couldn't post {what} in {where}: {reason}. I kept trying, and Slack still did not "
+        "accept it. It is saved: *Post it again* tries once more."
+    )
+    return blocks.text_with_button(text, "Post it again", REPOST_ACTION, repost_value(ref))
+
+
+class ReportDelivery:
+    def __init__(self, outbox: Outbox, client: WebClient, personal: Deliver, team: Deliver):
+        self.outbox = outbox
+        self.client = client
+        self.by_kind = {"personal": personal, "team": team}
+
+    def run(self, ref: DeliveryRef, last_attempt: bool) -> str:
+        """Deliver the report unless it is delivered already or another worker holds it; what happened.
+        Raises to be retried; on the last attempt the author is told first."""
+        if not self.outbox.claim(ref, CLAIM_SECONDS):
+            return "held by another worker"
+        try:
+            delivery = self.outbox.get(ref)
+            if delivery is None or delivery.state != PENDING:
+                return "nothing to deliver"
+            steps = Steps(self.outbox, delivery)
+            try:
+                where = self.by_kind[ref.kind](delivery, steps)
+            except RETRIED as error:
+                if not last_attempt:
+                    raise
+                self._tell_author(delivery, error)
+                self.outbox.finish(ref, FAILED, told=True)
+                raise
+            self.outbox.finish(ref, DELIVERED)
+            if delivery.told:
+                self._say_posted(delivery, where)
+            return f"delivered to {where}"
+        finally:
+            self.outbox.release(ref)
+
+    def _tell_author(self, delivery: Delivery, error: Exception) -> None:
+        ref = delivery.ref
+        what = "your team run's report" if ref.kind == "team" else "your MLOps maturity report"
+        where = error.where if isinstance(error, Undeliverable) else "Slack"
+        reason = error.reason if isinstance(error, Undeliverable) else why_undelivered(error)
+        message = not_posted_message(ref, what, where, reason)
+        dm = self.client.conversations_open(users=delivery.author)["channel"]["id"]
+        self.client.chat_postMessage(channel=dm, **message.as_kwargs())
+
+    def _say_posted(self, delivery: Delivery, where: str) -> None:
+        try:
+            dm = self.client.conversations_open(users=delivery.author)["channel"]["id"]
+            text = f":white_check_mark: The report I couldn't post earlier is now in {where}."
+            self.client.chat_postMessage(channel=dm, **blocks.text_message(text).as_kwargs())
+        except SLACK_FAILURES as error:
+            log.warning("could not say that a report was posted after all: %s", why_undelivered(error))
+
+    def repost(self, click: BlockAction, respond: Respond, deliveries: Deliveries | None) -> None:
+        """*Post it again*, by the report's author: the delivery is pending again and goes to the worker
+        (or is tried here, without one)."""
+        ref = parse_repost_value(click.value or "")
+        try:
+            delivery = self.outbox.get(ref) if ref is not None else None
+        except STORE_ERRORS as error:
+            say(respond, store_trouble_text(error))
+            return
+        if ref is None or delivery is None:
+            say(respond, UNRECOGNISED_BUTTON)
+            return
+        if delivery.author != click.user_id:
+            say(respond, "That button belongs to someone else's report, so nothing was changed.")
+            return
+        if delivery.state == DELIVERED:
+            say(respond, "That report was posted already, so I didn't post it again.")
+            return
+        try:
+            self.outbox.reopen(ref)
+            if deliveries is not None:
+                deliveries.deliver(ref)
+        except STORE_ERRORS as error:
+            say(respond, store_trouble_text(error))
+            return
+        if deliveries is not None:
+            say(
+                respond,
+                "I'm posting your report again; I'll tell you here when it's in, or if it fails again.",
+            )
+            return
+        try:
+            self.run(ref, last_attempt=True)
+        except RETRIED as error:
+            log.warning("a re-posted report failed again: %s", error)

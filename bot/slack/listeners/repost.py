@@ -1,0 +1,17 @@
+"""*Post it again*, on the note that a report could not be posted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.slack.deliveries import REPOST_ACTION, Deliveries, ReportDelivery
+from bot.slack.payloads import BlockAction
+
+
+def register(app: App, delivery: ReportDelivery, deliveries: Deliveries | None) -> None:
+    @app.action(REPOST_ACTION)
+    def handle_repost(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        delivery.repost(BlockAction.of(body, action), respond, deliveries)

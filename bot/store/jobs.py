@@ -1,0 +1,85 @@
+"""The worker's queue (RQ on the app's Redis): what the web process hands off, and what failed.
+
+A delivery's job id is derived from the report it delivers, so enqueuing it again while it waits, runs or
+is scheduled for a retry adds nothing; one that failed or finished is enqueued afresh. Its outbox record
+(bot/store/outbox.py) says what Slack already accepted, so a new run resumes rather than posts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+from rq import Queue, Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from bot.store.outbox import DeliveryRef
+
+QUEUE_NAME = "mlops-compass"
+# The job the worker runs for a delivery (bot/cli/worker.py); named, so the web process need not import it.
+DELIVER_REPORT = "bot.cli.worker.deliver_report"
+JOB_TIMEOUT_SECONDS = 300
+FAILED_KEPT_SECONDS = 30 * 24 * 3600
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
+
+
+def delivery_job_id(ref: DeliveryRef) -> str:
+    return f"report-{ref.kind}-{ref.team_id}-{ref.delivery_id}"
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    job_id: str
+    description: str
+    error: str
+
+
+def last_attempt() -> bool:
+    """Whether the running job has no retry left (outside a job: it is the only attempt)."""
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
+class JobQueue:
+    def __init__(self, client: redis.Redis, retry_seconds: Sequence[int]) -> None:
+        """`retry_seconds`: the wait before each retry of a delivery Slack did not accept."""
+        self.queue = Queue(QUEUE_NAME, connection=client)
+        self.retry_seconds = tuple(retry_seconds)
+
+    def deliver(self, ref: DeliveryRef) -> bool:
+        """Enqueue the delivery unless its job is already waiting or running; True when enqueued."""
+        job_id = delivery_job_id(ref)
+        try:
+            status = Job.fetch(job_id, connection=self.queue.connection).get_status()
+        except NoSuchJobError:
+            status = None
+        if status in _LIVE:
+            return False
+        self.queue.failed_job_registry.remove(job_id)
+        self.queue.enqueue(
+            DELIVER_REPORT,
+            ref.team_id,
+            ref.kind,
+            ref.delivery_id,
+            job_id=job_id,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            failure_ttl=FAILED_KEPT_SECONDS,
+            result_ttl=3600,
+            retry=Retry(max=len(self.retry_seconds), interval=list(self.retry_seconds))
+            if self.retry_seconds
+            else None,
+        )
+        return True
+
+    def failed(self) -> list[FailedJob]:
+        jobs = []
+        registry = self.queue.failed_job_registry
+        for job_id in registry.get_job_ids():
+            job = self.queue.fetch_job(job_id)
+            if job is None:
+                continue
+            error = (job.exc_info or "").strip().splitlines()
+            jobs.append(FailedJob(job_id, job.description or job_id, error[-1] if error else ""))
+        return jobs
