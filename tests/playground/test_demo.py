@@ -153,6 +153,10 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
         stderr=terminal,
         env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
         start_new_session=True,
+        # A program started in the background by a shell without job control inherits SIGINT ignored, and
+        # Python then installs no KeyboardInterrupt handler; a terminal's foreground program has the
+        # default, so the playground gets that whatever ran the tests.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(terminal)
     screen = read_until(controller, "Your choice", timeout=60)
