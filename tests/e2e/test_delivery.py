@@ -147,6 +147,8 @@ def test_a_personal_report_slack_never_takes_is_told_to_its_author_and_post_it_a
 
 
 def open_team_run(starter: SlackUser) -> dict[str, Any]:
+    # Only a member of the channel may start a team run there.
+    starter.fake.set_channel_members(starter.channel_id, [starter.user_id])
     assert starter.command("team pulse").status == 200
     return wait_until(
         lambda: next(
