@@ -14,6 +14,7 @@ import redis
 import time_machine
 
 from bot.cli.clock import Clock, ClockConfig
+from bot.engine.answers import Answer, OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, Start, advance
 from bot.engine.schedule import as_timestamp, parse_request
@@ -21,11 +22,12 @@ from bot.slack.app import build_flows
 from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
 from bot.slack.schedule_blocks import REMINDER_EVENT, START_FROM_REMINDER_ACTION, StartButton
 from bot.slack.team import TeamFlow
-from bot.store.history import HistoryStore
+from bot.store.history import HistoryStore, Scope
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
 from bot.store.sessions import Respondent, ResultRecord, SessionRecord, SessionStore
-from bot.usecases.team_runs import open_run
+from bot.usecases import personal
+from bot.usecases.team_runs import RunResponses, open_run
 from playground.fakeslack import FakeSlack, RecordedCall
 from playground.fakeslack.workspace import buttons_of
 
@@ -392,6 +394,26 @@ def test_the_clocks_team_runs_are_wired_as_the_web_processs_with_the_channels_hi
     assert teams.close_overdue(time.time()) == 1
     closed = teams.runs.get(team_id, run.run_id)
     assert closed is not None and not closed.is_open and closed.report is not None
+
+
+def test_a_run_the_clock_closes_at_its_deadline_is_kept_in_the_channels_history(
+    redis_client: redis.Redis, fake: FakeSlack, team_id: str
+) -> None:
+    teams = real_teams(redis_client, fake)
+    pulse = CATALOG.by_id("pulse")
+    run = open_run(teams.runs, pulse, team_id, "C0TEAM", CREATOR, days=7)
+    best: dict[str, Answer] = {q.id: OptionChoice(len(q.options) - 1) for q in pulse.questions}
+    for user_id in ("U0MEMBER1", "U0MEMBER2", "U0MEMBER3"):
+        member = Respondent(team_id=team_id, user_id=user_id, run_id=run.run_id)
+        personal.finish(teams.sessions, CATALOG, member, pulse, best, run=RunResponses())
+    # Nobody closes it: a week and a day later the clock does, through the same flows as `serve`.
+    assert teams.close_overdue(time.time() + 8 * 24 * 3600) == 1
+    [kept] = HistoryStore(redis_client).results(Scope.channel(team_id, "C0TEAM"))
+    assert kept.respondents == 3 and kept.bank_id == "pulse"
+    # Exactly what the report showed: band counts, no team level or score.
+    counted = {d.id: d.counted for d in kept.dimensions if d.counted is not None}
+    assert counted and all(text == "3 of 3" for text in counted.values())
+    assert kept.overall_level is None and all(d.level is None and d.score is None for d in kept.dimensions)
 
 
 def run_messages(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
