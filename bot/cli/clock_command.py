@@ -31,7 +31,7 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.clock import Clock, ClockConfig
     from bot.cli.web import StartupError, check_slack, configure_logging, load_catalog
     from bot.settings import SettingsError, load_clock_settings
-    from bot.slack.app import build_flows
+    from bot.slack.app import flows_for
     from bot.slack.reminders import ReminderSlack, clock_client
     from bot.store.history import HistoryLimits
     from bot.store.jobs import JobQueue
@@ -61,14 +61,11 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     )
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
     # the same flows, the channel's history and the worker's deliveries included.
-    teams = build_flows(
+    teams = flows_for(
+        settings,
         store=sessions,
         catalog=catalog,
         client=slack_client,
-        default_bank=settings.default_bank,
-        min_respondents=settings.team_min_respondents,
-        team_runs_per_user=settings.team_runs_per_user,
-        schedules_per_user=settings.schedules_per_user,
         deliveries=JobQueue(client, settings.delivery_retry_seconds),
     ).team
     clock = Clock(

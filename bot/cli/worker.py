@@ -85,7 +85,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     global _runtime
     from rq import SimpleWorker
 
-    from bot.slack.app import build_flows, web_client_for
+    from bot.slack.app import flows_for, web_client_for
     from bot.store.history import HistoryLimits
     from bot.store.jobs import JobQueue
     from bot.store.outbox import Outbox
@@ -96,16 +96,13 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
         return started
     settings, catalog, client = started
     queue = JobQueue(client, settings.delivery_retry_seconds)
-    flows = build_flows(
+    flows = flows_for(
+        settings,
         store=SessionStore(
             client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
         ),
         catalog=catalog,
         client=web_client_for(settings.slack_bot_token, settings.slack_api_url),
-        default_bank=settings.default_bank,
-        min_respondents=settings.team_min_respondents,
-        team_runs_per_user=settings.team_runs_per_user,
-        schedules_per_user=settings.schedules_per_user,
         deliveries=queue,
     )
     _runtime = Runtime(flows.delivery, queue, Outbox(client))

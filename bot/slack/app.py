@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.engine.catalog import BankCatalog
-from bot.settings import Settings
+from bot.settings import ClockSettings, Settings
 from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.deliveries import Deliveries, ReportDelivery
@@ -128,6 +128,27 @@ def build_flows(
     return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery)
 
 
+def flows_for(
+    settings: Settings | ClockSettings,
+    *,
+    store: SessionStore,
+    catalog: BankCatalog,
+    client: WebClient,
+    deliveries: Deliveries | None,
+) -> Flows:
+    """`build_flows` with what every process reads from its settings: the default bank and the caps."""
+    return build_flows(
+        store=store,
+        catalog=catalog,
+        client=client,
+        default_bank=settings.default_bank,
+        min_respondents=settings.team_min_respondents,
+        team_runs_per_user=settings.team_runs_per_user,
+        schedules_per_user=settings.schedules_per_user,
+        deliveries=deliveries,
+    )
+
+
 def build_app(
     settings: Settings, store: SessionStore, catalog: BankCatalog, deliveries: Deliveries | None
 ) -> App:
@@ -142,16 +163,7 @@ def build_app(
         token_verification_enabled=False,
         logger=logger,
     )
-    flows = build_flows(
-        store=store,
-        catalog=catalog,
-        client=client,
-        default_bank=settings.default_bank,
-        min_respondents=settings.team_min_respondents,
-        team_runs_per_user=settings.team_runs_per_user,
-        schedules_per_user=settings.schedules_per_user,
-        deliveries=deliveries,
-    )
+    flows = flows_for(settings, store=store, catalog=catalog, client=client, deliveries=deliveries)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
     register_repost(app, flows.delivery, deliveries)
     errors.register(app)
