@@ -36,6 +36,10 @@ RUN_LOCK_SECONDS = 3600
 # Databases a run may take; 0 is left to whatever else uses the server, and 15 (where runs used to share)
 # comes last.
 RUN_DATABASES = (*range(14, 0, -1), 15)
+# Marks a database the suite has used, so a later run may clear what a killed run left in it.
+TEST_DATABASE_MARK = "mlops-compass-test-database"
+# The product's keys and the job queue's.
+LEFT_BY_EARLIER_RUNS = (f"{keys.PREFIX}:*", "rq:*")
 
 
 def _database_of_its_own() -> str:
@@ -49,11 +53,32 @@ def _database_of_its_own() -> str:
         url = f"{TEST_REDIS_SERVER}/{database}"
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            if client.set(RUN_LOCK, RUN_TAG, nx=True, ex=RUN_LOCK_SECONDS):
+            if _take(client):
                 return url
         except redis.RedisError:
             break  # no server: the tests that need one fail with the reason (`real_redis`)
     return f"{TEST_REDIS_SERVER}/15"
+
+
+def _take(client: redis.Redis) -> bool:
+    """Hold the database for this run, starting from nothing an earlier run left.
+
+    A run that was killed leaves its workspaces behind, with due reminders and queued jobs the next
+    run's clocks and workers would take as this run's own. Only a database an earlier run marked as the
+    tests' is cleared; one holding the product's keys without the mark belongs to something else and is
+    passed over."""
+    if not client.set(RUN_LOCK, RUN_TAG, nx=True, ex=RUN_LOCK_SECONDS):
+        return False
+    if not client.exists(TEST_DATABASE_MARK):
+        if any(client.scan_iter(match=f"{keys.PREFIX}:*", count=1000)):
+            client.delete(RUN_LOCK)
+            return False
+        client.set(TEST_DATABASE_MARK, "used by the mlops-compass test suite; cleared when a run starts")
+    for pattern in LEFT_BY_EARLIER_RUNS:
+        left = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(left), 1000):
+            client.unlink(*left[start : start + 1000])
+    return True
 
 
 REAL_REDIS_URL = _database_of_its_own()
