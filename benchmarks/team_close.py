@@ -36,7 +36,7 @@ from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
 from bot.usecases import personal
-from bot.usecases.team_runs import RunResponses, close_run, open_run, team_report_view
+from bot.usecases.team_runs import RunResponses, close_run, closed_run_report, open_run, team_report_view
 from playground.fakeslack.signing import block_actions_payload
 from playground.fakeslack.workspace import Button, buttons_of
 
@@ -222,7 +222,9 @@ def main() -> None:
 
         sends_before = CountingConnection.sends
         started = time.perf_counter()
-        closed = close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=args.responses)
+        closed = closed_run_report(
+            runs, CATALOG, close_run(runs, team_id, run.run_id, "U0STARTER"), invited=args.responses
+        )
         closing = time.perf_counter() - started
         close_trips = CountingConnection.sends - sends_before
         assert closed.view.respondents == args.responses

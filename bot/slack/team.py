@@ -368,68 +368,53 @@ class TeamFlow:
             except STORE_TROUBLE as error:
                 say(respond, store_trouble_text(error))
                 return None
-            run = closed.run if closed is not None else (self.runs.get(team_id, run.run_id) or run)
+            run = closed if closed is not None else (self.runs.get(team_id, run.run_id) or run)
         if not run.is_open:
             ephemeral(respond, self._closed_note(run))
             return None
         return run
 
-    def _close(self, run: RunRecord, closed_by: str) -> ClosedRun | None:
-        """Close the run and post its report; None when someone else closed it first."""
-        members = self._members(run.channel_id)
-        invited = usecases.people(members) if members is not None else None
+    def _close(self, run: RunRecord, closed_by: str) -> RunRecord | None:
+        """Close the run with its report's delivery queued; None when someone else closed it first. The
+        worker (or, without one, this process) builds and posts the report."""
         try:
-            closed = usecases.close_run(
-                self.runs,
-                self.catalog,
-                run.team_id,
-                run.run_id,
-                closed_by,
-                invited,
-                self.min_respondents,
-                self.clock(),
-            )
+            closed = usecases.close_run(self.runs, run.team_id, run.run_id, closed_by, self.clock())
         except RunClosed:
             return None
-        self._publish(closed)
-        log.info("team run closed", extra={"team": run.team_id, "respondents": closed.view.respondents})
-        return closed
-
-    def _publish(self, closed: ClosedRun) -> None:
-        """Post the closed run's report (the worker does, given `deliveries`); the report is kept with the
-        run either way, and its delivery record says whether Slack accepted it."""
-        run = closed.run
-        message = self._with_channel_changes(closed, team_blocks.team_report_message(closed.view))
-        ref = DeliveryRef(run.team_id, "team", run.run_id)
-        author = run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
-        self.outbox.add(ref, author, json.dumps(message.as_kwargs()))
+        ref = usecases.report_delivery(closed)
         if self.deliveries is not None:
             try:
                 self.deliveries.deliver(ref)
             except STORE_ERRORS as error:
                 log.warning("could not hand a team report to the worker (its sweep will): %s", error)
-            return
+            return closed
         delivery = self.outbox.get(ref)
         if delivery is None:
-            return
+            return closed
         try:
             self.deliver_report(delivery, Steps(self.outbox, delivery))
         except Undeliverable as error:
             log.warning("could not post the team report: %s", error.reason)
-            self._show_closed(closed.run, closed.view.respondents)
-            return
+            self._show_closed(closed, self.runs.respondent_count(closed.team_id, closed.run_id))
+            return closed
         self.outbox.finish(ref, DELIVERED)
+        return closed
 
     def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
-        """Post a closed run's report in its channel and mark its message closed; returns where."""
+        """Build a closed run's report (once: a retry posts the same message), post it in its channel and
+        mark the run's message closed; returns where."""
         ref = delivery.ref
         run = self.runs.get(ref.team_id, ref.delivery_id)
-        if run is None or delivery.prepared is None:
+        if run is None:
             return "nowhere: the run is gone"
         where = f"<#{run.channel_id}>"
+        prepared = steps.get("message") or delivery.prepared
+        if prepared is None:
+            prepared = json.dumps(self._report_message(run).as_kwargs())
+            steps.record("message", prepared)
         if steps.get("report") is None:
             try:
-                posted = self.client.chat_postMessage(channel=run.channel_id, **json.loads(delivery.prepared))
+                posted = self.client.chat_postMessage(channel=run.channel_id, **json.loads(prepared))
             except SLACK_FAILURES as error:
                 raise Undeliverable(where, why_undelivered(error)) from error
             steps.record("report", str(posted["ts"]))
@@ -437,6 +422,15 @@ class TeamFlow:
             self._show_closed(run, self.runs.respondent_count(run.team_id, run.run_id))
             steps.record("closed", "done")
         return where
+
+    def _report_message(self, run: RunRecord) -> blocks.Message:
+        """The closed run's report, counting the channel's members now, with what changed since the
+        channel's previous team result."""
+        members = self._members(run.channel_id)
+        invited = usecases.people(members) if members is not None else None
+        closed = usecases.closed_run_report(self.runs, self.catalog, run, invited, self.min_respondents)
+        log.info("team run closed", extra={"team": run.team_id, "respondents": closed.view.respondents})
+        return self._with_channel_changes(closed, team_blocks.team_report_message(closed.view))
 
     def _closed_note(self, run: RunRecord) -> blocks.Message:
         """What a click on a closed run's button is told: where its report is, once Slack took it."""

@@ -215,10 +215,18 @@ class TeamRunStore:
 
         self._transaction([pointer, run.key], attempt)
 
-    def close(self, team_id: str, run_id: str, closed_by: str, now: float) -> tuple[RunRecord, TeamAggregate]:
+    def close(
+        self,
+        team_id: str,
+        run_id: str,
+        closed_by: str,
+        now: float,
+        also: Callable[[Any, RunRecord], None] | None = None,
+    ) -> tuple[RunRecord, TeamAggregate]:
         """Close the run and read its aggregate in one transaction; raises RunClosed if it already was.
         The same transaction deletes what named the members (their counted responses and who answered):
-        the report needs only the aggregate, and the run's keys expire with the history's retention."""
+        the report needs only the aggregate, and the run's keys expire with the history's retention.
+        `also` adds its own writes to the transaction (the report's pending delivery)."""
         key = keys.run(team_id, run_id)
         respondents = keys.run_respondents(team_id, run_id)
         aggregate = keys.run_aggregate(team_id, run_id)
@@ -245,6 +253,8 @@ class TeamRunStore:
             pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(team_id, run_id))
             if points_here:
                 pipe.delete(pointer)
+            if also is not None:
+                also(pipe, closed)
             replies = pipe.execute()
             return closed, TeamAggregate.from_fields(replies[1])
 

@@ -17,6 +17,7 @@ from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS, TeamReport, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
+from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
@@ -300,23 +301,45 @@ class ClosedRun:
     report: TeamReport | None = None  # what the view was built from: the channel's history keeps it
 
 
+def report_delivery(run: RunRecord) -> DeliveryRef:
+    """The delivery of a closed run's report: one per run."""
+    return DeliveryRef(run.team_id, "team", run.run_id)
+
+
+def report_author(run: RunRecord) -> str:
+    """Who is told when the report cannot be posted: whoever closed the run, or its starter when the
+    deadline did."""
+    return run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
+
+
 def close_run(
+    runs: TeamRunStore, team_id: str, run_id: str, closed_by: str, now: float | None = None
+) -> RunRecord:
+    """Close the run (raises RunClosed if it already is) and queue its report's delivery in the same
+    transaction: a process that dies right after loses no report. Building and posting the report is the
+    delivery's work (`closed_run_report`), off the click."""
+    closed_at = time.time() if now is None else now
+
+    def queue_report(pipe: Any, closed: RunRecord) -> None:
+        Outbox.queue_pending(pipe, report_delivery(closed), report_author(closed), now=closed_at)
+
+    run, _ = runs.close(team_id, run_id, closed_by, closed_at, queue_report)
+    return run
+
+
+def closed_run_report(
     runs: TeamRunStore,
     catalog: BankCatalog,
-    team_id: str,
-    run_id: str,
-    closed_by: str,
+    run: RunRecord,
     invited: int | None,
     min_respondents: int = MIN_RESPONDENTS,
-    now: float | None = None,
 ) -> ClosedRun:
-    """Close the run (raises RunClosed if it already is), build its team report from the aggregate read
-    in the closing transaction, and keep the report with the run."""
-    closed_at = time.time() if now is None else now
-    run, aggregate = runs.close(team_id, run_id, closed_by, closed_at)
+    """The closed run's team report, from its aggregate (final since the close), kept with the run. Built
+    again it is the same report: a retried delivery may call this twice."""
+    aggregate = runs.aggregate(run.team_id, run.run_id)
     report = run_team_report(catalog, run, aggregate, invited, min_respondents)
     view = build_team_view(report)
-    kept = runs.save_report(team_id, run_id, view.to_dict(), invited)
+    kept = runs.save_report(run.team_id, run.run_id, view.to_dict(), invited)
     return ClosedRun(kept, view, report)
 
 
@@ -334,23 +357,3 @@ def team_report_view(
     catalog: BankCatalog, run: RunRecord, aggregate: Any, invited: int | None, min_respondents: int
 ) -> TeamReportView:
     return build_team_view(run_team_report(catalog, run, aggregate, invited, min_respondents))
-
-
-def close_if_overdue(
-    runs: TeamRunStore,
-    catalog: BankCatalog,
-    run: RunRecord,
-    invited: int | None,
-    min_respondents: int,
-    now: float,
-) -> ClosedRun | None:
-    """Close a run past its deadline (the clock does this, or the next interaction if it comes first); None
-    when it is not overdue or another process closed it first."""
-    if not run.overdue(now):
-        return None
-    try:
-        return close_run(
-            runs, catalog, run.team_id, run.run_id, CLOSED_BY_DEADLINE, invited, min_respondents, now
-        )
-    except RunClosed:
-        return None

@@ -16,6 +16,7 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, Phase
 from bot.engine.team import TeamAggregate, aggregate_of
 from bot.store import keys
+from bot.store.outbox import Outbox
 from bot.store.sessions import Respondent, SessionRecord, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
@@ -31,12 +32,14 @@ from bot.usecases.team_runs import (
     Member,
     ResponseOutcome,
     RunResponses,
-    close_if_overdue,
     close_run,
+    closed_run_report,
     may_close,
     nudge_targets,
     open_run,
     parse_run_request,
+    report_author,
+    report_delivery,
     take_part,
 )
 from tests.conftest import real_redis
@@ -142,7 +145,7 @@ def test_a_response_after_the_close_is_not_counted_but_kept_as_a_personal_result
 ) -> None:
     for user in ("U1", "U2", "U3"):
         finish(store, member(run, user), uniform(3))
-    closed = close_run(runs, CATALOG, run.team_id, run.run_id, "U0STARTER", invited=5)
+    closed = closed_run_report(runs, CATALOG, close_run(runs, run.team_id, run.run_id, "U0STARTER"), 5)
     assert closed.view.respondents == 3
     late = finish(store, member(run, "U4"), uniform(0))
     assert (late.counted, late.reason) == (False, "closed")
@@ -156,7 +159,12 @@ def test_closing_reads_the_aggregate_and_happens_once(
     members = [uniform(1), uniform(3), uniform(3, tested_rollback=DontKnow())]
     for number, answers in enumerate(members):
         finish(store, member(run, f"U{number}"), answers)
-    closed = close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=4, now=run.created_at + 60)
+    closing = close_run(runs, team_id, run.run_id, "U0STARTER", now=run.created_at + 60)
+    # The report's delivery was queued by the closing transaction itself, for whoever closed the run.
+    pending = Outbox(runs.redis).get(report_delivery(closing))
+    assert pending is not None and (pending.state, pending.author) == ("pending", "U0STARTER")
+    closed = closed_run_report(runs, CATALOG, closing, invited=4)
+    assert closed_run_report(runs, CATALOG, closing, invited=4).view == closed.view
     assert closed.run.status == "closed" and closed.run.closed_by == "U0STARTER"
     assert closed.view.count_text == "3 answered of 4 members invited"
     assert not closed.view.withheld
@@ -164,7 +172,7 @@ def test_closing_reads_the_aggregate_and_happens_once(
     assert stored is not None and stored.invited == 4
     assert stored.report == json.loads(json.dumps(closed.view.to_dict()))
     with pytest.raises(RunClosed):
-        close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=4)
+        close_run(runs, team_id, run.run_id, "U0STARTER")
     # The channel is free for the next run; the closed one stays readable.
     assert runs.open_in(team_id, CHANNEL) is None
     assert open_run(runs, BANK, team_id, CHANNEL, "U0STARTER", days=1).run_id != run.run_id
@@ -177,11 +185,15 @@ def test_a_run_past_its_deadline_closes_on_the_next_interaction(
     assert runs.overdue_runs(run.team_id, later) == [run.run_id]
     late = finish(store, member(run, "U1"), uniform(2), now=later)
     assert (late.counted, late.reason) == (False, "overdue")
-    assert close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=run.deadline - 1) is None
-    closed = close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=later)
-    assert closed is not None and closed.run.closed_by == CLOSED_BY_DEADLINE and closed.view.withheld
+    assert not run.overdue(run.deadline - 1) and run.overdue(later)
+    closing = close_run(runs, run.team_id, run.run_id, CLOSED_BY_DEADLINE, now=later)
+    closed = closed_run_report(runs, CATALOG, closing, invited=None, min_respondents=3)
+    assert closed.run.closed_by == CLOSED_BY_DEADLINE and closed.view.withheld
+    # Nobody pressed Close: the starter is the one told if the report cannot be posted.
+    assert report_author(closing) == run.starter_id
     # A second interaction finds it closed already.
-    assert close_if_overdue(runs, CATALOG, run, invited=None, min_respondents=3, now=later) is None
+    with pytest.raises(RunClosed):
+        close_run(runs, run.team_id, run.run_id, CLOSED_BY_DEADLINE, now=later)
 
 
 def test_concurrent_finishes_and_a_close_count_exactly_what_was_in(team_id: str) -> None:
@@ -201,7 +213,7 @@ def test_concurrent_finishes_and_a_close_count_exactly_what_was_in(team_id: str)
         thread.join()
     for thread in threads[20:]:
         thread.start()
-    closed = close_run(runs, CATALOG, team_id, run.run_id, "U0STARTER", invited=40)
+    closed = closed_run_report(runs, CATALOG, close_run(runs, team_id, run.run_id, "U0STARTER"), invited=40)
     for thread in threads[20:]:
         thread.join()
     counted = [user for user, outcome in outcomes.items() if outcome.counted]
