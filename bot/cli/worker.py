@@ -2,10 +2,11 @@
 
 The web process stores a finished assessment (or a closed team run) with its pending delivery and
 enqueues the delivery on RQ; this process runs it: the report in the DM and the channel, what changed
-since last time, the chart, the run's closed message. A delivery Slack does not accept is retried with
-back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what stayed pending with no job
-(a web process killed between its transaction and the enqueue). `rq info --url $REDIS_URL` shows the
-queue too.
+since last time, the chart, a team run's member count, report and closed message. It also runs the tasks
+the web process hands off after its answer: the Home tab and exports. A delivery Slack does not accept is
+retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what stayed
+pending with no job (a web process killed between its transaction and the enqueue). `rq info --url
+$REDIS_URL` shows the queue too.
 
 Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.slack.app import Task
     from bot.slack.deliveries import ReportDelivery
     from bot.store.jobs import JobQueue
     from bot.store.outbox import Outbox
@@ -37,6 +39,7 @@ class Runtime:
     delivery: ReportDelivery
     queue: JobQueue
     outbox: Outbox
+    tasks: dict[str, Task]
 
 
 _runtime: Runtime | None = None
@@ -85,7 +88,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     global _runtime
     from rq import SimpleWorker
 
-    from bot.slack.app import flows_for, web_client_for
+    from bot.slack.app import flows_for, web_client_for, worker_tasks
     from bot.store.history import HistoryLimits
     from bot.store.jobs import JobQueue
     from bot.store.outbox import Outbox
@@ -105,7 +108,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
         client=web_client_for(settings.slack_bot_token, settings.slack_api_url),
         deliveries=queue,
     )
-    _runtime = Runtime(flows.delivery, queue, Outbox(client))
+    _runtime = Runtime(flows.delivery, queue, Outbox(client), worker_tasks(flows))
     stop = threading.Event()
     sweeper = threading.Thread(
         target=_sweep_until, args=(_runtime, settings.outbox_sweep_seconds, stop), daemon=True
@@ -154,6 +157,17 @@ def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
     if ref is None:
         return f"unknown kind of report: {kind}"
     return _runtime.delivery.run(ref, last_attempt())
+
+
+def run_task(task: str, *args: str) -> str:
+    """The job for what else the web process hands off (bot.store.jobs.RUN_TASK): a Home tab, an export."""
+    if _runtime is None:
+        raise RuntimeError("run_task runs in `mlops-compass worker`")
+    run = _runtime.tasks.get(task)
+    if run is None:
+        return f"unknown task: {task}"
+    run(*args)
+    return f"{task} done"
 
 
 def run_jobs_command(args: argparse.Namespace, consoles: Any) -> int:

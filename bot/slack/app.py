@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.context.respond import Respond as BoltRespond
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -13,8 +15,8 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import ClockSettings, Settings
 from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.deliveries import Deliveries, ReportDelivery
-from bot.slack.history_flow import HistoryFlow
+from bot.slack.deliveries import ReportDelivery, WorkerQueue
+from bot.slack.history_flow import EXPORT, PUBLISH_HOME, HistoryFlow
 from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
 from bot.slack.listeners.repost import register as register_repost
@@ -79,7 +81,7 @@ def build_flows(
     min_respondents: int,
     team_runs_per_user: int,
     schedules_per_user: int,
-    deliveries: Deliveries | None,
+    deliveries: WorkerQueue | None,
 ) -> Flows:
     """The one place the flows are built: every process (web, clock, worker, playground) gets the same
     wiring, the channel's history store and the report deliveries included. `deliveries` is the worker's
@@ -98,6 +100,7 @@ def build_flows(
         erase_schedules=lambda client, team_id, user_id: ScheduleStore(client).forget_creator(
             team_id, user_id
         ),
+        worker=deliveries,
     )
     flow = AssessmentFlow(
         store=store,
@@ -128,13 +131,29 @@ def build_flows(
     return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery)
 
 
+# A task the worker runs: its arguments are the strings the web process enqueued.
+Task = Callable[..., None]
+
+
+def worker_tasks(flows: Flows) -> dict[str, Task]:
+    """What the worker runs for each task the flows hand off (WorkerQueue.run_later)."""
+
+    def publish_home(team_id: str, user_id: str, event_id: str) -> None:
+        flows.history.publish_home(team_id, user_id, event_id or None)
+
+    def export(team_id: str, user_id: str, channel_id: str, response_url: str) -> None:
+        flows.history.export(team_id, user_id, channel_id, BoltRespond(response_url=response_url))
+
+    return {PUBLISH_HOME: publish_home, EXPORT: export}
+
+
 def flows_for(
     settings: Settings | ClockSettings,
     *,
     store: SessionStore,
     catalog: BankCatalog,
     client: WebClient,
-    deliveries: Deliveries | None,
+    deliveries: WorkerQueue | None,
 ) -> Flows:
     """`build_flows` with what every process reads from its settings: the default bank and the caps."""
     return build_flows(
@@ -150,7 +169,7 @@ def flows_for(
 
 
 def build_app(
-    settings: Settings, store: SessionStore, catalog: BankCatalog, deliveries: Deliveries | None
+    settings: Settings, store: SessionStore, catalog: BankCatalog, deliveries: WorkerQueue | None
 ) -> App:
     client = web_client(settings)
     logger = logging.getLogger("bot.slack")

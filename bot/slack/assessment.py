@@ -39,7 +39,7 @@ from bot.engine.conversation import (
 )
 from bot.engine.scoring import score
 from bot.slack import blocks
-from bot.slack.deliveries import Deliveries, Steps, Undeliverable
+from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
@@ -149,7 +149,7 @@ class AssessmentFlow:
         default_bank: str,
         client: WebClient,
         companion: ReportCompanion | None = None,
-        deliveries: Deliveries | None = None,
+        deliveries: WorkerQueue | None = None,
     ):
         """Without `deliveries` a report is delivered on the click's own thread (`serve --memory`,
         tests); with them the click stores it with its pending delivery and a worker delivers it."""
@@ -463,7 +463,7 @@ class AssessmentFlow:
             )
 
     def _hand_off_report(
-        self, applied: Applied, deliveries: Deliveries, channel: str, message_ts: str
+        self, applied: Applied, deliveries: WorkerQueue, channel: str, message_ts: str
     ) -> None:
         """The result and its pending delivery are stored: say so in place of the question, and hand the
         delivery to the worker. Should the hand-off fail, the worker's sweep finds it pending."""

@@ -3,7 +3,7 @@ Slack accepts it, and when it finally cannot be posted its author is told, with 
 again.
 
 The web process only stores the result with its pending delivery (bot/store/outbox.py) and hands the
-delivery to the queue (`Deliveries`); the worker calls `ReportDelivery.run` for it. Each step Slack
+delivery to the queue (`WorkerQueue`); the worker calls `ReportDelivery.run` for it. Each step Slack
 accepted is recorded, so a retry resumes where the last try stopped.
 """
 
@@ -35,10 +35,14 @@ REPOST_ACTION = "report_repost"
 CLAIM_SECONDS = 300
 
 
-class Deliveries(Protocol):
-    """Where the web process hands a stored report for delivery (bot/store/jobs.py's JobQueue)."""
+class WorkerQueue(Protocol):
+    """Where the web process hands what follows a click or an event to the worker (bot/store/jobs.py's
+    JobQueue): a stored report's delivery, and the tasks the worker runs with the same flows
+    (bot/cli/worker.py's `tasks_of`)."""
 
     def deliver(self, ref: DeliveryRef) -> bool: ...
+
+    def run_later(self, task: str, *args: str) -> None: ...
 
 
 class Steps:
@@ -141,7 +145,7 @@ class ReportDelivery:
         except SLACK_FAILURES as error:
             log.warning("could not say that a report was posted after all: %s", why_undelivered(error))
 
-    def repost(self, click: BlockAction, respond: Respond, deliveries: Deliveries | None) -> None:
+    def repost(self, click: BlockAction, respond: Respond, deliveries: WorkerQueue | None) -> None:
         """*Post it again*, by the report's author: the delivery is pending again and goes to the worker
         (or is tried here, without one)."""
         ref = parse_repost_value(click.value or "")

@@ -24,9 +24,10 @@ from bot.engine.history import moment_text
 from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
 from bot.slack.assessment import AssessmentFlow
+from bot.slack.deliveries import WorkerQueue
 from bot.slack.home import home_view
 from bot.slack.membership import is_channel_member, not_a_member_text
-from bot.slack.payloads import BlockAction
+from bot.slack.payloads import BlockAction, SlashCommand
 from bot.slack.replies import UNAVAILABLE, Respond, ephemeral
 from bot.slack.values import InvalidButton, SessionButton
 from bot.store.history import HistoryStore, ScheduleEraser, Scope
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$|^([CG][A-Z0-9]{2,})$")
 HOME_CHANNELS_PAGE = 200
 READ_FOR_CHART_KEPT = 64
+# The worker's tasks this flow hands off (bot/slack/app.py's `worker_tasks` runs them).
+PUBLISH_HOME = "publish_home"
+EXPORT = "export"
 
 
 def channel_argument(argument: str) -> str | None:
@@ -63,13 +67,16 @@ class HistoryFlow:
         client: WebClient,
         open_runs: OpenRunsLookup | None = None,
         erase_schedules: ScheduleEraser | None = None,
+        worker: WorkerQueue | None = None,
     ):
+        """Given `worker`, the Home tab and exports are made by the worker process; without one, here."""
         self.history = history
         self.sessions = sessions
         self.catalog = catalog
         self.client = client
         self.open_runs = open_runs
         self.erase_schedules = erase_schedules
+        self.worker = worker
         self.assessment: AssessmentFlow | None = None  # set when both flows are built
         # The team runs' Take part (body, action, respond), for the Home tab's button.
         self.team_take_part: Callable[[BlockAction, Respond], None] | None = None
@@ -185,6 +192,18 @@ class HistoryFlow:
         message = history_blocks.history_message(title, found.results, found.trends, note, empty)
         ephemeral(respond, message)
 
+    def export_requested(self, command: SlashCommand, respond: Respond) -> None:
+        """`export`: the worker gathers and uploads the file and answers the command (here, without one)."""
+        if self.worker is None or not command.response_url:
+            self.export(command.team_id, command.user_id, command.channel_id, respond)
+            return
+        try:
+            self.worker.run_later(
+                EXPORT, command.team_id, command.user_id, command.channel_id, command.response_url
+            )
+        except STORE_ERRORS:
+            ephemeral(respond, blocks.text_message(f"{UNAVAILABLE} Nothing was exported."))
+
     def export(self, team_id: str, user_id: str, channel_id: str, respond: Respond) -> None:
         scopes = [Scope.person(team_id, user_id)]
         in_channel = channel_id.startswith(("C", "G"))
@@ -261,6 +280,16 @@ class HistoryFlow:
         respond(replace_original=True, text=text)
 
     # App Home -------------------------------------------------------------------------------------
+
+    def home_opened(self, team_id: str, user_id: str, event_id: str | None) -> None:
+        """`app_home_opened`: the worker publishes the Home tab (this process, without one)."""
+        if self.worker is None:
+            self.publish_home(team_id, user_id, event_id)
+            return
+        try:
+            self.worker.run_later(PUBLISH_HOME, team_id, user_id, event_id or "")
+        except STORE_ERRORS as error:
+            log.warning("could not hand the Home tab to the worker; the next visit tries again: %s", error)
 
     def publish_home(self, team_id: str, user_id: str, event_id: str | None) -> None:
         """Publish the person's Home tab, once per event: Slack retries an event with the same id."""

@@ -18,6 +18,7 @@ class SlashCommand(BaseModel):
     channel_id: str
     text: str = ""
     trigger_id: str | None = None
+    response_url: str | None = None  # where the answer goes, from any process, for 30 minutes
 
     @property
     def words(self) -> list[str]:

@@ -116,7 +116,7 @@ def _history(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) ->
 def _export(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
     assert flows.history is not None
     ack(text=EXPORTING)
-    flows.history.export(command.team_id, command.user_id, command.channel_id, respond)
+    flows.history.export_requested(command, respond)
 
 
 def _forget(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:

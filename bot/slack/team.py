@@ -24,7 +24,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.deliveries import Deliveries, Steps, Undeliverable
+from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
@@ -88,7 +88,7 @@ class TeamFlow:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Callable[[], float] = time.time,
         history: HistoryStore | None = None,
-        deliveries: Deliveries | None = None,
+        deliveries: WorkerQueue | None = None,
     ):
         """Without `deliveries` a closed run's report is posted by the process that closed it; with them
         it is stored as a pending delivery and a worker posts it."""

@@ -20,6 +20,8 @@ from bot.store.outbox import DeliveryRef
 QUEUE_NAME = "mlops-compass"
 # The job the worker runs for a delivery (bot/cli/worker.py); named, so the web process need not import it.
 DELIVER_REPORT = "bot.cli.worker.deliver_report"
+# The job for the other work the web process hands off: the task's name, then its arguments.
+RUN_TASK = "bot.cli.worker.run_task"
 JOB_TIMEOUT_SECONDS = 300
 FAILED_KEPT_SECONDS = 30 * 24 * 3600
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
@@ -72,6 +74,18 @@ class JobQueue:
             else None,
         )
         return True
+
+    def run_later(self, task: str, *args: str) -> None:
+        """Enqueue a task (publish a Home tab, send an export): not retried, since each one tells the person
+        itself when Slack refuses it; one that raised is kept among the failed jobs."""
+        self.queue.enqueue(
+            RUN_TASK,
+            task,
+            *args,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            failure_ttl=FAILED_KEPT_SECONDS,
+            result_ttl=60,
+        )
 
     def failed(self) -> list[FailedJob]:
         jobs = []

@@ -146,9 +146,14 @@ def question_id(message: dict[str, Any]) -> str:
 
 
 def wait_for_log(app: AppProcess, line: str, times: int = 1, timeout: float = 15.0) -> None:
-    """Wait until the app's log holds `line` `times` times: the app saying it is done with a request."""
+    """Wait until the logs of the app's web process and worker hold `line` `times` times: the app saying
+    it is done with a request."""
+
+    def logs() -> str:
+        return app.log() + (app.worker.log() if app.worker is not None else "")
+
     deadline = time.monotonic() + timeout
-    while app.log().count(line) < times:
+    while logs().count(line) < times:
         assert time.monotonic() < deadline, f"the app did not log {line!r} {times} time(s) within {timeout}s"
         time.sleep(0.05)
 

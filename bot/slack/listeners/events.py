@@ -1,4 +1,4 @@
-"""Events API: `app_home_opened` publishes the person's Home tab (the Home tab only, each event once)."""
+"""Events API: `app_home_opened` has the person's Home tab published (the Home tab only, each event once)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,4 @@ def register(app: App, history: HistoryFlow) -> None:
         if event.get("tab") != "home":
             return
         team_id = str(body.get("team_id") or event.get("view", {}).get("team_id") or "")
-        history.publish_home(team_id, str(event["user"]), body.get("event_id"))
+        history.home_opened(team_id, str(event["user"]), body.get("event_id"))

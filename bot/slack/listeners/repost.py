@@ -6,11 +6,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.slack.deliveries import REPOST_ACTION, Deliveries, ReportDelivery
+from bot.slack.deliveries import REPOST_ACTION, ReportDelivery, WorkerQueue
 from bot.slack.payloads import BlockAction
 
 
-def register(app: App, delivery: ReportDelivery, deliveries: Deliveries | None) -> None:
+def register(app: App, delivery: ReportDelivery, deliveries: WorkerQueue | None) -> None:
     @app.action(REPOST_ACTION)
     def handle_repost(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
