@@ -3,10 +3,10 @@
 The web process stores a finished assessment (or a closed team run) with its pending delivery and
 enqueues the delivery on RQ; this process runs it: the report in the DM and the channel, what changed
 since last time, the chart, a team run's member count, report and closed message. It also runs the tasks
-the web process hands off after its answer: the Home tab and exports. A delivery Slack does not accept is
-retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what stayed
-pending with no job (a web process killed between its transaction and the enqueue). `rq info --url
-$REDIS_URL` shows the queue too.
+the web process hands off after its answer: the Home tab, exports and nudges. A delivery Slack does not
+accept is retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what
+stayed pending with no job (a web process killed between its transaction and the enqueue).
+`rq info --url $REDIS_URL` shows the queue too.
 
 Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
 """
@@ -160,7 +160,8 @@ def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
 
 
 def run_task(task: str, *args: str) -> str:
-    """The job for what else the web process hands off (bot.store.jobs.RUN_TASK): a Home tab, an export."""
+    """The job for what else the web process hands off (bot.store.jobs.RUN_TASK): a Home tab, an export,
+    a nudge."""
     if _runtime is None:
         raise RuntimeError("run_task runs in `mlops-compass worker`")
     run = _runtime.tasks.get(task)

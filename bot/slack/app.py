@@ -22,7 +22,7 @@ from bot.slack.listeners import register_listeners
 from bot.slack.listeners.repost import register as register_repost
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
-from bot.slack.team import TeamFlow
+from bot.slack.team import NUDGE, TeamFlow
 from bot.store.history import HistoryStore
 from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
@@ -136,7 +136,8 @@ Task = Callable[..., None]
 
 
 def worker_tasks(flows: Flows) -> dict[str, Task]:
-    """What the worker runs for each task the flows hand off (WorkerQueue.run_later)."""
+    """What the worker runs for each task the flows hand off (WorkerQueue.run_later): the work that follows
+    a click or an event and would hold the web process (many Web API calls, a file)."""
 
     def publish_home(team_id: str, user_id: str, event_id: str) -> None:
         flows.history.publish_home(team_id, user_id, event_id or None)
@@ -144,7 +145,10 @@ def worker_tasks(flows: Flows) -> dict[str, Task]:
     def export(team_id: str, user_id: str, channel_id: str, response_url: str) -> None:
         flows.history.export(team_id, user_id, channel_id, BoltRespond(response_url=response_url))
 
-    return {PUBLISH_HOME: publish_home, EXPORT: export}
+    def nudge(team_id: str, run_id: str, starter_id: str, response_url: str) -> None:
+        flows.team.send_nudge(team_id, run_id, starter_id, BoltRespond(response_url=response_url))
+
+    return {PUBLISH_HOME: publish_home, EXPORT: export, NUDGE: nudge}
 
 
 def flows_for(

@@ -66,6 +66,7 @@ class BlockAction(BaseModel):
     channel_id: str | None = None  # the channel the payload names (none on the Home tab)
     container_channel_id: str | None = None  # the channel of the message the element is on
     message_ts: str | None = None
+    response_url: str | None = None  # where the answer goes, from any process, for 30 minutes
 
     @property
     def shown_in(self) -> str | None:
@@ -88,6 +89,7 @@ class BlockAction(BaseModel):
             channel_id=_text(_object(body.get("channel")).get("id")),
             container_channel_id=_text(container.get("channel_id")),
             message_ts=_text(container.get("message_ts")),
+            response_url=_text(body.get("response_url")),
         )
 
 

@@ -73,6 +73,8 @@ MEMBERS_FAILED = (
     "Slack didn't give me this channel's members just now, so nobody was messaged. Try again later."
 )
 NOTHING_STARTED = "No team run was started; try again in a minute."
+# The worker's task for a nudge (bot/slack/app.py's `worker_tasks` runs it).
+NUDGE = "nudge"
 
 
 class TeamFlow:
@@ -293,6 +295,8 @@ class TeamFlow:
         )
 
     def nudge(self, click: BlockAction, respond: Respond) -> None:
+        """*Nudge*, by the run's starter, once a day: the worker (or, without one, this process) looks up
+        the channel's members and messages those who have not answered."""
         team_id, user_id = click.team_id, click.user_id
         run = self._open_run_or_note(team_id, click, respond)
         if run is None:
@@ -306,16 +310,31 @@ class TeamFlow:
                     respond, team_blocks.nudged_recently_note(self.runs.next_nudge_in(team_id, run.run_id))
                 )
                 return
-            members = self._members(run.channel_id)
-            if members is None:
-                self.runs.release_nudge(team_id, run.run_id)
-                say(respond, MEMBERS_FAILED)
+            if self.deliveries is not None and click.response_url:
+                self.deliveries.run_later(NUDGE, team_id, run.run_id, user_id, click.response_url)
                 return
-            answered = self.runs.answered(team_id, run.run_id, [m.user_id for m in members])
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
-        plan = usecases.nudge_targets(members, answered, exclude={user_id})
+        self.send_nudge(team_id, run.run_id, user_id, respond)
+
+    def send_nudge(self, team_id: str, run_id: str, starter_id: str, respond: Respond) -> None:
+        """Message the channel's members who have not answered the run; tell its starter how many."""
+        try:
+            run = self.runs.get(team_id, run_id)
+            if run is None or not run.is_open:
+                say(respond, "The team run closed before I could nudge anyone, so nobody was messaged.")
+                return
+            members = self._members(run.channel_id)
+            if members is None:
+                self.runs.release_nudge(team_id, run_id)
+                say(respond, MEMBERS_FAILED)
+                return
+            answered = self.runs.answered(team_id, run_id, [m.user_id for m in members])
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        plan = usecases.nudge_targets(members, answered, exclude={starter_id})
         bank = self.catalog.by_id(run.bank_id)
         message = team_blocks.nudge_message(run, bank)
         failed = 0

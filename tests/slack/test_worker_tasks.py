@@ -1,6 +1,6 @@
-"""What follows a command or an event is handed to the worker: the web process answers Slack and makes no
-Web API call of its own; the worker's task, run with the same flows, uploads the export or publishes the
-Home tab."""
+"""What follows a command, a click or an event is handed to the worker: the web process answers Slack and
+makes no Web API call of its own; the worker's task, run with the same flows, uploads the export,
+publishes the Home tab or sends the nudges."""
 
 from __future__ import annotations
 
@@ -15,10 +15,13 @@ from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.slack.app import Flows, build_flows, worker_tasks
 from bot.slack.history_flow import EXPORT, PUBLISH_HOME
-from bot.slack.payloads import SlashCommand
+from bot.slack.payloads import BlockAction, SlashCommand
+from bot.slack.team import NUDGE
+from bot.slack.team_blocks import NUDGE_ACTION, TeamButton
 from bot.store.outbox import DeliveryRef
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
+from bot.usecases.team_runs import open_run
 from playground.fakeslack import FakeSlack
 
 CATALOG = BankCatalog.from_directory()
@@ -118,3 +121,34 @@ def test_the_home_tab_is_published_by_the_worker_once_per_event(fake: FakeSlack,
     [published] = fake.calls_to("views.publish")
     assert published.params["user_id"] == USER
     assert "Your latest result" in str(published.params["view"])
+
+
+def test_a_nudge_is_sent_by_the_worker_to_the_members_who_have_not_answered(
+    fake: FakeSlack, team_id: str
+) -> None:
+    client, queue = fakeredis.FakeRedis(), RecordingQueue()
+    flows = flows_on(fake, client, queue)
+    channel, others = "C0NUDGE", ["U0NUDGEA", "U0NUDGEB"]
+    fake.set_channel_members(channel, [USER, *others])
+    run = open_run(flows.team.runs, PULSE, team_id, channel, USER, days=3)
+    response_url = fake.new_response_url(channel_id=channel, user_id=USER)
+    click = BlockAction(
+        team_id=team_id,
+        user_id=USER,
+        action_id=NUDGE_ACTION,
+        value=TeamButton(r=run.run_id).encode(),
+        channel_id=channel,
+        response_url=response_url,
+    )
+    said: list[dict[str, Any]] = []
+
+    flows.team.nudge(click, lambda **answer: said.append(answer))
+    assert said == [] and fake.calls == []
+    assert queue.tasks == [(NUDGE, team_id, run.run_id, USER, response_url)]
+
+    task, *arguments = queue.tasks[0]
+    worker_tasks(flows)[task](*arguments)
+    told = fake.wait_for("response_url", lambda c: "reminder to 2 people" in c.params.get("text", ""))
+    assert told.params["response_type"] == "ephemeral"
+    nudged = {call.params["users"] for call in fake.calls_to("conversations.open")}
+    assert nudged == set(others)
