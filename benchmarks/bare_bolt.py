@@ -14,16 +14,24 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot.slack.app import LISTENER_THREADS
+
 
 def bare_app() -> App:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+    # As many listener threads as the app has, so the two differ only in what they do for an answer.
+    app = App(
+        client=client,
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS),
+    )
 
     @app.action(re.compile(".*"))
     def update_in_place(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

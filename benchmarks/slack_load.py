@@ -5,7 +5,8 @@ In one run it starts, on 127.0.0.1 only:
 - the fake Slack Web API (playground/fakeslack), which records what each app posts;
 - the real app, `mlops-compass serve` over HTTP (gunicorn), on a real Redis;
 - the "bare Bolt floor" (benchmarks/bare_bolt.py): a Bolt app behind the same gunicorn set-up that only
-  acknowledges a click and calls `chat.update` once; no app can answer faster, so it bounds answers/s.
+  acknowledges a click and calls `chat.update` once, putting back the app's own first question; no app
+  can answer faster, so it bounds answers/s.
 
 People send the requests Slack sends, signed as Slack signs them, and then:
 
@@ -49,6 +50,9 @@ from bot.cli.web import THREADS_PER_WORKER
 
 # Everything taken from the app and its fake Slack, in one place: where a module moves, one line changes.
 from bot.engine.catalog import BankCatalog
+from bot.slack.blocks import question_message
+from bot.store.sessions import Respondent
+from bot.usecases.personal import new_session
 from playground.fakeslack import FakeSlack, MessageEvent
 from playground.fakeslack.app_process import AppProcess, app_process, child_environment, free_port
 from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
@@ -56,8 +60,9 @@ from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, but
 SIGNING_SECRET = "load-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-load-token"
 BENCHMARKS = Path(__file__).resolve().parent
-# The bare floor's assessments are as long as the default bank.
-QUESTIONS = len(BankCatalog.from_directory().get("mlops").questions)
+# The bare floor shows the default bank's first question, as many times as the bank has questions.
+MLOPS = BankCatalog.from_directory().get("mlops")
+QUESTIONS = len(MLOPS.questions)
 # How long a person waits for what a request leads to before giving up on the rest of their assessment.
 REACTION_TIMEOUT = 60.0
 
@@ -226,8 +231,9 @@ class CompassApp:
 
 
 class BareFloor:
-    """A question message the driver posts itself; the floor's app puts it back unchanged on each click,
-    `questions` times per assessment."""
+    """The app's own first question, which the driver posts itself; the floor's app puts it back unchanged
+    on each click, `questions` times per assessment. The same message as the app's, so both receive clicks
+    and send updates of the same size and differ only in what they do for an answer."""
 
     def __init__(self, process: AppProcess, fake: FakeSlack, questions: int) -> None:
         self.events_url = process.events_url
@@ -236,20 +242,10 @@ class BareFloor:
 
     def start(self, person: Person, figures: Figures) -> bool:
         version = person.shown.version
-        options = [
-            {"text": {"type": "plain_text", "text": f"Level {n}"}, "value": str(n)} for n in range(1, 5)
-        ]
-        self.client.chat_postMessage(
-            channel=person.user.user_id,
-            text="A question",
-            blocks=[
-                {
-                    "type": "actions",
-                    "block_id": "answers",
-                    "elements": [{"type": "radio_buttons", "action_id": "answer", "options": options}],
-                }
-            ],
-        )
+        respondent = Respondent(team_id=person.user.team_id, user_id=person.user.user_id)
+        record, first = new_session(respondent, MLOPS, None)
+        question = question_message(MLOPS, first, person.user.user_id, record.session_id)
+        self.client.chat_postMessage(channel=person.user.user_id, **question.as_kwargs())
         return _question_after(person, version, figures)
 
     def finished(self, shown: Shown, clicks: int) -> bool:

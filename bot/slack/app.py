@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
@@ -31,6 +32,10 @@ from bot.store.team_runs import RunLimits, TeamRunStore
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
+# Bolt sends a click's acknowledgement from the listener, which runs on this pool: with Bolt's default of
+# 5 threads, five clicks waiting on Slack's answer to `chat.update` hold back every other click's ack.
+# Listeners mostly wait on the network, so many threads cost little.
+LISTENER_THREADS = 32
 
 
 def web_client(settings: Settings) -> WebClient:
@@ -185,6 +190,7 @@ def build_app(
         # message; Bolt's check would run again in every worker and fail with a traceback.
         token_verification_enabled=False,
         logger=logger,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     flows = flows_for(settings, store=store, catalog=catalog, client=client, deliveries=deliveries)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
