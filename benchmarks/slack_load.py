@@ -27,6 +27,7 @@ Its people live in a workspace of their own (TLOAD…), whose keys it deletes wh
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import random
@@ -65,6 +66,8 @@ MLOPS = BankCatalog.from_directory().get("mlops")
 QUESTIONS = len(MLOPS.questions)
 # How long a person waits for what a request leads to before giving up on the rest of their assessment.
 REACTION_TIMEOUT = 60.0
+# An acknowledgement slower than this is listed with when it was sent.
+SLOW_ACK = 0.25
 
 
 # The people ------------------------------------------------------------------------------------------
@@ -158,13 +161,18 @@ class Figures:
     final_acks: list[float] = field(default_factory=list)
     answers: int = 0
     stalled: int = 0  # requests acknowledged whose outcome never showed
+    # Acknowledgements slower than SLOW_ACK: (seconds since the loop began, what was sent), to tell a
+    # start-up burst from a steady tail.
+    slow: list[tuple[float, str]] = field(default_factory=list)
+    began: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def ack(self, send: Callable[[], Any]) -> float | None:
+    def ack(self, send: Callable[[], Any], what: str = "click") -> float | None:
         """Send a request; its response time when the app acknowledged it (HTTP 200) before the transport
         gave up, else None."""
         with self.lock:
             self.sent += 1
+        sent_at = time.monotonic() - self.began
         try:
             acknowledgement = send()
         except OSError:
@@ -172,7 +180,18 @@ class Figures:
         if acknowledgement.status != 200:
             return None
         self.acks.append(acknowledgement.elapsed)
+        if acknowledgement.elapsed > SLOW_ACK:
+            with self.lock:
+                self.slow.append((sent_at, what))
         return float(acknowledgement.elapsed)
+
+    def slow_text(self) -> str:
+        """How many acks were slow, how many of them commands, and when the first and last were sent."""
+        if not self.slow:
+            return "0"
+        commands = sum(1 for _, what in self.slow if what == "command")
+        times = sorted(at for at, _ in self.slow)
+        return f"{len(self.slow)} ({commands} cmd) at {times[0]:.0f}-{times[-1]:.0f} s"
 
     def answered(self, click_to_question: float | None, ack: float) -> None:
         """One answer shown; `click_to_question` None for the last, whose ack is kept apart."""
@@ -222,7 +241,7 @@ class CompassApp:
 
     def start(self, person: Person, figures: Figures) -> bool:
         version = person.shown.version
-        if figures.ack(lambda: person.user.command("")) is None:
+        if figures.ack(lambda: person.user.command(""), what="command") is None:
             return False
         return _question_after(person, version, figures)
 
@@ -468,6 +487,7 @@ def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
             *(spread_ms(r.figures.click_to_question) for r in runs),
         ),
         row("final click ack ms p50 / p99 / max", *(spread_ms(r.figures.final_acks) for r in runs)),
+        row(f"acks over {SLOW_ACK * 1000:.0f} ms", *(r.figures.slow_text() for r in runs)),
         row("assessments finished", *(f"{r.finished}/{len(r.people)}" for r in runs)),
         row("answers", *(f"{r.figures.answers:,}" for r in runs)),
         row("outcomes that never showed", *(f"{r.figures.stalled}" for r in runs)),
@@ -542,6 +562,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # The fake Slack keeps every call, so this process's cyclic collector would pause every thread, the
+    # people measuring acknowledgements included, for longer and longer: a pause of the driver that would
+    # read as the apps' latency. What it allocates is freed by reference counting.
+    gc.disable()
     store = redis.Redis.from_url(args.redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
         store.ping()
