@@ -38,7 +38,7 @@ CLAIM_SECONDS = 300
 class WorkerQueue(Protocol):
     """Where the web process hands what follows a click or an event to the worker (bot/store/jobs.py's
     JobQueue): a stored report's delivery, and the tasks the worker runs with the same flows
-    (bot/cli/worker.py's `tasks_of`)."""
+    (bot/slack/app.py's `worker_tasks`)."""
 
     def deliver(self, ref: DeliveryRef) -> bool: ...
 

@@ -76,8 +76,8 @@ class JobQueue:
         return True
 
     def run_later(self, task: str, *args: str) -> None:
-        """Enqueue a task (publish a Home tab, send an export): not retried, since each one tells the person
-        itself when Slack refuses it; one that raised is kept among the failed jobs."""
+        """Enqueue a task (publish a Home tab, send an export or a nudge): not retried, since each one tells
+        the person itself when Slack refuses it; one that raised is kept among the failed jobs."""
         self.queue.enqueue(
             RUN_TASK,
             task,

@@ -56,7 +56,8 @@ class Delivery:
     created_at: float
     steps: dict[str, str] = field(default_factory=dict)  # step -> what Slack returned (a ts, or a note)
     told: bool = False  # the author was told it could not be posted
-    # What the process that stored it prepared: a team report's message; a run member's counted note.
+    # What the transaction that stored it prepared: a run member's counted note (and, in a team report's
+    # record from before the worker built the report, its message).
     prepared: str | None = None
 
 
@@ -80,12 +81,6 @@ class Outbox:
             fields["prepared"] = prepared
         pipe.hset(ref.key, mapping=fields)
         pipe.zadd(keys.OUTBOX, {ref.member: created})
-
-    def add(self, ref: DeliveryRef, author: str, prepared: str | None = None) -> None:
-        """A pending delivery, with what the worker is to post when it was prepared already."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            self.queue_pending(pipe, ref, author, prepared)
-            pipe.execute()
 
     def get(self, ref: DeliveryRef) -> Delivery | None:
         raw = {_text(k): _text(v) for k, v in self.redis.hgetall(ref.key).items()}

@@ -222,17 +222,17 @@ class TeamRunStore:
         closed_by: str,
         now: float,
         also: Callable[[Any, RunRecord], None] | None = None,
-    ) -> tuple[RunRecord, TeamAggregate]:
-        """Close the run and read its aggregate in one transaction; raises RunClosed if it already was.
-        The same transaction deletes what named the members (their counted responses and who answered):
-        the report needs only the aggregate, and the run's keys expire with the history's retention.
-        `also` adds its own writes to the transaction (the report's pending delivery)."""
+    ) -> RunRecord:
+        """Close the run; raises RunClosed if it already was. The same transaction deletes what named the
+        members (their counted responses and who answered): the report needs only the aggregate, final
+        from here on (`aggregate`), and the run's keys expire with the history's retention. `also` adds
+        its own writes to the transaction (the report's pending delivery)."""
         key = keys.run(team_id, run_id)
         respondents = keys.run_respondents(team_id, run_id)
         aggregate = keys.run_aggregate(team_id, run_id)
         expire_at = self.limits.closed_until(now)
 
-        def attempt(pipe: Any) -> tuple[RunRecord, TeamAggregate]:
+        def attempt(pipe: Any) -> RunRecord:
             current = parse_run(pipe.get(key))
             if current is None:
                 raise UnknownRun(run_id)
@@ -245,7 +245,6 @@ class TeamRunStore:
             closed = current.model_copy(update={"status": "closed", "closed_at": now, "closed_by": closed_by})
             pipe.multi()
             pipe.set(key, closed.model_dump_json(), exat=expire_at)
-            pipe.hgetall(aggregate)
             pipe.expireat(aggregate, expire_at)
             pipe.delete(respondents, *(keys.run_response(team_id, run_id, member) for member in members))
             pipe.zrem(keys.open_runs(team_id), run_id)
@@ -255,8 +254,8 @@ class TeamRunStore:
                 pipe.delete(pointer)
             if also is not None:
                 also(pipe, closed)
-            replies = pipe.execute()
-            return closed, TeamAggregate.from_fields(replies[1])
+            pipe.execute()
+            return closed
 
         return self._transaction([key], attempt)
 

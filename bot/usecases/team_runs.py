@@ -323,8 +323,7 @@ def close_run(
     def queue_report(pipe: Any, closed: RunRecord) -> None:
         Outbox.queue_pending(pipe, report_delivery(closed), report_author(closed), now=closed_at)
 
-    run, _ = runs.close(team_id, run_id, closed_by, closed_at, queue_report)
-    return run
+    return runs.close(team_id, run_id, closed_by, closed_at, queue_report)
 
 
 def closed_run_report(
