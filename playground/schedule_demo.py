@@ -39,6 +39,10 @@ SCHEDULE_COMMAND = "schedule quarterly"
 def in_process_redis_server() -> Iterator[str]:
     """A Redis (fakeredis) on a local port, for the app's process and this one to share."""
     server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
+    # A handler thread can sit in a blocking command (the worker's BLPOP waits up to 405 s) long after its
+    # client has gone; closing the server must not wait for it, and the process must not either.
+    server.daemon_threads = True
+    server.block_on_close = False
     thread = threading.Thread(target=server.serve_forever, name="fakeredis", daemon=True)
     thread.start()
     try:

@@ -29,7 +29,8 @@ settings.register_profile("no-deadline", deadline=None)
 settings.load_profile("no-deadline")
 
 RUN_TAG = uuid.uuid4().hex[:6].upper()
-TEST_REDIS_SERVER = "redis://127.0.0.1:6379"
+# The server the tests use; each run (and each xdist worker of a run) takes a database of it of its own.
+TEST_REDIS_SERVER = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # Which run holds a database, so that runs sharing the server never share one.
 RUN_LOCK = "mlops-compass-test-run"
 RUN_LOCK_SECONDS = 3600
@@ -45,10 +46,7 @@ LEFT_BY_EARLIER_RUNS = (f"{keys.PREFIX}:*", "rq:*")
 def _database_of_its_own() -> str:
     """The clock claims due reminders of every workspace in its database, so a run sharing a database
     with another run's clock loses its reminders to it (and takes the other run's): each run takes a
-    database no other run holds, unless MLOPS_COMPASS_TEST_REDIS_URL names one."""
-    configured = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL")
-    if configured:
-        return configured
+    database no other run holds. Under pytest-xdist every worker is such a run."""
     for database in RUN_DATABASES:
         url = f"{TEST_REDIS_SERVER}/{database}"
         client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
@@ -179,3 +177,16 @@ def team_id() -> Iterator[str]:
     team = new_team_id()
     yield team
     delete_workspace_keys(team)
+
+
+# Folders whose every test starts processes: the app as `serve` and `worker` runs it, or the playground.
+PROCESS_FOLDERS = ("tests/e2e/", "tests/playground/test_")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks `e2e` the tests that start processes, so that `-m "not e2e"` is the quick tier; a module
+    elsewhere that starts them says so with `pytestmark = pytest.mark.e2e`."""
+    for item in items:
+        where = item.path.relative_to(item.config.rootpath).as_posix()
+        if where.startswith(PROCESS_FOLDERS):
+            item.add_marker(pytest.mark.e2e)

@@ -191,6 +191,27 @@ def test_the_quickstart_is_its_two_commands() -> None:
     ]
 
 
+def test_the_quickstart_installs_the_versions_ci_tests() -> None:
+    """A newcomer's install takes the pinned versions, as CI's does: installing without them once got a
+    release that hung the suite while CI stayed green."""
+    block = next(block for block in ALL_BLOCKS if is_quickstart(block))
+    installs = [step for line in block.lines for step in line.split(" && ") if " install " in step]
+    assert len(installs) == 2
+    assert all(" -c constraints.txt " in step for step in installs), installs
+
+
+def test_ci_runs_the_quickstart_as_the_page_shows_it() -> None:
+    """`.ci/run` takes its install and test commands from the page, and makes no install of its own."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 .ci/quickstart.py" in ci
+    assert " install " not in ci.replace("apt-get install", "")
+    shown = next(block for block in ALL_BLOCKS if is_quickstart(block)).lines
+    extracted = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "quickstart.py")], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert extracted == shown
+
+
 @pytest.mark.parametrize("block", transcripts(), ids=lambda block: block.where)
 def test_a_transcript_holds_only_commands_that_can_run(block: Block) -> None:
     commands = commands_of(block)
