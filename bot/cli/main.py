@@ -28,6 +28,7 @@ from bot.cli.serve import add_serve_command
 from bot.cli.worker import add_worker_command
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.overview import length
 from bot.engine.scoring import Report, score
 from bot.settings import BankSettings, SettingsError, load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
@@ -258,13 +259,8 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
     for bank_file in catalog.files:
         bank = bank_file.bank
         if bank_file.loaded and bank is not None:
-            fewest, most = bank.question_counts
-            questions = str(most) if fewest == most else f"{fewest}–{most}"
-            details = (
-                f"v{bank.version}, reviewed {bank.reviewed} · {questions} questions · "
-                f"~{bank.estimated_minutes} minutes · {bank_file.path.name}"
-            )
-            listing.add_row(bank.id, f"{bank.title}\n{details}")
+            details = f"v{bank.version}, reviewed {bank.reviewed} · {length(bank)}"
+            listing.add_row(bank.id, f"{bank.title} · {bank_file.path.name}\n{details}")
         else:
             problems = _plural(len(bank_file.problems), "problem")
             version = f"v{bank.version} · " if bank is not None else ""

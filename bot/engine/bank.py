@@ -20,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstrai
 BUTTON_LABEL_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
 LEVELS = (1, 2, 3, 4)
+# An estimate, not a measurement: nobody has timed people answering (benchmarks/ time the app; the think
+# time in benchmarks/slack_load.py is a load setting). Every length the app states comes from it through
+# bot/engine/overview.py, so a measured figure, once there is one, changes them all here.
 SECONDS_PER_QUESTION = 30
 CONTEXT_SECTION = "About your team"
 OUTCOME_SECTION = "Delivery outcomes"
@@ -177,6 +180,7 @@ class QuestionBank(_Strict):
 
     @property
     def estimated_minutes(self) -> int:
+        """For the most questions a person can be asked, at SECONDS_PER_QUESTION each."""
         return max(1, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60))
 
     def question(self, question_id: str) -> AskedQuestion:

@@ -37,6 +37,7 @@ from bot.engine.conversation import (
     UnknownOption,
     prompt_for,
 )
+from bot.engine.overview import length
 from bot.engine.scoring import score
 from bot.slack import blocks
 from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
@@ -87,7 +88,12 @@ from bot.usecases.personal import (
 log = logging.getLogger(__name__)
 
 STARTING = ":compass: One moment: setting up your assessment…"
-STARTED = ":compass: I've sent the first question to our DM."
+# What a person is told once the first question of a bank is posted.
+StartedNote = Callable[[QuestionBank], str]
+
+
+def started_text(bank: QuestionBank) -> str:
+    return f":compass: I've sent the first question to our DM ({length(bank)})."
 
 
 REPORT_ON_ITS_WAY = (
@@ -170,7 +176,7 @@ class AssessmentFlow:
         channel_id: str,
         bank_ref: str | None,
         respond: Respond,
-        started_text: str = STARTED,
+        started_note: StartedNote = started_text,
     ) -> None:
         """Start an assessment unless one is in progress; says what happened either way. The report comes
         to `channel_id` too, unless that is the DM itself."""
@@ -194,7 +200,7 @@ class AssessmentFlow:
             channel_id,
             may_replace=is_finished,
             respond=respond,
-            started_text=started_text,
+            started_note=started_note,
         )
 
     def begin(
@@ -204,7 +210,7 @@ class AssessmentFlow:
         origin_channel: str | None,
         may_replace: Callable[[SessionRecord], bool],
         respond: Respond,
-        started_text: str = STARTED,
+        started_note: StartedNote = started_text,
     ) -> None:
         """Open the DM, store a fresh conversation in one atomic step (unless the session there may not
         be replaced) and post its first question; tells the person how it went."""
@@ -241,7 +247,7 @@ class AssessmentFlow:
             return
         remember_message(self.store, respondent, record.session_id, record.dm_channel, posted["ts"])
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
-        say(respond, started_text)
+        say(respond, started_note(bank))
 
     def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
         conversation = Conversation.from_dict(existing.conversation)

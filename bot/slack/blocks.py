@@ -34,6 +34,7 @@ from slack_sdk.models.blocks import (
 from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
 from bot.engine.bank import AskedQuestion, QuestionBank
 from bot.engine.conversation import AskQuestion
+from bot.engine.overview import length
 from bot.engine.progress import SCORE_BAR_CELLS, answered_text, bar, progress_line
 from bot.engine.report_view import DimensionView, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
@@ -598,7 +599,7 @@ def text_message(text: str) -> Message:
 def banks_message(banks: Sequence[QuestionBank]) -> Message:
     lines = [
         f"• `{escape(b.id)}` *{escape(b.title)}* v{escape(b.version)} (reviewed {escape(b.reviewed)}) — "
-        f"up to {len(b.questions)} questions, about {b.estimated_minutes} min"
+        f"{length(b)}"
         for b in banks
     ]
     return text_message("*Question banks*\n" + "\n".join(lines))

@@ -165,8 +165,7 @@ def home_blocks(data: HomeData) -> list[Block]:
     ]
     if start_buttons:
         descriptions = "\n".join(
-            f"• *{escape(b.title)}* (`{escape(b.id)}`): up to {b.questions} questions, about {b.minutes} min"
-            for b in data.banks
+            f"• *{escape(b.title)}* (`{escape(b.id)}`): {escape(b.length)}" for b in data.banks
         )
         blocks.append(
             SectionBlock(

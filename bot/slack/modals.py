@@ -18,6 +18,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.engine.bank import QuestionBank
+from bot.engine.overview import length
 from bot.slack import blocks, modal_views
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.modal_views import FieldErrors
@@ -36,10 +38,15 @@ Ack = Callable[..., Any]
 START_SHORTCUT = "start_assessment"
 # "Start an MLOps assessment" is 25 characters; Slack's manifest allows a shortcut name 24.
 SHORTCUT_NAME = "Start MLOps assessment"
-SHORTCUT_STARTED = (
-    ":compass: You started an assessment from the shortcut: the first question is above. Your report will "
-    "come to this DM and stay here; nobody else sees it."
-)
+
+
+def shortcut_started_text(bank: QuestionBank) -> str:
+    return (
+        f":compass: You started an assessment from the shortcut ({length(bank)}): the first question is "
+        "above. Your report will come to this DM and stay here; nobody else sees it."
+    )
+
+
 SCHEDULE_USAGE = 'schedule quarterly|monthly|"<cron>" [pulse|full] [team] [at HH:MM]'
 SETUP_USAGE = {"team": TEAM_USAGE, "schedule": SCHEDULE_USAGE}
 
@@ -173,5 +180,5 @@ class ModalFlow:
             log.warning("the shortcut could not open a DM: %s", why_undelivered(error))
             return
         self.assessments.start(
-            team_id, user_id, dm, None, DmReply(self.client, dm), started_text=SHORTCUT_STARTED
+            team_id, user_id, dm, None, DmReply(self.client, dm), started_note=shortcut_started_text
         )

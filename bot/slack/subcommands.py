@@ -15,6 +15,7 @@ from slack_bolt import Ack, Respond
 
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import UnknownBank
+from bot.engine.overview import length
 from bot.slack import blocks
 from bot.slack.assessment import STARTING, AssessmentFlow
 from bot.slack.blocks import COMMAND, escape
@@ -52,7 +53,8 @@ Handler = Callable[[Flows, SlashCommand, Ack, Respond], None]
 class Subcommand:
     name: str
     handle: Handler
-    # Help lines: (what follows the command, what it does); {banks} and {default} are filled in.
+    # Help lines: (what follows the command, what it does); {banks}, {default} and the default bank's
+    # {length} are filled in.
     help: tuple[tuple[str, str], ...]
     available: Callable[[Flows], bool] = lambda flows: True
     # Typed with nothing after it, when the app has forms: open the subcommand's form instead.
@@ -64,7 +66,7 @@ class Subcommand:
 
 def _help(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
     catalog = flows.assessments.catalog
-    ack(**help_message(catalog.banks, flows.assessments.default_bank).as_kwargs())
+    ack(**help_message(catalog.banks, catalog.by_id(flows.assessments.default_bank)).as_kwargs())
 
 
 def _banks(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
@@ -152,7 +154,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "start",
         _start,
         (
-            ("", "start an assessment (about 10 minutes) in a DM; the report comes back here"),
+            ("", "start an assessment ({length}) in a DM; the report comes back here"),
             ("start [bank]", "start with a specific question bank ({banks}; default `{default}`)"),
         ),
     ),
@@ -217,15 +219,16 @@ def dispatch(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) ->
         subcommand.handle(flows, command, ack, respond)
 
 
-def help_message(banks: Sequence[QuestionBank], default_bank: str) -> blocks.Message:
+def help_message(banks: Sequence[QuestionBank], default_bank: QuestionBank) -> blocks.Message:
     bank_list = ", ".join(f"`{escape(b.id)}`" for b in banks)
+    fields = {"banks": bank_list, "default": escape(default_bank.id), "length": length(default_bank)}
     lines = ["*MLOps Compass* measures how mature your MLOps practice is and tells you what to do next."]
     forms = [f"`{COMMAND} {s.name}`" for s in SUBCOMMANDS if s.alone is not None]
     last_with_form = max(i for i, s in enumerate(SUBCOMMANDS) if s.alone is not None)
     for number, subcommand in enumerate(SUBCOMMANDS):
         for usage, what in subcommand.help:
             typed = f"{COMMAND} {usage}" if usage else COMMAND
-            lines.append(f"• `{typed}` — {what.format(banks=bank_list, default=escape(default_bank))}")
+            lines.append(f"• `{typed}` — {what.format(**fields)}")
         if number == last_with_form:
             # The other ways in follow the last subcommand that has a form.
             lines.append(f"• {' or '.join(forms)} alone opens a form for it; {SHORTCUT_HELP}")

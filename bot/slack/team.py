@@ -291,7 +291,7 @@ class TeamFlow:
             None,
             may_replace=is_finished,
             respond=respond,
-            started_text=team_blocks.take_part_text(joining.retake),
+            started_note=lambda bank: team_blocks.take_part_text(bank, joining.retake),
         )
 
     def nudge(self, click: BlockAction, respond: Respond) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.engine.bank import QuestionBank
+from bot.engine.overview import length
 from bot.engine.team_view import SplitView, TeamDimensionView, TeamReportView
 from bot.slack.blocks import (
     COMMAND,
@@ -50,12 +51,6 @@ def when(timestamp: float) -> str:
     return f"<!date^{int(timestamp)}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _questions_text(bank: QuestionBank) -> str:
-    fewest, most = bank.question_counts
-    counted = str(most) if fewest == most else f"{fewest}–{most}"
-    return f"{counted} questions, about {bank.estimated_minutes} minutes"
-
-
 def _count_text(answered: int) -> str:
     return f"*{answered} answered*"
 
@@ -64,7 +59,7 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
     """The run's message while it is open: who started it, the bank, the deadline, the live count."""
     value = TeamButton(r=run.run_id).encode()
     intro = (
-        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* ({_questions_text(bank)}). "
+        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* ({length(bank)}). "
         "Each of you answers privately in a DM; the team gets one report of how many of you are at each "
         "band per dimension, built so that nobody, not even the others together, can tell what one person "
         f"answered. Closes {when(run.deadline)}."
@@ -168,7 +163,7 @@ def team_report_message(view: TeamReportView) -> Message:
 def nudge_message(run: RunRecord, bank: QuestionBank) -> Message:
     text = (
         f"<@{run.starter_id}> asked the team in <#{run.channel_id}> to take the MLOps assessment "
-        f"*{escape(bank.title)}* ({_questions_text(bank)}). Your answers stay private: the team sees "
+        f"*{escape(bank.title)}* ({length(bank)}). Your answers stay private: the team sees "
         f"only the aggregate. It closes {when(run.deadline)}."
     )
     blocks: list[Block] = [
@@ -253,9 +248,10 @@ def nudged_note(sent: int, failed: int, answered: int, skipped: int) -> Message:
     return text_message(f"{lead} ({'; '.join(details)}.)")
 
 
-def take_part_text(retake: bool) -> str:
+def take_part_text(bank: QuestionBank, retake: bool) -> str:
     text = (
-        "I've sent the first question to our DM. Your answers stay private: the team sees only the aggregate."
+        f"I've sent the first question to our DM ({length(bank)}). Your answers stay private: the team sees "
+        "only the aggregate."
     )
     if retake:
         text += (

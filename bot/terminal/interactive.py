@@ -28,7 +28,8 @@ from bot.engine.conversation import (
     Transition,
     advance,
 )
-from bot.engine.progress import progress_line
+from bot.engine.overview import length
+from bot.engine.progress import progress_line, sentence
 from bot.engine.scoring import Report
 from bot.terminal.report import print_report
 
@@ -73,9 +74,7 @@ def plural(count: int, noun: str) -> str:
 
 def show_introduction(console: Console, bank: QuestionBank) -> None:
     console.rule(Text(bank.title, style="bold"))
-    fewest, most = bank.question_counts
-    counted = f"{most} questions" if fewest == most else f"{fewest}–{most} questions (some apply only to you)"
-    console.print(Text(f"{counted} · about {bank.estimated_minutes} minutes", style="bold"))
+    console.print(Text(sentence(length(bank)), style="bold"))
     console.print(bank.description)
     console.print(
         Text(

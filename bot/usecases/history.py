@@ -20,6 +20,7 @@ from bot.engine.history import (
     team_summary,
     trends,
 )
+from bot.engine.overview import length
 from bot.engine.scoring import answered_of_applicable
 from bot.engine.team import TeamReport
 from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
@@ -125,8 +126,7 @@ class InProgress:
 class BankChoice:
     id: str
     title: str
-    questions: int
-    minutes: int
+    length: str  # "50 to 60 questions, about 30 minutes"
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def home_data(
         if latest is not None:
             channel_results.append((channel_id, latest))
     channel_results.sort(key=lambda pair: pair[1].finished_at, reverse=True)
-    banks = tuple(BankChoice(b.id, b.title, b.question_counts[1], b.estimated_minutes) for b in catalog.banks)
+    banks = tuple(BankChoice(b.id, b.title, length(b)) for b in catalog.banks)
     return HomeData(
         user_id=user_id,
         history=history_of(history, Scope.person(team_id, user_id)),

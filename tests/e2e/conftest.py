@@ -26,13 +26,16 @@ from typing import Any
 import pytest
 import redis
 
-from bot.slack.assessment import STARTED
+from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog
+from bot.slack.assessment import started_text
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process, free_port
 from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, RUN_TAG, delete_workspace_keys, new_team_id, real_redis
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
+# The bank a typed command or the shortcut starts in the app under test.
+DEFAULT_BANK = BankCatalog.from_directory().get(DEFAULT_BANK_ID)
 ACK_LATENCIES: list[float] = []
 # Figures the end-to-end tests measured, printed at the end of the run.
 MEASURED: list[str] = []
@@ -123,7 +126,9 @@ def start(user: SlackUser) -> dict[str, Any]:
     response = user.command("")
     assert response.status == 200, response.body
     user.fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, timeout=10)
-    user.fake.wait_for("response_url", lambda c: c.params.get("text") == STARTED, after=before)
+    user.fake.wait_for(
+        "response_url", lambda c: c.params.get("text") == started_text(DEFAULT_BANK), after=before
+    )
     question = user.current_question()
     assert question is not None
     return question

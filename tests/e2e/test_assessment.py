@@ -14,7 +14,7 @@ import yaml
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import applicable_questions
-from bot.slack.assessment import STARTED, STARTING
+from bot.slack.assessment import STARTING, started_text
 from bot.store import keys
 from playground.fakeslack import FakeSlack, SlackRequestSigner, post_signed, slash_command_body
 from playground.fakeslack.app_process import AppProcess, app_process
@@ -55,7 +55,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert ack.text == STARTING
     fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel)
     outcome = fake_slack.wait_for("response_url")
-    assert outcome.params["text"] == STARTED
+    assert outcome.params["text"] == started_text(BANK)
     question = user.current_question()
     assert question is not None
     assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")

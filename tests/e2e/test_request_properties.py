@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import blocks
-from bot.slack.assessment import STARTED, STARTING
+from bot.slack.assessment import STARTING, started_text
 from bot.slack.replies import UNRECOGNISED_BUTTON
 from bot.slack.values import QuestionButton, SessionButton
 from bot.store import keys
@@ -32,6 +32,8 @@ from tests.e2e.conftest import MEASURED, SIGNING_SECRET, app_env
 
 CATALOG = BankCatalog.from_directory()
 DEFAULT_BANK = "mlops"
+# The bank a forged Start over button asks for.
+START_OVER_BANK = "pulse"
 # Slack's own field names, and text shaped like its encodings, which a parser could mistake for its own.
 SLACK_WORDS = [
     "token", "command", "payload", "type", "actions", "trigger_id", "text", "team_id", "user_id",
@@ -127,10 +129,10 @@ def expected_command_outcome(text: str) -> tuple[str | None, str | None]:
     if subcommand == "start":
         bank = words[1] if len(words) > 1 else DEFAULT_BANK
         try:
-            CATALOG.by_id(bank)
+            chosen = CATALOG.by_id(bank)
         except UnknownBank as error:
             return blocks.escape(str(error)), None
-        return STARTING, STARTED
+        return STARTING, started_text(chosen)
     if subcommand in ("resume", "cancel"):
         return "", "You have no assessment in progress"
     return "I don't know `", None
@@ -198,14 +200,14 @@ def expected_click_reply(action_id: str, well_formed: bool) -> str:
     if action_id == "resume":
         return "You have no assessment in progress"
     if action_id == "start_over":
-        return STARTED
+        return started_text(CATALOG.get(START_OVER_BANK))
     # A question button of this person's, from an assessment they do not have (a fresh workspace).
     return "That button is from an earlier question, so nothing changed"
 
 
 def button_value(action_id: str, user_id: str) -> str:
     if action_id in ("resume", "start_over"):
-        return SessionButton(u=user_id, b="pulse" if action_id == "start_over" else None).encode()
+        return SessionButton(u=user_id, b=START_OVER_BANK if action_id == "start_over" else None).encode()
     question = CATALOG.get(DEFAULT_BANK).questions[0].id
     answer = 0 if action_id.startswith("answer") else None
     return QuestionButton(u=user_id, s="a1b2c3d4e5f6", q=question, a=answer).encode()

@@ -26,13 +26,14 @@ from slack_sdk.models.views import View
 
 from bot.slack.blocks import MAX_BUTTON_TEXT_SHOWN, needs_accessibility_label
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
-from bot.slack.modals import SHORTCUT_STARTED, START_SHORTCUT
+from bot.slack.modals import START_SHORTCUT, shortcut_started_text
 from playground.fakeslack import FakeSlack, RecordedCall
 from playground.fakeslack.app_process import AppProcess
 from playground.fakeslack.views import TRIGGER_LIFETIME_SECONDS
 from playground.fakeslack.workspace import Acknowledgement, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, workspace_state
 from tests.e2e.conftest import (
+    DEFAULT_BANK,
     MEASURED,
     answer_buttons,
     best_option,
@@ -226,7 +227,11 @@ def test_the_shortcut_starts_a_personal_run_whose_report_stays_in_the_dm(
 ) -> None:
     acknowledged = user.shortcut(START_SHORTCUT)
     assert acknowledged.status == 200
-    fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("text") == SHORTCUT_STARTED, timeout=WAIT)
+    fake_slack.wait_for(
+        "chat.postMessage",
+        lambda c: c.params.get("text") == shortcut_started_text(DEFAULT_BANK),
+        timeout=WAIT,
+    )
     report = answer_to_the_end(user, wait_for_question(user))
     assert "maturity report" in report["text"]
     # Nothing went to a channel: no copy of the report, and its chart under the DM's report.

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from bot.engine.catalog import BankCatalog
-from bot.slack.assessment import STARTED, STARTING
+from bot.slack.assessment import STARTING, started_text
 from bot.store import keys
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
@@ -77,7 +77,7 @@ def start(user: SlackUser) -> dict[str, Any]:
     user.fake.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before, timeout=10
     )
-    assert user.reply().params["text"] == STARTED
+    assert user.reply().params["text"] == started_text(BANK)
     question = user.current_question()
     assert question is not None
     return question

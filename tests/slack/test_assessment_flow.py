@@ -26,7 +26,7 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
-from bot.slack.assessment import STARTED, AssessmentFlow
+from bot.slack.assessment import AssessmentFlow, started_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import BUSY
 from bot.slack.values import (
@@ -203,7 +203,7 @@ def phase(record: SessionRecord) -> str:
 def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None) -> None:
     started = Responses()
     flow.start(team_id, USER, ORIGIN, bank_ref, started)
-    assert started.only_text() == STARTED
+    assert started.only_text() == started_text(CATALOG.get(bank_ref or "mlops"))
 
 
 def answer_best(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, count: int) -> None:
@@ -329,7 +329,7 @@ def test_start_over_from_the_in_progress_notice_begins_the_requested_bank(
         start_over=True,
     )
 
-    assert restarted.only_text() == STARTED
+    assert restarted.only_text() == started_text(PULSE)
     record = stored(store, alice)
     assert record.session_id != old.session_id
     assert record.conversation["bank"] == "pulse"
@@ -671,7 +671,7 @@ def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_v
         BlockAction.of(body_for(team_id, USER, dm, message["ts"]), action_for(start_over)), restarted, True
     )
 
-    assert restarted.only_text() == STARTED
+    assert restarted.only_text() == started_text(BANK)
     record = stored(store, alice)
     assert record.session_id != before.session_id
     assert record.conversation["bank_version"] == "9.9.9"
@@ -900,7 +900,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
         thread.join(timeout=10)
 
     texts = sorted(reply.only_text() for reply in replies)
-    assert texts[0] == STARTED
+    assert texts[0] == started_text(BANK)
     assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 60")
     first_questions = [
         c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
@@ -925,7 +925,7 @@ def test_a_double_click_on_start_over_starts_over_once(
             BlockAction.of(body_for(team_id, USER, ORIGIN, None), action_for(start_over)), reply, True
         )
 
-    assert first.only_text() == STARTED
+    assert first.only_text() == started_text(BANK)
     assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 60")
     assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]

@@ -27,6 +27,7 @@ from bot.engine.answers import (
 from bot.engine.bank import AskedQuestion, QuestionBank, parse_bank
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AskQuestion
+from bot.engine.overview import length
 from bot.engine.progress import progress_line
 from bot.engine.report_view import build_view
 from bot.engine.scoring import Report, score
@@ -448,9 +449,10 @@ def test_bank_changed_message_names_both_versions_and_offers_start_over() -> Non
 
 
 def test_help_message_lists_every_subcommand_and_bank() -> None:
-    message = subcommands.help_message(BANKS, "mlops")
+    message = subcommands.help_message(BANKS, CATALOG.get("mlops"))
     assert_sendable(message)
     (text,) = mrkdwn_texts(message)
+    assert f"`{blocks.COMMAND}` — start an assessment ({length(CATALOG.get('mlops'))}) in a DM" in text
     for subcommand in ("start [bank]", "resume", "cancel", "banks", "help"):
         assert f"`{blocks.COMMAND} {subcommand}`" in text
     for bank in BANKS:
@@ -465,7 +467,7 @@ def test_banks_message_describes_every_bank() -> None:
     assert len(lines) == len(BANKS)
     for line, bank in zip(lines, BANKS, strict=True):
         assert f"`{bank.id}`" in line and f"v{bank.version}" in line
-        assert f"up to {len(bank.questions)} questions, about {bank.estimated_minutes} min" in line
+        assert line.endswith(f"— {length(bank)}")
         assert f"(reviewed {bank.reviewed})" in line
 
 

@@ -74,7 +74,9 @@ def home(results: int, banks: int, runs: int, channels: int, in_progress: bool) 
         user_id="U1",
         history=History(Scope.person("T1", "U1"), tuple(found), trends(found)),
         in_progress=InProgress("mlops", "MLOps", 3, 27) if in_progress else None,
-        banks=tuple(BankChoice(f"bank{i}", f"Bank number {i}", 20, 10) for i in range(banks)),
+        banks=tuple(
+            BankChoice(f"bank{i}", f"Bank number {i}", "20 questions, about 10 minutes") for i in range(banks)
+        ),
         open_runs=tuple(
             OpenTeamRun(f"C{i:04d}", "Pulse", i, NOW + 86400, "team_take_part", f'{{"r": "R{i}"}}')
             for i in range(runs)
@@ -130,8 +132,15 @@ def test_a_report_already_at_the_block_limit_goes_without_changes() -> None:
 
 def test_a_start_button_never_cuts_a_long_bank_title() -> None:
     data = home(results=0, banks=0, runs=0, channels=0, in_progress=False)
-    long_title = BankChoice("mlops", "MLOps Maturity Assessment", 32, 16)  # "Start …" would be 31 characters
-    view = home_view(replace(data, banks=(long_title, BankChoice("pulse", "MLOps Quarterly Pulse", 8, 4))))
+    long_title = BankChoice(
+        "mlops", "MLOps Maturity Assessment", "32 questions, about 16 minutes"
+    )  # "Start …" would be 31 characters
+    view = home_view(
+        replace(
+            data,
+            banks=(long_title, BankChoice("pulse", "MLOps Quarterly Pulse", "8 questions, about 4 minutes")),
+        )
+    )
     starts = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(e["text"]["text"], e["accessibility_label"]) for e in starts] == [
         ("Start mlops", "Start MLOps Maturity Assessment"),

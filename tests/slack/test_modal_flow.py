@@ -17,7 +17,7 @@ from bot.slack import modal_views, subcommands
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
-from bot.slack.modals import SHORTCUT_NAME, SHORTCUT_STARTED, ModalFlow
+from bot.slack.modals import SHORTCUT_NAME, ModalFlow, shortcut_started_text
 from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
@@ -297,7 +297,7 @@ def test_the_shortcut_starts_an_assessment_in_the_dm_and_says_so_there(
     dm = fake.dm_channel_id(PERSON)
     question, note = fake.messages(dm)
     assert any(b.action_id == "answer" for b in buttons_of(question))
-    assert note["text"] == SHORTCUT_STARTED
+    assert note["text"] == shortcut_started_text(CATALOG.get("mlops"))
     record = store.get(Respondent(team_id=team_id, user_id=PERSON))
     # The report's channel is the DM itself, so it stays there.
     assert record is not None and record.origin_channel == record.dm_channel == dm
@@ -315,6 +315,6 @@ def test_the_shortcut_during_an_assessment_offers_resume_in_the_dm(
 
 
 def test_help_tells_of_the_forms_and_the_shortcut() -> None:
-    text = subcommands.help_message(CATALOG.banks, "mlops").text
+    text = subcommands.help_message(CATALOG.banks, CATALOG.get("mlops")).text
     assert "`/mlops-compass team` or `/mlops-compass schedule` alone opens a form" in text
     assert f"*{SHORTCUT_NAME}*" in text

@@ -79,7 +79,7 @@ def test_the_team_form_asks_bank_deadline_and_channel_with_defaults() -> None:
     assert list(fields) == [BANK_FIELD, DAYS_FIELD, CHANNEL_FIELD]
     assert [o["value"] for o in fields[BANK_FIELD]["options"]] == ["mlops", "pulse"]
     assert fields[BANK_FIELD]["initial_option"]["value"] == "mlops"
-    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == "50 to 60 questions"
+    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == "50 to 60 questions, about 30 minutes"
     assert (fields[DAYS_FIELD]["type"], fields[DAYS_FIELD]["initial_value"]) == ("number_input", "7")
     assert (fields[DAYS_FIELD]["min_value"], fields[DAYS_FIELD]["max_value"]) == ("1", "30")
     assert fields[CHANNEL_FIELD]["type"] == "conversations_select"
@@ -100,7 +100,10 @@ def test_the_schedule_form_asks_rule_cron_time_bank_and_audience() -> None:
     assert [o["value"] for o in fields[RULE_FIELD]["options"]] == ["quarterly", "monthly", "cron"]
     assert fields[TIME_FIELD]["type"] == "timepicker"
     assert [o["value"] for o in fields[SCHEDULE_BANK_FIELD]["options"]] == ["pulse", "full"]
-    assert fields[SCHEDULE_BANK_FIELD]["options"][0]["text"]["text"] == "MLOps Quarterly Pulse (8 questions)"
+    assert (
+        fields[SCHEDULE_BANK_FIELD]["options"][0]["text"]["text"]
+        == "MLOps Quarterly Pulse (8 questions, about 4 minutes)"
+    )
     assert [o["value"] for o in fields[AUDIENCE_FIELD]["options"]] == ["personal", "team"]
     assert f"<#{ORIGIN}>" in SCHEDULE_VIEW["blocks"][0]["elements"][0]["text"]
 

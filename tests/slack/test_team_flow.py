@@ -14,6 +14,7 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
+from bot.engine.overview import length
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.team import TeamFlow
@@ -174,7 +175,7 @@ def test_the_run_message_shows_starter_bank_deadline_count_and_buttons(
     assert "Your team run is posted in this channel" in opened.text()
     message = run_message(fake)
     intro = message["blocks"][1]["text"]["text"]
-    assert f"<@{STARTER}>" in intro and PULSE.title in intro and "<!date^" in intro
+    assert f"<@{STARTER}>" in intro and f"*{PULSE.title}* ({length(PULSE)})" in intro and "<!date^" in intro
     assert count_line(message) == "*0 answered* so far"
     assert [b.label for b in buttons_of(message)] == ["Take part", "Nudge", "Close & show results"]
     run = team.runs.open_in(team_id, CHANNEL)
@@ -436,7 +437,7 @@ def test_take_part_from_a_nudge_starts_the_members_questions(team: TeamFlow, fak
         ),
         respond,
     )
-    assert "first question" in respond.text()
+    assert f"I've sent the first question to our DM ({length(PULSE)})." in respond.text()
     session = team.sessions.get(Respondent(team_id=team_id, user_id="U02", run_id=run.run_id))
     assert session is not None
     assert keys.session(team_id, "U02", run.run_id) == session.respondent.session_key

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
+from bot.engine.overview import length
 from bot.slack.app import Flows, build_flows, worker_tasks
 from bot.slack.history_flow import EXPORT, PUBLISH_HOME
 from bot.slack.payloads import BlockAction, SlashCommand
@@ -121,6 +122,8 @@ def test_the_home_tab_is_published_by_the_worker_once_per_event(fake: FakeSlack,
     [published] = fake.calls_to("views.publish")
     assert published.params["user_id"] == USER
     assert "Your latest result" in str(published.params["view"])
+    for bank in CATALOG.banks:
+        assert f"(`{bank.id}`): {length(bank)}" in str(published.params["view"])
 
 
 def test_a_nudge_is_sent_by_the_worker_to_the_members_who_have_not_answered(

@@ -58,7 +58,7 @@ def test_answering_every_question_reaches_the_report(
     assert code == 0, err
     assert keyboard.prompts == total
     assert f"{PULSE.title}" in out
-    assert f"{total} questions · about {PULSE.estimated_minutes} minutes" in out
+    assert f"{total} questions, about {PULSE.estimated_minutes} minutes" in out
     first = PULSE.questions[0]
     assert f"Question 1 of {total} ▓▓░░░░░░░░░░ 12%" in out
     assert f"Question {total} of {total} ▓▓▓▓▓▓▓▓▓▓▓▓ 100%" in out

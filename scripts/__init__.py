@@ -1,0 +1,1 @@
+"""Maintenance scripts for the repository itself; not part of the installed app."""

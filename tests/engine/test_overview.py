@@ -1,0 +1,78 @@
+"""The one wording of how long an assessment takes and what its report gives."""
+
+from __future__ import annotations
+
+from bot.engine.answers import OptionChoice
+from bot.engine.bank import QuestionBank
+from bot.engine.overview import app_description, length, report_contents
+from bot.engine.scoring import score
+
+from .synthetic import context_question, question, scoring_bank
+
+
+def test_the_shipped_banks_state_their_range_of_questions_and_minutes(
+    mlops: QuestionBank, pulse: QuestionBank
+) -> None:
+    assert length(mlops) == "50 to 60 questions, about 30 minutes"
+    assert length(pulse) == "8 questions, about 4 minutes"
+
+
+def test_one_question_is_worded_in_the_singular() -> None:
+    assert length(scoring_bank([question("only", "data")])) == "1 question, about 1 minute"
+
+
+def test_a_context_question_that_switches_questions_off_makes_a_range() -> None:
+    bank = scoring_bank(
+        [
+            context_question("serving"),
+            question("always", "data"),
+            question("live_only", "data", applies_if={"question": "serving", "options": [2]}),
+        ]
+    )
+    assert length(bank) == "2 to 3 questions, about 2 minutes"
+
+
+def test_the_full_bank_gives_levels_gates_a_recommendation_and_five_next_steps(mlops: QuestionBank) -> None:
+    assert report_contents(mlops) == (
+        "a level from 1 (Ad-Hoc / Manual) to 4 (Optimized / Autonomous) in each of four dimensions "
+        "(Data & Experimentation, Deployment & Integration, Monitoring & Governance, Team & Culture), the "
+        "production-safety gate that holds a dimension back, one recommendation for the weakest dimension, "
+        "built from the team's own gaps, and up to five Next Steps naming practices and tools"
+    )
+
+
+def test_the_number_of_next_steps_stated_is_the_most_a_report_gives(mlops: QuestionBank) -> None:
+    nothing_in_place = {practice.id: OptionChoice(0) for practice in mlops.practices}
+    steps = len(score(mlops, nothing_in_place).next_steps)
+    assert steps == 5
+    assert "up to five Next Steps" in report_contents(mlops)
+
+
+def test_the_pulse_states_the_highest_level_it_can_place(pulse: QuestionBank) -> None:
+    assert "a level from 1 (Ad-Hoc / Manual) to 3 (Managed / Standardized)" in report_contents(pulse)
+
+
+def test_a_bank_without_gates_or_tools_and_with_few_practices_says_so() -> None:
+    bank = scoring_bank([question(f"data_{n}", "data", level=n) for n in (1, 2, 3)])
+    bank = bank.model_copy(update={"questions": [q.model_copy(update={"tools": []}) for q in bank.practices]})
+    contents = report_contents(bank)
+    assert "gate" not in contents
+    assert contents.startswith(
+        "a level from 1 (Level 1 name) to 3 (Level 3 name) in Data, one recommendation"
+    )
+    assert contents.endswith("and up to three Next Steps naming practices")
+
+
+def test_the_app_description_names_the_full_bank_and_the_short_check(
+    mlops: QuestionBank, pulse: QuestionBank
+) -> None:
+    plain = app_description("/mlops-compass", mlops, pulse, markdown=False)
+    marked = app_description("/mlops-compass", mlops, pulse, markdown=True)
+    assert f"Type /mlops-compass in a channel and the bot asks {length(mlops)}, one at a time" in plain
+    assert f"{report_contents(mlops)}." in plain
+    assert plain.endswith(
+        f"The short option is the {pulse.title} (/mlops-compass start pulse): {length(pulse)}."
+    )
+    assert marked.replace("`", "") == plain
+    assert "`/mlops-compass start pulse`" in marked
+    assert "start pulse" not in app_description("/mlops-compass", mlops, None, markdown=False)
