@@ -1,5 +1,6 @@
 """The deployment files agree with the app and with each other: the Dockerfile, compose.yaml and the
-override its check adds, and .env.example run the Procfile's commands with the settings the app reads.
+override its check adds, the systemd units and .env.example run the Procfile's commands with the settings
+the app reads.
 
 No Docker engine is needed: `.ci/compose-check` runs the stack itself where one is."""
 
@@ -13,6 +14,7 @@ import sys
 import threading
 import tomllib
 from collections.abc import Iterator
+from configparser import ConfigParser
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -244,3 +246,42 @@ def test_env_examples_commented_out_values_are_the_defaults(monkeypatch: pytest.
     compose_defaults = dict(COMPOSE_VARIABLE.findall((ROOT / "compose.yaml").read_text()))
     for name in shown.keys() - read_by_the_app.keys():
         assert shown[name] == compose_defaults[name], name
+
+
+# systemd ---------------------------------------------------------------------------------------------
+
+
+class UnitFile(ConfigParser):
+    """A systemd unit: `NAME=value` lines in sections, names kept as written."""
+
+    def __init__(self) -> None:
+        super().__init__(interpolation=None, delimiters=("=",), empty_lines_in_values=False)
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
+def unit(process: str) -> UnitFile:
+    parser = UnitFile()
+    parser.read_string((ROOT / "deploy" / "systemd" / f"mlops-compass-{process}.service").read_text())
+    return parser
+
+
+@pytest.mark.parametrize("process", list(procfile()))
+def test_each_systemd_unit_runs_its_procfile_command_hardened(process: str) -> None:
+    service = unit(process)["Service"]
+    program, *arguments = shlex.split(service["ExecStart"])
+    expected_program, *expected_arguments = procfile()[process]
+    assert Path(program).name == expected_program
+    # Options may follow, such as the web process's --host.
+    assert arguments[: len(expected_arguments)] == expected_arguments
+    assert service["User"] not in ("root", "0", "")
+    assert service["EnvironmentFile"].startswith("/")
+    assert service["Restart"] == "on-failure"
+    assert service["NoNewPrivileges"] == "yes"
+    assert service["ProtectSystem"] == "strict"
+
+
+def test_there_is_a_systemd_unit_for_each_procfile_process_and_no_other() -> None:
+    units = {path.name for path in (ROOT / "deploy" / "systemd").glob("*.service")}
+    assert units == {f"mlops-compass-{process}.service" for process in procfile()}
