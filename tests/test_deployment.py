@@ -1,6 +1,6 @@
 """The deployment files agree with the app and with each other: the Dockerfile, compose.yaml and the
 override its check adds, the systemd units and .env.example run the Procfile's commands with the settings
-the app reads.
+the app reads, and the reverse proxy's example lets through what the app accepts.
 
 No Docker engine is needed: `.ci/compose-check` runs the stack itself where one is."""
 
@@ -19,12 +19,13 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 
-from bot.cli.web import HEALTH_PATH
+from bot.cli.web import HEALTH_PATH, MAX_BODY_BYTES
 from bot.settings import ClockSettings, Settings, load_clock_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -285,3 +286,27 @@ def test_each_systemd_unit_runs_its_procfile_command_hardened(process: str) -> N
 def test_there_is_a_systemd_unit_for_each_procfile_process_and_no_other() -> None:
     units = {path.name for path in (ROOT / "deploy" / "systemd").glob("*.service")}
     assert units == {f"mlops-compass-{process}.service" for process in procfile()}
+
+
+# The reverse proxy ---------------------------------------------------------------------------------------
+
+
+def nginx_example() -> str:
+    (block,) = re.findall(r"```nginx\n(.*?)```", (ROOT / "docs" / "operations.md").read_text(), re.DOTALL)
+    return str(block)
+
+
+def test_the_proxy_example_accepts_the_bodies_the_app_accepts_and_no_larger() -> None:
+    size, unit_letter = re.findall(r"client_max_body_size (\d+)([kmg]?);", nginx_example())[0]
+    assert int(size) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit_letter] == MAX_BODY_BYTES
+
+
+def test_the_proxy_example_forwards_the_events_and_health_paths_and_nothing_else() -> None:
+    forwarded = dict(re.findall(r"location = (\S+) \{\s*proxy_pass (\S+);", nginx_example()))
+    web = compose()["services"]["web"]
+    published = web["ports"][0]
+    default_publish = COMPOSE_VARIABLE.search(published)
+    assert default_publish is not None
+    assert set(forwarded) == {"/slack/events", HEALTH_PATH}
+    assert {urlsplit(url).netloc for url in forwarded.values()} == {default_publish[2]}
+    assert re.search(r"location / \{\s*return 404;\s*\}", nginx_example()), "anything else is not found"
