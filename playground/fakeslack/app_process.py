@@ -47,17 +47,21 @@ class AppProcess:
         return f"{self.url}/slack/events"
 
     def health(self) -> int:
-        """HTTP status of GET /health (0 when nothing answers)."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=5) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return 0
+        return health_status(self.url)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def health_status(url: str) -> int:
+    """HTTP status of GET /health on the app at `url` (0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
 
 
 def free_port() -> int:
