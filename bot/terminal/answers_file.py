@@ -40,7 +40,7 @@ class AnswersFileError(Exception):
 
 @dataclass
 class _Problems:
-    """Every problem is counted; only the first are kept, so a file of a million mistakes costs no more."""
+    """Every problem is counted, only the first are kept: a million mistakes print and hold as few lines."""
 
     name: str
     listed: list[str] = field(default_factory=list)
@@ -148,7 +148,7 @@ def _read_text(path: Path, name: str) -> str:
 def load_answers_file(
     path: Path, bank: QuestionBank, name: str | None = None, other_banks: Sequence[QuestionBank] = ()
 ) -> AnswersFromFile:
-    """Read and check `path` against `bank`; raises AnswersFileError listing every problem.
+    """Read and check `path` against `bank`; raises AnswersFileError listing the first problems, counting all.
 
     `name` is how messages refer to the file, by default the path as given. An answer to a question
     that one of `other_banks` asks and `bank` does not is ignored (and listed), so a file written for the
