@@ -17,6 +17,7 @@ from bot.cli.main import build_parser, main
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.overview import length
+from bot.terminal.answers_file import MAX_FILE_BYTES, MAX_LISTED_PROBLEMS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("mlops-compass")
@@ -328,6 +329,19 @@ def test_an_id_no_bank_asks_is_still_refused_when_the_rest_is_ignored(
     assert err.strip() == f"{path}: question 'drift_skw': no such question in bank 'pulse' or any other bank"
 
 
+# What YAML aliases build: 9 levels of 9 copies, whose full repr would be gigabytes.
+ALIASES_NESTED_9_DEEP = "".join(
+    [
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n',
+        *(
+            f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+            for previous, name in zip("abcdefg", "bcdefgh", strict=True)
+        ),
+        f"drift_alerts: [{', '.join(['*h'] * 9)}]\n",
+    ]
+)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -339,8 +353,29 @@ def test_an_id_no_bank_asks_is_still_refused_when_the_rest_is_ignored(
             "drift_alerts: 9\n",
             "question 'drift_alerts': question 'drift_alerts' has options 1–5; got option 9",
         ),
+        (
+            "drift_alerts: 2026-13-01\n",
+            "(line 1, column 15): cannot read '2026-13-01': month must be in 1..12",
+        ),
+        (
+            f"drift_alerts: {'1' * 5_000}\n",
+            f"(line 1, column 15): cannot read {'1' * 80!r}… (5,000 characters)",
+        ),
+        (
+            ALIASES_NESTED_9_DEEP,
+            "question 'drift_alerts': [[[...], [...], [...], [...], [...], [...], ...], ",
+        ),
     ],
-    ids=["list", "empty", "broken yaml", "duplicate", "option out of range"],
+    ids=[
+        "list",
+        "empty",
+        "broken yaml",
+        "duplicate",
+        "option out of range",
+        "impossible date",
+        "integer too long for Python",
+        "aliases nesting a billion items",
+    ],
 )
 def test_an_unusable_answers_file_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
@@ -352,12 +387,95 @@ def test_an_unusable_answers_file_exits_2(
     assert out == ""
     assert err.startswith(f"{path}: ")
     assert message in err
+    assert "1" * 81 not in err and "'lol', 'lol'" not in err
 
 
 def test_an_unreadable_answers_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "assess", "--answers", str(tmp_path / "absent.yaml"))
     assert code == 2
     assert f"{tmp_path / 'absent.yaml'}: cannot read file" in err
+
+
+def unknown_ids(count: int) -> str:
+    return "".join(f"unknown_{number}: 1\n" for number in range(count))
+
+
+def test_an_answers_file_of_exactly_the_size_limit_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = "".join(f"{question.id}: 1\n" for question in PULSE.questions).encode()
+    padding = b"# " + b"x" * (MAX_FILE_BYTES - len(answers) - 3) + b"\n"
+    path = tmp_path / "answers.yaml"
+    path.write_bytes(answers + padding)
+    assert path.stat().st_size == MAX_FILE_BYTES
+    code, out, err = run(capsys, "assess", "--bank", "pulse", "--answers", str(path), "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["bank_id"] == "pulse"
+
+
+@pytest.mark.parametrize("size", [MAX_FILE_BYTES + 1, 10 * MAX_FILE_BYTES], ids=["one byte over", "10 MiB"])
+def test_an_answers_file_over_the_size_limit_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], size: int
+) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_bytes(b"# " + b"x" * (size - 3) + b"\n")
+    code, out, err = run(capsys, "assess", "--answers", str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"{path}: too large for an answers file: {size:,} bytes, over the limit of 1,048,576 bytes (1 MiB)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("unknown", "count_line"),
+    [
+        (20, []),
+        (21, ["answers.yaml: … and 1 more problem"]),
+        (5_000, ["answers.yaml: … and 4,980 more problems"]),
+    ],
+)
+def test_the_first_20_problems_are_listed_then_a_count_of_the_rest(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    unknown: int,
+    count_line: list[str],
+) -> None:
+    (tmp_path / "answers.yaml").write_text(unknown_ids(unknown))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "assess", "--answers", "answers.yaml")
+    assert (code, out) == (2, "")
+    listed = [
+        f"answers.yaml: question 'unknown_{number}': no such question in bank 'mlops' or any other bank"
+        for number in range(MAX_LISTED_PROBLEMS)
+    ]
+    assert err.splitlines() == listed + count_line
+
+
+def test_answers_past_the_first_20_problems_are_still_checked_and_counted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_answers(tmp_path, {f"unknown_{number}": 1 for number in range(25)} | {"drift_alerts": 9})
+    code, _, err = run(capsys, "assess", "--answers", str(path))
+    assert code == 2
+    assert err.splitlines()[-1] == f"{path}: … and 6 more problems"
+
+
+def test_a_long_answer_or_question_id_is_cut_in_its_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_answer, long_id = "sometimes " * 1_000, "rollback_" * 60
+    path = write_answers(tmp_path, {"drift_alerts": long_answer, long_id: 1})
+    code, _, err = run(capsys, "assess", "--answers", str(path))
+    assert code == 2
+    answer_line, id_line = err.splitlines()
+    assert answer_line.startswith(
+        f"{path}: question 'drift_alerts': {long_answer[:80]!r}… (10,000 characters) is not an option of "
+    )
+    assert id_line == (
+        f"{path}: question {long_id[:80]!r}… (540 characters): "
+        "no such question in bank 'mlops' or any other bank"
+    )
 
 
 def test_an_unknown_bank_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

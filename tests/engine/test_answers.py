@@ -12,6 +12,7 @@ from bot.engine.answers import (
     decode_answer,
     encode_answer,
     parse_answer_text,
+    readable_repr,
 )
 
 
@@ -84,3 +85,41 @@ def test_parse_answer_text_refuses_what_is_not_offered(small_bank, text):
 def test_parse_answer_text_refuses_not_applicable_where_not_offered(small_bank):
     with pytest.raises(InvalidAnswer, match="Not applicable"):
         parse_answer_text(small_bank.question("ops_1"), "n/a")
+
+
+def test_a_short_value_is_shown_whole() -> None:
+    assert readable_repr("x" * 80) == repr("x" * 80)
+    assert readable_repr(12345) == "12345"
+    assert readable_repr([1, "a"]) == "[1, 'a']"
+
+
+def test_a_long_value_is_cut_to_its_start_with_its_length_noted() -> None:
+    assert readable_repr("ab" * 5_000) == f"{'ab' * 40!r}… (10,000 characters)"
+    assert readable_repr(int("7" * 100)) == f"{'7' * 80}… (100 characters)"
+
+
+def test_a_list_nesting_copies_of_itself_is_shown_by_its_first_items() -> None:
+    # What YAML aliases build: 9 levels of 9 copies, whose full repr would be gigabytes.
+    nested: list[object] = ["lol"] * 9
+    for _ in range(8):
+        nested = [nested] * 9
+    shown = readable_repr(nested)
+    assert shown.startswith("[[[...], [...],") and shown.endswith("…")
+    assert len(shown) == 81
+
+
+def test_a_long_answer_is_cut_in_the_refusal(small_bank):
+    with pytest.raises(InvalidAnswer) as refused:
+        parse_answer_text(small_bank.question("ops_2"), "maybe " * 2_000)
+    message = str(refused.value)
+    assert message.startswith(f"{('maybe ' * 14)[:80]!r}… (12,000 characters) is not an option of 'ops_2' (")
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize("digits", [200, 5_000], ids=["too large an option", "too long for int()"])
+def test_an_option_number_of_many_digits_is_refused_with_its_start(small_bank, digits):
+    with pytest.raises(InvalidAnswer) as refused:
+        parse_answer_text(small_bank.question("ops_2"), "9" * digits)
+    message = str(refused.value)
+    assert "9" * 80 in message and f"… ({digits:,} characters)" in message
+    assert "9" * 81 not in message

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from bot.engine.answers import DontKnow, NotApplicable, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
-from bot.terminal.answers_file import AnswersFileError, load_answers_file
+from bot.terminal.answers_file import MAX_LISTED_PROBLEMS, AnswersFileError, load_answers_file
 
 PULSE = load_bank_file(DEFAULT_BANKS_DIR / "pulse.yaml")
 MLOPS = load_bank_file(DEFAULT_BANKS_DIR / "mlops.yaml")
@@ -126,7 +129,27 @@ def test_a_full_assessments_file_answers_the_pulse_and_lists_what_it_ignored(tmp
         f"note: {len(loaded.ignored)} answer(s) in full.yaml are for questions of mlops that bank 'pulse' "
         "does not ask; they were ignored"
     )
-    # Without the other banks, the same file is refused, each unknown question named.
+    # Without the other banks, the same file is refused: each unknown question is a problem.
     with pytest.raises(AnswersFileError) as refused:
         load_answers_file(path, PULSE, name="full.yaml")
-    assert len(refused.value.problems) == len(loaded.ignored)
+    assert refused.value.count == len(loaded.ignored) > MAX_LISTED_PROBLEMS
+    assert refused.value.problems[-1] == f"full.yaml: … and {len(loaded.ignored) - 20} more problems"
+
+
+def test_a_pipe_is_read_no_further_than_the_size_limit(tmp_path: Path) -> None:
+    pipe = tmp_path / "endless.yaml"
+    os.mkfifo(pipe)
+
+    def write_until_the_reader_stops() -> None:
+        with contextlib.suppress(BrokenPipeError), pipe.open("wb") as writer:
+            while True:
+                writer.write(b"# endless\n" * 4096)
+
+    writer = threading.Thread(target=write_until_the_reader_stops, daemon=True)
+    writer.start()
+    with pytest.raises(AnswersFileError) as refused:
+        load_answers_file(pipe, PULSE, name="endless.yaml")
+    writer.join()
+    assert refused.value.problems == [
+        "endless.yaml: too large for an answers file: over the limit of 1,048,576 bytes (1 MiB)"
+    ]
