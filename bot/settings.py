@@ -1,33 +1,53 @@
-"""Settings from the environment. A missing or malformed one is reported by name, in one line.
+"""Settings from the environment: what each command reads, and the order they are checked in.
 
-Every command reads `BankSettings`; only `serve` reads the rest (`Settings`), so a setting that only
-the web process uses cannot stop `banks`, `assess` or `--help`.
+Each command reads one class of settings (`COMMAND_SETTINGS`) and only that, so a setting a command does
+not use cannot stop it: `banks` works with a malformed `WEB_CONCURRENCY`, and `jobs` needs only
+`REDIS_URL`. A missing or malformed setting is reported by name, in one line; when several are, the one
+first in `SETTINGS_ORDER` (the order of the settings table in docs/operations.md) is reported.
+
+`python -m bot.settings` prints that table, built from the fields below and `COMMAND_SETTINGS`.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticUndefined
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR
 
 SLACK_API_URL = "https://slack.com/api/"
+DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
 
 
 class SettingsError(Exception):
-    pass
+    """A setting is missing or malformed, or what it names does not work; the message is one line."""
 
 
-class BankSettings(BaseSettings):
-    """Where the question banks are and which one starts by default: read by every command."""
-
+class _FromEnvironment(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    banks_dir: Path | None = None
-    default_bank: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")] = DEFAULT_BANK_ID
+
+class BankSettings(_FromEnvironment):
+    """Where the question banks are and which one starts by default."""
+
+    banks_dir: Annotated[
+        Path | None,
+        Field(description="Directory of question bank files; unset, the banks shipped with the app"),
+    ] = None
+    default_bank: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+            description="The bank that `/mlops-compass`, `assess` and `mlops-compass-playground` start when "
+            "none is named",
+        ),
+    ] = DEFAULT_BANK_ID
 
     @property
     def banks_directory(self) -> Path:
@@ -39,15 +59,16 @@ class BankSettings(BaseSettings):
         return None if value == "" else value
 
 
-class StoreSettings(BankSettings):
-    """Where state lives and how much history it keeps: read by `serve` and `export`."""
+class RedisSettings(_FromEnvironment):
+    """Where state lives."""
 
-    redis_url: str = "redis://localhost:6379/0"
-    history_keep: Annotated[int, Field(ge=1, le=1000)] = 40
-    history_retention_days: Annotated[int, Field(ge=1, le=36500)] = 3 * 365
-    # What one person may have at once: open team runs they started, and schedules they created.
-    team_runs_per_user: Annotated[int, Field(ge=1, le=1000)] = 5
-    schedules_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
+    redis_url: Annotated[
+        str,
+        Field(
+            description="Where all state lives (`redis://`, `rediss://`, `unix://`); `serve --memory` does "
+            "not connect to it"
+        ),
+    ] = "redis://localhost:6379/0"
 
     @field_validator("redis_url")
     @classmethod
@@ -57,25 +78,72 @@ class StoreSettings(BankSettings):
         return value
 
 
-DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
+class StoreSettings(RedisSettings):
+    """Where state lives and how much history it keeps."""
+
+    history_keep: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Results kept per history (a person's, or a channel's team results); the oldest goes "
+            "when one more is added",
+        ),
+    ] = 40
+    history_retention_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=36500,
+            description="A kept result is deleted this many days after it finished (1095 days: 3 years), and "
+            "a team run's keys this many days after it closed",
+        ),
+    ] = 3 * 365
 
 
-class Settings(StoreSettings):
-    """Everything `serve` needs."""
+class SlackProcessSettings(BankSettings, StoreSettings):
+    """What every process that talks to Slack reads: `serve`, `worker` and `clock` build the same flows
+    (team reports by the same rule, the same caps) and enqueue report deliveries."""
 
-    slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
-    slack_signing_secret: Annotated[str, Field(min_length=8)]
-    slack_app_token: Annotated[str | None, Field(pattern=r"^xapp-\S+$")] = None
-    slack_api_url: str = SLACK_API_URL
-    port: Annotated[int, Field(ge=1, le=65535)] = 3000
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    session_ttl_days: Annotated[int, Field(ge=1, le=365)] = 14
-    web_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
-    # Fewer respondents than this and a team report shows only the count; never below 3. The bands, not
-    # this count, keep answers private (docs/privacy.md).
-    team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
-    # Seconds before each retry of a report Slack did not accept (JSON list); then its author is told.
-    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
+    slack_bot_token: Annotated[
+        str, Field(pattern=r"^xoxb-\S+$", description="Bot token, `xoxb-…`; Slack must accept it at start")
+    ]
+    slack_api_url: Annotated[
+        str, Field(description="Web API base URL: GovSlack, a proxy, or a test double")
+    ] = SLACK_API_URL
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+        Field(description="`DEBUG`, `INFO`, `WARNING` or `ERROR` (`DEBUG` adds `serve`'s access log)"),
+    ] = "INFO"
+    team_runs_per_user: Annotated[
+        int,
+        Field(ge=1, le=1000, description="Open team runs one person may have started at once"),
+    ] = 5
+    schedules_per_user: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=1000,
+            description="Reminder schedules one person may have created, beside 10 per channel",
+        ),
+    ] = 10
+    # The bands, not this count, keep answers private (docs/privacy.md).
+    team_min_respondents: Annotated[
+        int,
+        Field(
+            ge=3,
+            le=1000,
+            description="A team report shows levels, scores and gaps only from this many respondents",
+        ),
+    ] = 3
+    delivery_retry_seconds: Annotated[
+        tuple[Annotated[int, Field(ge=0, le=86_400)], ...],
+        NoDecode,
+        Field(
+            description="Seconds before each retry of a report Slack did not accept (a JSON list); after the "
+            "last its author is told"
+        ),
+    ] = DELIVERY_RETRY_SECONDS
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -89,64 +157,195 @@ class Settings(StoreSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
-
-class ClockSettings(StoreSettings):
-    """Everything `clock` (and `worker`) needs: no signing secret, since it answers no requests. It keeps
-    the same history limits and caps as `serve`, since it closes team runs and opens scheduled ones."""
-
-    slack_bot_token: Annotated[str, Field(pattern=r"^xoxb-\S+$")]
-    slack_api_url: str = SLACK_API_URL
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    clock_tick_seconds: Annotated[float, Field(ge=0.05, le=3600)] = 10.0
-    clock_batch: Annotated[int, Field(ge=1, le=10_000)] = 100
-    # The clock closes team runs at their deadline, so it builds their reports by the same rule as serve.
-    team_min_respondents: Annotated[int, Field(ge=3, le=1000)] = 3
-    # The clock and the worker enqueue report deliveries too (a run closed at its deadline, a sweep).
-    delivery_retry_seconds: tuple[Annotated[int, Field(ge=0, le=86_400)], ...] = DELIVERY_RETRY_SECONDS
-    # The worker enqueues again a report pending this long whose job never ran, looking this often.
-    outbox_sweep_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 30.0
-
-    # The same checks as `serve`'s.
-    @field_validator("log_level", mode="before")
+    # Decoded here rather than by pydantic-settings, whose decoding error would come before, and instead of,
+    # the checks of the settings listed above this one.
+    @field_validator("delivery_retry_seconds", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return Settings._upper(value)
+    def _json_list(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON list of seconds, such as [5, 60, 300]") from None
 
-    @field_validator("slack_api_url")
-    @classmethod
-    def _api_url(cls, value: str) -> str:
-        return Settings._api_url(value)
 
-
-# The environment variables that only `serve` reads.
-SERVE_ONLY_SETTINGS = frozenset(
-    name.upper() for name in Settings.model_fields.keys() - BankSettings.model_fields.keys()
+_APP_TOKEN = Field(
+    pattern=r"^xapp-\S+$", description="App-level token `xapp-…`, required for `serve --socket`"
 )
 
-SettingsT = TypeVar("SettingsT", bound=BankSettings)
+
+class Settings(SlackProcessSettings):
+    """Everything `serve` reads."""
+
+    slack_signing_secret: Annotated[
+        str,
+        Field(
+            min_length=8,
+            description="Verifies that requests come from Slack (older than 5 minutes: refused)",
+        ),
+    ]
+    slack_app_token: Annotated[str | None, _APP_TOKEN] = None
+    port: Annotated[int, Field(ge=1, le=65535, description="HTTP port")] = 3000
+    session_ttl_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=365,
+            description="An abandoned assessment expires after this many days without activity",
+        ),
+    ] = 14
+    web_concurrency: Annotated[
+        int, Field(ge=1, le=64, description="gunicorn worker processes, of 8 threads each")
+    ] = 2
 
 
-def _load(kind: type[SettingsT], overrides: dict[str, Any]) -> SettingsT:
+class SocketModeSettings(Settings):
+    """What `serve --socket` reads: the same, with the app-level token required."""
+
+    slack_app_token: Annotated[str, _APP_TOKEN]
+
+
+class WorkerSettings(SlackProcessSettings):
+    """Everything `worker` reads."""
+
+    outbox_sweep_seconds: Annotated[
+        float,
+        Field(
+            ge=0.1,
+            le=3600,
+            description="The worker enqueues again a report pending this long with no job, looking this "
+            "often",
+        ),
+    ] = 30.0
+
+
+class ClockSettings(SlackProcessSettings):
+    """Everything `clock` reads: no signing secret, since it answers no requests."""
+
+    clock_tick_seconds: Annotated[
+        float,
+        Field(ge=0.05, le=3600, description="How often the clock looks for due work when it found none"),
+    ] = 10.0
+    clock_batch: Annotated[
+        int,
+        Field(ge=1, le=10_000, description="Schedules claimed, and reminders posted, per step of a tick"),
+    ] = 100
+
+
+# Which settings each command reads: the settings table's "Read by" column. The playground reads
+# BankSettings too (docs/operations.md says so below the table).
+COMMAND_SETTINGS: dict[str, type[BaseSettings]] = {
+    "assess": BankSettings,
+    "validate": BankSettings,
+    "banks": BankSettings,
+    "serve": Settings,
+    "worker": WorkerSettings,
+    "clock": ClockSettings,
+    "jobs": RedisSettings,
+    "export": StoreSettings,
+}
+
+# The order of the settings table, and of the checks: a process reports the first setting in this order
+# that is missing or malformed, and only then checks what they name, in the same order (the banks, Redis,
+# Slack, the port).
+SETTINGS_ORDER = (
+    "banks_dir",
+    "default_bank",
+    "redis_url",
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "slack_api_url",
+    "port",
+    "log_level",
+    "session_ttl_days",
+    "history_keep",
+    "history_retention_days",
+    "team_runs_per_user",
+    "schedules_per_user",
+    "web_concurrency",
+    "team_min_respondents",
+    "clock_tick_seconds",
+    "clock_batch",
+    "delivery_retry_seconds",
+    "outbox_sweep_seconds",
+)
+
+# The environment variables that the terminal commands (`assess`, `validate`, `banks`) never read.
+SERVICE_SETTINGS = frozenset(name.upper() for name in SETTINGS_ORDER) - {
+    name.upper() for name in BankSettings.model_fields
+}
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def read_settings(kind: type[SettingsT], **overrides: Any) -> SettingsT:
+    """The settings of `kind` from the environment (and `overrides`, by field name). Raises SettingsError
+    naming the first setting in SETTINGS_ORDER that is missing or malformed."""
     try:
         return kind(**overrides)
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
+        first = min(error.errors(include_url=False), key=_order_of)
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         reason = "is required but not set" if first["type"] == "missing" else f"is invalid: {first['msg']}"
         raise SettingsError(f"{name} {reason}") from None
 
 
+def _order_of(error: ErrorDetails) -> int:
+    name = error["loc"][0] if error["loc"] else None
+    return SETTINGS_ORDER.index(name) if name in SETTINGS_ORDER else len(SETTINGS_ORDER)
+
+
 def load_bank_settings(**overrides: Any) -> BankSettings:
-    return _load(BankSettings, overrides)
-
-
-def load_store_settings(**overrides: Any) -> StoreSettings:
-    return _load(StoreSettings, overrides)
+    return read_settings(BankSettings, **overrides)
 
 
 def load_settings(**overrides: Any) -> Settings:
-    return _load(Settings, overrides)
+    return read_settings(Settings, **overrides)
 
 
-def load_clock_settings(**overrides: Any) -> ClockSettings:
-    return _load(ClockSettings, overrides)
+# The settings table -------------------------------------------------------------------------------
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting in docs/operations.md#settings."""
+    rows = ["| Setting | Default | Read by | Meaning |", "| --- | --- | --- | --- |"]
+    for name in SETTINGS_ORDER:
+        readers = [command for command, kind in COMMAND_SETTINGS.items() if name in kind.model_fields]
+        field = COMMAND_SETTINGS[readers[0]].model_fields[name]
+        cells = (
+            f"`{name.upper()}`",
+            _shown_default(field),
+            ", ".join(f"`{command}`" for command in readers),
+            (field.description or "") + _bounds(field),
+        )
+        rows.append(f"| {' | '.join(cells)} |")
+    return "\n".join(rows) + "\n"
+
+
+def _shown_default(field: FieldInfo) -> str:
+    if field.is_required():
+        return "required"
+    default = field.default
+    if default is None or default is PydanticUndefined:
+        return "none"
+    if isinstance(default, tuple):
+        return f"`{json.dumps(list(default))}`"
+    return f"`{_number(default) if isinstance(default, float) else default}`"
+
+
+def _bounds(field: FieldInfo) -> str:
+    low = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    if low is None or high is None:
+        return ""
+    return f" ({_number(low)}–{_number(high)})"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -1,5 +1,5 @@
-"""Every command reads the same bank settings (BANKS_DIR, DEFAULT_BANK), a broken bank file blocks only
-itself, and settings that only `serve` reads cannot break the other commands."""
+"""Every command that offers banks reads the same bank settings (BANKS_DIR, DEFAULT_BANK), a broken bank
+file blocks only itself, and settings that only `serve` reads cannot break the other commands."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import yaml
 
 from bot.cli.main import main
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
-from bot.settings import SERVE_ONLY_SETTINGS
+from bot.settings import SERVICE_SETTINGS
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import app_process
 
@@ -26,7 +26,7 @@ VALID_SERVE = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "01234567
 
 @pytest.fixture(autouse=True)
 def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NO_COLOR", "FORCE_COLOR", "BANKS_DIR", "DEFAULT_BANK", *SERVE_ONLY_SETTINGS):
+    for name in ("NO_COLOR", "FORCE_COLOR", "BANKS_DIR", "DEFAULT_BANK", *SERVICE_SETTINGS):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COLUMNS", "200")
 
@@ -177,7 +177,7 @@ def test_settings_only_serve_reads_do_not_break_other_commands(
 
 def test_web_concurrency_zero_leaves_help_and_banks_working_in_a_real_process() -> None:
     # gunicorn reads WEB_CONCURRENCY as it is imported, so this needs a fresh interpreter.
-    env = {k: v for k, v in os.environ.items() if k not in SERVE_ONLY_SETTINGS} | {"WEB_CONCURRENCY": "zero"}
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS} | {"WEB_CONCURRENCY": "zero"}
     for argv in (["--help"], ["banks"]):
         finished = subprocess.run(
             [sys.executable, "-m", "bot", *argv], capture_output=True, text=True, env=env, timeout=60
@@ -220,7 +220,7 @@ def test_serve_stops_when_the_default_bank_is_the_broken_one(tmp_path: Path) -> 
     banks.mkdir()
     shutil.copy(DEFAULT_BANKS_DIR / "pulse.yaml", banks / "pulse.yaml")
     (banks / "mlops.yaml").write_text("id: mlops\n")
-    env = {k: v for k, v in os.environ.items() if k not in SERVE_ONLY_SETTINGS and k != "DEFAULT_BANK"}
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS and k != "DEFAULT_BANK"}
     finished = subprocess.run(
         [sys.executable, "-m", "bot", "serve", "--memory"],
         capture_output=True,
@@ -239,7 +239,7 @@ def test_serve_stops_when_the_default_bank_is_the_broken_one(tmp_path: Path) -> 
 
 def test_the_playground_plays_the_default_bank_of_banks_dir(tmp_path: Path) -> None:
     banks, _ = banks_dir_with_a_broken_file(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in SERVE_ONLY_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS}
     finished = subprocess.run(
         [sys.executable, "-m", "playground", "--demo", "--chart", str(tmp_path / "chart.png")],
         capture_output=True,

@@ -24,7 +24,7 @@ import yaml
 
 from bot.engine.bank import BANK_SUFFIXES, load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
-from bot.settings import SERVE_ONLY_SETTINGS
+from bot.settings import SERVICE_SETTINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCE = shutil.ignore_patterns(
@@ -73,7 +73,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 def run_installed(bin_dir: Path, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"BANKS_DIR", "DEFAULT_BANK", "PYTHONPATH"}}
-    env = {k: v for k, v in env.items() if k not in SERVE_ONLY_SETTINGS} | {"NO_COLOR": "1", "COLUMNS": "200"}
+    env = {k: v for k, v in env.items() if k not in SERVICE_SETTINGS} | {"NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run(
         [str(bin_dir / "mlops-compass"), *argv],
         cwd=cwd,

@@ -8,13 +8,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from types import FrameType
 from typing import Any
 
 log = logging.getLogger("bot.clock")
-
-EXIT_BAD_SETTING = 2
 
 
 def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,32 +26,18 @@ def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.clock import Clock, ClockConfig
-    from bot.cli.web import StartupError, check_slack, configure_logging, load_catalog
-    from bot.settings import SettingsError, load_clock_settings
+    from bot.cli.startup import start_slack_process
+    from bot.settings import ClockSettings
     from bot.slack.app import flows_for
     from bot.slack.reminders import ReminderSlack, clock_client
     from bot.store.history import HistoryLimits
     from bot.store.jobs import JobQueue
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
-    from bot.store.sessions import SessionStore, StoreUnavailable, connect
+    from bot.store.sessions import SessionStore
 
-    try:
-        settings = load_clock_settings()
-        configure_logging(settings.log_level)
-        catalog = load_catalog(settings)
-        client = connect(settings.redis_url)
-        SessionStore(client).ping()
-        check_slack(settings.slack_bot_token, settings.slack_api_url)
-    except SettingsError as error:
-        print(f"mlops-compass clock: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
-    except StartupError as error:
-        print(f"mlops-compass clock: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
-    except StoreUnavailable as error:
-        print(f"mlops-compass clock: Redis at REDIS_URL {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
+    started = start_slack_process(ClockSettings)
+    settings, client, catalog = started.settings, started.redis, started.catalog
     slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
     sessions = SessionStore(
         client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)

@@ -11,9 +11,8 @@ from typing import Any
 from bot.engine.export import EXPORT_FORMATS, to_csv, to_json
 from bot.engine.scoring import Report
 from bot.render.chart import chart_png
-from bot.settings import SettingsError, load_store_settings
+from bot.settings import StoreSettings
 from bot.store.history import HistoryLimits, HistoryStore, summary_of_report
-from bot.store.sessions import SessionStore, StoreUnavailable, connect
 from bot.usecases.history import workspace_export
 
 EXIT_OK = 0
@@ -65,11 +64,8 @@ def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def run_export(args: argparse.Namespace, consoles: Any) -> int:
-    try:
-        settings = load_store_settings()
-    except SettingsError as error:
-        print(f"mlops-compass export: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    from bot.cli.startup import start_redis_command
+
     bad = [w for w in args.workspace if not w.startswith(("T", "E")) or not w.isalnum()]
     if bad:
         print(
@@ -80,12 +76,7 @@ def run_export(args: argparse.Namespace, consoles: Any) -> int:
     if args.output is not None and not args.output.parent.is_dir():
         print(f"mlops-compass export: --output {args.output}: the directory does not exist", file=sys.stderr)
         return EXIT_USAGE
-    client = connect(settings.redis_url)
-    try:
-        SessionStore(client).ping()
-    except StoreUnavailable as error:
-        print(f"mlops-compass export: Redis at REDIS_URL {error}", file=sys.stderr)
-        return EXIT_USAGE
+    settings, client = start_redis_command(StoreSettings)
     limits = HistoryLimits.of(settings.history_keep, settings.history_retention_days)
     rows = workspace_export(HistoryStore(client, limits), args.workspace)
     text = to_csv(rows) if args.format == "csv" else to_json(rows)

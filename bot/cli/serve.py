@@ -6,11 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from bot.settings import SettingsError, load_settings
-
-EXIT_BAD_SETTING = 2
 EXIT_INTERRUPTED = 130
 MEMORY_WARNING = "warning: --memory keeps every assessment in this process; all state is lost when it exits"
+REDIS_ADVICE = "start Redis or set REDIS_URL (or use --memory to try the app without it)"
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,26 +28,33 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def run_serve(args: argparse.Namespace, consoles: Any) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"mlops-compass serve: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
-    # The web stack is imported only once its settings are known to be good: gunicorn reads
-    # WEB_CONCURRENCY from the environment as it is imported, and would fail with a traceback.
-    from bot.cli.web import StartupError, configure_logging, serve_http, serve_socket_mode
+    """Checks what it uses (bot/cli/startup.py), then serves; a bad start raises a one-line SettingsError."""
+    from bot.cli.startup import check_port_free, start_slack_process
+    from bot.settings import Settings, SocketModeSettings
+
+    def port_is_free(settings: Settings) -> None:
+        check_port_free(args.host, settings.port)
 
     try:
-        configure_logging(settings.log_level)
-        if args.memory:
-            print(MEMORY_WARNING, file=sys.stderr)
         if args.socket:
-            serve_socket_mode(settings, memory=args.memory)
+            socket_mode = start_slack_process(SocketModeSettings, args.memory, REDIS_ADVICE)
+            _warn_of_memory(args.memory)
+            from bot.cli.web import serve_socket_mode
+
+            serve_socket_mode(socket_mode, memory=args.memory)
         else:
-            serve_http(settings, memory=args.memory, host=args.host)
-    except StartupError as error:
-        print(f"mlops-compass serve: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
+            over_http = start_slack_process(Settings, args.memory, REDIS_ADVICE, port_is_free)
+            _warn_of_memory(args.memory)
+            # Imported only once the settings are known to be good: gunicorn reads WEB_CONCURRENCY from
+            # the environment as it is imported, and would fail with a traceback.
+            from bot.cli.web import serve_http
+
+            serve_http(over_http, memory=args.memory, host=args.host)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return 0
+
+
+def _warn_of_memory(memory: bool) -> None:
+    if memory:
+        print(MEMORY_WARNING, file=sys.stderr)

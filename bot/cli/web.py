@@ -10,26 +10,22 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
-import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import redis
 from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.engine.bank import BankError, BankProblem
-from bot.engine.catalog import BankCatalog, BankFile, UnknownBank
-from bot.settings import BankSettings, Settings
-from bot.slack import blocks
+from bot.cli.startup import Started, StartupError, silenced
+from bot.engine.catalog import BankCatalog
+from bot.settings import Settings, SocketModeSettings
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
-from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.store.history import HistoryLimits
 from bot.store.jobs import JobQueue
-from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
+from bot.store.sessions import SessionStore, StoreUnavailable, connect
 
 log = logging.getLogger(__name__)
 
@@ -47,105 +43,16 @@ READ_CHUNK_BYTES = 64 * 1024
 SOCKET_MODE_PING_SECONDS = 2.0
 
 
-class StartupError(Exception):
-    """A problem that stops the process from starting, with a one-line message for the operator."""
-
-
-def load_catalog(settings: BankSettings) -> BankCatalog:
-    """The banks to offer. A broken bank file is logged and left out; the process starts as long as the
-    default bank loads."""
-    directory = settings.banks_directory
-    try:
-        catalog = BankCatalog.from_directory(directory)
-    except BankError as error:
-        raise StartupError(f"BANKS_DIR is invalid: {error}") from None
-    catalog = with_slack_messages_checked(catalog)
-    for broken in catalog.broken:
-        log.error(
-            "question bank file %s is not offered: %s",
-            broken.path,
-            "; ".join(f"{p.path or '<root>'}: {p.reason}" for p in broken.problems),
-        )
-    try:
-        catalog.by_id(settings.default_bank)
-    except UnknownBank as error:
-        unloaded = f"; {len(catalog.broken)} file(s) in {directory} did not load" if catalog.broken else ""
-        raise StartupError(f"DEFAULT_BANK is invalid: {error}{unloaded}") from None
-    return catalog
-
-
-def with_slack_messages_checked(catalog: BankCatalog) -> BankCatalog:
-    """The catalog less the banks whose question messages Slack would refuse (kept in `broken`, with why).
-    The others' message templates are made here, once, rather than on a person's first click."""
-    refused: dict[str, str] = {}
-    for bank in catalog.banks:
-        try:
-            blocks.prepare_question_messages(bank)
-        except blocks.BlockLimitError as error:
-            refused[bank.id] = f"its messages break Slack's limits: {error}"
-    if not refused:
-        return catalog
-    files = [
-        BankFile(f.path, f.bank, (BankProblem(str(f.path), "", refused[f.bank.id]),))
-        if f.bank is not None and f.bank.id in refused
-        else f
-        for f in catalog.files
-    ]
-    return BankCatalog([b for b in catalog.banks if b.id not in refused], files)
-
-
-def open_store(settings: Settings, memory: bool) -> SessionStore:
-    ttl = settings.session_ttl_days * 24 * 3600
-    limits = HistoryLimits.of(settings.history_keep, settings.history_retention_days)
-    if memory:
-        return SessionStore(in_process_redis(), session_ttl_seconds=ttl, history_limits=limits)
-    store = SessionStore(connect(settings.redis_url), session_ttl_seconds=ttl, history_limits=limits)
-    try:
-        store.ping()
-    except StoreUnavailable as error:
-        raise StartupError(
-            f"Redis at REDIS_URL={_redact(settings.redis_url)} {error}; "
-            "start Redis or set REDIS_URL (or use --memory to try the app without it)"
-        ) from None
-    return store
-
-
-def check_slack(token: str, api_url: str) -> None:
-    """Stop the start, in one line, unless Slack accepts the bot token (bot/slack/startup.py)."""
-    try:
-        # slack_sdk logs each failed try; the outcome is told once, below.
-        with _silenced(logging.getLogger("slack_sdk")):
-            identity = check_bot_token(token, api_url)
-    except SlackUnusable as error:
-        raise StartupError(str(error)) from None
-    log.info("Slack accepts the bot token: workspace %s, bot user %s", identity.team_id, identity.user_id)
-
-
-def check_port_free(host: str, port: int) -> None:
-    """A port another process listens on stops the start in one line, before any worker is forked."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        # As gunicorn binds: a port left in TIME_WAIT by an earlier run is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise StartupError(
-                f"cannot listen on {host}:{port} ({error.strerror or error}); another process is using "
-                "PORT, or set PORT to a free one"
-            ) from None
+def session_store(settings: Settings, client: redis.Redis) -> SessionStore:
+    return SessionStore(
+        client,
+        session_ttl_seconds=settings.session_ttl_days * 24 * 3600,
+        history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days),
+    )
 
 
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def _redact(url: str) -> str:
-    """Keep a password in REDIS_URL out of logs."""
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -248,20 +155,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._build()
 
 
-def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
-    """Check what the app needs before forking workers, so a bad start fails fast with one message."""
-    catalog = load_catalog(settings)
-    if memory:
-        store = open_store(settings, memory=True)
-    else:
-        open_store(settings, memory=False)
-        store = None
-    check_port_free(host, settings.port)
-    check_slack(settings.slack_bot_token, settings.slack_api_url)
+def serve_http(started: Started[Settings], memory: bool, host: str = "0.0.0.0") -> None:
+    """gunicorn on the port `started` found free; each worker builds the app after the fork."""
+    settings = started.settings
 
     def build() -> WsgiApp:
-        worker_store = store if store is not None else open_store(settings, memory=False)
-        return wsgi_app(settings, worker_store, catalog, memory=memory)
+        # Each worker connects after the fork; with --memory the one worker keeps the process's own store.
+        client = started.redis if memory else connect(settings.redis_url)
+        return wsgi_app(settings, session_store(settings, client), started.catalog, memory=memory)
 
     options = {
         "bind": f"{host}:{settings.port}",
@@ -278,19 +179,16 @@ def serve_http(settings: Settings, memory: bool, host: str = "0.0.0.0") -> None:
     _Gunicorn(build, options).run()
 
 
-def serve_socket_mode(settings: Settings, memory: bool) -> None:
+def serve_socket_mode(started: Started[SocketModeSettings], memory: bool) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    if not settings.slack_app_token:
-        raise StartupError("SLACK_APP_TOKEN is required but not set (Socket Mode needs an xapp- token)")
-    catalog = load_catalog(settings)
-    store = open_store(settings, memory=memory)
-    check_slack(settings.slack_bot_token, settings.slack_api_url)
-    app = build_app(settings, store, catalog, report_deliveries(settings, store, memory))
+    settings = started.settings
+    store = session_store(settings, started.redis)
+    app = build_app(settings, store, started.catalog, report_deliveries(settings, store, memory))
     handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:
         # The client logs each failed try and its retries; a start that fails is told in one line below.
-        with _silenced(logging.getLogger("slack_sdk"), app.logger):
+        with silenced(logging.getLogger("slack_sdk"), app.logger):
             handler.client.connect()
     except (SlackApiError, SlackClientError, OSError) as error:
         raise StartupError(
@@ -299,21 +197,3 @@ def serve_socket_mode(settings: Settings, memory: bool) -> None:
         ) from None
     log.info("connected to Slack in Socket Mode")
     threading.Event().wait()
-
-
-@contextmanager
-def _silenced(*loggers: logging.Logger) -> Iterator[None]:
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.worker")
 
-EXIT_BAD_SETTING = 2
 WORKER_STARTED = "mlops-compass worker: started, delivering reports"
 SWEEP_BATCH = 500
 
@@ -63,48 +62,27 @@ def add_worker_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     jobs.set_defaults(handler=run_jobs_command)
 
 
-def _start(name: str) -> tuple[Any, Any, Any] | int:
-    """Settings, catalog and Redis, or the exit status after saying what is wrong."""
-    from bot.cli.web import StartupError, configure_logging, load_catalog
-    from bot.settings import SettingsError, load_clock_settings
-    from bot.store.sessions import SessionStore, StoreUnavailable, connect
-
-    try:
-        settings = load_clock_settings()
-        configure_logging(settings.log_level)
-        catalog = load_catalog(settings)
-        client = connect(settings.redis_url)
-        SessionStore(client).ping()
-    except (SettingsError, StartupError) as error:
-        print(f"mlops-compass {name}: {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
-    except StoreUnavailable as error:
-        print(f"mlops-compass {name}: Redis at REDIS_URL {error}", file=sys.stderr)
-        return EXIT_BAD_SETTING
-    return settings, catalog, client
-
-
 def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     global _runtime
     from rq import SimpleWorker
 
+    from bot.cli.startup import start_slack_process
+    from bot.settings import WorkerSettings
     from bot.slack.app import flows_for, web_client_for, worker_tasks
     from bot.store.history import HistoryLimits
     from bot.store.jobs import JobQueue
     from bot.store.outbox import Outbox
     from bot.store.sessions import SessionStore
 
-    started = _start("worker")
-    if isinstance(started, int):
-        return started
-    settings, catalog, client = started
+    started = start_slack_process(WorkerSettings)
+    settings, client = started.settings, started.redis
     queue = JobQueue(client, settings.delivery_retry_seconds)
     flows = flows_for(
         settings,
         store=SessionStore(
             client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
         ),
-        catalog=catalog,
+        catalog=started.catalog,
         client=web_client_for(settings.slack_bot_token, settings.slack_api_url),
         deliveries=queue,
     )
@@ -172,13 +150,13 @@ def run_task(task: str, *args: str) -> str:
 
 
 def run_jobs_command(args: argparse.Namespace, consoles: Any) -> int:
+    from bot.cli.startup import start_redis_command
+    from bot.settings import RedisSettings
     from bot.store.jobs import JobQueue
 
-    started = _start("jobs")
-    if isinstance(started, int):
-        return started
-    settings, _, client = started
-    failed = JobQueue(client, settings.delivery_retry_seconds).failed()
+    _, client = start_redis_command(RedisSettings)
+    # Listing what failed retries nothing, so it needs no retry schedule.
+    failed = JobQueue(client, retry_seconds=()).failed()
     if not failed:
         print("No failed jobs.")
         return 0

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.engine.catalog import BankCatalog
-from bot.settings import ClockSettings, Settings
+from bot.settings import Settings, SlackProcessSettings
 from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.deliveries import ReportDelivery, WorkerQueue
@@ -157,7 +157,7 @@ def worker_tasks(flows: Flows) -> dict[str, Task]:
 
 
 def flows_for(
-    settings: Settings | ClockSettings,
+    settings: SlackProcessSettings,
     *,
     store: SessionStore,
     catalog: BankCatalog,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.cli.worker import WORKER_STARTED
-from bot.settings import SERVE_ONLY_SETTINGS
+from bot.settings import SERVICE_SETTINGS
 
 
 class AppDidNotStart(RuntimeError):
@@ -71,9 +71,9 @@ def free_port() -> int:
 
 
 def child_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment for the app, less the settings only `serve` reads, plus `env`: the app
+    """This process's environment for the app, less the settings beyond the banks', plus `env`: the app
     runs on what its caller passes, not on a REDIS_URL or WEB_CONCURRENCY left in the shell."""
-    inherited = {k: v for k, v in os.environ.items() if k.upper() not in SERVE_ONLY_SETTINGS}
+    inherited = {k: v for k, v in os.environ.items() if k.upper() not in SERVICE_SETTINGS}
     return inherited | dict(env)
 
 

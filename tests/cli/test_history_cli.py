@@ -113,7 +113,8 @@ def test_export_refuses_bad_input_in_one_line(
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     code, out, err = run(capsys, "export")
     assert code == 2 and out == ""
-    assert err.startswith("mlops-compass export: Redis at REDIS_URL is unreachable") and err.count("\n") == 1
+    assert err.startswith("mlops-compass export: Redis at REDIS_URL=redis://127.0.0.1:1/0 is unreachable")
+    assert err.count("\n") == 1
     monkeypatch.setenv("HISTORY_KEEP", "0")
     code, _, err = run(capsys, "export")
     assert code == 2 and "HISTORY_KEEP is invalid" in err

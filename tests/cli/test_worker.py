@@ -1,5 +1,6 @@
 """`mlops-compass worker` and `mlops-compass jobs`: a delivery that fails for good is a failed job, listed
-by `jobs` (and by `rq info`), and the worker runs what is queued and exits under --burst."""
+by `jobs` (and by `rq info`), and the worker runs what is queued and exits under --burst. `jobs` reads
+REDIS_URL and nothing else."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.store.jobs import JobQueue, delivery_job_id
 from bot.store.outbox import DeliveryRef
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
+from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import child_environment
 from tests.conftest import REAL_REDIS_URL, real_redis
 
@@ -19,17 +21,19 @@ CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
 
 
-def run_command(*args: str) -> subprocess.CompletedProcess[str]:
-    env = child_environment(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-worker-test",
-            "REDIS_URL": REAL_REDIS_URL,
-            "SLACK_API_URL": "http://127.0.0.1:9/",
-        }
-    )
+def run_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "bot", *args],
+        env=child_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+
+
+def jobs() -> subprocess.CompletedProcess[str]:
+    return run_command("jobs", env={"REDIS_URL": REAL_REDIS_URL})
 
 
 def test_a_delivery_the_worker_cannot_make_is_a_failed_job_that_jobs_lists(team_id: str) -> None:
@@ -41,15 +45,30 @@ def test_a_delivery_the_worker_cannot_make_is_a_failed_job_that_jobs_lists(team_
     applied = apply(store, CATALOG, respondent, record.session_id, last, pending_delivery=True)
     assert applied.record.result_id is not None
     ref = DeliveryRef(team_id, "personal", applied.record.result_id)
-    # No retries, and no Slack where SLACK_API_URL points: the delivery fails, for good, at once.
+    # No retries, and a Slack that accepts the token but no post: the delivery fails, for good, at once.
     queue = JobQueue(client, [])
     assert queue.deliver(ref)
     try:
-        burst = run_command("worker", "--burst")
+        with FakeSlack() as fake:
+            for method in ("chat.postMessage", "conversations.open"):
+                fake.fail_http_next(method, times=10)
+            env = {
+                "SLACK_BOT_TOKEN": "xoxb-worker-test",
+                "REDIS_URL": REAL_REDIS_URL,
+                "SLACK_API_URL": fake.base_url,
+            }
+            burst = run_command("worker", "--burst", env=env)
         assert burst.returncode == 0, burst.stderr
-        listed = run_command("jobs")
+        listed = jobs()
         assert listed.returncode == 0, listed.stderr
         assert delivery_job_id(ref) in listed.stdout
     finally:
         queue.queue.failed_job_registry.remove(delivery_job_id(ref), delete_job=True)
-    assert delivery_job_id(ref) not in run_command("jobs").stdout
+    assert delivery_job_id(ref) not in jobs().stdout
+
+
+def test_jobs_reads_only_redis_url() -> None:
+    # Each setting here would stop a command that read it: jobs reads none of them.
+    unread = {"DEFAULT_BANK": "No Such Bank!", "WEB_CONCURRENCY": "zero", "SLACK_SIGNING_SECRET": "x"}
+    listed = run_command("jobs", env={"REDIS_URL": REAL_REDIS_URL} | unread)
+    assert (listed.returncode, listed.stderr) == (0, "")

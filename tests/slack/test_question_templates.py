@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.web import with_slack_messages_checked
+from bot.cli.startup import with_slack_messages_checked
 from bot.engine.answers import Answer, choices
 from bot.engine.catalog import BankCatalog, BankFile
 from bot.engine.conversation import AskQuestion
