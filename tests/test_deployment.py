@@ -26,7 +26,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from bot.cli.web import HEALTH_PATH, MAX_BODY_BYTES
-from bot.settings import ClockSettings, Settings, load_clock_settings, load_settings
+from bot.settings import COMMAND_SETTINGS, ClockSettings, Settings, WorkerSettings, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_SERVICES = ("web", "worker", "clock")
@@ -80,7 +80,7 @@ def env_example() -> dict[str, tuple[str, bool]]:
 
 
 def settings_read() -> set[str]:
-    return {name.upper() for model in (Settings, ClockSettings) for name in model.model_fields}
+    return {name.upper() for model in COMMAND_SETTINGS.values() for name in model.model_fields}
 
 
 # The image ------------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ def test_env_examples_commented_out_values_are_the_defaults(monkeypatch: pytest.
     for name, value in read_by_the_app.items():
         monkeypatch.setenv(name, value)
     tokens = {"slack_bot_token": "xoxb-example", "slack_signing_secret": "example-secret"}
-    for loaded in (load_settings(**tokens), load_clock_settings(**tokens)):
+    for loaded in (read_settings(kind, **tokens) for kind in (Settings, WorkerSettings, ClockSettings)):
         defaults = type(loaded).model_fields
         for field in {name.lower() for name in read_by_the_app} & defaults.keys():
             assert getattr(loaded, field) == defaults[field].default, field

@@ -209,7 +209,7 @@ def test_ci_runs_the_quickstart_as_the_page_shows_it() -> None:
     extracted = subprocess.run(
         [sys.executable, str(ROOT / ".ci" / "quickstart.py")], capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    assert extracted == shown
+    assert extracted == list(shown)
 
 
 @pytest.mark.parametrize("block", transcripts(), ids=lambda block: block.where)
