@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.export import EXPORT_FORMATS, to_csv, to_json
+from bot.engine.report_view import build_view
 from bot.engine.scoring import Report
 from bot.render.chart import chart_png
 from bot.settings import StoreSettings
@@ -34,7 +35,7 @@ def check_chart_path(path: Path) -> None:
 def write_chart(report: Report, path: Path) -> int:
     """The report's chart as Slack shows it (this result alone: the terminal keeps no history); returns
     the number of bytes written."""
-    png = chart_png(summary_of_report(report, "terminal", time.time()))
+    png = chart_png(summary_of_report(report, "terminal", time.time()), view=build_view(report))
     path.write_bytes(png)
     return len(png)
 

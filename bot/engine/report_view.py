@@ -8,7 +8,7 @@ Markdown and JSON only lay these out, so no two front ends can state different f
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.engine.progress import answered_text, sentence
 from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report
@@ -17,6 +17,10 @@ LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
 NO_LEVEL_COLOUR = "grey"
 NOT_ENOUGH_ANSWERS = "not enough answers"
 OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"
+LEVEL_SCORE_REASON = "the level counts which levels' practices hold; the score weighs every answer"
+# Held: what keeps a dimension below the top level this bank places it at, the team's to change.
+# Ceiling: the most this bank can measure in a dimension, the bank's limit and not the team's.
+NoteKind = Literal["held", "ceiling"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,13 @@ class LevelView:
 
 
 @dataclass(frozen=True)
+class DimensionNote:
+    kind: NoteKind
+    text: str
+    short_text: str  # the few words a chart has room for beside the dimension's bar
+
+
+@dataclass(frozen=True)
 class DimensionView:
     id: str
     name: str
@@ -36,8 +47,10 @@ class DimensionView:
     score_text: str
     range_text: str | None  # "could be 3" when unknowns in place would lift the level
     confidence_text: str
-    gate_text: str | None  # why the dimension is held below its ceiling, gate or not
-    ceiling_text: str | None
+    notes: tuple[DimensionNote, ...]  # what holds the dimension below its ceiling first, then the ceiling
+
+    def note(self, kind: NoteKind) -> DimensionNote | None:
+        return next((n for n in self.notes if n.kind == kind), None)
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ class ReportView:
     rule_text: str
     headline: str
     dimensions: tuple[DimensionView, ...]
+    # Set when a dimension has a higher level but a lower score than another, to say why both are right.
+    level_score_text: str | None
     recommendation: RecommendationView | None
     next_steps: tuple[StepView, ...]
     find_out: tuple[str, ...]
@@ -140,13 +155,46 @@ def held_text(result: DimensionResult) -> str | None:
     return text
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _named(names: list[str], most: int = 2) -> str:
+    shown = ", ".join(names[:most])
+    return f"{shown} and {len(names) - most} more" if len(names) > most else shown
+
+
+def held_short_text(result: DimensionResult) -> str:
+    """`held_text` in the few words a chart has room for beside the level it shows: the failing gates, or
+    else the practices furthest from in place."""
+    gates = list(dict.fromkeys(gate.name for s in result.shortfalls for gate in s.failing_gates))
+    if gates:
+        return f"held by {'a gate' if len(gates) == 1 else 'gates'}: {_named(gates)}"
+    furthest = list(dict.fromkeys(name for s in result.shortfalls for name in s.weakest))
+    return (
+        f"held by practices not in place: {_named(furthest, 1)}"
+        if furthest
+        else "held by practices not in place"
+    )
+
+
+def dimension_notes(result: DimensionResult) -> tuple[DimensionNote, ...]:
+    notes = []
+    held = held_text(result)
+    if held is not None:
+        notes.append(DimensionNote("held", held, held_short_text(result)))
+    if result.ceiling < 4:
+        measures = f"this bank measures {result.name} up to level {result.ceiling}"
+        notes.append(DimensionNote("ceiling", measures, f"this bank measures up to level {result.ceiling}"))
+    return tuple(notes)
+
+
 def _dimension_view(result: DimensionResult, names: dict[int, str]) -> DimensionView:
     score_line = "no practice applies" if result.score is None else score_text(result.score)
     if result.level is None and result.score is not None:
         confidence = f"{round(result.coverage * 100)}% answered; at least 60% needed for a level"
     else:
         confidence = f"confidence {round(result.confidence * 100)}%"
-    ceiling = f"this bank places {result.name} up to level {result.ceiling}" if result.ceiling < 4 else None
     return DimensionView(
         id=result.dimension_id,
         name=result.name,
@@ -155,9 +203,29 @@ def _dimension_view(result: DimensionResult, names: dict[int, str]) -> Dimension
         score_text=score_line,
         range_text=range_text(result.level, result.level_if_unknowns_in_place),
         confidence_text=confidence,
-        gate_text=held_text(result),
-        ceiling_text=ceiling,
+        notes=dimension_notes(result),
     )
+
+
+def level_score_text(dimensions: tuple[DimensionView, ...]) -> str | None:
+    """One line for the whole report when levels and scores rank dimensions differently (a higher level
+    with a lower score than another dimension), compared as shown: the level and the rounded score."""
+    ranked = [
+        (d.name, d.level.level, d.score)
+        for d in dimensions
+        if d.level.level is not None and d.score is not None
+    ]
+    below: dict[str, list[str]] = {}
+    for name, level, score in ranked:
+        for other, other_level, other_score in ranked:
+            if level > other_level and score < other_score:
+                below.setdefault(name, []).append(other)
+    if not below:
+        return None
+    said = "; ".join(
+        f"{name} has a higher level but a lower score than {_and(others)}" for name, others in below.items()
+    )
+    return f"{said}: {LEVEL_SCORE_REASON}."
 
 
 def step_text(step: NextStep, dimension_name: str) -> str:
@@ -281,6 +349,7 @@ def build_view(report: Report) -> ReportView:
         rule_text=f"Overall level = the {report.overall_level_rule}'s level: {OVERALL_RULE_REASON}.",
         headline=headline,
         dimensions=dimensions,
+        level_score_text=level_score_text(dimensions),
         recommendation=recommendation,
         next_steps=tuple(_step_view(s, names_by_dimension) for s in report.next_steps),
         find_out=tuple(text for _, text in report.find_out),

@@ -38,7 +38,7 @@ from bot.engine.conversation import (
     prompt_for,
 )
 from bot.engine.overview import length
-from bot.engine.scoring import score
+from bot.engine.scoring import Report, score
 from bot.slack import blocks
 from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
 from bot.slack.payloads import BlockAction
@@ -144,7 +144,7 @@ class ReportCompanion(Protocol):
 
     def annotate(self, record: SessionRecord, messages: Sequence[blocks.Message]) -> list[blocks.Message]: ...
 
-    def after_report(self, record: SessionRecord, channel: str, ts: str) -> None: ...
+    def after_report(self, record: SessionRecord, report: Report, channel: str, ts: str) -> None: ...
 
 
 class AssessmentFlow:
@@ -525,7 +525,7 @@ class AssessmentFlow:
             if posted is not None:
                 where, channel, ts = f"<#{origin}>", origin, posted
         if self.companion is not None and steps.get("chart") is None:
-            self.companion.after_report(record, channel, ts)
+            self.companion.after_report(record, report, channel, ts)
             steps.record("chart", "done")
         if delivery.prepared is not None and self.run_hook is not None and steps.get("run") is None:
             outcome = json.loads(delivery.prepared)
@@ -596,7 +596,7 @@ class AssessmentFlow:
         details = blocks.report_details_message(prompt.report, owner)
         channel, ts = self._post_report(applied, whole, (summary, details), dm_channel, message_ts)
         if self.companion is not None:
-            self.companion.after_report(applied.record, channel, ts)
+            self.companion.after_report(applied.record, prompt.report, channel, ts)
 
     def _post_report(
         self,

@@ -36,7 +36,7 @@ from bot.engine.bank import AskedQuestion, QuestionBank
 from bot.engine.conversation import AskQuestion
 from bot.engine.overview import length
 from bot.engine.progress import SCORE_BAR_CELLS, answered_text, bar, progress_line
-from bot.engine.report_view import DimensionView, LevelView, ReportView, StepView, build_view
+from bot.engine.report_view import DimensionNote, DimensionView, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 from bot.slack.values import (
     ANSWER_ACTION,
@@ -414,6 +414,8 @@ COLOUR_EMOJI = {
     "grey": ":white_circle:",
 }
 MAX_FIELD_TEXT = 2000
+# What holds a dimension back is the team's to change; a ceiling is only how far the bank can measure.
+NOTE_EMOJI = {"held": ":no_entry:", "ceiling": ":information_source:"}
 
 
 def _level_text(level: LevelView) -> str:
@@ -430,8 +432,13 @@ def _dimension_field(dimension: DimensionView) -> str:
         level,
         f"`{bar(fraction, SCORE_BAR_CELLS)}` {escape(dimension.score_text)}",
         escape(dimension.confidence_text),
+        *(_note_text(note) for note in dimension.notes),
     ]
     return "\n".join(lines)[:MAX_FIELD_TEXT]
+
+
+def _note_text(note: DimensionNote) -> str:
+    return f"{NOTE_EMOJI[note.kind]} {escape(note.text)}"
 
 
 def _sections(block_id: str, title: str, lines: Sequence[str]) -> list[Block]:
@@ -475,9 +482,8 @@ def _summary_blocks(view: ReportView, who: str) -> list[Block]:
             fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
         )
     )
-    notes = [note for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
-    if notes:
-        blocks.append(_context("\n".join(f":no_entry: {escape(n)}" for n in notes), block_id="gates"))
+    if view.level_score_text:
+        blocks.append(_context(f"_{escape(view.level_score_text)}_", block_id="level-and-score"))
     return blocks
 
 

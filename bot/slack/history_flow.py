@@ -21,6 +21,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.engine.catalog import BankCatalog
 from bot.engine.export import to_csv
 from bot.engine.history import moment_text
+from bot.engine.report_view import build_view
+from bot.engine.scoring import Report
 from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
 from bot.slack.assessment import AssessmentFlow
@@ -105,8 +107,9 @@ class HistoryFlow:
                 self._read_for_chart.pop(next(iter(self._read_for_chart)))
         return [history_blocks.with_changes(message, found.changes) for message in messages]
 
-    def after_report(self, record: SessionRecord, channel: str, ts: str) -> None:
-        """Draw this result against the previous comparable one and share it under the report."""
+    def after_report(self, record: SessionRecord, report: Report, channel: str, ts: str) -> None:
+        """Draw this result against the previous comparable one, with what holds each dimension of
+        `report`, and share it under the report."""
         if record.result_id is None or record.respondent.run_id is not None:
             return
         with self._read_for_chart_lock:
@@ -119,7 +122,7 @@ class HistoryFlow:
             return
         if found is None:
             return
-        png = chart_png(found.current, found.chart_previous)
+        png = chart_png(found.current, found.chart_previous, build_view(report))
         against = (
             f" against {moment_text(found.chart_previous.finished_at)}"
             if found.chart_previous is not None

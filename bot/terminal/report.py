@@ -14,12 +14,15 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.engine.progress import SCORE_BAR_CELLS, bar
-from bot.engine.report_view import LevelView, ReportView, StepView, build_view
+from bot.engine.report_view import DimensionNote, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 
 REPORT_FORMATS = ("text", "json", "markdown")
 # Rich styles per level colour; distinct even on a 16-colour terminal, where orange has no colour of its own.
 COLOUR_STYLES = {"red": "bold red", "orange": "bold yellow", "yellow": "bold cyan", "green": "bold green"}
+# What holds a dimension back is the team's to change; a ceiling is only how far the bank can measure.
+NOTE_MARKS = {"held": "⛔", "ceiling": "ℹ️"}
+NOTE_STYLES = {"held": "red", "ceiling": "dim"}
 
 
 def styled(level: LevelView) -> Text:
@@ -69,10 +72,11 @@ def _print_report(console: Console, view: ReportView) -> None:
             f" {dimension.score_text}  ·  {dimension.confidence_text}",
         )
         console.print(_indented(figures))
-        if dimension.gate_text:
-            console.print(_indented(Text(dimension.gate_text, style="red")))
-        if dimension.ceiling_text:
-            console.print(_indented(Text(dimension.ceiling_text, style="dim")))
+        for note in dimension.notes:
+            console.print(_indented(Text(marked(note), style=NOTE_STYLES[note.kind])))
+    if view.level_score_text:
+        console.print()
+        console.print(Text(view.level_score_text, style="italic"))
 
     if view.recommendation:
         console.print()
@@ -101,6 +105,10 @@ def _print_report(console: Console, view: ReportView) -> None:
     if view.pulse_text:
         console.print(Text(view.pulse_text, style="dim"))
     console.print(Text(view.footer, style="dim"))
+
+
+def marked(note: DimensionNote) -> str:
+    return f"{NOTE_MARKS[note.kind]} {note.text}"
 
 
 def _print_steps(console: Console, steps: tuple[StepView, ...]) -> None:
@@ -132,19 +140,24 @@ def report_markdown(report: Report) -> str:
         "",
         f"_{view.rule_text}_",
         "",
-        "| Dimension | Score | Level | Confidence |",
-        "| --- | --- | --- | --- |",
+    ]
+    # A note sits in its dimension's row; the column is there only when some dimension has one.
+    with_notes = any(d.notes for d in view.dimensions)
+    lines += [
+        "| Dimension | Score | Level | Confidence |" + (" Notes |" if with_notes else ""),
+        "| --- | --- | --- | --- |" + (" --- |" if with_notes else ""),
     ]
     for dimension in view.dimensions:
         level = dimension.level.label + (f" ({dimension.range_text})" if dimension.range_text else "")
-        lines.append(
+        row = (
             f"| {_cell(dimension.name)} | {_cell(dimension.score_text)} | {_cell(level)} | "
             f"{_cell(dimension.confidence_text)} |"
         )
-    notes = [(d.name, note) for d in view.dimensions for note in (d.gate_text, d.ceiling_text) if note]
-    if notes:
-        lines += ["", "**Gates and limits**", ""]
-        lines += [f"- {name}: {note}" for name, note in notes]
+        if with_notes:
+            row += f" {'<br>'.join(_cell(marked(note)) for note in dimension.notes)} |"
+        lines.append(row)
+    if view.level_score_text:
+        lines += ["", f"_{view.level_score_text}_"]
     if view.recommendation:
         lines += ["", "## Recommendation", "", view.recommendation.heading, ""]
         lines += _markdown_steps(view.recommendation.items)

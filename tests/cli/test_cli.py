@@ -227,9 +227,11 @@ def test_a_failed_gate_holds_its_dimension_below_its_level_in_every_format(
     data = assess_json(capsys, answers_file)
     result = next(d for d in data["dimensions"] if d["id"] == gate.dimension)
     assert result["level"]["level"] == 3
-    assert result["gate_text"].startswith(expected_note)
+    assert [(n["kind"], n["text"][: len(expected_note)]) for n in result["notes"]] == [
+        ("held", expected_note)
+    ]
     assert data["overall"]["level"] == 3
-    assert [d["gate_text"] for d in data["dimensions"] if d["id"] != gate.dimension] == [None, None, None]
+    assert [d["notes"] for d in data["dimensions"] if d["id"] != gate.dimension] == [[], [], []]
 
     for report_format in ("text", "markdown"):
         code, out, err = run(capsys, "assess", "--answers", str(answers_file), "--format", report_format)

@@ -71,8 +71,8 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     flat = " ".join(first.split())
     assert f"score {view.overall_score_text}" in flat
     assert view.overall.label in flat
-    gate_text = next(d.gate_text for d in view.dimensions if d.gate_text)
-    assert " ".join(gate_text.split()) in flat
+    held = next(note for d in view.dimensions for note in d.notes if note.kind == "held")
+    assert " ".join(held.text.split()) in flat
     assert "Next Steps" in out and "Find out" in out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AskQuestion
 from bot.engine.overview import length
 from bot.engine.progress import progress_line
-from bot.engine.report_view import build_view
+from bot.engine.report_view import DimensionNote, build_view
 from bot.engine.scoring import Report, score
 from bot.slack import blocks, subcommands
 from bot.slack.blocks import BlockLimitError, Message, check_message
@@ -44,6 +45,8 @@ from bot.slack.values import (
     QuestionButton,
     SessionButton,
 )
+from tests.golden_reports import LEVEL_ABOVE_LOWER_SCORE, PULSE, PULSE_EXAMPLE, answered
+from tests.terminal.report_figures import slack_text
 
 CATALOG = BankCatalog.from_directory()
 BANKS = CATALOG.banks
@@ -341,10 +344,12 @@ def assert_report_message(message: Message, report: Report) -> None:
         assert blocks.escape(dimension.level.label) in field["text"]
         assert dimension.score_text in field["text"] and dimension.confidence_text in field["text"]
         assert blocks.COLOUR_EMOJI[dimension.level.colour] in field["text"]
+        for note in dimension.notes:
+            assert f"{blocks.NOTE_EMOJI[note.kind]} {blocks.escape(note.text)}" in field["text"]
     ids = [b.get("block_id") for b in message.blocks]
     assert ("recommendation-0" in ids) == bool(view.recommendation)
     assert ("next-steps-0" in ids) == bool(view.next_steps)
-    assert ("gates" in ids) == any(d.gate_text or d.ceiling_text for d in view.dimensions)
+    assert ("level-and-score" in ids) == bool(view.level_score_text)
     assert blocks.escape(view.footer) in text_of(message, "rule-and-footer")
     assert COMMAND_HINT in text_of(message, "footer")
 
@@ -394,7 +399,9 @@ def test_the_scenarios_show_what_they_are_named_for(bank: QuestionBank) -> None:
     assert text_of(message, "next-steps-0").startswith("*Next Steps*\n*1.* :no_entry: ")
 
     report, message = rendered("gated")
-    assert "Held at level" in text_of(message, "gates")
+    assert ":no_entry: Held at level" in json.dumps(
+        block(message, "dimensions")["fields"], ensure_ascii=False
+    )
 
     report, message = rendered("all-dont-know")
     # "Don't know" counts as not in place: level 1 everywhere, the range says how high it could go.
@@ -403,6 +410,51 @@ def test_the_scenarios_show_what_they_are_named_for(bank: QuestionBank) -> None:
 
     report, message = rendered("level-range")
     assert "_(could be " in json.dumps(message.blocks)
+
+
+def note_line(note: DimensionNote) -> str:
+    return f"{blocks.NOTE_EMOJI[note.kind]} {blocks.escape(note.text)}"
+
+
+@pytest.mark.parametrize(
+    "answers_file", [LEVEL_ABOVE_LOWER_SCORE, PULSE_EXAMPLE], ids=["held", "ceiling-only"]
+)
+def test_each_note_is_in_its_own_dimensions_field_and_nowhere_else(answers_file: Path) -> None:
+    report = answered(PULSE, answers_file)
+    view = build_view(report)
+    for message in (blocks.report_message(report, OWNER), blocks.report_summary_message(report, OWNER)):
+        fields = [field["text"] for field in block(message, "dimensions")["fields"]]
+        everything = slack_text(message.__dict__)
+        for field, dimension in zip(fields, view.dimensions, strict=True):
+            assert dimension.notes
+            for note in dimension.notes:
+                assert note_line(note) in field
+                assert everything.count(blocks.escape(note.text)) == 1, note.text
+
+
+def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension() -> None:
+    report = answered(PULSE, PULSE_EXAMPLE)
+    data, _, _, team = (
+        field["text"] for field in block(blocks.report_message(report), "dimensions")["fields"]
+    )
+    # Team & Culture has too few answers for a level: nothing holds it, the bank only measures up to 2.
+    assert team.endswith("\n:information_source: this bank measures Team &amp; Culture up to level 2")
+    assert ":no_entry:" not in team
+    assert ":no_entry: Held at level 2 of 3 by practices not in place." in data
+    assert data.endswith("\n:information_source: this bank measures Data &amp; Experimentation up to level 3")
+
+
+def test_the_level_score_line_follows_the_dimensions_once_only_where_levels_and_scores_disagree() -> None:
+    report = answered(PULSE, LEVEL_ABOVE_LOWER_SCORE)
+    line = build_view(report).level_score_text
+    assert line is not None
+    for message in (blocks.report_message(report, OWNER), blocks.report_summary_message(report, OWNER)):
+        ids = [b.get("block_id") for b in message.blocks]
+        assert ids[ids.index("dimensions") + 1] == "level-and-score"
+        assert text_of(message, "level-and-score") == f"_{blocks.escape(line)}_"
+    assert "level-and-score" not in json.dumps(blocks.report_details_message(report, OWNER).blocks)
+    agreeing = blocks.report_message(answered(PULSE, PULSE_EXAMPLE), OWNER)
+    assert "level-and-score" not in [b.get("block_id") for b in agreeing.blocks]
 
 
 def test_a_report_without_a_user_names_nobody() -> None:
@@ -552,8 +604,10 @@ def test_report_text_from_a_bank_is_escaped() -> None:
     assert report.dimension(gate.dimension).holding_gates
     message = blocks.report_message(report, OWNER)
     assert_sendable(message)
-    assert_escaped([json.dumps(next(b for b in message.blocks if b.get("block_id") == "dimensions"))])
-    assert_escaped([text_of(message, "gates")])
+    dimensions = json.dumps(block(message, "dimensions"))
+    # The gate's note, in the bank's own words, is in its dimension's field.
+    assert ":no_entry: Held at level" in dimensions
+    assert_escaped([dimensions])
     assert_escaped([text_of(message, "recommendation-0")])
     assert_escaped([text_of(message, "next-steps-0")])
 

@@ -26,9 +26,11 @@ def facts(view: ReportView) -> list[str]:
         stated.append(view.pulse_text)
     for dimension in view.dimensions:
         stated += [dimension.name, dimension.level.label, dimension.score_text, dimension.confidence_text]
-        stated += [
-            note for note in (dimension.range_text, dimension.gate_text, dimension.ceiling_text) if note
-        ]
+        if dimension.range_text:
+            stated.append(dimension.range_text)
+        stated += [note.text for note in dimension.notes]
+    if view.level_score_text:
+        stated.append(view.level_score_text)
     if view.recommendation:
         stated.append(view.recommendation.heading)
         stated += [item.text for item in view.recommendation.items]

@@ -16,11 +16,12 @@ from bot.cli.main import main
 from bot.engine.answers import choices
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
-from bot.engine.report_view import build_view
+from bot.engine.report_view import LEVEL_SCORE_REASON, build_view
 from bot.engine.scoring import Report, score
 from bot.slack.blocks import report_message
 from bot.terminal.answers_file import load_answers_file
 from bot.terminal.report import print_report, report_json, report_markdown
+from tests.golden_reports import LEVEL_ABOVE_LOWER_SCORE, PULSE, PULSE_EXAMPLE, answered
 
 from .report_figures import facts, normalised, slack_text
 
@@ -61,7 +62,17 @@ def test_the_command_line_json_is_the_view(capsys: pytest.CaptureFixture[str]) -
     assert data == json.loads(json.dumps(view.to_dict()))
     # The golden case exercises what differs between front ends most easily: a range, gates, find-outs.
     assert data["overall_range_text"] == "could be 4"
-    assert any(d["gate_text"] for d in data["dimensions"]) and data["find_out"]
+    assert any(d["notes"] for d in data["dimensions"]) and data["find_out"]
+
+
+@pytest.mark.parametrize(
+    ("answers_file", "times"), [(LEVEL_ABOVE_LOWER_SCORE, 1), (PULSE_EXAMPLE, 0)], ids=["disagree", "agree"]
+)
+def test_every_front_end_says_why_a_level_and_a_score_disagree_once_and_only_then(
+    answers_file: Path, times: int
+) -> None:
+    for name, rendered in renderings(answered(PULSE, answers_file)).items():
+        assert normalised(rendered).count(LEVEL_SCORE_REASON) == times, name
 
 
 def test_a_score_next_to_a_level_boundary_is_printed_as_is_everywhere() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -11,12 +12,13 @@ from bot.engine.answers import DontKnow, OptionChoice
 from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.progress import progress_line
-from bot.engine.report_view import build_view, range_text
-from bot.engine.scoring import score
+from bot.engine.report_view import ReportView, build_view, range_text
+from bot.engine.scoring import Report, score
 from bot.terminal.console import make_console, plain_output_requested
-from bot.terminal.report import print_report, report_markdown
+from bot.terminal.report import marked, print_report, report_markdown
+from tests.golden_reports import LEVEL_ABOVE_LOWER_SCORE, PULSE, PULSE_EXAMPLE, answered
 
-from .report_figures import ANSI_ESCAPE
+from .report_figures import ANSI_ESCAPE, normalised
 
 MLOPS = load_bank_file(DEFAULT_BANKS_DIR / "mlops.yaml")
 
@@ -80,10 +82,12 @@ def test_the_gate_note_names_the_gate_and_what_the_practices_alone_give() -> Non
     report = score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)})
     deploy = build_view(report).dimension("deploy")
     assert deploy.level.level == 3
-    assert deploy.gate_text is not None
-    assert deploy.gate_text.startswith("Held at level 3 of 4 by a gate. level 2: gate ")
-    assert "level 2: gate Release gate (answered below its pass mark)" in deploy.gate_text
-    assert deploy.gate_text.endswith("(answered below its pass mark) · practices alone: level 4")
+    held = deploy.note("held")
+    assert held is not None
+    assert held.text.startswith("Held at level 3 of 4 by a gate. level 2: gate ")
+    assert "level 2: gate Release gate (answered below its pass mark)" in held.text
+    assert held.text.endswith("(answered below its pass mark) · practices alone: level 4")
+    assert held.short_text == "held by a gate: Release gate"
 
 
 def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> None:
@@ -92,10 +96,10 @@ def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> 
     view = build_view(score(MLOPS, answers_all(-1) | weak))
     team = view.dimension("team")
     assert team.level.level == 2
-    assert team.gate_text is not None and team.gate_text.startswith(
-        "Held at level 2 of 4 by practices not in place."
-    )
-    assert "level 3: practices 0% in place, 70% needed (furthest: Incident postmortems" in team.gate_text
+    held = team.note("held")
+    assert held is not None and held.text.startswith("Held at level 2 of 4 by practices not in place.")
+    assert "level 3: practices 0% in place, 70% needed (furthest: Incident postmortems" in held.text
+    assert held.short_text.startswith("held by practices not in place: Incident postmortems and ")
     # The headline keeps the weakest-link rule and says on one line what holds it and where the rest are.
     assert view.overall.level == 2
     assert "Team & Culture is the weakest dimension at 2 (held by Incident postmortems" in view.headline
@@ -104,11 +108,11 @@ def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> 
     )
 
 
-def test_markdown_lists_gates_only_when_one_holds_a_level_back() -> None:
+def test_markdown_has_a_notes_column_only_when_a_dimension_has_a_note() -> None:
     gated = report_markdown(score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)}))
-    assert "**Gates and limits**" in gated
-    assert "- Deployment & Integration: Held at level 3 of 4 by a gate." in gated
-    assert "Gates and limits" not in report_markdown(score(MLOPS, answers_all(-1)))
+    assert "| Dimension | Score | Level | Confidence | Notes |" in gated
+    assert "confidence 100% | ⛔ Held at level 3 of 4 by a gate." in gated
+    assert "| Dimension | Score | Level | Confidence |\n" in report_markdown(score(MLOPS, answers_all(-1)))
 
 
 def test_a_report_with_no_answers_renders_in_every_format() -> None:
@@ -131,3 +135,70 @@ def test_a_short_bank_at_its_ceiling_says_the_limit_is_the_banks() -> None:
     # The pulse asks no Team & Culture practice above level 2, so its level 2 is the bank's limit.
     assert "as high as this bank places Team & Culture" in headline
     assert "holds it there" not in headline
+
+
+def plain(report: Report) -> str:
+    return render(report, Console(file=io.StringIO(), width=200))
+
+
+def terminal_sections(text: str, view: ReportView) -> dict[str, str]:
+    """Each dimension's paragraph of the terminal report, by dimension id: its heading, figures and notes."""
+    paragraphs = text.split("\n\n")
+    return {
+        d.id: next(p for p in paragraphs if p.startswith(f"{d.name}  {d.level.label}"))
+        for d in view.dimensions
+    }
+
+
+def markdown_rows(text: str, view: ReportView) -> dict[str, str]:
+    """Each dimension's row of the Markdown table, by dimension id."""
+    lines = text.splitlines()
+    return {d.id: next(line for line in lines if line.startswith(f"| {d.name} |")) for d in view.dimensions}
+
+
+LAYOUTS = [
+    pytest.param(plain, terminal_sections, id="terminal"),
+    pytest.param(report_markdown, markdown_rows, id="markdown"),
+]
+
+
+@pytest.mark.parametrize(("rendering", "sections"), LAYOUTS)
+@pytest.mark.parametrize(
+    "answers_file", [LEVEL_ABOVE_LOWER_SCORE, PULSE_EXAMPLE], ids=["held", "ceiling-only"]
+)
+def test_each_note_is_under_its_own_dimension_and_nowhere_else(
+    rendering, sections, answers_file: Path
+) -> None:
+    report = answered(PULSE, answers_file)
+    view = build_view(report)
+    text = rendering(report)
+    by_dimension = sections(text, view)
+    for dimension in view.dimensions:
+        assert dimension.notes
+        for note in dimension.notes:
+            # Folded, since the terminal wraps a long note.
+            assert normalised(marked(note)) in normalised(by_dimension[dimension.id])
+            assert normalised(text).count(normalised(note.text)) == 1, note.text
+
+
+@pytest.mark.parametrize(("rendering", "sections"), LAYOUTS)
+def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension(rendering, sections) -> None:
+    report = answered(PULSE, PULSE_EXAMPLE)
+    by_dimension = sections(rendering(report), build_view(report))
+    # Team & Culture has too few answers for a level: nothing holds it, the bank only measures up to 2.
+    assert "ℹ️ this bank measures Team & Culture up to level 2" in by_dimension["team"]
+    assert "⛔" not in by_dimension["team"]
+    data = normalised(by_dimension["data"])
+    assert "⛔ Held at level 2 of 3 by practices not in place." in data
+    assert "ℹ️ this bank measures Data & Experimentation up to level 3" in data
+    assert "⛔ this bank" not in data
+
+
+def test_the_level_score_line_follows_the_dimensions_in_the_terminal_and_the_table_in_markdown() -> None:
+    report = answered(PULSE, LEVEL_ABOVE_LOWER_SCORE)
+    line = build_view(report).level_score_text
+    assert line is not None
+    paragraphs = [normalised(paragraph) for paragraph in plain(report).split("\n\n")]
+    assert paragraphs[paragraphs.index(line) - 1].startswith("Team & Culture Level 1")
+    markdown = report_markdown(report).split("\n\n")
+    assert markdown[markdown.index(f"_{line}_") - 1].splitlines()[-1].startswith("| Team & Culture |")
