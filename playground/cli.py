@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
@@ -41,6 +44,36 @@ from playground.schedule_demo import run_schedule_demo
 from playground.screen import EXIT_QUIT, EXIT_USAGE
 
 PROGRAM = "mlops-compass-playground"
+# Asked to stop by `kill`, or the terminal closed: the playground ends as on Ctrl-C, stopping its app.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopSignal(BaseException):
+    """Raised in the main thread by a stop signal, so that every `with` on the way out runs; a
+    BaseException, like KeyboardInterrupt, that no `except Exception` on the way catches."""
+
+    def __init__(self, number: int):
+        self.number = number
+        super().__init__(signal.Signals(number).name)
+
+
+def _raise_stop_signal(number: int, frame: FrameType | None) -> None:
+    raise StopSignal(number)
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise StopSignal meanwhile; a signal this process was started ignoring (under
+    `nohup`, say) stays ignored."""
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, _raise_stop_signal)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +122,11 @@ def run_playground(args: argparse.Namespace, console: Console) -> int:
         console.print()
         console.print(QUIT_MESSAGE, style="yellow")
         return EXIT_QUIT
+    except StopSignal as stopped:
+        # A closed terminal takes this message with it; there is no one left to tell.
+        with suppress(OSError):
+            print(f"{PROGRAM}: stopped by {stopped}; the app's processes were stopped.", file=sys.stderr)
+        return 128 + stopped.number
 
 
 def _run_playground(args: argparse.Namespace, console: Console) -> int:
@@ -161,7 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = make_console()
     try:
-        return run_playground(args, console)
+        with stopping_on_signals():
+            return run_playground(args, console)
     except SettingsError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE

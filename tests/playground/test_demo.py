@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import platform
 import re
-import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +19,7 @@ from bot.engine.scoring import applicable_questions, score
 from playground.demo import ask_person, demo_answers, demo_answers_later
 from playground.fakeslack.workspace import Button
 from playground.screen import render_message
+from tests.playground.terminal import read_until, start_in_terminal, wait_until_reading_the_terminal
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -143,22 +141,7 @@ def test_messages_render_as_text_with_numbered_buttons() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
-    pty = pytest.importorskip("pty")
-    controller, terminal = pty.openpty()
-    # A session of its own, so the interrupt reaches the playground and its app as a terminal's Ctrl-C does.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground"],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-        start_new_session=True,
-        # A program started in the background by a shell without job control inherits SIGINT ignored, and
-        # Python then installs no KeyboardInterrupt handler; a terminal's foreground program has the
-        # default, so the playground gets that whatever ran the tests.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    os.close(terminal)
+    process, controller = start_in_terminal("--bank", "pulse")
     screen = read_until(controller, "Your choice", timeout=60)
     # The prompt is printed just before the program reads its answer: an interrupt that lands in between
     # is only acted on at the next keypress (Python checks for signals when a read is interrupted), so
@@ -170,44 +153,3 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
     assert process.wait(timeout=30) == 130, screen
     assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
     assert "Left the playground" in screen
-
-
-# The read system call's number, where /proc/PID/syscall shows what a process is blocked in.
-READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
-
-
-def wait_until_reading_the_terminal(pid: int, timeout: float = 30.0) -> None:
-    """Until the process's main thread is blocked reading its standard input (fd 0), where Linux shows it;
-    elsewhere there is nothing to wait for."""
-    number = READ_SYSCALL.get(platform.machine())
-    where = Path(f"/proc/{pid}/syscall")
-    deadline = time.monotonic() + timeout
-    while number is not None:
-        try:
-            state = where.read_text().split()
-        except OSError:
-            return  # no /proc, or not allowed to look
-        if state[:2] == [number, "0x0"]:
-            return
-        assert time.monotonic() < deadline, f"the playground is not reading its terminal: {state}"
-        time.sleep(0.01)
-
-
-def read_until(controller: int, marker: str | None, timeout: float) -> str:
-    """What the terminal shows until `marker` appears (or, with None, until the program closes it)."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([controller], [], [], 0.1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the program closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if marker is not None and marker.encode() in seen:
-            break
-    return seen.decode(errors="replace")
