@@ -29,6 +29,7 @@ from playground.demo import (
     QUIT_MESSAGE,
     TEAMMATES,
     answer_from,
+    ask_bank,
     ask_person,
     demo_answers,
     demo_answers_later,
@@ -92,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="schedule a quarterly reminder in #general, then fast-forward the clock to see it posted",
     )
-    parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--bank",
+        metavar="ID",
+        help="question bank id (default: you choose in a terminal; the demo and --answers take "
+        "$DEFAULT_BANK, or mlops)",
+    )
     parser.add_argument(
         "--chart",
         type=Path,
@@ -137,17 +143,24 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         except AppDidNotStart as error:
             print(f"{PROGRAM}: the app did not start: {error}", file=sys.stderr)
             return EXIT_USAGE
+    interactive = args.answers is None and not args.demo and sys.stdin.isatty()
     try:
         catalog = BankCatalog.from_directory(settings.banks_directory)
-        # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
-        bank = catalog.by_id(args.bank or settings.default_bank)
+        if args.bank is not None or not interactive:
+            # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
+            bank = catalog.by_id(args.bank or settings.default_bank)
+        elif (chosen := ask_bank(console, catalog.banks)) is not None:
+            bank = chosen
+        else:
+            console.print(QUIT_MESSAGE, style="yellow")
+            return EXIT_QUIT
         if args.answers is not None:
             loaded = load_answers_file(args.answers, bank, other_banks=catalog.banks)
             note = loaded.ignored_note(str(args.answers), bank.id)
             if note:
                 console.print(note, style="dim")
             choosers = [answer_from(loaded.answers)]
-        elif args.demo or not sys.stdin.isatty():
+        elif not interactive:
             if not args.demo:
                 console.print(
                     "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"

@@ -12,7 +12,7 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -125,18 +125,60 @@ def answer_from(answers: dict[str, Answer]) -> Chooser:
     return choose
 
 
+QUIT_KEYS = ("q", "quit")
+
+
+def read_choice(console: Console, count: int, keys: Mapping[str, str] | None = None) -> int | str | None:
+    """What the person picks: a number from 1 to `count` (as an index from 0), one of `keys` as typed
+    (each key mapped to its hint in the prompt; "" is Enter), or None when they quit (q, or the end of
+    input). Anything else is refused with what to type instead, and asked again."""
+    keys = keys or {}
+    choices = " · ".join([f"1–{count}", *keys.values(), "q = quit"])
+    while True:
+        try:
+            entry = console.input(f"[bold]Your choice ({escape(choices)}):[/] ").strip().casefold()
+        except EOFError:
+            return None
+        if entry in QUIT_KEYS:
+            return None
+        if entry in keys:
+            return entry
+        if entry.isdecimal() and 1 <= int(entry) <= count:
+            return int(entry) - 1
+        shown = f"{entry!r} is not a choice" if entry else "No choice given"
+        console.print(f"{shown}. The choices: {choices}", style="yellow", markup=False)
+
+
+def length_text(bank: QuestionBank) -> str:
+    fewest, most = bank.question_counts
+    counted = str(most) if fewest == most else f"{fewest}–{most}"
+    return f"{counted} questions, about {bank.estimated_minutes} minutes"
+
+
+def ask_bank(console: Console, banks: Sequence[QuestionBank]) -> QuestionBank | None:
+    """The playground's first screen: the banks to choose from, shortest first (the quarterly pulse before
+    the full assessment); Enter takes the first. None when the person quits."""
+    offered = sorted(banks, key=lambda bank: (bank.estimated_minutes, bank.id))
+    if len(offered) == 1:
+        return offered[0]
+    menu = Text("The real MLOps Compass app, in a fake Slack workspace: its messages are shown here as ")
+    menu.append("text and its buttons become numbered choices.\n\nWhich assessment would you like to take?\n")
+    for number, bank in enumerate(offered, start=1):
+        menu.append(f"  [{number}] ", style="bold cyan")
+        menu.append(bank.title, style="bold")
+        menu.append(f": {length_text(bank)}\n")
+    menu.rstrip()
+    console.print(Panel(menu, title="mlops-compass-playground", title_align="left", border_style="cyan"))
+    choice = read_choice(console, len(offered), {"": "Enter = 1"})
+    if choice is None:
+        return None
+    return offered[0 if choice == "" else int(choice)]
+
+
 def ask_person(console: Console) -> Chooser:
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
-        while True:
-            try:
-                entry = console.input(f"[bold]Your choice (1–{len(buttons)}, q to quit):[/] ").strip().lower()
-            except EOFError:
-                return None
-            if entry in ("q", "quit"):
-                return None
-            if entry.isdigit() and 1 <= int(entry) <= len(buttons):
-                return buttons[int(entry) - 1]
-            console.print(f"Please type a number from 1 to {len(buttons)}, or q to quit.", style="yellow")
+        choice = read_choice(console, len(buttons))
+        return None if choice is None else buttons[int(choice)]
 
     return choose
 

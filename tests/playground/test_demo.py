@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from rich.console import Console
 from bot.engine.catalog import BankCatalog
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
-from playground.demo import ask_person, demo_answers, demo_answers_later
+from playground.demo import ask_bank, ask_person, demo_answers, demo_answers_later
 from playground.fakeslack.workspace import Button
 from playground.screen import render_message
 from tests.playground.terminal import read_until, start_in_terminal, wait_until_reading_the_terminal
@@ -115,6 +116,29 @@ def test_a_person_picks_by_number_and_is_asked_again_after_a_bad_entry(monkeypat
     assert ask_person(console)({}, buttons) == buttons[1]
     monkeypatch.setattr(console, "input", lambda prompt="": "q")
     assert ask_person(console)({}, buttons) is None
+
+
+def test_the_first_screen_offers_the_pulse_first_with_its_length(monkeypatch) -> None:
+    full, pulse = BANK, BankCatalog.from_directory().get("pulse")
+    output = io.StringIO()
+    console = Console(file=output, width=200, no_color=True)
+    entries = iter(["3", ""])
+    monkeypatch.setattr(console, "input", lambda prompt="": next(entries))
+    assert ask_bank(console, [full, pulse]) == pulse  # Enter takes the first
+    screen = output.getvalue()
+    offered = [line.strip("│ ") for line in screen.splitlines() if "questions, about" in line]
+    fewest, most = pulse.question_counts
+    assert fewest == most
+    assert offered[0] == f"[1] {pulse.title}: {most} questions, about {pulse.estimated_minutes} minutes"
+    fewest, most = full.question_counts
+    assert (
+        offered[1] == f"[2] {full.title}: {fewest}–{most} questions, about {full.estimated_minutes} minutes"
+    )
+    assert "'3' is not a choice" in screen
+    monkeypatch.setattr(console, "input", lambda prompt="": "2")
+    assert ask_bank(console, [pulse, full]) == full
+    monkeypatch.setattr(console, "input", lambda prompt="": "q")
+    assert ask_bank(console, [pulse, full]) is None
 
 
 def test_messages_render_as_text_with_numbered_buttons() -> None:
