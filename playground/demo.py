@@ -24,6 +24,7 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
+from bot.slack.values import CANCEL_ACTION
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
 from playground.fakeslack.workspace import (
@@ -223,7 +224,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
     while (question := user.current_question()) is not None:
         text, buttons = render_message(question)
         if console is not None:
-            console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
+            _show_dm(console, text)
         button = choose(question, buttons)
         if button is None:
             if console is not None:
@@ -236,11 +237,22 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
         note = wait_for_reply(user, question, before)
         if note and console is not None:
             console.print(render_mrkdwn(note, style="yellow"))
-        if button.action_id == "cancel":
+        if button.action_id == CANCEL_ACTION:
             if console is not None:
-                console.print("Assessment cancelled.", style="yellow")
+                # Unless the app answered the click alone, what it put in place of the question says what
+                # the cancel did, and how to start again.
+                edited = (
+                    None if note else next((m for m in user.dm_messages() if m["ts"] == question["ts"]), None)
+                )
+                if edited is not None:
+                    _show_dm(console, render_message(edited)[0])
+                console.print(QUIT_MESSAGE, style="yellow")
             return EXIT_QUIT
     return None
+
+
+def _show_dm(console: Console, text: Text) -> None:
+    console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
 
 
 def wait_for_reply(

@@ -20,7 +20,12 @@ from bot.engine.scoring import applicable_questions, score
 from playground.demo import ask_bank, ask_person, demo_answers, demo_answers_later
 from playground.fakeslack.workspace import Button
 from playground.screen import render_message
-from tests.playground.terminal import read_until, start_in_terminal, wait_until_reading_the_terminal
+from tests.playground.terminal import (
+    read_until,
+    start_in_terminal,
+    type_line,
+    wait_until_reading_the_terminal,
+)
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -177,3 +182,24 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
     assert process.wait(timeout=30) == 130, screen
     assert "Traceback" not in screen and "KeyboardInterrupt" not in screen
     assert "Left the playground" in screen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_cancel_shows_what_the_app_answers_before_the_playground_ends() -> None:
+    process, controller = start_in_terminal()
+    try:
+        read_until(controller, "Your choice", timeout=60)
+        wait_until_reading_the_terminal(process.pid)
+        type_line(controller, "")  # the first bank offered
+        screen = read_until(controller, "Your choice", timeout=60)
+        cancel = re.findall(r"\[(\d+)\] Cancel", screen)[-1]
+        wait_until_reading_the_terminal(process.pid)
+        type_line(controller, cancel)
+        screen = " ".join(read_until(controller, None, timeout=30).split())
+        assert process.wait(timeout=30) == 130, screen
+    finally:
+        os.close(controller)
+    ending = screen[screen.index("→ Cancel") :]
+    assert "Assessment cancelled: " in ending
+    assert "Type /mlops-compass whenever you want to start again." in ending
+    assert ending.index("start again") < ending.index("Left the playground")
