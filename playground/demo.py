@@ -24,7 +24,8 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
-from bot.slack.values import CANCEL_ACTION
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION
+from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
 from playground.fakeslack.workspace import (
@@ -126,7 +127,7 @@ def answer_from(answers: dict[str, Answer]) -> Chooser:
     return choose
 
 
-QUIT_KEYS = ("q", "quit")
+QUIT_KEYS = (QUIT_KEY, "quit")
 
 
 def read_choice(console: Console, count: int, keys: Mapping[str, str] | None = None) -> int | str | None:
@@ -134,7 +135,7 @@ def read_choice(console: Console, count: int, keys: Mapping[str, str] | None = N
     (each key mapped to its hint in the prompt; "" is Enter), or None when they quit (q, or the end of
     input). Anything else is refused with what to type instead, and asked again."""
     keys = keys or {}
-    choices = " · ".join([f"1–{count}", *keys.values(), "q = quit"])
+    choices = " · ".join([f"1–{count}", *keys.values(), f"{QUIT_KEY} = quit"])
     while True:
         try:
             entry = console.input(f"[bold]Your choice ({escape(choices)}):[/] ").strip().casefold()
@@ -177,9 +178,21 @@ def ask_bank(console: Console, banks: Sequence[QuestionBank]) -> QuestionBank | 
 
 
 def ask_person(console: Console) -> Chooser:
+    """The person at the terminal, with the keys `mlops-compass assess` takes besides the numbers: b for
+    the question's Back button, Enter for the answer already chosen (✓), q to quit."""
+
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
-        choice = read_choice(console, len(buttons))
-        return None if choice is None else buttons[int(choice)]
+        keys: dict[str, tuple[Button, str]] = {}
+        kept = next((button for button in buttons if button.chosen), None)
+        if kept is not None:
+            keys[""] = (kept, "Enter keeps ✓")
+        back = next((button for button in buttons if button.action_id == BACK_ACTION), None)
+        if back is not None:
+            keys[BACK_KEY] = (back, f"{BACK_KEY} = back")
+        choice = read_choice(console, len(buttons), {key: hint for key, (_, hint) in keys.items()})
+        if choice is None:
+            return None
+        return keys[choice][0] if isinstance(choice, str) else buttons[choice]
 
     return choose
 

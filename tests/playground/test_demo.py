@@ -17,6 +17,7 @@ from rich.console import Console
 from bot.engine.catalog import BankCatalog
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION
 from playground.demo import ask_bank, ask_person, demo_answers, demo_answers_later
 from playground.fakeslack.workspace import Button
 from playground.screen import render_message
@@ -111,6 +112,40 @@ def test_a_bad_answers_file_is_refused_before_anything_starts(tmp_path: Path) ->
     assert finished.returncode == 2
     assert "no_such_question" in finished.stderr
     assert "DM from MLOps Compass" not in finished.stdout
+
+
+def test_b_goes_back_and_enter_keeps_the_answer_chosen_as_in_the_terminal(monkeypatch) -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=200, no_color=True)
+    prompts: list[str] = []
+    entries = iter(["b", "", "2"])
+
+    def typed(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return next(entries)
+
+    monkeypatch.setattr(console, "input", typed)
+    first = [
+        Button("answer", "b", "{}", "Yes", "radio_buttons"),
+        Button("answer", "b", "{}", "No", "radio_buttons"),
+    ]
+    # The first question has no Back button, and no answer chosen yet: neither key means anything there.
+    assert ask_person(console)({}, first) == first[1]
+    assert "'b' is not a choice" in output.getvalue() and "No choice given" in output.getvalue()
+    assert "b = back" not in prompts[0] and "Enter" not in prompts[0]
+    kept = Button("answer", "b", "{}", "Yes", "radio_buttons", chosen=True)
+    later = [
+        kept,
+        first[1],
+        Button(BACK_ACTION, "n", "{}", "← Back"),
+        Button(CANCEL_ACTION, "n", "{}", "Cancel"),
+    ]
+    prompts.clear()
+    entries = iter(["b", "", " B "])
+    assert ask_person(console)({}, later) == later[2]
+    assert ask_person(console)({}, later) == kept
+    assert ask_person(console)({}, later) == later[2]
+    assert "1–4 · Enter keeps ✓ · b = back · q = quit" in prompts[0]
 
 
 def test_a_person_picks_by_number_and_is_asked_again_after_a_bad_entry(monkeypatch) -> None:
