@@ -33,6 +33,7 @@ from playground.demo import (
     ask_person,
     demo_answers,
     demo_answers_later,
+    member,
     play,
     play_team,
     playground_app,
@@ -40,7 +41,6 @@ from playground.demo import (
 )
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppDidNotStart
-from playground.fakeslack.workspace import SlackUser
 from playground.schedule_demo import run_schedule_demo
 from playground.screen import EXIT_QUIT, EXIT_USAGE
 
@@ -182,7 +182,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
             ) as (_, transport),
         ):
-            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            user = member(fake, transport, "you")
             if args.socket:
                 console.print(
                     f"The app connected to the fake workspace over Socket Mode "
@@ -193,7 +193,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 return play(console, user, choosers, args.chart)
             teammates = [
                 (
-                    SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
+                    member(fake, transport, name, user_id),
                     answer_from(teammate_answers(bank, number)),
                 )
                 for number, (user_id, name) in enumerate(TEAMMATES)

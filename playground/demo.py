@@ -37,9 +37,11 @@ from playground.fakeslack.workspace import (
     Transport,
     buttons_of,
 )
-from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE, render_message, render_mrkdwn
+from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE, Names, render_message, render_mrkdwn
 
 CHANNEL = "C0GENERAL"
+CHANNEL_NAME = "general"
+PLAYER = "U0PLAYER"
 QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end with it."
 
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
@@ -115,6 +117,13 @@ def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
         else:
             answers[question.id] = OptionChoice(min(best, base.index + (number + position) % 2))
     return answers
+
+
+def member(fake: FakeSlack, transport: Transport, name: str, user_id: str = PLAYER) -> SlackUser:
+    """Someone in #general of the fake workspace, whose mentions read @`name` as in a Slack client."""
+    fake.set_user(user_id, name=name)
+    fake.set_channel_name(CHANNEL, CHANNEL_NAME)
+    return SlackUser(fake, transport, user_id, name, channel_id=CHANNEL, channel_name=CHANNEL_NAME)
 
 
 def answer_from(answers: dict[str, Answer]) -> Chooser:
@@ -235,7 +244,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
     """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
     With a console each question is shown; without one (a simulated teammate) it runs silently."""
     while (question := user.current_question()) is not None:
-        text, buttons = render_message(question)
+        text, buttons = render_message(question, user.fake)
         if console is not None:
             _show_dm(console, text)
         button = choose(question, buttons)
@@ -249,7 +258,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
         user.click(question, button)
         note = wait_for_reply(user, question, before)
         if note and console is not None:
-            console.print(render_mrkdwn(note, style="yellow"))
+            console.print(render_mrkdwn(note, "yellow", user.fake))
         if button.action_id == CANCEL_ACTION:
             if console is not None:
                 # Unless the app answered the click alone, what it put in place of the question says what
@@ -258,7 +267,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
                     None if note else next((m for m in user.dm_messages() if m["ts"] == question["ts"]), None)
                 )
                 if edited is not None:
-                    _show_dm(console, render_message(edited)[0])
+                    _show_dm(console, render_message(edited, user.fake)[0])
                 console.print(QUIT_MESSAGE, style="yellow")
             return EXIT_QUIT
     return None
@@ -320,7 +329,9 @@ def _shared_chart(console: Console, user: SlackUser, after: int) -> bytes | None
     found = next((f for f in user.fake.uploaded_files() if f.id == file_id), None)
     if found is None or found.data is None:
         return None
-    console.print(render_mrkdwn(f":bar_chart: Chart shared under the report: {found.title}", style="dim"))
+    console.print(
+        render_mrkdwn(f":bar_chart: Chart shared under the report: {found.title}", "dim", user.fake)
+    )
     return found.data
 
 
@@ -331,10 +342,10 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.text, style="dim"))
+    console.print(render_mrkdwn(acknowledged.text, "dim", user.fake))
     # The acknowledgement only says "one moment"; what happened follows as a message of its own.
     outcome = user.fake.wait_for("response_url", after=before, timeout=15)
-    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    console.print(render_mrkdwn(outcome.params.get("text", ""), "dim", user.fake))
     if user.current_question() is None:
         return EXIT_USAGE
     quit_code = answer_questions(user, choose, console)
@@ -344,7 +355,7 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     posted = user.fake.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, after=before
     )
-    text, _ = render_message(posted.params)
+    text, _ = render_message(posted.params, user.fake)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
     # This report's own thread: an earlier round's report has one in the same channel.
     reply = user.fake.wait_for(
@@ -354,7 +365,7 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
         ),
         after=before,
     )
-    text, _ = render_message(reply.params)
+    text, _ = render_message(reply.params, user.fake)
     console.print(Panel(text, title="#general · thread", title_align="left", border_style="green"))
     return EXIT_OK
 
@@ -390,19 +401,17 @@ def take_part(user: SlackUser) -> None:
     _wait_for(user.current_question, f"{user.user_name}'s first question")
 
 
-def _show_channel(console: Console, message: dict[str, Any]) -> None:
-    text, _ = render_message(message)
+def _show_channel(console: Console, user: SlackUser, message: dict[str, Any]) -> None:
+    text, _ = render_message(message, user.fake)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
 
 
-def _shown_value(element: dict[str, Any]) -> str:
+def _shown_value(element: dict[str, Any], names: Names) -> str:
     option = element.get("initial_option")
     if isinstance(option, dict):
         return str(option["text"]["text"])
-    if element.get("initial_conversation"):
-        return (
-            "#general" if element["initial_conversation"] == CHANNEL else str(element["initial_conversation"])
-        )
+    if conversation := element.get("initial_conversation"):
+        return f"#{names.channel_name(conversation) or conversation}"
     return str(element.get("initial_value") or element.get("initial_time") or "(empty)")
 
 
@@ -410,7 +419,7 @@ def submit_form_as_shown(console: Console, user: SlackUser) -> Acknowledgement:
     """The modal the command opened, shown as its fields with what they hold, and submitted that way."""
     modal = user.modal()
     fields = [
-        f"{block['label']['text']}: [bold]{escape(_shown_value(block['element']))}[/]"
+        f"{block['label']['text']}: [bold]{escape(_shown_value(block['element'], user.fake))}[/]"
         for block in modal["blocks"]
         if block.get("type") == "input"
     ]
@@ -440,7 +449,9 @@ def play_team(
     if not submitted.acked or (submitted.payload or {}).get("response_action") == "errors":
         console.print(f"The app refused the form: {submitted.status} {submitted.body}", style="red")
         return EXIT_USAGE
-    _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
+    _show_channel(
+        console, you, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message")
+    )
     failures: list[BaseException] = []
 
     def teammate(member: SlackUser, answers: Chooser) -> None:
@@ -473,10 +484,12 @@ def play_team(
         message = _channel_message(you, RUN_HEADER)
         return message if message is not None and everyone in json.dumps(message) else None
 
-    _show_channel(console, _wait_for(counted, "the count of everyone's answers"))
+    _show_channel(console, you, _wait_for(counted, "the count of everyone's answers"))
     console.print(
         Panel("You started the run, so you may close it: [bold]Close & show results[/]", style="cyan")
     )
     _click_on_run(you, "Close & show results")
-    _show_channel(console, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report"))
+    _show_channel(
+        console, you, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report")
+    )
     return EXIT_OK

@@ -79,7 +79,8 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         user = SlackUser(
             fake, HttpTransport(app.events_url, signing_secret), user_name="you", channel_id=channel
         )
-        fake.set_user(user.user_id, tz=DEMO_ZONE)
+        fake.set_user(user.user_id, name=user.user_name, tz=DEMO_ZONE)
+        fake.set_channel_name(channel, user.channel_name)
 
         console.print(
             Panel(f"You typed [bold]/mlops-compass {SCHEDULE_COMMAND}[/] in [bold]#general[/]", style="cyan")
@@ -90,7 +91,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
             return EXIT_USAGE
         console.print(
             Panel(
-                render_mrkdwn(_reply_text(user, before)),
+                render_mrkdwn(_reply_text(user, before), names=fake),
                 title="#general",
                 title_align="left",
                 border_style="green",
@@ -102,7 +103,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         user.command("schedule list")
         console.print(
             Panel(
-                render_mrkdwn(_reply_text(user, before)),
+                render_mrkdwn(_reply_text(user, before), names=fake),
                 title="only you can see this",
                 title_align="left",
                 border_style="dim",
@@ -134,7 +135,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
             f"clock tick: {report.claimed} schedule claimed, {report.posted} reminder posted", style="dim"
         )
         reminder = fake.wait_for("chat.postMessage", lambda c: c.ok and c.params.get("channel") == channel)
-        text, buttons = render_message(reminder.params)
+        text, buttons = render_message(reminder.params, fake)
         console.print(
             Panel(text, title="#general · from the clock", title_align="left", border_style="green")
         )
@@ -148,7 +149,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         )
         question = user.current_question()
         if question is not None:
-            text, _ = render_message(question)
+            text, _ = render_message(question, fake)
             console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
         again = clock.tick()
         following = local_time_text(

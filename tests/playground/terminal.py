@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import select
 import signal
 import subprocess
@@ -42,6 +43,12 @@ def start_in_terminal(*args: str) -> tuple[subprocess.Popen[bytes], int]:
     )
     os.close(terminal)
     return process, controller
+
+
+def raw_ids(transcript: str) -> list[str]:
+    """Slack's user and channel ids in what the playground showed (a capital U or C, then capitals and
+    digits, a digit among them), where a Slack client shows names."""
+    return re.findall(r"\b[UC](?=[A-Z0-9]*[0-9])[A-Z0-9]{2,}\b", transcript)
 
 
 def type_line(controller: int, line: str) -> None:

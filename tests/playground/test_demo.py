@@ -19,9 +19,11 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
 from bot.slack.values import BACK_ACTION, CANCEL_ACTION
 from playground.demo import ask_bank, ask_person, demo_answers, demo_answers_later
+from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button
-from playground.screen import render_message
+from playground.screen import render_message, render_mrkdwn
 from tests.playground.terminal import (
+    raw_ids,
     read_until,
     start_in_terminal,
     type_line,
@@ -71,7 +73,8 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     png = chart.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert f"The chart of the last report is in {chart} ({len(png)} bytes)." in " ".join(out.split())
-    assert "#general" in out
+    assert "#general" in out and "Assessment for @you." in out
+    assert raw_ids(out) == []
     view = before
     flat = " ".join(first.split())
     assert f"score {view.overall_score_text}" in flat
@@ -201,6 +204,21 @@ def test_messages_render_as_text_with_numbered_buttons() -> None:
     assert "Bold <tag> for @U1" in text.plain
     assert "[1] Yes" in text.plain and "[2] No" in text.plain
     assert [b.label for b in buttons] == ["Yes", "No"]
+
+
+def test_mentions_render_as_the_names_the_workspace_gives() -> None:
+    with FakeSlack() as fake:
+        fake.set_user("U0PLAYER", name="you")
+        fake.set_channel_name("C0GENERAL", "general")
+        text = "*Assessment for <@U0PLAYER>* in <#C0GENERAL>, <#C0OTHER|other> and <#C0NEW>"
+        assert render_mrkdwn(text, names=fake).plain == (
+            "Assessment for @you in #general, #channel-c0other and #channel-c0new"
+        )
+        message = {
+            "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "by <@U0PLAYER>"}]}]
+        }
+        assert render_message(message, fake)[0].plain.strip() == "by @you"
+    assert render_mrkdwn("<#C0OTHER|other> <#C0NEW>").plain == "#other #C0NEW"
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
