@@ -24,6 +24,7 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
+from bot.engine.history import day
 from bot.slack.values import BACK_ACTION, CANCEL_ACTION
 from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
@@ -47,6 +48,8 @@ QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
 DEFAULT_CHART = Path(tempfile.gettempdir()) / "mlops-compass-playground-chart.png"
 CHART_WAIT_SECONDS = 20
+# Thirteen weeks: the demo's second assessment comes this long after its first.
+A_QUARTER = 91 * 24 * 3600
 # Simulated teammates for `--team`: (user id, name). Their names never reach the team report.
 TEAMMATES = (("U0TEAMAVA", "ava"), ("U0TEAMBEN", "ben"), ("U0TEAMCHO", "cho"), ("U0TEAMDEV", "dev"))
 RUN_HEADER = "Team MLOps assessment"
@@ -240,9 +243,12 @@ def playground_app(
             yield app, HttpTransport(app.events_url, signing_secret)
 
 
-def answer_questions(user: SlackUser, choose: Chooser, console: Console | None = None) -> int | None:
+def answer_questions(
+    user: SlackUser, choose: Chooser, console: Console | None = None, ago: float = 0.0
+) -> int | None:
     """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
-    With a console each question is shown; without one (a simulated teammate) it runs silently."""
+    With a console each question is shown; without one (a simulated teammate) it runs silently. Slack
+    dates each click `ago` seconds back."""
     while (question := user.current_question()) is not None:
         text, buttons = render_message(question, user.fake)
         if console is not None:
@@ -255,7 +261,7 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
         if console is not None:
             console.print(f"→ {button.label}", style="bold")
         before = len(user.fake.calls)
-        user.click(question, button)
+        user.click(question, button, clicked_at=time.time() - ago)
         note = wait_for_reply(user, question, before)
         if note and console is not None:
             console.print(render_mrkdwn(note, "yellow", user.fake))
@@ -297,14 +303,21 @@ def wait_for_reply(
 def play(
     console: Console, user: SlackUser, choosers: Sequence[Chooser], chart_path: Path | None = None
 ) -> int:
-    """One assessment per chooser, in a row, then the last report's chart written to `chart_path`."""
+    """One assessment per chooser, in a row, a quarter apart: the fake workspace dates the clicks of each
+    but the last a quarter before the next, so each report compares with one a quarter earlier. Then the
+    last report's chart is written to `chart_path`."""
     chart: bytes | None = None
     for number, choose in enumerate(choosers, start=1):
+        ago = (len(choosers) - number) * A_QUARTER
         if len(choosers) > 1:
-            later = "" if number == 1 else ": the same team a quarter later"
-            console.rule(Text(f"Assessment {number} of {len(choosers)}{later}", style="bold cyan"))
+            when = (
+                ": the same team a quarter later"
+                if number > 1
+                else f": a quarter ago (the fake workspace dates these clicks {day(time.time() - ago)})"
+            )
+            console.rule(Text(f"Assessment {number} of {len(choosers)}{when}", style="bold cyan"))
         before = len(user.fake.calls)
-        code = play_round(console, user, choose)
+        code = play_round(console, user, choose, ago)
         if code != EXIT_OK:
             return code
         chart = _shared_chart(console, user, before) or chart
@@ -335,7 +348,7 @@ def _shared_chart(console: Console, user: SlackUser, after: int) -> bytes | None
     return found.data
 
 
-def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
+def play_round(console: Console, user: SlackUser, choose: Chooser, ago: float = 0.0) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
     before = len(user.fake.calls)
     acknowledged = user.command("")
@@ -348,7 +361,7 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
     console.print(render_mrkdwn(outcome.params.get("text", ""), "dim", user.fake))
     if user.current_question() is None:
         return EXIT_USAGE
-    quit_code = answer_questions(user, choose, console)
+    quit_code = answer_questions(user, choose, console, ago)
     if quit_code is not None:
         return quit_code
     # The report reaches the channel just after the DM copy, its details as a reply in the thread under it.

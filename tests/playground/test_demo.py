@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ import yaml
 from rich.console import Console
 
 from bot.engine.catalog import BankCatalog
+from bot.engine.history import day
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
 from bot.slack.values import BACK_ACTION, CANCEL_ACTION
-from playground.demo import ask_bank, ask_person, demo_answers, demo_answers_later
+from playground.demo import A_QUARTER, ask_bank, ask_person, demo_answers, demo_answers_later
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button
 from playground.screen import render_message, render_mrkdwn
@@ -59,11 +61,14 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     flat_second = " ".join(second.split())
     before, after = build_view(score(BANK, answers)), build_view(score(BANK, later))
     moved = next(d for d in after.dimensions if d.level.level != before.dimension(d.id).level.level)
+    # The first assessment's clicks are dated a quarter back, so the second report compares with then.
+    then = day(time.time() - A_QUARTER)
     assert (
-        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since"
+        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since {then} "
         in flat_second
     )
-    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since {then}" in flat_second
+    assert f"since {day(time.time())}" not in flat_second
     # Each report's thread is its own: the second shows the second report's details, not the first's.
     for part, view in ((first, before), (second, after)):
         thread = " ".join(part.rsplit("#general · thread", 1)[1].split())
