@@ -44,8 +44,8 @@ class BankSettings(_FromEnvironment):
         str,
         Field(
             pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
-            description="The bank that `/mlops-compass`, `assess` and `mlops-compass-playground` start when "
-            "none is named",
+            description="The bank that `/mlops-compass`, `assess` and the playground's demo start when none "
+            "is named (in a terminal, the playground asks)",
         ),
     ] = DEFAULT_BANK_ID
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
@@ -26,9 +29,11 @@ from playground.demo import (
     QUIT_MESSAGE,
     TEAMMATES,
     answer_from,
+    ask_bank,
     ask_person,
     demo_answers,
     demo_answers_later,
+    member,
     play,
     play_team,
     playground_app,
@@ -36,11 +41,40 @@ from playground.demo import (
 )
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppDidNotStart
-from playground.fakeslack.workspace import SlackUser
 from playground.schedule_demo import run_schedule_demo
 from playground.screen import EXIT_QUIT, EXIT_USAGE
 
 PROGRAM = "mlops-compass-playground"
+# Asked to stop by `kill`, or the terminal closed: the playground ends as on Ctrl-C, stopping its app.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class StopSignal(BaseException):
+    """Raised in the main thread by a stop signal, so that every `with` on the way out runs; a
+    BaseException, like KeyboardInterrupt, that no `except Exception` on the way catches."""
+
+    def __init__(self, number: int):
+        self.number = number
+        super().__init__(signal.Signals(number).name)
+
+
+def _raise_stop_signal(number: int, frame: FrameType | None) -> None:
+    raise StopSignal(number)
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise StopSignal meanwhile; a signal this process was started ignoring (under
+    `nohup`, say) stays ignored."""
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    for number, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(number, _raise_stop_signal)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="schedule a quarterly reminder in #general, then fast-forward the clock to see it posted",
     )
-    parser.add_argument("--bank", metavar="ID", help="question bank id (default: $DEFAULT_BANK, or mlops)")
+    parser.add_argument(
+        "--bank",
+        metavar="ID",
+        help="question bank id (default: you choose in a terminal; the demo and --answers take "
+        "$DEFAULT_BANK, or mlops)",
+    )
     parser.add_argument(
         "--chart",
         type=Path,
@@ -89,6 +128,11 @@ def run_playground(args: argparse.Namespace, console: Console) -> int:
         console.print()
         console.print(QUIT_MESSAGE, style="yellow")
         return EXIT_QUIT
+    except StopSignal as stopped:
+        # A closed terminal takes this message with it; there is no one left to tell.
+        with suppress(OSError):
+            print(f"{PROGRAM}: stopped by {stopped}; the app's processes were stopped.", file=sys.stderr)
+        return 128 + stopped.number
 
 
 def _run_playground(args: argparse.Namespace, console: Console) -> int:
@@ -99,17 +143,24 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         except AppDidNotStart as error:
             print(f"{PROGRAM}: the app did not start: {error}", file=sys.stderr)
             return EXIT_USAGE
+    interactive = args.answers is None and not args.demo and sys.stdin.isatty()
     try:
         catalog = BankCatalog.from_directory(settings.banks_directory)
-        # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
-        bank = catalog.by_id(args.bank or settings.default_bank)
+        if args.bank is not None or not interactive:
+            # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
+            bank = catalog.by_id(args.bank or settings.default_bank)
+        elif (chosen := ask_bank(console, catalog.banks)) is not None:
+            bank = chosen
+        else:
+            console.print(QUIT_MESSAGE, style="yellow")
+            return EXIT_QUIT
         if args.answers is not None:
             loaded = load_answers_file(args.answers, bank, other_banks=catalog.banks)
             note = loaded.ignored_note(str(args.answers), bank.id)
             if note:
                 console.print(note, style="dim")
             choosers = [answer_from(loaded.answers)]
-        elif args.demo or not sys.stdin.isatty():
+        elif not interactive:
             if not args.demo:
                 console.print(
                     "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
@@ -131,7 +182,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
             ) as (_, transport),
         ):
-            user = SlackUser(fake, transport, user_name="you", channel_id=CHANNEL)
+            user = member(fake, transport, "you")
             if args.socket:
                 console.print(
                     f"The app connected to the fake workspace over Socket Mode "
@@ -142,7 +193,7 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 return play(console, user, choosers, args.chart)
             teammates = [
                 (
-                    SlackUser(fake, transport, user_id, name, channel_id=CHANNEL),
+                    member(fake, transport, name, user_id),
                     answer_from(teammate_answers(bank, number)),
                 )
                 for number, (user_id, name) in enumerate(TEAMMATES)
@@ -161,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = make_console()
     try:
-        return run_playground(args, console)
+        with stopping_on_signals():
+            return run_playground(args, console)
     except SettingsError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return EXIT_USAGE

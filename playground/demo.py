@@ -12,7 +12,7 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,9 @@ from rich.text import Text
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
+from bot.engine.history import day
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION
+from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
 from playground.fakeslack.workspace import (
@@ -35,14 +38,18 @@ from playground.fakeslack.workspace import (
     Transport,
     buttons_of,
 )
-from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE, render_message, render_mrkdwn
+from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE, Names, render_message, render_mrkdwn
 
 CHANNEL = "C0GENERAL"
+CHANNEL_NAME = "general"
+PLAYER = "U0PLAYER"
 QUIT_MESSAGE = "Left the playground; its fake workspace and in-process state end with it."
 
 Chooser = Callable[[dict[str, Any], list[Button]], Button | None]
 DEFAULT_CHART = Path(tempfile.gettempdir()) / "mlops-compass-playground-chart.png"
 CHART_WAIT_SECONDS = 20
+# Thirteen weeks: the demo's second assessment comes this long after its first.
+A_QUARTER = 91 * 24 * 3600
 # Simulated teammates for `--team`: (user id, name). Their names never reach the team report.
 TEAMMATES = (("U0TEAMAVA", "ava"), ("U0TEAMBEN", "ben"), ("U0TEAMCHO", "cho"), ("U0TEAMDEV", "dev"))
 RUN_HEADER = "Team MLOps assessment"
@@ -115,6 +122,13 @@ def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
     return answers
 
 
+def member(fake: FakeSlack, transport: Transport, name: str, user_id: str = PLAYER) -> SlackUser:
+    """Someone in #general of the fake workspace, whose mentions read @`name` as in a Slack client."""
+    fake.set_user(user_id, name=name)
+    fake.set_channel_name(CHANNEL, CHANNEL_NAME)
+    return SlackUser(fake, transport, user_id, name, channel_id=CHANNEL, channel_name=CHANNEL_NAME)
+
+
 def answer_from(answers: dict[str, Answer]) -> Chooser:
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
         question_id = _question_on(buttons)
@@ -125,18 +139,72 @@ def answer_from(answers: dict[str, Answer]) -> Chooser:
     return choose
 
 
+QUIT_KEYS = (QUIT_KEY, "quit")
+
+
+def read_choice(console: Console, count: int, keys: Mapping[str, str] | None = None) -> int | str | None:
+    """What the person picks: a number from 1 to `count` (as an index from 0), one of `keys` as typed
+    (each key mapped to its hint in the prompt; "" is Enter), or None when they quit (q, or the end of
+    input). Anything else is refused with what to type instead, and asked again."""
+    keys = keys or {}
+    choices = " · ".join([f"1–{count}", *keys.values(), f"{QUIT_KEY} = quit"])
+    while True:
+        try:
+            entry = console.input(f"[bold]Your choice ({escape(choices)}):[/] ").strip().casefold()
+        except EOFError:
+            return None
+        if entry in QUIT_KEYS:
+            return None
+        if entry in keys:
+            return entry
+        if entry.isdecimal() and 1 <= int(entry) <= count:
+            return int(entry) - 1
+        shown = f"{entry!r} is not a choice" if entry else "No choice given"
+        console.print(f"{shown}. The choices: {choices}", style="yellow", markup=False)
+
+
+def length_text(bank: QuestionBank) -> str:
+    fewest, most = bank.question_counts
+    counted = str(most) if fewest == most else f"{fewest}–{most}"
+    return f"{counted} questions, about {bank.estimated_minutes} minutes"
+
+
+def ask_bank(console: Console, banks: Sequence[QuestionBank]) -> QuestionBank | None:
+    """The playground's first screen: the banks to choose from, shortest first (the quarterly pulse before
+    the full assessment); Enter takes the first. None when the person quits."""
+    offered = sorted(banks, key=lambda bank: (bank.estimated_minutes, bank.id))
+    if len(offered) == 1:
+        return offered[0]
+    menu = Text("The real MLOps Compass app, in a fake Slack workspace: its messages are shown here as ")
+    menu.append("text and its buttons become numbered choices.\n\nWhich assessment would you like to take?\n")
+    for number, bank in enumerate(offered, start=1):
+        menu.append(f"  [{number}] ", style="bold cyan")
+        menu.append(bank.title, style="bold")
+        menu.append(f": {length_text(bank)}\n")
+    menu.rstrip()
+    console.print(Panel(menu, title="mlops-compass-playground", title_align="left", border_style="cyan"))
+    choice = read_choice(console, len(offered), {"": "Enter = 1"})
+    if choice is None:
+        return None
+    return offered[0 if choice == "" else int(choice)]
+
+
 def ask_person(console: Console) -> Chooser:
+    """The person at the terminal, with the keys `mlops-compass assess` takes besides the numbers: b for
+    the question's Back button, Enter for the answer already chosen (✓), q to quit."""
+
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
-        while True:
-            try:
-                entry = console.input(f"[bold]Your choice (1–{len(buttons)}, q to quit):[/] ").strip().lower()
-            except EOFError:
-                return None
-            if entry in ("q", "quit"):
-                return None
-            if entry.isdigit() and 1 <= int(entry) <= len(buttons):
-                return buttons[int(entry) - 1]
-            console.print(f"Please type a number from 1 to {len(buttons)}, or q to quit.", style="yellow")
+        keys: dict[str, tuple[Button, str]] = {}
+        kept = next((button for button in buttons if button.chosen), None)
+        if kept is not None:
+            keys[""] = (kept, "Enter keeps ✓")
+        back = next((button for button in buttons if button.action_id == BACK_ACTION), None)
+        if back is not None:
+            keys[BACK_KEY] = (back, f"{BACK_KEY} = back")
+        choice = read_choice(console, len(buttons), {key: hint for key, (_, hint) in keys.items()})
+        if choice is None:
+            return None
+        return keys[choice][0] if isinstance(choice, str) else buttons[choice]
 
     return choose
 
@@ -175,13 +243,16 @@ def playground_app(
             yield app, HttpTransport(app.events_url, signing_secret)
 
 
-def answer_questions(user: SlackUser, choose: Chooser, console: Console | None = None) -> int | None:
+def answer_questions(
+    user: SlackUser, choose: Chooser, console: Console | None = None, ago: float = 0.0
+) -> int | None:
     """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
-    With a console each question is shown; without one (a simulated teammate) it runs silently."""
+    With a console each question is shown; without one (a simulated teammate) it runs silently. Slack
+    dates each click `ago` seconds back."""
     while (question := user.current_question()) is not None:
-        text, buttons = render_message(question)
+        text, buttons = render_message(question, user.fake)
         if console is not None:
-            console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
+            _show_dm(console, text)
         button = choose(question, buttons)
         if button is None:
             if console is not None:
@@ -190,15 +261,26 @@ def answer_questions(user: SlackUser, choose: Chooser, console: Console | None =
         if console is not None:
             console.print(f"→ {button.label}", style="bold")
         before = len(user.fake.calls)
-        user.click(question, button)
+        user.click(question, button, clicked_at=time.time() - ago)
         note = wait_for_reply(user, question, before)
         if note and console is not None:
-            console.print(render_mrkdwn(note, style="yellow"))
-        if button.action_id == "cancel":
+            console.print(render_mrkdwn(note, "yellow", user.fake))
+        if button.action_id == CANCEL_ACTION:
             if console is not None:
-                console.print("Assessment cancelled.", style="yellow")
+                # Unless the app answered the click alone, what it put in place of the question says what
+                # the cancel did, and how to start again.
+                edited = (
+                    None if note else next((m for m in user.dm_messages() if m["ts"] == question["ts"]), None)
+                )
+                if edited is not None:
+                    _show_dm(console, render_message(edited, user.fake)[0])
+                console.print(QUIT_MESSAGE, style="yellow")
             return EXIT_QUIT
     return None
+
+
+def _show_dm(console: Console, text: Text) -> None:
+    console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
 
 
 def wait_for_reply(
@@ -221,14 +303,21 @@ def wait_for_reply(
 def play(
     console: Console, user: SlackUser, choosers: Sequence[Chooser], chart_path: Path | None = None
 ) -> int:
-    """One assessment per chooser, in a row, then the last report's chart written to `chart_path`."""
+    """One assessment per chooser, in a row, a quarter apart: the fake workspace dates the clicks of each
+    but the last a quarter before the next, so each report compares with one a quarter earlier. Then the
+    last report's chart is written to `chart_path`."""
     chart: bytes | None = None
     for number, choose in enumerate(choosers, start=1):
+        ago = (len(choosers) - number) * A_QUARTER
         if len(choosers) > 1:
-            later = "" if number == 1 else ": the same team a quarter later"
-            console.rule(Text(f"Assessment {number} of {len(choosers)}{later}", style="bold cyan"))
+            when = (
+                ": the same team a quarter later"
+                if number > 1
+                else f": a quarter ago (the fake workspace dates these clicks {day(time.time() - ago)})"
+            )
+            console.rule(Text(f"Assessment {number} of {len(choosers)}{when}", style="bold cyan"))
         before = len(user.fake.calls)
-        code = play_round(console, user, choose)
+        code = play_round(console, user, choose, ago)
         if code != EXIT_OK:
             return code
         chart = _shared_chart(console, user, before) or chart
@@ -253,31 +342,33 @@ def _shared_chart(console: Console, user: SlackUser, after: int) -> bytes | None
     found = next((f for f in user.fake.uploaded_files() if f.id == file_id), None)
     if found is None or found.data is None:
         return None
-    console.print(render_mrkdwn(f":bar_chart: Chart shared under the report: {found.title}", style="dim"))
+    console.print(
+        render_mrkdwn(f":bar_chart: Chart shared under the report: {found.title}", "dim", user.fake)
+    )
     return found.data
 
 
-def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
+def play_round(console: Console, user: SlackUser, choose: Chooser, ago: float = 0.0) -> int:
     console.print(Panel("You typed [bold]/mlops-compass[/] in [bold]#general[/]", style="cyan"))
     before = len(user.fake.calls)
     acknowledged = user.command("")
     if not acknowledged.acked:
         console.print(f"The app refused the command: {acknowledged.status} {acknowledged.body}", style="red")
         return EXIT_USAGE
-    console.print(render_mrkdwn(acknowledged.text, style="dim"))
+    console.print(render_mrkdwn(acknowledged.text, "dim", user.fake))
     # The acknowledgement only says "one moment"; what happened follows as a message of its own.
     outcome = user.fake.wait_for("response_url", after=before, timeout=15)
-    console.print(render_mrkdwn(outcome.params.get("text", ""), style="dim"))
+    console.print(render_mrkdwn(outcome.params.get("text", ""), "dim", user.fake))
     if user.current_question() is None:
         return EXIT_USAGE
-    quit_code = answer_questions(user, choose, console)
+    quit_code = answer_questions(user, choose, console, ago)
     if quit_code is not None:
         return quit_code
     # The report reaches the channel just after the DM copy, its details as a reply in the thread under it.
     posted = user.fake.wait_for(
         "chat.postMessage", lambda c: c.params.get("channel") == user.channel_id, after=before
     )
-    text, _ = render_message(posted.params)
+    text, _ = render_message(posted.params, user.fake)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
     # This report's own thread: an earlier round's report has one in the same channel.
     reply = user.fake.wait_for(
@@ -287,7 +378,7 @@ def play_round(console: Console, user: SlackUser, choose: Chooser) -> int:
         ),
         after=before,
     )
-    text, _ = render_message(reply.params)
+    text, _ = render_message(reply.params, user.fake)
     console.print(Panel(text, title="#general · thread", title_align="left", border_style="green"))
     return EXIT_OK
 
@@ -323,19 +414,17 @@ def take_part(user: SlackUser) -> None:
     _wait_for(user.current_question, f"{user.user_name}'s first question")
 
 
-def _show_channel(console: Console, message: dict[str, Any]) -> None:
-    text, _ = render_message(message)
+def _show_channel(console: Console, user: SlackUser, message: dict[str, Any]) -> None:
+    text, _ = render_message(message, user.fake)
     console.print(Panel(text, title="#general", title_align="left", border_style="green"))
 
 
-def _shown_value(element: dict[str, Any]) -> str:
+def _shown_value(element: dict[str, Any], names: Names) -> str:
     option = element.get("initial_option")
     if isinstance(option, dict):
         return str(option["text"]["text"])
-    if element.get("initial_conversation"):
-        return (
-            "#general" if element["initial_conversation"] == CHANNEL else str(element["initial_conversation"])
-        )
+    if conversation := element.get("initial_conversation"):
+        return f"#{names.channel_name(conversation) or conversation}"
     return str(element.get("initial_value") or element.get("initial_time") or "(empty)")
 
 
@@ -343,7 +432,7 @@ def submit_form_as_shown(console: Console, user: SlackUser) -> Acknowledgement:
     """The modal the command opened, shown as its fields with what they hold, and submitted that way."""
     modal = user.modal()
     fields = [
-        f"{block['label']['text']}: [bold]{escape(_shown_value(block['element']))}[/]"
+        f"{block['label']['text']}: [bold]{escape(_shown_value(block['element'], user.fake))}[/]"
         for block in modal["blocks"]
         if block.get("type") == "input"
     ]
@@ -373,7 +462,9 @@ def play_team(
     if not submitted.acked or (submitted.payload or {}).get("response_action") == "errors":
         console.print(f"The app refused the form: {submitted.status} {submitted.body}", style="red")
         return EXIT_USAGE
-    _show_channel(console, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message"))
+    _show_channel(
+        console, you, _wait_for(lambda: _channel_message(you, RUN_HEADER), "the team run's message")
+    )
     failures: list[BaseException] = []
 
     def teammate(member: SlackUser, answers: Chooser) -> None:
@@ -406,10 +497,12 @@ def play_team(
         message = _channel_message(you, RUN_HEADER)
         return message if message is not None and everyone in json.dumps(message) else None
 
-    _show_channel(console, _wait_for(counted, "the count of everyone's answers"))
+    _show_channel(console, you, _wait_for(counted, "the count of everyone's answers"))
     console.print(
         Panel("You started the run, so you may close it: [bold]Close & show results[/]", style="cyan")
     )
     _click_on_run(you, "Close & show results")
-    _show_channel(console, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report"))
+    _show_channel(
+        console, you, _wait_for(lambda: _channel_message(you, TEAM_REPORT_HEADER), "the team report")
+    )
     return EXIT_OK

@@ -83,7 +83,8 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         user = SlackUser(
             fake, HttpTransport(app.events_url, signing_secret), user_name="you", channel_id=channel
         )
-        fake.set_user(user.user_id, tz=DEMO_ZONE)
+        fake.set_user(user.user_id, name=user.user_name, tz=DEMO_ZONE)
+        fake.set_channel_name(channel, user.channel_name)
 
         console.print(
             Panel(f"You typed [bold]/mlops-compass {SCHEDULE_COMMAND}[/] in [bold]#general[/]", style="cyan")
@@ -94,7 +95,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
             return EXIT_USAGE
         console.print(
             Panel(
-                render_mrkdwn(_reply_text(user, before)),
+                render_mrkdwn(_reply_text(user, before), names=fake),
                 title="#general",
                 title_align="left",
                 border_style="green",
@@ -106,7 +107,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         user.command("schedule list")
         console.print(
             Panel(
-                render_mrkdwn(_reply_text(user, before)),
+                render_mrkdwn(_reply_text(user, before), names=fake),
                 title="only you can see this",
                 title_align="left",
                 border_style="dim",
@@ -138,7 +139,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
             f"clock tick: {report.claimed} schedule claimed, {report.posted} reminder posted", style="dim"
         )
         reminder = fake.wait_for("chat.postMessage", lambda c: c.ok and c.params.get("channel") == channel)
-        text, buttons = render_message(reminder.params)
+        text, buttons = render_message(reminder.params, fake)
         console.print(
             Panel(text, title="#general · from the clock", title_align="left", border_style="green")
         )
@@ -152,7 +153,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         )
         question = user.current_question()
         if question is not None:
-            text, _ = render_message(question)
+            text, _ = render_message(question, fake)
             console.print(Panel(text, title="DM from MLOps Compass", title_align="left", border_style="blue"))
         again = clock.tick()
         following = local_time_text(

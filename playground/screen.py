@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 from rich.markup import escape
 from rich.text import Text
@@ -21,14 +21,35 @@ SLACK_EMOJI = {
 }  # fmt: skip
 
 
-def render_mrkdwn(text: str, style: str = "") -> Text:
-    """Slack mrkdwn as styled terminal text: *bold*, _italic_, `code`, mentions and emoji codes."""
+class Names(Protocol):
+    """Who and what a workspace's ids stand for (the fake workspace knows)."""
+
+    def user_name(self, user_id: str) -> str: ...
+
+    def channel_name(self, channel_id: str) -> str | None: ...
+
+
+def _mentions(text: str, names: Names | None) -> str:
+    """`<@U…>` and `<#C…>` (with or without a `|label`) as a Slack client shows them: by name."""
+
+    def user(match: re.Match[str]) -> str:
+        return "@" + (names.user_name(match[1]) if names else match[2] or match[1])
+
+    def channel(match: re.Match[str]) -> str:
+        return "#" + ((names.channel_name(match[1]) if names else None) or match[2] or match[1])
+
+    text = re.sub(r"<@(\w+)(?:\|([^>]*))?>", user, text)
+    return re.sub(r"<#(\w+)(?:\|([^>]*))?>", channel, text)
+
+
+def render_mrkdwn(text: str, style: str = "", names: Names | None = None) -> Text:
+    """Slack mrkdwn as styled terminal text: *bold*, _italic_, `code`, mentions (by name, given `names`)
+    and emoji codes."""
     for code, emoji in SLACK_EMOJI.items():
         text = text.replace(code, emoji)
-    text = re.sub(r"<@(\w+)>", r"@\1", text)
     # A date Slack shows in the reader's time zone: here, the fallback text it carries.
     text = re.sub(r"<!date\^[^|>]*\|([^>]*)>", r"\1", text)
-    text = re.sub(r"<#(\w+)>", r"#\1", text)
+    text = _mentions(text, names)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     markup = escape(text)
     markup = re.sub(r"(?<!\w)\*([^*\n]+)\*(?!\w)", r"[bold]\1[/bold]", markup)
@@ -37,7 +58,7 @@ def render_mrkdwn(text: str, style: str = "") -> Text:
     return Text.from_markup(markup, style=style)
 
 
-def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
+def render_message(message: dict[str, Any], names: Names | None = None) -> tuple[Text, list[Button]]:
     """A Slack message as terminal text, with its buttons numbered in the order they appear."""
     lines = Text()
     buttons = buttons_of(message)
@@ -45,13 +66,14 @@ def render_message(message: dict[str, Any]) -> tuple[Text, list[Button]]:
     for block in message.get("blocks") or [{"type": "section", "text": {"text": message.get("text", "")}}]:
         kind = block.get("type")
         if kind == "header":
-            lines.append(render_mrkdwn(block["text"]["text"], style="bold underline"))
+            lines.append(render_mrkdwn(block["text"]["text"], "bold underline", names))
         elif kind == "section":
             texts = [block["text"]["text"]] if "text" in block else []
             texts += [field["text"] for field in block.get("fields", [])]
-            lines.append(render_mrkdwn("\n\n".join(texts)))
+            lines.append(render_mrkdwn("\n\n".join(texts), names=names))
         elif kind == "context":
-            lines.append(render_mrkdwn(" ".join(e.get("text", "") for e in block["elements"]), style="dim"))
+            context = " ".join(e.get("text", "") for e in block["elements"])
+            lines.append(render_mrkdwn(context, "dim", names))
         if kind in ("header", "section", "context"):
             lines.append("\n")
         if kind == "divider":

@@ -358,7 +358,7 @@ class AssessmentFlow:
             return
         respondent = Respondent(team_id=team_id, user_id=clicker, run_id=button.r)
         try:
-            applied = self._apply(respondent, button.s, event, message_ts)
+            applied = self._apply(respondent, button.s, event, message_ts, click.action_ts)
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
@@ -431,7 +431,12 @@ class AssessmentFlow:
         raise InvalidButton(f"unknown action {action_id!r}")
 
     def _apply(
-        self, respondent: Respondent, session_id: str, event: Event, message_ts: str | None
+        self,
+        respondent: Respondent,
+        session_id: str,
+        event: Event,
+        message_ts: str | None,
+        answered_at: float | None = None,
     ) -> Applied:
         return apply(
             self.store,
@@ -442,6 +447,7 @@ class AssessmentFlow:
             message_ts,
             self.run_hook,
             pending_delivery=self.deliveries is not None,
+            answered_at=answered_at,
         )
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:

@@ -48,6 +48,14 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _timestamp(value: Any) -> float | None:
+    """Slack's "1700000000.123456": seconds since the epoch."""
+    try:
+        return float(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _who(body: dict[str, Any]) -> tuple[str, str]:
     """(workspace id, user id) of an interaction payload; a payload without them is not Slack's (KeyError)."""
     team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
@@ -67,6 +75,7 @@ class BlockAction(BaseModel):
     container_channel_id: str | None = None  # the channel of the message the element is on
     message_ts: str | None = None
     response_url: str | None = None  # where the answer goes, from any process, for 30 minutes
+    action_ts: float | None = None  # when the person clicked, by Slack's clock
 
     @property
     def shown_in(self) -> str | None:
@@ -90,6 +99,7 @@ class BlockAction(BaseModel):
             container_channel_id=_text(container.get("channel_id")),
             message_ts=_text(container.get("message_ts")),
             response_url=_text(body.get("response_url")),
+            action_ts=_timestamp(action.get("action_ts")),
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -118,9 +119,14 @@ def new_session(
 
 
 def result_of(
-    respondent: Respondent, bank: QuestionBank, finished: Transition, origin: str | None
+    respondent: Respondent,
+    bank: QuestionBank,
+    finished: Transition,
+    origin: str | None,
+    finished_at: float | None = None,
 ) -> ResultRecord:
-    """The result a conversation's last answer produces: its answers and the report the engine built."""
+    """The result a conversation's last answer produces: its answers and the report the engine built,
+    dated `finished_at` (by default, now)."""
     assert isinstance(finished.prompt, ShowReport)
     return ResultRecord(
         respondent=respondent,
@@ -129,6 +135,7 @@ def result_of(
         answers={qid: encode_answer(a) for qid, a in finished.state.answers.items()},
         report=build_view(finished.prompt.report).to_dict(),
         origin_channel=origin,
+        finished_at=time.time() if finished_at is None else finished_at,
     )
 
 
@@ -141,11 +148,16 @@ def apply(
     message_ts: str | None = None,
     run: RunWrites | None = None,
     pending_delivery: bool = False,
+    answered_at: float | None = None,
 ) -> Applied:
     """One atomic transition of the respondent's stored conversation. The one that completes it stores the
     result too, and a team run's counts when `run` is given for a run member. Raises SessionMismatch,
     the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE. With
-    `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker."""
+    `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker.
+
+    The result is dated when the last answer was given, `answered_at` (Slack's time of the click), and
+    not when this transaction ran; never later than now, should Slack's clock be ahead of this one's."""
+    finished_at = time.time() if answered_at is None else min(answered_at, time.time())
     hook = run if respondent.run_id else None
     watched = hook.watched_keys(respondent) if hook else ()
 
@@ -160,7 +172,7 @@ def apply(
         )
         result = run_outcome = None
         if transition.state.phase == Phase.COMPLETE:
-            result = result_of(respondent, bank, transition, record.origin_channel)
+            result = result_of(respondent, bank, transition, record.origin_channel, finished_at)
             updated.result_id = result.result_id
             if hook is not None:
                 answers = transition.state.answers

@@ -1,11 +1,18 @@
 """Starts the real app the way a user does (`mlops-compass serve`, or `serve --socket`, and beside it
 `mlops-compass worker`, which delivers the reports) in child processes, for the playground and the
 end-to-end tests, and waits until it is ready: answering on HTTP, or connected over Socket Mode, with its
-worker started. With --memory there is no worker: the web process delivers what it stores."""
+worker started. With --memory there is no worker: the web process delivers what it stores.
+
+Each child runs in a process group of its own, and stopping it stops the group: gunicorn's workers with
+its master, and nothing a terminal sends the caller's group (a hangup, Ctrl-C) reaches the children
+behind the caller's back; the caller stops them on its way out. On Linux a child is also sent SIGTERM
+should the thread that started it die without stopping it (killed with SIGKILL, say)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,11 +84,41 @@ def child_environment(env: Mapping[str, str]) -> dict[str, str]:
     return inherited | dict(env)
 
 
+# prctl(2)'s request to be sent a signal when the parent dies (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+
+
+def _stopped_with_parent() -> Callable[[], None] | None:
+    """What the child runs before the app starts so that it is sent SIGTERM when the thread starting it
+    dies: on Linux only, and with nothing but an already-resolved C call between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def ask_for_sigterm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            # The parent died before the request took effect: nothing would stop this child.
+            os._exit(1)
+
+    return ask_for_sigterm
+
+
 def _spawn(command: list[str], env: Mapping[str, str], name: str) -> tuple[subprocess.Popen[bytes], Path]:
     descriptor, log_name = tempfile.mkstemp(prefix=f"mlops-compass-{name}-", suffix=".log")
     with os.fdopen(descriptor, "wb") as log_file:
         process = subprocess.Popen(
-            command, env=dict(env), stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            process_group=0,
+            preexec_fn=_stopped_with_parent(),
         )
     return process, Path(log_name)
 
@@ -90,24 +127,52 @@ def start_worker(env: Mapping[str, str], startup_timeout: float = 30.0) -> Worke
     """`mlops-compass worker` on the app's settings, once it has said it started."""
     process, log_path = _spawn([sys.executable, "-m", "bot", "worker"], child_environment(env), "worker")
     worker = Worker(process, log_path)
-    deadline = time.monotonic() + startup_timeout
-    while WORKER_STARTED not in worker.log():
-        if process.poll() is not None:
-            raise AppDidNotStart(f"`mlops-compass worker` exited with {process.returncode}:\n{worker.log()}")
-        if time.monotonic() > deadline:
-            stop(process)
-            raise AppDidNotStart(f"`mlops-compass worker` silent for {startup_timeout}s:\n{worker.log()}")
-        time.sleep(0.1)
+    with _stopped_unless_ready(process):
+        _wait_until(lambda: WORKER_STARTED in worker.log(), process, startup_timeout, "worker", worker.log)
     return worker
 
 
+@contextmanager
+def _stopped_unless_ready(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Stop `process` if anything (a failed start, an interrupt, a signal) ends the wait for it."""
+    try:
+        yield
+    except BaseException:
+        stop(process)
+        raise
+
+
+def _wait_until(
+    ready: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    startup_timeout: float,
+    command: str,
+    log: Callable[[], str],
+) -> None:
+    deadline = time.monotonic() + startup_timeout
+    while not ready():
+        if process.poll() is not None:
+            raise AppDidNotStart(f"`mlops-compass {command}` exited with {process.returncode}:\n{log()}")
+        if time.monotonic() > deadline:
+            raise AppDidNotStart(f"`mlops-compass {command}` silent for {startup_timeout}s:\n{log()}")
+        time.sleep(0.1)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
+    """Stop the child and its process group (a gunicorn master's workers too), by force after 15s."""
+    if process.poll() is not None:
+        return
+    _signal_group(process, signal.SIGTERM)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal_group(process, signal.SIGKILL)
         process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], number: int) -> None:
+    with suppress(ProcessLookupError):  # the group ended meanwhile
+        os.killpg(process.pid, number)
 
 
 def start_web(
@@ -125,15 +190,9 @@ def start_web(
         command.append("--memory")
     process, log_path = _spawn(command, child_environment(env) | {"PORT": str(port)}, "serve")
     app = AppProcess(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    deadline = time.monotonic() + startup_timeout
     ready = socket_mode_ready or (lambda: app.health() != 0)
-    while not ready():
-        if process.poll() is not None:
-            raise AppDidNotStart(f"`mlops-compass serve` exited with {process.returncode}:\n{app.log()}")
-        if time.monotonic() > deadline:
-            stop(process)
-            raise AppDidNotStart(f"`mlops-compass serve` silent for {startup_timeout}s:\n{app.log()}")
-        time.sleep(0.1)
+    with _stopped_unless_ready(process):
+        _wait_until(ready, process, startup_timeout, "serve", app.log)
     return app
 
 

@@ -354,6 +354,7 @@ class FakeSlack:
         self._members_page_cap = MAX_PAGE_LIMIT
         self._users: dict[str, dict[str, Any]] = {}
         self._archived: set[str] = set()
+        self._channel_names: dict[str, str] = {}
         self._delays: dict[str, deque[float]] = {}
         self._holds: dict[str, deque[Hold]] = {}
         self._triggers = TriggerBook()
@@ -463,6 +464,25 @@ class FakeSlack:
                 "tz": tz,
                 "tz_offset": tz_offset,
             }
+
+    def set_channel_name(self, channel_id: str, name: str) -> None:
+        """What `conversations.info` calls the channel; a channel never named is `channel-<its id>`."""
+        with self._cond:
+            self._claim((channel_id,))
+            self._channel_names[channel_id] = name
+
+    def user_name(self, user_id: str) -> str:
+        """The name `users.info` gives the user, as a Slack client shows a mention of them."""
+        with self._cond:
+            named = self._users.get(user_id, {}).get("name")
+        return str(named or (BOT_NAME if user_id == self.bot_user_id else f"user-{user_id.lower()}"))
+
+    def channel_name(self, channel_id: str) -> str | None:
+        """The name `conversations.info` gives the channel (a DM has none)."""
+        if channel_id.startswith("D"):
+            return None
+        with self._cond:
+            return self._channel_names.get(channel_id, f"channel-{channel_id.lower()}")
 
     def set_archived(self, channel_id: str, archived: bool = True) -> None:
         """Archive the channel (or unarchive it): posts there fail with `is_archived`."""
@@ -1096,7 +1116,7 @@ class FakeSlack:
         is_im = channel.startswith("D")
         info: dict[str, Any] = {
             "id": channel,
-            "name": None if is_im else f"channel-{channel.lower()}",
+            "name": self.channel_name(channel),
             "is_channel": not is_im,
             "is_im": is_im,
             "is_private": is_im,
@@ -1234,7 +1254,7 @@ class FakeSlack:
             raise _ApiError("user_not_found")
         is_app = user_id == self.bot_user_id
         settings = self._users.get(user_id, {})
-        name = settings.get("name") or (BOT_NAME if is_app else f"user-{user_id.lower()}")
+        name = self.user_name(user_id)
         return {
             "user": {
                 "id": user_id,

@@ -327,8 +327,10 @@ class SlackUser:
         timestamp: int | None = None,
         channel_id: str | None = None,
         value: str | None = None,
+        clicked_at: float | None = None,
     ) -> Acknowledgement:
-        """Click `button` on `message`; `value` overrides the button's value, as a forged click would."""
+        """Click `button` on `message`; `value` overrides the button's value, as a forged click would.
+        `clicked_at` is when Slack says the click happened (its action_ts; by default, now)."""
         channel = channel_id or self.dm_channel
         response_url = self.fake.new_response_url(
             channel_id=channel, user_id=self.user_id, message_ts=message["ts"]
@@ -349,6 +351,7 @@ class SlackUser:
             response_url=response_url,
             element_type=button.element_type,
             trigger_id=self._new_trigger(),
+            action_ts=None if clicked_at is None else f"{clicked_at:.6f}",
         )
         return self.transport.interaction(payload, timestamp=timestamp)
 

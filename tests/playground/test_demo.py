@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
-import platform
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -17,11 +16,21 @@ import yaml
 from rich.console import Console
 
 from bot.engine.catalog import BankCatalog
+from bot.engine.history import day
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
-from playground.demo import ask_person, demo_answers, demo_answers_later
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION
+from playground.demo import A_QUARTER, ask_bank, ask_person, demo_answers, demo_answers_later
+from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button
-from playground.screen import render_message
+from playground.screen import render_message, render_mrkdwn
+from tests.playground.terminal import (
+    raw_ids,
+    read_until,
+    start_in_terminal,
+    type_line,
+    wait_until_reading_the_terminal,
+)
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -52,11 +61,14 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     flat_second = " ".join(second.split())
     before, after = build_view(score(BANK, answers)), build_view(score(BANK, later))
     moved = next(d for d in after.dimensions if d.level.level != before.dimension(d.id).level.level)
+    # The first assessment's clicks are dated a quarter back, so the second report compares with then.
+    then = day(time.time() - A_QUARTER)
     assert (
-        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since"
+        f"{moved.name}: level {before.dimension(moved.id).level.level} → {moved.level.level} since {then} "
         in flat_second
     )
-    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since" in flat_second
+    assert f"Pulse index: {before.pulse_index:.1f} → {after.pulse_index:.1f} since {then}" in flat_second
+    assert f"since {day(time.time())}" not in flat_second
     # Each report's thread is its own: the second shows the second report's details, not the first's.
     for part, view in ((first, before), (second, after)):
         thread = " ".join(part.rsplit("#general · thread", 1)[1].split())
@@ -66,7 +78,8 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     png = chart.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert f"The chart of the last report is in {chart} ({len(png)} bytes)." in " ".join(out.split())
-    assert "#general" in out
+    assert "#general" in out and "Assessment for @you." in out
+    assert raw_ids(out) == []
     view = before
     flat = " ".join(first.split())
     assert f"score {view.overall_score_text}" in flat
@@ -109,6 +122,40 @@ def test_a_bad_answers_file_is_refused_before_anything_starts(tmp_path: Path) ->
     assert "DM from MLOps Compass" not in finished.stdout
 
 
+def test_b_goes_back_and_enter_keeps_the_answer_chosen_as_in_the_terminal(monkeypatch) -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=200, no_color=True)
+    prompts: list[str] = []
+    entries = iter(["b", "", "2"])
+
+    def typed(prompt: str = "") -> str:
+        prompts.append(prompt)
+        return next(entries)
+
+    monkeypatch.setattr(console, "input", typed)
+    first = [
+        Button("answer", "b", "{}", "Yes", "radio_buttons"),
+        Button("answer", "b", "{}", "No", "radio_buttons"),
+    ]
+    # The first question has no Back button, and no answer chosen yet: neither key means anything there.
+    assert ask_person(console)({}, first) == first[1]
+    assert "'b' is not a choice" in output.getvalue() and "No choice given" in output.getvalue()
+    assert "b = back" not in prompts[0] and "Enter" not in prompts[0]
+    kept = Button("answer", "b", "{}", "Yes", "radio_buttons", chosen=True)
+    later = [
+        kept,
+        first[1],
+        Button(BACK_ACTION, "n", "{}", "← Back"),
+        Button(CANCEL_ACTION, "n", "{}", "Cancel"),
+    ]
+    prompts.clear()
+    entries = iter(["b", "", " B "])
+    assert ask_person(console)({}, later) == later[2]
+    assert ask_person(console)({}, later) == kept
+    assert ask_person(console)({}, later) == later[2]
+    assert "1–4 · Enter keeps ✓ · b = back · q = quit" in prompts[0]
+
+
 def test_a_person_picks_by_number_and_is_asked_again_after_a_bad_entry(monkeypatch) -> None:
     console = Console(file=open(os.devnull, "w"))  # noqa: SIM115
     entries = iter(["seven", "9", "2"])
@@ -117,6 +164,29 @@ def test_a_person_picks_by_number_and_is_asked_again_after_a_bad_entry(monkeypat
     assert ask_person(console)({}, buttons) == buttons[1]
     monkeypatch.setattr(console, "input", lambda prompt="": "q")
     assert ask_person(console)({}, buttons) is None
+
+
+def test_the_first_screen_offers_the_pulse_first_with_its_length(monkeypatch) -> None:
+    full, pulse = BANK, BankCatalog.from_directory().get("pulse")
+    output = io.StringIO()
+    console = Console(file=output, width=200, no_color=True)
+    entries = iter(["3", ""])
+    monkeypatch.setattr(console, "input", lambda prompt="": next(entries))
+    assert ask_bank(console, [full, pulse]) == pulse  # Enter takes the first
+    screen = output.getvalue()
+    offered = [line.strip("│ ") for line in screen.splitlines() if "questions, about" in line]
+    fewest, most = pulse.question_counts
+    assert fewest == most
+    assert offered[0] == f"[1] {pulse.title}: {most} questions, about {pulse.estimated_minutes} minutes"
+    fewest, most = full.question_counts
+    assert (
+        offered[1] == f"[2] {full.title}: {fewest}–{most} questions, about {full.estimated_minutes} minutes"
+    )
+    assert "'3' is not a choice" in screen
+    monkeypatch.setattr(console, "input", lambda prompt="": "2")
+    assert ask_bank(console, [pulse, full]) == full
+    monkeypatch.setattr(console, "input", lambda prompt="": "q")
+    assert ask_bank(console, [pulse, full]) is None
 
 
 def test_messages_render_as_text_with_numbered_buttons() -> None:
@@ -141,24 +211,24 @@ def test_messages_render_as_text_with_numbered_buttons() -> None:
     assert [b.label for b in buttons] == ["Yes", "No"]
 
 
+def test_mentions_render_as_the_names_the_workspace_gives() -> None:
+    with FakeSlack() as fake:
+        fake.set_user("U0PLAYER", name="you")
+        fake.set_channel_name("C0GENERAL", "general")
+        text = "*Assessment for <@U0PLAYER>* in <#C0GENERAL>, <#C0OTHER|other> and <#C0NEW>"
+        assert render_mrkdwn(text, names=fake).plain == (
+            "Assessment for @you in #general, #channel-c0other and #channel-c0new"
+        )
+        message = {
+            "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "by <@U0PLAYER>"}]}]
+        }
+        assert render_message(message, fake)[0].plain.strip() == "by @you"
+    assert render_mrkdwn("<#C0OTHER|other> <#C0NEW>").plain == "#other #C0NEW"
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
-    pty = pytest.importorskip("pty")
-    controller, terminal = pty.openpty()
-    # A session of its own, so the interrupt reaches the playground and its app as a terminal's Ctrl-C does.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "playground"],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-        start_new_session=True,
-        # A program started in the background by a shell without job control inherits SIGINT ignored, and
-        # Python then installs no KeyboardInterrupt handler; a terminal's foreground program has the
-        # default, so the playground gets that whatever ran the tests.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    os.close(terminal)
+    process, controller = start_in_terminal("--bank", "pulse")
     screen = read_until(controller, "Your choice", timeout=60)
     # The prompt is printed just before the program reads its answer: an interrupt that lands in between
     # is only acted on at the next keypress (Python checks for signals when a read is interrupted), so
@@ -172,42 +242,22 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_no_traceback() -> None:
     assert "Left the playground" in screen
 
 
-# The read system call's number, where /proc/PID/syscall shows what a process is blocked in.
-READ_SYSCALL = {"x86_64": "0", "aarch64": "63"}
-
-
-def wait_until_reading_the_terminal(pid: int, timeout: float = 30.0) -> None:
-    """Until the process's main thread is blocked reading its standard input (fd 0), where Linux shows it;
-    elsewhere there is nothing to wait for."""
-    number = READ_SYSCALL.get(platform.machine())
-    where = Path(f"/proc/{pid}/syscall")
-    deadline = time.monotonic() + timeout
-    while number is not None:
-        try:
-            state = where.read_text().split()
-        except OSError:
-            return  # no /proc, or not allowed to look
-        if state[:2] == [number, "0x0"]:
-            return
-        assert time.monotonic() < deadline, f"the playground is not reading its terminal: {state}"
-        time.sleep(0.01)
-
-
-def read_until(controller: int, marker: str | None, timeout: float) -> str:
-    """What the terminal shows until `marker` appears (or, with None, until the program closes it)."""
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([controller], [], [], 0.1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the program closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if marker is not None and marker.encode() in seen:
-            break
-    return seen.decode(errors="replace")
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_cancel_shows_what_the_app_answers_before_the_playground_ends() -> None:
+    process, controller = start_in_terminal()
+    try:
+        read_until(controller, "Your choice", timeout=60)
+        wait_until_reading_the_terminal(process.pid)
+        type_line(controller, "")  # the first bank offered
+        screen = read_until(controller, "Your choice", timeout=60)
+        cancel = re.findall(r"\[(\d+)\] Cancel", screen)[-1]
+        wait_until_reading_the_terminal(process.pid)
+        type_line(controller, cancel)
+        screen = " ".join(read_until(controller, None, timeout=30).split())
+        assert process.wait(timeout=30) == 130, screen
+    finally:
+        os.close(controller)
+    ending = screen[screen.index("→ Cancel") :]
+    assert "Assessment cancelled: " in ending
+    assert "Type /mlops-compass whenever you want to start again." in ending
+    assert ending.index("start again") < ending.index("Left the playground")

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+from tests.playground.terminal import raw_ids
+
 
 def test_the_schedule_demo_shows_the_schedule_the_reminder_and_the_first_question() -> None:
     finished = subprocess.run(
@@ -26,3 +28,4 @@ def test_the_schedule_demo_shows_the_schedule_the_reminder_and_the_first_questio
     assert "No assessment result has been reported in this channel yet" in out
     assert "Question 1 of 8" in out
     assert "The clock ticks again at the same moment: 0 reminders posted." in out
+    assert raw_ids(out) == [] and "@you scheduled" in out and "Reminders in #general" in out

@@ -10,6 +10,7 @@ import sys
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
 from playground.demo import TEAMMATES, demo_answers, teammate_answers
+from tests.playground.terminal import raw_ids
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -45,3 +46,4 @@ def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> N
     assert "<!date" not in out and "Closes 20" in out  # the deadline as its fallback date
     for user_id, name in TEAMMATES:
         assert user_id not in report and user_id.lower() not in report and f"@{name}" not in report
+    assert raw_ids(out) == [] and "@you started a team assessment" in " ".join(out.split())

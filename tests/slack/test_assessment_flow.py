@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,10 +140,13 @@ def press(
     button: Button,
     respond: Responses,
     clicker: str = USER,
+    clicked_at: float | None = None,
 ) -> None:
-    flow.click(
-        BlockAction.of(body_for(team_id, clicker, channel, message["ts"]), action_for(button)), respond
-    )
+    """`clicked_at`: when Slack says the click happened (its action_ts)."""
+    action = action_for(button)
+    if clicked_at is not None:
+        action["action_ts"] = f"{clicked_at:.6f}"
+    flow.click(BlockAction.of(body_for(team_id, clicker, channel, message["ts"]), action), respond)
 
 
 def answer_buttons(message: dict[str, Any]) -> list[Button]:
@@ -396,6 +400,33 @@ def test_answering_every_question_delivers_and_keeps_the_report(
     assert {qid: decode_answer(code) for qid, code in result.answers.items()} == given
     assert result.report == json.loads(json.dumps(build_view(expected).to_dict()))
     assert store.result(team_id, result.result_id) == result
+
+
+def test_a_result_is_dated_when_slack_says_its_last_answer_was_clicked(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    a_quarter_ago = time.time() - 91 * 24 * 3600
+    start(flow, team_id, "pulse")
+    for _ in PULSE.questions:
+        message = latest(fake, dm)
+        press(flow, team_id, dm, message, best(message), respond, clicked_at=a_quarter_ago)
+    (earlier,) = store.history(alice)
+    assert earlier.finished_at == pytest.approx(a_quarter_ago, abs=1e-5)
+    # A Slack clock ahead of the app's dates no result in the future: it is taken as now.
+    start(flow, team_id, "pulse")
+    before = time.time()
+    for _ in PULSE.questions:
+        message = latest(fake, dm)
+        press(flow, team_id, dm, message, best(message), respond, clicked_at=time.time() + 3600)
+    later, _ = store.history(alice)
+    assert later.result_id != earlier.result_id and before <= later.finished_at <= time.time()
+    assert respond.sent == []
 
 
 def test_a_click_on_a_finished_assessment_is_refused_and_a_new_start_begins_afresh(

@@ -202,6 +202,21 @@ def test_users_and_conversations_info(fake: FakeSlack, client: WebClient) -> Non
     assert info["is_im"] is True and info["user"] == "U1"
 
 
+def test_names_given_to_a_user_and_a_channel_are_what_slack_reports(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    assert (
+        client.conversations_info(channel="C1")["channel"]["name"] == fake.channel_name("C1") == "channel-c1"
+    )
+    assert client.users_info(user="U1")["user"]["name"] == fake.user_name("U1") == "user-u1"
+    fake.set_channel_name("C1", "general")
+    fake.set_user("U1", name="ava")
+    assert client.conversations_info(channel="C1")["channel"]["name"] == fake.channel_name("C1") == "general"
+    assert client.users_info(user="U1")["user"]["name"] == fake.user_name("U1") == "ava"
+    dm = client.conversations_open(users="U1")["channel"]["id"]
+    assert client.conversations_info(channel=dm)["channel"]["name"] is fake.channel_name(dm) is None
+
+
 def test_auth_test_identifies_the_bot(client: WebClient) -> None:
     response = client.auth_test()
     assert response["user_id"] == "UBOT"
