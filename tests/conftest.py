@@ -102,6 +102,18 @@ def delete_workspace_keys(team_id_prefix: str) -> list[str]:
     return found
 
 
+def delete_queued_jobs() -> None:
+    """Every job in this run's database: a job an app left queued or retrying when it stopped would be
+    taken by the next app's worker, which then waits on a Slack that is gone, and is slow to stop."""
+    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        left = list(client.scan_iter(match="rq:*", count=1000))
+        for start in range(0, len(left), 1000):
+            client.unlink(*left[start : start + 1000])
+    except redis.ConnectionError:
+        return
+
+
 def _delete_clock_entries(client: redis.Redis, team_id_prefix: str) -> list[str]:
     """The clock's indexes are shared by every workspace; their members for these workspaces go too."""
     match = f"{team_id_prefix}*"

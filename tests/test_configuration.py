@@ -3,7 +3,6 @@ file blocks only itself, and settings that only `serve` reads cannot break the o
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import subprocess
@@ -46,13 +45,13 @@ def banks_dir_with_a_broken_file(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
-    """`banks` lists a bank in two lines: id and title (or NOT LOADED), then details ending in its file."""
+    """`banks` lists a bank in two lines: id, title (or NOT LOADED) and its file, then its details."""
     rows = {}
-    lines = [line.rstrip() for line in out.splitlines()[1:]]
-    for first, second in itertools.pairwise(lines):
-        if first and not first[0].isspace() and second[:1].isspace():
-            bank_id, title = first.split(None, 1)
-            rows[second.split(" · ")[-1].strip()] = [bank_id, title]
+    for line in out.splitlines()[1:]:
+        if line[:1].strip():
+            bank_id, rest = line.rstrip().split(None, 1)
+            title, _, file_name = rest.rpartition(" · ")
+            rows[file_name] = [bank_id, title]
     return rows
 
 

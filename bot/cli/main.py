@@ -263,10 +263,10 @@ def run_banks(args: argparse.Namespace, consoles: Consoles) -> int:
             listing.add_row(bank.id, f"{bank.title} · {bank_file.path.name}\n{details}")
         else:
             problems = _plural(len(bank_file.problems), "problem")
-            version = f"v{bank.version} · " if bank is not None else ""
+            version = f"\nv{bank.version}" if bank is not None else ""
             listing.add_row(
                 bank.id if bank is not None else "?",
-                f"NOT LOADED: {problems}\n{version}{bank_file.path.name}",
+                f"NOT LOADED: {problems} · {bank_file.path.name}{version}",
                 style="red",
             )
     consoles.out.print(listing)

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
@@ -15,7 +20,8 @@ from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import child_environment
-from tests.conftest import REAL_REDIS_URL, real_redis
+from tests.conftest import REAL_REDIS_URL
+from tests.e2e.conftest import DedicatedRedis
 
 CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
@@ -32,12 +38,24 @@ def run_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
     )
 
 
-def jobs() -> subprocess.CompletedProcess[str]:
-    return run_command("jobs", env={"REDIS_URL": REAL_REDIS_URL})
+def jobs(redis_url: str) -> subprocess.CompletedProcess[str]:
+    return run_command("jobs", env={"REDIS_URL": redis_url})
 
 
-def test_a_delivery_the_worker_cannot_make_is_a_failed_job_that_jobs_lists(team_id: str) -> None:
-    client = real_redis()
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[str]:
+    """A Redis server of the test's own: `worker --burst` runs every job queued in its database, and the
+    run's shared database may hold jobs other tests' apps left queued when they stopped."""
+    server = DedicatedRedis(tmp_path)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def test_a_delivery_the_worker_cannot_make_is_a_failed_job_that_jobs_lists(
+    own_redis: str, team_id: str
+) -> None:
+    client = redis.Redis.from_url(own_redis)
     store = SessionStore(client)
     respondent = Respondent(team_id=team_id, user_id="U0WORKER")
     record, last = answered_but_last(respondent, PULSE, {q.id: OptionChoice(1) for q in PULSE.questions})
@@ -54,17 +72,17 @@ def test_a_delivery_the_worker_cannot_make_is_a_failed_job_that_jobs_lists(team_
                 fake.fail_http_next(method, times=10)
             env = {
                 "SLACK_BOT_TOKEN": "xoxb-worker-test",
-                "REDIS_URL": REAL_REDIS_URL,
+                "REDIS_URL": own_redis,
                 "SLACK_API_URL": fake.base_url,
             }
             burst = run_command("worker", "--burst", env=env)
         assert burst.returncode == 0, burst.stderr
-        listed = jobs()
+        listed = jobs(own_redis)
         assert listed.returncode == 0, listed.stderr
         assert delivery_job_id(ref) in listed.stdout
     finally:
         queue.queue.failed_job_registry.remove(delivery_job_id(ref), delete_job=True)
-    assert delivery_job_id(ref) not in jobs().stdout
+    assert delivery_job_id(ref) not in jobs(own_redis).stdout
 
 
 def test_jobs_reads_only_redis_url() -> None:

@@ -31,7 +31,14 @@ from bot.slack.assessment import started_text
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process, free_port
 from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
-from tests.conftest import REAL_REDIS_URL, RUN_TAG, delete_workspace_keys, new_team_id, real_redis
+from tests.conftest import (
+    REAL_REDIS_URL,
+    RUN_TAG,
+    delete_queued_jobs,
+    delete_workspace_keys,
+    new_team_id,
+    real_redis,
+)
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789"
 # The bank a typed command or the shortcut starts in the app under test.
@@ -58,9 +65,11 @@ def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def redis_keys_forgotten() -> Iterator[None]:
-    """Deletes this run's workspaces after the module, when every app it started has stopped."""
+    """Deletes this run's workspaces and queued jobs after the module, when every app it started has
+    stopped."""
     yield
     delete_workspace_keys(f"T{RUN_TAG}")
+    delete_queued_jobs()
 
 
 @pytest.fixture(scope="module")

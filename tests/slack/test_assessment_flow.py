@@ -207,7 +207,7 @@ def phase(record: SessionRecord) -> str:
 def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None) -> None:
     started = Responses()
     flow.start(team_id, USER, ORIGIN, bank_ref, started)
-    assert started.only_text() == started_text(CATALOG.get(bank_ref or "mlops"))
+    assert started.only_text() == started_text(CATALOG.get(bank_ref or flow.default_bank))
 
 
 def answer_best(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, count: int) -> None:
