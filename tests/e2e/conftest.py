@@ -65,8 +65,10 @@ def app_env(fake: FakeSlack, redis_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def redis_keys_forgotten() -> Iterator[None]:
-    """Deletes this run's workspaces and queued jobs after the module, when every app it started has
-    stopped."""
+    """Starts the module with no queued jobs, and deletes this run's workspaces and queued jobs after it,
+    when every app it started has stopped."""
+    # Jobs other tests queued with no worker to run them would be this module's worker's first work.
+    delete_queued_jobs()
     yield
     delete_workspace_keys(f"T{RUN_TAG}")
     delete_queued_jobs()
