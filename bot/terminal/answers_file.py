@@ -19,6 +19,7 @@ from yaml.constructor import ConstructorError
 
 from bot.engine.answers import Answer, InvalidAnswer, parse_answer_text, readable_repr
 from bot.engine.bank import QuestionBank
+from bot.engine.bank import SafeYamlLoader as SafeYamlLoader
 from bot.engine.scoring import applicable_questions
 
 EXAMPLE_ENTRY = "drift_alerts: 3"
@@ -79,14 +80,7 @@ class AnswersFromFile:
         )
 
 
-try:
-    # libyaml parses a file of the largest size allowed several times faster than PyYAML's own parser.
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # a PyYAML built without libyaml: the same rules, only slower
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-
-class _AnswersLoader(_SafeLoader):
+class _AnswersLoader(SafeYamlLoader):
     """Safe YAML that refuses a question answered twice, and a value it cannot build, with its line."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
