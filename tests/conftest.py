@@ -11,7 +11,10 @@ the test (or, for the end-to-end app, the module) is done, and the run fails at 
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -33,7 +36,9 @@ RUN_TAG = uuid.uuid4().hex[:6].upper()
 TEST_REDIS_SERVER = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
 # Which run holds a database, so that runs sharing the server never share one.
 RUN_LOCK = "mlops-compass-test-run"
-RUN_LOCK_SECONDS = 3600
+# A run renews its hold while it lives, so a killed run's database is free again within this time.
+RUN_LOCK_SECONDS = 90
+RUN_LOCK_RENEW_SECONDS = 20
 # Databases a run may take; 0 is left to whatever else uses the server, and 15 (where runs used to share)
 # comes last.
 RUN_DATABASES = (*range(14, 0, -1), 15)
@@ -54,8 +59,12 @@ def _database_of_its_own() -> str:
             if _take(client):
                 return url
         except redis.RedisError:
-            break  # no server: the tests that need one fail with the reason (`real_redis`)
-    return f"{TEST_REDIS_SERVER}/15"
+            # No server: the tests that need one fail with the reason (`real_redis`).
+            return f"{TEST_REDIS_SERVER}/{RUN_DATABASES[0]}"
+    raise RuntimeError(
+        f"every database the tests may use on {TEST_REDIS_SERVER} is held by another run "
+        f"(key {RUN_LOCK!r}); a run that was killed frees its database within {RUN_LOCK_SECONDS} s"
+    )
 
 
 def _take(client: redis.Redis) -> bool:
@@ -79,7 +88,35 @@ def _take(client: redis.Redis) -> bool:
     return True
 
 
-REAL_REDIS_URL = _database_of_its_own()
+_held_database: str | None = None
+
+
+def real_redis_url() -> str:
+    """This run's database, taken the first time it is asked for: a process that runs no test (pytest's
+    collection only, or the xdist controller) holds none."""
+    global _held_database
+    if _held_database is None:
+        _held_database = _database_of_its_own()
+        atexit.register(_release_database)
+        threading.Thread(target=_renew_hold, name="test-database-hold", daemon=True).start()
+    return _held_database
+
+
+def __getattr__(name: str) -> str:
+    if name == "REAL_REDIS_URL":
+        return real_redis_url()
+    raise AttributeError(name)
+
+
+def _renew_hold() -> None:
+    client = redis.Redis.from_url(real_redis_url(), socket_timeout=2, socket_connect_timeout=2)
+    while True:
+        time.sleep(RUN_LOCK_RENEW_SECONDS)
+        try:
+            if client.get(RUN_LOCK) == RUN_TAG.encode():
+                client.expire(RUN_LOCK, RUN_LOCK_SECONDS)
+        except redis.RedisError:
+            pass  # the server went away; the tests that need it say so
 
 
 def new_team_id() -> str:
@@ -90,7 +127,7 @@ def new_team_id() -> str:
 def delete_workspace_keys(team_id_prefix: str) -> list[str]:
     """Delete every key of the workspaces whose id starts with `team_id_prefix`; returns their names.
     Without a server there is nothing to delete (the tests that needed one have failed already)."""
-    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(real_redis_url(), socket_timeout=2, socket_connect_timeout=2)
     pattern = f"{keys.PREFIX}:{{{team_id_prefix}*"
     try:
         found = [key.decode() for key in client.scan_iter(match=pattern, count=500)]
@@ -105,7 +142,7 @@ def delete_workspace_keys(team_id_prefix: str) -> list[str]:
 def delete_queued_jobs() -> None:
     """Every job in this run's database: a job an app left queued or retrying when it stopped would be
     taken by the next app's worker, which then waits on a Slack that is gone, and is slow to stop."""
-    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(real_redis_url(), socket_timeout=2, socket_connect_timeout=2)
     try:
         left = list(client.scan_iter(match="rq:*", count=1000))
         for start in range(0, len(left), 1000):
@@ -149,11 +186,11 @@ def no_keys_left_behind() -> Iterator[None]:
     left = delete_workspace_keys(f"T{RUN_TAG}")
     _release_database()
     if left:
-        pytest.fail(f"tests left {len(left)} key(s) in Redis at {REAL_REDIS_URL}, e.g. {sorted(left)[:5]}")
+        pytest.fail(f"tests left {len(left)} key(s) in Redis at {real_redis_url()}, e.g. {sorted(left)[:5]}")
 
 
 def _release_database() -> None:
-    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(real_redis_url(), socket_timeout=2, socket_connect_timeout=2)
     try:
         if client.get(RUN_LOCK) == RUN_TAG.encode():
             client.delete(RUN_LOCK)
@@ -162,11 +199,11 @@ def _release_database() -> None:
 
 
 def real_redis() -> redis.Redis:
-    client = redis.Redis.from_url(REAL_REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(real_redis_url(), socket_timeout=2, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.ConnectionError as error:
-        pytest.fail(f"a real Redis server is required at {REAL_REDIS_URL} and none answers: {error}")
+        pytest.fail(f"a real Redis server is required at {real_redis_url()} and none answers: {error}")
     return client
 
 

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, ValidationError
 
+from bot.engine.yaml_loading import SafeYamlLoader
+
 # Slack's limits, so that any valid bank renders as valid Block Kit.
 BUTTON_LABEL_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
@@ -435,15 +437,6 @@ def _duplicates(values: list[Any]) -> list[tuple[int, int]]:
             repeats.append((index, counts[value]))
         seen.add(value)
     return repeats
-
-
-
-try:
-    # libyaml reads a bank several times faster than PyYAML's own parser, to the same safe rules: every
-    # process, and every terminal command, loads the banks when it starts.
-    from yaml import CSafeLoader as SafeYamlLoader
-except ImportError:  # a PyYAML built without libyaml
-    from yaml import SafeLoader as SafeYamlLoader  # type: ignore[assignment]
 
 
 def parse_bank(text: str, file: str) -> QuestionBank:

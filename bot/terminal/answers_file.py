@@ -19,8 +19,8 @@ from yaml.constructor import ConstructorError
 
 from bot.engine.answers import Answer, InvalidAnswer, parse_answer_text, readable_repr
 from bot.engine.bank import QuestionBank
-from bot.engine.bank import SafeYamlLoader as SafeYamlLoader
 from bot.engine.scoring import applicable_questions
+from bot.engine.yaml_loading import SafeYamlLoader
 
 EXAMPLE_ENTRY = "drift_alerts: 3"
 # A full answers file for the largest shipped bank is under 3 KB, so 1 MiB fits any real bank hundreds of
