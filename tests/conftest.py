@@ -239,3 +239,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         where = item.path.relative_to(item.config.rootpath).as_posix()
         if where.startswith(PROCESS_FOLDERS):
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: twice the cores, up to eight. An end-to-end test spends most of its time waiting for the
+    app's processes and the fake Slack, so two workers a core keep the cores busy; each worker holds a
+    database of the fifteen the runs on a server share."""
+    return min(2 * len(os.sched_getaffinity(0)), 8)

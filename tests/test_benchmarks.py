@@ -8,8 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.store import keys
 from tests.conftest import REAL_REDIS_URL, real_redis
+
+# The benchmarks run as processes against the app: the slow tier (`-m "not e2e"` leaves it out).
+pytestmark = pytest.mark.e2e
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "slack_load.py"
 MS_SPREAD = r"([\d,.]+) / ([\d,.]+) / ([\d,.]+)"

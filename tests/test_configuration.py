@@ -174,6 +174,7 @@ def test_settings_only_serve_reads_do_not_break_other_commands(
     assert run(capsys, "assess", "--bank", "pulse", "--answers", str(pulse_answers(tmp_path)))[0] == 0
 
 
+@pytest.mark.e2e
 def test_web_concurrency_zero_leaves_help_and_banks_working_in_a_real_process() -> None:
     # gunicorn reads WEB_CONCURRENCY as it is imported, so this needs a fresh interpreter.
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS} | {"WEB_CONCURRENCY": "zero"}
@@ -203,6 +204,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert (code, out.strip()) == (0, f"mlops-compass {metadata.version('mlops-compass')}")
 
 
+@pytest.mark.e2e
 def test_serve_logs_a_broken_bank_and_serves_the_good_ones(tmp_path: Path) -> None:
     banks, broken = banks_dir_with_a_broken_file(tmp_path)
     with FakeSlack() as fake:
@@ -214,6 +216,7 @@ def test_serve_logs_a_broken_bank_and_serves_the_good_ones(tmp_path: Path) -> No
         assert "questions: List should have at least 1 item" in logged
 
 
+@pytest.mark.e2e
 def test_serve_stops_when_the_default_bank_is_the_broken_one(tmp_path: Path) -> None:
     banks = tmp_path / "banks"
     banks.mkdir()
@@ -236,6 +239,7 @@ def test_serve_stops_when_the_default_bank_is_the_broken_one(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.e2e
 def test_the_playground_plays_the_default_bank_of_banks_dir(tmp_path: Path) -> None:
     banks, _ = banks_dir_with_a_broken_file(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_SETTINGS}

@@ -238,6 +238,7 @@ def test_a_command_line_is_in_a_transcript_or_marked_not_run() -> None:
 # The examples ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda command: command.id)
 def test_the_example_runs_as_shown(command: Command, scratch: Path) -> None:
     finished = subprocess.run(

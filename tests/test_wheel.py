@@ -26,6 +26,9 @@ from bot.engine.bank import BANK_SUFFIXES, load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.settings import SERVICE_SETTINGS
 
+# The wheel built and its command run: the slow tier (`-m "not e2e"` leaves it out).
+pytestmark = pytest.mark.e2e
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "tests"

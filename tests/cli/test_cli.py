@@ -598,6 +598,7 @@ def run_in_terminal(*argv: str, **environment: str) -> tuple[int, str]:
     return process.wait(timeout=60), b"".join(chunks).decode()
 
 
+@pytest.mark.e2e
 def test_console_script_and_module_run(tmp_path: Path) -> None:
     assert CONSOLE_SCRIPT.exists()
     result = run_command("validate")
@@ -609,6 +610,7 @@ def test_console_script_and_module_run(tmp_path: Path) -> None:
     assert "pulse" in module.stdout
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_colour_only_on_a_terminal_without_no_color(tmp_path: Path) -> None:
     answers_file = str(write_answers(tmp_path, best_answers() | {"quality_gate": 1}))
@@ -631,6 +633,7 @@ def test_colour_only_on_a_terminal_without_no_color(tmp_path: Path) -> None:
     assert all(line == line.rstrip() for line in piped.stdout.splitlines())
 
 
+@pytest.mark.e2e
 def test_interactive_assessment_through_stdin() -> None:
     # Question 1 is answered 5, then revised to 1 after going back; an invalid entry is re-asked.
     entries = ["5", "b", "1", "seven", *["5"] * (len(PULSE.questions) - 1)]
@@ -645,6 +648,7 @@ def test_interactive_assessment_through_stdin() -> None:
     assert "60.0/100" in figures
 
 
+@pytest.mark.e2e
 def test_quitting_the_interactive_assessment_exits_130() -> None:
     result = run_command("assess", stdin="1\nq\n")
     assert result.returncode == 130

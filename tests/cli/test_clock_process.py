@@ -24,6 +24,9 @@ from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import child_environment
 from tests.conftest import REAL_REDIS_URL, real_redis
 
+# The clock started as a process: the slow tier (`-m "not e2e"` leaves it out).
+pytestmark = pytest.mark.e2e
+
 DUE_AT_ONCE = 1000
 
 

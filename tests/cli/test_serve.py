@@ -17,6 +17,9 @@ from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import app_process, free_port
 from tests.conftest import REAL_REDIS_URL
 
+# `mlops-compass serve` started as a process: the slow tier (`-m "not e2e"` leaves it out).
+pytestmark = pytest.mark.e2e
+
 VALID = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "0123456789abcdef"}
 SETTING_NAMES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "REDIS_URL", "SLACK_API_URL", "PORT",

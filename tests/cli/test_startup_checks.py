@@ -191,6 +191,7 @@ def test_the_fake_slack_answers_auth_test_for_a_good_token_and_refuses_a_revoked
         assert refused.value.response["error"] == error
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("mode", [[], ["--socket"]])
 @pytest.mark.parametrize("error", ["token_revoked", "invalid_auth"])
 def test_serve_stops_when_slack_refuses_the_bot_token(fake: FakeSlack, mode: list[str], error: str) -> None:
@@ -210,6 +211,7 @@ def test_serve_stops_when_slack_refuses_the_bot_token(fake: FakeSlack, mode: lis
     assert [call.method for call in fake.calls] == ["auth.test"], "nothing else is tried with a refused token"
 
 
+@pytest.mark.e2e
 def test_serve_stops_when_slack_cannot_be_reached_after_a_few_tries() -> None:
     closed = f"http://127.0.0.1:{free_port()}/api/"
     env = VALID | {"SLACK_API_URL": closed, "REDIS_URL": REAL_REDIS_URL, "PORT": str(free_port())}
@@ -218,6 +220,7 @@ def test_serve_stops_when_slack_cannot_be_reached_after_a_few_tries() -> None:
     assert "3 tries); check SLACK_API_URL and the network" in finished.stderr
 
 
+@pytest.mark.e2e
 def test_serve_stops_when_its_port_is_taken(fake: FakeSlack) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -228,6 +231,7 @@ def test_serve_stops_when_its_port_is_taken(fake: FakeSlack) -> None:
     assert_one_line_and_exit_2(finished, f"cannot listen on 127.0.0.1:{port} (Address already in use)")
 
 
+@pytest.mark.e2e
 def test_serve_and_its_worker_with_a_good_token_ask_slack_once_each_and_serve(fake: FakeSlack) -> None:
     env = VALID | {"SLACK_API_URL": fake.base_url, "REDIS_URL": REAL_REDIS_URL}
     with app_process(env) as app:
@@ -239,6 +243,7 @@ def test_serve_and_its_worker_with_a_good_token_ask_slack_once_each_and_serve(fa
             assert f"workspace {fake.team_id}, bot user {fake.bot_user_id}" in log
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("command", ["clock", "worker"])
 def test_the_clock_and_the_worker_stop_when_slack_refuses_the_bot_token(
     fake: FakeSlack, command: str

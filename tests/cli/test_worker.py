@@ -23,6 +23,9 @@ from playground.fakeslack.app_process import child_environment
 from tests.conftest import REAL_REDIS_URL
 from tests.e2e.conftest import DedicatedRedis
 
+# The worker and `jobs` started as processes: the slow tier (`-m "not e2e"` leaves it out).
+pytestmark = pytest.mark.e2e
+
 CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
 
