@@ -162,8 +162,28 @@ def facts(
 Shown = Callable[[QuestionBank, Sequence[Answers], Answers], Hashable]
 
 
+_COLLUDERS: dict[
+    tuple[int, tuple[tuple[tuple[str, Hashable], ...], ...]], tuple[QuestionBank, TeamAggregate]
+] = {}
+
+
+def colluders_aggregate(bank: QuestionBank, colluders: Sequence[Answers]) -> TeamAggregate:
+    """``aggregate_of``, remembered: the search shows every alternative of a victim beside the same
+    colluders. The bank is kept with it, so a bank made later at the same address is not mistaken for it."""
+    key = (
+        id(bank),
+        tuple(tuple(sorted((qid, encode_answer(a)) for qid, a in member.items())) for member in colluders),
+    )
+    remembered = _COLLUDERS.get(key)
+    if remembered is None or remembered[0] is not bank:
+        if len(_COLLUDERS) > 1_000:
+            _COLLUDERS.clear()
+        remembered = _COLLUDERS[key] = (bank, aggregate_of(bank, colluders))
+    return remembered[1]
+
+
 def team_report_shown(bank: QuestionBank, colluders: Sequence[Answers], victim: Answers) -> Hashable:
-    return shown(bank, aggregate_of(bank, colluders), victim)
+    return shown(bank, colluders_aggregate(bank, colluders), victim)
 
 
 def undeniable_facts(
