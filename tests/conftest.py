@@ -31,6 +31,22 @@ from bot.store.sessions import SessionStore
 settings.register_profile("no-deadline", deadline=None)
 settings.load_profile("no-deadline")
 
+# The quick tier (`-m "not e2e"`) is for a check while working: its property tests try a quarter of their
+# examples (at least five). The README's test command, and CI, try them all.
+QUICK_TIER = "not e2e"
+_quick_tier = False
+
+
+def examples(count: int) -> int:
+    """How many examples a property test with `count` of them tries in this run."""
+    return max(min(count, 5), count // 4) if _quick_tier else count
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _quick_tier
+    _quick_tier = config.getoption("markexpr", "") == QUICK_TIER
+
+
 RUN_TAG = uuid.uuid4().hex[:6].upper()
 # The server the tests use; each run (and each xdist worker of a run) takes a database of it of its own.
 TEST_REDIS_SERVER = os.environ.get("MLOPS_COMPASS_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")

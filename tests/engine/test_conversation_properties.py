@@ -23,6 +23,7 @@ from bot.engine.conversation import (
     prompt_for,
 )
 from bot.engine.scoring import applicable_questions
+from tests.conftest import examples
 
 from .synthetic import base_bank_dict, load, shipped_bank
 
@@ -104,7 +105,7 @@ class Run:
 
 
 @pytest.mark.parametrize("bank", BANKS)
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(moves=MOVES, finish=st.booleans(), after=st.sampled_from(MOVE_KINDS))
 def test_random_runs_keep_the_state_consistent_and_serialisable(bank, moves, finish, after):
     run = Run(bank)

@@ -25,6 +25,7 @@ from bot.engine.schedule import (
     parse_request,
     place,
 )
+from tests.conftest import examples
 
 NEW_YORK = "America/New_York"
 SYDNEY = "Australia/Sydney"
@@ -243,7 +244,7 @@ def wall(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rules(), instants)
 def test_the_next_run_is_strictly_after_now_and_matches_the_rule(rule: Rule, now: datetime) -> None:
     upcoming = next_run(rule, now)
@@ -256,7 +257,7 @@ def test_the_next_run_is_strictly_after_now_and_matches_the_rule(rule: Rule, now
         assert local - skipped <= timedelta(hours=2)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rules(), instants, st.floats(0, 1))
 def test_asking_again_at_any_moment_before_the_run_gives_the_same_run(
     rule: Rule, now: datetime, fraction: float
@@ -267,7 +268,7 @@ def test_asking_again_at_any_moment_before_the_run_gives_the_same_run(
     assert next_run(rule, later) == upcoming
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(rules(), instants)
 def test_no_matching_time_between_now_and_the_next_run_is_skipped(rule: Rule, now: datetime) -> None:
     upcoming = next_run(rule, now)
@@ -278,7 +279,7 @@ def test_no_matching_time_between_now_and_the_next_run_is_skipped(rule: Rule, no
     assert placed <= now or placed == upcoming
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(rules(), instants)
 def test_consecutive_runs_fall_on_different_wall_clock_times(rule: Rule, now: datetime) -> None:
     first = next_run(rule, now)

@@ -18,11 +18,12 @@ from bot.engine.answers import Answer, DontKnow, NotApplicable, OptionChoice, ch
 from bot.engine.audit import best_answers, gate_effects
 from bot.engine.bank import Question, QuestionBank
 from bot.engine.scoring import Report, applies, score
+from tests.conftest import examples
 
 from .synthetic import answer_sets, generated_banks, shipped_bank
 
 SHIPPED = ("mlops", "pulse")
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=examples(150), deadline=None)
 
 
 @st.composite
@@ -149,7 +150,7 @@ def level_moves(before: Report, after: Report) -> list[int]:
 
 
 @pytest.mark.parametrize("source", SOURCES)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data())
 def test_one_answer_moved_one_rung_never_moves_a_level_by_two(source, data):
     bank, answers, practice = data.draw(bank_answers_and_practice(source))

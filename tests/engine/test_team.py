@@ -24,10 +24,11 @@ from bot.engine.team import (
 )
 from bot.engine.team_bands import deniable, dimension_bands, in_upper_band
 from bot.engine.team_view import NO_BAND_TEXT, UNCOUNTED_TEXT, build_team_view
+from tests.conftest import examples
 
 from .synthetic import answer_sets, generated_banks, question, scoring_bank, shipped_bank
 
-PROPERTY = settings(max_examples=60, deadline=None)
+PROPERTY = settings(max_examples=examples(60), deadline=None)
 SOURCES = [
     pytest.param("mlops", id="mlops"),
     pytest.param("pulse", id="pulse"),

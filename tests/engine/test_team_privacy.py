@@ -28,6 +28,7 @@ from bot.engine.scoring import Report, score
 from bot.engine.team import TeamAggregate, aggregate_of, contribution, team_report
 from bot.engine.team_view import build_team_view
 from bot.slack.team_blocks import team_report_message
+from tests.conftest import examples
 
 from .synthetic import answer_sets, generated_banks, shipped_bank
 
@@ -225,7 +226,7 @@ def teams(
 
 
 @pytest.mark.parametrize("bank_id", ["pulse", None], ids=["pulse", "generated"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_no_single_fact_of_a_member_can_be_told_by_all_the_others_together(bank_id, data) -> None:
     bank, members = data.draw(teams(bank_id))
@@ -234,7 +235,7 @@ def test_no_single_fact_of_a_member_can_be_told_by_all_the_others_together(bank_
 
 # The full bank asks up to 60 questions, so each attack searches far more alternatives: fewer and smaller
 # teams keep it to seconds in the suite (a longer run is in docs/privacy.md).
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(6), deadline=None)
 @given(data=st.data())
 def test_no_single_fact_of_a_member_of_a_full_assessment_team_can_be_told(data) -> None:
     bank, members = data.draw(teams("mlops", max_members=4))
