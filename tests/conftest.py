@@ -248,17 +248,13 @@ def team_id() -> Iterator[str]:
 PROCESS_FOLDERS = ("tests/e2e/", "tests/playground/test_")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks `e2e` the tests that start processes, so that `-m "not e2e"` is the quick tier; a module
-    elsewhere that starts them says so with `pytestmark = pytest.mark.e2e`. Each of these modules is one
-    xdist group, so its app starts once on one worker, while every other test goes to whichever worker
-    is free (`--dist loadgroup`)."""
+    elsewhere that starts them says so with `pytestmark = pytest.mark.e2e`."""
     for item in items:
         where = item.path.relative_to(item.config.rootpath).as_posix()
         if where.startswith(PROCESS_FOLDERS):
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group(where))
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
