@@ -18,6 +18,7 @@ from bot.engine.bank import load_bank_file
 from bot.engine.catalog import DEFAULT_BANKS_DIR
 from bot.engine.overview import length
 from bot.terminal.answers_file import MAX_FILE_BYTES, MAX_LISTED_PROBLEMS
+from tests.playground.terminal import read_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("mlops-compass")
@@ -585,17 +586,9 @@ def run_in_terminal(*argv: str, **environment: str) -> tuple[int, str]:
         cwd=PROJECT_ROOT,
     )
     os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the process closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    shown = read_until(controller, None, timeout=60)
     os.close(controller)
-    return process.wait(timeout=60), b"".join(chunks).decode()
+    return process.wait(timeout=60), shown
 
 
 @pytest.mark.e2e
