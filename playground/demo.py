@@ -25,6 +25,7 @@ from rich.text import Text
 from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
 from bot.engine.history import day
+from bot.engine.overview import length
 from bot.slack.values import BACK_ACTION, CANCEL_ACTION
 from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
@@ -163,12 +164,6 @@ def read_choice(console: Console, count: int, keys: Mapping[str, str] | None = N
         console.print(f"{shown}. The choices: {choices}", style="yellow", markup=False)
 
 
-def length_text(bank: QuestionBank) -> str:
-    fewest, most = bank.question_counts
-    counted = str(most) if fewest == most else f"{fewest}–{most}"
-    return f"{counted} questions, about {bank.estimated_minutes} minutes"
-
-
 def ask_bank(console: Console, banks: Sequence[QuestionBank]) -> QuestionBank | None:
     """The playground's first screen: the banks to choose from, shortest first (the quarterly pulse before
     the full assessment); Enter takes the first. None when the person quits."""
@@ -180,7 +175,7 @@ def ask_bank(console: Console, banks: Sequence[QuestionBank]) -> QuestionBank | 
     for number, bank in enumerate(offered, start=1):
         menu.append(f"  [{number}] ", style="bold cyan")
         menu.append(bank.title, style="bold")
-        menu.append(f": {length_text(bank)}\n")
+        menu.append(f": {length(bank)}\n")
     menu.rstrip()
     console.print(Panel(menu, title="mlops-compass-playground", title_align="left", border_style="cyan"))
     choice = read_choice(console, len(offered), {"": "Enter = 1"})

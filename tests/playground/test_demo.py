@@ -17,6 +17,7 @@ from rich.console import Console
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.history import day
+from bot.engine.overview import length
 from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
 from bot.slack.values import BACK_ACTION, CANCEL_ACTION
@@ -175,13 +176,8 @@ def test_the_first_screen_offers_the_pulse_first_with_its_length(monkeypatch) ->
     assert ask_bank(console, [full, pulse]) == pulse  # Enter takes the first
     screen = output.getvalue()
     offered = [line.strip("│ ") for line in screen.splitlines() if "questions, about" in line]
-    fewest, most = pulse.question_counts
-    assert fewest == most
-    assert offered[0] == f"[1] {pulse.title}: {most} questions, about {pulse.estimated_minutes} minutes"
-    fewest, most = full.question_counts
-    assert (
-        offered[1] == f"[2] {full.title}: {fewest}–{most} questions, about {full.estimated_minutes} minutes"
-    )
+    assert offered == [f"[1] {pulse.title}: {length(pulse)}", f"[2] {full.title}: {length(full)}"]
+    assert "8 questions, about 4 minutes" in offered[0]
     assert "'3' is not a choice" in screen
     monkeypatch.setattr(console, "input", lambda prompt="": "2")
     assert ask_bank(console, [pulse, full]) == full
