@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -184,6 +185,18 @@ class QuestionBank(_Strict):
     def estimated_minutes(self) -> int:
         """For the most questions a person can be asked, at SECONDS_PER_QUESTION each."""
         return max(1, math.ceil(len(self.questions) * SECONDS_PER_QUESTION / 60))
+
+    @cached_property
+    def question_ids(self) -> frozenset[str]:
+        return frozenset(q.id for q in self.questions)
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {q.id: position for position, q in enumerate(self.questions)}
+
+    def position(self, question_id: str) -> int:
+        """Where the question stands in the bank's order."""
+        return self._positions[question_id]
 
     def question(self, question_id: str) -> AskedQuestion:
         for question in self.questions:

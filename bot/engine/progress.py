@@ -24,9 +24,10 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def count_change_note(before: int, after: int, topics: list[str]) -> str | None:
+def count_change_note(before: int, after: int, topics: list[str], total: int, exact: bool) -> str | None:
     """Why the number of questions changed after an answer, so "of 32" never turns into "of 27" unsaid:
-    "5 questions about LLM features no longer apply: 27 in all." None when it did not change."""
+    "5 questions about LLM features no longer apply: 27 in all." `total` is the run's new count of
+    questions, `exact` False when it is only the most there can be. None when nothing changed."""
     if before == after:
         return None
     changed = abs(after - before)
@@ -35,10 +36,13 @@ def count_change_note(before: int, after: int, topics: list[str]) -> str | None:
         verb = "no longer applies" if changed == 1 else "no longer apply"
     else:
         verb = "now applies" if changed == 1 else "now apply"
-    return f"{changed} question{'' if changed == 1 else 's'}{about} {verb} after your answer: {after} in all."
+    in_all = f"{total} in all" if exact else f"at most {total} in all"
+    return f"{changed} question{'' if changed == 1 else 's'}{about} {verb} after your answer: {in_all}."
 
 
-def progress_line(number: int, total: int) -> str:
-    """ "Question 5 of 20 ▓▓▓░░░░░░░░░ 25%": the share of the bank reached with this question."""
+def progress_line(number: int, total: int, exact: bool = True) -> str:
+    """ "Question 5 of 20 ▓▓▓░░░░░░░░░ 25%": the share of the run reached with this question. In an
+    adaptive run the total is the most there can be ("of at most 31"), so the bar can only jump ahead."""
     fraction = number / total if total else 0.0
-    return f"Question {number} of {total} {bar(fraction, PROGRESS_CELLS)} {round(fraction * 100)}%"
+    of = f"of {total}" if exact else f"of at most {total}"
+    return f"Question {number} {of} {bar(fraction, PROGRESS_CELLS)} {round(fraction * 100)}%"

@@ -15,8 +15,13 @@ from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report
 
 LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
 NO_LEVEL_COLOUR = "grey"
-NOT_ENOUGH_ANSWERS = "not enough answers"
+NOT_SETTLED = "not settled"
+NO_PRACTICE_APPLIES = "no practice applies"
 OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"
+LEVEL_MEANING = (
+    "A dimension's level is 1 plus the number of its levels (2 to 4) whose practices hold; each level is "
+    "checked on its own practices, so level 3 can mean that levels 2 and 4 hold while level 3 falls short."
+)
 LEVEL_SCORE_REASON = "the level counts which levels' practices hold; the score weighs every answer"
 # Held: what keeps a dimension below the top level this bank places it at, the team's to change.
 # Ceiling: the most this bank can measure in a dimension, the bank's limit and not the team's.
@@ -28,7 +33,9 @@ class LevelView:
     level: int | None
     name: str | None
     colour: str
-    label: str  # "Level 3 · Managed / Standardized", or "not enough answers"
+    label: str  # "Level 3 · Managed / Standardized", "Level 2 to 3 · not settled" or "no practice applies"
+    # The lowest and highest level the unasked questions allow; equal when the level is settled.
+    range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,8 @@ class DimensionView:
     id: str
     name: str
     level: LevelView
-    score: float | None  # rounded to one decimal
-    score_text: str
+    score: float | None  # rounded to one decimal; None unless every practice that applies was answered
+    score_text: str  # the score, or the range the unasked practices allow
     range_text: str | None  # "could be 3" when unknowns in place would lift the level
     confidence_text: str
     notes: tuple[DimensionNote, ...]  # what holds the dimension below its ceiling first, then the ceiling
@@ -80,6 +87,7 @@ class ReportView:
     overall_score_text: str
     overall_range_text: str | None
     rule_text: str
+    level_meaning_text: str
     headline: str
     dimensions: tuple[DimensionView, ...]
     # Set when a dimension has a higher level but a lower score than another, to say why both are right.
@@ -87,7 +95,10 @@ class ReportView:
     recommendation: RecommendationView | None
     next_steps: tuple[StepView, ...]
     find_out: tuple[str, ...]
-    to_answer: tuple[str, ...]
+    to_answer: tuple[str, ...]  # questions that can still change a level
+    # Questions left out because no answer to them could change a level, and the line that says so.
+    not_asked: tuple[str, ...]
+    not_asked_text: str | None
     outcomes: tuple[str, ...]
     disagreements: tuple[str, ...]
     pulse_index: float | None
@@ -101,12 +112,18 @@ class ReportView:
         return asdict(self)
 
 
-def level_view(level: int | None, names: dict[int, str]) -> LevelView:
+def level_view(
+    level: int | None, names: dict[int, str], level_range: tuple[int, int] | None = None
+) -> LevelView:
+    """A settled level with its name; an unsettled one as the range its unasked questions allow."""
     if level is None:
-        return LevelView(None, None, NO_LEVEL_COLOUR, NOT_ENOUGH_ANSWERS)
+        if level_range is None:
+            return LevelView(None, None, NO_LEVEL_COLOUR, NO_PRACTICE_APPLIES)
+        low, high = level_range
+        return LevelView(None, None, NO_LEVEL_COLOUR, f"Level {low} to {high} · {NOT_SETTLED}", level_range)
     name = names.get(level)
     label = f"Level {level} · {name}" if name else f"Level {level}"
-    return LevelView(level, name, LEVEL_COLOURS.get(level, NO_LEVEL_COLOUR), label)
+    return LevelView(level, name, LEVEL_COLOURS.get(level, NO_LEVEL_COLOUR), label, (level, level))
 
 
 def range_text(level: int | None, high: int | None) -> str | None:
@@ -116,8 +133,14 @@ def range_text(level: int | None, high: int | None) -> str | None:
     return f"could be {high}" if high == level + 1 else f"could be {level + 1}–{high}"
 
 
-def score_text(score: float | None) -> str:
-    return "no score" if score is None else f"{round(score, 1):.1f}/100"
+def score_text(score: float | None, score_range: tuple[float, float] | None = None) -> str:
+    """The score, or where it is not exact (some practices were not asked) the range they allow."""
+    if score is not None:
+        return f"{round(score, 1):.1f}/100"
+    if score_range is not None:
+        low, high = score_range
+        return f"score {round(low, 1):.1f} to {round(high, 1):.1f}/100 (not every practice was asked)"
+    return "no score"
 
 
 def _percent(value: float) -> str:
@@ -129,15 +152,22 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
     for gate in shortfall.failing_gates:
         reason = "nobody knew whether it is in place" if gate.unknown else "answered below its pass mark"
         parts.append(f"gate {gate.name} ({reason})")
-    if not shortfall.attained:
+    # Known to fall short on its practices only when it would even with every unasked practice in place.
+    if not _reaches(shortfall.attainment_at_most, shortfall.threshold):
         # The failing gates lead `weakest`, and are named above already.
         furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[
             : 1 if shortfall.failing_gates else 2
         ]
         weakest = f" (furthest: {', '.join(furthest)})" if furthest else ""
-        in_place, needed = _percent(shortfall.attainment), _percent(shortfall.threshold)
-        parts.append(f"practices {in_place} in place, {needed} needed{weakest}")
-    return f"level {shortfall.level}: " + "; ".join(parts)
+        exact = round(shortfall.attainment, 6) == round(shortfall.attainment_at_most, 6)
+        in_place = _percent(shortfall.attainment_at_most)
+        amount = in_place if exact else f"at most {in_place}"
+        parts.append(f"practices {amount} in place, {_percent(shortfall.threshold)} needed{weakest}")
+    return f"level {shortfall.level} falls short: " + "; ".join(parts)
+
+
+def _reaches(value: float, threshold: float) -> bool:
+    return value + 1e-9 >= threshold
 
 
 def held_text(result: DimensionResult) -> str | None:
@@ -146,13 +176,25 @@ def held_text(result: DimensionResult) -> str | None:
     if result.level is None or not result.shortfalls:
         return None
     by = "by a gate" if any(s.failing_gates for s in result.shortfalls) else "by practices not in place"
-    text = f"Held at level {result.level} of {result.ceiling} {by}. " + " · ".join(
+    holding = [
+        level for level in range(2, result.ceiling + 1) if level not in {s.level for s in result.shortfalls}
+    ]
+    counted = (
+        f"the practices of {len(holding)} of its {result.ceiling - 1} levels hold ({_levels(holding)})"
+        if holding
+        else f"none of its {result.ceiling - 1} levels' practices hold"
+    )
+    text = f"Held at level {result.level} of {result.ceiling} {by}: {counted}. " + " · ".join(
         _shortfall_text(s) for s in result.shortfalls
     )
     alone = result.level_without_gates
     if alone is not None and alone > result.level:
         text += f" · practices alone: level {alone}"
     return text
+
+
+def _levels(levels: list[int]) -> str:
+    return ("level " if len(levels) == 1 else "levels ") + _and([str(level) for level in levels])
 
 
 def _and(names: list[str]) -> str:
@@ -190,21 +232,26 @@ def dimension_notes(result: DimensionResult) -> tuple[DimensionNote, ...]:
 
 
 def _dimension_view(result: DimensionResult, names: dict[int, str]) -> DimensionView:
-    score_line = "no practice applies" if result.score is None else score_text(result.score)
-    if result.level is None and result.score is not None:
-        confidence = f"{round(result.coverage * 100)}% answered; at least 60% needed for a level"
+    applies_at_all = result.score_range is not None
+    score_line = NO_PRACTICE_APPLIES if not applies_at_all else score_text(result.score, result.score_range)
+    if result.level is None and applies_at_all:
+        confidence = f"{counted_questions(len(result.open_questions))} could still change it"
     else:
         confidence = f"confidence {round(result.confidence * 100)}%"
     return DimensionView(
         id=result.dimension_id,
         name=result.name,
-        level=level_view(result.level, names),
+        level=level_view(result.level, names, result.level_range if applies_at_all else None),
         score=None if result.score is None else round(result.score, 1),
         score_text=score_line,
         range_text=range_text(result.level, result.level_if_unknowns_in_place),
         confidence_text=confidence,
         notes=dimension_notes(result),
     )
+
+
+def counted_questions(count: int) -> str:
+    return "1 question" if count == 1 else f"{count} questions"
 
 
 def level_score_text(dimensions: tuple[DimensionView, ...]) -> str | None:
@@ -311,13 +358,18 @@ def _weakest_link_text(report: Report, focus: DimensionResult) -> str:
 def build_view(report: Report) -> ReportView:
     names = dict(report.level_names)
     names_by_dimension = {d.dimension_id: d.name for d in report.dimensions}
-    overall = level_view(report.overall_level, names)
+    overall = level_view(report.overall_level, names, report.overall_level_range)
     dimensions = tuple(_dimension_view(d, names) for d in report.dimensions)
     recommendation = _recommendation(report, names_by_dimension)
     overall_range = range_text(report.overall_level, report.overall_level_if_unknowns_in_place)
     if report.overall_level is None:
-        missing = [d.name for d in report.dimensions if d.level is None]
-        headline = f"No overall level yet: not enough answers in {', '.join(missing)}."
+        between = (
+            f"it is between {report.overall_level_range[0]} and {report.overall_level_range[1]}, and "
+            if report.overall_level_range
+            else ""
+        )
+        still = counted_questions(len(report.to_answer))
+        headline = f"No overall level yet: {between}{still} could still change it."
     else:
         headline = f"Overall {overall.label}" + (f" ({overall_range})" if overall_range else "") + "."
         if report.focus_dimension_id is not None:
@@ -330,6 +382,18 @@ def build_view(report: Report) -> ReportView:
                 )
             else:
                 headline += " " + _weakest_link_text(report, focus)
+        unsettled = [d for d in report.dimensions if d.level is None and d.score_range is not None]
+        if unsettled:
+            ranges = _and([f"{d.name} {d.level_range[0]} to {d.level_range[1]}" for d in unsettled])
+            headline += f" Stopped when the overall level was settled; not settled: {ranges}."
+    not_asked = tuple(text for _, text in report.not_asked)
+    not_asked_text = (
+        f"{counted_questions(len(not_asked))} not asked: no answer to "
+        f"{'it' if len(not_asked) == 1 else 'them'} could change a level. Answer "
+        f"{'it' if len(not_asked) == 1 else 'them'} for a complete picture and more Next Steps."
+        if not_asked and report.overall_level is not None and not report.to_answer
+        else None
+    )
     outcomes = tuple(
         f"{o.question_text} {o.answer_label if o.answer_label else 'Not known'}" for o in report.outcomes
     )
@@ -344,9 +408,10 @@ def build_view(report: Report) -> ReportView:
         bank_version=report.bank_version,
         overall=overall,
         overall_score=None if report.overall_score is None else round(report.overall_score, 1),
-        overall_score_text=score_text(report.overall_score),
+        overall_score_text=score_text(report.overall_score, report.overall_score_range),
         overall_range_text=overall_range,
         rule_text=f"Overall level = the {report.overall_level_rule}'s level: {OVERALL_RULE_REASON}.",
+        level_meaning_text=LEVEL_MEANING,
         headline=headline,
         dimensions=dimensions,
         level_score_text=level_score_text(dimensions),
@@ -354,6 +419,8 @@ def build_view(report: Report) -> ReportView:
         next_steps=tuple(_step_view(s, names_by_dimension) for s in report.next_steps),
         find_out=tuple(text for _, text in report.find_out),
         to_answer=tuple(text for _, text in report.to_answer),
+        not_asked=not_asked,
+        not_asked_text=not_asked_text,
         outcomes=outcomes,
         disagreements=_disagreement_text(report, names_by_dimension),
         pulse_index=None if report.pulse_index is None else round(report.pulse_index, 1),

@@ -6,8 +6,11 @@ The rules (docs/levels.md states the same):
   and the level: not knowing never pays. The report says how high the level could go if every unknown
   were in place, and lists each "Don't know" as something to find out.
 - Dimension score: 100 × Σ(weight × value) ÷ Σ(weight) over the applicable practices.
-- Coverage: the weight answered (an option or "Don't know") ÷ the applicable weight. Under the bank's
-  `min_coverage` (default 0.6) the dimension has no level: "not enough answers".
+- Settled: a question nobody was asked counts neither way. A level of a dimension is settled when no
+  answers to its unasked questions could change whether it holds (filling them all with "not in place" and
+  all with "in place" gives the same result); the dimension's level is given only when every one of its
+  levels is settled, and otherwise the report gives the range the unasked questions allow. A score is
+  exact only when every applicable practice was answered; otherwise it is the range the unasked allow.
 - Level: each level ℓ from 2 to the dimension's ceiling is checked on its own practices, as CMMI
   checks its process areas: the applicable practices tagged at ℓ (level-1 practices count with level 2)
   are substantially in place (weighted attainment ≥ the level's threshold: `attainment_thresholds`,
@@ -18,8 +21,10 @@ The rules (docs/levels.md states the same):
   level; under the former rule (the highest level with every level below it holding) one answer at
   level 2 could drop a dimension from 4 to 1. The ceiling is the highest level the bank tags a practice
   of that dimension at.
-- Overall level: the weakest dimension's level (none while a dimension has too few answers). Overall
-  score: the mean of the dimension scores, so a dimension with more questions does not count for more.
+- Overall level: the weakest dimension's level, settled as soon as the lowest dimension's range cannot
+  go higher than every other dimension's range can go lower, even while some dimension levels are not.
+  Overall score: the mean of the dimension scores, so a dimension with more questions does not count for
+  more.
 - Pulse index: the same mean, over the bank's pulse practices only.
 """
 
@@ -87,6 +92,8 @@ class LevelShortfall:
 
     level: int
     attainment: float  # weighted attainment of the practices checked at this level
+    # The same with every practice nobody was asked in place: equal to `attainment` when all were asked.
+    attainment_at_most: float
     threshold: float
     failing_gates: tuple[GateFailure, ...]
     weakest: tuple[str, ...]  # the failing gates' names, then the practices furthest from in place
@@ -100,23 +107,29 @@ class LevelShortfall:
 class DimensionResult:
     dimension_id: str
     name: str
-    score: float | None  # None when no practice of the dimension applies
-    level: int | None  # None when too little was answered ("not enough answers")
-    level_if_unknowns_in_place: int | None  # the top of the range: every unknown scored as in place
+    score: float | None  # None when no practice of the dimension applies, or some were not answered
+    score_range: tuple[float, float] | None  # what the unanswered practices allow; None when none applies
+    level: int | None  # None while some level is not settled, or when no practice applies
+    level_range: tuple[int, int]  # the lowest and highest level the unanswered practices allow
+    level_if_unknowns_in_place: int | None  # the top of the range: every "Don't know" scored as in place
     level_without_gates: int | None  # what attainment alone would give
     ceiling: int
     holding_gates: tuple[GateFailure, ...]  # the failing gates: each costs the dimension one level
     shortfalls: tuple[LevelShortfall, ...]  # every level that falls short, lowest first
     confidence: float  # weight answered with an option ÷ applicable weight
-    coverage: float  # weight answered with an option or "Don't know" ÷ applicable weight
     answered: int
     dont_know: tuple[str, ...]  # question ids
-    unanswered: tuple[str, ...]  # question ids
+    unanswered: tuple[str, ...]  # question ids that apply and were not answered
+    # The unanswered practices that can still change the level: those of levels not settled yet.
+    open_questions: tuple[str, ...]
+    # Every practice that applies is unanswered and could be answered "Not applicable", which would leave
+    # the dimension with none: its level is not settled until one is answered.
+    may_have_none: bool
     not_applicable: int
     skipped: int  # switched off by a context answer
 
     @property
-    def enough_answers(self) -> bool:
+    def settled(self) -> bool:
         return self.level is not None
 
     @property
@@ -173,15 +186,19 @@ class Report:
     bank_title: str
     bank_reviewed: str
     dimensions: tuple[DimensionResult, ...]
-    overall_score: float | None
-    overall_level: int | None
+    overall_score: float | None  # None unless every dimension's score is exact
+    overall_score_range: tuple[float, float] | None
+    overall_level: int | None  # settled even while some dimension levels are not
+    overall_level_range: tuple[int, int] | None
     overall_level_if_unknowns_in_place: int | None
     overall_level_rule: str
     focus_dimension_id: str | None
     recommendation: Recommendation | None
     next_steps: tuple[NextStep, ...]
     find_out: tuple[tuple[str, str], ...]  # (question id, question text) answered "Don't know"
-    to_answer: tuple[tuple[str, str], ...]  # unanswered, in dimensions without enough answers
+    to_answer: tuple[tuple[str, str], ...]  # unanswered practices that can still change a level
+    # Unanswered practices that could not change any level (their levels were settled without them).
+    not_asked: tuple[tuple[str, str], ...]
     outcomes: tuple[OutcomeResult, ...]
     disagreements: tuple[Disagreement, ...]
     pulse_index: float | None
@@ -210,10 +227,8 @@ def level_holds(
     practices: list[Question], values: Mapping[str, float], bank: QuestionBank, level: int, gates: bool = True
 ) -> bool:
     """Whether the practices checked at `level` are substantially in place and none of its gates fails."""
-    pool = [q for q in practices if _checked_at(q, level)]
-    weight = sum(q.weight for q in pool)
-    attainment = sum(q.weight * values[q.id] for q in pool) / weight if weight else 1.0
-    if not _at_least(attainment, bank.threshold_at(level)):
+    pool = _pool(practices, level)
+    if not _at_least(_attainment(pool, values), bank.threshold_at(level)):
         return False
     return not gates or all(
         _at_least(values[q.id], bank.gate_pass_mark) for q in pool if q.gate and q.level == level
@@ -239,30 +254,45 @@ def _shortfalls(
     bank: QuestionBank,
     ceiling: int,
     failing: list[GateFailure],
+    unasked: Mapping[str, float],
 ) -> tuple[LevelShortfall, ...]:
+    """Every level that falls short. `unasked` holds the practices nobody was asked, at 1: the attainment
+    then reads "at most", since the level falls short whatever they would have said."""
     found = []
     for level in range(2, ceiling + 1):
         if level_holds(practices, values, bank, level):
             continue
-        pool = [q for q in practices if _checked_at(q, level)]
-        weight = sum(q.weight for q in pool)
-        attainment = sum(q.weight * values[q.id] for q in pool) / weight if weight else 1.0
+        pool = _pool(practices, level)
         gates = [g.question_id for g in failing if g.level == level]
-        # The failing gates first, then the practices by how much their gap weighs.
+        # The failing gates first, then the answered practices by how much their gap weighs.
         gaps = sorted(
-            (q for q in pool if values[q.id] < 1.0),
+            (q for q in pool if values[q.id] < 1.0 and q.id not in unasked),
             key=lambda q: (q.id not in gates, -q.weight * (1.0 - values[q.id])),
         )
         found.append(
             LevelShortfall(
                 level=level,
-                attainment=attainment,
+                attainment=_attainment(pool, values),
+                attainment_at_most=_attainment(pool, {**values, **unasked}),
                 threshold=bank.threshold_at(level),
                 failing_gates=tuple(g for g in failing if g.level == level),
                 weakest=tuple(q.short_name for q in gaps[:2]),
             )
         )
     return tuple(found)
+
+
+def _pool(practices: list[Question], level: int) -> list[Question]:
+    return [q for q in practices if _checked_at(q, level)]
+
+
+def _attainment(pool: list[Question], values: Mapping[str, float]) -> float:
+    weight = sum(q.weight for q in pool)
+    return sum(q.weight * values[q.id] for q in pool) / weight if weight else 1.0
+
+
+def _weighted_score(practices: list[Question], values: Mapping[str, float]) -> float:
+    return 100.0 * _attainment(practices, values)
 
 
 def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str, Answer]) -> DimensionResult:
@@ -291,40 +321,67 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
     ceiling = bank.level_ceiling(dimension_id)
     applicable_weight = sum(q.weight for q in applicable)
     known_weight = sum(q.weight for q in applicable if q.id in known)
-    told_weight = known_weight + sum(q.weight for q in applicable if q.id in dont_know)
+    # "Don't know" counts as not in place; a question nobody was asked is bounded both ways: "Not
+    # applicable" on it gives a level and score between these two, since dropping a practice from a
+    # weighted mean lands between counting it at 0 and at 1.
     pessimistic = {q.id: known.get(q.id, 0.0) for q in applicable}
-    optimistic = {q.id: known.get(q.id, 1.0) for q in applicable}
-    coverage = told_weight / applicable_weight if applicable_weight else 0.0
-    score = (
-        100.0 * sum(q.weight * pessimistic[q.id] for q in applicable) / applicable_weight
-        if applicable_weight
-        else None
+    if_unasked_in_place = {**pessimistic, **{qid: 1.0 for qid in unanswered}}
+    if_unknowns_in_place = {**pessimistic, **{qid: 1.0 for qid in dont_know}}
+    any_apply = applicable_weight > 0
+    low = staged_level(applicable, pessimistic, bank, ceiling)
+    high = staged_level(applicable, if_unasked_in_place, bank, ceiling)
+    may_have_none = (
+        any_apply and not known and not dont_know and all(q.not_applicable is not None for q in applicable)
     )
-    enough = applicable_weight > 0 and _at_least(coverage, bank.min_coverage)
-    level = staged_level(applicable, pessimistic, bank, ceiling) if enough else None
+    level = low if any_apply and low == high and not may_have_none else None
+    open_levels = [
+        lvl
+        for lvl in range(2, ceiling + 1)
+        if level_holds(applicable, pessimistic, bank, lvl)
+        != level_holds(applicable, if_unasked_in_place, bank, lvl)
+    ]
+    open_ids = (
+        {q.id for q in applicable}
+        if may_have_none
+        else {q.id for lvl in open_levels for q in _pool(applicable, lvl)}
+    )
     failing = [
         GateFailure(q.id, q.text, q.level, q.id not in known, q.short_name)
         for q in applicable
-        if q.gate and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
+        if q.gate and q.id not in unanswered and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
     ]
-    without_gates = staged_level(applicable, pessimistic, bank, ceiling, gates=False) if enough else None
-    holding = tuple(g for g in failing if level is not None and g.level <= ceiling)
-    shortfalls = _shortfalls(applicable, pessimistic, bank, ceiling, failing) if enough else ()
+    settled = level is not None
+    score_range = (
+        (_weighted_score(applicable, pessimistic), _weighted_score(applicable, if_unasked_in_place))
+        if any_apply
+        else None
+    )
     return DimensionResult(
         dimension_id=dimension_id,
         name=bank.dimension(dimension_id).name,
-        score=score,
+        score=score_range[0] if score_range is not None and not unanswered else None,
+        score_range=score_range,
         level=level,
-        level_if_unknowns_in_place=staged_level(applicable, optimistic, bank, ceiling) if enough else None,
-        level_without_gates=without_gates,
+        level_range=(low, high) if any_apply else (1, ceiling),
+        level_if_unknowns_in_place=(
+            staged_level(applicable, if_unknowns_in_place, bank, ceiling) if settled else None
+        ),
+        level_without_gates=staged_level(applicable, pessimistic, bank, ceiling, gates=False)
+        if settled
+        else None,
         ceiling=ceiling,
-        holding_gates=holding,
-        shortfalls=shortfalls,
+        holding_gates=tuple(failing) if settled else (),
+        shortfalls=(
+            _shortfalls(applicable, pessimistic, bank, ceiling, failing, {qid: 1.0 for qid in unanswered})
+            if settled
+            else ()
+        ),
         confidence=known_weight / applicable_weight if applicable_weight else 0.0,
-        coverage=coverage,
         answered=len(known),
         dont_know=tuple(dont_know),
         unanswered=tuple(unanswered),
+        open_questions=tuple(qid for qid in unanswered if qid in open_ids),
+        may_have_none=may_have_none,
         not_applicable=not_applicable,
         skipped=skipped,
     )
@@ -464,13 +521,25 @@ def _with_focus_step(
     return steps
 
 
+def focus_dimension(
+    dimensions: tuple[DimensionResult, ...], overall_level: int | None
+) -> DimensionResult | None:
+    """The dimension that holds the overall level: one whose level is settled at it, the first in the
+    bank's order (the foundations first) when several are. Chosen from levels alone, never from a score,
+    so a run that skipped questions which could not change a level picks the same one as a full run."""
+    if overall_level is None:
+        return None
+    return next((d for d in dimensions if d.level == overall_level), None)
+
+
 def _advice(
-    bank: QuestionBank, answers: Mapping[str, Answer], dimensions: tuple[DimensionResult, ...]
+    bank: QuestionBank,
+    answers: Mapping[str, Answer],
+    dimensions: tuple[DimensionResult, ...],
+    overall_level: int | None,
 ) -> tuple[str | None, Recommendation | None, tuple[NextStep, ...]]:
     by_id = {d.dimension_id: d for d in dimensions}
-    placed = [d for d in dimensions if d.level is not None]
-    order = {d.dimension_id: i for i, d in enumerate(dimensions)}
-    focus = min(placed, key=lambda d: (d.level, d.score or 0.0, order[d.dimension_id]), default=None)
+    focus = focus_dimension(dimensions, overall_level)
     candidates = _candidates(bank, answers, by_id)
     steps = _pick_in_order(bank, answers, candidates, NEXT_STEPS_COUNT)
     focus_id = focus.dimension_id if focus else None
@@ -480,8 +549,9 @@ def _advice(
         own = [c for c in candidates if c.step.dimension_id == focus.dimension_id]
         holding = [c for c in own if c.sort_key[0] < 2] or own
         chosen = _pick_in_order(bank, answers, holding, RECOMMENDED_PRACTICES) if holding else []
-        to_level = None if focus.level is None or focus.level >= focus.ceiling else focus.level + 1
-        recommendation = Recommendation(focus.dimension_id, focus.level, to_level, tuple(chosen))
+        level = focus.level_range[1]
+        to_level = None if level >= focus.ceiling else level + 1
+        recommendation = Recommendation(focus.dimension_id, level, to_level, tuple(chosen))
     return focus_id, recommendation, tuple(steps)
 
 
@@ -523,7 +593,8 @@ def _mean(values: Iterable[float]) -> float | None:
 
 def pulse_index(bank: QuestionBank, answers: Mapping[str, Answer]) -> float | None:
     """The mean over dimensions of the score over the bank's pulse practices, computed exactly as a
-    dimension score is; a pulse result and a full result are compared on this one figure."""
+    dimension score is; a pulse result and a full result are compared on this one figure. None while a
+    pulse practice that applies is unanswered: the figure is exact or not given."""
     chosen = set(bank.pulse)
     per_dimension = []
     for dimension in bank.dimensions:
@@ -534,6 +605,8 @@ def pulse_index(bank: QuestionBank, answers: Mapping[str, Answer]) -> float | No
             and applies(q, answers, bank)
             and not isinstance(answers.get(q.id), NotApplicable)
         ]
+        if any(q.id not in answers for q in applicable):
+            return None
         weight = sum(q.weight for q in applicable)
         if weight:
             per_dimension.append(
@@ -547,22 +620,45 @@ def pulse_index(bank: QuestionBank, answers: Mapping[str, Answer]) -> float | No
 # The report --------------------------------------------------------------------------------------
 
 
+def overall_range(dimensions: Iterable[DimensionResult]) -> tuple[int, int] | None:
+    """The weakest-dimension rule over each dimension's range: the overall level is settled when the two
+    ends meet, even while some dimension levels are not. None while no dimension is sure to have a
+    practice that applies."""
+    placed = [d for d in dimensions if d.score_range is not None]
+    # A dimension that may turn out to have no practice can only lower the bottom of the range.
+    present = [d for d in placed if not d.may_have_none]
+    if not present:
+        return None
+    return min(d.level_range[0] for d in placed), min(d.level_range[1] for d in present)
+
+
 def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
     dimensions = tuple(score_dimension(bank, d.id, answers) for d in bank.dimensions)
     by_id = {d.dimension_id: d for d in dimensions}
-    complete = all(d.level is not None for d in dimensions)
-    overall_level = min(d.level for d in dimensions if d.level is not None) if complete else None
+    placed = [d for d in dimensions if d.score_range is not None]
+    level_range = overall_range(dimensions)
+    overall_level = level_range[0] if level_range is not None and level_range[0] == level_range[1] else None
+    every_level = bool(placed) and all(d.level is not None for d in placed)
     overall_high = (
-        min(d.level_if_unknowns_in_place for d in dimensions if d.level_if_unknowns_in_place is not None)
-        if complete
+        min(d.level_if_unknowns_in_place for d in placed if d.level_if_unknowns_in_place is not None)
+        if every_level
         else None
     )
-    overall_score = _mean(d.score for d in dimensions if d.score is not None) if complete else None
-    focus, recommendation, steps = _advice(bank, answers, dimensions)
+    exact = bool(placed) and all(d.score is not None for d in placed)
+    overall_score = _mean(d.score for d in placed if d.score is not None) if exact else None
+    ranges = [d.score_range for d in placed if d.score_range is not None]
+    score_range = (
+        (sum(r[0] for r in ranges) / len(ranges), sum(r[1] for r in ranges) / len(ranges)) if ranges else None
+    )
+    focus, recommendation, steps = _advice(bank, answers, dimensions, overall_level)
     outcomes, disagreements = _outcomes(bank, answers, by_id)
     find_out = tuple((qid, bank.question(qid).text) for d in dimensions for qid in d.dont_know)
-    to_answer = tuple(
-        (qid, bank.question(qid).text) for d in dimensions if d.level is None for qid in d.unanswered
+    to_answer = tuple((qid, bank.question(qid).text) for d in dimensions for qid in d.open_questions)
+    not_asked = tuple(
+        (qid, bank.question(qid).text)
+        for d in dimensions
+        for qid in d.unanswered
+        if qid not in d.open_questions
     )
     answered, applicable = answered_of_applicable(bank, answers)
     return Report(
@@ -572,7 +668,9 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         bank_reviewed=bank.reviewed,
         dimensions=dimensions,
         overall_score=overall_score,
+        overall_score_range=score_range,
         overall_level=overall_level,
+        overall_level_range=level_range,
         overall_level_if_unknowns_in_place=overall_high,
         overall_level_rule=OVERALL_LEVEL_RULE,
         focus_dimension_id=focus,
@@ -580,6 +678,7 @@ def score(bank: QuestionBank, answers: Mapping[str, Answer]) -> Report:
         next_steps=steps,
         find_out=find_out,
         to_answer=to_answer,
+        not_asked=not_asked,
         outcomes=outcomes,
         disagreements=disagreements,
         pulse_index=pulse_index(bank, answers),

@@ -6,6 +6,7 @@ from typing import TypeVar
 
 import pytest
 
+from bot.engine.adaptive import AskingMode
 from bot.engine.answers import DontKnow, NotApplicable, OptionChoice
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import (
@@ -46,7 +47,7 @@ Prompt = TypeVar("Prompt", AskQuestion, ShowReport, ShowCancelled, ShowExpired)
 
 
 def started(bank: QuestionBank) -> Conversation:
-    return advance(Conversation.new(bank), Start(), bank).state
+    return advance(Conversation.new(bank, AskingMode.FULL), Start(), bank).state
 
 
 def answer_current(state: Conversation, bank: QuestionBank, answer=None):
@@ -91,7 +92,7 @@ def test_the_design_state_names_all_exist():
 
 
 def test_a_new_conversation_rests_in_init_pinned_to_its_bank(small_bank):
-    state = Conversation.new(small_bank)
+    state = Conversation.new(small_bank, AskingMode.FULL)
 
     assert (state.phase, state.position, dict(state.answers), state.revision) == (Phase.INIT, 0, {}, 0)
     assert (state.bank_id, state.bank_version) == ("test", "1.0")
@@ -99,7 +100,7 @@ def test_a_new_conversation_rests_in_init_pinned_to_its_bank(small_bank):
 
 
 def test_start_loads_the_bank_and_asks_the_first_question(small_bank):
-    transition = advance(Conversation.new(small_bank), Start(), small_bank)
+    transition = advance(Conversation.new(small_bank, AskingMode.FULL), Start(), small_bank)
 
     assert transition.steps == (Phase.LOAD_Q, Phase.ASK_Q)
     assert transition.state.phase == Phase.ASK_Q
@@ -262,7 +263,7 @@ def test_expire_ends_the_conversation(small_bank):
 
 
 def test_a_conversation_can_be_cancelled_before_it_starts(small_bank):
-    assert advance(Conversation.new(small_bank), Cancel(), small_bank).state.phase == Phase.CANCELLED
+    assert advance(Conversation.new(small_bank, AskingMode.FULL), Cancel(), small_bank).state.phase == Phase.CANCELLED
 
 
 def test_start_twice_is_refused(small_bank):
@@ -271,7 +272,7 @@ def test_start_twice_is_refused(small_bank):
 
 @pytest.mark.parametrize("event", [AnswerQuestion("data_1", OptionChoice(0)), Back("data_1")])
 def test_answers_before_start_are_refused(small_bank, event):
-    refused(Conversation.new(small_bank), event, small_bank, NotStarted)
+    refused(Conversation.new(small_bank, AskingMode.FULL), event, small_bank, NotStarted)
 
 
 @pytest.mark.parametrize(("field", "value"), [("version", "2.0"), ("id", "other")])
@@ -292,11 +293,11 @@ def test_prompt_for_resends_the_current_question(small_bank):
     state = advance(state, Back("data_4"), small_bank).state
 
     assert prompt_for(state, small_bank) == AskQuestion(small_bank.question("data_3"), 3, 7, OptionChoice(1))
-    assert shown(prompt_for(Conversation.new(small_bank), small_bank), AskQuestion).question.id == "data_1"
+    assert shown(prompt_for(Conversation.new(small_bank, AskingMode.FULL), small_bank), AskQuestion).question.id == "data_1"
 
 
 def test_revision_counts_applied_events_only(small_bank):
-    state = Conversation.new(small_bank)
+    state = Conversation.new(small_bank, AskingMode.FULL)
     applied = 0
     events: list[Event] = [
         Start(),
@@ -505,7 +506,7 @@ def test_back_crosses_a_skip_and_a_changed_context_answer_changes_what_follows()
 def test_an_answer_a_later_context_answer_switched_off_no_longer_counts(mlops):
     llm_question = next(q for q in mlops.questions if q.applies_if is not None)
     answers = {"llm_features": OptionChoice(0), llm_question.id: OptionChoice(1)}
-    state = replace(Conversation.new(mlops), phase=Phase.ASK_Q, position=1, answers=answers)
+    state = replace(Conversation.new(mlops, AskingMode.FULL), phase=Phase.ASK_Q, position=1, answers=answers)
 
     ended = advance(state, Cancel(), mlops).prompt
 
@@ -524,7 +525,7 @@ def asking(transition: Transition) -> AskQuestion:
 
 
 def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_changed(mlops):
-    started = advance(Conversation.new(mlops), Start(), mlops)
+    started = advance(Conversation.new(mlops, AskingMode.FULL), Start(), mlops)
     first = asking(started)
     assert (first.number, first.total, first.count_note) == (1, 60, None)
 
@@ -540,7 +541,7 @@ def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_change
 
 
 def test_changing_the_context_answer_back_says_the_questions_apply_again(mlops):
-    started = advance(Conversation.new(mlops), Start(), mlops).state
+    started = advance(Conversation.new(mlops, AskingMode.FULL), Start(), mlops).state
     shortened = advance(started, AnswerQuestion("llm_features", OptionChoice(0)), mlops)
     back = advance(shortened.state, Back(asking(shortened).question.id), mlops)
     assert asking(back).count_note is None

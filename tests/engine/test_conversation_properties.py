@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.engine.adaptive import AskingMode
 from bot.engine.answers import DontKnow, NotApplicable, OptionChoice, choices
 from bot.engine.bank import QuestionBank
 from bot.engine.conversation import (
@@ -64,7 +65,7 @@ class Run:
 
     def __init__(self, bank: QuestionBank):
         self.bank = bank
-        self.state = Conversation.new(bank)
+        self.state = Conversation.new(bank, AskingMode.FULL)
         self.applied = 0
         self.furthest = 0
 
