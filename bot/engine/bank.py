@@ -136,6 +136,17 @@ AnyQuestion = Annotated[
 QUESTION_KINDS = ("practice", "context", "outcome")
 
 
+class MeasuredLength(_Strict):
+    """How many questions an adaptive run of this bank asks (context and practice questions), measured by
+    benchmarks/questions_asked.py over the golden teams and simulated teams and written here by it, so
+    every length the app states is a measurement, not a guess."""
+
+    median: Annotated[int, Field(ge=1)]
+    p90: Annotated[int, Field(ge=1)]
+    # Questions until the overall level is settled, where a person may stop.
+    overall_median: Annotated[int, Field(ge=1)]
+
+
 class QuestionBank(_Strict):
     id: BankId
     title: ShortText
@@ -145,19 +156,20 @@ class QuestionBank(_Strict):
     description: LongText
     # What changed in this version, for the report's footer.
     changes: LongText | None = None
+    asked: MeasuredLength | None = None
     levels: Annotated[list[LevelInfo], Field(min_length=4, max_length=4)]
     dimensions: Annotated[list[Dimension], Field(min_length=1, max_length=10)]
     questions: Annotated[list[AnyQuestion], Field(min_length=1)]
     # The practice ids whose score is the pulse index, carried by every result of this bank.
     pulse: list[Identifier] = []
     # The level rule (docs/levels.md): share of a level's own practices' weight that must be in place,
-    # the answer value a gate must reach, and the share of a dimension that must be answered.
+    # and the answer value a gate must reach. A level is given once it is settled (bot/engine/scoring.py),
+    # so no share of answers is required.
     attainment_threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
     # A level's own threshold where it differs, e.g. {2: 0.5}: a documented practice done by hand counts
     # as in place at level 2 ("Repeatable"), while levels 3 and 4 ask for automation.
     attainment_thresholds: dict[Level, Annotated[float, Field(gt=0.0, le=1.0)]] = {}
     gate_pass_mark: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    min_coverage: Annotated[float, Field(gt=0.0, le=1.0)] = 0.6
     # A short pulse bank may lower this; a full assessment needs enough questions to mean something.
     min_questions_per_dimension: Annotated[int, Field(ge=1)] = 3
     # How many practices each level of each dimension must rest on (checked by `validate`), so that no

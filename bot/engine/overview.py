@@ -8,7 +8,9 @@ The two static files are written from `app_description` by scripts/write_descrip
 
 from __future__ import annotations
 
-from bot.engine.bank import QuestionBank
+import math
+
+from bot.engine.bank import SECONDS_PER_QUESTION, QuestionBank
 from bot.engine.scoring import NEXT_STEPS_COUNT
 
 PRODUCT = "MLOps Compass"
@@ -21,12 +23,35 @@ def counted(count: int, noun: str, in_words: bool = False) -> str:
     return f"{number} {noun}" if count == 1 else f"{number} {noun}s"
 
 
-def length(bank: QuestionBank) -> str:
-    """ "8 questions, about 4 minutes", or "50 to 60 questions, about 30 minutes" where context answers
-    can switch questions off; the minutes are those of the most questions."""
+def minutes(questions: int) -> str:
+    return counted(max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60)), "minute")
+
+
+def full_length(bank: QuestionBank) -> str:
+    """Every question: "8 questions, about 4 minutes", or "50 to 60 questions, about 30 minutes" where
+    context answers can switch questions off; the minutes are those of the most questions."""
     fewest, most = bank.question_counts
     questions = counted(most, "question") if fewest == most else f"{fewest} to {most} questions"
     return f"{questions}, about {counted(bank.estimated_minutes, 'minute')}"
+
+
+def length(bank: QuestionBank) -> str:
+    """What an adaptive run asks, as measured (bank.asked): "about 32 questions, 16 minutes (at most 41
+    for 9 in 10 people)"; the full length for a bank that was never measured."""
+    asked = bank.asked
+    if asked is None:
+        return full_length(bank)
+    return (
+        f"about {counted(asked.median, 'question')}, {minutes(asked.median)} "
+        f"(at most {asked.p90} for 9 in 10 people)"
+    )
+
+
+def settled_after(bank: QuestionBank) -> str | None:
+    """When the overall level is usually known, where a person may stop: "after about 11 questions"."""
+    if bank.asked is None:
+        return None
+    return f"after about {counted(bank.asked.overall_median, 'question')}"
 
 
 def report_contents(bank: QuestionBank) -> str:

@@ -37,7 +37,7 @@ def test_a_valid_bank_loads_with_its_content(base_dict):
     assert [o.value for o in bank.practice("data_1").options] == [0.0, 0.5, 1.0]
     assert bank.question("ops_2").not_applicable == "We have no live traffic"
     assert bank.reviewed == "2026-11"
-    assert (bank.attainment_threshold, bank.gate_pass_mark, bank.min_coverage) == (0.7, 0.5, 0.6)
+    assert (bank.attainment_threshold, bank.gate_pass_mark) == (0.7, 0.5)
 
 
 def test_a_bank_in_json_loads_too(base_dict):
