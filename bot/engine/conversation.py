@@ -174,8 +174,9 @@ class Conversation:
     # Counts applied events; a front end may put it in its buttons to recognise an outdated message.
     revision: int = 0
     mode: AskingMode = AskingMode.ADAPTIVE
-    # The questions shown, in the order first shown: what Back walks.
-    asked: tuple[str, ...] = ()
+    # The positions of the questions shown, in the order first shown: what Back walks. Positions, not ids,
+    # keep a stored state small; the bank is pinned by version, so they always name the same questions.
+    asked: tuple[int, ...] = ()
     # Whether a settled overall level is still to be offered as a place to stop.
     offer_stop: bool = False
 
@@ -229,8 +230,8 @@ class Conversation:
             if phase not in RESTING_PHASES:
                 raise CorruptState(f"{phase} is not a resting state")
             asked = data.get("asked", [])
-            if not isinstance(asked, list) or not all(isinstance(qid, str) for qid in asked):
-                raise CorruptState(f"asked must be a list of question ids, not {asked!r}")
+            if not isinstance(asked, list) or not all(type(position) is int for position in asked):
+                raise CorruptState(f"asked must be a list of question positions, not {asked!r}")
             return cls(
                 bank_id=str(data["bank"]),
                 bank_version=str(data["bank_version"]),
@@ -310,13 +311,20 @@ class Transition:
 # The transition function -------------------------------------------------------------------------
 
 
+def _asked_ids(state: Conversation, bank: QuestionBank) -> list[str]:
+    """The questions shown so far, in order, that still apply."""
+    return [
+        bank.questions[position].id
+        for position in state.asked
+        if applies(bank.questions[position], state.answers, bank)
+    ]
+
+
 def _shown(state: Conversation, bank: QuestionBank) -> list[str]:
     """The questions shown so far that still apply, the current one included."""
+    shown = _asked_ids(state, bank)
     current = bank.questions[state.position].id
-    asked = [*state.asked, current] if current not in state.asked else list(state.asked)
-    return [
-        qid for qid in asked if qid in bank.question_ids and applies(bank.question(qid), state.answers, bank)
-    ]
+    return shown if current in shown else [*shown, current]
 
 
 def _ask(state: Conversation, bank: QuestionBank, count_note: str | None = None) -> AskQuestion:
@@ -358,11 +366,7 @@ def _previous_position(bank: QuestionBank, answers: Mapping[str, Answer], before
 def _back_position(state: Conversation, bank: QuestionBank, from_id: str) -> int | None:
     """The question shown before `from_id`; for a state stored before questions were recorded in order
     (format 1, always a full run), the one before it in the bank."""
-    shown = [
-        qid
-        for qid in state.asked
-        if qid in bank.question_ids and applies(bank.question(qid), state.answers, bank)
-    ]
+    shown = _asked_ids(state, bank)
     if from_id in shown:
         index = shown.index(from_id)
         return bank.position(shown[index - 1]) if index > 0 else None
@@ -372,8 +376,7 @@ def _back_position(state: Conversation, bank: QuestionBank, from_id: str) -> int
 
 
 def _showing(state: Conversation, bank: QuestionBank, position: int, **changes: Any) -> Conversation:
-    question_id = bank.questions[position].id
-    asked = state.asked if question_id in state.asked else (*state.asked, question_id)
+    asked = state.asked if position in state.asked else (*state.asked, position)
     return replace(state, phase=Phase.ASK_Q, position=position, asked=asked, **changes)
 
 
@@ -406,8 +409,10 @@ def _offer_stop(state: Conversation, bank: QuestionBank) -> OfferStop:
 def _check_bank(state: Conversation, bank: QuestionBank) -> None:
     if bank.id != state.bank_id or bank.version != state.bank_version:
         raise BankChanged(state.bank_id, f"{state.bank_id} {state.bank_version}", f"{bank.id} {bank.version}")
-    if state.phase == Phase.ASK_Q and not 0 <= state.position < len(bank.questions):
+    if state.phase in (Phase.ASK_Q, Phase.OVERALL_SETTLED) and not 0 <= state.position < len(bank.questions):
         raise CorruptState(f"position {state.position} outside the bank's {len(bank.questions)} questions")
+    if not all(0 <= position < len(bank.questions) for position in state.asked):
+        raise CorruptState(f"a question shown is outside the bank's {len(bank.questions)} questions")
     # A stored answer the bank does not offer would crash scoring, or (a negative index) silently
     # score as another option.
     for question_id, answer in state.answers.items():
@@ -506,10 +511,10 @@ def _after_settled(state: Conversation, event: Event, bank: QuestionBank, revisi
         going = _showing(state, bank, state.position, revision=revision, offer_stop=False)
         return Transition(going, _ask(going, bank), (Phase.ASK_Q,))
     if isinstance(event, Back):
-        last = state.asked[-1] if state.asked else None
-        if event.question_id != last or last is None:
+        last = bank.questions[state.asked[-1]].id if state.asked else None
+        if last is None or event.question_id != last:
             raise StaleQuestion(last, event.question_id)
-        back = _showing(state, bank, bank.position(last), revision=revision)
+        back = _showing(state, bank, state.asked[-1], revision=revision)
         return Transition(back, _ask(back, bank), (Phase.ASK_Q,))
     question = event.question_id if isinstance(event, AnswerQuestion) else None
     raise StaleQuestion(None, question or "")

@@ -163,7 +163,7 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
         in_place = _percent(shortfall.attainment_at_most)
         amount = in_place if exact else f"at most {in_place}"
         parts.append(f"practices {amount} in place, {_percent(shortfall.threshold)} needed{weakest}")
-    return f"level {shortfall.level} falls short: " + "; ".join(parts)
+    return f"Level {shortfall.level} falls short: " + "; ".join(parts)
 
 
 def _reaches(value: float, threshold: float) -> bool:

@@ -208,7 +208,7 @@ def test_back_from_the_offer_returns_to_the_last_answer_and_the_offer_comes_agai
         assert isinstance(transition.prompt, AskQuestion)
         question = transition.prompt.question
         transition = advance(transition.state, AnswerQuestion(question.id, answers[question.id]), mlops)
-    last = transition.state.asked[-1]
+    last = mlops.questions[transition.state.asked[-1]].id
     back = advance(transition.state, Back(last), mlops)
     assert isinstance(back.prompt, AskQuestion)
     assert back.prompt.question.id == last

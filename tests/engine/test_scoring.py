@@ -80,14 +80,25 @@ def test_dont_know_counts_as_not_in_place_and_the_range_says_how_high_it_could_g
     assert unknown.confidence == pytest.approx(5 / 7)
 
 
-def test_under_60_percent_of_the_weight_answered_gives_no_level():
+def test_a_level_is_given_once_no_unasked_answer_could_change_it():
     bank = data_bank()
-    # Answered: q1 (1) + q3 (3) = 4 of 7 = 57% → no level; adding q4 makes 5 of 7 = 71%.
+    # Unasked: the gate q2 could pass or fail level 2, q4 hold or fail level 4: anywhere from 2 to 4.
     thin = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q3": 1.0}))
-    enough = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q3": 1.0, "q4": 1.0}))
-    assert thin.level is None and thin.unanswered == ("q2", "q4")
-    # The unanswered gate counts as failing: level 2 short, levels 3 and 4 hold → 3.
-    assert enough.level == 3
+    assert (thin.level, thin.level_range, thin.open_questions) == (None, (2, 4), ("q2", "q4"))
+    assert (thin.score, thin.score_range) == (None, (4 / 7 * 100, 100.0))
+    # q4 settles level 4; the gate still decides level 2: 3 or 4.
+    more = score_dimension(bank, "data", by_value(bank, {"q1": 1.0, "q3": 1.0, "q4": 1.0}))
+    assert (more.level, more.level_range, more.open_questions) == (None, (3, 4), ("q2",))
+
+
+def test_a_failing_gate_settles_its_level_without_the_rest_of_its_practices():
+    bank = data_bank()
+    # Level 2 falls short on its gate whatever q1 says; levels 3 and 4 hold: 3, with q1 never asked.
+    result = score_dimension(bank, "data", by_value(bank, {"q2": 0.0, "q3": 1.0, "q4": 1.0}))
+    assert (result.level, result.level_range, result.open_questions, result.unanswered) == (3, (3, 3), (), ("q1",))
+    assert result.score is None and result.score_range == (4 / 7 * 100, 5 / 7 * 100)
+    report = score(bank, by_value(bank, {"q2": 0.0, "q3": 1.0, "q4": 1.0}))
+    assert [qid for qid, _ in report.not_asked] == ["q1"] and report.to_answer == ()
 
 
 def test_not_applicable_leaves_the_practice_out():
@@ -197,11 +208,11 @@ def test_a_step_never_comes_before_one_it_depends_on():
 
 def test_at_least_one_next_step_is_in_the_focus_dimension():
     bank = scoring_bank(
-        [question(f"d{i}", "data", level=2, weight=3) for i in range(6)] + [question("o1", "ops", level=2)]
+        [question("o1", "ops", level=2)] + [question(f"d{i}", "data", level=2, weight=3) for i in range(6)]
     )
     answers = by_value(bank, {**{f"d{i}": 0.5 for i in range(6)}, "o1": 0.0})
     report = score(bank, answers)
-    # Both dimensions sit at level 1; ops scores lower (0 against 50), so it is the focus. By weight × gap
+    # Both dimensions sit at level 1, so the first in the bank's order, ops, is the focus. By weight × gap
     # every data step (3 × 0.5) outranks ops's (1 × 1.0), so ops gets its step only by the focus rule.
     assert report.focus_dimension_id == "ops"
     assert [s.question_id for s in report.next_steps] == ["d0", "d1", "d2", "d3", "o1"]

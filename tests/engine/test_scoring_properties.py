@@ -98,9 +98,12 @@ def test_reports_are_well_formed(source, data):
     bank, answers, _ = data.draw(bank_answers_and_practice(source))
     report = score(bank, answers)
     for d in report.dimensions:
-        assert 0.0 <= d.confidence <= d.coverage + 1e-9 <= 1.0 + 1e-9
+        assert 0.0 <= d.confidence <= 1.0 + 1e-9
+        low, high = d.level_range
+        assert 1 <= low <= high <= d.ceiling
         if d.level is None:
             continue
+        assert d.level == low == high
         assert d.level_if_unknowns_in_place is not None and d.level_without_gates is not None
         assert 1 <= d.level <= d.level_if_unknowns_in_place <= d.ceiling
         assert d.level <= d.level_without_gates
