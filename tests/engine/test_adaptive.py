@@ -3,6 +3,7 @@ once offered as settled, is the full bank's; and the order and the offer to stop
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import pytest
@@ -11,12 +12,13 @@ from hypothesis import strategies as st
 
 from bot.engine.adaptive import AskingMode, questions_to_ask, standing
 from bot.engine.answers import Answer, DontKnow, OptionChoice
-from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
+from bot.engine.bank import ContextQuestion, OutcomeQuestion, Question, QuestionBank
 from bot.engine.conversation import (
     AnswerQuestion,
     AskQuestion,
     Back,
     Conversation,
+    Event,
     KeepGoing,
     NoStopOffered,
     OfferStop,
@@ -53,11 +55,11 @@ def answer_from(
     while not transition.state.finished:
         prompt = transition.prompt
         if isinstance(prompt, OfferStop):
-            event: object = StopHere() if stop else KeepGoing()
+            event: Event = StopHere() if stop else KeepGoing()
         else:
             assert isinstance(prompt, AskQuestion)
             event = AnswerQuestion(prompt.question.id, truth[prompt.question.id])
-        transition = advance(transition.state, event, bank)  # type: ignore[arg-type]
+        transition = advance(transition.state, event, bank)
         prompts.append(transition.prompt)
     return transition.state, prompts
 
@@ -106,7 +108,7 @@ def test_the_total_shown_never_grows_except_through_a_context_answer(case):
     bank, truth = case
     _, prompts = answer_from(bank, truth)
     asks = [p for p in prompts if isinstance(p, AskQuestion)]
-    for earlier, later in zip(asks, asks[1:], strict=False):
+    for earlier, later in itertools.pairwise(asks):
         if later.count_note is None:
             assert later.total <= earlier.total
         assert later.number == earlier.number + 1
@@ -134,7 +136,8 @@ def test_context_then_pulse_then_gates_then_the_heaviest(bank_id):
     rest = [q for q in order[len(contexts) + len(bank.pulse) :]]
     gates = [q for q in rest if getattr(q, "gate", False)]
     assert rest[: len(gates)] == gates
-    weights = [q.weight for q in rest[len(gates) :]]  # type: ignore[union-attr]
+    weights = [q.weight for q in rest[len(gates) :] if isinstance(q, Question)]
+    assert len(weights) == len(rest) - len(gates)
     assert weights == sorted(weights, reverse=True)
     assert not any(isinstance(q, OutcomeQuestion) for q in order)
 

@@ -30,8 +30,8 @@ def test_a_dimension_held_below_the_pulse_ceiling_has_both_notes_in_that_order()
     data = view.dimension("data")
     assert [note.kind for note in data.notes] == ["held", "ceiling"]
     assert data.notes[0].text.startswith(
-        "Held at level 1 of 3 by a gate: none of its 2 levels' practices hold. Level 2 falls short: gate Data "
-        "validation"
+        "Held at level 1 of 3 by a gate: none of its 2 levels' practices hold. "
+        "Level 2 falls short: gate Data validation"
     )
     assert data.notes[0].short_text == "held by a gate: Data validation before training"
     assert data.notes[1] == DimensionNote(

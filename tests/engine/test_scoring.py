@@ -95,7 +95,12 @@ def test_a_failing_gate_settles_its_level_without_the_rest_of_its_practices():
     bank = data_bank()
     # Level 2 falls short on its gate whatever q1 says; levels 3 and 4 hold: 3, with q1 never asked.
     result = score_dimension(bank, "data", by_value(bank, {"q2": 0.0, "q3": 1.0, "q4": 1.0}))
-    assert (result.level, result.level_range, result.open_questions, result.unanswered) == (3, (3, 3), (), ("q1",))
+    assert (result.level, result.level_range, result.open_questions, result.unanswered) == (
+        3,
+        (3, 3),
+        (),
+        ("q1",),
+    )
     assert result.score is None and result.score_range == (4 / 7 * 100, 5 / 7 * 100)
     report = score(bank, by_value(bank, {"q2": 0.0, "q3": 1.0, "q4": 1.0}))
     assert [qid for qid, _ in report.not_asked] == ["q1"] and report.to_answer == ()
