@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from bot.engine.answers import OptionChoice
-from bot.engine.bank import QuestionBank
-from bot.engine.overview import app_description, length, report_contents
+from bot.engine.bank import MeasuredLength, QuestionBank
+from bot.engine.overview import app_description, full_length, length, report_contents, settled_after
 from bot.engine.scoring import score
 
 from .synthetic import context_question, question, scoring_bank
 
 
-def test_the_shipped_banks_state_their_range_of_questions_and_minutes(
+def test_every_question_of_the_shipped_banks_is_a_range_of_questions_and_minutes(
     mlops: QuestionBank, pulse: QuestionBank
 ) -> None:
-    assert length(mlops) == "50 to 60 questions, about 30 minutes"
-    assert length(pulse) == "8 questions, about 4 minutes"
+    assert full_length(mlops) == "50 to 60 questions, about 30 minutes"
+    assert full_length(pulse) == "8 questions, about 4 minutes"
+
+
+def test_an_adaptive_run_is_stated_as_measured_with_the_minutes_of_the_median() -> None:
+    bank = scoring_bank([question("only", "data")])
+    measured = bank.model_copy(update={"asked": MeasuredLength(median=31, p90=41, overall_median=11)})
+    assert length(measured) == "about 31 questions, 16 minutes (at most 41 for 9 in 10 people)"
+    assert settled_after(measured) == "after about 11 questions"
+    # A bank nobody measured states every question, and no time for the overall level.
+    assert length(bank) == full_length(bank)
+    assert settled_after(bank) is None
 
 
 def test_one_question_is_worded_in_the_singular() -> None:
-    assert length(scoring_bank([question("only", "data")])) == "1 question, about 1 minute"
+    assert full_length(scoring_bank([question("only", "data")])) == "1 question, about 1 minute"
 
 
 def test_a_context_question_that_switches_questions_off_makes_a_range() -> None:
@@ -29,7 +39,7 @@ def test_a_context_question_that_switches_questions_off_makes_a_range() -> None:
             question("live_only", "data", applies_if={"question": "serving", "options": [2]}),
         ]
     )
-    assert length(bank) == "2 to 3 questions, about 2 minutes"
+    assert full_length(bank) == "2 to 3 questions, about 2 minutes"
 
 
 def test_the_full_bank_gives_levels_gates_a_recommendation_and_five_next_steps(mlops: QuestionBank) -> None:

@@ -22,7 +22,7 @@ from tests.golden_reports import (
     answered,
 )
 
-from .synthetic import answer_sets
+from .synthetic import answer_sets, by_value, question, scoring_bank
 
 
 def test_a_dimension_held_below_the_pulse_ceiling_has_both_notes_in_that_order() -> None:
@@ -111,3 +111,75 @@ def test_the_level_score_line_appears_exactly_when_a_higher_level_has_a_lower_sc
         if f"{d.name} has a higher level but a lower score" in view.level_score_text
     }
     assert said == higher
+
+
+def two_dimension_bank() -> QuestionBank:
+    """data: a level-2 gate and two level-2 practices, three level-3 practices; ops: one practice per
+    level 2 and 3 (ceiling 3 each)."""
+    return scoring_bank(
+        [
+            question("gate", "data", level=2, gate=True),
+            question("d2a", "data", level=2, weight=2),
+            question("d2b", "data", level=2),
+            question("d3a", "data", level=3),
+            question("d3b", "data", level=3),
+            question("d3c", "data", level=3),
+            question("o2", "ops", level=2),
+            question("o3", "ops", level=3),
+        ]
+    )
+
+
+def test_a_stopped_report_states_the_settled_overall_level_and_the_ranges_left() -> None:
+    bank = two_dimension_bank()
+    # data: the gate fails level 2; level 3's practices are not asked: 1 to 2. ops: both hold: 3.
+    view = build_view(score(bank, by_value(bank, {"gate": 0.0, "o2": 1.0, "o3": 1.0})))
+    data, ops = view.dimension("data"), view.dimension("ops")
+    assert data.level.label == "Level 1 to 2 · not settled" and data.level.range == (1, 2)
+    assert data.score is None and data.score_text.startswith("score 0.0 to ")
+    assert data.confidence_text == "3 questions could still change it"
+    assert ops.level.label == "Level 3 · Level 3 name" and ops.score == 100.0
+    assert view.overall.level is None
+    assert view.headline.startswith("No overall level yet: it is between 1 and 2")
+
+
+def test_a_report_with_levels_settled_names_what_was_not_asked_and_says_at_most() -> None:
+    bank = two_dimension_bank()
+    # data level 2 falls short on its gate, so d2a and d2b can change nothing; level 3 falls short
+    # whatever d3c says.
+    answers = {"gate": 0.0, "d3a": 0.0, "d3b": 0.0, "o2": 1.0, "o3": 1.0}
+    view = build_view(score(bank, by_value(bank, answers)))
+    data = view.dimension("data")
+    assert data.level.label == "Level 1 · Level 1 name"
+    assert view.overall.level == 1 and view.headline.startswith("Overall Level 1 · Level 1 name.")
+    assert "Stopped" not in view.headline
+    held = data.notes[0].text
+    assert held.startswith("Held at level 1 of 3 by a gate: none of its 2 levels' practices hold. ")
+    assert "Level 3 falls short: practices at most 33% in place, 70% needed" in held
+    assert view.not_asked == tuple(bank.question(q).text for q in ("d2a", "d2b", "d3c"))
+    assert view.not_asked_text is not None and view.not_asked_text.startswith(
+        "3 questions not asked: no answer to them could change a level."
+    )
+    assert view.level_meaning_text.startswith("A dimension's level is 1 plus the number of its levels")
+
+
+def test_an_overall_level_settled_before_every_dimension_says_which_are_not() -> None:
+    bank = two_dimension_bank()
+    # ops falls short at 2 and 3: level 1, so the overall level is 1 whatever data's open level 3 says.
+    answers = {"gate": 1.0, "d2a": 1.0, "d2b": 1.0, "o2": 0.0, "o3": 0.0}
+    view = build_view(score(bank, by_value(bank, answers)))
+    assert view.overall.level == 1
+    assert view.headline.endswith("Stopped when the overall level was settled; not settled: Data 2 to 3.")
+    assert view.not_asked_text is None  # questions that could still change a level come first
+    assert view.to_answer == tuple(bank.question(q).text for q in ("d3a", "d3b", "d3c"))
+
+
+def test_a_level_above_a_level_that_falls_short_reads_as_a_count() -> None:
+    bank = two_dimension_bank()
+    # data: level 2 falls short on practices (gate passes, d2a and d2b missing); level 3 holds.
+    answers = {"gate": 1.0, "d2a": 0.0, "d2b": 0.0, "d3a": 1.0, "d3b": 1.0, "d3c": 1.0, "o2": 1.0, "o3": 1.0}
+    held = build_view(score(bank, by_value(bank, answers))).dimension("data").notes[0].text
+    assert held.startswith(
+        "Held at level 2 of 3 by practices not in place: the practices of 1 of its 2 levels hold (level 3). "
+        "Level 2 falls short: practices 25% in place, 70% needed"
+    )
