@@ -27,12 +27,16 @@ def minutes(questions: int) -> str:
     return counted(max(1, math.ceil(questions * SECONDS_PER_QUESTION / 60)), "minute")
 
 
-def full_length(bank: QuestionBank) -> str:
-    """Every question: "8 questions, about 4 minutes", or "50 to 60 questions, about 30 minutes" where
-    context answers can switch questions off; the minutes are those of the most questions."""
+def every_question(bank: QuestionBank) -> str:
+    """ "8 questions", or "50 to 60 questions" where context answers can switch questions off."""
     fewest, most = bank.question_counts
-    questions = counted(most, "question") if fewest == most else f"{fewest} to {most} questions"
-    return f"{questions}, about {counted(bank.estimated_minutes, 'minute')}"
+    return counted(most, "question") if fewest == most else f"{fewest} to {most} questions"
+
+
+def full_length(bank: QuestionBank) -> str:
+    """Every question: "8 questions, about 4 minutes", or "50 to 60 questions, about 30 minutes"; the
+    minutes are those of the most questions."""
+    return f"{every_question(bank)}, about {counted(bank.estimated_minutes, 'minute')}"
 
 
 def length(bank: QuestionBank) -> str:
@@ -83,10 +87,19 @@ def app_description(command: str, full: QuestionBank, short: QuestionBank | None
     def typed(text: str) -> str:
         return f"`{text}`" if markdown else text
 
+    settled = settled_after(full)
+    if settled is None:
+        asks = f"the bot asks {length(full)}, one at a time in a DM."
+    else:
+        asks = (
+            f"the bot asks only the questions that can still change a level, one at a time in a DM: "
+            f"{length(full)}. The overall level is usually settled {settled}, and you can stop there; "
+            f"{typed(f'{command} start full')} asks all {every_question(full)}."
+        )
     text = (
         f"{PRODUCT} tells an ML team how mature its MLOps practice is and what to do next. Type "
-        f"{typed(command)} in a channel and the bot asks {length(full)}, one at a time in a DM. It then "
-        f"posts a maturity report to that channel: {report_contents(full)}."
+        f"{typed(command)} in a channel and {asks} It then posts a maturity report to that channel: "
+        f"{report_contents(full)}."
     )
     if short is not None:
         started = typed(f"{command} start {short.id}")

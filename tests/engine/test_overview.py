@@ -86,3 +86,15 @@ def test_the_app_description_names_the_full_bank_and_the_short_check(
     assert marked.replace("`", "") == plain
     assert "`/mlops-compass start pulse`" in marked
     assert "start pulse" not in app_description("/mlops-compass", mlops, None, markdown=False)
+
+
+def test_a_measured_bank_is_described_as_adaptive_with_the_way_to_answer_everything(
+    mlops: QuestionBank, pulse: QuestionBank
+) -> None:
+    measured = mlops.model_copy(update={"asked": MeasuredLength(median=31, p90=41, overall_median=11)})
+    text = app_description("/mlops-compass", measured, pulse, markdown=True)
+    assert (
+        "the bot asks only the questions that can still change a level, one at a time in a DM: about 31 "
+        "questions, 16 minutes (at most 41 for 9 in 10 people). The overall level is usually settled after "
+        "about 11 questions, and you can stop there; `/mlops-compass start full` asks all 50 to 60 questions."
+    ) in text
