@@ -6,7 +6,9 @@ any level, so an adaptive run does not ask them: the levels are those of the ful
 answers, always (tests/engine/test_adaptive.py proves it for any answers). The order:
 
 1. the context questions, since they decide which practices exist;
-2. the bank's pulse practices, so the pulse index is exact and every failing pulse gate settles its level;
+2. the bank's pulse practices, always, even where their level is already settled: the pulse index, which
+   a quarterly pulse compares with, is exact only with every one of them; and every failing pulse gate
+   settles its level;
 3. the other gates, since one failing answer settles a level;
 4. the heaviest open practice, which moves its level's attainment most.
 
@@ -90,17 +92,13 @@ def questions_to_ask(
         return unanswered
     open_ids = {qid for d in standing(bank, answers).dimensions for qid in d.open_questions}
     ranks = _adaptive_rank(bank)
-    wanted = [q for q in unanswered if isinstance(q, ContextQuestion) or q.id in open_ids]
+    always = {*bank.pulse}
+    wanted = [q for q in unanswered if isinstance(q, ContextQuestion) or q.id in open_ids or q.id in always]
     return sorted(wanted, key=lambda q: ranks[q.id])
 
 
-def still_open(bank: QuestionBank, answers: Mapping[str, Answer], question_id: str) -> bool:
-    """Whether an answer to `question_id` could change a level, with the other answers as they are: a
-    context question always can; a practice can while its level is not settled without it."""
-    question = bank.question(question_id)
-    if isinstance(question, ContextQuestion):
-        return True
-    if not isinstance(question, Question) or not applies(question, answers, bank):
-        return False
-    others = {qid: answer for qid, answer in answers.items() if qid != question_id}
-    return question_id in score_dimension(bank, question.dimension, others).open_questions
+def member_asking_mode(bank: QuestionBank, bands: Mapping[str, str | None]) -> AskingMode:
+    """How a team run asks each member: adaptively when every banded dimension is banded by level, which an
+    adaptive run settles exactly; every question when some dimension is banded by score, which is exact
+    only with every practice answered (bot/engine/team_bands.py chooses the bands)."""
+    return AskingMode.FULL if "score" in bands.values() else AskingMode.ADAPTIVE

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine.adaptive import AskingMode, questions_to_ask, standing
+from bot.engine.adaptive import AskingMode, member_asking_mode, questions_to_ask, standing
 from bot.engine.answers import Answer, DontKnow, OptionChoice
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, Question, QuestionBank
 from bot.engine.conversation import (
@@ -30,6 +30,7 @@ from bot.engine.conversation import (
     prompt_for,
 )
 from bot.engine.scoring import Report, score
+from bot.engine.team_bands import dimension_bands
 from tests.conftest import examples
 
 from .synthetic import answer_sets, by_value, generated_banks, question, scoring_bank, shipped_bank
@@ -231,3 +232,19 @@ def test_an_earlier_runs_answers_are_not_asked_again(mlops):
     assert isinstance(transition.prompt, AskQuestion)
     assert transition.prompt.question.id not in adaptive.answers
     assert transition.prompt.total == len(questions_to_ask(mlops, adaptive.answers, AskingMode.FULL))
+
+
+@PROPERTY
+@given(bank_and_truth())
+def test_the_pulse_index_is_exact_in_every_adaptive_run(case):
+    bank, truth = case
+    state, _ = answer_from(bank, truth)
+    assert score(bank, state.answers).pulse_index == score(bank, truth).pulse_index
+
+
+def test_a_team_banded_by_score_answers_every_question_and_one_banded_by_level_adaptively(mlops, pulse):
+    assert dimension_bands(mlops) and set(dimension_bands(mlops).values()) == {"level"}
+    assert member_asking_mode(mlops, dimension_bands(mlops)) is AskingMode.ADAPTIVE
+    # The pulse bands three dimensions by score, exact only with every practice answered.
+    assert "score" in dimension_bands(pulse).values()
+    assert member_asking_mode(pulse, dimension_bands(pulse)) is AskingMode.FULL
