@@ -375,7 +375,7 @@ def test_a_complete_mlops_state_stays_small(mlops, dont_know, bound):
 
     size = len(compact_json(state))
 
-    # 60 answers keyed by question id (bank 3.0.0); measured at 1447 bytes with option numbers and 1624
+    # 60 answers keyed by question id (bank 3.1.0); measured at 1447 bytes with option numbers and 1624
     # with "dk"
     assert len(state.answers) == 60
     assert size <= bound
