@@ -141,7 +141,7 @@ def test_two_assessments_in_a_row_show_the_change_a_chart_and_history(
     shown = user.reply()
     results = block_text(block(shown.params, "history-results"))
     assert results.startswith("*2 results, newest first*")
-    assert results.count("pulse v3.0.0") == 2
+    assert results.count(f"pulse v{PULSE.version}") == 2
     assert "Level 2 · score" in results and "Level 1 · score 0.0" in results
     trends = block_text(block(shown.params, "history-trends"))
     assert "*Data & Experimentation*: levels 1 → 3" in trends
