@@ -369,7 +369,7 @@ def write_bank(path: Path, bank: QuestionBank, measured: MeasuredLength, teams: 
         written, said = without_asked(text), "no asked block (adaptive asks them all at the median) in"
     if written != text:
         path.write_text(written, encoding="utf-8")
-    return f"{said} {path}"
+    return f"{said} {path.name}"
 
 
 # Running ------------------------------------------------------------------------------------------
