@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from bot.engine.answers import OptionChoice
-from bot.engine.bank import QuestionBank
-from bot.engine.overview import app_description, length, report_contents
+from bot.engine.bank import MeasuredLength, QuestionBank
+from bot.engine.overview import app_description, full_length, length, report_contents, settled_after
 from bot.engine.scoring import score
 
 from .synthetic import context_question, question, scoring_bank
 
 
-def test_the_shipped_banks_state_their_range_of_questions_and_minutes(
+def test_the_shipped_banks_state_their_full_range_of_questions_and_minutes(
     mlops: QuestionBank, pulse: QuestionBank
 ) -> None:
-    assert length(mlops) == "50 to 60 questions, about 30 minutes"
-    assert length(pulse) == "8 questions, about 4 minutes"
+    assert full_length(mlops) == "50 to 60 questions, about 30 minutes"
+    assert full_length(pulse) == "8 questions, about 4 minutes"
+
+
+def test_a_measured_bank_states_what_an_adaptive_run_asks_and_an_unmeasured_one_its_full_length(
+    mlops: QuestionBank,
+) -> None:
+    unmeasured = mlops.model_copy(update={"asked": None})
+    assert length(unmeasured) == full_length(mlops)
+    assert settled_after(unmeasured) is None
+    measured = mlops.model_copy(update={"asked": MeasuredLength(median=31, p90=42, overall_median=1)})
+    assert length(measured) == "about 31 questions, 16 minutes (at most 42 for 9 in 10 people)"
+    assert settled_after(measured) == "after about 1 question"
+
+
+def test_the_full_assessment_states_its_measured_length(mlops: QuestionBank) -> None:
+    # benchmarks/questions_asked.py --write measures it; a bank edit that drops the block fails here.
+    assert mlops.asked is not None
+    assert length(mlops).startswith(f"about {mlops.asked.median} questions")
 
 
 def test_one_question_is_worded_in_the_singular() -> None:
