@@ -1,22 +1,36 @@
-"""benchmarks/slack_load.py at the smallest scale: it runs to the end, its figures read as numbers, every
-person's report reached their channel once, and it leaves nothing in Redis."""
+"""The benchmarks at their smallest scale.
+
+- benchmarks/slack_load.py runs to the end, its figures read as numbers, every person's report reached
+  their channel once, and it leaves nothing in Redis.
+- benchmarks/questions_asked.py runs the engine for a few teams, states the figures it writes, and its
+  `--write` changes a bank file's `asked:` block and nothing else.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks import questions_asked
+from bot.engine.answers import OptionChoice
+from bot.engine.bank import MeasuredLength, OutcomeQuestion, parse_bank
+from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
+from bot.engine.scoring import score
 from bot.store import keys
-from tests.conftest import REAL_REDIS_URL, real_redis
+from tests.conftest import REAL_REDIS_URL, examples, real_redis
 
-# The benchmarks run as processes against the app: the slow tier (`-m "not e2e"` leaves it out).
-pytestmark = pytest.mark.e2e
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "slack_load.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "slack_load.py"
+QUESTIONS_ASKED = ROOT / "benchmarks" / "questions_asked.py"
+SHIPPED = sorted(DEFAULT_BANKS_DIR.glob("*.yaml"))
 MS_SPREAD = r"([\d,.]+) / ([\d,.]+) / ([\d,.]+)"
 
 
@@ -30,6 +44,8 @@ def line_of(output: str, label: str) -> str:
     return found[0]
 
 
+# The benchmarks run as processes against the app: the slow tier (`-m "not e2e"` leaves it out).
+@pytest.mark.e2e
 def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path: Path) -> None:
     redis_client = real_redis()
     command = [
@@ -68,3 +84,121 @@ def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path
     assert not list(redis_client.scan_iter(match=keys.workspace_pattern(workspace.group(1))))
     for index in keys.CLOCK_INDEXES:
         assert not list(redis_client.zscan_iter(index, match=f"{workspace.group(1)}*"))
+
+
+# questions_asked.py -------------------------------------------------------------------------------
+
+
+def added_lines(before: str, after: str) -> list[str]:
+    """The lines `after` adds to `before`; fails if it removes or changes any."""
+    diff = list(difflib.ndiff(before.splitlines(), after.splitlines()))
+    assert not [line for line in diff if line.startswith("- ")], "a line of the bank was changed"
+    return [line[2:] for line in diff if line.startswith("+ ")]
+
+
+def asked_figures(output: str) -> list[MeasuredLength]:
+    found = re.findall(r"^asked: \{median: (\d+), p90: (\d+), overall_median: (\d+)\}$", output, re.M)
+    return [MeasuredLength(median=int(a), p90=int(b), overall_median=int(c)) for a, b, c in found]
+
+
+@pytest.mark.e2e
+def test_questions_asked_measures_forty_teams_a_set_and_writes_only_the_asked_block(tmp_path: Path) -> None:
+    for bank_file in SHIPPED:
+        shutil.copy(bank_file, tmp_path / bank_file.name)
+    command = [sys.executable, str(QUESTIONS_ASKED), "--teams", "40", "--write", "--banks-dir", str(tmp_path)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=110, cwd=tmp_path)
+    output = finished.stdout
+    assert finished.returncode == 0, finished.stderr + output
+
+    catalog = BankCatalog.from_directory(tmp_path)
+    figures = asked_figures(output)
+    assert len(figures) == len(catalog.banks) == len(SHIPPED)
+    for bank, measured in zip(catalog.banks, figures, strict=True):
+        assert f"## {bank.id} {bank.version}" in output
+        assert re.search(r"^\| coherent, m per team ±0\.1 \| 40 \| \d+ / \d+ \|", output, re.M)
+        assert "| both simulated sets | 80 |" in output
+        # The shipped file as it would be without a block, so that the test holds whether it has one or not.
+        original = questions_asked.without_asked((DEFAULT_BANKS_DIR / f"{bank.id}.yaml").read_text("utf-8"))
+        written = (tmp_path / f"{bank.id}.yaml").read_text(encoding="utf-8")
+        assert questions_asked.without_asked(written) == original
+        practices = sum(not isinstance(q, OutcomeQuestion) for q in bank.questions)
+        if measured.median < practices:
+            assert bank.asked == measured
+            assert questions_asked.asked_block(measured, 80) in written
+            assert "python benchmarks/questions_asked.py --write" in written
+        else:
+            assert written == original and bank.asked is None
+    assert "Every run's levels equal the full bank's" in output
+    assert re.search(r"^\| azure_0 \| [\d/]+; \d \| \d+ \| \d+ \| 46 \|$", output, re.M)
+
+
+def test_a_team_that_does_not_answer_a_question_it_is_asked_stops_the_measurement() -> None:
+    bank = BankCatalog.from_directory().get("pulse")
+    answers = {q.id: OptionChoice(0) for q in bank.questions[1:]}
+    with pytest.raises(questions_asked.AdaptiveRunFailed, match=bank.questions[0].id):
+        questions_asked.run_team(bank, questions_asked.Team("silent", answers))
+
+
+def test_levels_other_than_the_full_banks_stop_the_measurement(monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = BankCatalog.from_directory().get("pulse")
+    answers = {q.id: OptionChoice(len(q.options) - 1) for q in bank.questions}
+    # What a broken engine would do: the full answers score one way, the answers asked another.
+    monkeypatch.setattr(
+        questions_asked, "score", lambda bank_, given: score(bank_, given if given is answers else {})
+    )
+    with pytest.raises(questions_asked.AdaptiveRunFailed, match="the full bank"):
+        questions_asked.run_team(bank, questions_asked.Team("strong", answers))
+
+
+figures = st.builds(
+    MeasuredLength,
+    median=st.integers(1, 200),
+    p90=st.integers(1, 200),
+    overall_median=st.integers(1, 200),
+)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(bank_file=st.sampled_from(SHIPPED), first=figures, second=figures, teams=st.integers(1, 10_000))
+def test_the_asked_block_goes_after_changes_and_replaces_itself(
+    bank_file: Path, first: MeasuredLength, second: MeasuredLength, teams: int
+) -> None:
+    original = questions_asked.without_asked(bank_file.read_text(encoding="utf-8"))
+    assert parse_bank(original, bank_file.name).asked is None
+    block = questions_asked.asked_block(first, teams)
+    written = questions_asked.with_asked(original, block)
+    assert parse_bank(written, bank_file.name).asked == first
+    # Only the block's lines and one blank line after them are added; nothing else changes.
+    assert [line for line in added_lines(original, written) if line.strip()] == block.splitlines()
+    assert len(written.splitlines()) == len(original.splitlines()) + len(block.splitlines()) + 1
+    lines = written.splitlines()
+    changes = next(n for n, line in enumerate(lines) if line.startswith("changes:"))
+    assert lines[changes + 1] == "" and lines[changes + 2].startswith("# ")
+    again = questions_asked.with_asked(written, questions_asked.asked_block(second, teams))
+    assert again == questions_asked.with_asked(original, questions_asked.asked_block(second, teams))
+    assert questions_asked.without_asked(again) == original
+
+
+HAND_WRITTEN = """id: small
+title: "Small"
+version: "1.0.0"
+reviewed: "2026-11"
+description: >-
+  A bank whose description
+  goes on over two lines.
+# Someone's note about levels.
+levels: []
+"""
+
+
+def test_without_changes_the_block_follows_the_description_wherever_its_value_ends() -> None:
+    block = questions_asked.asked_block(MeasuredLength(median=3, p90=4, overall_median=2), 20)
+    written = questions_asked.with_asked(HAND_WRITTEN, block)
+    assert written == HAND_WRITTEN.replace("# Someone's", "\n" + block + "# Someone's")
+    assert questions_asked.without_asked(written) == HAND_WRITTEN.replace("# Someone's", "\n# Someone's")
+
+
+def test_a_comment_someone_else_wrote_above_the_block_stays() -> None:
+    text = "id: small\n# Kept by hand.\nasked: {median: 9, p90: 9, overall_median: 9}\nlevels: []\n"
+    block = questions_asked.asked_block(MeasuredLength(median=3, p90=4, overall_median=2), 20)
+    assert questions_asked.with_asked(text, block) == f"id: small\n# Kept by hand.\n{block}levels: []\n"

@@ -27,6 +27,23 @@ def test_an_adaptive_run_is_stated_as_measured_with_the_minutes_of_the_median() 
     assert settled_after(bank) is None
 
 
+def test_a_measured_bank_states_what_an_adaptive_run_asks_and_an_unmeasured_one_its_full_length(
+    mlops: QuestionBank,
+) -> None:
+    unmeasured = mlops.model_copy(update={"asked": None})
+    assert length(unmeasured) == full_length(mlops)
+    assert settled_after(unmeasured) is None
+    measured = mlops.model_copy(update={"asked": MeasuredLength(median=31, p90=42, overall_median=1)})
+    assert length(measured) == "about 31 questions, 16 minutes (at most 42 for 9 in 10 people)"
+    assert settled_after(measured) == "after about 1 question"
+
+
+def test_the_full_assessment_states_its_measured_length(mlops: QuestionBank) -> None:
+    # benchmarks/questions_asked.py --write measures it; a bank edit that drops the block fails here.
+    assert mlops.asked is not None
+    assert length(mlops).startswith(f"about {mlops.asked.median} questions")
+
+
 def test_one_question_is_worded_in_the_singular() -> None:
     assert full_length(scoring_bank([question("only", "data")])) == "1 question, about 1 minute"
 

@@ -175,7 +175,7 @@ def test_the_first_screen_offers_the_pulse_first_with_its_length(monkeypatch) ->
     monkeypatch.setattr(console, "input", lambda prompt="": next(entries))
     assert ask_bank(console, [full, pulse]) == pulse  # Enter takes the first
     screen = output.getvalue()
-    offered = [line.strip("│ ") for line in screen.splitlines() if "questions, about" in line]
+    offered = [line.strip("│ ") for line in screen.splitlines() if re.search(r"│ +\[\d\]", line)]
     assert offered == [f"[1] {pulse.title}: {length(pulse)}", f"[2] {full.title}: {length(full)}"]
     assert "8 questions, about 4 minutes" in offered[0]
     assert "'3' is not a choice" in screen
