@@ -82,19 +82,43 @@ def _adaptive_rank(bank: QuestionBank) -> dict[str, tuple[int, float, int]]:
     return ranks
 
 
+def _bounding_dimension(now: Standing) -> str | None:
+    """The dimension most likely to be the weakest: the one whose level can go least high, then least low,
+    then with the fewest questions open, then the bank's order. Its open levels settle the overall level
+    soonest, whether they hold or fall short (benchmarks/questions_asked.py measured the alternatives)."""
+    if now.overall_settled:
+        return None
+    candidates = [d for d in now.dimensions if d.open_questions and not d.may_have_none]
+    if not candidates:
+        return None
+    return min(
+        candidates, key=lambda d: (d.level_range[1], d.level_range[0], len(d.open_questions))
+    ).dimension_id
+
+
 def questions_to_ask(
-    bank: QuestionBank, answers: Mapping[str, Answer], mode: AskingMode
+    bank: QuestionBank, answers: Mapping[str, Answer], mode: AskingMode, headline_first: bool = False
 ) -> list[AskedQuestion]:
     """The unanswered questions still to ask, in the order they are asked: the first is next, and the
-    count is the most that can be left."""
+    count is the most that can be left. `headline_first` puts, after the pulse, the open questions of the
+    dimension most likely to hold the overall level first, so that it is settled (and can be offered as
+    a place to stop) as early as possible."""
     unanswered = [q for q in bank.questions if q.id not in answers and applies(q, answers, bank)]
     if mode is AskingMode.FULL:
         return unanswered
-    open_ids = {qid for d in standing(bank, answers).dimensions for qid in d.open_questions}
+    now = standing(bank, answers)
+    open_ids = {qid for d in now.dimensions for qid in d.open_questions}
     ranks = _adaptive_rank(bank)
     always = {*bank.pulse}
     wanted = [q for q in unanswered if isinstance(q, ContextQuestion) or q.id in open_ids or q.id in always]
-    return sorted(wanted, key=lambda q: ranks[q.id])
+    target = _bounding_dimension(now) if headline_first else None
+
+    def rank(question: AskedQuestion) -> tuple[int, tuple[int, float, int]]:
+        kind, weight, order = ranks[question.id]
+        outside = not (isinstance(question, Question) and question.dimension == target)
+        return (kind if kind < 2 else 2 + outside, (kind, weight, order))
+
+    return sorted(wanted, key=rank)
 
 
 def member_asking_mode(bank: QuestionBank, bands: Mapping[str, str | None]) -> AskingMode:

@@ -311,6 +311,15 @@ class Transition:
 # The transition function -------------------------------------------------------------------------
 
 
+def _to_ask(
+    state: Conversation, bank: QuestionBank, answers: Mapping[str, Answer] | None = None
+) -> list[AskedQuestion]:
+    """What is still to ask; while a settled overall level is still to be offered, the questions that
+    settle it soonest come first."""
+    given = state.answers if answers is None else answers
+    return questions_to_ask(bank, given, state.mode, headline_first=state.offer_stop)
+
+
 def _asked_ids(state: Conversation, bank: QuestionBank) -> list[str]:
     """The questions shown so far, in order, that still apply."""
     return [
@@ -331,7 +340,7 @@ def _ask(state: Conversation, bank: QuestionBank, count_note: str | None = None)
     question = bank.questions[state.position]
     shown = _shown(state, bank)
     number = shown.index(question.id) + 1 if question.id in shown else len(shown)
-    later = [q for q in questions_to_ask(bank, state.answers, state.mode) if q.id not in shown]
+    later = [q for q in _to_ask(state, bank) if q.id not in shown]
     exact = state.mode is AskingMode.FULL
     return AskQuestion(
         question, number, len(shown) + len(later), state.answers.get(question.id), count_note, exact
@@ -384,7 +393,7 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
     """What to show for a resting state (used to resend the current question)."""
     _check_bank(state, bank)
     if state.phase == Phase.INIT:
-        following = questions_to_ask(bank, state.answers, state.mode)
+        following = _to_ask(state, bank)
         position = bank.position(following[0].id) if following else 0
         return _ask(replace(state, position=position), bank)
     if state.phase == Phase.ASK_Q:
@@ -400,7 +409,7 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
 
 def _offer_stop(state: Conversation, bank: QuestionBank) -> OfferStop:
     now = standing(bank, state.answers)
-    left = len(questions_to_ask(bank, state.answers, state.mode))
+    left = len(_to_ask(state, bank))
     answered, _ = answered_of_applicable(bank, state.answers)
     level = now.overall_level_range[0] if now.overall_level_range else 1
     return OfferStop(level, tuple(d.name for d in now.holding), left, answered)
@@ -439,7 +448,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
         if state.phase != Phase.INIT:
             raise AlreadyStarted("the assessment has already started")
         # LOAD_Q: the bank is already loaded and pinned by id and version.
-        following = questions_to_ask(bank, state.answers, state.mode)
+        following = _to_ask(state, bank)
         if not following:  # every question was answered in an earlier run
             complete = _complete(state, bank, state.answers, revision)
             return Transition(
@@ -484,7 +493,7 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
     answers = {**state.answers, current.id: event.answer}
     steps = (Phase.GET_ANSWER, Phase.SCORE_ANSWER)
     answered = replace(state, answers=answers, revision=revision)
-    following = questions_to_ask(bank, answers, state.mode)
+    following = _to_ask(state, bank, answers)
     if not following:
         complete = _complete(state, bank, answers, revision)
         return Transition(

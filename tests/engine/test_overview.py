@@ -95,7 +95,11 @@ def test_the_app_description_names_the_full_bank_and_the_short_check(
 ) -> None:
     plain = app_description("/mlops-compass", mlops, pulse, markdown=False)
     marked = app_description("/mlops-compass", mlops, pulse, markdown=True)
-    assert f"Type /mlops-compass in a channel and the bot asks {length(mlops)}, one at a time" in plain
+    unmeasured = mlops.model_copy(update={"asked": None})
+    assert f"the bot asks {length(unmeasured)}, one at a time" in app_description(
+        "/mlops-compass", unmeasured, pulse, markdown=False
+    )
+    assert f"one at a time in a DM: {length(mlops)}." in plain
     assert f"{report_contents(mlops)}." in plain
     assert plain.endswith(
         f"The short option is the {pulse.title} (/mlops-compass start pulse): {length(pulse)}."
