@@ -38,7 +38,7 @@ from bot.engine.conversation import (
     Transition,
     advance,
 )
-from bot.engine.overview import counted, full_length, length, settled_after
+from bot.engine.overview import full_length, length, settled_after
 from bot.engine.progress import progress_line, sentence
 from bot.engine.report_view import build_view
 from bot.engine.scoring import Report
@@ -177,9 +177,12 @@ def show_offer(console: Console, bank: QuestionBank, offer: OfferStop) -> None:
     console.print()
     console.rule(Text("Overall level settled", style="bold magenta"))
     console.print(Text(settled_text(bank, offer), style="bold"))
+    verb = "is" if offer.at_most_left == 1 else "are"
     console.print(
-        f"At most {counted(offer.at_most_left, 'question')} {'is' if offer.at_most_left == 1 else 'are'} "
-        "left for every dimension's level and Next Steps."
+        Text(
+            f"At most {plural(offer.at_most_left, 'question')} {verb} left for every dimension's level and "
+            "Next Steps."
+        )
     )
     console.print()
     console.print(Text(f"    {KEEP_GOING_KEY}  Keep going"))
