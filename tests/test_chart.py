@@ -6,14 +6,29 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
 
 from bot.engine.bank import QuestionBank
 from bot.engine.history import DimensionSummary, ResultSummary
 from bot.engine.report_view import ReportView, build_view
 from bot.engine.scoring import Report
-from bot.render.chart import NOTE_RGB, SCORE_AXIS, chart_figure, chart_png, note_line
+from bot.render.chart import (
+    LEVEL_AXIS,
+    LEVEL_RGB,
+    NOTE_RGB,
+    PREVIOUS_RGB,
+    SCORE_AXIS,
+    chart_figure,
+    chart_measure,
+    chart_png,
+    note_line,
+)
 from bot.store.history import summary_of_report
 from tests.golden_reports import LEVEL_ABOVE_LOWER_SCORE, MLOPS, PULSE, PULSE_EXAMPLE, TEAM_EXAMPLE, answered
 
@@ -48,6 +63,16 @@ def test_the_previous_result_changes_the_drawing() -> None:
     assert size_of(chart_png(current, previous)) == size_of(chart_png(current))
 
 
+def pieces(figure: Figure) -> dict[float, list[Rectangle]]:
+    """The pieces of bars of each row (a level not settled is drawn in two), by the row's height, top row
+    first."""
+    rows: dict[float, list[Rectangle]] = {}
+    for patch in figure.axes[0].patches:
+        assert isinstance(patch, Rectangle)
+        rows.setdefault(round(patch.get_y() + patch.get_height() / 2, 6), []).append(patch)
+    return dict(sorted(rows.items(), reverse=True))
+
+
 def drawn(report: Report) -> tuple[Figure, ReportView]:
     view = build_view(report)
     return chart_figure(summary_of_report(report, "r", 1_795_000_000.0), None, view), view
@@ -66,7 +91,7 @@ def test_each_dimensions_notes_are_drawn_under_its_own_bar_inside_the_picture(
     assert isinstance(figure.canvas, FigureCanvasAgg)
     renderer = figure.canvas.get_renderer()
     # The bars top down, as the dimensions are listed.
-    bars = sorted((bar.get_window_extent(renderer) for bar in axes.patches), key=lambda box: -box.y0)
+    bars = [Bbox.union([p.get_window_extent(renderer) for p in row]) for row in pieces(figure).values()]
     notes = [text for text in axes.texts if text.get_color() in NOTE_RGB.values()]
     for index, dimension in enumerate(view.dimensions):
         below = bars[index + 1].y1 if index + 1 < len(bars) else figure.bbox.y0
@@ -92,5 +117,98 @@ def test_the_level_score_line_is_under_the_score_axis_only_where_levels_and_scor
     figure, view = drawn(answered(PULSE, LEVEL_ABOVE_LOWER_SCORE))
     assert view.level_score_text is not None
     assert figure.axes[0].get_xlabel() == f"{SCORE_AXIS}\n{view.level_score_text}"
-    agreeing, _ = drawn(answered(PULSE, PULSE_EXAMPLE))
+    agreeing, _ = drawn(answered(MLOPS, TEAM_EXAMPLE))
     assert agreeing.axes[0].get_xlabel() == SCORE_AXIS
+
+
+NAMES = {"data": "Data & Experimentation", "deploy": "Deployment & Integration", "team": "Team & Culture"}
+WHEN = 1_795_000_000.0
+
+
+def adaptive(result_id: str, *dimensions: DimensionSummary, overall: int | None = None) -> ResultSummary:
+    """A result as an adaptive run keeps it: levels (or their ranges), and no exact scores."""
+    return ResultSummary(result_id, WHEN, "mlops", "3.0.0", "MLOps", overall, None, 40.0, dimensions)
+
+
+def drawn_piece(piece: Rectangle) -> tuple[float, float, str]:
+    """Where a piece of a bar starts and how long it is, in levels, and its hatching ("" for none)."""
+    return piece.get_x(), piece.get_width(), piece.get_hatch() or ""
+
+
+def test_a_result_without_exact_scores_is_drawn_on_levels_and_a_level_not_settled_as_its_range() -> None:
+    current = adaptive(
+        "b",
+        DimensionSummary("data", NAMES["data"], 2, None, level_range=(2, 2)),
+        DimensionSummary("team", NAMES["team"], None, None, level_range=(1, 3)),
+    )
+    figure = chart_figure(current)
+    axes = figure.axes[0]
+    assert axes.get_xlabel() == LEVEL_AXIS
+    data, team = pieces(figure).values()
+    # Level 2: one bar two levels long, in level 2's colour.
+    assert [drawn_piece(p) for p in data] == [(0.0, 2.0, "")]
+    assert to_hex(data[0].get_facecolor()) == LEVEL_RGB[2]
+    # Level 1 to 3: solid up to the lowest level, hatched up to the highest, and nothing beyond.
+    assert [drawn_piece(p) for p in team] == [(0.0, 1.0, ""), (1.0, 2.0, "///")]
+    labels = [text.get_text() for text in axes.texts]
+    assert labels == ["level 2", "level 1 to 3 · not settled"]
+
+
+def test_a_full_result_before_an_adaptive_one_is_drawn_on_levels_too() -> None:
+    previous = ResultSummary(
+        "a",
+        WHEN - 86_400 * 90,
+        "mlops",
+        "3.0.0",
+        "MLOps",
+        3,
+        75.0,
+        70.0,
+        (DimensionSummary("data", NAMES["data"], 3, 75.0, level_range=(3, 3)),),
+    )
+    current = adaptive("b", DimensionSummary("data", NAMES["data"], 2, None, level_range=(2, 2)))
+    figure = chart_figure(current, previous)
+    assert chart_measure(current, previous) == "level"
+    assert figure.axes[0].get_xlabel() == LEVEL_AXIS
+    # This result's bar above the previous one's, each as long as its level, the previous one in grey.
+    [now], [before] = pieces(figure).values()
+    assert (now.get_width(), to_hex(now.get_facecolor())) == (2, LEVEL_RGB[2])
+    assert (before.get_width(), to_hex(before.get_facecolor())) == (3, PREVIOUS_RGB)
+    assert [text.get_text() for text in figure.axes[0].texts] == ["level 2", "level 3 · 75.0"]
+
+
+ranges = st.one_of(
+    st.none(),
+    st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda pair: (min(pair), max(pair))),
+)
+
+
+@st.composite
+def kept_dimensions(draw: st.DrawFn, dimension_id: str) -> DimensionSummary:
+    level_range = draw(ranges)
+    settled = level_range is not None and level_range[0] == level_range[1] and draw(st.booleans())
+    level = level_range[0] if settled and level_range is not None else None
+    score = draw(st.one_of(st.none(), st.floats(0, 100, allow_nan=False)))
+    return DimensionSummary(dimension_id, NAMES[dimension_id], level, score, level_range=level_range)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.tuples(*(kept_dimensions(d) for d in NAMES)))
+def test_no_bar_reaches_past_what_the_result_says(dimensions: tuple[DimensionSummary, ...]) -> None:
+    current = adaptive("r", *dimensions)
+    figure = chart_figure(current)
+    measure = chart_measure(current)
+    placed = [d for d in dimensions if d.level is not None or d.unsettled_range is not None]
+    assert (measure == "score") is all(d.score is not None for d in placed)
+    assert figure.axes[0].get_xlabel() == (SCORE_AXIS if measure == "score" else LEVEL_AXIS)
+    rows = list(pieces(figure).values())
+    reaches = [max((p.get_x() + p.get_width() for p in row), default=0.0) for row in rows]
+    if measure == "score":
+        assert reaches == [d.score or 0.0 for d in dimensions]
+    else:
+        # Every row's reach is its level, or the top of its range; a dimension with neither has no bar.
+        expected = [
+            d.level if d.level is not None else d.unsettled_range[1] if d.unsettled_range else None
+            for d in dimensions
+        ]
+        assert reaches == [value for value in expected if value is not None]

@@ -26,6 +26,7 @@ from bot.cli.clock_command import add_clock_command
 from bot.cli.history import ChartPathError, add_export_command, check_chart_path, write_chart
 from bot.cli.serve import add_serve_command
 from bot.cli.worker import add_worker_command
+from bot.engine.adaptive import AskingMode
 from bot.engine.bank import BANK_SUFFIXES, BankError, QuestionBank, load_bank_file
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.overview import length
@@ -34,7 +35,7 @@ from bot.settings import BankSettings, SettingsError, load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
 from bot.terminal.bank_check import MissingBankPath, check_banks
 from bot.terminal.console import make_console
-from bot.terminal.interactive import run_assessment
+from bot.terminal.interactive import names_and, run_assessment
 from bot.terminal.report import REPORT_FORMATS, print_report, report_json, report_markdown
 
 PROGRAM = "mlops-compass"
@@ -70,8 +71,10 @@ def add_assess_command(subparsers: SubParsers) -> None:
         "assess",
         help="take an assessment, interactively or from an answers file",
         description=(
-            "Take an assessment in the terminal, one question at a time, then see the report. "
-            "With --answers, read every answer from a file instead and print only the report (for CI)."
+            "Take an assessment in the terminal, one question at a time, then see the report. Only the "
+            "questions that can still change a level are asked, and once the overall level is settled you "
+            "may stop; --full asks every question. With --answers, read the answers from a file instead "
+            "and print only the report (for CI)."
         ),
     )
     parser.add_argument(
@@ -82,8 +85,13 @@ def add_assess_command(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--answers",
         metavar="FILE",
-        help="YAML or JSON file mapping question id to answer; a question left out is unanswered "
-        "(not in place, and too few answers leave a dimension without a level)",
+        help="YAML or JSON file mapping question id to answer; a question left out is unanswered: a "
+        "level it could change is given as the range the missing answers allow",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="ask every question that applies, not only those that can still change a level",
     )
     parser.add_argument(
         "--format",
@@ -122,9 +130,32 @@ def load_bank(reference: str, settings: BankSettings) -> QuestionBank:
         ) from None
 
 
+def missing_notes(missing: Sequence[str], name: str, report: Report) -> list[str]:
+    """What the questions missing from an answers file did to the report: a level they could change is
+    given as a range, a level they could not change is given."""
+    lines = [f"note: {len(missing)} question(s) that apply are missing from {name}: " + ", ".join(missing)]
+    if not report.to_answer:
+        return [*lines, "note: no answer to them could change a level, so every level is given"]
+    # A practice that can still change a level belongs to a dimension whose level is not settled.
+    unsettled = [d.name for d in report.dimensions if d.level is None and d.score_range is not None]
+    ranges = f"{names_and(unsettled)} {'gets' if len(unsettled) == 1 else 'get'} a range, not a level"
+    overall = "" if report.overall_level is not None else ", and the overall level is not settled"
+    return [
+        *lines,
+        f"note: {len(report.to_answer)} of them could still change a level: {ranges}{overall}; "
+        "the report lists them to answer",
+    ]
+
+
 def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     if args.format and not args.answers:
         _print_lines(consoles.err, [f"{PROGRAM} assess: --format applies only with --answers FILE"])
+        return EXIT_USAGE
+    if args.full and args.answers:
+        _print_lines(
+            consoles.err,
+            [f"{PROGRAM} assess: --full applies only to an interactive assessment, not to --answers FILE"],
+        )
         return EXIT_USAGE
     if args.chart is not None:
         try:
@@ -152,7 +183,8 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
             _print_lines(consoles.err, [f"chart written to {args.chart} ({size} bytes)"])
 
     if not args.answers:
-        return run_assessment(bank, consoles.out, consoles.err, on_report=chart)
+        mode = AskingMode.FULL if args.full else AskingMode.ADAPTIVE
+        return run_assessment(bank, consoles.out, consoles.err, on_report=chart, mode=mode)
 
     # The other banks' questions, so a full assessment's file answers the pulse (the rest is ignored).
     others = BankCatalog.from_directory(settings.banks_directory).banks
@@ -164,16 +196,9 @@ def run_assess(args: argparse.Namespace, consoles: Consoles) -> int:
     ignored = loaded.ignored_note(args.answers, bank.id)
     if ignored:
         _print_lines(consoles.err, [ignored])
-    if loaded.missing:
-        _print_lines(
-            consoles.err,
-            [
-                f"note: {len(loaded.missing)} question(s) that apply are missing from {args.answers}; "
-                "they count as not in place: " + ", ".join(loaded.missing)
-            ],
-        )
-
     report = score(bank, loaded.answers)
+    if loaded.missing:
+        _print_lines(consoles.err, missing_notes(loaded.missing, args.answers, report))
     report_format = args.format or "text"
     if report_format == "json":
         consoles.out.file.write(report_json(report) + "\n")

@@ -34,9 +34,12 @@ BASE_COLUMNS = (
     "overall_level",
     "overall_score",
     "pulse_index",
+    "overall_lowest_level",
+    "overall_highest_level",
 )
-# Per dimension, three columns named "<dimension id> name|level|score".
-DIMENSION_FIELDS = ("name", "level", "score")
+# Per dimension, columns named "<dimension id> name", "… level" and so on. A level an adaptive run left
+# unsettled is empty, and its lowest and highest level say the range; a score is empty unless exact.
+DIMENSION_FIELDS = ("name", "level", "score", "lowest level", "highest level")
 
 
 def escape_cell(value: str) -> str:
@@ -69,6 +72,14 @@ def _number(value: float | int | None) -> str:
     return "" if value is None else str(value)
 
 
+def _range_cells(level_range: tuple[int, int] | None) -> list[str]:
+    return ["", ""] if level_range is None else [str(level_range[0]), str(level_range[1])]
+
+
+def _range_of(low: str, high: str) -> tuple[int, int] | None:
+    return None if low == "" and high == "" else (int(low), int(high))
+
+
 def dimension_ids(rows: Iterable[ExportRow]) -> list[str]:
     """Every dimension in the rows, in the order they first appear."""
     seen: dict[str, None] = {}
@@ -98,13 +109,19 @@ def to_csv(rows: Sequence[ExportRow]) -> str:
             _number(result.overall_level),
             _number(result.overall_score),
             _number(result.pulse_index),
+            *_range_cells(result.overall_level_range),
         ]
         for dimension_id in dimensions:
             found = result.dimension(dimension_id)
             if found is None:
-                cells += ["", "", ""]
+                cells += [""] * len(DIMENSION_FIELDS)
             else:
-                cells += [found.name, _number(found.level), _number(found.score)]
+                cells += [
+                    found.name,
+                    _number(found.level),
+                    _number(found.score),
+                    *_range_cells(found.level_range),
+                ]
         writer.writerow([escape_cell(cell) for cell in cells])
     return buffer.getvalue()
 
@@ -119,15 +136,16 @@ def read_csv(text: str) -> list[ExportRow]:
         cells = dict(zip(header, (unescape_cell(c) for c in raw), strict=True))
         found = []
         for dimension_id in dimensions:
-            name = cells[f"{dimension_id} name"]
-            if name == "" and cells[f"{dimension_id} level"] == "" and cells[f"{dimension_id} score"] == "":
+            fields = {field: cells[f"{dimension_id} {field}"] for field in DIMENSION_FIELDS}
+            if all(value == "" for value in fields.values()):
                 continue
             found.append(
                 DimensionSummary(
                     id=dimension_id,
-                    name=name,
-                    level=_int_or_none(cells[f"{dimension_id} level"]),
-                    score=_float_or_none(cells[f"{dimension_id} score"]),
+                    name=fields["name"],
+                    level=_int_or_none(fields["level"]),
+                    score=_float_or_none(fields["score"]),
+                    level_range=_range_of(fields["lowest level"], fields["highest level"]),
                 )
             )
         result = ResultSummary(
@@ -140,6 +158,7 @@ def read_csv(text: str) -> list[ExportRow]:
             overall_score=_float_or_none(cells["overall_score"]),
             pulse_index=_float_or_none(cells["pulse_index"]),
             dimensions=tuple(found),
+            overall_level_range=_range_of(cells["overall_lowest_level"], cells["overall_highest_level"]),
         )
         rows.append(ExportRow(cells["workspace"], cells["scope"], cells["scope_id"], result))
     return rows

@@ -3,15 +3,20 @@ comparable result, and per-dimension trends. Pure functions over small summaries
 
 The rules (docs/history.md states the same):
 - A kept result holds what a later bank version needs to compare it: the bank id and version, per
-  dimension its name, level and score, the overall level and score, and the pulse index. Not the bank.
+  dimension its name, level (or the range of levels, where an adaptive run left it unsettled) and score
+  (None unless every practice was answered), the overall level and score, and the pulse index. Not the
+  bank.
 - Two results compare in full (levels and scores per dimension) when they were answered on the same bank
   id and the same major version: a minor version only rewords or adds what does not change a level's
-  meaning. Otherwise they compare on the pulse index alone, when both carry one (every `mlops` and
-  `pulse` result does). Otherwise they do not compare, and the report says why.
+  meaning. Scores compare only where both are exact; a result of an adaptive run, which asks only what
+  can change a level, compares with a full one on levels. Otherwise they compare on the pulse index
+  alone, when both carry one (every `mlops` and `pulse` result does). Otherwise they do not compare, and
+  the report says why.
 - A report compares with the newest earlier result of the same scope (the person, or the channel for
   team runs) that compares at all.
-- A trend covers the results that compare in full with the newest one, oldest first; the pulse index
-  has its own trend over every result that carries one.
+- A trend covers the results that compare in full with the newest one, oldest first, drawn over the
+  scores when every point has one and over the levels otherwise; the pulse index has its own trend over
+  every result that carries one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from bot.engine.team import TeamReport
 from bot.engine.team_bands import BAND_KINDS, BandKind, band_text
@@ -42,6 +47,18 @@ class DimensionSummary:
     band: BandKind | None = None
     upper: int | None = None
     lower: int | None = None
+    # The lowest and highest level the report allowed: equal for a settled level, apart where an adaptive
+    # run stopped before the level was settled; None where no practice applied, for a team result, and for
+    # a result kept before ranges were.
+    level_range: tuple[int, int] | None = None
+
+    @property
+    def level_text(self) -> str:
+        return level_text(self.level, self.level_range)
+
+    @property
+    def unsettled_range(self) -> tuple[int, int] | None:
+        return unsettled_range(self.level, self.level_range)
 
     @property
     def counted(self) -> str | None:
@@ -72,6 +89,11 @@ class ResultSummary:
     pulse_index: float | None
     dimensions: tuple[DimensionSummary, ...]
     respondents: int | None = None  # set for a team result, whose dimensions keep band counts
+    overall_level_range: tuple[int, int] | None = None  # as a dimension's `level_range`
+
+    @property
+    def overall_level_text(self) -> str:
+        return level_text(self.overall_level, self.overall_level_range)
 
     @property
     def is_team(self) -> bool:
@@ -107,10 +129,12 @@ class ResultSummary:
                     band=_band(d.get("band")),
                     upper=_optional_int(d.get("upper")),
                     lower=_optional_int(d.get("lower")),
+                    level_range=_optional_range(d.get("level_range")),
                 )
                 for d in data.get("dimensions", ())
             ),
             respondents=_optional_int(data.get("respondents")),
+            overall_level_range=_optional_range(data.get("overall_level_range")),
         )
 
 
@@ -124,6 +148,32 @@ def _optional_int(value: Any) -> int | None:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _optional_range(value: Any) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    low, high = value
+    return int(low), int(high)
+
+
+def unsettled_range(level: int | None, level_range: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The lowest and highest level of a level that is not settled; None for a settled level, and where
+    no level was given and no range is known."""
+    if level is not None or level_range is None or level_range[0] == level_range[1]:
+        return None
+    return level_range
+
+
+def level_text(level: int | None, level_range: tuple[int, int] | None) -> str:
+    """ "level 2", "level 1 to 3 (not settled)", or "no level" (no practice applied, or a result kept
+    before levels were settled one by one, when too few answers gave none)."""
+    if level is not None:
+        return f"level {level}"
+    unsettled = unsettled_range(level, level_range)
+    if unsettled is not None:
+        return f"level {_level_point(level, level_range)}"
+    return "no level"
 
 
 def _band(value: Any) -> BandKind | None:
@@ -141,10 +191,17 @@ def summarise_view(view: Mapping[str, Any], result_id: str, finished_at: float) 
             "bank_version": view["bank_version"],
             "bank_title": title.removeprefix(REPORT_TITLE_PREFIX),
             "overall_level": view["overall"]["level"],
+            "overall_level_range": view["overall"].get("range"),
             "overall_score": view.get("overall_score"),
             "pulse_index": view.get("pulse_index"),
             "dimensions": [
-                {"id": d["id"], "name": d["name"], "level": d["level"]["level"], "score": d.get("score")}
+                {
+                    "id": d["id"],
+                    "name": d["name"],
+                    "level": d["level"]["level"],
+                    "level_range": d["level"].get("range"),
+                    "score": d.get("score"),
+                }
                 for d in view["dimensions"]
             ],
         }
@@ -251,26 +308,60 @@ class Changes:
 NO_EARLIER_RESULT = "No earlier result to compare with yet: the next one will show what changed."
 
 
-def _level_word(level: int | None) -> str:
-    return "not enough answers" if level is None else f"level {level}"
+def _change_line(
+    name: str, before: DimensionSummary | ResultSummary, after: DimensionSummary | ResultSummary, since: str
+) -> str:
+    was, now = _level_of(before), _level_of(after)
+    scores = _scores(_score_of(before), _score_of(after))
+    if was == now:
+        return f"{name}: {level_text(*now)}, unchanged since {since}{scores}"
+    if _placed(*was) and _placed(*now):
+        return f"{name}: level {_level_point(*was)} → {_level_point(*now)} since {since}{scores}"
+    return f"{name}: {level_text(*was)} → {level_text(*now)} since {since}{scores}"
 
 
-def _score_word(score: float | None) -> str:
-    return "no score" if score is None else f"{score:.1f}"
+def _placed(level: int | None, level_range: tuple[int, int] | None) -> bool:
+    return level is not None or unsettled_range(level, level_range) is not None
 
 
-def _change_line(name: str, before: int | None, after: int | None, since: str, scores: str) -> str:
-    if before == after:
-        return f"{name}: {_level_word(after)}, unchanged since {since}{scores}"
-    if before is not None and after is not None:
-        return f"{name}: level {before} → {after} since {since}{scores}"
-    return f"{name}: {_level_word(before)} → {_level_word(after)} since {since}{scores}"
+def _level_of(result: DimensionSummary | ResultSummary) -> tuple[int | None, tuple[int, int] | None]:
+    """The level and, where it is not settled, its range: a settled level compares as itself, whether or
+    not its result kept a range."""
+    if isinstance(result, ResultSummary):
+        return result.overall_level, unsettled_range(result.overall_level, result.overall_level_range)
+    return result.level, result.unsettled_range
+
+
+def _score_of(result: DimensionSummary | ResultSummary) -> float | None:
+    return result.overall_score if isinstance(result, ResultSummary) else result.score
 
 
 def _scores(before: float | None, after: float | None) -> str:
-    if before is None and after is None:
+    """Scores compare only when both are exact: a result that left practices unasked has none, and saying
+    a score went to nothing would be false."""
+    if before is None or after is None:
         return ""
-    return f" (score {_score_word(before)} → {_score_word(after)})"
+    return f" (score {before:.1f} → {after:.1f})"
+
+
+def _on_levels_line(current: ResultSummary, previous: ResultSummary) -> str | None:
+    """Why the scores are not compared, when a result with levels has no exact scores."""
+    if _lacks_scores(current) and _lacks_scores(previous):
+        which = "neither result has exact scores"
+    elif _lacks_scores(current):
+        which = "this result has no exact scores"
+    elif _lacks_scores(previous):
+        which = "the previous result has no exact scores"
+    else:
+        return None
+    return f"Compared on levels: {which}, since not every practice was asked."
+
+
+def _lacks_scores(result: ResultSummary) -> bool:
+    """A dimension with a level (or a range of levels) but no exact score: some practice went unasked."""
+    return any(
+        d.score is None and (d.level is not None or d.level_range is not None) for d in result.dimensions
+    )
 
 
 def changes_since(current: ResultSummary, earlier: Iterable[ResultSummary]) -> Changes:
@@ -300,33 +391,20 @@ def changes_since(current: ResultSummary, earlier: Iterable[ResultSummary]) -> C
     if kind is Comparison.FULL and current.is_team:
         lines.extend(_band_change_line(d, previous.dimension(d.id), since) for d in current.dimensions)
     elif kind is Comparison.FULL:
-        lines.append(
-            _change_line(
-                "Overall",
-                previous.overall_level,
-                current.overall_level,
-                since,
-                _scores(previous.overall_score, current.overall_score),
-            )
-        )
+        lines.append(_change_line("Overall", previous, current, since))
         for dimension in current.dimensions:
             before = previous.dimension(dimension.id)
             if before is None:
-                lines.append(f"{dimension.name}: {_level_word(dimension.level)}, new in this bank version")
+                lines.append(f"{dimension.name}: {dimension.level_text}, new in this bank version")
                 continue
             change = DimensionChange(
                 dimension.id, dimension.name, before.level, dimension.level, before.score, dimension.score
             )
             dimension_changes.append(change)
-            lines.append(
-                _change_line(
-                    dimension.name,
-                    before.level,
-                    dimension.level,
-                    since,
-                    _scores(before.score, dimension.score),
-                )
-            )
+            lines.append(_change_line(dimension.name, before, dimension, since))
+        on_levels = _on_levels_line(current, previous)
+        if on_levels is not None:
+            lines.append(on_levels)
     else:
         lines.append(
             f"Compared on the pulse index only: the previous comparable result "
@@ -379,6 +457,10 @@ def sparkline(values: Sequence[float | None], low: float = 0.0, high: float = 10
     return "".join(cells)
 
 
+TrendMeasure = Literal["score", "level"]
+LOWEST_LEVEL, HIGHEST_LEVEL = 1, 4
+
+
 @dataclass(frozen=True)
 class Trend:
     name: str
@@ -386,14 +468,53 @@ class Trend:
     levels: tuple[int | None, ...]
     scores: tuple[float | None, ...]
     counts: tuple[str | None, ...] = ()  # a team trend's band counts: "2 of 5"
+    # Where a point's level is not settled, the range its report gave; () when no point has one.
+    level_ranges: tuple[tuple[int, int] | None, ...] = ()
+    # What the sparkline draws: the scores (0 to 100) when every point has one, else the levels (1 to 4).
+    measure: TrendMeasure = "score"
 
     @property
     def levels_text(self) -> str:
-        return " → ".join("–" if level is None else str(level) for level in self.levels)
+        ranges = self.level_ranges or (None,) * len(self.levels)
+        return " → ".join(
+            _level_point(level, level_range) for level, level_range in zip(self.levels, ranges, strict=True)
+        )
 
     @property
     def counts_text(self) -> str:
         return " → ".join("–" if count is None else count for count in self.counts)
+
+
+def _level_point(level: int | None, level_range: tuple[int, int] | None) -> str:
+    """A level as a trend or a change shows it: "2", "1 to 3 (not settled)", or "–" for none."""
+    if level is not None:
+        return str(level)
+    unsettled = unsettled_range(level, level_range)
+    return "–" if unsettled is None else f"{unsettled[0]} to {unsettled[1]} (not settled)"
+
+
+def level_and_score_trend(
+    name: str,
+    levels: Sequence[int | None],
+    ranges: Sequence[tuple[int, int] | None],
+    scores: Sequence[float | None],
+) -> Trend:
+    """A trend drawn over the scores when every point with a level has an exact one, and otherwise over
+    the levels, so a result of an adaptive run (levels, no exact scores) never draws as a score of
+    nothing beside full results."""
+    unsettled = tuple(
+        unsettled_range(level, level_range) for level, level_range in zip(levels, ranges, strict=True)
+    )
+    placed = [
+        score
+        for level, level_range, score in zip(levels, unsettled, scores, strict=True)
+        if level is not None or level_range is not None
+    ]
+    kept_ranges = unsettled if any(r is not None for r in unsettled) else ()
+    if all(score is not None for score in placed):
+        return Trend(name, sparkline(scores), tuple(levels), tuple(scores), (), kept_ranges, "score")
+    spark = sparkline(levels, LOWEST_LEVEL, HIGHEST_LEVEL)
+    return Trend(name, spark, tuple(levels), tuple(scores), (), kept_ranges, "level")
 
 
 @dataclass(frozen=True)
@@ -455,15 +576,22 @@ def trends(results: Iterable[ResultSummary], points: int = TREND_POINTS) -> Tren
         if newest.is_team:
             dimension_trends.append(_band_trend(dimension, found))
             continue
-        levels = tuple(d.level if d is not None else None for d in found)
-        scores = tuple(d.score if d is not None else None for d in found)
-        dimension_trends.append(Trend(dimension.name, sparkline(scores), levels, scores))
-    overall_scores = tuple(r.overall_score for r in series)
+        dimension_trends.append(
+            level_and_score_trend(
+                dimension.name,
+                [d.level if d is not None else None for d in found],
+                [d.level_range if d is not None else None for d in found],
+                [d.score if d is not None else None for d in found],
+            )
+        )
     overall = (
         None
         if newest.is_team
-        else Trend(
-            "Overall", sparkline(overall_scores), tuple(r.overall_level for r in series), overall_scores
+        else level_and_score_trend(
+            "Overall",
+            [r.overall_level for r in series],
+            [r.overall_level_range for r in series],
+            [r.overall_score for r in series],
         )
     )
     pulse_results = tuple(r for r in ordered if r.pulse_index is not None)[-points:]

@@ -1,5 +1,10 @@
 """The report's chart: a PNG of the dimension scores, this result against the previous comparable one.
 
+A result of an adaptive run has levels but no exact scores (the practices it did not ask leave each
+score a range), so a chart with such a result draws levels instead, for both results: a settled level as
+a bar coloured by the level, a level not settled as a grey bar up to its lowest level and a hatched one
+up to its highest. No bar stands for a score or a level that was not given.
+
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no display, no global figure state), so
 worker threads can draw at once. matplotlib is imported on first use: commands that draw nothing do not
 pay for it.
@@ -9,9 +14,9 @@ from __future__ import annotations
 
 import io
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from bot.engine.history import ResultSummary, day
+from bot.engine.history import HIGHEST_LEVEL, DimensionSummary, ResultSummary, day
 from bot.engine.report_view import DimensionNote, ReportView
 
 if TYPE_CHECKING:
@@ -30,6 +35,9 @@ NOTE_LINE = 0.3  # the height of a line of note text under a bar, in rows
 NOTE_GAP = 0.05  # between the lowest bar of a dimension and its first note, in rows
 ROW_INCHES = 0.75
 SCORE_AXIS = "score out of 100 (bar colour: the level reached)"
+LEVEL_AXIS = "level (bar colour: the level reached; hatched: the levels not settled)"
+NOT_SETTLED_RGB = "#9e9e9e"
+Measure = Literal["score", "level"]
 
 
 def chart_png(
@@ -68,18 +76,13 @@ def chart_figure(
     FigureCanvasAgg(figure)
     axes: Any = figure.add_subplot()
     offset = BAR_HEIGHT / 2 if previous is not None else 0.0
+    measure = chart_measure(current, previous)
     for row, dimension in zip(rows, dimensions, strict=True):
-        score = dimension.score or 0.0
-        axes.barh(row + offset, score, height=BAR_HEIGHT, color=LEVEL_RGB.get(dimension.level, "#9e9e9e"))
-        axes.text(score + 1, row + offset, _label(dimension.level, dimension.score), va="center", fontsize=9)
+        _draw(axes, measure, dimension, row + offset, LEVEL_RGB.get(dimension.level, NOT_SETTLED_RGB), 9)
         if previous is not None:
             before = previous.dimension(dimension.id)
             if before is not None:
-                earlier = before.score or 0.0
-                axes.barh(row - offset, earlier, height=BAR_HEIGHT, color=PREVIOUS_RGB)
-                axes.text(
-                    earlier + 1, row - offset, _label(before.level, before.score), va="center", fontsize=8
-                )
+                _draw(axes, measure, before, row - offset, PREVIOUS_RGB, 8)
         below = row - offset - BAR_HEIGHT / 2 - NOTE_GAP
         for line, note in enumerate(notes.get(dimension.id, ())):
             axes.text(
@@ -87,10 +90,15 @@ def chart_figure(
             )
     axes.set_yticks(rows, [d.name for d in dimensions])
     axes.set_ylim(-0.1, bottom)
-    axes.set_xlim(0, 115)
-    axes.set_xticks([0, 25, 50, 75, 100])
+    if measure == "score":
+        axes.set_xlim(0, 115)
+        axes.set_xticks([0, 25, 50, 75, 100])
+    else:
+        axes.set_xlim(0, HIGHEST_LEVEL * 1.5)
+        axes.set_xticks(range(HIGHEST_LEVEL + 1))
     level_score = view.level_score_text if view is not None else None
-    axes.set_xlabel(SCORE_AXIS + (f"\n{level_score}" if level_score else ""), wrap=True)
+    axis = SCORE_AXIS if measure == "score" else LEVEL_AXIS
+    axes.set_xlabel(axis + (f"\n{level_score}" if level_score else ""), wrap=True)
     axes.spines[["top", "right"]].set_visible(False)
     subtitle = f"colour: this result, {_when(current.finished_at, previous)}"
     if previous is not None:
@@ -109,6 +117,41 @@ def _when(timestamp: float, other: ResultSummary | None) -> str:
     return text
 
 
-def _label(level: int | None, score: float | None) -> str:
-    level_text = "no level" if level is None else f"level {level}"
-    return level_text if score is None else f"{level_text} · {score:.1f}"
+def chart_measure(current: ResultSummary, previous: ResultSummary | None = None) -> Measure:
+    """Scores when every dimension drawn with a level has an exact score, else levels."""
+    drawn = [*current.dimensions, *(previous.dimensions if previous is not None else ())]
+    placed = [d for d in drawn if d.level is not None or d.unsettled_range is not None]
+    return "score" if all(d.score is not None for d in placed) else "level"
+
+
+def _draw(
+    axes: Any, measure: Measure, dimension: DimensionSummary, row: float, colour: str, size: int
+) -> None:
+    """One result's bar for a dimension, and its label."""
+    label = _label(dimension)
+    if measure == "score":
+        score = dimension.score or 0.0
+        axes.barh(row, score, height=BAR_HEIGHT, color=colour)
+        axes.text(score + 1, row, label, va="center", fontsize=size)
+        return
+    unsettled = dimension.unsettled_range
+    if unsettled is not None:
+        low, high = unsettled
+        axes.barh(row, low, height=BAR_HEIGHT, color=colour if colour == PREVIOUS_RGB else NOT_SETTLED_RGB)
+        axes.barh(
+            row, high - low, left=low, height=BAR_HEIGHT, fill=False, hatch="///", edgecolor=NOT_SETTLED_RGB
+        )
+        axes.text(high + 0.05, row, label, va="center", fontsize=size)
+        return
+    reached = dimension.level or 0
+    if reached:
+        axes.barh(row, reached, height=BAR_HEIGHT, color=colour)
+    axes.text(reached + 0.05, row, label, va="center", fontsize=size)
+
+
+def _label(dimension: DimensionSummary) -> str:
+    unsettled = dimension.unsettled_range
+    if unsettled is not None:
+        return f"level {unsettled[0]} to {unsettled[1]} · not settled"
+    level_text = "no level" if dimension.level is None else f"level {dimension.level}"
+    return level_text if dimension.score is None else f"{level_text} · {dimension.score:.1f}"

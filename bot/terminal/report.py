@@ -13,7 +13,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from bot.engine.progress import SCORE_BAR_CELLS, bar
+from bot.engine.progress import SCORE_BAR_CELLS
 from bot.engine.report_view import DimensionNote, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 
@@ -23,6 +23,26 @@ COLOUR_STYLES = {"red": "bold red", "orange": "bold yellow", "yellow": "bold cya
 # What holds a dimension back is the team's to change; a ceiling is only how far the bank can measure.
 NOTE_MARKS = {"held": "⛔", "ceiling": "ℹ️"}
 NOTE_STYLES = {"held": "red", "ceiling": "dim"}
+# A score bar: the score in place, then how far the practices nobody was asked could take it.
+IN_PLACE_CELL, COULD_BE_CELL, EMPTY_CELL = "▓", "▒", "░"
+# The questions not asked are listed up to this many in the terminal and open in Markdown; the rest are
+# counted in the terminal and folded away in Markdown.
+NOT_ASKED_SHOWN = 5
+ScoreRanges = dict[str, tuple[float, float] | None]
+
+
+def score_bar(score_range: tuple[float, float] | None, cells: int = SCORE_BAR_CELLS) -> str:
+    """The score as a bar; a score the unasked practices leave open fills its range with ▒, so no bar
+    claims more or less than the answers say."""
+    if score_range is None:
+        return EMPTY_CELL * cells
+    low, high = (round(max(0.0, min(100.0, value)) / 100 * cells) for value in score_range)
+    return IN_PLACE_CELL * low + COULD_BE_CELL * (high - low) + EMPTY_CELL * (cells - high)
+
+
+def overall_score_words(view: ReportView) -> str:
+    """ "score 62.0/100", or the view's own words for a range ("score 40.0 to 75.0/100 (…)")."""
+    return f"score {view.overall_score_text}" if view.overall_score is not None else view.overall_score_text
 
 
 def styled(level: LevelView) -> Text:
@@ -40,25 +60,27 @@ def _indented(text: Text, columns: int = 2) -> Padding:
 
 def print_report(console: Console, report: Report) -> None:
     view = build_view(report)
+    ranges: ScoreRanges = {d.dimension_id: d.score_range for d in report.dimensions}
     if console.is_terminal:
-        _print_report(console, view)
+        _print_report(console, view, ranges)
         return
     # Rich pads wrapped and indented lines to the full width; in a file or CI log that is only noise.
     with console.capture() as captured:
-        _print_report(console, view)
+        _print_report(console, view, ranges)
     console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
-def _print_report(console: Console, view: ReportView) -> None:
+def _print_report(console: Console, view: ReportView, ranges: ScoreRanges) -> None:
     console.print()
     console.rule(Text(view.title, style="bold"))
     overall = Text.assemble(("Overall: ", "bold"), styled(view.overall))
     if view.overall_range_text:
         overall.append(f" ({view.overall_range_text})", style="italic")
-    overall.append(f"  ·  score {view.overall_score_text}")
+    overall.append(f"  ·  {overall_score_words(view)}")
     console.print(overall)
     console.print(Text(view.headline))
     console.print(Text(view.rule_text, style="dim"))
+    console.print(Text(view.level_meaning_text, style="dim"))
 
     for dimension in view.dimensions:
         console.print()
@@ -66,9 +88,8 @@ def _print_report(console: Console, view: ReportView) -> None:
         if dimension.range_text:
             heading.append(f" ({dimension.range_text})", style="italic")
         console.print(heading)
-        fraction = (dimension.score or 0.0) / 100
         figures = Text.assemble(
-            (bar(fraction, SCORE_BAR_CELLS), COLOUR_STYLES.get(dimension.level.colour, "dim")),
+            (score_bar(ranges.get(dimension.id)), COLOUR_STYLES.get(dimension.level.colour, "dim")),
             f" {dimension.score_text}  ·  {dimension.confidence_text}",
         )
         console.print(_indented(figures))
@@ -100,6 +121,15 @@ def _print_report(console: Console, view: ReportView) -> None:
             console.print(Text(title, style="bold"))
             for line in lines:
                 console.print(_indented(Text(f"• {line}")))
+    if view.not_asked_text:
+        console.print()
+        console.print(Text("Not asked", style="bold"))
+        console.print(Text(view.not_asked_text))
+        for line in view.not_asked[:NOT_ASKED_SHOWN]:
+            console.print(_indented(Text(f"• {line}")))
+        unlisted = len(view.not_asked) - NOT_ASKED_SHOWN
+        if unlisted > 0:
+            console.print(_indented(Text(f"… and {unlisted} more", style="dim")))
 
     console.print()
     if view.pulse_text:
@@ -134,11 +164,13 @@ def report_markdown(report: Report) -> str:
     lines = [
         f"# {view.title}",
         "",
-        f"**Overall: {overall}** · score {view.overall_score_text}",
+        f"**Overall: {overall}** · {overall_score_words(view)}",
         "",
         view.headline,
         "",
         f"_{view.rule_text}_",
+        "",
+        f"_{view.level_meaning_text}_",
         "",
     ]
     # A note sits in its dimension's row; the column is there only when some dimension has one.
@@ -172,11 +204,22 @@ def report_markdown(report: Report) -> str:
     ):
         if items:
             lines += ["", f"## {title}", ""] + [f"- {item}" for item in items]
+    if view.not_asked_text:
+        lines += ["", "## Not asked", "", view.not_asked_text, ""]
+        lines += _markdown_folded(f"The {len(view.not_asked)} questions not asked", view.not_asked)
     lines += [""]
     if view.pulse_text:
         lines += [f"_{view.pulse_text}_", ""]
     lines += [f"_{view.footer}_", ""]
     return "\n".join(lines)
+
+
+def _markdown_folded(summary: str, items: tuple[str, ...]) -> list[str]:
+    """A list, folded away under `summary` when it is longer than NOT_ASKED_SHOWN (GitHub shows it closed)."""
+    listed = [f"- {item}" for item in items]
+    if len(items) <= NOT_ASKED_SHOWN:
+        return listed
+    return [f"<details><summary>{summary}</summary>", "", *listed, "", "</details>"]
 
 
 def _markdown_steps(steps: tuple[StepView, ...]) -> list[str]:

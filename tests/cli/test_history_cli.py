@@ -43,6 +43,26 @@ def test_assess_writes_the_reports_chart(tmp_path: Path, capsys: pytest.CaptureF
     assert f"chart written to {chart} ({len(png)} bytes)" in " ".join(err.split())
 
 
+def test_a_report_with_a_level_not_settled_still_gets_its_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Monitoring & Governance left out: its level is a range and its score not exact, which the chart draws
+    # on levels rather than as an empty bar (tests/test_chart.py).
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(
+        yaml.safe_dump({q.id: 1 for q in MLOPS.questions if getattr(q, "dimension", None) != "monitor"})
+    )
+    chart = tmp_path / "chart.png"
+    code, out, err = run(
+        capsys, "assess", "--answers", str(answers), "--format", "json", "--chart", str(chart)
+    )
+    assert code == 0, err
+    monitor = next(d for d in json.loads(out)["dimensions"] if d["id"] == "monitor")
+    assert monitor["level"]["level"] is None and monitor["score"] is None
+    assert chart.read_bytes().startswith(PNG_MAGIC)
+    assert f"chart written to {chart}" in " ".join(err.split())
+
+
 def test_a_chart_path_that_cannot_be_written_is_refused_before_anything_is_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

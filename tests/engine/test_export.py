@@ -70,18 +70,39 @@ def test_results_of_different_banks_share_one_header() -> None:
     rows = [ExportRow("T1", "person", "U1", summary()), ExportRow("T1", "channel", "C1", other)]
     text = to_csv(rows)
     header = next(csv.reader(io.StringIO(text)))
-    assert header[-9:] == [
-        "data name",
-        "data level",
-        "data score",
-        "monitor name",
-        "monitor level",
-        "monitor score",
-        "team name",
-        "team level",
-        "team score",
+    assert header[-15:] == [
+        f"{dimension} {field}"
+        for dimension in ("data", "monitor", "team")
+        for field in ("name", "level", "score", "lowest level", "highest level")
     ]
     assert read_csv(text) == rows
+
+
+def test_an_adaptive_result_keeps_its_empty_scores_and_its_ranges_through_the_csv() -> None:
+    """An adaptive run that stopped at a settled overall level: exact levels where settled, the range where
+    not, and no exact score anywhere; each comes back as it went in, not as 0 or as no level."""
+    stopped = ResultSummary(
+        "r3",
+        1_790_000_000.0,
+        "mlops",
+        "3.0.0",
+        "MLOps Maturity Assessment",
+        overall_level=1,
+        overall_score=None,
+        pulse_index=41.2,
+        dimensions=(
+            DimensionSummary("data", "Data & Experimentation", 1, None, level_range=(1, 1)),
+            DimensionSummary("team", "Team & Culture", None, None, level_range=(1, 3)),
+        ),
+        overall_level_range=(1, 1),
+    )
+    text = to_csv([ExportRow("T1", "person", "U1", stopped)])
+    header, row = list(csv.reader(io.StringIO(text)))
+    cells = dict(zip(header, row, strict=True))
+    assert (cells["overall_level"], cells["overall_score"]) == ("1", "")
+    assert (cells["team level"], cells["team lowest level"], cells["team highest level"]) == ("", "1", "3")
+    assert (cells["data level"], cells["data score"]) == ("1", "")
+    assert read_csv(text) == [ExportRow("T1", "person", "U1", stopped)]
 
 
 def test_json_holds_the_same_results() -> None:
@@ -103,6 +124,9 @@ def test_no_escaped_cell_starts_a_formula(value: str) -> None:
 
 cell_text = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=30)
 levels = st.one_of(st.none(), st.integers(1, 4))
+level_ranges = st.one_of(
+    st.none(), st.tuples(st.integers(1, 4), st.integers(1, 4)).map(lambda pair: (min(pair), max(pair)))
+)
 points = st.one_of(st.none(), st.floats(0, 100, allow_nan=False).map(lambda v: round(v, 1)))
 dimensions = st.lists(
     st.builds(
@@ -111,6 +135,7 @@ dimensions = st.lists(
         name=cell_text,
         level=levels,
         score=points,
+        level_range=level_ranges,
     ),
     max_size=4,
     unique_by=lambda d: d.id,
@@ -126,13 +151,14 @@ summaries = st.builds(
     overall_score=points,
     pulse_index=points,
     dimensions=dimensions.map(tuple),
+    overall_level_range=level_ranges,
 )
 
 
 @given(st.lists(st.builds(ExportRow, workspace=cell_text, scope=st.sampled_from(["person", "channel"]),
                           scope_id=cell_text, result=summaries), max_size=5))  # fmt: skip
 def test_a_csv_export_reads_back_to_the_same_results(rows: list[ExportRow]) -> None:
-    # A dimension with neither name, level nor score is indistinguishable from no dimension at all, and
+    # A dimension with no name, level, score or range is indistinguishable from no dimension at all, and
     # each row's dimensions come back in the header's order.
     order = dimension_ids(rows)
     expected = [
@@ -148,7 +174,7 @@ def test_a_csv_export_reads_back_to_the_same_results(rows: list[ExportRow]) -> N
                             (
                                 d
                                 for d in r.result.dimensions
-                                if (d.name, d.level, d.score) != ("", None, None)
+                                if (d.name, d.level, d.score, d.level_range) != ("", None, None, None)
                             ),
                             key=lambda d: order.index(d.id),
                         )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Mapping
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine.answers import OptionChoice
+from bot.engine.answers import Answer, OptionChoice
+from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog
 from bot.engine.history import (
     NO_EARLIER_RESULT,
@@ -28,6 +30,9 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.engine.team import TeamReport, aggregate_of, team_report
 from playground.demo import demo_answers
+from tests.conftest import examples
+from tests.engine.synthetic import answer_sets, shipped_bank
+from tests.golden_reports import adaptive_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
 AUG_14 = float(calendar.timegm((2026, 8, 14, 9, 30, 0)))
@@ -67,10 +72,20 @@ def test_a_report_view_summarises_to_what_history_keeps() -> None:
     assert summary.bank_id == "mlops" and summary.bank_version == BANK.version
     assert summary.bank_title == BANK.title
     assert summary.overall_level == view.overall.level and summary.pulse_index == view.pulse_index
-    assert [(d.id, d.level, d.score) for d in summary.dimensions] == [
-        (d.id, d.level.level, d.score) for d in view.dimensions
+    assert [(d.id, d.level, d.score, d.level_range) for d in summary.dimensions] == [
+        (d.id, d.level.level, d.score, d.level.range) for d in view.dimensions
     ]
+    assert summary.overall_level_range == view.overall.range
     assert ResultSummary.from_dict(summary.to_dict()) == summary
+
+
+def test_a_view_kept_before_level_ranges_reads_without_them() -> None:
+    kept_view = build_view(score(BANK, demo_answers(BANK))).to_dict()
+    for level in (kept_view["overall"], *(d["level"] for d in kept_view["dimensions"])):
+        del level["range"]
+    summary = summarise_view(kept_view, "r1", NOV_27)
+    assert summary.overall_level_range is None and all(d.level_range is None for d in summary.dimensions)
+    assert [d.level_text for d in summary.dimensions] == [f"level {d.level}" for d in summary.dimensions]
 
 
 def test_the_change_since_the_previous_result_names_each_dimension_with_its_date() -> None:
@@ -130,13 +145,113 @@ def test_a_minor_version_still_compares_in_full_and_a_new_dimension_is_named() -
     assert "Monitoring & Governance: level 3, new in this bank version" in changes.lines
 
 
-def test_not_enough_answers_is_worded_as_such() -> None:
+def test_a_result_kept_without_a_level_reads_as_no_level_and_its_missing_score_is_not_compared() -> None:
+    # Kept before levels were settled one by one, when too few answers gave no level and no range.
     old = result("a", AUG_14, {"data": None})
     new = result("b", NOV_27, {"data": 2})
     lines = changes_since(new, [old]).lines
-    assert (
-        "Data & Experimentation: not enough answers → level 2 since 14 Aug (score no score → 50.0)" in lines
+    assert "Data & Experimentation: no level → level 2 since 14 Aug" in lines
+    assert not any("no score" in line or "not enough answers" in line for line in lines)
+
+
+def adaptive_result(
+    result_id: str, finished_at: float, levels: dict[str, int | tuple[int, int]], pulse: float = 50.0
+) -> ResultSummary:
+    """A result as an adaptive run keeps it: each level settled (an int) or its range, and no exact
+    score, since the practices that could not change a level were not asked."""
+    names = {"data": "Data & Experimentation", "monitor": "Monitoring & Governance", "team": "Team & Culture"}
+    dimensions = tuple(
+        DimensionSummary(d, names[d], None, None, level_range=level)
+        if isinstance(level, tuple)
+        else DimensionSummary(d, names[d], level, None, level_range=(level, level))
+        for d, level in levels.items()
     )
+    lowest = min(level if isinstance(level, int) else level[0] for level in levels.values())
+    return ResultSummary(
+        result_id,
+        finished_at,
+        "mlops",
+        "2.0.0",
+        "mlops",
+        lowest,
+        None,
+        pulse,
+        dimensions,
+        None,
+        (lowest, lowest),
+    )
+
+
+def test_a_full_result_then_an_adaptive_one_compare_on_levels_and_no_score_drops_to_nothing() -> None:
+    full = result("a", AUG_14, {"data": 2, "monitor": 2, "team": 3}, pulse=41.0)
+    adaptive = adaptive_result("b", NOV_27, {"data": 2, "monitor": 3, "team": (2, 3)}, pulse=58.5)
+    changes = changes_since(adaptive, [full, adaptive])
+    assert changes.comparison is Comparison.FULL and changes.previous == full
+    assert changes.lines == (
+        "Overall: level 2, unchanged since 14 Aug",
+        "Data & Experimentation: level 2, unchanged since 14 Aug",
+        "Monitoring & Governance: level 2 → 3 since 14 Aug",
+        "Team & Culture: level 3 → 2 to 3 (not settled) since 14 Aug",
+        "Compared on levels: this result has no exact scores, since not every practice was asked.",
+        "Pulse index: 41.0 → 58.5 since 14 Aug",
+    )
+
+
+def test_an_adaptive_result_then_a_full_one_says_which_had_no_exact_scores() -> None:
+    adaptive = adaptive_result("a", AUG_14, {"data": 1, "team": (1, 3)})
+    full = result("b", NOV_27, {"data": 2, "team": 2})
+    lines = changes_since(full, [adaptive]).lines
+    assert "Team & Culture: level 1 to 3 (not settled) → 2 since 14 Aug" in lines
+    assert (
+        "Compared on levels: the previous result has no exact scores, since not every practice was asked."
+        in lines
+    )
+    both = changes_since(adaptive_result("c", NOV_27, {"data": 1, "team": (1, 3)}), [adaptive]).lines
+    assert "Team & Culture: level 1 to 3 (not settled), unchanged since 14 Aug" in both
+    assert "Compared on levels: neither result has exact scores, since not every practice was asked." in both
+
+
+def kept(
+    bank: QuestionBank, answers: Mapping[str, Answer], result_id: str, finished_at: float
+) -> ResultSummary:
+    return summarise_view(build_view(score(bank, answers)).to_dict(), result_id, finished_at)
+
+
+@settings(max_examples=examples(40), deadline=None)
+@given(
+    st.sampled_from(["mlops", "pulse"]).flatmap(
+        lambda bank_id: st.tuples(st.just(bank_id), answer_sets(shipped_bank(bank_id)))
+    )
+)
+def test_a_full_and_an_adaptive_run_of_the_same_answers_are_unchanged_on_every_level(case) -> None:
+    bank_id, truth = case
+    bank = shipped_bank(bank_id)
+    full = kept(bank, truth, "full", AUG_14)
+    adaptive = kept(bank, adaptive_answers(bank, truth), "adaptive", NOV_27)
+    lines = changes_since(adaptive, [full]).lines
+    for before in full.dimensions:
+        after = adaptive.dimension(before.id)
+        assert after is not None
+        # A score is compared only where the adaptive run asked every practice of the dimension too.
+        scores = (
+            f" (score {before.score:.1f} → {after.score:.1f})"
+            if before.score is not None and after.score is not None
+            else ""
+        )
+        assert f"{before.name}: {before.level_text}, unchanged since 14 Aug{scores}" in lines
+    assert not any("no score" in line for line in lines)
+    on_levels = "Compared on levels: this result has no exact scores, since not every practice was asked."
+    exact = all(d.score is not None for d in adaptive.dimensions if d.level is not None)
+    assert (on_levels in lines) is not exact
+    found = trends([full, adaptive])
+    assert found is not None and found.overall is not None
+    assert found.overall.levels == (full.overall_level, full.overall_level)
+    for trend in (found.overall, *found.dimensions):
+        placed = [score for score, level in zip(trend.scores, trend.levels, strict=True) if level is not None]
+        # Over the scores only where every point with a level has one; otherwise over the levels.
+        assert (trend.measure == "score") is all(score is not None for score in placed)
+        values = trend.scores if trend.measure == "score" else trend.levels
+        assert trend.spark == sparkline(values, *((0, 100) if trend.measure == "score" else (1, 4)))
 
 
 def test_a_date_in_another_year_carries_its_year() -> None:
@@ -160,6 +275,25 @@ def test_trends_follow_the_results_that_compare_in_full_with_the_newest() -> Non
     assert found.pulse is not None and found.pulse.spark == sparkline([10.0, 40.0, 60.0, 90.0])
     assert found.span_text == "14 Aug → 27 Nov"
     assert trends([]) is None
+
+
+def test_a_trend_with_an_adaptive_result_is_drawn_over_levels() -> None:
+    points = [
+        result("a", AUG_14, {"data": 2, "team": 3}),
+        adaptive_result("b", AUG_14 + 86400, {"data": 3, "team": (1, 3)}),
+        result("c", NOV_27, {"data": 4, "team": 2}),
+    ]
+    found = trends(points)
+    assert found is not None
+    data, team = found.dimensions
+    # Levels 1 to 4 on the sparkline's eight cells: 2 → ▃, 3 → ▆, 4 → █; a range has no one height.
+    assert (data.measure, data.spark, data.levels_text) == ("level", "▃▆█", "2 → 3 → 4")
+    assert (team.spark, team.levels_text) == ("▆·▃", "3 → 1 to 3 (not settled) → 2")
+    assert data.scores == (50.0, None, 100.0)
+    # Without the adaptive result every point has a score again, and the trend is drawn over scores.
+    again = trends([points[0], points[2]])
+    assert again is not None and again.dimensions[0].measure == "score"
+    assert again.dimensions[0].spark == sparkline([50.0, 100.0])
 
 
 def test_sparkline_golden() -> None:

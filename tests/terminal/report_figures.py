@@ -42,6 +42,15 @@ def facts(view: ReportView) -> list[str]:
     return stated
 
 
+def report_facts(view: ReportView) -> list[str]:
+    """`facts`, and what a report states since levels are settled one by one: what a level number means,
+    and how many questions were not asked because no answer to them could change a level."""
+    stated = [*facts(view), view.level_meaning_text]
+    if view.not_asked_text:
+        stated.append(view.not_asked_text)
+    return stated
+
+
 def slack_text(message: dict[str, Any]) -> str:
     """All the text a person reads in a Block Kit message."""
     parts: list[str] = []

@@ -37,10 +37,11 @@ def assess_interactively(
     capsys: pytest.CaptureFixture[str],
     entries: list[str],
     bank: str = "pulse",
+    *options: str,
 ) -> tuple[int, str, str, ScriptedKeyboard]:
     keyboard = ScriptedKeyboard(entries)
     monkeypatch.setattr("builtins.input", keyboard)
-    code = main(["assess", "--bank", bank])
+    code = main(["assess", "--bank", bank, *options])
     captured = capsys.readouterr()
     return code, captured.out, captured.err, keyboard
 
@@ -50,15 +51,16 @@ def figures_line(out: str, dimension_name: str) -> str:
     return lines[next(i for i, line in enumerate(lines) if line.startswith(dimension_name)) + 1]
 
 
-def test_answering_every_question_reaches_the_report(
+def test_a_full_run_asks_every_question_and_reaches_the_report(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     total = len(PULSE.questions)
-    code, out, err, keyboard = assess_interactively(monkeypatch, capsys, ["1"] * total)
+    code, out, err, keyboard = assess_interactively(monkeypatch, capsys, ["1"] * total, "pulse", "--full")
     assert code == 0, err
     assert keyboard.prompts == total
     assert f"{PULSE.title}" in out
-    assert f"{total} questions, about {PULSE.estimated_minutes} minutes" in out
+    assert f"{total} questions, about {PULSE.estimated_minutes} minutes: every question that applies" in out
+    assert "Overall level settled" not in out
     first = PULSE.questions[0]
     assert f"Question 1 of {total} ▓▓░░░░░░░░░░ 12%" in out
     assert f"Question {total} of {total} ▓▓▓▓▓▓▓▓▓▓▓▓ 100%" in out
@@ -79,7 +81,8 @@ def test_options_then_not_applicable_then_dont_know_are_numbered_in_order(
     position = next(i for i, q in enumerate(MLOPS.questions) if q.not_applicable)
     question = MLOPS.questions[position]
     # "1" to the first (context) question: the team ships no LLM features.
-    code, out, _, _ = assess_interactively(monkeypatch, capsys, ["1"] + ["5"] * (position - 1), bank="mlops")
+    entries = ["1"] + ["5"] * (position - 1)
+    code, out, _, _ = assess_interactively(monkeypatch, capsys, entries, "mlops", "--full")
     assert code == 130
     shown = out.split(question.text, 1)[1]
     assert f" 6  {question.not_applicable}" in shown
@@ -91,7 +94,8 @@ def test_back_returns_to_the_previous_question_and_a_new_answer_replaces_the_old
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     total = len(PULSE.questions)
-    code, out, err, _ = assess_interactively(monkeypatch, capsys, ["5", "b", "1", *["5"] * (total - 1)])
+    entries = ["5", "b", "1", *["5"] * (total - 1)]
+    code, out, err, _ = assess_interactively(monkeypatch, capsys, entries, "pulse", "--full")
     assert code == 0, err
     assert out.count(f"Question 1 of {total}") == 2
     # After Back, the earlier answer is shown as chosen.
@@ -104,7 +108,8 @@ def test_enter_keeps_the_earlier_answer_after_going_back(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     total = len(PULSE.questions)
-    code, out, err, _ = assess_interactively(monkeypatch, capsys, ["1", "b", "", *["5"] * (total - 1)])
+    entries = ["1", "b", "", *["5"] * (total - 1)]
+    code, out, err, _ = assess_interactively(monkeypatch, capsys, entries, "pulse", "--full")
     assert code == 0, err
     assert "60.0/100" in figures_line(out, "Data & Experimentation")
 
@@ -114,7 +119,7 @@ def test_an_invalid_entry_is_refused_and_the_question_asked_again(
 ) -> None:
     total = len(PULSE.questions)
     entries = ["x", "0", "7", "", "1", *["1"] * (total - 1)]
-    code, out, err, keyboard = assess_interactively(monkeypatch, capsys, entries)
+    code, out, err, keyboard = assess_interactively(monkeypatch, capsys, entries, "pulse", "--full")
     assert code == 0, err
     assert keyboard.prompts == total + 4
     assert "'x' is not a choice: type a number from 1 to 6, b to go back or q to quit." in out
@@ -200,7 +205,7 @@ def test_other_entries_are_refused(entry: str) -> None:
 def test_a_context_answer_that_shortens_the_assessment_says_why_the_count_changed(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err, _ = assess_interactively(monkeypatch, capsys, ["1", "q"], bank="mlops")
+    code, out, err, _ = assess_interactively(monkeypatch, capsys, ["1", "q"], "mlops", "--full")
     assert code == 130
     lines = [line.strip() for line in out.splitlines()]
     second = next(i for i, line in enumerate(lines) if line.startswith("Question 2 of 50"))

@@ -84,8 +84,8 @@ def test_the_gate_note_names_the_gate_and_what_the_practices_alone_give() -> Non
     assert deploy.level.level == 3
     held = deploy.note("held")
     assert held is not None
-    assert held.text.startswith("Held at level 3 of 4 by a gate. level 2: gate ")
-    assert "level 2: gate Release gate (answered below its pass mark)" in held.text
+    assert held.text.startswith("Held at level 3 of 4 by a gate: the practices of 2 of its 3 levels hold")
+    assert "Level 2 falls short: gate Release gate (answered below its pass mark)" in held.text
     assert held.text.endswith("(answered below its pass mark) · practices alone: level 4")
     assert held.short_text == "held by a gate: Release gate"
 
@@ -97,8 +97,10 @@ def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> 
     team = view.dimension("team")
     assert team.level.level == 2
     held = team.note("held")
-    assert held is not None and held.text.startswith("Held at level 2 of 4 by practices not in place.")
-    assert "level 3: practices 0% in place, 70% needed (furthest: Incident postmortems" in held.text
+    assert held is not None and held.text.startswith("Held at level 2 of 4 by practices not in place:")
+    assert (
+        "Level 3 falls short: practices 0% in place, 70% needed (furthest: Incident postmortems" in held.text
+    )
     assert held.short_text.startswith("held by practices not in place: Incident postmortems and ")
     # The headline keeps the weakest-link rule and says on one line what holds it and where the rest are.
     assert view.overall.level == 2
@@ -111,21 +113,28 @@ def test_a_dimension_held_by_practices_not_in_place_says_so_and_names_them() -> 
 def test_markdown_has_a_notes_column_only_when_a_dimension_has_a_note() -> None:
     gated = report_markdown(score(MLOPS, answers_all(-1) | {"quality_gate": OptionChoice(0)}))
     assert "| Dimension | Score | Level | Confidence | Notes |" in gated
-    assert "confidence 100% | ⛔ Held at level 3 of 4 by a gate." in gated
+    assert "confidence 100% | ⛔ Held at level 3 of 4 by a gate:" in gated
     assert "| Dimension | Score | Level | Confidence |\n" in report_markdown(score(MLOPS, answers_all(-1)))
 
 
-def test_a_report_with_no_answers_renders_in_every_format() -> None:
+def test_a_report_with_no_answers_renders_every_level_as_the_range_its_questions_allow() -> None:
     report = score(MLOPS, {})
     text = render(report, Console(file=io.StringIO(), width=120))
     markdown = report_markdown(report)
     for rendering in (text, markdown):
-        assert "not enough answers" in rendering
-        assert "No overall level yet" in rendering
+        assert "No overall level yet: it is between 1 and 4" in rendering
         assert "Recommendation" not in rendering
         assert "Next Steps" not in rendering
         assert "Answer these to get a level" in rendering
-    assert "| Data & Experimentation | 0.0/100 | not enough answers | 0% answered;" in markdown
+        assert "not enough answers" not in rendering
+    # Nothing answered: every practice that applies (the context question switches none off unanswered)
+    # could still change the level, which can be anything from 1 to 4, and the score anything at all.
+    practices = len(MLOPS.questions_in("data"))
+    assert (
+        "| Data & Experimentation | score 0.0 to 100.0/100 (not every practice was asked) | "
+        f"Level 1 to 4 · not settled | {practices} questions could still change it |"
+    ) in markdown
+    assert "▒▒▒▒▒▒▒▒▒▒ score 0.0 to 100.0/100 (not every practice was asked)" in text
 
 
 def test_a_short_bank_at_its_ceiling_says_the_limit_is_the_banks() -> None:
@@ -185,11 +194,13 @@ def test_each_note_is_under_its_own_dimension_and_nowhere_else(
 def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension(rendering, sections) -> None:
     report = answered(PULSE, PULSE_EXAMPLE)
     by_dimension = sections(rendering(report), build_view(report))
-    # Team & Culture has too few answers for a level: nothing holds it, the bank only measures up to 2.
+    # Team & Culture's one pulse practice is unanswered, so its level is not settled: nothing holds it, the
+    # bank only measures up to 2.
+    assert "Level 1 to 2 · not settled" in by_dimension["team"]
     assert "ℹ️ this bank measures Team & Culture up to level 2" in by_dimension["team"]
     assert "⛔" not in by_dimension["team"]
     data = normalised(by_dimension["data"])
-    assert "⛔ Held at level 2 of 3 by practices not in place." in data
+    assert "⛔ Held at level 2 of 3 by practices not in place:" in data
     assert "ℹ️ this bank measures Data & Experimentation up to level 3" in data
     assert "⛔ this bank" not in data
 
