@@ -18,10 +18,9 @@ NO_LEVEL_COLOUR = "grey"
 NOT_SETTLED = "not settled"
 NO_PRACTICE_APPLIES = "no practice applies"
 OVERALL_RULE_REASON = "a team can rely only on its weakest practice area"
-LEVEL_MEANING = (
-    "A dimension's level is 1 plus the number of its levels (2 to 4) whose practices hold; each level is "
-    "checked on its own practices, so level 3 can mean that levels 2 and 4 hold while level 3 falls short."
-)
+# The overall level is settled, some dimension levels are not: said the same whether the person stopped
+# there or an answers file left questions out.
+NOT_SETTLED_YET = "Not settled yet, for want of answers"
 LEVEL_SCORE_REASON = "the level counts which levels' practices hold; the score weighs every answer"
 # Held: what keeps a dimension below the top level this bank places it at, the team's to change.
 # Ceiling: the most this bank can measure in a dimension, the bank's limit and not the team's.
@@ -250,6 +249,43 @@ def _dimension_view(result: DimensionResult, names: dict[int, str]) -> Dimension
     )
 
 
+def level_meaning(top: int) -> str:
+    """What a level number counts, for a bank whose dimensions reach at most level `top`."""
+    example = (
+        "level 3 can mean that levels 2 and 4 hold while level 3 falls short"
+        if top >= 4
+        else f"level {top - 1} can mean that level {top} holds while level {top - 1} falls short"
+    )
+    return (
+        f"A dimension's level is 1 plus the number of its levels (2 to {top}) whose practices hold; each "
+        f"level is checked on its own practices, so {example}."
+    )
+
+
+def not_asked_text(report: Report) -> str | None:
+    """What was not asked, once the overall level is settled: the questions that could still settle a
+    dimension's level, and those no answer to which could change any level."""
+    could, could_not = len(report.to_answer), len(report.not_asked)
+    if report.overall_level is None or not could + could_not:
+        return None
+    if could and could_not:
+        return (
+            f"{counted_questions(could + could_not)} not asked: {could} could still settle the levels not "
+            f"settled, and no answer to the other {could_not} could change a level. Answer them for every "
+            "level, a complete picture and more Next Steps."
+        )
+    if could:
+        return (
+            f"{counted_questions(could)} not asked could still settle the levels not settled. Answer "
+            f"{'it' if could == 1 else 'them'} for every level and more Next Steps."
+        )
+    them = "it" if could_not == 1 else "them"
+    return (
+        f"{counted_questions(could_not)} not asked: no answer to {them} could change a level. Answer {them} "
+        "for a complete picture and more Next Steps."
+    )
+
+
 def counted_questions(count: int) -> str:
     return "1 question" if count == 1 else f"{count} questions"
 
@@ -385,15 +421,8 @@ def build_view(report: Report) -> ReportView:
         unsettled = [d for d in report.dimensions if d.level is None and d.score_range is not None]
         if unsettled:
             ranges = _and([f"{d.name} {d.level_range[0]} to {d.level_range[1]}" for d in unsettled])
-            headline += f" Stopped when the overall level was settled; not settled: {ranges}."
+            headline += f" {NOT_SETTLED_YET}: {ranges}."
     not_asked = tuple(text for _, text in report.not_asked)
-    not_asked_text = (
-        f"{counted_questions(len(not_asked))} not asked: no answer to "
-        f"{'it' if len(not_asked) == 1 else 'them'} could change a level. Answer "
-        f"{'it' if len(not_asked) == 1 else 'them'} for a complete picture and more Next Steps."
-        if not_asked and report.overall_level is not None and not report.to_answer
-        else None
-    )
     outcomes = tuple(
         f"{o.question_text} {o.answer_label if o.answer_label else 'Not known'}" for o in report.outcomes
     )
@@ -411,7 +440,7 @@ def build_view(report: Report) -> ReportView:
         overall_score_text=score_text(report.overall_score, report.overall_score_range),
         overall_range_text=overall_range,
         rule_text=f"Overall level = the {report.overall_level_rule}'s level: {OVERALL_RULE_REASON}.",
-        level_meaning_text=LEVEL_MEANING,
+        level_meaning_text=level_meaning(max((d.ceiling for d in report.dimensions), default=4)),
         headline=headline,
         dimensions=dimensions,
         level_score_text=level_score_text(dimensions),
@@ -420,7 +449,7 @@ def build_view(report: Report) -> ReportView:
         find_out=tuple(text for _, text in report.find_out),
         to_answer=tuple(text for _, text in report.to_answer),
         not_asked=not_asked,
-        not_asked_text=not_asked_text,
+        not_asked_text=not_asked_text(report),
         outcomes=outcomes,
         disagreements=_disagreement_text(report, names_by_dimension),
         pulse_index=None if report.pulse_index is None else round(report.pulse_index, 1),

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from bot.engine.adaptive import AskingMode, questions_to_ask
 from bot.engine.answers import choices
-from bot.engine.bank import QuestionBank
+from bot.engine.bank import OutcomeQuestion, QuestionBank
 from bot.engine.conversation import (
     AnswerQuestion,
     AskQuestion,
@@ -253,9 +253,9 @@ def _answer_the_left_out(
     """Offer a full run seeded with the answers of `finished`, which asks only what it did not, and print
     its report if it is completed; quitting it keeps `report`, already printed."""
     seeded = Conversation.new(bank, AskingMode.FULL, answers=finished.answers)
-    not_asked = len(report.not_asked)
-    outcomes = len(questions_to_ask(bank, seeded.answers, AskingMode.FULL)) - not_asked
-    left_out = left_out_text(not_asked, outcomes)
+    remaining = questions_to_ask(bank, seeded.answers, AskingMode.FULL)
+    outcomes = sum(isinstance(question, OutcomeQuestion) for question in remaining)
+    left_out = left_out_text(len(remaining) - outcomes, outcomes)
     if not _wants_the_left_out(console, read, left_out):
         return
     console.print()

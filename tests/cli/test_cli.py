@@ -687,7 +687,12 @@ def test_an_assessment_typed_in_a_terminal_stops_at_the_settled_overall_level() 
     os.close(terminal)
     # The pulse asks its two Data & Experimentation gates first; neither in place settles level 1.
     shown = ""
-    for marker, typed in (("Your answer", "1"), ("Your answer", "1"), ("Keep going or stop", "2")):
+    for marker, typed in (
+        ("Your answer", "1"),
+        ("Your answer", "1"),
+        ("Keep going or stop", "2"),
+        ("press Enter to finish", ""),
+    ):
         shown += read_until(controller, marker, timeout=60)
         type_line(controller, typed)
     shown += read_until(controller, None, timeout=60)
@@ -697,9 +702,10 @@ def test_an_assessment_typed_in_a_terminal_stops_at_the_settled_overall_level() 
     assert "only the questions that can still change a level are asked" in text
     assert "Question 2 of at most 8" in text
     assert "Your overall level is settled: 1 · Ad-Hoc / Manual — Data & Experimentation holds it." in text
-    assert "Stopped when the overall level was settled; not settled:" in text
+    assert "Not settled yet, for want of answers:" in text
     assert "Answered 2 of the 8 questions that apply" in text
-    assert "press Enter to finish" not in text
+    # The six questions left unasked are offered, and declined with Enter.
+    assert "Type 1 to answer the 6 questions left out now, or press Enter to finish" in text
 
 
 @pytest.mark.e2e

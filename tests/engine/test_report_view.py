@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.engine.bank import QuestionBank
-from bot.engine.report_view import LEVEL_SCORE_REASON, DimensionNote, ReportView, build_view
+from bot.engine.report_view import LEVEL_SCORE_REASON, DimensionNote, ReportView, build_view, level_meaning
 from bot.engine.scoring import score
 from tests.golden_reports import (
     LEVEL_ABOVE_LOWER_SCORE,
@@ -169,8 +169,11 @@ def test_an_overall_level_settled_before_every_dimension_says_which_are_not() ->
     answers = {"gate": 1.0, "d2a": 1.0, "d2b": 1.0, "o2": 0.0, "o3": 0.0}
     view = build_view(score(bank, by_value(bank, answers)))
     assert view.overall.level == 1
-    assert view.headline.endswith("Stopped when the overall level was settled; not settled: Data 2 to 3.")
-    assert view.not_asked_text is None  # questions that could still change a level come first
+    assert view.headline.endswith("Not settled yet, for want of answers: Data 2 to 3.")
+    assert view.not_asked_text == (
+        "3 questions not asked could still settle the levels not settled. Answer them for every level and "
+        "more Next Steps."
+    )
     assert view.to_answer == tuple(bank.question(q).text for q in ("d3a", "d3b", "d3c"))
 
 
@@ -182,4 +185,25 @@ def test_a_level_above_a_level_that_falls_short_reads_as_a_count() -> None:
     assert held.startswith(
         "Held at level 2 of 3 by practices not in place: the practices of 1 of its 2 levels hold (level 3). "
         "Level 2 falls short: practices 25% in place, 70% needed"
+    )
+
+
+def test_a_stopped_report_counts_both_kinds_of_questions_not_asked() -> None:
+    bank = two_dimension_bank()
+    # data's gate fails level 2, so d2a and d2b can change nothing; ops at 1 settles the overall level
+    # while data's level 3 is still open.
+    answers = {"gate": 0.0, "o2": 0.0, "o3": 0.0}
+    view = build_view(score(bank, by_value(bank, answers)))
+    assert view.overall.level == 1
+    assert view.not_asked_text == (
+        "5 questions not asked: 3 could still settle the levels not settled, and no answer to the other 2 "
+        "could change a level. Answer them for every level, a complete picture and more Next Steps."
+    )
+
+
+def test_the_level_meaning_counts_the_levels_a_bank_reaches(mlops: QuestionBank, pulse: QuestionBank) -> None:
+    assert level_meaning(4) in build_view(score(mlops, {})).level_meaning_text
+    assert build_view(score(pulse, {})).level_meaning_text == (
+        "A dimension's level is 1 plus the number of its levels (2 to 3) whose practices hold; each level is "
+        "checked on its own practices, so level 2 can mean that level 3 holds while level 2 falls short."
     )

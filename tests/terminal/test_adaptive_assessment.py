@@ -105,15 +105,21 @@ def test_stopping_at_the_settled_overall_level_reports_what_is_settled_and_what_
     view = build_view(report)
     unsettled = [d for d in view.dimensions if d.level.level is None]
     assert unsettled, "the first options leave some dimension's level open when the overall is settled"
-    assert "Stopped when the overall level was settled; not settled:" in view.headline
+    assert "Not settled yet, for want of answers:" in view.headline
     text = normalised(result.out)
     assert normalised(view.headline) in text
     for dimension in unsettled:
         low, high = dimension.level.range or (0, 0)
         assert f"{dimension.name} Level {low} to {high} · not settled" in text
-    # At most the questions that could still change a level were left; they are listed to answer.
+    # At most the questions that could still change a level were left; they are listed to answer, and
+    # offered with every other question left out.
     assert "Answer these to get a level" in result.out
-    assert not person.left_out_offers
+    left_out = len(report.to_answer) + len(report.not_asked)
+    outcomes = len(MLOPS.outcomes)
+    assert person.left_out_offers == [
+        f"Type 1 to answer the {left_out} questions left out and {outcomes} about delivery outcomes "
+        f"{LEFT_OUT_ENDING}"
+    ]
 
 
 def test_the_offer_says_what_holds_the_level_and_how_many_questions_are_left_at_most() -> None:
@@ -156,14 +162,16 @@ def test_keeping_going_then_answering_the_questions_left_out_gives_the_full_repo
 
 def test_declining_to_answer_the_questions_left_out_ends_with_the_first_report() -> None:
     person = Person(at_offer="1", left_out="")
-    result = run(PULSE, person)
+    result = run(MLOPS, person)
     assert result.code == 0 and len(result.reports) == 1
     assert len(person.left_out_offers) == 1
     assert result.out.count("MLOps maturity report") == 1
 
 
 def test_quitting_the_questions_left_out_keeps_the_report_above() -> None:
-    entries = iter(["1", "1", "1", "1", "1", "1", "1", "1", "1", "q"])
+    # The pulse's first two answers settle its overall level: stop there, then take up the questions left
+    # out and quit at the first of them.
+    entries = iter(["1", "1", "2", "1", "q"])
     reports: list[Report] = []
     err = io.StringIO()
     code = run_assessment(
