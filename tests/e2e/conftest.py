@@ -26,8 +26,13 @@ from typing import Any
 import pytest
 import redis
 
+from bot.engine.answers import Answer, OptionChoice, decode_answer
+from bot.engine.bank import QuestionBank
 from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog
+from bot.engine.conversation import AnswerQuestion, AskQuestion, Back, Start, advance
+from bot.engine.progress import progress_line
 from bot.slack.assessment import started_text
+from bot.usecases.personal import PERSONAL
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process, free_port
 from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
@@ -159,6 +164,27 @@ def progress_text(message: dict[str, Any]) -> str:
 
 def question_id(message: dict[str, Any]) -> str:
     return json.loads(answer_buttons(message)[0].value)["q"]
+
+
+def engine_progress(bank: QuestionBank, codes: list[int | str], back: bool = False) -> str:
+    """The progress line the engine shows in a person's assessment once the questions it asks were
+    answered with the button values `codes`, in turn (and, with `back`, Back pressed after them)."""
+    transition = advance(PERSONAL.conversation(bank), Start(), bank)
+    for code in codes:
+        asked = transition.prompt
+        assert isinstance(asked, AskQuestion), asked
+        transition = advance(transition.state, AnswerQuestion(asked.question.id, decode_answer(code)), bank)
+    if back:
+        assert isinstance(transition.prompt, AskQuestion)
+        transition = advance(transition.state, Back(transition.prompt.question.id), bank)
+    shown = transition.prompt
+    assert isinstance(shown, AskQuestion), shown
+    return f"`{progress_line(shown.number, shown.total, shown.total_is_exact)}`"
+
+
+def all_best(bank: QuestionBank) -> dict[str, Answer]:
+    """Every question answered with its highest option, as `best_option` clicks."""
+    return {q.id: OptionChoice(len(q.options) - 1) for q in bank.questions}
 
 
 def wait_for_log(app: AppProcess, line: str, times: int = 1, timeout: float = 15.0) -> None:
