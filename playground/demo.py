@@ -26,7 +26,7 @@ from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
 from bot.engine.history import day
 from bot.engine.overview import length
-from bot.slack.values import BACK_ACTION, CANCEL_ACTION, KEEP_GOING_ACTION, STOP_HERE_ACTION
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION, KEEP_GOING_ACTION
 from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
@@ -244,23 +244,13 @@ def playground_app(
             yield app, HttpTransport(app.events_url, signing_secret)
 
 
-def awaiting(user: SlackUser) -> dict[str, Any] | None:
-    """The newest DM message that asks something: a question, or the offer to stop once the overall level
-    is settled."""
-    asking = {KEEP_GOING_ACTION, STOP_HERE_ACTION}
-    for message in user.dm_messages()[::-1]:
-        if any(b.action_id.startswith("answer") or b.action_id in asking for b in buttons_of(message)):
-            return message
-    return None
-
-
 def answer_questions(
     user: SlackUser, choose: Chooser, console: Console | None = None, ago: float = 0.0
 ) -> int | None:
     """Answer the questions in `user`'s DM, and the offer to stop, until none is left; an exit code when
     they quit or cancel. With a console each is shown; without one (a simulated teammate) it runs
     silently. Slack dates each click `ago` seconds back."""
-    while (question := awaiting(user)) is not None:
+    while (question := user.awaiting()) is not None:
         text, buttons = render_message(question, user.fake)
         if console is not None:
             _show_dm(console, text)

@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,11 @@ from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog
 from bot.engine.conversation import AnswerQuestion, AskQuestion, Back, Start, advance
 from bot.engine.progress import progress_line
 from bot.slack.assessment import started_text
+from bot.slack.values import KEEP_GOING_ACTION
 from bot.usecases.personal import PERSONAL
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process, free_port
-from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
 from tests.conftest import (
     REAL_REDIS_URL,
     RUN_TAG,
@@ -134,6 +135,13 @@ def best_option(message: dict[str, Any]):
 
 def button_labelled(message: dict[str, Any], label: str):
     return next(b for b in buttons_of(message) if b.label.endswith(label))
+
+
+def or_keep_going(message: dict[str, Any], pick: Callable[[dict[str, Any]], Button]) -> Button:
+    """What a person who goes on to every level clicks: `pick`'s answer, or Keep going at the offer to
+    stop once the overall level is settled."""
+    keep_going = [b for b in buttons_of(message) if b.action_id == KEEP_GOING_ACTION]
+    return keep_going[0] if keep_going else pick(message)
 
 
 def start(user: SlackUser) -> dict[str, Any]:

@@ -70,9 +70,14 @@ def given(result: dict[str, Any]) -> dict[str, Answer]:
 
 
 def channel_report(fake: FakeSlack, user: SlackUser, after: int = 0) -> dict[str, Any]:
+    """The report's summary in the channel (not the details in its thread), posted after call `after`."""
     posted = fake.wait_for(
         "chat.postMessage",
-        lambda c: c.params.get("channel") == user.channel_id and "MLOps maturity report" in c.params["text"],
+        lambda c: (
+            c.params.get("channel") == user.channel_id
+            and not c.params.get("thread_ts")
+            and str(c.params.get("text", "")).startswith("MLOps maturity report")
+        ),
         after=after,
         timeout=15,
     )
