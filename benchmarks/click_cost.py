@@ -3,7 +3,10 @@
 - building a question message: through slack_sdk's Block Kit models and checked against Slack's limits
   (how every click built it before), against filling in the bank's template (how it does now);
 - the whole click handler in-process (AssessmentFlow.click: read the button, one transaction against a
-  real Redis, build the next question, hand it to a stub Slack), with either way of building.
+  real Redis, build the next question, hand it to a stub Slack), with either way of building;
+- the two clicks around the offer to stop once the overall level is settled: the answer that leads to the
+  offer (the engine works out the standing, the offer's message is built through the models), and Keep
+  going, which the benchmark clicks to go on to the end.
 
     python benchmarks/click_cost.py [--messages 3000] [--assessments 20] [--redis redis://127.0.0.1:6379/14]
 
@@ -29,6 +32,7 @@ from bot.engine.conversation import AskQuestion
 from bot.slack import blocks
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
+from bot.slack.values import KEEP_GOING_ACTION
 from bot.store import keys
 from bot.store.sessions import SessionStore
 from playground.fakeslack.signing import block_actions_payload
@@ -88,12 +92,20 @@ class StubSlack:
         return {"ts": ts, "channel": channel}
 
 
-def click_costs(client: redis.Redis, team_id: str, assessments: int) -> tuple[list[float], list[float]]:
-    """CPU and wall seconds of each click that leads to the next question (not the report's click)."""
+def _asks(message: dict[str, Any]) -> bool:
+    return any(b.action_id.startswith("answer") for b in buttons_of(message))
+
+
+def click_costs(
+    client: redis.Redis, team_id: str, assessments: int
+) -> tuple[list[float], list[float], dict[str, list[float]]]:
+    """CPU and wall seconds of each click that leads to the next question (not the report's click), and
+    the CPU seconds of the clicks around the offer to stop: "to the offer" and "keep going"."""
     slack = StubSlack()
     flow = AssessmentFlow(SessionStore(client), CATALOG, "mlops", cast(WebClient, slack))
     cpu: list[float] = []
     wall: list[float] = []
+    around_offer: dict[str, list[float]] = {"to the offer": [], "keep going": []}
     for number in range(assessments):
         user = f"U0C{number:05d}"
         dm = "D" + user
@@ -101,9 +113,10 @@ def click_costs(client: redis.Redis, team_id: str, assessments: int) -> tuple[li
         while True:
             message = slack.latest[dm]
             offered = [b for b in buttons_of(message) if b.action_id.startswith("answer")]
-            if not offered:
+            keep_going = [b for b in buttons_of(message) if b.action_id == KEEP_GOING_ACTION]
+            if not offered and not keep_going:
                 break
-            button = offered[number % len(offered)]
+            button = offered[number % len(offered)] if offered else keep_going[0]
             payload = block_actions_payload(
                 user_id=user,
                 team_id=team_id,
@@ -120,10 +133,15 @@ def click_costs(client: redis.Redis, team_id: str, assessments: int) -> tuple[li
             cpu_started, wall_started = time.process_time(), time.perf_counter()
             flow.click(click, lambda **_: None)
             spent_cpu, spent_wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
-            if any(b.action_id.startswith("answer") for b in buttons_of(slack.latest[dm])):
+            shown = slack.latest[dm]
+            if not offered:
+                around_offer["keep going"].append(spent_cpu)
+            elif any(b.action_id == KEEP_GOING_ACTION for b in buttons_of(shown)):
+                around_offer["to the offer"].append(spent_cpu)
+            elif _asks(shown):
                 cpu.append(spent_cpu)
                 wall.append(spent_wall)
-    return cpu, wall
+    return cpu, wall, around_offer
 
 
 def main() -> None:
@@ -150,12 +168,18 @@ def main() -> None:
         print(f"click handler in-process, {args.assessments} mlops assessments each, Redis at {args.redis}:")
         for name, build in WAYS.items():
             setattr(blocks, "question_message", build)  # noqa: B010 (the flow calls it through the module)
-            cpu, wall = click_costs(client, f"{team_id}{name[0].upper()}", args.assessments)
+            cpu, wall, around_offer = click_costs(client, f"{team_id}{name[0].upper()}", args.assessments)
             print(
                 f"  {name:<24} CPU per click median {statistics.median(cpu) * 1e3:.2f} ms "
                 f"(p90 {statistics.quantiles(cpu, n=10)[-1] * 1e3:.2f}), wall median "
                 f"{statistics.median(wall) * 1e3:.2f} ms over {len(cpu)} clicks"
             )
+            for kind, spent in around_offer.items():
+                if spent:
+                    print(
+                        f"  {'':<24} {kind}: CPU median {statistics.median(spent) * 1e3:.2f} ms, most "
+                        f"{max(spent) * 1e3:.2f} ms over {len(spent)} clicks"
+                    )
     finally:
         setattr(blocks, "question_message", original)  # noqa: B010
         doomed = list(client.scan_iter(f"{keys.PREFIX}:{{{team_id}*", count=1000))

@@ -26,7 +26,7 @@ from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.bank import ContextQuestion, OutcomeQuestion, QuestionBank
 from bot.engine.history import day
 from bot.engine.overview import length
-from bot.slack.values import BACK_ACTION, CANCEL_ACTION
+from bot.slack.values import BACK_ACTION, CANCEL_ACTION, KEEP_GOING_ACTION
 from bot.terminal.interactive import BACK_KEY, QUIT_KEY
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
@@ -130,8 +130,14 @@ def member(fake: FakeSlack, transport: Transport, name: str, user_id: str = PLAY
     return SlackUser(fake, transport, user_id, name, channel_id=CHANNEL, channel_name=CHANNEL_NAME)
 
 
-def answer_from(answers: dict[str, Answer]) -> Chooser:
+def answer_from(answers: dict[str, Answer], at_the_offer: str = KEEP_GOING_ACTION) -> Chooser:
+    """Answers from `answers`; at the offer to stop once the overall level is settled, `at_the_offer`
+    (keep going, or stop here)."""
+
     def choose(message: dict[str, Any], buttons: list[Button]) -> Button | None:
+        offered = next((b for b in buttons if b.action_id == at_the_offer), None)
+        if offered is not None:
+            return offered
         question_id = _question_on(buttons)
         answer = answers.get(question_id, DontKnow()) if question_id is not None else DontKnow()
         wanted = encode_answer(answer)
@@ -241,10 +247,10 @@ def playground_app(
 def answer_questions(
     user: SlackUser, choose: Chooser, console: Console | None = None, ago: float = 0.0
 ) -> int | None:
-    """Answer the questions in `user`'s DM until none is left; an exit code when they quit or cancel.
-    With a console each question is shown; without one (a simulated teammate) it runs silently. Slack
-    dates each click `ago` seconds back."""
-    while (question := user.current_question()) is not None:
+    """Answer the questions in `user`'s DM, and the offer to stop, until none is left; an exit code when
+    they quit or cancel. With a console each is shown; without one (a simulated teammate) it runs
+    silently. Slack dates each click `ago` seconds back."""
+    while (question := user.awaiting()) is not None:
         text, buttons = render_message(question, user.fake)
         if console is not None:
             _show_dm(console, text)

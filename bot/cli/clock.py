@@ -30,8 +30,7 @@ from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackClientError
 
-from bot.engine.bank import QuestionBank
-from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, CorruptState
 from bot.engine.schedule import NeverRuns, as_timestamp, from_timestamp
 from bot.slack.reminders import (
@@ -47,6 +46,7 @@ from bot.slack.reminders import (
 from bot.store.nudges import SessionWatch, Watched
 from bot.store.schedules import DueSchedule, Lease, ScheduleRecord, ScheduleStore, _wanted
 from bot.store.sessions import FIRST_LOOK_AFTER_SECONDS, StoreUnavailable
+from bot.usecases.personal import progress
 
 log = logging.getLogger(__name__)
 
@@ -268,22 +268,13 @@ class Clock:
         reminded = self.watch.noted(item, record.session_id, "reminded")
         if not reminded and now >= idle_until:
             if self.watch.mark(item, record.session_id, "reminded"):
-                total = self._question_total(conversation)
-                self.slack.remind_unfinished(
-                    item.user_id, record.dm_channel, len(conversation.answers), total
-                )
+                done = progress(self.catalog, conversation).text
+                self.slack.remind_unfinished(item.user_id, record.dm_channel, done)
                 report.reminded += 1
             reminded = True
         # Next: the reminder once the silence has lasted a day, or else the note once the session is gone.
         look_at = now + max(ttl, 0) + self.config.expiry_margin_seconds if reminded else idle_until
         self.watch.look_again(item, look_at)
-
-    def _question_total(self, conversation: Conversation) -> int:
-        try:
-            bank: QuestionBank = self.catalog.by_id(conversation.bank_id)
-        except UnknownBank:
-            return len(conversation.answers)
-        return len(bank.questions)
 
     def _work_through(
         self,

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import decode_answer
+from bot.engine.answers import Answer, decode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
@@ -29,15 +29,20 @@ from bot.engine.conversation import (
     CorruptState,
     Event,
     InvalidEvent,
+    KeepGoing,
+    NoStopOffered,
     NothingToGoBackTo,
+    OfferStop,
     ShowCancelled,
     ShowExpired,
     ShowReport,
     StaleQuestion,
+    StopHere,
     UnknownOption,
     prompt_for,
 )
-from bot.engine.overview import length
+from bot.engine.overview import full_length, length, settled_after
+from bot.engine.progress import sentence
 from bot.engine.scoring import Report, score
 from bot.slack import blocks
 from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
@@ -60,6 +65,8 @@ from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
     BACK_ACTION,
     CANCEL_ACTION,
+    KEEP_GOING_ACTION,
+    STOP_HERE_ACTION,
     InvalidButton,
     QuestionButton,
     SessionButton,
@@ -73,13 +80,20 @@ from bot.store.sessions import (
     StoreUnavailable,
 )
 from bot.usecases.personal import (
+    EVERY_QUESTION,
+    PERSONAL,
     STORE_TROUBLE,
     Applied,
+    Asking,
+    NothingLeftOut,
+    OutdatedMessage,
     RunWrites,
     SessionMismatch,
     apply,
     bank_for,
     is_finished,
+    left_out,
+    left_out_asking,
     new_session,
     progress,
     remember_message,
@@ -92,8 +106,41 @@ STARTING = ":compass: One moment: setting up your assessment…"
 StartedNote = Callable[[QuestionBank], str]
 
 
+def settled_clause(bank: QuestionBank) -> str | None:
+    """When the overall level is usually settled, where a person may stop; None for a bank never
+    measured."""
+    settled = settled_after(bank)
+    return f"your overall level is usually settled {settled}, and you can stop there" if settled else None
+
+
+def settled_note(bank: QuestionBank) -> str:
+    clause = settled_clause(bank)
+    return f" {sentence(clause)}." if clause else ""
+
+
 def started_text(bank: QuestionBank) -> str:
-    return f":compass: I've sent the first question to our DM ({length(bank)})."
+    return f":compass: I've sent the first question to our DM ({length(bank)}).{settled_note(bank)}"
+
+
+def full_started_text(bank: QuestionBank) -> str:
+    return (
+        f":compass: I've sent the first question to our DM. This run asks every question that applies "
+        f"({full_length(bank)}), so every score in its report is exact."
+    )
+
+
+def left_out_started_text(bank: QuestionBank) -> str:
+    return (
+        ":compass: I've sent the first of the questions your report left out to our DM. When they are "
+        "answered, a new report comes with your earlier answers and these."
+    )
+
+
+# The words of a start button, by what it starts: a full run, or the questions a result left out.
+def _started_note_for(button: SessionButton) -> StartedNote:
+    if button.i is not None:
+        return left_out_started_text
+    return full_started_text if button.m == "full" else started_text
 
 
 REPORT_ON_ITS_WAY = (
@@ -176,10 +223,13 @@ class AssessmentFlow:
         channel_id: str,
         bank_ref: str | None,
         respond: Respond,
-        started_note: StartedNote = started_text,
+        started_note: StartedNote | None = None,
+        full: bool = False,
     ) -> None:
         """Start an assessment unless one is in progress; says what happened either way. The report comes
-        to `channel_id` too, unless that is the DM itself."""
+        to `channel_id` too, unless that is the DM itself. `full` asks every question that applies;
+        otherwise only those that can still change a level, with the offer to stop once the overall level
+        is settled."""
         try:
             bank = self.catalog.by_id(bank_ref or self.default_bank)
         except UnknownBank as error:
@@ -191,8 +241,9 @@ class AssessmentFlow:
         except StoreUnavailable:
             say(respond, UNAVAILABLE)
             return
+        start_over = SessionButton(u=user_id, b=bank.id, m="full" if full else None)
         if existing is not None and not is_finished(existing):
-            self._offer_resume(existing, bank, respond)
+            self._offer_resume(existing, start_over, respond)
             return
         self.begin(
             respondent,
@@ -200,7 +251,9 @@ class AssessmentFlow:
             channel_id,
             may_replace=is_finished,
             respond=respond,
-            started_note=started_note,
+            started_note=started_note or (full_started_text if full else started_text),
+            asking=EVERY_QUESTION if full else PERSONAL,
+            start_over=start_over,
         )
 
     def begin(
@@ -211,11 +264,18 @@ class AssessmentFlow:
         may_replace: Callable[[SessionRecord], bool],
         respond: Respond,
         started_note: StartedNote = started_text,
+        asking: Asking = PERSONAL,
+        start_over: SessionButton | None = None,
     ) -> None:
-        """Open the DM, store a fresh conversation in one atomic step (unless the session there may not
-        be replaced) and post its first question; tells the person how it went."""
-        record, first = new_session(respondent, bank, origin_channel)
+        """Open the DM, store a fresh conversation asked as `asking` in one atomic step (unless the
+        session there may not be replaced) and post its first question; tells the person how it went.
+        Should a session stay, the notice's Start over button is `start_over` (by default, `bank`)."""
         user_id = respondent.user_id
+        try:
+            record, first = new_session(respondent, bank, origin_channel, asking)
+        except NothingLeftOut:
+            say(respond, "Every question that applies is answered already, so there is nothing to ask.")
+            return
         try:
             first_question = blocks.question_message(
                 bank, first, user_id, record.session_id, respondent.run_id
@@ -234,7 +294,7 @@ class AssessmentFlow:
             say(respond, store_trouble_text(error))
             return
         if stayed is not None:
-            self._offer_resume(stayed, bank, respond)
+            self._offer_resume(stayed, start_over or SessionButton(u=user_id, b=bank.id), respond)
             return
         try:
             posted = self.client.chat_postMessage(channel=record.dm_channel, **first_question.as_kwargs())
@@ -249,19 +309,13 @@ class AssessmentFlow:
         log.info("assessment started", extra={"team": respondent.team_id, "bank": bank.id})
         say(respond, started_note(bank))
 
-    def _offer_resume(self, existing: SessionRecord, requested: QuestionBank, respond: Respond) -> None:
+    def _offer_resume(self, existing: SessionRecord, requested: SessionButton, respond: Respond) -> None:
+        """The notice that an assessment is in progress: Resume it, or Start over with what was asked for
+        (`requested`), replacing this session only."""
         conversation = Conversation.from_dict(existing.conversation)
-        answered, applicable = progress(self.catalog, conversation)
-        ephemeral(
-            respond,
-            blocks.in_progress_message(
-                existing.respondent.user_id,
-                answered,
-                applicable,
-                requested.id,
-                session_id=existing.session_id,
-            ),
-        )
+        done = progress(self.catalog, conversation).text
+        start_over = requested.model_copy(update={"s": existing.session_id})
+        ephemeral(respond, blocks.in_progress_message(existing.respondent.user_id, done, start_over))
 
     def resume(self, team_id: str, user_id: str, respond: Respond, run_id: str | None = None) -> None:
         """Send the current question again; after the last answer, send the report again."""
@@ -287,29 +341,36 @@ class AssessmentFlow:
             else:
                 ephemeral(respond, bank_changed(user_id, error, record.session_id if record else None))
             return
-        if not isinstance(prompt, AskQuestion | ShowReport):
+        if not isinstance(prompt, AskQuestion | OfferStop | ShowReport):
             say(respond, nothing_in_progress)
             return
+        what = {
+            AskQuestion: "your current question",
+            OfferStop: "your settled overall level, with the choice to stop or keep going,",
+            ShowReport: "your report",
+        }[type(prompt)]
         try:
             if isinstance(prompt, AskQuestion):
                 message = blocks.question_message(bank, prompt, user_id, record.session_id, run_id)
+            elif isinstance(prompt, OfferStop):
+                message = self._offer_message(bank, prompt, record, conversation)
             else:
-                message = blocks.report_message(prompt.report, user_id)
+                owner_offer = self._left_out_offer(bank, conversation.answers, user_id, record.result_id)
+                message = blocks.report_message(prompt.report, user_id, owner_offer)
             dm_channel = record.dm_channel or self.client.conversations_open(users=user_id)["channel"]["id"]
             posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
         except SLACK_FAILURES as error:
-            what = "your current question" if isinstance(prompt, AskQuestion) else "your report"
             say(
                 respond,
                 f":warning: I couldn't send {what} again: {why_undelivered(error)}. "
                 "Nothing you answered was lost.",
             )
             return
-        if isinstance(prompt, AskQuestion):
-            remember_message(self.store, respondent, record.session_id, dm_channel, posted["ts"])
-            say(respond, "I've sent your current question to our DM again.")
-        else:
+        if isinstance(prompt, ShowReport):
             say(respond, "Your last assessment is complete; I've sent its report to our DM again.")
+        else:
+            remember_message(self.store, respondent, record.session_id, dm_channel, posted["ts"])
+            say(respond, f"I've sent {what.rstrip(',')} to our DM again.")
 
     def cancel(self, team_id: str, user_id: str, respond: Respond) -> None:
         respondent = Respondent(team_id=team_id, user_id=user_id)
@@ -358,7 +419,7 @@ class AssessmentFlow:
             return
         respondent = Respondent(team_id=team_id, user_id=clicker, run_id=button.r)
         try:
-            applied = self._apply(respondent, button.s, event, message_ts, click.action_ts)
+            applied = self._apply(respondent, button.s, event, message_ts, click.action_ts, button.n)
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
@@ -391,28 +452,91 @@ class AssessmentFlow:
         if not start_over:
             self.resume(team_id, clicker, respond)
             return
+        self._start_from(click, button, respond)
+
+    def _start_from(self, click: BlockAction, button: SessionButton, respond: Respond) -> None:
+        """Start what a start button names: its bank, as a full run or not, or the questions a result
+        left out."""
+        team_id, clicker = click.team_id, click.user_id
         respondent = Respondent(team_id=team_id, user_id=clicker)
         try:
-            bank = self.catalog.by_id(button.b or self.default_bank)
             existing = self.store.get(respondent)
+            if button.i is not None:
+                asked = self._left_out_run(team_id, clicker, button.i, respond)
+                if asked is None:
+                    return
+                bank, asking, origin = asked
+            else:
+                bank = self.catalog.by_id(button.b or self.default_bank)
+                asking = EVERY_QUESTION if button.m == "full" else PERSONAL
+                # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM
+                # (the bank-changed notice): it goes where the first assessment was started.
+                clicked_in = click.channel_id
+                in_dm = existing is not None and clicked_in == existing.dm_channel
+                origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
         except UnknownBank as error:
             say(respond, blocks.escape(str(error)))
             return
         except StoreUnavailable:
             say(respond, UNAVAILABLE)
             return
-        # Clicked in a channel (the in-progress notice): the report goes there. Clicked in the DM (the
-        # bank-changed notice): it goes where the first assessment was started.
-        clicked_in = click.channel_id
-        in_dm = existing is not None and clicked_in == existing.dm_channel
-        origin = (existing.origin_channel if existing and in_dm else None) or clicked_in
 
         def may_replace(current: SessionRecord) -> bool:
             # A button that names its session replaces that one only: a second click finds the session
-            # the first click started, and leaves it be.
-            return is_finished(current) or button.s is None or current.session_id == button.s
+            # the first click started, and leaves it be. A report's button names none, and replaces no
+            # assessment under way.
+            if is_finished(current) or current.session_id == button.s:
+                return True
+            return button.s is None and button.i is None
 
-        self.begin(respondent, bank, origin, may_replace=may_replace, respond=respond)
+        self.begin(
+            respondent,
+            bank,
+            origin,
+            may_replace=may_replace,
+            respond=respond,
+            started_note=_started_note_for(button),
+            asking=asking,
+            start_over=button.model_copy(update={"s": None}),
+        )
+
+    def answer_left_out(self, click: BlockAction, respond: Respond) -> None:
+        """A report's *Answer the N left out*, by its owner: a full run that starts from that result's
+        answers, so it asks only the questions left out; its report goes where the result's did. Refused
+        while another assessment is in progress (the notice offers to resume it or start this instead)."""
+        try:
+            button = SessionButton.decode(click.value)
+        except InvalidButton:
+            say(respond, UNRECOGNISED_BUTTON)
+            return
+        if button.i is None:
+            say(respond, UNRECOGNISED_BUTTON)
+            return
+        if button.u != click.user_id:
+            say(respond, "That button belongs to someone else's report, so nothing was started.")
+            return
+        self._start_from(click, button, respond)
+
+    def _left_out_run(
+        self, team_id: str, user_id: str, result_id: str, respond: Respond
+    ) -> tuple[QuestionBank, Asking, str | None] | None:
+        """The bank, the asking and the report's channel of a run over the questions a result left out;
+        None (the person told why) when that result or its bank version is gone."""
+        result = self.store.result(team_id, result_id)
+        if result is None or result.respondent.user_id != user_id:
+            say(respond, "That result is no longer kept, so there is nothing to start from.")
+            return None
+        bank = self.catalog.by_id(result.bank_id)
+        if bank.version != result.bank_version:
+            say(
+                respond,
+                f"That result was answered on {blocks.escape(result.bank_id)} v"
+                f"{blocks.escape(result.bank_version)}, and the bank is now v{blocks.escape(bank.version)}, "
+                f"so its answers don't fit the current questions. Type `{blocks.COMMAND} start full "
+                f"{blocks.escape(bank.id)}` to answer every question.",
+            )
+            return None
+        return bank, left_out_asking(result.answers), result.origin_channel
 
     # Internals -----------------------------------------------------------------------------------
 
@@ -428,6 +552,10 @@ class AssessmentFlow:
             return Back(button.q)
         if action_id == CANCEL_ACTION:
             return Cancel()
+        if action_id == KEEP_GOING_ACTION:
+            return KeepGoing()
+        if action_id == STOP_HERE_ACTION:
+            return StopHere()
         raise InvalidButton(f"unknown action {action_id!r}")
 
     def _apply(
@@ -437,6 +565,7 @@ class AssessmentFlow:
         event: Event,
         message_ts: str | None,
         answered_at: float | None = None,
+        shown_at: int | None = None,
     ) -> Applied:
         return apply(
             self.store,
@@ -448,7 +577,38 @@ class AssessmentFlow:
             self.run_hook,
             pending_delivery=self.deliveries is not None,
             answered_at=answered_at,
+            shown_at=shown_at,
         )
+
+    @staticmethod
+    def _offer_message(
+        bank: QuestionBank, offer: OfferStop, record: SessionRecord, conversation: Conversation
+    ) -> blocks.Message:
+        """The offer to stop, its buttons bound to this session at this revision; Back returns to the
+        question answered last."""
+        last = bank.questions[conversation.asked[-1]].id if conversation.asked else None
+        buttons = QuestionButton(
+            u=record.respondent.user_id,
+            s=record.session_id,
+            q=last,
+            r=record.respondent.run_id,
+            n=conversation.revision,
+        )
+        return blocks.offer_stop_message(bank, offer, buttons)
+
+    @staticmethod
+    def _left_out_offer(
+        bank: QuestionBank, answers: Mapping[str, Answer], owner: str, result_id: str | None
+    ) -> blocks.LeftOutOffer | None:
+        """The report's button for the questions it left out, for its owner's copy; None when there is no
+        result to start from, or nothing left out."""
+        if result_id is None:
+            return None
+        found = left_out(bank, answers)
+        if not found.questions:
+            return None
+        value = SessionButton(u=owner, i=result_id).encode()
+        return blocks.LeftOutOffer(found.questions, found.outcomes, value)
 
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:
         """Show what the transition leads to in place of the clicked message. Raises one of
@@ -460,6 +620,9 @@ class AssessmentFlow:
         if isinstance(prompt, AskQuestion):
             run_id = applied.record.respondent.run_id
             message = blocks.question_message(applied.bank, prompt, owner, applied.record.session_id, run_id)
+            self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
+        elif isinstance(prompt, OfferStop):
+            message = self._offer_message(applied.bank, prompt, applied.record, applied.transition.state)
             self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
         elif isinstance(prompt, ShowReport) and self.deliveries is not None:
             self._hand_off_report(applied, self.deliveries, channel, message_ts)
@@ -503,7 +666,8 @@ class AssessmentFlow:
             bank = self.catalog.by_id(result.bank_id)
         except UnknownBank:
             return "nowhere: its question bank is no longer offered"
-        report = score(bank, {qid: decode_answer(answer) for qid, answer in result.answers.items()})
+        answers = {qid: decode_answer(answer) for qid, answer in result.answers.items()}
+        report = score(bank, answers)
         session = self.store.get(respondent)
         shown_in = session if session is not None and session.result_id == result.result_id else None
         record = SessionRecord(
@@ -514,7 +678,8 @@ class AssessmentFlow:
             message_ts=shown_in.message_ts if shown_in else None,
             result_id=result.result_id,
         )
-        whole = blocks.report_message(report, owner)
+        offer = self._left_out_offer(bank, answers, owner, result.result_id)
+        whole = blocks.report_message(report, owner, offer)
         summary = blocks.report_summary_message(report, owner)
         if self.companion is not None:
             whole, summary = self.companion.annotate(record, [whole, summary])
@@ -594,7 +759,9 @@ class AssessmentFlow:
         assert isinstance(prompt, ShowReport)
         owner = applied.record.respondent.user_id
         # The DM gets the whole report; a channel reads the summary at a glance, the details in its thread.
-        whole = blocks.report_message(prompt.report, owner)
+        answers = applied.transition.state.answers
+        offer = self._left_out_offer(applied.bank, answers, owner, applied.record.result_id)
+        whole = blocks.report_message(prompt.report, owner, offer)
         summary = blocks.report_summary_message(prompt.report, owner)
         if self.companion is not None:
             # One read of the history gives both copies what changed since last time.
@@ -660,12 +827,21 @@ class AssessmentFlow:
             return f"Your assessment is cancelled, but I couldn't update its message: {reason}."
         if isinstance(event, Back):
             done = "You're back on the previous question, but I couldn't show it"
+        elif isinstance(event, KeepGoing):
+            done = "You're going on past your settled overall level, but I couldn't show the next question"
+        elif isinstance(prompt, OfferStop):
+            done = "Your answer is saved and your overall level is settled, but I couldn't show it"
         else:
             done = "Your answer is saved, but I couldn't show the next question"
         return f":warning: {done}: {reason}.{resume_hint(error)}"
 
     @staticmethod
     def _refusal_text(error: InvalidEvent) -> str:
+        if isinstance(error, OutdatedMessage | NoStopOffered):
+            return (
+                "That offer to stop was answered already, so nothing changed; carry on with the latest "
+                "message."
+            )
         if isinstance(error, StaleQuestion | SessionMismatch | NothingToGoBackTo):
             return "That button is from an earlier question, so nothing changed; carry on with the latest."
         if isinstance(error, ConversationFinished):

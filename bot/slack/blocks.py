@@ -33,18 +33,21 @@ from slack_sdk.models.blocks import (
 
 from bot.engine.answers import Answer, OptionChoice, choices, encode_answer
 from bot.engine.bank import AskedQuestion, QuestionBank
-from bot.engine.conversation import AskQuestion
-from bot.engine.overview import length
-from bot.engine.progress import SCORE_BAR_CELLS, answered_text, bar, progress_line
+from bot.engine.conversation import AskQuestion, OfferStop
+from bot.engine.overview import counted, length
+from bot.engine.progress import SCORE_BAR_CELLS, bar, progress_line
 from bot.engine.report_view import DimensionNote, DimensionView, LevelView, ReportView, StepView, build_view
 from bot.engine.scoring import Report
 from bot.slack.values import (
     ANSWER_ACTION,
+    ANSWER_LEFT_OUT_ACTION,
     BACK_ACTION,
     CANCEL_ACTION,
+    KEEP_GOING_ACTION,
     OTHER_ANSWER_ACTION,
     RESUME_ACTION,
     START_OVER_ACTION,
+    STOP_HERE_ACTION,
     QuestionButton,
     SessionButton,
 )
@@ -174,6 +177,47 @@ def _radio_group(
     return RadioButtonsElement(action_id=action_id, options=options, initial_option=chosen)
 
 
+def question_count(ask: AskQuestion) -> str:
+    """ "Question 5 of 31", or "Question 5 of at most 31" where the rest depends on the answers."""
+    return f"Question {ask.number} of {ask.total if ask.total_is_exact else f'at most {ask.total}'}"
+
+
+def _progress(ask: AskQuestion) -> str:
+    return f"`{progress_line(ask.number, ask.total, ask.total_is_exact)}`"
+
+
+def danger_button(
+    text: str, action_id: str, value: str, asked: tuple[str, str, str, str], label: str | None = None
+) -> ButtonElement:
+    """A button that undoes or ends something, asked first: `asked` is the confirmation's title, its
+    question, and the words of its two buttons."""
+    title, question, confirm, deny = asked
+    return ButtonElement(
+        text=text,
+        action_id=action_id,
+        value=value,
+        style="danger",
+        accessibility_label=label,
+        confirm=ConfirmObject(title=title, text=question, confirm=confirm, deny=deny),
+    )
+
+
+def _cancel_button(navigation: str) -> ButtonElement:
+    asked = (
+        "Cancel this assessment?",
+        "Your answers so far will be discarded.",
+        "Cancel assessment",
+        "Keep going",
+    )
+    return danger_button("Cancel", CANCEL_ACTION, navigation, asked, "Cancel this assessment")
+
+
+def _back_button(navigation: str, to: str = "the previous question") -> ButtonElement:
+    return ButtonElement(
+        text="← Back", action_id=BACK_ACTION, value=navigation, accessibility_label=f"Back to {to}"
+    )
+
+
 def _question_blocks(
     bank: QuestionBank, ask: AskQuestion, value_for: Callable[[Answer], str], navigation: str
 ) -> tuple[str, list[Block]]:
@@ -184,31 +228,8 @@ def _question_blocks(
     graded = [(answer, label) for answer, label in offered if isinstance(answer, OptionChoice)]
     # "Not applicable" and "Don't know" are not points on the scale, so they stand apart from it.
     other = [(answer, label) for answer, label in offered if not isinstance(answer, OptionChoice)]
-    controls = []
-    if ask.number > 1:
-        controls.append(
-            ButtonElement(
-                text="← Back",
-                action_id=BACK_ACTION,
-                value=navigation,
-                accessibility_label="Back to the previous question",
-            )
-        )
-    controls.append(
-        ButtonElement(
-            text="Cancel",
-            action_id=CANCEL_ACTION,
-            value=navigation,
-            style="danger",
-            accessibility_label="Cancel this assessment",
-            confirm=ConfirmObject(
-                title="Cancel this assessment?",
-                text="Your answers so far will be discarded.",
-                confirm="Cancel assessment",
-                deny="Keep going",
-            ),
-        )
-    )
+    controls = [_back_button(navigation)] if ask.number > 1 else []
+    controls.append(_cancel_button(navigation))
     blocks: list[Block] = [
         _context(f"*{escape(section)}*  ·  {escape(bank.title)}", block_id="dimension"),
         SectionBlock(text=_mrkdwn(f"*{escape(question.text)}*"), block_id="question"),
@@ -222,13 +243,13 @@ def _question_blocks(
             elements=[_radio_group(OTHER_ANSWER_ACTION, other, ask.previous_answer, value_for)],
             block_id=f"other-answers-{question.id}",
         ),
-        _context(f"`{progress_line(ask.number, ask.total)}`", block_id="progress"),
+        _context(_progress(ask), block_id="progress"),
         ActionsBlock(elements=controls, block_id=f"controls-{question.id}"),
     ]
     if ask.count_note:
         # Just above the count it explains.
         blocks.insert(-2, _count_note(ask.count_note))
-    return f"Question {ask.number} of {ask.total}: {escape(question.text)}", blocks
+    return f"{question_count(ask)}: {escape(question.text)}", blocks
 
 
 def _count_note(note: str) -> ContextBlock:
@@ -321,7 +342,7 @@ class QuestionTemplate:
         controls = [{**self.cancel, "value": navigation}]
         if ask.number > 1:
             controls.insert(0, {**self.back, "value": navigation})
-        progress_text = {**self.progress["elements"][0], "text": f"`{progress_line(ask.number, ask.total)}`"}
+        progress_text = {**self.progress["elements"][0], "text": _progress(ask)}
         blocks = [
             *self.head,
             radio(self.answers, self.graded),
@@ -336,7 +357,7 @@ class QuestionTemplate:
                 "text": f":information_source: {escape(ask.count_note)}",
             }
             blocks.insert(-2, {**self.count_note, "elements": [note_text]})
-        text = f"Question {ask.number} of {ask.total}: {self.question_text}"
+        text = f"{question_count(ask)}: {self.question_text}"
         return Message(text=text[:MAX_FALLBACK_TEXT], blocks=blocks)
 
 
@@ -352,9 +373,11 @@ def check_question_messages(bank: QuestionBank) -> None:
     limits."""
     for question in bank.questions:
         total = len(bank.questions)
-        # The first question is the later one less its Back button, so only later ones need each option.
-        asks = [AskQuestion(question, 1, total, None)] + [
-            AskQuestion(question, 2, total, answer) for answer in [None, *(a for a, _ in choices(question))]
+        # The first question is the later one less its Back button, so only later ones need each option;
+        # an adaptive run's count ("of at most 60") is the longer.
+        asks = [AskQuestion(question, 1, total, None, total_is_exact=False)] + [
+            AskQuestion(question, 2, total, answer, total_is_exact=False)
+            for answer in [None, *(a for a, _ in choices(question))]
         ]
         for ask in asks:
             try:
@@ -404,6 +427,63 @@ def answered_message(text: str) -> Message:
     return _render(text, [SectionBlock(text=_mrkdwn(text))])
 
 
+# The offer to stop ----------------------------------------------------------------------------------
+
+
+def joined(names: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C" """
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def settled_text(bank: QuestionBank, offer: OfferStop) -> str:
+    """ "Your overall level is settled: 2 · Repeatable — Monitoring & Governance holds it" """
+    name = bank.level_info(offer.overall_level).name
+    text = f"Your overall level is settled: {offer.overall_level} · {name}"
+    if offer.holding:
+        text += f" — {joined(offer.holding)} {'holds' if len(offer.holding) == 1 else 'hold'} it"
+    return text
+
+
+def keep_going_label(offer: OfferStop) -> str:
+    return f"Keep going: ≤ {offer.at_most_left} more"
+
+
+def offer_stop_message(bank: QuestionBank, offer: OfferStop, buttons: QuestionButton) -> Message:
+    """The overall level is settled: stop here for the report now, or keep going for every dimension's
+    level. `buttons` names the session, the question Back returns to and the conversation's revision, so
+    a click on an offer the person has moved past is refused."""
+    value = buttons.encode()
+    more = counted(offer.at_most_left, "more question")
+    choice = (
+        "*Stop here* and your report comes now: this overall level, with each dimension whose level is not "
+        f"settled yet shown as the range it could still be in. *Keep going* for every dimension's level: "
+        f"{more} at most."
+    )
+    settled = settled_text(bank, offer)
+    blocks: list[Block] = [
+        _context(f"*{escape(bank.title)}*", block_id="bank"),
+        SectionBlock(text=_mrkdwn(f":dart: *{escape(settled)}.*"), block_id="settled"),
+        SectionBlock(text=_mrkdwn(choice), block_id="choice"),
+        _context(f"You have answered {counted(offer.answered, 'question')}.", block_id="progress"),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text=keep_going_label(offer),
+                    action_id=KEEP_GOING_ACTION,
+                    value=value,
+                    style="primary",
+                    accessibility_label=f"Keep going: at most {more}",
+                ),
+                ButtonElement(text="Stop here", action_id=STOP_HERE_ACTION, value=value),
+                _back_button(value, "the last question you answered"),
+                _cancel_button(value),
+            ],
+            block_id="offer-stop",
+        ),
+    ]
+    return _render(f"{settled}. Stop here, or keep going?", blocks)
+
+
 # Report ------------------------------------------------------------------------------------------
 
 COLOUR_EMOJI = {
@@ -422,15 +502,23 @@ def _level_text(level: LevelView) -> str:
     return f"{COLOUR_EMOJI.get(level.colour, '')} {escape(level.label)}".strip()
 
 
-def _dimension_field(dimension: DimensionView) -> str:
+def score_bar(score: float | None, score_range: tuple[float, float] | None) -> str:
+    """The score as a bar; where it is a range (some practices were not asked), ▒ spans what the unasked
+    practices allow."""
+    if score is not None or score_range is None:
+        return bar((score or 0.0) / 100, SCORE_BAR_CELLS)
+    low, high = (round(max(0.0, min(100.0, end)) / 100 * SCORE_BAR_CELLS) for end in score_range)
+    return "▓" * low + "▒" * (high - low) + "░" * (SCORE_BAR_CELLS - high)
+
+
+def _dimension_field(dimension: DimensionView, score_range: tuple[float, float] | None) -> str:
     level = _level_text(dimension.level)
     if dimension.range_text:
         level += f" _({escape(dimension.range_text)})_"
-    fraction = (dimension.score or 0.0) / 100
     lines = [
         f"*{escape(dimension.name)}*",
         level,
-        f"`{bar(fraction, SCORE_BAR_CELLS)}` {escape(dimension.score_text)}",
+        f"`{score_bar(dimension.score, score_range)}` {escape(dimension.score_text)}",
         escape(dimension.confidence_text),
         *(_note_text(note) for note in dimension.notes),
     ]
@@ -463,13 +551,50 @@ def _step_lines(steps: Sequence[StepView]) -> list[str]:
     return lines
 
 
-def _summary_blocks(view: ReportView, who: str) -> list[Block]:
+@dataclass(frozen=True)
+class LeftOutOffer:
+    """What a report's button for the questions it left out asks, and its value (the result)."""
+
+    questions: int
+    outcomes: int  # of `questions`, those on delivery outcomes, which no level counts
+    value: str
+
+    @property
+    def label(self) -> str:
+        return f"Answer the {self.questions} left out"
+
+
+def _not_asked_block(view: ReportView, left_out: LeftOutOffer | None) -> SectionBlock:
+    """The engine's line on the practices not asked; with `left_out` (the DM copy, its owner's), the
+    button that asks them."""
+    text = escape(view.not_asked_text or "")
+    if left_out is None:
+        return SectionBlock(text=_mrkdwn(f":information_source: {text}"), block_id="not-asked")
+    if left_out.outcomes:
+        text += (
+            f" *{escape(left_out.label)}* also asks the {counted(left_out.outcomes, 'question')} on "
+            "delivery outcomes, which no level counts."
+        )
+    button = ButtonElement(
+        text=left_out.label,
+        action_id=ANSWER_LEFT_OUT_ACTION,
+        value=left_out.value,
+        accessibility_label=f"Answer the {counted(left_out.questions, 'question')} left out",
+    )
+    return SectionBlock(text=_mrkdwn(f":information_source: {text}"), accessory=button, block_id="not-asked")
+
+
+def _summary_blocks(
+    view: ReportView, who: str, report: Report, left_out: LeftOutOffer | None = None
+) -> list[Block]:
     """What a lead reads in ten seconds: the level, what holds it, the one recommendation, the
-    dimensions side by side."""
+    dimensions side by side with what a level number means, and what was not asked."""
     overall = _level_text(view.overall)
     if view.overall_range_text:
         overall += f" _({escape(view.overall_range_text)})_"
-    headline = f"*Overall: {overall}*  ·  score {escape(view.overall_score_text)}\n{escape(view.headline)}"
+    # An inexact score's text is a sentence of its own ("score 40.0 to 70.0/100 (…)").
+    scored = view.overall_score_text if view.overall_score is None else f"score {view.overall_score_text}"
+    headline = f"*Overall: {overall}*  ·  {escape(scored)}\n{escape(view.headline)}"
     blocks: list[Block] = [
         HeaderBlock(text=view.title[:150], block_id="header"),
         SectionBlock(text=_mrkdwn(f"Assessment{who}.\n{headline}"), block_id="overall"),
@@ -477,11 +602,12 @@ def _summary_blocks(view: ReportView, who: str) -> list[Block]:
     if view.recommendation:
         recommended = [escape(view.recommendation.heading), *_step_lines(view.recommendation.items)]
         blocks += _sections("recommendation", ":dart: Recommendation", recommended)
-    blocks.append(
-        SectionBlock(
-            fields=[_mrkdwn(_dimension_field(d)) for d in view.dimensions][:10], block_id="dimensions"
-        )
-    )
+    ranges = [d.score_range for d in report.dimensions]
+    fields = [_mrkdwn(_dimension_field(d, r)) for d, r in zip(view.dimensions, ranges, strict=True)]
+    blocks.append(SectionBlock(fields=fields[:10], block_id="dimensions"))
+    blocks.append(_context(f"_{escape(view.level_meaning_text)}_", block_id="level-meaning"))
+    if view.not_asked_text:
+        blocks.append(_not_asked_block(view, left_out))
     if view.level_score_text:
         blocks.append(_context(f"_{escape(view.level_score_text)}_", block_id="level-and-score"))
     return blocks
@@ -493,7 +619,7 @@ def _detail_blocks(view: ReportView) -> list[Block]:
         blocks += _sections("next-steps", "Next Steps", _step_lines(view.next_steps))
     for block_id, title, items in (
         ("find-out", "Find out", view.find_out),
-        ("to-answer", "Answer these to get a level", view.to_answer),
+        ("to-answer", "Questions that could still change a level", view.to_answer),
         ("outcomes", "Delivery outcomes", view.outcomes),
         ("disagreements", "Outcomes and practices disagree", view.disagreements),
     ):
@@ -514,11 +640,18 @@ def _level_fallback(view: ReportView) -> str:
     return view.overall.label if view.overall.level else "no level yet"
 
 
-def report_message(report: Report, user_id: str | None = None) -> Message:
-    """The whole report in one message: the copy in the person's DM."""
+def report_message(
+    report: Report, user_id: str | None = None, left_out: LeftOutOffer | None = None
+) -> Message:
+    """The whole report in one message: the copy in the person's DM, with `left_out` the button that asks
+    the questions it left out."""
     view = build_view(report)
     who = f" for <@{user_id}>" if user_id else ""
-    blocks = [*_summary_blocks(view, who), DividerBlock(block_id="divider-details"), *_detail_blocks(view)]
+    blocks = [
+        *_summary_blocks(view, who, report, left_out),
+        DividerBlock(block_id="divider-details"),
+        *_detail_blocks(view),
+    ]
     blocks.append(_take_it_yourself())
     return _render(f"MLOps maturity report{who}: {_level_fallback(view)}", blocks)
 
@@ -527,7 +660,7 @@ def report_summary_message(report: Report, user_id: str | None = None) -> Messag
     """The report as a channel reads it at a glance; its details follow as a thread reply."""
     view = build_view(report)
     who = f" for <@{user_id}>" if user_id else ""
-    blocks = [*_summary_blocks(view, who), _take_it_yourself()]
+    blocks = [*_summary_blocks(view, who, report), _take_it_yourself()]
     return _render(f"MLOps maturity report{who}: {_level_fallback(view)}", blocks)
 
 
@@ -541,15 +674,14 @@ def report_details_message(report: Report, user_id: str | None = None) -> Messag
 # Conversation notices ----------------------------------------------------------------------------
 
 
-def in_progress_message(
-    owner: str, answered: int, total: int, bank_id: str, session_id: str | None = None
-) -> Message:
+def in_progress_message(owner: str, progress: str, start_over: SessionButton) -> Message:
+    """`progress`: how far the assessment in progress got ("answered 3 questions, at most 20 to go").
+    `start_over` starts what was asked for instead (its bank, a full run, a result's left-out questions)."""
     resume = SessionButton(u=owner).encode()
-    start_over = SessionButton(u=owner, b=bank_id, s=session_id).encode()
     blocks: list[Block] = [
         SectionBlock(
             text=_mrkdwn(
-                f"You already have an assessment in progress ({answered_text(answered, total)}). "
+                f"You already have an assessment in progress ({escape(progress)}). "
                 "Pick up where you left off, or start over?"
             )
         ),
@@ -559,7 +691,7 @@ def in_progress_message(
                 ButtonElement(
                     text="Start over",
                     action_id=START_OVER_ACTION,
-                    value=start_over,
+                    value=start_over.encode(),
                     confirm=ConfirmObject(
                         title="Start over?",
                         text="Your answers so far will be discarded.",

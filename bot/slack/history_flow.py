@@ -344,7 +344,7 @@ class HistoryFlow:
             return
         dm_channel, to_dm = dm
         if start:
-            self.assessment.start(team_id, clicker, dm_channel, button.b, to_dm)
+            self.assessment.start(team_id, clicker, dm_channel, button.b, to_dm, full=button.m == "full")
         else:
             self.assessment.resume(team_id, clicker, to_dm)
 

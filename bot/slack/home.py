@@ -26,7 +26,6 @@ from slack_sdk.models.views import View
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.history import day, moment_text
-from bot.engine.progress import answered_text
 from bot.slack.blocks import (
     COMMAND,
     MAX_BUTTON_TEXT_SHOWN,
@@ -44,6 +43,8 @@ from bot.usecases.history import HomeData, OpenRunsLookup, OpenTeamRun
 MAX_HOME_BLOCKS = 100
 HOME_RESUME_ACTION = "home_resume"
 HOME_START_ACTION = "home_start"  # one per bank: "home_start:<index>"
+# One per bank, "home_start_full:<index>": a full run, every question.
+HOME_START_FULL_ACTION = "home_start_full"
 # Take part from the Home tab: the team run's own button, answered in the DM (Home clicks have no
 # response_url).
 HOME_TAKE_PART_ACTION = "home_take_part"
@@ -94,6 +95,16 @@ def _start_button(user_id: str, index: int, bank_id: str, bank_title: str) -> Bu
         action_id=f"{HOME_START_ACTION}:{index}",
         value=SessionButton(u=user_id, b=bank_id).encode(),
         accessibility_label=whole[:MAX_ACCESSIBILITY_LABEL],
+    )
+
+
+def _start_full_button(user_id: str, index: int, bank_id: str, bank_title: str) -> ButtonElement:
+    """A bank's button for a full run: "Every question: <id>"."""
+    return ButtonElement(
+        text=f"Every question: {bank_id}"[:MAX_BUTTON_TEXT_SHOWN],
+        action_id=f"{HOME_START_FULL_ACTION}:{index}",
+        value=SessionButton(u=user_id, b=bank_id, m="full").encode(),
+        accessibility_label=f"Start {bank_title}, every question"[:MAX_ACCESSIBILITY_LABEL],
     )
 
 
@@ -148,8 +159,7 @@ def home_blocks(data: HomeData) -> list[Block]:
         blocks.append(
             SectionBlock(
                 text=_mrkdwn(
-                    f"*In progress:* {escape(progress.bank_title)}, "
-                    f"{answered_text(progress.answered, progress.total)}"
+                    f"*In progress:* {escape(progress.bank_title)}, {escape(progress.progress.text)}"
                 ),
                 accessory=ButtonElement(
                     text="Resume",
@@ -163,22 +173,28 @@ def home_blocks(data: HomeData) -> list[Block]:
     start_buttons = [
         _start_button(data.user_id, index, bank.id, bank.title) for index, bank in enumerate(data.banks)
     ]
+    full_buttons = [
+        _start_full_button(data.user_id, index, bank.id, bank.title) for index, bank in enumerate(data.banks)
+    ]
     if start_buttons:
         descriptions = "\n".join(
-            f"• *{escape(b.title)}* (`{escape(b.id)}`): {escape(b.length)}" for b in data.banks
+            f"• *{escape(b.title)}* (`{escape(b.id)}`): {escape(b.length)}; every question: "
+            f"{escape(b.full_length)}"
+            for b in data.banks
         )
-        blocks.append(
-            SectionBlock(
-                text=_mrkdwn(f"*Take an assessment* (questions come by DM)\n{descriptions}"),
-                block_id="home-banks",
-            )
+        about = (
+            "*Take an assessment* (questions come by DM). *Start* asks only the questions that can still "
+            "change a level and offers to stop once your overall level is settled; *Every question* asks "
+            "them all, for exact scores."
         )
-        for row in range(0, len(start_buttons), MAX_BUTTONS_PER_ROW):
-            blocks.append(
-                ActionsBlock(
-                    elements=start_buttons[row : row + MAX_BUTTONS_PER_ROW], block_id=f"home-start-{row}"
+        blocks.append(SectionBlock(text=_mrkdwn(f"{about}\n{descriptions}"), block_id="home-banks"))
+        for kind, buttons in (("start", start_buttons), ("start-full", full_buttons)):
+            for row in range(0, len(buttons), MAX_BUTTONS_PER_ROW):
+                blocks.append(
+                    ActionsBlock(
+                        elements=buttons[row : row + MAX_BUTTONS_PER_ROW], block_id=f"home-{kind}-{row}"
+                    )
                 )
-            )
     blocks.append(DividerBlock(block_id="home-divider-teams"))
     if data.open_runs:
         blocks.append(SectionBlock(text=_mrkdwn("*Team runs open in your channels*"), block_id="home-runs"))

@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from bot.engine.bank import QuestionBank
 from bot.engine.overview import length
 from bot.slack import blocks, modal_views
-from bot.slack.assessment import AssessmentFlow
+from bot.slack.assessment import AssessmentFlow, settled_note
 from bot.slack.modal_views import FieldErrors
 from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
 from bot.slack.replies import SLACK_FAILURES, say, why_undelivered
@@ -43,7 +43,7 @@ SHORTCUT_NAME = "Start MLOps assessment"
 def shortcut_started_text(bank: QuestionBank) -> str:
     return (
         f":compass: You started an assessment from the shortcut ({length(bank)}): the first question is "
-        "above. Your report will come to this DM and stay here; nobody else sees it."
+        f"above.{settled_note(bank)} Your report will come to this DM and stay here; nobody else sees it."
     )
 
 

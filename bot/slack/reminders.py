@@ -141,8 +141,8 @@ class ReminderSlack:
     def tell_creator_paused(self, record: ScheduleRecord, reason: PauseReason) -> Outcome:
         return self._post(record.creator_id, schedule_blocks.paused_message(record, reason))
 
-    def remind_unfinished(self, user_id: str, dm_channel: str | None, answered: int, total: int) -> Outcome:
-        return self._post(dm_channel or user_id, schedule_blocks.unfinished_message(user_id, answered, total))
+    def remind_unfinished(self, user_id: str, dm_channel: str | None, progress: str) -> Outcome:
+        return self._post(dm_channel or user_id, schedule_blocks.unfinished_message(user_id, progress))
 
     def note_expired(self, user_id: str, dm_channel: str | None) -> Outcome:
         return self._post(dm_channel or user_id, schedule_blocks.expired_message())

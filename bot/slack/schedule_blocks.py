@@ -164,10 +164,11 @@ def paused_message(record: ScheduleRecord, reason: PauseReason) -> Message:
     )
 
 
-def unfinished_message(user_id: str, answered: int, total: int) -> Message:
+def unfinished_message(user_id: str, progress: str) -> Message:
+    """`progress`: how far it got, "answered 12 questions, at most 19 to go" (bot/usecases/personal.py)."""
     text = (
-        f"You started an MLOps assessment and answered {answered} of {total} questions, then it went "
-        "quiet for a day. Pick up where you left off?"
+        f"You started an MLOps assessment and {escape(progress)}, then it went quiet for a day. Pick up "
+        "where you left off?"
     )
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(text), block_id="unfinished"),

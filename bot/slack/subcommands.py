@@ -15,9 +15,9 @@ from slack_bolt import Ack, Respond
 
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import UnknownBank
-from bot.engine.overview import length
+from bot.engine.overview import full_length, length
 from bot.slack import blocks
-from bot.slack.assessment import STARTING, AssessmentFlow
+from bot.slack.assessment import STARTING, AssessmentFlow, settled_clause
 from bot.slack.blocks import COMMAND, escape
 from bot.slack.history_blocks import forget_confirm_message
 from bot.slack.history_flow import HistoryFlow
@@ -54,7 +54,7 @@ class Subcommand:
     name: str
     handle: Handler
     # Help lines: (what follows the command, what it does); {banks}, {default} and the default bank's
-    # {length} are filled in.
+    # {length}, {full_length} and {settled} (when its overall level is usually settled) are filled in.
     help: tuple[tuple[str, str], ...]
     available: Callable[[Flows], bool] = lambda flows: True
     # Typed with nothing after it, when the app has forms: open the subcommand's form instead.
@@ -73,18 +73,53 @@ def _banks(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> N
     ack(**blocks.banks_message(flows.assessments.catalog.banks).as_kwargs())
 
 
+FULL_WORD = "full"
+START_USAGE = "start [full] [bank]"
+
+
+class BadStart(ValueError):
+    """`start …` with words that do not fit; the message says what would."""
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    bank_id: str | None
+    full: bool  # every question that applies, not only those that can still change a level
+
+
+def parse_start(words: Sequence[str]) -> StartRequest:
+    """The words after `start`: `full` (every question), a bank id, both or neither, `full` first."""
+    rest = list(words)
+    full = bool(rest) and rest[0].lower() == FULL_WORD
+    if full:
+        rest.pop(0)
+    if len(rest) > 1 or any(word.lower() == FULL_WORD for word in rest):
+        shown = escape(" ".join(words))[:100]
+        raise BadStart(
+            f"I read `start {shown}` but expected `{START_USAGE}`, e.g. `start full` or `start full pulse`. "
+            "Nothing was started."
+        )
+    return StartRequest(rest[0] if rest else None, full)
+
+
 def _start(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
     flow = flows.assessments
-    bank_id = command.arguments[0] if command.arguments else None
+    try:
+        request = parse_start(command.arguments)
+    except BadStart as error:
+        ack(text=str(error))
+        return
     # Only an unknown bank is known at once; what else happens needs Redis and Slack, so the
     # acknowledgement promises nothing and the outcome follows as its own message.
     try:
-        flow.catalog.by_id(bank_id or flow.default_bank)
+        flow.catalog.by_id(request.bank_id or flow.default_bank)
     except UnknownBank as error:
         ack(text=escape(str(error)))
         return
     ack(text=STARTING)
-    flow.start(command.team_id, command.user_id, command.channel_id, bank_id, respond)
+    flow.start(
+        command.team_id, command.user_id, command.channel_id, request.bank_id, respond, full=request.full
+    )
 
 
 def _resume(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
@@ -154,8 +189,16 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "start",
         _start,
         (
-            ("", "start an assessment ({length}) in a DM; the report comes back here"),
+            (
+                "",
+                "start an assessment in a DM, asking only the questions that can still change a level "
+                "({length}){settled}; the report comes back here",
+            ),
             ("start [bank]", "start with a specific question bank ({banks}; default `{default}`)"),
+            (
+                "start full [bank]",
+                "every question that applies ({full_length}), for exact scores and every Next Step",
+            ),
         ),
     ),
     Subcommand("resume", _resume, (("resume", "send me the current question again"),)),
@@ -221,7 +264,14 @@ def dispatch(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) ->
 
 def help_message(banks: Sequence[QuestionBank], default_bank: QuestionBank) -> blocks.Message:
     bank_list = ", ".join(f"`{escape(b.id)}`" for b in banks)
-    fields = {"banks": bank_list, "default": escape(default_bank.id), "length": length(default_bank)}
+    settled = settled_clause(default_bank)
+    fields = {
+        "banks": bank_list,
+        "default": escape(default_bank.id),
+        "length": length(default_bank),
+        "full_length": full_length(default_bank),
+        "settled": f"; {settled}" if settled else "",
+    }
     lines = ["*MLOps Compass* measures how mature your MLOps practice is and tells you what to do next."]
     forms = [f"`{COMMAND} {s.name}`" for s in SUBCOMMANDS if s.alone is not None]
     last_with_form = max(i for i, s in enumerate(SUBCOMMANDS) if s.alone is not None)

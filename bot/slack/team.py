@@ -53,7 +53,7 @@ from bot.store.team_runs import (
 )
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
-from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished
+from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished, member_asking
 from bot.usecases.team_runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
 
 log = logging.getLogger(__name__)
@@ -292,6 +292,7 @@ class TeamFlow:
             may_replace=is_finished,
             respond=respond,
             started_note=lambda bank: team_blocks.take_part_text(bank, joining.retake),
+            asking=member_asking(joining.bank),
         )
 
     def nudge(self, click: BlockAction, respond: Respond) -> None:

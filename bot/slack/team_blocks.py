@@ -10,14 +10,12 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     DividerBlock,
     HeaderBlock,
     SectionBlock,
 )
 
 from bot.engine.bank import QuestionBank
-from bot.engine.overview import length
 from bot.engine.team_view import SplitView, TeamDimensionView, TeamReportView
 from bot.slack.blocks import (
     COMMAND,
@@ -27,11 +25,13 @@ from bot.slack.blocks import (
     _render,
     _sections,
     _step_lines,
+    danger_button,
     escape,
     text_message,
 )
 from bot.slack.values import Token, _Value
 from bot.store.team_runs import CLOSED_BY_DEADLINE, RunRecord
+from bot.usecases.personal import asked_length, member_asking
 
 TAKE_PART_ACTION = "team_take_part"
 NUDGE_ACTION = "team_nudge"
@@ -51,6 +51,12 @@ def when(timestamp: float) -> str:
     return f"<!date^{int(timestamp)}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
+def member_length(bank: QuestionBank) -> str:
+    """How long a member's part takes: as measured where members are asked adaptively, every question
+    where the team report counts a dimension by score."""
+    return asked_length(bank, member_asking(bank))
+
+
 def _count_text(answered: int) -> str:
     return f"*{answered} answered*"
 
@@ -59,7 +65,8 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
     """The run's message while it is open: who started it, the bank, the deadline, the live count."""
     value = TeamButton(r=run.run_id).encode()
     intro = (
-        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* ({length(bank)}). "
+        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* "
+        f"({member_length(bank)}). "
         "Each of you answers privately in a DM; the team gets one report of how many of you are at each "
         "band per dimension, built so that nobody, not even the others together, can tell what one person "
         f"answered. Closes {when(run.deadline)}."
@@ -73,16 +80,15 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
             elements=[
                 ButtonElement(text="Take part", action_id=TAKE_PART_ACTION, value=value, style="primary"),
                 ButtonElement(text="Nudge", action_id=NUDGE_ACTION, value=value),
-                ButtonElement(
-                    text="Close & show results",
-                    action_id=CLOSE_ACTION,
-                    value=value,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Close this team run?",
-                        text="Nobody can answer after this; the team report is posted here.",
-                        confirm="Close & show results",
-                        deny="Keep it open",
+                danger_button(
+                    "Close & show results",
+                    CLOSE_ACTION,
+                    value,
+                    (
+                        "Close this team run?",
+                        "Nobody can answer after this; the team report is posted here.",
+                        "Close & show results",
+                        "Keep it open",
                     ),
                 ),
             ],
@@ -163,8 +169,8 @@ def team_report_message(view: TeamReportView) -> Message:
 def nudge_message(run: RunRecord, bank: QuestionBank) -> Message:
     text = (
         f"<@{run.starter_id}> asked the team in <#{run.channel_id}> to take the MLOps assessment "
-        f"*{escape(bank.title)}* ({length(bank)}). Your answers stay private: the team sees "
-        f"only the aggregate. It closes {when(run.deadline)}."
+        f"*{escape(bank.title)}* ({member_length(bank)}). Your answers stay private: the team sees only "
+        f"the aggregate. It closes {when(run.deadline)}."
     )
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(text), block_id="nudge"),
@@ -250,8 +256,8 @@ def nudged_note(sent: int, failed: int, answered: int, skipped: int) -> Message:
 
 def take_part_text(bank: QuestionBank, retake: bool) -> str:
     text = (
-        f"I've sent the first question to our DM ({length(bank)}). Your answers stay private: the team sees "
-        "only the aggregate."
+        f"I've sent the first question to our DM ({member_length(bank)}). Your answers "
+        "stay private: the team sees only the aggregate."
     )
     if retake:
         text += (

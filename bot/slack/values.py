@@ -4,7 +4,7 @@ handler sees it, so a tampered or foreign value is refused in one place."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -13,6 +13,11 @@ ANSWER_ACTION = "answer"
 OTHER_ANSWER_ACTION = "answer:other"
 BACK_ACTION = "back"
 CANCEL_ACTION = "cancel"
+# The offer to stop once the overall level is settled.
+KEEP_GOING_ACTION = "keep_going"
+STOP_HERE_ACTION = "stop_here"
+# On a report: a full run that asks only the questions that result left out.
+ANSWER_LEFT_OUT_ACTION = "answer_left_out"
 RESUME_ACTION = "resume"
 START_OVER_ACTION = "start_over"
 ANSWER_ACTION_PATTERN = re.compile(rf"^{ANSWER_ACTION}(:other)?$")
@@ -48,11 +53,17 @@ class QuestionButton(_Value):
     q: Token | None = None  # the question on screen
     a: int | Annotated[str, StringConstraints(pattern=r"^(dk|na)$")] | None = Field(default=None)
     r: Token | None = None  # the team run these answers belong to, if any
+    # The conversation's revision when the message was shown: set on the offer to stop, whose buttons are
+    # refused once the conversation has moved on.
+    n: int | None = None
 
 
 class SessionButton(_Value):
-    """Resume / Start over, offered when an assessment is already in progress or its bank changed."""
+    """Resume / Start over, offered when an assessment is already in progress or its bank changed; the
+    Home tab's Start buttons; a report's button for the questions it left out."""
 
     u: SlackId
     b: Token | None = None  # bank to start over with
     s: Token | None = None  # the session that Start over replaces, so a second click replaces nothing
+    m: Literal["full"] | None = None  # start a full run: every question
+    i: Token | None = None  # the result whose answers the new run starts from (asks what it left out)

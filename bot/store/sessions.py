@@ -160,12 +160,18 @@ class SessionStore:
                 ex=self.session_ttl_seconds,
                 nx=not replace,
             )
-            respondent = record.respondent
-            if stored and respondent.run_id is None:
-                # The clock's index is in another slot; a session it misses only goes without a reminder.
-                member = keys.clock_member(respondent.team_id, respondent.user_id)
-                self.redis.zadd(keys.WATCHED_SESSIONS, {member: record.updated_at + FIRST_LOOK_AFTER_SECONDS})
+            if stored:
+                self._watch(record)
         return bool(stored)
+
+    def _watch(self, record: SessionRecord) -> None:
+        """Have the clock look in on a personal assessment a day after it starts (to remind its owner if
+        it went quiet). The clock's index is in another slot; a session it misses only goes without a
+        reminder."""
+        respondent = record.respondent
+        if respondent.run_id is None:
+            member = keys.clock_member(respondent.team_id, respondent.user_id)
+            self.redis.zadd(keys.WATCHED_SESSIONS, {member: record.updated_at + FIRST_LOOK_AFTER_SECONDS})
 
     def start(
         self, record: SessionRecord, may_replace: Callable[[SessionRecord], bool]
@@ -180,7 +186,11 @@ class SessionStore:
                 return Change(None, current)
             return Change(record, None)
 
-        return self.change(record.respondent, mutate)
+        stayed = self.change(record.respondent, mutate)
+        if stayed is None:
+            with _unavailable_on_connection_error():
+                self._watch(record)
+        return stayed
 
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when

@@ -20,11 +20,11 @@ from bot.engine.history import (
     team_summary,
     trends,
 )
-from bot.engine.overview import length
-from bot.engine.scoring import answered_of_applicable
+from bot.engine.overview import full_length, length
 from bot.engine.team import TeamReport
 from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
 from bot.store.sessions import Respondent, SessionStore
+from bot.usecases.personal import RunProgress, progress
 
 HOME_CHANNELS = 5
 
@@ -118,15 +118,15 @@ def forget(
 class InProgress:
     bank_id: str
     bank_title: str
-    answered: int
-    total: int
+    progress: RunProgress
 
 
 @dataclass(frozen=True)
 class BankChoice:
     id: str
     title: str
-    length: str  # "50 to 60 questions, about 30 minutes"
+    length: str  # what a run that asks only what can change a level takes, as measured
+    full_length: str  # every question: "50 to 60 questions, about 30 minutes"
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def home_data(
         if latest is not None:
             channel_results.append((channel_id, latest))
     channel_results.sort(key=lambda pair: pair[1].finished_at, reverse=True)
-    banks = tuple(BankChoice(b.id, b.title, length(b)) for b in catalog.banks)
+    banks = tuple(BankChoice(b.id, b.title, length(b), full_length(b)) for b in catalog.banks)
     return HomeData(
         user_id=user_id,
         history=history_of(history, Scope.person(team_id, user_id)),
@@ -204,8 +204,7 @@ def _in_progress(
     if conversation.finished:
         return None
     try:
-        bank = catalog.by_id(conversation.bank_id)
+        title = catalog.by_id(conversation.bank_id).title
     except UnknownBank:
-        count = len(conversation.answers)
-        return InProgress(conversation.bank_id, conversation.bank_id, count, count)
-    return InProgress(conversation.bank_id, bank.title, *answered_of_applicable(bank, conversation.answers))
+        title = conversation.bank_id
+    return InProgress(conversation.bank_id, title, progress(catalog, conversation))

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.engine.answers import Answer, encode_answer
-from bot.engine.bank import QuestionBank
+from bot.engine.adaptive import AskingMode, member_asking_mode, questions_to_ask
+from bot.engine.answers import Answer, decode_answer, encode_answer
+from bot.engine.bank import OutcomeQuestion, QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
     AnswerQuestion,
@@ -27,14 +28,19 @@ from bot.engine.conversation import (
     CorruptState,
     Event,
     InvalidEvent,
+    KeepGoing,
+    OfferStop,
     Phase,
     ShowReport,
     Start,
     Transition,
     advance,
 )
+from bot.engine.overview import full_length, length
+from bot.engine.progress import answered_text
 from bot.engine.report_view import build_view
 from bot.engine.scoring import answered_of_applicable
+from bot.engine.team_bands import dimension_bands
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import (
     Change,
@@ -55,6 +61,85 @@ STORE_TROUBLE: tuple[type[Exception], ...] = (StoreUnavailable, TooManyConcurren
 
 class SessionMismatch(InvalidEvent):
     """The click belongs to an earlier assessment of the same person."""
+
+
+class OutdatedMessage(InvalidEvent):
+    """The click is on a message the conversation has moved past (an offer to stop that was answered)."""
+
+
+class NothingLeftOut(Exception):
+    """A run seeded with earlier answers would ask nothing: every question that applies is answered."""
+
+
+@dataclass(frozen=True)
+class Asking:
+    """How a run asks: which questions (`mode`), whether it offers to stop once the overall level is
+    settled, and the earlier answers it starts from (whose questions it does not ask again)."""
+
+    mode: AskingMode = AskingMode.ADAPTIVE
+    offer_stop: bool = True
+    answers: Mapping[str, Answer] | None = None
+
+    def conversation(self, bank: QuestionBank) -> Conversation:
+        return Conversation.new(bank, self.mode, offer_stop=self.offer_stop, answers=self.answers)
+
+
+# A person's own assessment: only the questions that can still change a level, with the offer to stop.
+PERSONAL = Asking()
+# `start full`: every question that applies, so every score is exact.
+EVERY_QUESTION = Asking(AskingMode.FULL, offer_stop=False)
+
+
+def member_asking(bank: QuestionBank) -> Asking:
+    """A team run member's part: never offered to stop, since the team report needs every dimension's
+    level; every question where a dimension is counted by score, which only every answer makes exact."""
+    return Asking(member_asking_mode(bank, dimension_bands(bank)), offer_stop=False)
+
+
+def asked_length(bank: QuestionBank, asking: Asking) -> str:
+    """How long a run asked as `asking` takes, in the engine's words: every question, or as measured."""
+    return full_length(bank) if asking.mode is AskingMode.FULL else length(bank)
+
+
+def left_out_asking(stored_answers: Mapping[str, int | str]) -> Asking:
+    """Every question an earlier result left out, from that result's answers as the store keeps them."""
+    answers = {question_id: decode_answer(answer) for question_id, answer in stored_answers.items()}
+    return Asking(AskingMode.FULL, offer_stop=False, answers=answers)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The questions a full run seeded with a result's answers would ask: those an adaptive run left out
+    because no answer to them could change a level, and the delivery-outcome questions it never asks."""
+
+    questions: int
+    outcomes: int  # of `questions`, those on delivery outcomes, which no level counts
+
+
+def left_out(bank: QuestionBank, answers: Mapping[str, Answer]) -> LeftOut:
+    asked = questions_to_ask(bank, answers, AskingMode.FULL)
+    return LeftOut(len(asked), sum(isinstance(q, OutcomeQuestion) for q in asked))
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run in progress got, without promising a total an adaptive run may never reach."""
+
+    answered: int
+    applicable: int  # the questions that apply: a full run asks every one
+    at_most_left: int | None  # still to ask, at most, in an adaptive run; None in a full run
+    settled: bool  # resting at the offer to stop at its settled overall level
+
+    @property
+    def text(self) -> str:
+        """ "answered 12 of the 46 questions that apply" (full), "answered 12 questions, at most 19 to
+        go" (adaptive), "answered 12 questions; your overall level is settled" (at the offer)."""
+        if self.at_most_left is None:
+            return answered_text(self.answered, self.applicable)
+        answered = f"answered {self.answered} question{'' if self.answered == 1 else 's'}"
+        if self.settled:
+            return f"{answered}; your overall level is settled"
+        return f"{answered}, at most {self.at_most_left} to go"
 
 
 @dataclass(frozen=True)
@@ -98,20 +183,28 @@ def bank_for(catalog: BankCatalog, conversation: Conversation) -> QuestionBank:
         raise BankChanged(conversation.bank_id, started_with, "no longer offered") from None
 
 
-def progress(catalog: BankCatalog, conversation: Conversation) -> tuple[int, int]:
-    """(answered, applicable), as the report and the terminal count them."""
+def progress(catalog: BankCatalog, conversation: Conversation) -> RunProgress:
+    """How far the conversation got: answers counted as the report and the terminal count them."""
     try:
-        return answered_of_applicable(catalog.by_id(conversation.bank_id), conversation.answers)
+        bank = catalog.by_id(conversation.bank_id)
     except UnknownBank:
-        return len(conversation.answers), len(conversation.answers)
+        count = len(conversation.answers)
+        return RunProgress(count, count, None, settled=False)
+    answered, applicable = answered_of_applicable(bank, conversation.answers)
+    if conversation.mode is AskingMode.FULL:
+        return RunProgress(answered, applicable, None, settled=False)
+    left = len(questions_to_ask(bank, conversation.answers, conversation.mode))
+    return RunProgress(answered, applicable, left, settled=conversation.phase == Phase.OVERALL_SETTLED)
 
 
 def new_session(
-    respondent: Respondent, bank: QuestionBank, origin_channel: str | None
+    respondent: Respondent, bank: QuestionBank, origin_channel: str | None, asking: Asking = PERSONAL
 ) -> tuple[SessionRecord, AskQuestion]:
-    """A fresh conversation on `bank`, not yet stored, and its first question."""
-    started = advance(Conversation.new(bank), Start(), bank)
-    assert isinstance(started.prompt, AskQuestion)
+    """A fresh conversation on `bank`, not yet stored, and its first question. Raises NothingLeftOut when
+    `asking` starts from answers to every question it would ask."""
+    started = advance(asking.conversation(bank), Start(), bank)
+    if not isinstance(started.prompt, AskQuestion):
+        raise NothingLeftOut(f"every question of {bank.id} that applies is answered")
     record = SessionRecord(
         respondent=respondent, conversation=started.state.to_dict(), origin_channel=origin_channel
     )
@@ -149,9 +242,11 @@ def apply(
     run: RunWrites | None = None,
     pending_delivery: bool = False,
     answered_at: float | None = None,
+    shown_at: int | None = None,
 ) -> Applied:
     """One atomic transition of the respondent's stored conversation. The one that completes it stores the
     result too, and a team run's counts when `run` is given for a run member. Raises SessionMismatch,
+    OutdatedMessage (the conversation's revision is no longer `shown_at`, that of the message clicked),
     the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE. With
     `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker.
 
@@ -165,6 +260,8 @@ def apply(
         if record is None or record.session_id != session_id:
             raise SessionMismatch("this button belongs to an earlier assessment")
         conversation = Conversation.from_dict(record.conversation)
+        if shown_at is not None and not conversation.finished and conversation.revision != shown_at:
+            raise OutdatedMessage("this message was answered already")
         bank = bank_for(catalog, conversation)
         transition = advance(conversation, event, bank)
         updated = record.model_copy(
@@ -228,12 +325,16 @@ def answered_but_last(
 ) -> tuple[SessionRecord, AnswerQuestion]:
     """A session holding `answers` but the last one the engine asks, and that last answer as an event:
     how a tool that has the answers already (a benchmark, tests) reaches the very transaction that
-    finishes an assessment. Raises KeyError when the engine asks a question `answers` leaves out."""
-    record, prompt = new_session(respondent, bank, None)
+    finishes an assessment. A run member is asked as a member is; anyone else keeps going past the offer
+    to stop. Raises KeyError when the engine asks a question `answers` leaves out."""
+    asking = member_asking(bank) if respondent.run_id else PERSONAL
+    record, prompt = new_session(respondent, bank, None, asking)
     conversation = Conversation.from_dict(record.conversation)
     while True:
         event = AnswerQuestion(prompt.question.id, answers[prompt.question.id])
         transition = advance(conversation, event, bank)
+        if isinstance(transition.prompt, OfferStop):
+            transition = advance(transition.state, KeepGoing(), bank)
         if not isinstance(transition.prompt, AskQuestion):
             return record.model_copy(update={"conversation": conversation.to_dict()}), event
         conversation, prompt = transition.state, transition.prompt

@@ -39,6 +39,8 @@ from playground.fakeslack.socket_mode import (
 COMMAND = "/mlops-compass"
 # What the app does after acknowledging a request lands on one of these.
 REACTIONS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+# The action of the offer's Keep going button (the app's bot/slack/values.py names it too).
+KEEP_GOING = "keep_going"
 
 
 @dataclass(frozen=True)
@@ -376,6 +378,16 @@ class SlackUser:
         """The newest DM message that still offers answer buttons."""
         for message in self.dm_messages()[::-1]:
             if any(b.action_id.startswith("answer") for b in buttons_of(message)):
+                return message
+        return None
+
+    def awaiting(self) -> dict[str, Any] | None:
+        """The newest DM message that asks something: a question, or the offer to stop once the overall
+        level is settled (its Keep going button)."""
+        for message in self.dm_messages()[::-1]:
+            if any(
+                b.action_id.startswith("answer") or b.action_id == KEEP_GOING for b in buttons_of(message)
+            ):
                 return message
         return None
 

@@ -16,7 +16,7 @@ import time_machine
 from bot.cli.clock import Clock, ClockConfig
 from bot.engine.answers import Answer, OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Conversation, Start, advance
+from bot.engine.conversation import Conversation
 from bot.engine.schedule import as_timestamp, parse_request
 from bot.slack.app import build_flows
 from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
@@ -519,12 +519,10 @@ def test_a_corrupt_schedule_is_set_aside_and_the_clock_keeps_posting_the_others(
 
 
 def start_session(client: redis.Redis, team_id: str, user: str, dm: str) -> SessionRecord:
-    bank = CATALOG.get("mlops")
-    state = advance(Conversation.new(bank), Start(), bank).state
-    record = SessionRecord(
-        respondent=Respondent(team_id=team_id, user_id=user), conversation=state.to_dict(), dm_channel=dm
-    )
-    assert SessionStore(client).create(record)
+    """A personal assessment started as every front end starts one."""
+    record, _ = personal.new_session(Respondent(team_id=team_id, user_id=user), CATALOG.get("mlops"), None)
+    record.dm_channel = dm
+    assert SessionStore(client).start(record, may_replace=lambda _: False) is None
     return record
 
 
@@ -541,7 +539,10 @@ def test_an_unfinished_assessment_gets_one_reminder_after_a_day_and_one_note_whe
         assert clock.tick().reminded == 1
         assert clock.tick().reminded == 0
     [reminder] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == dm]
-    assert "answered 0 of" in text_of(reminder)
+    # An adaptive run promises no total: how many were answered, and at most how many are left.
+    said = personal.progress(CATALOG, Conversation.from_dict(record.conversation)).text
+    assert said.startswith("answered 0 questions, at most ")
+    assert f"You started an MLOps assessment and {said}, then it went quiet for a day." in text_of(reminder)
     [resume] = buttons_of(reminder.params)
     assert resume.label == "Resume"
     # The session expires (Redis drops it); the clock looks again after its time to live.

@@ -19,18 +19,24 @@ import statistics
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+from bot.engine.answers import Answer, OptionChoice, decode_answer
+from bot.engine.bank import QuestionBank
 from bot.engine.catalog import DEFAULT_BANK_ID, BankCatalog
+from bot.engine.conversation import AnswerQuestion, AskQuestion, Back, Start, advance
+from bot.engine.progress import progress_line
 from bot.slack.assessment import started_text
+from bot.slack.values import KEEP_GOING_ACTION
+from bot.usecases.personal import PERSONAL
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process, free_port
-from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
+from playground.fakeslack.workspace import Button, HttpTransport, SlackUser, buttons_of
 from tests.conftest import (
     REAL_REDIS_URL,
     RUN_TAG,
@@ -131,6 +137,13 @@ def button_labelled(message: dict[str, Any], label: str):
     return next(b for b in buttons_of(message) if b.label.endswith(label))
 
 
+def or_keep_going(message: dict[str, Any], pick: Callable[[dict[str, Any]], Button]) -> Button:
+    """What a person who goes on to every level clicks: `pick`'s answer, or Keep going at the offer to
+    stop once the overall level is settled."""
+    keep_going = [b for b in buttons_of(message) if b.action_id == KEEP_GOING_ACTION]
+    return keep_going[0] if keep_going else pick(message)
+
+
 def start(user: SlackUser) -> dict[str, Any]:
     """Type the command and wait for the first question in the DM and the word that it was sent."""
     before = len(user.fake.calls)
@@ -159,6 +172,27 @@ def progress_text(message: dict[str, Any]) -> str:
 
 def question_id(message: dict[str, Any]) -> str:
     return json.loads(answer_buttons(message)[0].value)["q"]
+
+
+def engine_progress(bank: QuestionBank, codes: list[int | str], back: bool = False) -> str:
+    """The progress line the engine shows in a person's assessment once the questions it asks were
+    answered with the button values `codes`, in turn (and, with `back`, Back pressed after them)."""
+    transition = advance(PERSONAL.conversation(bank), Start(), bank)
+    for code in codes:
+        asked = transition.prompt
+        assert isinstance(asked, AskQuestion), asked
+        transition = advance(transition.state, AnswerQuestion(asked.question.id, decode_answer(code)), bank)
+    if back:
+        assert isinstance(transition.prompt, AskQuestion)
+        transition = advance(transition.state, Back(transition.prompt.question.id), bank)
+    shown = transition.prompt
+    assert isinstance(shown, AskQuestion), shown
+    return f"`{progress_line(shown.number, shown.total, shown.total_is_exact)}`"
+
+
+def all_best(bank: QuestionBank) -> dict[str, Answer]:
+    """Every question answered with its highest option, as `best_option` clicks."""
+    return {q.id: OptionChoice(len(q.options) - 1) for q in bank.questions}
 
 
 def wait_for_log(app: AppProcess, line: str, times: int = 1, timeout: float = 15.0) -> None:

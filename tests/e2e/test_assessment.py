@@ -11,9 +11,7 @@ from pathlib import Path
 import redis
 import yaml
 
-from bot.engine.answers import OptionChoice
 from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
-from bot.engine.scoring import applicable_questions
 from bot.slack.assessment import STARTING, started_text
 from bot.store import keys
 from playground.fakeslack import FakeSlack, SlackRequestSigner, post_signed, slash_command_body
@@ -24,25 +22,25 @@ from tests.e2e.conftest import (
     ACK_LATENCIES,
     SIGNING_SECRET,
     DedicatedRedis,
+    all_best,
     answer_buttons,
+    answer_value,
     app_env,
     best_option,
     button_labelled,
     click_and_wait,
+    engine_progress,
     new_user,
     progress_text,
     question_id,
     start,
 )
+from tests.slack.adaptive_runs import take
 
 BANK = BankCatalog.from_directory().get("mlops")
-TOTAL = len(BANK.questions)
-# Answering the first (context) question "No LLM features" switches the LLM questions off.
-TOTAL_WITHOUT_LLM = len(applicable_questions(BANK, {"llm_features": OptionChoice(0)}))
-# "In development" (option 2) asks only prompt versioning of the LLM set; "serving, prompts only" (option 3)
-# adds the release gate and the runtime questions.
-TOTAL_IN_DEVELOPMENT = len(applicable_questions(BANK, {"llm_features": OptionChoice(1)}))
-TOTAL_SERVING_PROMPTS = len(applicable_questions(BANK, {"llm_features": OptionChoice(2)}))
+# Best answers everywhere: only the questions that can still change a level are asked, and none settles
+# the overall level before every dimension's is.
+ASKED_WITH_BEST = take(BANK, all_best(BANK), stop=False)
 
 
 def test_a_whole_assessment_ends_with_the_report_in_the_channel(
@@ -58,18 +56,20 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert outcome.params["text"] == started_text(BANK)
     question = user.current_question()
     assert question is not None
-    assert progress_text(question).startswith(f"`Question 1 of {TOTAL} ")
+    assert ASKED_WITH_BEST.offer is None
+    asked = ASKED_WITH_BEST.asked
+    assert progress_text(question).startswith("`Question 1 of at most ")
 
     latencies = []
-    for number in range(1, TOTAL + 1):
-        assert question_id(question) == BANK.questions[number - 1].id
+    for number, expected in enumerate(asked, start=1):
+        assert question_id(question) == expected
         response, reaction = click_and_wait(user, question, best_option(question))
         latencies.append(response.elapsed)
         assert reaction.method == "chat.update"
         assert reaction.params["ts"] == question["ts"]
-        question = user.dm_messages()[-1] if number < TOTAL else question
-        if number < TOTAL:
-            assert progress_text(question).startswith(f"`Question {number + 1} of {TOTAL} ")
+        question = user.dm_messages()[-1] if number < len(asked) else question
+        if number < len(asked):
+            assert progress_text(question).startswith(f"`Question {number + 1} of at most ")
     ACK_LATENCIES.extend(latencies)
 
     report = fake_slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == user.channel_id)
@@ -92,7 +92,7 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
         "chat.postMessage", lambda c: c.params.get("thread_ts") == report.response["ts"], timeout=10
     )
     assert "Next Steps and details" in thread.params["text"]
-    assert buttons_of(dm_copy) == []
+    assert [b.action_id for b in buttons_of(dm_copy)] == []
 
     # The finished result is kept for history.
     client = redis.Redis.from_url(REAL_REDIS_URL)
@@ -135,7 +135,7 @@ def test_a_double_click_applies_the_answer_once(fake_slack: FakeSlack, user: Sla
     fake_slack.wait_for("chat.update", after=before)
     updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
     assert len(updates) == 1
-    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL_IN_DEVELOPMENT} ")
+    assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, [answer_value(button.value)])
 
 
 def test_a_stale_click_from_an_earlier_question_changes_nothing(
@@ -146,6 +146,7 @@ def test_a_stale_click_from_an_earlier_question_changes_nothing(
     second = user.dm_messages()[-1]
     click_and_wait(user, second, answer_buttons(second)[2])
     third = user.dm_messages()[-1]
+    codes = [answer_value(answer_buttons(first)[0].value), answer_value(answer_buttons(second)[2].value)]
 
     # The first question's button, clicked again from a copy of the old message.
     _, reaction = click_and_wait(user, first, answer_buttons(first)[3])
@@ -153,7 +154,7 @@ def test_a_stale_click_from_an_earlier_question_changes_nothing(
     assert reaction.params["response_type"] == "ephemeral"
     assert "earlier question" in reaction.params["text"]
     assert user.dm_messages()[-1] == third
-    assert progress_text(third).startswith(f"`Question 3 of {TOTAL_WITHOUT_LLM} ")
+    assert progress_text(third) == engine_progress(BANK, codes)
 
 
 def test_another_users_click_is_refused(fake_slack: FakeSlack, app: AppProcess, user: SlackUser) -> None:
@@ -186,7 +187,7 @@ def only_the_marker_reached_slack(user: SlackUser) -> None:
     assert [
         c.method for c in user.fake.calls if c.received_at < marker_sent and c.method != "auth.test"
     ] == []
-    assert progress_text(first).startswith(f"`Question 1 of {TOTAL} ")
+    assert progress_text(first) == engine_progress(BANK, [])
     assert len(user.dm_messages()) == 1
 
 
@@ -223,7 +224,7 @@ def test_back_returns_to_the_previous_question_with_its_answer_marked(user: Slac
     )
     assert reaction.method == "chat.update"
     again = user.dm_messages()[-1]
-    assert progress_text(again).startswith(f"`Question 1 of {TOTAL_SERVING_PROMPTS} ")
+    assert progress_text(again) == engine_progress(BANK, [answer_value(chosen.value)], back=True)
     marked = [b for b in answer_buttons(again) if b.chosen]
     assert [b.value for b in marked] == [chosen.value]
 
@@ -233,7 +234,7 @@ def test_starting_again_offers_resume_or_start_over(fake_slack: FakeSlack, user:
     click_and_wait(user, question, answer_buttons(question)[0])
     assert user.command("").status == 200
     offer = user.reply()
-    assert "in progress (answered 1 of the" in offer.params["blocks"][0]["text"]["text"]
+    assert "in progress (answered 1 question, at most " in offer.params["blocks"][0]["text"]["text"]
     assert {b.label for b in buttons_of(offer.params)} == {"Resume", "Start over"}
 
 
@@ -259,10 +260,11 @@ def test_report_stays_in_the_dm_when_the_bot_is_not_in_the_channel(
     fake_slack: FakeSlack, user: SlackUser
 ) -> None:
     fake_slack.set_not_in_channel(user.channel_id)
-    question = start(user)
-    for _ in range(TOTAL):
+    start(user)
+    # The lowest answers settle the overall level early: stop there.
+    while (question := user.current_question()) is not None:
         click_and_wait(user, question, answer_buttons(question)[0])
-        question = user.dm_messages()[-1] if user.current_question() else question
+    click_and_wait(user, user.dm_messages()[-1], button_labelled(user.dm_messages()[-1], "Stop here"))
     note = fake_slack.wait_for(
         "chat.postMessage",
         lambda c: c.params.get("channel") == user.dm_channel and "invite" in c.params["text"],
@@ -289,7 +291,8 @@ def test_a_rate_limited_update_is_retried(fake_slack: FakeSlack, user: SlackUser
     updates = [c for c in fake_slack.calls[before:] if c.method == "chat.update"]
     assert [c.status for c in updates] == [429, 200]
     assert done.received_at - updates[0].received_at >= 0.9
-    assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 2 of {TOTAL_WITHOUT_LLM} ")
+    first = answer_value(answer_buttons(question)[0].value)
+    assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, [first])
 
 
 def test_redis_restarted_mid_flow_loses_nothing(
@@ -298,7 +301,9 @@ def test_redis_restarted_mid_flow_loses_nothing(
     with app_process(app_env(fake_slack, dedicated_redis.url)) as app:
         user = new_user(fake_slack, app)
         question = start(user)
+        codes = []
         for _ in range(3):
+            codes.append(answer_value(answer_buttons(question)[1].value))
             click_and_wait(user, question, answer_buttons(question)[1])
             question = user.dm_messages()[-1]
 
@@ -312,9 +317,10 @@ def test_redis_restarted_mid_flow_loses_nothing(
 
         dedicated_redis.start()
         assert app.health() == 200
+        codes.append(answer_value(answer_buttons(question)[1].value))
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "chat.update"
-        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 5 of {TOTAL_IN_DEVELOPMENT} ")
+        assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, codes)
 
 
 def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redis_url: str) -> None:
@@ -322,13 +328,15 @@ def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redi
     with app_process(env) as first_app:
         user = new_user(fake_slack, first_app)
         question = start(user)
+        codes = [answer_value(answer_buttons(question)[2].value)]
         click_and_wait(user, question, answer_buttons(question)[2])
         question = user.dm_messages()[-1]
     with app_process(env) as second_app:
         user.transport = HttpTransport(second_app.events_url, SIGNING_SECRET)
+        codes.append(answer_value(answer_buttons(question)[2].value))
         _, reaction = click_and_wait(user, question, answer_buttons(question)[2])
         assert reaction.method == "chat.update"
-        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 3 of {TOTAL_SERVING_PROMPTS} ")
+        assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, codes)
 
 
 def test_a_changed_bank_is_announced_and_the_user_can_start_over(
@@ -365,4 +373,4 @@ def test_a_changed_bank_is_announced_and_the_user_can_start_over(
             "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before
         )
         assert "Question 1 of" in fresh.params["text"]
-        assert progress_text(user.dm_messages()[-1]).startswith(f"`Question 1 of {TOTAL} ")
+        assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, [])

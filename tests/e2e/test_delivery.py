@@ -25,7 +25,7 @@ from playground.fakeslack.app_process import AppProcess, app_process, start_web,
 from playground.fakeslack.server import Hold
 from playground.fakeslack.workspace import Button, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL
-from tests.e2e.conftest import answer_buttons, app_env, new_user, start
+from tests.e2e.conftest import answer_buttons, app_env, new_user, or_keep_going, start
 
 WAIT = 60.0
 POST = "chat.postMessage"
@@ -68,12 +68,13 @@ def personal_reports(fake: FakeSlack, user: SlackUser) -> list[RecordedCall]:
 
 
 def answer_all(user: SlackUser, held: Hold | None = None) -> None:
-    """Answer the first option until the questions end (the web process edits the question message in
-    place, so faults set on chat.postMessage meet only the worker's delivery), or until the click's
-    update is `held`."""
-    while (question := user.current_question()) is not None:
+    """Answer the first option, going on past the offer to stop, until the questions end (the web process
+    edits the question message in place, so faults set on chat.postMessage meet only the worker's
+    delivery), or until the click's update is `held`."""
+    while (question := user.awaiting()) is not None:
         before = len(user.fake.calls)
-        assert user.click(question, answer_buttons(question)[0]).status == 200
+        clicked = or_keep_going(question, lambda message: answer_buttons(message)[0])
+        assert user.click(question, clicked).status == 200
 
         def reacted(before: int = before) -> bool:
             updated = any(c.method == "chat.update" and c.ok for c in user.fake.calls[before:])

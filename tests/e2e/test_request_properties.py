@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import blocks
-from bot.slack.assessment import STARTING, started_text
+from bot.slack.assessment import STARTING, full_started_text, started_text
 from bot.slack.replies import UNRECOGNISED_BUTTON
+from bot.slack.subcommands import BadStart, parse_start
 from bot.slack.values import QuestionButton, SessionButton
 from bot.store import keys
 from playground.fakeslack import FakeSlack, RecordedCall, block_actions_payload, slash_command_fields
@@ -127,12 +128,14 @@ def expected_command_outcome(text: str) -> tuple[str | None, str | None]:
     if subcommand == "banks":
         return "*Question banks*", None
     if subcommand == "start":
-        bank = words[1] if len(words) > 1 else DEFAULT_BANK
         try:
-            chosen = CATALOG.by_id(bank)
+            request = parse_start(words[1:])
+            chosen = CATALOG.by_id(request.bank_id or DEFAULT_BANK)
+        except BadStart as error:
+            return str(error), None
         except UnknownBank as error:
             return blocks.escape(str(error)), None
-        return STARTING, started_text(chosen)
+        return STARTING, (full_started_text if request.full else started_text)(chosen)
     if subcommand in ("resume", "cancel"):
         return "", "You have no assessment in progress"
     return "I don't know `", None
@@ -181,7 +184,7 @@ def test_any_slash_command_text_is_acknowledged_and_routed(
         assert ack.text == ""
     elif in_ack.startswith("I don't know"):
         assert ack.text.startswith(in_ack), ack.text
-    elif in_ack in (STARTING,) or in_ack.startswith("no question bank"):
+    elif in_ack in (STARTING,) or in_ack.startswith(("no question bank", "I read `start")):
         assert ack.text == in_ack
     else:
         assert in_ack in section_text(ack.payload or {}), ack.payload

@@ -22,12 +22,15 @@ from bot.engine.answers import Answer, DontKnow, OptionChoice, encode_answer
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
 from bot.slack.blocks import escape
+from bot.slack.values import STOP_HERE_ACTION
 from bot.store import keys
+from bot.usecases.personal import member_asking
 from playground.fakeslack import FakeSlack, MessageEvent
 from playground.fakeslack.app_process import AppProcess
 from playground.fakeslack.workspace import HttpTransport, SlackUser, buttons_of
 from tests.conftest import REAL_REDIS_URL, new_team_id, real_redis
 from tests.e2e.conftest import MEASURED, SIGNING_SECRET, answer_buttons, answer_value, question_id
+from tests.slack.adaptive_runs import take
 
 CATALOG = BankCatalog.from_directory()
 MLOPS = CATALOG.by_id("mlops")
@@ -422,3 +425,45 @@ def test_a_run_past_its_deadline_closes_on_the_next_click(workspace: Workspace) 
     assert "3 answered of 4 members invited" in json.dumps(report)
     assert "at its deadline" in json.dumps(run_message(fake, channel))
     assert client.get(keys.session(workspace.team_id, late.user_id, run_id=stored["run_id"])) is None
+
+
+def test_a_member_is_never_offered_to_stop_and_is_asked_what_every_level_needs(workspace: Workspace) -> None:
+    fake, channel = workspace.fake, "C0NOSTOP"
+    members = [person(workspace, f"U0N{number}", channel) for number in range(3)]
+    fake.set_channel_members(channel, [m.user_id for m in members])
+    lowest: dict[str, Answer] = {q.id: OptionChoice(0) for q in MLOPS.questions}
+    answer_sets = [lowest, mlops_answers(1), mlops_answers(2)]
+    # On their own, the lowest answers would be offered to stop early: a member is not.
+    assert take(MLOPS, lowest, stop=True).offer is not None
+
+    before = len(fake.calls)
+    open_team_run(workspace, members[0], "team mlops")
+    in_parallel(
+        [
+            lambda m=m, a=a: take_part_and_answer(workspace, m, a)
+            for m, a in zip(members, answer_sets, strict=True)
+        ]
+    )
+    client = real_redis()
+    for member, answers in zip(members, answer_sets, strict=True):
+        shown = [c for c in fake.calls[before:] if c.params.get("channel") == member.dm_channel]
+        assert shown and all(STOP_HERE_ACTION not in json.dumps(c.params) for c in shown)
+        run = take(MLOPS, answers, stop=False, asking=member_asking(MLOPS))
+        assert run.offer is None
+        (result_id,) = client.zrange(keys.history(workspace.team_id, member.user_id), 0, -1)
+        assert isinstance(result_id, bytes)
+        raw = client.get(keys.result(workspace.team_id, result_id.decode()))
+        assert isinstance(raw, bytes)
+        stored = json.loads(raw)
+        assert set(stored["answers"]) == set(run.asked)
+        # Every dimension's level is settled, and is the one all the answers give.
+        levels = {d["id"]: d["level"]["level"] for d in stored["report"]["dimensions"]}
+        assert levels == {d.dimension_id: d.level for d in score(MLOPS, answers).dimensions}
+
+    report = close_as(workspace, members[0])
+    assert "3 answered of 3 members invited" in section_texts(report, "overall")
+    individual = [score(MLOPS, answers) for answers in answer_sets]
+    dimensions = section_texts(report, "dimensions")
+    for dimension in MLOPS.dimensions:
+        upper = sum((r.dimension(dimension.id).level or 0) >= 3 for r in individual)
+        assert f"{upper} of 3 at Level 3 or above" in dimensions

@@ -32,6 +32,7 @@ from tests.playground.terminal import (
     type_line,
     wait_until_reading_the_terminal,
 )
+from tests.slack.adaptive_runs import take
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -53,14 +54,26 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     answers, later = demo_answers(BANK), demo_answers_later(BANK)
-    # The demo team ships no LLM features, so it is asked only the questions that then apply, twice.
-    asked = len(applicable_questions(BANK, answers)) + len(applicable_questions(BANK, later))
-    assert out.count("DM from MLOps Compass") == asked
+    # The demo team is asked only the questions that can still change a level, twice; each time it is
+    # offered to stop once its overall level is settled, and keeps going.
+    runs = [take(BANK, answers, stop=False), take(BANK, later, stop=False)]
+    offers = [run.offer for run in runs if run.offer is not None]
+    assert offers, "the demo shows the offer to stop"
+    assert out.count("DM from MLOps Compass") == sum(len(run.asked) for run in runs) + len(offers)
+    assert out.count("→ Keep going: ≤") == len(offers)
+    flat_out = " ".join(out.split())
+    for offer in offers:
+        level = offer.overall_level
+        assert f"Your overall level is settled: {level} · {BANK.level_info(level).name}" in flat_out
+    assert all(
+        len(run.asked) < len(applicable_questions(BANK, a))
+        for run, a in zip(runs, (answers, later), strict=True)
+    )
     assert "Assessment 1 of 2" in out and "Assessment 2 of 2: the same team a quarter later" in out
     first, second = out.split("Assessment 2 of 2", 1)
     assert "No earlier result to compare with yet" in first
     flat_second = " ".join(second.split())
-    before, after = build_view(score(BANK, answers)), build_view(score(BANK, later))
+    before, after = build_view(runs[0].report), build_view(runs[1].report)
     moved = next(d for d in after.dimensions if d.level.level != before.dimension(d.id).level.level)
     # The first assessment's clicks are dated a quarter back, so the second report compares with then.
     then = day(time.time() - A_QUARTER)
@@ -83,7 +96,8 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
     assert raw_ids(out) == []
     view = before
     flat = " ".join(first.split())
-    assert f"score {view.overall_score_text}" in flat
+    scored = view.overall_score_text if view.overall_score is None else f"score {view.overall_score_text}"
+    assert scored in flat and "score score" not in flat
     assert view.overall.label in flat
     held = next(note for d in view.dimensions for note in d.notes if note.kind == "held")
     assert " ".join(held.text.split()) in flat
@@ -95,10 +109,9 @@ def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     assert "connected to the fake workspace over Socket Mode" in out
-    asked = len(applicable_questions(BANK, demo_answers(BANK))) + len(
-        applicable_questions(BANK, demo_answers_later(BANK))
-    )
-    assert out.count("DM from MLOps Compass") == asked
+    runs = [take(BANK, demo_answers(BANK), stop=False), take(BANK, demo_answers_later(BANK), stop=False)]
+    shown = sum(len(run.asked) + (run.offer is not None) for run in runs)
+    assert out.count("DM from MLOps Compass") == shown
     assert f"Level {score(BANK, demo_answers(BANK)).overall_level}" in out[out.index("#general") :]
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
 

@@ -9,8 +9,10 @@ import sys
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
+from bot.usecases.personal import member_asking
 from playground.demo import TEAMMATES, demo_answers, teammate_answers
 from tests.playground.terminal import raw_ids
+from tests.slack.adaptive_runs import take
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -28,8 +30,11 @@ def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> N
     out = finished.stdout
     # `team` typed alone opens its form; the playground shows it and submits it as shown.
     assert "Form: Start a team run" in out and "Closes in (days): 7" in out and "Channel: #general" in out
-    # Only your own questions are shown, one panel each; the teammates answer in their own DMs.
-    assert out.count("DM from MLOps Compass") == BANK.question_counts[0]
+    # Only your own questions are shown, one panel each; the teammates answer in their own DMs. A member
+    # is asked what every dimension's level needs, and never offered to stop.
+    mine = take(BANK, demo_answers(BANK), stop=False, asking=member_asking(BANK))
+    assert mine.offer is None
+    assert out.count("DM from MLOps Compass") == len(mine.asked) and "Stop here" not in out
     report = out[out.index("Team MLOps maturity report") :]
     everyone = 1 + len(TEAMMATES)
     assert f"{everyone} answered of {everyone} members invited" in report

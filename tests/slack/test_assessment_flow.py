@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +20,32 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
-from bot.engine.answers import Answer, decode_answer
+from bot.engine.answers import Answer, decode_answer, encode_answer
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Phase
+from bot.engine.conversation import AskQuestion, Conversation, OfferStop, Phase, Prompt, prompt_for
+from bot.engine.progress import progress_line
 from bot.engine.report_view import build_view
-from bot.engine.scoring import score
+from bot.engine.scoring import applicable_questions, score
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
-from bot.slack.assessment import AssessmentFlow, started_text
+from bot.slack.assessment import AssessmentFlow, full_started_text, left_out_started_text, started_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import BUSY
 from bot.slack.values import (
     ANSWER_ACTION_PATTERN,
+    ANSWER_LEFT_OUT_ACTION,
+    BACK_ACTION,
+    KEEP_GOING_ACTION,
     RESUME_ACTION,
     START_OVER_ACTION,
+    STOP_HERE_ACTION,
     QuestionButton,
     SessionButton,
 )
 from bot.store.sessions import Respondent, SessionRecord, SessionStore, connect
+from bot.usecases.personal import left_out
+from bot.usecases.personal import progress as run_progress
+from playground.demo import demo_answers
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
 
@@ -204,10 +212,32 @@ def phase(record: SessionRecord) -> str:
     return record.conversation["phase"]
 
 
-def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None) -> None:
+def start(flow: AssessmentFlow, team_id: str, bank_ref: str | None = None, full: bool = False) -> None:
     started = Responses()
-    flow.start(team_id, USER, ORIGIN, bank_ref, started)
-    assert started.only_text() == started_text(CATALOG.get(bank_ref or flow.default_bank))
+    flow.start(team_id, USER, ORIGIN, bank_ref, started, full=full)
+    said = full_started_text if full else started_text
+    assert started.only_text() == said(CATALOG.get(bank_ref or flow.default_bank))
+
+
+def engine_prompt(record: SessionRecord) -> Prompt:
+    """What the engine says the stored conversation shows now."""
+    conversation = Conversation.from_dict(record.conversation)
+    return prompt_for(conversation, CATALOG.get(conversation.bank_id))
+
+
+def engine_question(record: SessionRecord) -> AskQuestion:
+    prompt = engine_prompt(record)
+    assert isinstance(prompt, AskQuestion), prompt
+    return prompt
+
+
+def progress_of(ask: AskQuestion) -> str:
+    return f"`{progress_line(ask.number, ask.total, ask.total_is_exact)}`"
+
+
+def progress_text(store: SessionStore, respondent: Respondent) -> str:
+    """How far the stored assessment got, as every notice words it."""
+    return run_progress(CATALOG, Conversation.from_dict(stored(store, respondent).conversation)).text
 
 
 def answer_best(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, count: int) -> None:
@@ -227,9 +257,13 @@ def test_start_posts_the_first_question_to_the_dm_and_remembers_where(
     start(flow, team_id)
 
     (message,) = fake.messages(dm)
-    assert shown_question(message) == BANK.questions[0].id
-    assert progress(message).startswith(f"`Question 1 of {len(BANK.questions)} ")
     record = stored(store, alice)
+    first = engine_question(record)
+    assert shown_question(message) == first.question.id == BANK.questions[0].id  # the context comes first
+    # Only the questions that can still change a level are asked: the count is the most there can be.
+    assert not first.total_is_exact and first.total < len(BANK.questions)
+    assert progress(message) == progress_of(first)
+    assert f"Question 1 of at most {first.total} " in progress(message)
     assert (record.origin_channel, record.dm_channel, record.message_ts) == (ORIGIN, dm, message["ts"])
     assert record.conversation["bank"] == BANK.id
     assert record.conversation["bank_version"] == BANK.version
@@ -248,9 +282,24 @@ def test_start_with_a_bank_id_uses_that_bank(
     flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
 ) -> None:
     start(flow, team_id, "pulse")
-    assert shown_question(latest(fake, dm)) == PULSE.questions[0].id
-    assert progress(latest(fake, dm)).startswith(f"`Question 1 of {len(PULSE.questions)} ")
+    first = engine_question(stored(store, alice))
+    assert shown_question(latest(fake, dm)) == first.question.id
+    assert progress(latest(fake, dm)) == progress_of(first)
     assert stored(store, alice).conversation["bank"] == "pulse"
+
+
+def test_start_full_asks_every_question_in_the_banks_order_with_an_exact_count(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id, full=True)
+    assert stored(store, alice).conversation["mode"] == "full"
+    assert progress(latest(fake, dm)).startswith(f"`Question 1 of {len(BANK.questions)} ")
+    answer_best(flow, fake, team_id, dm, 3)
+    record = stored(store, alice)
+    answers = {qid: decode_answer(code) for qid, code in record.conversation["answers"].items()}
+    in_order = [q.id for q in applicable_questions(BANK, answers)]
+    assert list(answers) == in_order[:3]
+    assert shown_question(latest(fake, dm)) == engine_question(record).question.id == in_order[3]
 
 
 def write_bank_file(directory: Path, bank_id: str) -> Path:
@@ -306,7 +355,8 @@ def test_start_while_in_progress_offers_resume_or_start_over_and_changes_nothing
     flow.start(team_id, USER, "C0OTHER", "pulse", respond)
 
     reply = respond.only()
-    assert f"answered 1 of the {len(BANK.questions)} questions that apply" in respond.only_text()
+    said = progress_text(store, alice)
+    assert f"in progress ({said})" in respond.only_text() and said.startswith("answered 1 question, at most ")
     resume, start_over = reply_buttons(reply)
     assert resume.action_id == RESUME_ACTION
     assert SessionButton.decode(resume.value) == SessionButton(u=USER)
@@ -365,7 +415,7 @@ def test_answering_every_question_delivers_and_keeps_the_report(
     dm: str,
     team_id: str,
 ) -> None:
-    start(flow, team_id)
+    start(flow, team_id, full=True)
     question_ts = latest(fake, dm)["ts"]
     given: dict[str, Answer] = {}
     for index, question in enumerate(BANK.questions):
@@ -549,8 +599,9 @@ def test_resume_posts_the_current_question_again_and_follows_it(
     assert "sent your current question" in respond.only_text()
     first, again = fake.messages(dm)
     assert again["ts"] != first["ts"]
-    assert shown_question(again) == BANK.questions[2].id
-    assert progress(again).startswith(f"`Question 3 of {len(BANK.questions)} ")
+    current = engine_question(before)
+    assert shown_question(again) == current.question.id
+    assert progress(again) == progress_of(current) and current.number == 3
     record = stored(store, alice)
     assert record.message_ts == again["ts"]
     assert record.conversation == before.conversation, "resending a question answers nothing"
@@ -559,7 +610,7 @@ def test_resume_posts_the_current_question_again_and_follows_it(
     answer_best(flow, fake, team_id, dm, 1)
     (update,) = fake.calls_to("chat.update")[updates_before:]
     assert update.params["ts"] == again["ts"]
-    assert stored(store, alice).conversation["position"] == 3
+    assert current.question.id in stored(store, alice).conversation["answers"]
 
 
 def test_resume_from_the_in_progress_notice_resends_the_question(
@@ -578,7 +629,7 @@ def test_resume_from_the_in_progress_notice_resends_the_question(
 
     assert "sent your current question" in resumed.only_text()
     assert len(fake.messages(dm)) == 2
-    assert shown_question(latest(fake, dm)) == BANK.questions[1].id
+    assert shown_question(latest(fake, dm)) == engine_question(stored(store, alice)).question.id
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
 
 
@@ -814,12 +865,12 @@ def test_an_answer_survives_slack_refusing_the_next_question(
     assert f"`{blocks.COMMAND} resume`" in text
     record = stored(store, alice)
     assert record.conversation["answers"] == {BANK.questions[0].id: 1}
-    assert record.conversation["position"] == 1
+    assert record.conversation["asked"] == [0, record.conversation["position"]]
     assert fake.messages(dm) == [first], "Slack kept the old question on screen"
 
     resumed = Responses()
     flow.resume(team_id, USER, resumed)
-    assert shown_question(latest(fake, dm)) == BANK.questions[1].id
+    assert shown_question(latest(fake, dm)) == engine_question(record).question.id
 
 
 def test_resume_after_the_last_answer_sends_the_report_again(
@@ -932,7 +983,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
 
     texts = sorted(reply.only_text() for reply in replies)
     assert texts[0] == started_text(BANK)
-    assert texts[1].startswith("You already have an assessment in progress (answered 0 of the 60")
+    assert texts[1].startswith(f"You already have an assessment in progress ({progress_text(store, alice)})")
     first_questions = [
         c for c in fake.calls_to("chat.postMessage")[posted_before:] if c.params.get("channel") == dm
     ]
@@ -957,7 +1008,9 @@ def test_a_double_click_on_start_over_starts_over_once(
         )
 
     assert first.only_text() == started_text(BANK)
-    assert second.only_text().startswith("You already have an assessment in progress (answered 0 of the 60")
+    assert second.only_text().startswith(
+        f"You already have an assessment in progress ({progress_text(store, alice)})"
+    )
     assert len(fake.calls_to("chat.postMessage")[posted_before:]) == 1
     assert stored(store, alice).message_ts == latest(fake, dm)["ts"]
 
@@ -1171,7 +1224,7 @@ def test_resume_that_cannot_reach_the_dm_says_so(
 def test_a_context_answer_that_shortens_the_assessment_says_so_above_the_count(
     flow: AssessmentFlow, fake: FakeSlack, dm: str, team_id: str
 ) -> None:
-    start(flow, team_id)
+    start(flow, team_id, full=True)
     first = latest(fake, dm)
     assert "of 60" in first["text"]
     no_llm = next(b for b in answer_buttons(first) if b.label.startswith("No, neither"))
@@ -1188,3 +1241,224 @@ def test_a_context_answer_that_shortens_the_assessment_says_so_above_the_count(
     # The next question has nothing more to explain.
     press(flow, team_id, dm, second, best(second), Responses())
     assert "count-note" not in [b.get("block_id") for b in latest(fake, dm)["blocks"]]
+
+
+# Adaptive: the offer to stop, keeping going, and the questions left out ----------------------------
+
+
+def answer_from(answers: Mapping[str, Answer], message: dict[str, Any]) -> Button:
+    question = shown_question(message)
+    return option(message, encode_answer(answers[question]))
+
+
+def answer_until_offer(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str, answers: Mapping[str, Answer]
+) -> dict[str, Any]:
+    """Answer each question the flow asks from `answers` until it offers to stop; that message."""
+    while answer_buttons(message := latest(fake, dm)):
+        clicked = Responses()
+        press(flow, team_id, dm, message, answer_from(answers, message), clicked)
+        assert clicked.sent == [], clicked.sent
+    return message
+
+
+def offer_button(message: dict[str, Any], action_id: str) -> Button:
+    return next(b for b in buttons_of(message) if b.action_id == action_id)
+
+
+DEMO = demo_answers(BANK)
+
+
+def test_a_settled_overall_level_is_offered_and_stop_here_reports_it(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    offer = answer_until_offer(flow, fake, team_id, dm, DEMO)
+    record = stored(store, alice)
+    assert phase(record) == Phase.OVERALL_SETTLED
+    prompt = engine_prompt(record)
+    assert isinstance(prompt, OfferStop)
+    settled = next(b for b in offer["blocks"] if b.get("block_id") == "settled")["text"]["text"]
+    assert blocks.escape(blocks.settled_text(BANK, prompt)) in settled
+    assert [b.label for b in buttons_of(offer)] == [
+        blocks.keep_going_label(prompt),
+        "Stop here",
+        "← Back",
+        "Cancel",
+    ]
+    for button in buttons_of(offer):
+        assert QuestionButton.decode(button.value).n == record.conversation["revision"]
+
+    stopped = Responses()
+    press(flow, team_id, dm, offer, offer_button(offer, STOP_HERE_ACTION), stopped)
+    assert stopped.sent == []
+    record = stored(store, alice)
+    assert phase(record) == Phase.COMPLETE
+    (result,) = store.history(alice)
+    given = {qid: decode_answer(code) for qid, code in result.answers.items()}
+    assert len(given) == prompt.answered < len(applicable_questions(BANK, DEMO))
+    # The overall level settled on fewer answers is the one every answer gives.
+    assert result.report["overall"]["level"] == score(BANK, DEMO).overall_level == prompt.overall_level
+    in_channel, _ = fake.messages(ORIGIN)
+    assert in_channel["blocks"] == blocks.report_summary_message(score(BANK, given), USER).blocks
+    headline = next(b for b in in_channel["blocks"] if b.get("block_id") == "overall")["text"]["text"]
+    unsettled = [d for d in score(BANK, given).dimensions if d.level is None]
+    assert unsettled and "Stopped when the overall level was settled; not settled:" in headline
+    for dimension in unsettled:
+        assert blocks.escape(dimension.name) in headline
+
+
+def test_keep_going_asks_on_to_every_level_and_the_report_offers_the_questions_left_out(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    offer = answer_until_offer(flow, fake, team_id, dm, DEMO)
+    going = Responses()
+    press(flow, team_id, dm, offer, offer_button(offer, KEEP_GOING_ACTION), going)
+    assert going.sent == []
+    assert shown_question(latest(fake, dm)) == engine_question(stored(store, alice)).question.id
+    # Past the offer, never offered again.
+    answer_until_offer(flow, fake, team_id, dm, DEMO)
+    record = stored(store, alice)
+    assert phase(record) == Phase.COMPLETE
+
+    (result,) = store.history(alice)
+    given = {qid: decode_answer(code) for qid, code in result.answers.items()}
+    report, every_answer = score(BANK, given), score(BANK, DEMO)
+    for dimension in report.dimensions:
+        assert dimension.level == every_answer.dimension(dimension.dimension_id).level
+    (dm_copy,) = [m for m in fake.messages(dm) if m["ts"] == offer["ts"]]
+    not_asked = next(b for b in dm_copy["blocks"] if b.get("block_id") == "not-asked")
+    button = not_asked["accessory"]
+    left = left_out(BANK, given)
+    assert button["text"]["text"] == f"Answer the {left.questions} left out"
+    assert SessionButton.decode(button["value"]) == SessionButton(u=USER, i=result.result_id)
+    in_channel, _ = fake.messages(ORIGIN)
+    channel_line = next(b for b in in_channel["blocks"] if b.get("block_id") == "not-asked")
+    assert "accessory" not in channel_line, "only the owner's copy offers to answer them"
+
+    # The stale offer's buttons are refused and change nothing.
+    for action_id in (STOP_HERE_ACTION, KEEP_GOING_ACTION):
+        late = Responses()
+        press(flow, team_id, dm, offer, offer_button(offer, action_id), late)
+        assert "already complete" in late.only_text()
+    assert stored(store, alice) == record
+
+
+def test_an_offer_the_person_moved_past_is_refused_and_back_returns_to_the_last_question(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    offer = answer_until_offer(flow, fake, team_id, dm, DEMO)
+    last = BANK.questions[stored(store, alice).conversation["asked"][-1]].id
+    press(flow, team_id, dm, offer, offer_button(offer, BACK_ACTION), Responses())
+    back = latest(fake, dm)
+    assert shown_question(back) == last
+    assert [b.value for b in answer_buttons(back) if b.chosen] == [answer_from(DEMO, back).value]
+    moved_on = stored(store, alice)
+
+    late = Responses()
+    press(flow, team_id, dm, offer, offer_button(offer, STOP_HERE_ACTION), late)
+    assert "That offer to stop was answered already, so nothing changed" in late.only_text()
+    assert stored(store, alice) == moved_on
+
+    # Answered again, the same level is settled: a fresh offer, whose buttons work.
+    press(flow, team_id, dm, back, answer_from(DEMO, back), Responses())
+    again = latest(fake, dm)
+    assert offer_button(again, STOP_HERE_ACTION).value != offer_button(offer, STOP_HERE_ACTION).value
+    press(flow, team_id, dm, again, offer_button(again, STOP_HERE_ACTION), Responses())
+    assert phase(stored(store, alice)) == Phase.COMPLETE
+
+
+def test_resume_at_the_offer_sends_the_offer_again(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    start(flow, team_id)
+    answer_until_offer(flow, fake, team_id, dm, DEMO)
+    before = stored(store, alice)
+    resumed = Responses()
+    flow.resume(team_id, USER, resumed)
+    assert "your settled overall level, with the choice to stop or keep going" in resumed.only_text()
+    again = latest(fake, dm)
+    prompt = engine_prompt(before)
+    assert isinstance(prompt, OfferStop)
+    assert blocks.keep_going_label(prompt) in [b.label for b in buttons_of(again)]
+    assert stored(store, alice).message_ts == again["ts"]
+    notice = Responses()
+    flow.start(team_id, USER, ORIGIN, None, notice)
+    assert "answered" in notice.only_text() and "; your overall level is settled)" in notice.only_text()
+    press(flow, team_id, dm, again, offer_button(again, KEEP_GOING_ACTION), Responses())
+    assert answer_buttons(latest(fake, dm))
+
+
+def left_out_click(
+    flow: AssessmentFlow, team_id: str, dm: str, message: dict[str, Any], clicker: str = USER
+) -> Responses:
+    block = next(b for b in message["blocks"] if b.get("block_id") == "not-asked")
+    action = {"type": "button", "action_id": ANSWER_LEFT_OUT_ACTION, "value": block["accessory"]["value"]}
+    replies = Responses()
+    flow.answer_left_out(BlockAction.of(body_for(team_id, clicker, dm, message["ts"]), action), replies)
+    return replies
+
+
+def kept_going_to_the_end(flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str) -> dict[str, Any]:
+    """An adaptive run on the demo answers, kept going past the offer: its report in the DM."""
+    start(flow, team_id)
+    offer = answer_until_offer(flow, fake, team_id, dm, DEMO)
+    press(flow, team_id, dm, offer, offer_button(offer, KEEP_GOING_ACTION), Responses())
+    answer_until_offer(flow, fake, team_id, dm, DEMO)
+    return next(m for m in fake.messages(dm) if m["ts"] == offer["ts"])
+
+
+def test_answering_the_questions_left_out_asks_only_those_and_reports_anew(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    report = kept_going_to_the_end(flow, fake, team_id, dm)
+    (first,) = store.history(alice)
+    earlier = {qid: decode_answer(code) for qid, code in first.answers.items()}
+
+    started = left_out_click(flow, team_id, dm, report)
+    assert started.only_text() == left_out_started_text(BANK)
+    record = stored(store, alice)
+    assert record.conversation["mode"] == "full" and record.origin_channel == ORIGIN
+    to_ask = left_out(BANK, earlier)
+    asked = []
+    while answer_buttons(message := latest(fake, dm)):
+        asked.append(shown_question(message))
+        press(flow, team_id, dm, message, answer_from(DEMO, message), Responses())
+    assert len(asked) == to_ask.questions and not set(asked) & set(earlier)
+    second, _ = store.history(alice)
+    assert second.result_id != first.result_id
+    assert {qid: decode_answer(code) for qid, code in second.answers.items()} == {
+        qid: DEMO[qid] for qid in [*earlier, *asked]
+    }
+    assert second.report["not_asked_text"] is None and second.report["overall_score"] is not None
+    assert "not-asked" not in json.dumps(latest(fake, dm)["blocks"])
+
+
+def test_the_questions_left_out_wait_for_an_assessment_in_progress_and_are_the_owners_alone(
+    flow: AssessmentFlow, fake: FakeSlack, store: SessionStore, alice: Respondent, dm: str, team_id: str
+) -> None:
+    report = kept_going_to_the_end(flow, fake, team_id, dm)
+    (result,) = store.history(alice)
+    refused = left_out_click(flow, team_id, dm, report, clicker=OTHER)
+    assert "belongs to someone else's report" in refused.only_text()
+
+    start(flow, team_id, "pulse")
+    in_progress = stored(store, alice)
+    notice = left_out_click(flow, team_id, dm, report)
+    assert notice.only_text().startswith(
+        f"You already have an assessment in progress ({progress_text(store, alice)})"
+    )
+    assert stored(store, alice) == in_progress
+    _, start_over = reply_buttons(notice.only())
+    assert SessionButton.decode(start_over.value) == SessionButton(
+        u=USER, i=result.result_id, s=in_progress.session_id
+    )
+    replaced = Responses()
+    flow.session_button(
+        BlockAction.of(body_for(team_id, USER, dm, None), action_for(start_over)), replaced, True
+    )
+    assert replaced.only_text() == left_out_started_text(BANK)
+    assert stored(store, alice).conversation["mode"] == "full"
+    assert set(stored(store, alice).conversation["answers"]) == set(result.answers)

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.engine.answers import (
     DONT_KNOW_LABEL,
@@ -25,27 +27,33 @@ from bot.engine.answers import (
     choices,
     encode_answer,
 )
-from bot.engine.bank import AskedQuestion, QuestionBank, parse_bank
+from bot.engine.bank import AskedQuestion, MeasuredLength, QuestionBank, parse_bank
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import AskQuestion
-from bot.engine.overview import length
-from bot.engine.progress import progress_line
+from bot.engine.conversation import AskQuestion, OfferStop
+from bot.engine.overview import full_length, length, settled_after
+from bot.engine.progress import SCORE_BAR_CELLS, progress_line
 from bot.engine.report_view import DimensionNote, build_view
 from bot.engine.scoring import Report, score
 from bot.slack import blocks, subcommands
+from bot.slack.assessment import started_text
 from bot.slack.blocks import BlockLimitError, Message, check_message
 from bot.slack.values import (
     ANSWER_ACTION,
     ANSWER_ACTION_PATTERN,
+    ANSWER_LEFT_OUT_ACTION,
     BACK_ACTION,
     CANCEL_ACTION,
+    KEEP_GOING_ACTION,
     OTHER_ANSWER_ACTION,
     RESUME_ACTION,
     START_OVER_ACTION,
+    STOP_HERE_ACTION,
     QuestionButton,
     SessionButton,
 )
+from playground.demo import demo_answers
 from tests.golden_reports import LEVEL_ABOVE_LOWER_SCORE, PULSE, PULSE_EXAMPLE, answered
+from tests.slack.adaptive_runs import take
 from tests.terminal.report_figures import slack_text
 
 CATALOG = BankCatalog.from_directory()
@@ -440,7 +448,7 @@ def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension() -> None:
     # Team & Culture has too few answers for a level: nothing holds it, the bank only measures up to 2.
     assert team.endswith("\n:information_source: this bank measures Team &amp; Culture up to level 2")
     assert ":no_entry:" not in team
-    assert ":no_entry: Held at level 2 of 3 by practices not in place." in data
+    assert ":no_entry: Held at level 2 of 3 by practices not in place:" in data
     assert data.endswith("\n:information_source: this bank measures Data &amp; Experimentation up to level 3")
 
 
@@ -450,7 +458,11 @@ def test_the_level_score_line_follows_the_dimensions_once_only_where_levels_and_
     assert line is not None
     for message in (blocks.report_message(report, OWNER), blocks.report_summary_message(report, OWNER)):
         ids = [b.get("block_id") for b in message.blocks]
-        assert ids[ids.index("dimensions") + 1] == "level-and-score"
+        # What a level number means comes first, right under the levels it explains.
+        assert ids[ids.index("dimensions") + 1 : ids.index("dimensions") + 3] == [
+            "level-meaning",
+            "level-and-score",
+        ]
         assert text_of(message, "level-and-score") == f"_{blocks.escape(line)}_"
     assert "level-and-score" not in json.dumps(blocks.report_details_message(report, OWNER).blocks)
     agreeing = blocks.report_message(answered(PULSE, PULSE_EXAMPLE), OWNER)
@@ -478,15 +490,23 @@ def test_a_long_list_is_split_across_sections_without_cutting_a_line() -> None:
 # Notices -----------------------------------------------------------------------------------------
 
 
-def test_in_progress_message_offers_resume_or_start_over_with_the_requested_bank() -> None:
-    message = blocks.in_progress_message(OWNER, 3, 20, "pulse")
+@pytest.mark.parametrize(
+    "requested",
+    [SessionButton(u=OWNER, b="pulse"), SessionButton(u=OWNER, b="mlops", m="full", s=SESSION)],
+    ids=["pulse", "mlops-full"],
+)
+def test_in_progress_message_offers_resume_or_start_over_with_what_was_asked_for(
+    requested: SessionButton,
+) -> None:
+    progress = "answered 3 questions, at most 20 to go"
+    message = blocks.in_progress_message(OWNER, progress, requested)
     assert_sendable(message)
-    assert "(answered 3 of the 20 questions that apply)" in message.blocks[0]["text"]["text"]
+    assert f"({progress})" in message.blocks[0]["text"]["text"]
     resume, start_over = buttons(message)
     assert resume["action_id"] == RESUME_ACTION and resume["style"] == "primary"
     assert SessionButton.decode(resume["value"]) == SessionButton(u=OWNER)
     assert start_over["action_id"] == START_OVER_ACTION
-    assert SessionButton.decode(start_over["value"]) == SessionButton(u=OWNER, b="pulse")
+    assert SessionButton.decode(start_over["value"]) == requested
     assert "confirm" in start_over, "starting over discards answers, so it asks first"
 
 
@@ -504,7 +524,12 @@ def test_help_message_lists_every_subcommand_and_bank() -> None:
     message = subcommands.help_message(BANKS, CATALOG.get("mlops"))
     assert_sendable(message)
     (text,) = mrkdwn_texts(message)
-    assert f"`{blocks.COMMAND}` — start an assessment ({length(CATALOG.get('mlops'))}) in a DM" in text
+    mlops = CATALOG.get("mlops")
+    assert f"`{blocks.COMMAND}` — start an assessment in a DM, asking only the questions that" in text
+    assert f"({length(mlops)})" in text
+    assert (
+        f"`{blocks.COMMAND} start full [bank]` — every question that applies ({full_length(mlops)})" in text
+    )
     for subcommand in ("start [bank]", "resume", "cancel", "banks", "help"):
         assert f"`{blocks.COMMAND} {subcommand}`" in text
     for bank in BANKS:
@@ -745,3 +770,196 @@ def test_a_question_says_why_the_count_changed_just_above_it() -> None:
     assert ids.index("count-note") == ids.index("progress") - 1
     text = message.blocks[ids.index("count-note")]["elements"][0]["text"]
     assert text == ":information_source: 5 questions about LLM features no longer apply"
+
+
+# Adaptive runs: the offer to stop, and reports with what was not asked ---------------------------
+
+
+def measured(bank: QuestionBank, median: int, p90: int, overall: int) -> QuestionBank:
+    """`bank` as the benchmark leaves it once it has measured how many questions an adaptive run asks."""
+    return bank.model_copy(update={"asked": MeasuredLength(median=median, p90=p90, overall_median=overall)})
+
+
+OFFER_CASES = [
+    pytest.param(bank, name, id=f"{bank.id}-{name}")
+    for bank in BANKS
+    for name in SCENARIOS
+    if name != "nothing-answered" and take(bank, SCENARIOS[name](bank), stop=True).offer is not None
+]
+
+
+def offer_buttons(revision: int = 7) -> QuestionButton:
+    return QuestionButton(u=OWNER, s=SESSION, q="data_validation", n=revision)
+
+
+@pytest.mark.parametrize(("bank", "scenario"), OFFER_CASES)
+def test_the_offer_to_stop_names_the_settled_level_what_stopping_gives_and_the_ways_on(
+    bank: QuestionBank, scenario: str
+) -> None:
+    run = take(bank, SCENARIOS[scenario](bank), stop=True)
+    assert run.offer is not None
+    message = blocks.offer_stop_message(bank, run.offer, offer_buttons())
+    assert_sendable(message)
+    level = run.offer.overall_level
+    settled = text_of(message, "settled")
+    assert f"Your overall level is settled: {level} · {blocks.escape(bank.level_info(level).name)}" in settled
+    for name in run.offer.holding:
+        assert blocks.escape(name) in settled
+    assert run.offer.holding, "an overall level settled is held by some dimension's settled level"
+    choice = text_of(message, "choice")
+    assert "*Stop here*" in choice and "not settled" in choice and f"{run.offer.at_most_left} more" in choice
+    assert text_of(message, "progress") == f"You have answered {run.answered_at_offer} questions."
+    keep, stop, back, cancel = buttons(message, "offer-stop")
+    assert [keep["action_id"], stop["action_id"], back["action_id"], cancel["action_id"]] == [
+        KEEP_GOING_ACTION,
+        STOP_HERE_ACTION,
+        BACK_ACTION,
+        CANCEL_ACTION,
+    ]
+    assert keep["text"]["text"] == f"Keep going: ≤ {run.offer.at_most_left} more"
+    assert keep["accessibility_label"] == f"Keep going: at most {run.offer.at_most_left} more questions"
+    for button in (keep, stop, back, cancel):
+        assert QuestionButton.decode(button["value"]) == offer_buttons()
+
+
+@pytest.mark.parametrize(
+    ("holding", "said"),
+    [
+        ((), "Your overall level is settled: 2 · Repeatable / Automated"),
+        (("Team",), "Your overall level is settled: 2 · Repeatable / Automated — Team holds it"),
+        (
+            ("Data", "Team"),
+            "Your overall level is settled: 2 · Repeatable / Automated — Data and Team hold it",
+        ),
+        (("A", "B", "C"), "Your overall level is settled: 2 · Repeatable / Automated — A, B and C hold it"),
+    ],
+)
+def test_the_dimensions_holding_a_settled_level_are_joined_as_a_sentence(
+    holding: tuple[str, ...], said: str
+) -> None:
+    bank = CATALOG.get("mlops")
+    assert bank.level_info(2).name == "Repeatable / Automated"
+    assert blocks.settled_text(bank, OfferStop(2, holding, 5, 10)) == said
+
+
+@given(most=st.integers(1, 9999))
+def test_the_keep_going_button_stays_within_what_slack_shows(most: int) -> None:
+    label = blocks.keep_going_label(OfferStop(1, ("A",), most, 3))
+    assert len(label) <= blocks.MAX_BUTTON_TEXT_SHOWN and str(most) in label
+
+
+@pytest.mark.parametrize(
+    ("score", "score_range", "shown"),
+    [
+        (60.0, None, "▓▓▓▓▓▓░░░░"),
+        (None, (30.0, 70.0), "▓▓▓▒▒▒▒░░░"),
+        (None, (0.0, 100.0), "▒▒▒▒▒▒▒▒▒▒"),
+        (None, (45.0, 45.0), "▓▓▓▓░░░░░░"),
+        (None, None, "░░░░░░░░░░"),
+    ],
+)
+def test_a_score_bar_shades_the_range_the_unasked_practices_allow(
+    score: float | None, score_range: tuple[float, float] | None, shown: str
+) -> None:
+    assert blocks.score_bar(score, score_range) == shown
+
+
+@given(low=st.floats(0, 100), span=st.floats(0, 100))
+def test_a_range_bar_is_full_width_and_shades_from_the_low_end_to_the_high(low: float, span: float) -> None:
+    high = min(100.0, low + span)
+    shown = blocks.score_bar(None, (low, high))
+    assert len(shown) == SCORE_BAR_CELLS
+    assert re.fullmatch(r"▓*▒*░*", shown)
+    assert shown.count("▓") == round(low / 10) and shown.count("▓") + shown.count("▒") == round(high / 10)
+
+
+@pytest.mark.parametrize(("bank", "scenario"), OFFER_CASES)
+def test_a_report_stopped_at_the_settled_level_shows_ranges_and_what_is_not_settled(
+    bank: QuestionBank, scenario: str
+) -> None:
+    report = take(bank, SCENARIOS[scenario](bank), stop=True).report
+    view = build_view(report)
+    message = blocks.report_message(report, OWNER)
+    assert_report_message(message, report)
+    unsettled = [d for d in view.dimensions if d.level.level is None and d.level.range is not None]
+    assert unsettled, "a run stopped at the offer leaves some dimension's level open"
+    overall = text_of(message, "overall")
+    assert "not settled" in overall and view.overall.label in overall
+    assert "score score" not in overall and blocks.escape(view.overall_score_text) in overall
+    fields = block(message, "dimensions")["fields"]
+    for dimension in unsettled:
+        field = next(f["text"] for f in fields if f["text"].startswith(f"*{blocks.escape(dimension.name)}*"))
+        low, high = dimension.level.range or (0, 0)
+        assert f"Level {low} to {high} · not settled" in field and dimension.confidence_text in field
+    assert "not-asked" not in [b.get("block_id") for b in message.blocks], "open levels: nothing is left out"
+
+
+def kept_going(bank: QuestionBank) -> Report:
+    """The demo team's adaptive run, kept going past the offer to the end."""
+    return take(bank, demo_answers(bank), stop=False).report
+
+
+def test_a_report_says_once_what_a_level_means_near_the_levels() -> None:
+    report = kept_going(CATALOG.get("mlops"))
+    meaning = f"_{blocks.escape(build_view(report).level_meaning_text)}_"
+    for message in (blocks.report_message(report, OWNER), blocks.report_summary_message(report, OWNER)):
+        assert json.dumps(message.blocks).count(json.dumps(meaning)[1:-1]) == 1
+        assert text_of(message, "level-meaning") == meaning
+
+
+def test_the_owners_copy_offers_to_answer_what_was_left_out_and_the_channels_copy_only_says_it() -> None:
+    bank = CATALOG.get("mlops")
+    report = kept_going(bank)
+    view = build_view(report)
+    assert view.not_asked_text is not None
+    offer = blocks.LeftOutOffer(len(view.not_asked) + 4, 4, SessionButton(u=OWNER, i="r" * 32).encode())
+    whole = blocks.report_message(report, OWNER, offer)
+    assert_sendable(whole)
+    line = block(whole, "not-asked")
+    assert line["text"]["text"].startswith(f":information_source: {blocks.escape(view.not_asked_text)}")
+    assert "also asks the 4 questions on delivery outcomes" in line["text"]["text"]
+    button = line["accessory"]
+    assert button["text"]["text"] == f"Answer the {offer.questions} left out"
+    assert len(button["text"]["text"]) <= blocks.MAX_BUTTON_TEXT_SHOWN
+    assert button["accessibility_label"] == f"Answer the {offer.questions} questions left out"
+    assert button["action_id"] == ANSWER_LEFT_OUT_ACTION and button["value"] == offer.value
+    summary = blocks.report_summary_message(report, OWNER)
+    assert "accessory" not in block(summary, "not-asked")
+    assert blocks.escape(view.not_asked_text) in text_of(summary, "not-asked")
+
+
+def test_a_report_with_nothing_left_out_has_no_line_about_it() -> None:
+    bank = CATALOG.get("mlops")
+    message = blocks.report_message(score(bank, all_best(bank)), OWNER)
+    assert "not-asked" not in [b.get("block_id") for b in message.blocks]
+
+
+def test_a_question_of_an_adaptive_run_counts_at_most_and_a_full_runs_exactly() -> None:
+    bank = CATALOG.get("mlops")
+    question = bank.questions[3]
+    for exact, counted in ((False, "Question 4 of at most 31"), (True, "Question 4 of 31")):
+        ask = AskQuestion(question, 4, 31, None, total_is_exact=exact)
+        message = blocks.question_message(bank, ask, OWNER, SESSION)
+        assert message == blocks.question_message_from_models(bank, ask, OWNER, SESSION)
+        assert message.text.startswith(f"{counted}: ")
+        assert text_of(message, "progress") == f"`{progress_line(4, 31, exact)}`"
+
+
+def test_help_and_the_start_note_say_when_a_measured_banks_overall_level_is_settled() -> None:
+    bank = measured(CATALOG.get("mlops"), median=30, p90=38, overall=11)
+    settled = settled_after(bank)
+    assert settled is not None
+    (text,) = mrkdwn_texts(subcommands.help_message([bank], bank))
+    assert (
+        f"({length(bank)}); your overall level is usually settled {settled}, and you can stop there" in text
+    )
+    assert started_text(bank).endswith(
+        f"Your overall level is usually settled {settled}, and you can stop there."
+    )
+    assert length(bank) in started_text(bank)
+    never_measured = CATALOG.get("pulse")
+    assert settled_after(never_measured) is None
+    assert (
+        started_text(never_measured)
+        == f":compass: I've sent the first question to our DM ({length(never_measured)})."
+    )

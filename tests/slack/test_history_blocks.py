@@ -17,8 +17,10 @@ from bot.slack.blocks import MAX_BLOCKS, check_message, report_message
 from bot.slack.history_blocks import history_message, kept_note, with_changes
 from bot.slack.history_flow import channel_argument
 from bot.slack.home import MAX_HOME_BLOCKS, home_view
+from bot.slack.values import SessionButton
 from bot.store.history import Scope, summary_of_report
 from bot.usecases.history import BankChoice, History, HomeData, InProgress, OpenTeamRun
+from bot.usecases.personal import RunProgress
 from playground.demo import demo_answers, demo_answers_later
 
 BANK = BankCatalog.from_directory().get("mlops")
@@ -68,14 +70,19 @@ def test_a_long_history_lists_ten_and_says_how_many_more() -> None:
     assert "newest 40 results, each for 3 years" in message.blocks[-1]["elements"][0]["text"]
 
 
+PROGRESS = RunProgress(answered=3, applicable=27, at_most_left=9, settled=False)
+EVERY = "20 questions, about 10 minutes"
+
+
 def home(results: int, banks: int, runs: int, channels: int, in_progress: bool) -> HomeData:
     found = summaries(results)
     return HomeData(
         user_id="U1",
         history=History(Scope.person("T1", "U1"), tuple(found), trends(found)),
-        in_progress=InProgress("mlops", "MLOps", 3, 27) if in_progress else None,
+        in_progress=InProgress("mlops", "MLOps", PROGRESS) if in_progress else None,
         banks=tuple(
-            BankChoice(f"bank{i}", f"Bank number {i}", "20 questions, about 10 minutes") for i in range(banks)
+            BankChoice(f"bank{i}", f"Bank number {i}", "about 12 questions, 6 minutes", EVERY)
+            for i in range(banks)
         ),
         open_runs=tuple(
             OpenTeamRun(f"C{i:04d}", "Pulse", i, NOW + 86400, "team_take_part", f'{{"r": "R{i}"}}')
@@ -115,7 +122,10 @@ def test_the_home_tab_shows_each_part() -> None:
         "home-team-results",
     ):
         assert part in ids
-    resume = next(b for b in view["blocks"] if b.get("block_id") == "home-in-progress")["accessory"]
+    in_progress = next(b for b in view["blocks"] if b.get("block_id") == "home-in-progress")
+    assert in_progress["text"]["text"] == f"*In progress:* MLOps, {PROGRESS.text}"
+    assert PROGRESS.text == "answered 3 questions, at most 9 to go"
+    resume = in_progress["accessory"]
     assert resume["action_id"] == "home_resume"
     take_part = next(b for b in view["blocks"] if b.get("block_id") == "home-run-0")["accessory"]
     assert take_part["action_id"] == "team_take_part"
@@ -133,16 +143,25 @@ def test_a_report_already_at_the_block_limit_goes_without_changes() -> None:
 def test_a_start_button_never_cuts_a_long_bank_title() -> None:
     data = home(results=0, banks=0, runs=0, channels=0, in_progress=False)
     long_title = BankChoice(
-        "mlops", "MLOps Maturity Assessment", "32 questions, about 16 minutes"
+        "mlops", "MLOps Maturity Assessment", "about 32 questions, 16 minutes", EVERY
     )  # "Start …" would be 31 characters
-    view = home_view(
-        replace(
-            data,
-            banks=(long_title, BankChoice("pulse", "MLOps Quarterly Pulse", "8 questions, about 4 minutes")),
-        )
+    pulse = BankChoice(
+        "pulse", "MLOps Quarterly Pulse", "8 questions, about 4 minutes", "8 questions, about 4 minutes"
     )
+    view = home_view(replace(data, banks=(long_title, pulse)))
     starts = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [(e["text"]["text"], e["accessibility_label"]) for e in starts] == [
         ("Start mlops", "Start MLOps Maturity Assessment"),
         ("Start MLOps Quarterly Pulse", "Start MLOps Quarterly Pulse"),
+        ("Every question: mlops", "Start MLOps Maturity Assessment, every question"),
+        ("Every question: pulse", "Start MLOps Quarterly Pulse, every question"),
     ]
+    # The first two start a run that asks only what can change a level, the other two a full run.
+    assert [SessionButton.decode(e["value"]) for e in starts] == [
+        SessionButton(u="U1", b="mlops"),
+        SessionButton(u="U1", b="pulse"),
+        SessionButton(u="U1", b="mlops", m="full"),
+        SessionButton(u="U1", b="pulse", m="full"),
+    ]
+    listed = next(b for b in view["blocks"] if b.get("block_id") == "home-banks")["text"]["text"]
+    assert f"(`mlops`): {long_title.length}; every question: {EVERY}" in listed

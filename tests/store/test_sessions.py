@@ -15,12 +15,12 @@ from bot.engine.conversation import (
     Conversation,
     Phase,
     StaleQuestion,
-    Start,
     advance,
 )
 from bot.store import keys
 from bot.store.history import HistoryLimits
 from bot.store.sessions import (
+    FIRST_LOOK_AFTER_SECONDS,
     Change,
     Respondent,
     ResultRecord,
@@ -30,13 +30,15 @@ from bot.store.sessions import (
     connect,
 )
 from bot.store.transactions import TooManyConcurrentChanges
+from bot.usecases.personal import new_session
 
 BANK = BankCatalog.from_directory().get("mlops")
 
 
 def started_record(respondent: Respondent) -> SessionRecord:
-    state = advance(Conversation.new(BANK), Start(), BANK).state
-    return SessionRecord(respondent=respondent, conversation=state.to_dict(), origin_channel="C1")
+    """A fresh session, as every front end starts one."""
+    record, _ = new_session(respondent, BANK, "C1")
+    return record
 
 
 def stored(store: SessionStore, respondent: Respondent) -> SessionRecord:
@@ -96,7 +98,8 @@ def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team
     store.create(started_record(respondent))
     redis_client.expire(respondent.session_key, 10)
     assert store.change(respondent, answer_current(respondent)) == Phase.ASK_Q
-    assert Conversation.from_dict(stored(store, respondent).conversation).position == 1
+    state = Conversation.from_dict(stored(store, respondent).conversation)
+    assert state.answers == {BANK.questions[0].id: OptionChoice(0)} and len(state.asked) == 2
     assert 990 <= store.ttl(respondent) <= 1000
 
 
@@ -138,7 +141,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
         thread.join()
     assert sorted(outcomes) == ["applied"] + ["refused"] * 7
     state = Conversation.from_dict(stored(store, respondent).conversation)
-    assert state.position == 1 and state.revision == 2
+    assert state.answers == {first_question: OptionChoice(1)} and state.revision == 2
 
 
 def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id: str) -> None:
@@ -268,3 +271,22 @@ def test_unreachable_redis_raises_store_unavailable_and_keeps_nothing_half_done(
         store.change(respondent, answer_current(respondent))
     with pytest.raises(StoreUnavailable):
         store.create(started_record(respondent))
+
+
+def test_a_started_personal_assessment_is_watched_for_the_clock_and_a_run_members_is_not(
+    redis_client: redis.Redis, store: SessionStore, team_id: str
+) -> None:
+    person = Respondent(team_id=team_id, user_id="U1")
+    member = Respondent(team_id=team_id, user_id="U2", run_id="r1")
+    for respondent in (person, member):
+        assert store.start(started_record(respondent), may_replace=lambda _: False) is None
+    started = stored(store, person)
+    # Looked in on a day after it started: the unfinished reminder's first chance.
+    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1")) == pytest.approx(
+        started.updated_at + FIRST_LOOK_AFTER_SECONDS, abs=5
+    )
+    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U2")) is None
+    # A start that leaves the session in place adds nothing.
+    redis_client.zrem(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1"))
+    assert store.start(started_record(person), may_replace=lambda _: False) is not None
+    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1")) is None

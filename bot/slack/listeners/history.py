@@ -9,10 +9,15 @@ from slack_bolt import Ack, App, Respond
 
 from bot.slack.history_blocks import FORGET_CANCEL_ACTION, FORGET_CONFIRM_ACTION
 from bot.slack.history_flow import HistoryFlow
-from bot.slack.home import HOME_RESUME_ACTION, HOME_START_ACTION, HOME_TAKE_PART_ACTION
+from bot.slack.home import (
+    HOME_RESUME_ACTION,
+    HOME_START_ACTION,
+    HOME_START_FULL_ACTION,
+    HOME_TAKE_PART_ACTION,
+)
 from bot.slack.payloads import BlockAction
 
-HOME_START_PATTERN = re.compile(rf"^{HOME_START_ACTION}:\d+$")
+HOME_START_PATTERN = re.compile(rf"^({HOME_START_ACTION}|{HOME_START_FULL_ACTION}):\d+$")
 
 
 def register(app: App, history: HistoryFlow) -> None:
