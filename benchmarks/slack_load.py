@@ -52,6 +52,7 @@ from bot.cli.web import THREADS_PER_WORKER
 # Everything taken from the app and its fake Slack, in one place: where a module moves, one line changes.
 from bot.engine.catalog import BankCatalog
 from bot.slack.blocks import question_message
+from bot.slack.values import KEEP_GOING_ACTION
 from bot.store.sessions import Respondent
 from bot.usecases.personal import new_session
 from playground.fakeslack import FakeSlack, MessageEvent
@@ -114,11 +115,23 @@ class Person:
             self.changed.wait_for(lambda: len(self.reports) >= count, max(0.0, deadline - time.monotonic()))
 
     def answer(self, question: dict[str, Any]) -> Button:
-        return self.rng.choice([b for b in buttons_of(question) if b.action_id.startswith("answer")])
+        """A random answer; at the offer to stop once the overall level is settled, Keep going, so that
+        every assessment asks what an adaptive run asks to the end."""
+        buttons = buttons_of(question)
+        keep_going = [b for b in buttons if b.action_id == KEEP_GOING_ACTION]
+        return (
+            keep_going[0]
+            if keep_going
+            else self.rng.choice([b for b in buttons if b.action_id.startswith("answer")])
+        )
 
 
 def offers_answers(blocks: Sequence[dict[str, Any]] | None) -> bool:
-    return any(b.action_id.startswith("answer") for b in buttons_of({"blocks": blocks or []}))
+    """A question, or the offer to stop (which the person answers by keeping going)."""
+    return any(
+        b.action_id.startswith("answer") or b.action_id == KEEP_GOING_ACTION
+        for b in buttons_of({"blocks": blocks or []})
+    )
 
 
 class Audience:

@@ -126,7 +126,7 @@ def test_stopping_at_the_settled_overall_level_reports_it_and_what_is_not_settle
     assert build_view(every_answer).overall.label in headline
     stopped = score(BANK, answers)
     unsettled = [d.name for d in stopped.dimensions if d.level is None]
-    assert unsettled and "Stopped when the overall level was settled; not settled:" in headline
+    assert unsettled and "Not settled yet, for want of answers:" in headline
     for name in unsettled:
         assert escape(name) in headline
     fields = json.dumps(block(report, "dimensions"), ensure_ascii=False)

@@ -1303,7 +1303,7 @@ def test_a_settled_overall_level_is_offered_and_stop_here_reports_it(
     assert in_channel["blocks"] == blocks.report_summary_message(score(BANK, given), USER).blocks
     headline = next(b for b in in_channel["blocks"] if b.get("block_id") == "overall")["text"]["text"]
     unsettled = [d for d in score(BANK, given).dimensions if d.level is None]
-    assert unsettled and "Stopped when the overall level was settled; not settled:" in headline
+    assert unsettled and "Not settled yet, for want of answers:" in headline
     for dimension in unsettled:
         assert blocks.escape(dimension.name) in headline
 
