@@ -345,7 +345,14 @@ def _recommendation(report: Report, names_by_dimension: dict[str, str]) -> Recom
         StepView(s.question_id, s.dimension_id, s.kind, _recommended_item(s), s.tools)
         for s in recommendation.practices
     )
-    if not items:
+    unasked = len(report.dimension(recommendation.dimension_id).unanswered)
+    if not items and unasked:
+        were, them = ("was", "it") if unasked == 1 else ("were", "them")
+        heading = (
+            f"{name}: every practice answered is at its best; {counted_questions(unasked)} about it "
+            f"{were} not asked, since no answer could change its level. Answer {them} for more to do."
+        )
+    elif not items:
         heading = f"{name}: every practice that applies is answered at its best. Measure again next quarter."
     elif recommendation.to_level is None:
         heading = f"{name} is at the highest level this bank places; to strengthen it:"

@@ -207,3 +207,15 @@ def test_the_level_meaning_counts_the_levels_a_bank_reaches(mlops: QuestionBank,
         "A dimension's level is 1 plus the number of its levels (2 to 3) whose practices hold; each level is "
         "checked on its own practices, so level 2 can mean that level 3 holds while level 2 falls short."
     )
+
+
+def test_a_recommendation_with_nothing_to_do_among_the_answers_says_what_was_not_asked() -> None:
+    bank = two_dimension_bank()
+    # Everything asked is at its best; ops at 3 and data at 3 with d2b never asked (level 2 holds).
+    answers = {"gate": 1.0, "d2a": 1.0, "d3a": 1.0, "d3b": 1.0, "d3c": 1.0, "o2": 1.0, "o3": 1.0}
+    view = build_view(score(bank, by_value(bank, answers)))
+    assert view.recommendation is not None and not view.recommendation.items
+    assert view.recommendation.heading == (
+        "Data: every practice answered is at its best; 1 question about it was not asked, since no answer "
+        "could change its level. Answer it for more to do."
+    )
