@@ -40,15 +40,21 @@ def full_length(bank: QuestionBank) -> str:
 
 
 def length(bank: QuestionBank) -> str:
-    """What an adaptive run asks, as measured (bank.asked): "about 32 questions, 16 minutes (at most 41
-    for 9 in 10 people)"; the full length for a bank that was never measured."""
+    """What an adaptive run asks, as measured (bank.asked): "about 31 questions, 16 minutes; at most 42
+    for 9 in 10 people"; the full length for a bank that was never measured."""
     asked = bank.asked
     if asked is None:
         return full_length(bank)
-    return (
-        f"about {counted(asked.median, 'question')}, {minutes(asked.median)} "
-        f"(at most {asked.p90} for 9 in 10 people)"
-    )
+    return f"{brief_length(bank)}; at most {asked.p90} for 9 in 10 people"
+
+
+def brief_length(bank: QuestionBank) -> str:
+    """`length` without the 90th percentile, for a line with little room: "about 31 questions, 16
+    minutes"."""
+    asked = bank.asked
+    if asked is None:
+        return full_length(bank)
+    return f"about {counted(asked.median, 'question')}, {minutes(asked.median)}"
 
 
 def settled_after(bank: QuestionBank) -> str | None:

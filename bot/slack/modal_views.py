@@ -35,7 +35,7 @@ from slack_sdk.models.views import View
 
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
-from bot.engine.overview import length
+from bot.engine.overview import brief_length
 from bot.engine.schedule import (
     BANK_FOR_CHOICE,
     CUSTOM,
@@ -132,7 +132,7 @@ def _cut(text: str, limit: int = MAX_OPTION_TEXT) -> str:
 
 
 def _bank_option(bank: QuestionBank) -> Option:
-    return Option(text=_cut(bank.title), value=bank.id, description=_cut(length(bank)))
+    return Option(text=_cut(bank.title), value=bank.id, description=_cut(brief_length(bank)))
 
 
 def _metadata(origin_channel: str) -> str:
@@ -217,7 +217,7 @@ def schedule_setup_view(catalog: BankCatalog, origin_channel: str) -> dict[str, 
             bank = catalog.by_id(BANK_OF_CHOICE[choice])
         except UnknownBank:
             return fallback
-        return _cut(f"{bank.title} ({length(bank)})")
+        return _cut(f"{bank.title} ({brief_length(bank)})")
 
     rules = [
         Option(text="Quarterly", value=QUARTERLY, description="The first Monday of Jan, Apr, Jul and Oct"),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from bot.engine.answers import OptionChoice
 from bot.engine.bank import MeasuredLength, QuestionBank
-from bot.engine.overview import app_description, full_length, length, report_contents, settled_after
+from bot.engine.overview import (
+    app_description,
+    brief_length,
+    full_length,
+    length,
+    report_contents,
+    settled_after,
+)
 from bot.engine.scoring import score
 
 from .synthetic import context_question, question, scoring_bank
@@ -20,7 +27,7 @@ def test_every_question_of_the_shipped_banks_is_a_range_of_questions_and_minutes
 def test_an_adaptive_run_is_stated_as_measured_with_the_minutes_of_the_median() -> None:
     bank = scoring_bank([question("only", "data")])
     measured = bank.model_copy(update={"asked": MeasuredLength(median=31, p90=41, overall_median=11)})
-    assert length(measured) == "about 31 questions, 16 minutes (at most 41 for 9 in 10 people)"
+    assert length(measured) == "about 31 questions, 16 minutes; at most 41 for 9 in 10 people"
     assert settled_after(measured) == "after about 11 questions"
     # A bank nobody measured states every question, and no time for the overall level.
     assert length(bank) == full_length(bank)
@@ -34,7 +41,7 @@ def test_a_measured_bank_states_what_an_adaptive_run_asks_and_an_unmeasured_one_
     assert length(unmeasured) == full_length(mlops)
     assert settled_after(unmeasured) is None
     measured = mlops.model_copy(update={"asked": MeasuredLength(median=31, p90=42, overall_median=1)})
-    assert length(measured) == "about 31 questions, 16 minutes (at most 42 for 9 in 10 people)"
+    assert length(measured) == "about 31 questions, 16 minutes; at most 42 for 9 in 10 people"
     assert settled_after(measured) == "after about 1 question"
 
 
@@ -116,6 +123,13 @@ def test_a_measured_bank_is_described_as_adaptive_with_the_way_to_answer_everyth
     text = app_description("/mlops-compass", measured, pulse, markdown=True)
     assert (
         "the bot asks only the questions that can still change a level, one at a time in a DM: about 31 "
-        "questions, 16 minutes (at most 41 for 9 in 10 people). The overall level is usually settled after "
+        "questions, 16 minutes; at most 41 for 9 in 10 people. The overall level is usually settled after "
         "about 11 questions, and you can stop there; `/mlops-compass start full` asks all 50 to 60 questions."
     ) in text
+
+
+def test_the_brief_length_leaves_out_the_90th_percentile(mlops: QuestionBank) -> None:
+    measured = mlops.model_copy(update={"asked": MeasuredLength(median=31, p90=42, overall_median=11)})
+    assert brief_length(measured) == "about 31 questions, 16 minutes"
+    assert length(measured) == f"{brief_length(measured)}; at most 42 for 9 in 10 people"
+    assert brief_length(mlops.model_copy(update={"asked": None})) == full_length(mlops)

@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.models.views import View
 
 from bot.engine.catalog import BankCatalog
-from bot.engine.overview import length
+from bot.engine.overview import brief_length
 from bot.engine.schedule import ScheduleRequest, parse_request
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import (
@@ -80,7 +80,7 @@ def test_the_team_form_asks_bank_deadline_and_channel_with_defaults() -> None:
     assert list(fields) == [BANK_FIELD, DAYS_FIELD, CHANNEL_FIELD]
     assert [o["value"] for o in fields[BANK_FIELD]["options"]] == ["mlops", "pulse"]
     assert fields[BANK_FIELD]["initial_option"]["value"] == "mlops"
-    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == length(CATALOG.get("mlops"))
+    assert fields[BANK_FIELD]["options"][0]["description"]["text"] == brief_length(CATALOG.get("mlops"))
     assert (fields[DAYS_FIELD]["type"], fields[DAYS_FIELD]["initial_value"]) == ("number_input", "7")
     assert (fields[DAYS_FIELD]["min_value"], fields[DAYS_FIELD]["max_value"]) == ("1", "30")
     assert fields[CHANNEL_FIELD]["type"] == "conversations_select"
