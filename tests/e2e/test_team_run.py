@@ -5,7 +5,6 @@ answers the test gave."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -286,8 +285,12 @@ def test_a_whole_team_answers_at_once_and_the_team_report_counts_them_per_band(
         assert time.monotonic() < deadline, count_line(run_message(fake, channel))
         time.sleep(0.1)
     updates = [c for c in fake.calls_to("chat.update") if c.params.get("ts") == run_ts]
-    gaps = [later.received_at - earlier.received_at for earlier, later in itertools.pairwise(updates)]
-    assert gaps and min(gaps) >= REFRESH_SECONDS * 0.66, gaps
+    # The app decides an update at most once a window; the fake sees it when it arrives, which under load
+    # can lag the decision by a good part of a window. So in any two windows, at most two decisions and
+    # one late arrival: a count updated on every answer would put a dozen there.
+    arrivals = [c.received_at for c in updates]
+    crowded = max(sum(1 for t in arrivals if start <= t < start + 2 * REFRESH_SECONDS) for start in arrivals)
+    assert len(updates) >= 2 and crowded <= 3, arrivals
     assert len(updates) <= answering_took / REFRESH_SECONDS + 10
 
     # Nudge: only the two people who have not answered; never the bots, the deactivated or the answered.
