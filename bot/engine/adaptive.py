@@ -97,16 +97,20 @@ def _bounding_dimension(now: Standing) -> str | None:
 
 
 def questions_to_ask(
-    bank: QuestionBank, answers: Mapping[str, Answer], mode: AskingMode, headline_first: bool = False
+    bank: QuestionBank,
+    answers: Mapping[str, Answer],
+    mode: AskingMode,
+    headline_first: bool = False,
+    now: Standing | None = None,
 ) -> list[AskedQuestion]:
     """The unanswered questions still to ask, in the order they are asked: the first is next, and the
     count is the most that can be left. `headline_first` puts, after the pulse, the open questions of the
     dimension most likely to hold the overall level first, so that it is settled (and can be offered as
-    a place to stop) as early as possible."""
+    a place to stop) as early as possible. `now` is `standing(bank, answers)` where the caller has it."""
     unanswered = [q for q in bank.questions if q.id not in answers and applies(q, answers, bank)]
     if mode is AskingMode.FULL:
         return unanswered
-    now = standing(bank, answers)
+    now = now or standing(bank, answers)
     open_ids = {qid for d in now.dimensions for qid in d.open_questions}
     ranks = _adaptive_rank(bank)
     always = {*bank.pulse}

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from bot.engine.adaptive import AskingMode, questions_to_ask, standing
+from bot.engine.adaptive import AskingMode, Standing, questions_to_ask, standing
 from bot.engine.answers import Answer, InvalidAnswer, check_answer, decode_answer, encode_answer
 from bot.engine.bank import AskedQuestion, ContextQuestion, QuestionBank
 from bot.engine.progress import answered_text, count_change_note
@@ -312,12 +312,16 @@ class Transition:
 
 
 def _to_ask(
-    state: Conversation, bank: QuestionBank, answers: Mapping[str, Answer] | None = None
+    state: Conversation,
+    bank: QuestionBank,
+    answers: Mapping[str, Answer] | None = None,
+    now: Standing | None = None,
 ) -> list[AskedQuestion]:
     """What is still to ask; while a settled overall level is still to be offered, the questions that
-    settle it soonest come first."""
+    settle it soonest come first. `now` is the standing on those answers, where it is already known: one
+    click computes it once."""
     given = state.answers if answers is None else answers
-    return questions_to_ask(bank, given, state.mode, headline_first=state.offer_stop)
+    return questions_to_ask(bank, given, state.mode, headline_first=state.offer_stop, now=now)
 
 
 def _asked_ids(state: Conversation, bank: QuestionBank) -> list[str]:
@@ -336,11 +340,13 @@ def _shown(state: Conversation, bank: QuestionBank) -> list[str]:
     return shown if current in shown else [*shown, current]
 
 
-def _ask(state: Conversation, bank: QuestionBank, count_note: str | None = None) -> AskQuestion:
+def _ask(
+    state: Conversation, bank: QuestionBank, count_note: str | None = None, now: Standing | None = None
+) -> AskQuestion:
     question = bank.questions[state.position]
     shown = _shown(state, bank)
     number = shown.index(question.id) + 1 if question.id in shown else len(shown)
-    later = [q for q in _to_ask(state, bank) if q.id not in shown]
+    later = [q for q in _to_ask(state, bank, now=now) if q.id not in shown]
     exact = state.mode is AskingMode.FULL
     return AskQuestion(
         question, number, len(shown) + len(later), state.answers.get(question.id), count_note, exact
@@ -407,9 +413,9 @@ def prompt_for(state: Conversation, bank: QuestionBank) -> Prompt:
     return ShowExpired(*answered_of_applicable(bank, state.answers))
 
 
-def _offer_stop(state: Conversation, bank: QuestionBank) -> OfferStop:
-    now = standing(bank, state.answers)
-    left = len(_to_ask(state, bank))
+def _offer_stop(state: Conversation, bank: QuestionBank, now: Standing | None = None) -> OfferStop:
+    now = now or standing(bank, state.answers)
+    left = len(_to_ask(state, bank, now=now))
     answered, _ = answered_of_applicable(bank, state.answers)
     level = now.overall_level_range[0] if now.overall_level_range else 1
     return OfferStop(level, tuple(d.name for d in now.holding), left, answered)
@@ -493,19 +499,20 @@ def advance(state: Conversation, event: Event, bank: QuestionBank) -> Transition
     answers = {**state.answers, current.id: event.answer}
     steps = (Phase.GET_ANSWER, Phase.SCORE_ANSWER)
     answered = replace(state, answers=answers, revision=revision)
-    following = _to_ask(state, bank, answers)
+    now = standing(bank, answers) if state.mode is AskingMode.ADAPTIVE else None
+    following = _to_ask(state, bank, answers, now)
     if not following:
         complete = _complete(state, bank, answers, revision)
         return Transition(
             complete, ShowReport(score(bank, answers)), (*steps, Phase.GEN_REPORT, Phase.COMPLETE)
         )
     next_position = bank.position(following[0].id)
-    if state.offer_stop and standing(bank, answers).overall_settled:
+    if state.offer_stop and now is not None and now.overall_settled:
         settled = replace(answered, phase=Phase.OVERALL_SETTLED, position=next_position)
-        return Transition(settled, _offer_stop(settled, bank), (*steps, Phase.OVERALL_SETTLED))
+        return Transition(settled, _offer_stop(settled, bank, now), (*steps, Phase.OVERALL_SETTLED))
     asking = _showing(answered, bank, next_position)
     exact = state.mode is AskingMode.FULL
-    prompt = _ask(asking, bank)
+    prompt = _ask(asking, bank, now=now)
     note = _count_note(bank, state.answers, answers, prompt.total, exact)
     return Transition(asking, replace(prompt, count_note=note), (*steps, Phase.ASK_Q))
 
