@@ -56,8 +56,10 @@ def add_worker_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.set_defaults(handler=run_worker_command)
     jobs = subparsers.add_parser(
         "jobs",
-        help="list the worker's failed jobs (reports Slack never accepted)",
-        description="List the failed jobs in the worker's queue at REDIS_URL.",
+        help="list the reports not yet delivered, the workers' heartbeats and the failed jobs",
+        description="List, from REDIS_URL: the reports not yet delivered (oldest first, with what their "
+        "job is doing), the workers and their last heartbeat, and the failed jobs (reports Slack never "
+        "accepted).",
     )
     jobs.set_defaults(handler=run_jobs_command)
 
@@ -153,13 +155,52 @@ def run_jobs_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.startup import start_redis_command
     from bot.settings import RedisSettings
     from bot.store.jobs import JobQueue
+    from bot.store.outbox import Outbox
 
     _, client = start_redis_command(RedisSettings)
-    # Listing what failed retries nothing, so it needs no retry schedule.
-    failed = JobQueue(client, retry_seconds=()).failed()
-    if not failed:
-        print("No failed jobs.")
-        return 0
-    for job in failed:
-        print(f"{job.job_id}\t{job.description}\t{job.error}")
+    # Listing retries nothing, so it needs no retry schedule.
+    queue = JobQueue(client, retry_seconds=())
+    for line in jobs_lines(queue, Outbox(client), time.time()):
+        print(line)
     return 0
+
+
+def jobs_lines(queue: JobQueue, outbox: Outbox, now: float, shown: int = 20) -> list[str]:
+    """What `mlops-compass jobs` prints: the reports still to deliver, the workers, the failed jobs."""
+    lines = []
+    waiting = outbox.count()
+    if waiting:
+        undelivered = outbox.undelivered(shown)
+        oldest = ago(now - undelivered[0][1]) if undelivered else "?"
+        lines.append(f"Reports not yet delivered: {waiting} (the oldest written {oldest})")
+        for ref, since in undelivered:
+            lines.append(f"  {ref.member}\twritten {ago(now - since)}\t{queue.delivery_state(ref)}")
+        if waiting > len(undelivered):
+            lines.append(f"  and {waiting - len(undelivered)} more")
+    else:
+        lines.append("Every report has been delivered.")
+    workers = queue.workers(now)
+    if not workers:
+        lines.append("No worker is running: no report is delivered until `mlops-compass worker` starts.")
+    else:
+        lines.append(f"Workers: {len(workers)}")
+        for worker in workers:
+            beat = (
+                "no heartbeat" if worker.heartbeat_age is None else f"heartbeat {ago(worker.heartbeat_age)}"
+            )
+            lines.append(f"  {worker.name}\t{worker.state}\t{beat}")
+    failed = queue.failed()
+    if not failed:
+        lines.append("No failed jobs.")
+    for job in failed:
+        lines.append(f"{job.job_id}\t{job.description}\t{job.error}")
+    return lines
+
+
+def ago(seconds: float) -> str:
+    """ "12 s ago", "4 min ago", "3 h ago"."""
+    if seconds < 120:
+        return f"{round(seconds)} s ago"
+    if seconds < 7200:
+        return f"{round(seconds / 60)} min ago"
+    return f"{round(seconds / 3600)} h ago"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 import redis
-from rq import Queue, Retry, get_current_job
+from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -36,6 +37,30 @@ class FailedJob:
     job_id: str
     description: str
     error: str
+
+
+@dataclass(frozen=True)
+class WorkerSeen:
+    """A worker as its heartbeat in Redis shows it."""
+
+    name: str
+    state: str  # "busy", "idle", ...
+    heartbeat_age: float | None  # seconds since its last heartbeat
+
+
+# What a delivery's job is doing, in the words `mlops-compass jobs` prints.
+JOB_STATES = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.STARTED: "being delivered",
+    JobStatus.SCHEDULED: "waiting for a retry",
+    JobStatus.DEFERRED: "queued",
+    JobStatus.CREATED: "queued",
+    JobStatus.FAILED: "failed",
+    JobStatus.FINISHED: "finished",
+    JobStatus.STOPPED: "stopped",
+    JobStatus.CANCELED: "cancelled",
+}
+NO_JOB = "no job yet: a worker's sweep queues it"
 
 
 def last_attempt() -> bool:
@@ -86,6 +111,24 @@ class JobQueue:
             failure_ttl=FAILED_KEPT_SECONDS,
             result_ttl=60,
         )
+
+    def delivery_state(self, ref: DeliveryRef) -> str:
+        """What the job of a pending delivery is doing, or that it has none yet."""
+        try:
+            status = Job.fetch(delivery_job_id(ref), connection=self.queue.connection).get_status()
+        except NoSuchJobError:
+            return NO_JOB
+        return JOB_STATES.get(status, str(status))
+
+    def workers(self, now: float) -> list[WorkerSeen]:
+        """The workers registered on this queue with their last heartbeat (RQ drops a worker whose
+        heartbeat lapsed)."""
+        seen = []
+        for worker in Worker.all(queue=self.queue):
+            beat = worker.last_heartbeat
+            age = None if beat is None else max(0.0, now - beat.replace(tzinfo=UTC).timestamp())
+            seen.append(WorkerSeen(worker.name, str(worker.get_state()), age))
+        return sorted(seen, key=lambda w: w.name)
 
     def failed(self) -> list[FailedJob]:
         jobs = []

@@ -119,6 +119,15 @@ class Outbox:
             pipe.execute()
         return True
 
+    def undelivered(self, limit: int = 100) -> list[tuple[DeliveryRef, float]]:
+        """The oldest pending deliveries, each with when it was written (a timestamp), oldest first."""
+        members: list[Any] = list(self.redis.zrange(keys.OUTBOX, 0, limit - 1, withscores=True))
+        found = [(DeliveryRef.from_member(_text(pair[0])), float(pair[1])) for pair in members]
+        return [(ref, since) for ref, since in found if ref is not None]
+
+    def count(self) -> int:
+        return int(self.redis.zcard(keys.OUTBOX))
+
     def pending(self, older_than: float, limit: int = 100) -> list[DeliveryRef]:
         """Pending deliveries written before `older_than` (a timestamp)."""
         members = self.redis.zrangebyscore(keys.OUTBOX, "-inf", older_than, start=0, num=limit)
