@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import fakeredis
 import pytest
@@ -262,3 +263,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     app's processes and the fake Slack, so two workers a core keep the cores busy; each worker holds a
     database of the fifteen the runs on a server share."""
     return min(2 * len(os.sched_getaffinity(0)), 8)
+
+
+@pytest.fixture
+def own_redis_client(tmp_path: Path) -> Iterator[redis.Redis]:
+    """A Redis server of the test's own, for what a database shares between workspaces (the outbox index,
+    RQ's worker registry, the clocks' heartbeats), which other tests' apps may also be writing."""
+    from tests.e2e.conftest import DedicatedRedis
+
+    server = DedicatedRedis(tmp_path)
+    server.start()
+    yield redis.Redis.from_url(server.url)
+    server.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -57,7 +58,7 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
         slack=ReminderSlack(slack_client, catalog),
         catalog=catalog,
         team_runs=teams,
-        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch)],
+        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
         config=ClockConfig(batch=settings.clock_batch),
     )
 
@@ -71,3 +72,11 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     clock.run(settings.clock_tick_seconds)
     log.info("clock stopped")
     return 0
+
+
+def _heartbeat(client: Any) -> Callable[[float], None]:
+    """A clock job writing this process's heartbeat on every tick, which /health reads."""
+    from bot.store.heartbeats import ClockHeartbeats, process_name
+
+    heartbeats, name = ClockHeartbeats(client), process_name()
+    return lambda now: heartbeats.beat(name, now)

@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ from bot.slack.request_parsing import SlackFormRequestHandler
 from bot.store.history import HistoryLimits
 from bot.store.jobs import JobQueue
 from bot.store.sessions import SessionStore, StoreUnavailable, connect
+from bot.usecases.health import health
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,9 @@ def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog, memo
             try:
                 store.ping()
                 status, body = "200 OK", {"status": "ok", "redis": "ok"}
-            except StoreUnavailable:
+                if not memory:
+                    body |= health(store.redis, time.time()).to_dict()
+            except (StoreUnavailable, redis.ConnectionError, redis.TimeoutError):
                 status, body = "503 Service Unavailable", {"status": "unavailable", "redis": "unreachable"}
             payload = json.dumps(body).encode()
             start_response(

@@ -42,6 +42,7 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
                                             run): its author, state, and what Slack already accepted (hash)
     mlops-compass:{T}:report:K:ID:lock      held while a worker delivers that report (expires)
     mlops-compass:{clock}:outbox            reports "T:K:ID" not yet delivered, scored by when (sorted set)
+    mlops-compass:clock-heartbeats          each clock process "host:pid", by its last tick (sorted set)
 
 Every key builder below declares its bound (``@bounded``): how the key expires, is trimmed, or is deleted.
 History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
@@ -198,7 +199,10 @@ PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
 OUTBOX = f"{CLOCK}:outbox"
+# Each clock process's last tick, so /health can say whether any clock is running.
+CLOCK_HEARTBEATS = f"{PREFIX}:clock-heartbeats"
 GLOBAL_BOUNDS: dict[str, str] = {
+    CLOCK_HEARTBEATS: "one member per clock process that ticked in the last HEARTBEATS_KEPT_SECONDS",
     DUE_SCHEDULES: "one member per active schedule",
     DELIVERIES: "one member per active schedule's undelivered reminder",
     PENDING_DELIVERIES: "one field per active schedule",

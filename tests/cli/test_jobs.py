@@ -4,8 +4,6 @@ what its job is doing, and the workers with their last heartbeat."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,18 +16,13 @@ from bot.store.jobs import NO_JOB, JobQueue
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
-from tests.e2e.conftest import DedicatedRedis
 
 PULSE = BankCatalog.from_directory().by_id("pulse")
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[redis.Redis]:
-    """A Redis of the test's own: the outbox index and RQ's worker registry are shared by a database."""
-    server = DedicatedRedis(tmp_path)
-    server.start()
-    yield redis.Redis.from_url(server.url)
-    server.stop()
+def client(own_redis_client: redis.Redis) -> redis.Redis:
+    return own_redis_client
 
 
 def finished_assessment(client: redis.Redis) -> DeliveryRef:
