@@ -30,15 +30,26 @@ CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
 
 
+# Seconds a command may take: a burst takes about 6 s on a loaded machine, but once took over 60 s in a
+# full suite on two cores; what it printed by then is kept in the failure, to tell slowness from a hang.
+COMMAND_TIMEOUT_SECONDS = 180
+
+
 def run_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=child_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=child_environment(env),
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as stuck:
+        raise AssertionError(
+            f"`mlops-compass {' '.join(args)}` ran past {COMMAND_TIMEOUT_SECONDS} s; it printed:\n"
+            f"{stuck.stdout!r}\n{stuck.stderr!r}"
+        ) from stuck
 
 
 def jobs(redis_url: str) -> subprocess.CompletedProcess[str]:
