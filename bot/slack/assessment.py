@@ -85,6 +85,7 @@ from bot.usecases.personal import (
     STORE_TROUBLE,
     Applied,
     Asking,
+    NoSessionKept,
     NothingLeftOut,
     OutdatedMessage,
     RunWrites,
@@ -841,6 +842,12 @@ class AssessmentFlow:
             return (
                 "That offer to stop was answered already, so nothing changed; carry on with the latest "
                 "message."
+            )
+        if isinstance(error, NoSessionKept):
+            return (
+                ":warning: I no longer have this assessment, so nothing was changed: it ran out of time "
+                "unanswered, or its answers were lost on our side. I'm sorry; start a new one with "
+                f"`{blocks.COMMAND}`."
             )
         if isinstance(error, StaleQuestion | SessionMismatch | NothingToGoBackTo):
             return "That button is from an earlier question, so nothing changed; carry on with the latest."

@@ -63,6 +63,11 @@ class SessionMismatch(InvalidEvent):
     """The click belongs to an earlier assessment of the same person."""
 
 
+class NoSessionKept(SessionMismatch):
+    """The click belongs to an assessment the store no longer holds at all: it expired unanswered, or the
+    store lost it (a Redis restarted without persistence)."""
+
+
 class OutdatedMessage(InvalidEvent):
     """The click is on a message the conversation has moved past (an offer to stop that was answered)."""
 
@@ -257,7 +262,9 @@ def apply(
     watched = hook.watched_keys(respondent) if hook else ()
 
     def mutate(record: SessionRecord | None, watched_values: Watched) -> Change[Applied]:
-        if record is None or record.session_id != session_id:
+        if record is None:
+            raise NoSessionKept("no assessment is kept for this person")
+        if record.session_id != session_id:
             raise SessionMismatch("this button belongs to an earlier assessment")
         conversation = Conversation.from_dict(record.conversation)
         if shown_at is not None and not conversation.finished and conversation.revision != shown_at:

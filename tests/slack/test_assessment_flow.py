@@ -1462,3 +1462,30 @@ def test_the_questions_left_out_wait_for_an_assessment_in_progress_and_are_the_o
     assert replaced.only_text() == left_out_started_text(BANK)
     assert stored(store, alice).conversation["mode"] == "full"
     assert set(stored(store, alice).conversation["answers"]) == set(result.answers)
+
+
+def test_a_click_after_redis_lost_the_assessment_says_so_and_offers_a_fresh_start(
+    flow: AssessmentFlow,
+    fake: FakeSlack,
+    store: SessionStore,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+) -> None:
+    start(flow, team_id)
+    answer_best(flow, fake, team_id, dm, 2)
+    question = latest(fake, dm)
+    # A Redis restarted without persistence comes back without any of the workspace's keys.
+    lost = list(store.redis.scan_iter(match=f"*{team_id}*"))
+    assert lost and store.redis.delete(*lost) == len(lost)
+
+    press(flow, team_id, dm, question, option(question, 0), respond)
+
+    said = respond.only_text()
+    assert "I no longer have this assessment, so nothing was changed" in said
+    assert f"start a new one with `{blocks.COMMAND}`" in said
+    assert store.get(alice) is None
+    # The fresh start works at once.
+    start(flow, team_id)
+    assert phase(stored(store, alice)) == "ASK_Q"
