@@ -204,8 +204,8 @@ def expected_click_reply(action_id: str, well_formed: bool) -> str:
         return "You have no assessment in progress"
     if action_id == "start_over":
         return started_text(CATALOG.get(START_OVER_BANK))
-    # A question button of this person's, from an assessment they do not have (a fresh workspace).
-    return "That button is from an earlier question, so nothing changed"
+    # A question button of this person's, from an assessment the store does not hold (a fresh workspace).
+    return "I no longer have this assessment, so nothing was changed"
 
 
 def button_value(action_id: str, user_id: str) -> str:
