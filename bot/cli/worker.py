@@ -18,6 +18,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,13 +99,72 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
     print(WORKER_STARTED, file=sys.stderr, flush=True)
     # SimpleWorker runs each job in this process: the flows and clients are built once, not per job.
-    worker = SimpleWorker([queue.queue], connection=client)
     try:
-        worker.work(burst=args.burst, with_scheduler=True, logging_level=settings.log_level)
+        work_through_redis_outages(
+            lambda: SimpleWorker([queue.queue], connection=client, worker_ttl=WORKER_TTL_SECONDS),
+            client,
+            burst=args.burst,
+            log_level=settings.log_level,
+        )
     finally:
         stop.set()
     log.info("worker stopped")
     return 0
+
+
+def _stop_scheduler(worker: Any) -> None:
+    """End the scheduler process a worker's loop started: RQ's teardown stops it last, and a Redis error
+    earlier in the teardown leaves it running, and this process waiting for it on exit."""
+    if getattr(worker, "scheduler", None) is None:
+        return
+    try:
+        worker.stop_scheduler()
+    except Exception:
+        log.warning("could not stop the scheduler of the worker's previous loop", exc_info=True)
+
+
+# RQ waits for a job in one blocking read of WORKER_TTL_SECONDS - 15 and sets the socket timeout 10 s past
+# that. A Redis that goes away mid-read is only noticed when it ends: RQ's default (420) left a worker
+# blind to a restart for about seven minutes; this notices within half a minute.
+WORKER_TTL_SECONDS = 35
+# How long the worker waits between tries while Redis does not answer: from the first to the most.
+REDIS_WAIT_SECONDS = (0.5, 5.0)
+
+
+def work_through_redis_outages(
+    new_worker: Callable[[], Any],
+    client: Any,
+    burst: bool,
+    log_level: str,
+    wait: Callable[[float], Any] = time.sleep,
+) -> None:
+    """Run RQ's work loop until it is asked to stop (or, in a burst, runs out of jobs). RQ's loop quits on
+    a Redis timeout or an error it did not expect, as a Redis restart or failover gives it: then wait until
+    Redis answers and start a fresh loop, so the worker stays up through an outage instead of leaving
+    reports undelivered until someone restarts it."""
+    import redis
+
+    while True:
+        worker = new_worker()
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level=log_level)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            log.warning("Redis stopped answering (%s); the worker goes on once it answers", error)
+        else:
+            # RQ sets this on SIGTERM or SIGINT: its loop ended because it was told to, not by an error.
+            if burst or getattr(worker, "_stop_requested", True):
+                return
+            log.warning("the worker's loop ended on an error; it goes on once Redis answers")
+        _stop_scheduler(worker)
+        pause = REDIS_WAIT_SECONDS[0]
+        while True:
+            try:
+                client.ping()
+                break
+            except (redis.ConnectionError, redis.TimeoutError):
+                wait(pause)
+                pause = min(pause * 2, REDIS_WAIT_SECONDS[1])
+        log.info("Redis answers again; the worker goes on")
 
 
 def sweep(runtime: Runtime, older_than: float) -> int:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from bot.cli.worker import WORKER_STARTED
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.store.jobs import JobQueue, delivery_job_id
@@ -107,3 +109,74 @@ def test_jobs_reads_only_redis_url() -> None:
     unread = {"DEFAULT_BANK": "No Such Bank!", "WEB_CONCURRENCY": "zero", "SLACK_SIGNING_SECRET": "x"}
     listed = run_command("jobs", env={"REDIS_URL": REAL_REDIS_URL} | unread)
     assert (listed.returncode, listed.stderr) == (0, "")
+
+
+def wait_for_line(path: Path, markers: tuple[str, ...], timeout: float = 90.0) -> str:
+    """The first of `markers` the process has written to `path`, waiting for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        written = path.read_text(errors="replace") if path.exists() else ""
+        found = next((marker for marker in markers if marker in written), None)
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"none of {markers} within {timeout} s:\n{path.read_text(errors='replace')}")
+
+
+# What the worker logs once it notices Redis is gone: RQ's own lines, or the worker's.
+REDIS_GONE = (
+    "connection timeout",
+    "could not connect to Redis",
+    "Redis stopped answering",
+    "ended on an error",
+)
+
+
+def test_the_worker_stays_up_through_a_redis_restart_and_delivers_after_it(
+    tmp_path: Path, team_id: str
+) -> None:
+    dedicated_redis = DedicatedRedis(tmp_path)
+    dedicated_redis.start()
+    log_path = tmp_path / "worker.log"
+    with FakeSlack() as fake, log_path.open("w") as log_file:
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-worker-test",
+            "REDIS_URL": dedicated_redis.url,
+            "SLACK_API_URL": fake.base_url,
+            "LOG_LEVEL": "INFO",
+            "OUTBOX_SWEEP_SECONDS": "3600",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            env=child_environment(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_line(log_path, (WORKER_STARTED,))
+            dedicated_redis.stop()
+            wait_for_line(log_path, REDIS_GONE)
+            dedicated_redis.start()
+            wait_for_line(log_path, ("Redis answers again", "Listening on"), timeout=60)
+            client = redis.Redis.from_url(dedicated_redis.url)
+            store = SessionStore(client)
+            respondent = Respondent(team_id=team_id, user_id="U0RESTART")
+            record, last = answered_but_last(
+                respondent, PULSE, {q.id: OptionChoice(1) for q in PULSE.questions}
+            )
+            store.start(record, may_replace=lambda _: True)
+            applied = apply(store, CATALOG, respondent, record.session_id, last, pending_delivery=True)
+            assert applied.record.result_id is not None
+            assert JobQueue(client, []).deliver(DeliveryRef(team_id, "personal", applied.record.result_id))
+            posted = fake.wait_for(
+                "chat.postMessage", lambda c: "MLOps maturity report" in str(c.params), timeout=60
+            )
+            assert posted.ok and worker.poll() is None, log_path.read_text()
+            # And it still stops cleanly when told to.
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0, log_path.read_text()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            dedicated_redis.stop()
