@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from bot.engine.progress import answered_text, sentence
-from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report
+from bot.engine.scoring import DimensionResult, LevelShortfall, NextStep, Report, at_least
 
 LEVEL_COLOURS = {1: "red", 2: "orange", 3: "yellow", 4: "green"}
 NO_LEVEL_COLOUR = "grey"
@@ -152,7 +152,7 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
         reason = "nobody knew whether it is in place" if gate.unknown else "answered below its pass mark"
         parts.append(f"gate {gate.name} ({reason})")
     # Known to fall short on its practices only when it would even with every unasked practice in place.
-    if not _reaches(shortfall.attainment_at_most, shortfall.threshold):
+    if not at_least(shortfall.attainment_at_most, shortfall.threshold):
         # The failing gates lead `weakest`, and are named above already.
         furthest = list(shortfall.weakest[len(shortfall.failing_gates) :])[
             : 1 if shortfall.failing_gates else 2
@@ -163,10 +163,6 @@ def _shortfall_text(shortfall: LevelShortfall) -> str:
         amount = in_place if exact else f"at most {in_place}"
         parts.append(f"practices {amount} in place, {_percent(shortfall.threshold)} needed{weakest}")
     return f"Level {shortfall.level} falls short: " + "; ".join(parts)
-
-
-def _reaches(value: float, threshold: float) -> bool:
-    return value + 1e-9 >= threshold
 
 
 def held_text(result: DimensionResult) -> str | None:

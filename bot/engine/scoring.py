@@ -100,7 +100,7 @@ class LevelShortfall:
 
     @property
     def attained(self) -> bool:
-        return _at_least(self.attainment, self.threshold)
+        return at_least(self.attainment, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ class Report:
 # Dimensions --------------------------------------------------------------------------------------
 
 
-def _at_least(value: float, threshold: float) -> bool:
+def at_least(value: float, threshold: float) -> bool:
     # A weighted mean exactly on a threshold can land a hair below it in floating point.
     return value + _EPSILON >= threshold
 
@@ -228,10 +228,10 @@ def level_holds(
 ) -> bool:
     """Whether the practices checked at `level` are substantially in place and none of its gates fails."""
     pool = _pool(practices, level)
-    if not _at_least(_attainment(pool, values), bank.threshold_at(level)):
+    if not at_least(_attainment(pool, values), bank.threshold_at(level)):
         return False
     return not gates or all(
-        _at_least(values[q.id], bank.gate_pass_mark) for q in pool if q.gate and q.level == level
+        at_least(values[q.id], bank.gate_pass_mark) for q in pool if q.gate and q.level == level
     )
 
 
@@ -328,18 +328,16 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
     if_unasked_in_place = {**pessimistic, **{qid: 1.0 for qid in unanswered}}
     if_unknowns_in_place = {**pessimistic, **{qid: 1.0 for qid in dont_know}}
     any_apply = applicable_weight > 0
-    low = staged_level(applicable, pessimistic, bank, ceiling)
-    high = staged_level(applicable, if_unasked_in_place, bank, ceiling)
+    # Each level checked once both ways: the two levels are the counts, the open levels where they differ.
+    levels = range(2, ceiling + 1)
+    holds_low = {lvl: level_holds(applicable, pessimistic, bank, lvl) for lvl in levels}
+    holds_high = {lvl: level_holds(applicable, if_unasked_in_place, bank, lvl) for lvl in levels}
+    low, high = 1 + sum(holds_low.values()), 1 + sum(holds_high.values())
     may_have_none = (
         any_apply and not known and not dont_know and all(q.not_applicable is not None for q in applicable)
     )
     level = low if any_apply and low == high and not may_have_none else None
-    open_levels = [
-        lvl
-        for lvl in range(2, ceiling + 1)
-        if level_holds(applicable, pessimistic, bank, lvl)
-        != level_holds(applicable, if_unasked_in_place, bank, lvl)
-    ]
+    open_levels = [lvl for lvl in levels if holds_low[lvl] != holds_high[lvl]]
     open_ids = (
         {q.id for q in applicable}
         if may_have_none
@@ -348,7 +346,7 @@ def score_dimension(bank: QuestionBank, dimension_id: str, answers: Mapping[str,
     failing = [
         GateFailure(q.id, q.text, q.level, q.id not in known, q.short_name)
         for q in applicable
-        if q.gate and q.id not in unanswered and not _at_least(pessimistic[q.id], bank.gate_pass_mark)
+        if q.gate and q.id not in unanswered and not at_least(pessimistic[q.id], bank.gate_pass_mark)
     ]
     settled = level is not None
     score_range = (
@@ -416,8 +414,8 @@ def _candidates(
         at_ceiling = current is not None and current >= result.ceiling
         target = None if at_ceiling else (current or 1) + 1
         unknown = value is None
-        in_place = value is not None and _at_least(value, bank.threshold_at(question.level))
-        failing_gate = question.gate and (unknown or not _at_least(value or 0.0, bank.gate_pass_mark))
+        in_place = value is not None and at_least(value, bank.threshold_at(question.level))
+        failing_gate = question.gate and (unknown or not at_least(value or 0.0, bank.gate_pass_mark))
         within_reach = target is not None and question.level <= target
         if failing_gate and within_reach:
             tier, to_level = 0, target
@@ -452,7 +450,7 @@ def _in_place(bank: QuestionBank, question_id: str, answers: Mapping[str, Answer
     if not applies(question, answers, bank) or isinstance(answer, NotApplicable):
         return True
     value = answer_value(question, answer)
-    return value is not None and _at_least(value, bank.threshold_at(question.level))
+    return value is not None and at_least(value, bank.threshold_at(question.level))
 
 
 def _unmet_dependencies(
