@@ -66,6 +66,7 @@ from bot.slack.values import (
     BACK_ACTION,
     CANCEL_ACTION,
     KEEP_GOING_ACTION,
+    START_OVER_ACTION,
     STOP_HERE_ACTION,
     InvalidButton,
     QuestionButton,
@@ -426,6 +427,9 @@ class AssessmentFlow:
             return
         except BankChanged as error:
             ephemeral(respond, bank_changed(clicker, error, button.s))
+            return
+        except NoSessionKept:
+            ephemeral(respond, self._lost_message(clicker, button))
             return
         except InvalidEvent as error:
             say(respond, self._refusal_text(error))
@@ -836,18 +840,30 @@ class AssessmentFlow:
             done = "Your answer is saved, but I couldn't show the next question"
         return f":warning: {done}: {reason}.{resume_hint(error)}"
 
+    def _lost_message(self, clicker: str, button: QuestionButton) -> blocks.Message:
+        """The click's assessment is gone from the store: say so, and offer a fresh one on the same bank
+        (a team run member takes part again from the run's message instead)."""
+        gone = (
+            ":warning: I no longer have this assessment, so nothing was changed: it ran out of time "
+            "unanswered, or its answers were lost on our side. I'm sorry."
+        )
+        if button.r is not None:
+            return blocks.text_message(f"{gone} Click *Take part* on the team run's message to start again.")
+        bank = next((b for b in self.catalog.banks if any(q.id == button.q for q in b.questions)), None)
+        fresh = SessionButton(u=clicker, b=bank.id if bank else None, s=button.s)
+        return blocks.text_with_button(
+            f"{gone} Start a new one here, or with `{blocks.COMMAND}`.",
+            "Start a new assessment",
+            START_OVER_ACTION,
+            fresh.encode(),
+        )
+
     @staticmethod
     def _refusal_text(error: InvalidEvent) -> str:
         if isinstance(error, OutdatedMessage | NoStopOffered):
             return (
                 "That offer to stop was answered already, so nothing changed; carry on with the latest "
                 "message."
-            )
-        if isinstance(error, NoSessionKept):
-            return (
-                ":warning: I no longer have this assessment, so nothing was changed: it ran out of time "
-                "unanswered, or its answers were lost on our side. I'm sorry; start a new one with "
-                f"`{blocks.COMMAND}`."
             )
         if isinstance(error, StaleQuestion | SessionMismatch | NothingToGoBackTo):
             return "That button is from an earlier question, so nothing changed; carry on with the latest."

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 Respond = Callable[..., Any]
 
 UNAVAILABLE = (
-    ":warning: MLOps Compass is temporarily unavailable. Your answers so far are safe; "
+    ":warning: MLOps Compass can't reach its storage just now, so this click changed nothing; "
     "try the button again in a minute."
 )
 BUSY = (

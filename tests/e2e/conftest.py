@@ -220,14 +220,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 class DedicatedRedis:
-    """A redis-server of the test's own, persisted to disk, so it can be stopped and started again."""
+    """A redis-server of the test's own, persisted to disk so it can be stopped and started again; with
+    `persist=False`, it comes back empty, as a Redis run without persistence does."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, persist: bool = True):
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is required for this test and is not installed")
         self.binary = binary
         self.directory = directory
+        self.persist = persist
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -246,7 +248,7 @@ class DedicatedRedis:
                 "--dir",
                 str(self.directory),
                 "--appendonly",
-                "yes",
+                "yes" if self.persist else "no",
                 "--appendfsync",
                 "always",
                 "--save",

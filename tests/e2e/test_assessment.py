@@ -308,8 +308,7 @@ def test_redis_restarted_mid_flow_loses_nothing(
         dedicated_redis.stop()
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "response_url"
-        assert "temporarily unavailable" in reaction.params["text"]
-        assert "answers so far are safe" in reaction.params["text"]
+        assert "can't reach its storage just now, so this click changed nothing" in reaction.params["text"]
         assert app.health() == 503
         assert app.process.poll() is None
 
@@ -319,6 +318,46 @@ def test_redis_restarted_mid_flow_loses_nothing(
         _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
         assert reaction.method == "chat.update"
         assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, codes)
+
+
+def test_redis_restarted_empty_tells_the_person_and_offers_a_fresh_start(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    server = DedicatedRedis(tmp_path, persist=False)
+    server.start()
+    try:
+        with app_process(app_env(fake_slack, server.url)) as app:
+            user = new_user(fake_slack, app)
+            question = start(user)
+            click_and_wait(user, question, answer_buttons(question)[1])
+            question = user.dm_messages()[-1]
+
+            server.stop()
+            server.start()
+            assert redis.Redis.from_url(server.url).dbsize() == 0
+            _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
+            assert reaction.method == "response_url"
+            said = reaction.params["text"]
+            assert "I no longer have this assessment, so nothing was changed" in said
+            assert user.dm_messages()[-1] == question  # nothing was applied
+            [fresh_start] = buttons_of(reaction.params)
+            assert fresh_start.label == "Start a new assessment"
+
+            before = len(fake_slack.calls)
+            user.click(question | {"blocks": reaction.params["blocks"]}, fresh_start)
+            fresh = fake_slack.wait_for(
+                "chat.postMessage", lambda c: c.params.get("channel") == user.dm_channel, after=before
+            )
+            assert "Question 1 of" in fresh.params["text"]
+            started = fake_slack.wait_for("response_url", lambda c: True, after=before)
+            assert started.params["text"] == started_text(BANK)
+            first = user.dm_messages()[-1]
+            code = answer_value(answer_buttons(first)[2].value)
+            _, reaction = click_and_wait(user, first, answer_buttons(first)[2])
+            assert reaction.method == "chat.update"
+            assert progress_text(user.dm_messages()[-1]) == engine_progress(BANK, [code])
+    finally:
+        server.stop()
 
 
 def test_an_app_restart_mid_assessment_loses_nothing(fake_slack: FakeSlack, redis_url: str) -> None:
