@@ -7,6 +7,10 @@ DEFAULT_BANK), Redis (REDIS_URL), the port (PORT, for `serve` over HTTP), and la
 the one check that goes over the network and is tried more than once. `serve --socket` then opens its
 connection (SLACK_APP_TOKEN). docs/operations.md#settings tells operators the same.
 
+What started is the process's kit (`Started`): `serve`, `worker` and `clock` build their session store,
+the worker's queue and their flows from it, so each applies the same settings (SESSION_TTL_DAYS, the
+history limits, the retry schedule).
+
 Imported only by the commands that start this way, so that the CLI starts without the Slack client.
 """
 
