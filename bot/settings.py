@@ -136,6 +136,14 @@ class SlackProcessSettings(BankSettings, StoreSettings):
             description="A team report shows levels, scores and gaps only from this many respondents",
         ),
     ] = 3
+    session_ttl_days: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=365,
+            description="An abandoned assessment expires after this many days without activity",
+        ),
+    ] = 14
     delivery_retry_seconds: Annotated[
         tuple[Annotated[int, Field(ge=0, le=86_400)], ...],
         NoDecode,
@@ -187,14 +195,6 @@ class Settings(SlackProcessSettings):
     ]
     slack_app_token: Annotated[str | None, _APP_TOKEN] = None
     port: Annotated[int, Field(ge=1, le=65535, description="HTTP port")] = 3000
-    session_ttl_days: Annotated[
-        int,
-        Field(
-            ge=1,
-            le=365,
-            description="An abandoned assessment expires after this many days without activity",
-        ),
-    ] = 14
     web_concurrency: Annotated[
         int, Field(ge=1, le=64, description="gunicorn worker processes, of 8 threads each")
     ] = 2

@@ -29,29 +29,16 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.clock import Clock, ClockConfig
     from bot.cli.startup import start_slack_process
     from bot.settings import ClockSettings
-    from bot.slack.app import flows_for
     from bot.slack.reminders import ReminderSlack, clock_client
-    from bot.store.history import HistoryLimits
-    from bot.store.jobs import JobQueue
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
-    from bot.store.sessions import SessionStore
 
     started = start_slack_process(ClockSettings)
     settings, client, catalog = started.settings, started.redis, started.catalog
     slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
-    sessions = SessionStore(
-        client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
-    )
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
     # the same flows, the channel's history and the worker's deliveries included.
-    teams = flows_for(
-        settings,
-        store=sessions,
-        catalog=catalog,
-        client=slack_client,
-        deliveries=JobQueue(client, settings.delivery_retry_seconds),
-    ).team
+    teams = started.flows(slack_client).team
     clock = Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),

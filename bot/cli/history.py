@@ -13,7 +13,7 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import Report
 from bot.render.chart import chart_png
 from bot.settings import StoreSettings
-from bot.store.history import HistoryLimits, HistoryStore, summary_of_report
+from bot.store.history import HistoryStore, summary_of_report
 from bot.usecases.history import workspace_export
 
 EXIT_OK = 0
@@ -65,7 +65,7 @@ def add_export_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 
 def run_export(args: argparse.Namespace, consoles: Any) -> int:
-    from bot.cli.startup import start_redis_command
+    from bot.cli.startup import history_limits, start_redis_command
 
     bad = [w for w in args.workspace if not w.startswith(("T", "E")) or not w.isalnum()]
     if bad:
@@ -78,8 +78,7 @@ def run_export(args: argparse.Namespace, consoles: Any) -> int:
         print(f"mlops-compass export: --output {args.output}: the directory does not exist", file=sys.stderr)
         return EXIT_USAGE
     settings, client = start_redis_command(StoreSettings)
-    limits = HistoryLimits.of(settings.history_keep, settings.history_retention_days)
-    rows = workspace_export(HistoryStore(client, limits), args.workspace)
+    rows = workspace_export(HistoryStore(client, history_limits(settings)), args.workspace)
     text = to_csv(rows) if args.format == "csv" else to_json(rows)
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8", newline="")

@@ -7,6 +7,10 @@ DEFAULT_BANK), Redis (REDIS_URL), the port (PORT, for `serve` over HTTP), and la
 the one check that goes over the network and is tried more than once. `serve --socket` then opens its
 connection (SLACK_APP_TOKEN). docs/operations.md#settings tells operators the same.
 
+What started is the process's kit (`Started`): `serve`, `worker` and `clock` build their session store,
+the worker's queue and their flows from it, so each applies the same settings (SESSION_TTL_DAYS, the
+history limits, the retry schedule).
+
 Imported only by the commands that start this way, so that the CLI starts without the Slack client.
 """
 
@@ -21,12 +25,24 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import redis
+from redis import Redis
+from slack_sdk import WebClient
 
 from bot.engine.bank import BankError, BankProblem
 from bot.engine.catalog import BankCatalog, BankFile, UnknownBank
-from bot.settings import BankSettings, RedisSettings, SettingsError, SlackProcessSettings, read_settings
+from bot.settings import (
+    BankSettings,
+    RedisSettings,
+    SettingsError,
+    SlackProcessSettings,
+    StoreSettings,
+    read_settings,
+)
 from bot.slack import blocks
+from bot.slack.app import Flows, flows_for, web_client
 from bot.slack.startup import SlackUnusable, check_bot_token
+from bot.store.history import HistoryLimits
+from bot.store.jobs import JobQueue
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
 log = logging.getLogger(__name__)
@@ -42,11 +58,52 @@ class StartupError(SettingsError):
     token, the port is taken."""
 
 
+DAY_SECONDS = 24 * 3600
+
+
 @dataclass(frozen=True)
 class Started(Generic[ProcessSettingsT]):
+    """A started process's kit: what `serve`, `worker` and `clock` build their state and flows from, each
+    the same way (the session TTL and the history limits from the settings, the one worker queue)."""
+
     settings: ProcessSettingsT
     catalog: BankCatalog
     redis: redis.Redis
+    memory: bool = False  # state lives in this process: no worker can share it
+
+    def sessions(self, client: Redis | None = None) -> SessionStore:
+        """The session store on `client` (a gunicorn worker's own, connected after the fork) or on the
+        start's Redis."""
+        return session_store(self.settings, client or self.redis)
+
+    def job_queue(self, client: Redis | None = None) -> JobQueue:
+        return JobQueue(client or self.redis, self.settings.delivery_retry_seconds)
+
+    def worker(self, client: Redis | None = None) -> JobQueue | None:
+        """The worker's queue; None with `--memory`, where reports are delivered in this process."""
+        return None if self.memory else self.job_queue(client)
+
+    def flows(self, slack: WebClient | None = None) -> Flows:
+        """Every flow, on this kit's stores and `slack` (by default, the process's Web API client)."""
+        return flows_for(
+            self.settings,
+            store=self.sessions(),
+            catalog=self.catalog,
+            client=slack or web_client(self.settings),
+            worker=self.worker(),
+        )
+
+
+def session_store(settings: SlackProcessSettings, client: redis.Redis) -> SessionStore:
+    return SessionStore(
+        client,
+        session_ttl_seconds=settings.session_ttl_days * DAY_SECONDS,
+        history_limits=history_limits(settings),
+    )
+
+
+def history_limits(settings: StoreSettings) -> HistoryLimits:
+    return HistoryLimits.of(settings.history_keep, settings.history_retention_days)
 
 
 def start_slack_process(
@@ -64,7 +121,7 @@ def start_slack_process(
     if check_port is not None:
         check_port(settings)
     check_slack(settings.slack_bot_token, settings.slack_api_url)
-    return Started(settings, catalog, client)
+    return Started(settings, catalog, client, memory)
 
 
 def start_redis_command(kind: type[RedisSettingsT]) -> tuple[RedisSettingsT, redis.Redis]:

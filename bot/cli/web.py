@@ -20,13 +20,10 @@ from gunicorn.app.base import BaseApplication
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.cli.startup import Started, StartupError, silenced
-from bot.engine.catalog import BankCatalog
 from bot.settings import Settings, SocketModeSettings
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
-from bot.store.history import HistoryLimits
-from bot.store.jobs import JobQueue
-from bot.store.sessions import SessionStore, StoreUnavailable, connect
+from bot.store.sessions import StoreUnavailable, connect
 from bot.usecases.health import health
 
 log = logging.getLogger(__name__)
@@ -45,14 +42,6 @@ READ_CHUNK_BYTES = 64 * 1024
 SOCKET_MODE_PING_SECONDS = 2.0
 
 
-def session_store(settings: Settings, client: redis.Redis) -> SessionStore:
-    return SessionStore(
-        client,
-        session_ttl_seconds=settings.session_ttl_days * 24 * 3600,
-        history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days),
-    )
-
-
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -60,13 +49,10 @@ def _one_line(error: BaseException) -> str:
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def report_deliveries(settings: Settings, store: SessionStore, memory: bool) -> JobQueue | None:
-    """The worker's queue; with --memory no worker can share the state, so reports go out in-process."""
-    return None if memory else JobQueue(store.redis, settings.delivery_retry_seconds)
-
-
-def wsgi_app(settings: Settings, store: SessionStore, catalog: BankCatalog, memory: bool = False) -> WsgiApp:
-    app = build_app(settings, store, catalog, report_deliveries(settings, store, memory))
+def wsgi_app(started: Started[Settings], client: redis.Redis | None = None) -> WsgiApp:
+    """The app on `client` (a gunicorn worker's own Redis connection) or on the start's."""
+    settings, store, memory = started.settings, started.sessions(client), started.memory
+    app = build_app(settings, store, started.catalog, started.worker(client))
     slack_handler = SlackFormRequestHandler(app, settings.slack_signing_secret, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -165,8 +151,7 @@ def serve_http(started: Started[Settings], memory: bool, host: str = "0.0.0.0") 
 
     def build() -> WsgiApp:
         # Each worker connects after the fork; with --memory the one worker keeps the process's own store.
-        client = started.redis if memory else connect(settings.redis_url)
-        return wsgi_app(settings, session_store(settings, client), started.catalog, memory=memory)
+        return wsgi_app(started, None if memory else connect(settings.redis_url))
 
     options = {
         "bind": f"{host}:{settings.port}",
@@ -187,8 +172,7 @@ def serve_socket_mode(started: Started[SocketModeSettings], memory: bool) -> Non
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     settings = started.settings
-    store = session_store(settings, started.redis)
-    app = build_app(settings, store, started.catalog, report_deliveries(settings, store, memory))
+    app = build_app(settings, started.sessions(), started.catalog, started.worker())
     handler = SocketModeHandler(app, settings.slack_app_token, ping_interval=SOCKET_MODE_PING_SECONDS)
     try:
         # The client logs each failed try and its retries; a start that fails is told in one line below.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.slack.app import Task
-    from bot.slack.deliveries import ReportDelivery
+    from bot.slack.delivery.run import ReportDelivery
     from bot.store.jobs import JobQueue
     from bot.store.outbox import Outbox
 
@@ -71,24 +71,13 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
 
     from bot.cli.startup import start_slack_process
     from bot.settings import WorkerSettings
-    from bot.slack.app import flows_for, web_client_for, worker_tasks
-    from bot.store.history import HistoryLimits
-    from bot.store.jobs import JobQueue
+    from bot.slack.app import worker_tasks
     from bot.store.outbox import Outbox
-    from bot.store.sessions import SessionStore
 
     started = start_slack_process(WorkerSettings)
     settings, client = started.settings, started.redis
-    queue = JobQueue(client, settings.delivery_retry_seconds)
-    flows = flows_for(
-        settings,
-        store=SessionStore(
-            client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
-        ),
-        catalog=started.catalog,
-        client=web_client_for(settings.slack_bot_token, settings.slack_api_url),
-        deliveries=queue,
-    )
+    queue = started.job_queue()
+    flows = started.flows()
     _runtime = Runtime(flows.delivery, queue, Outbox(client), worker_tasks(flows))
     stop = threading.Event()
     sweeper = threading.Thread(

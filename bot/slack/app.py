@@ -16,7 +16,8 @@ from bot.engine.catalog import BankCatalog
 from bot.settings import Settings, SlackProcessSettings
 from bot.slack import errors
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.deliveries import ReportDelivery, WorkerQueue
+from bot.slack.delivery.personal import PersonalReports
+from bot.slack.delivery.run import InProcessReports, ReportDelivery, ReportQueue, WorkerQueue
 from bot.slack.history_flow import EXPORT, PUBLISH_HOME, HistoryFlow
 from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
@@ -38,7 +39,7 @@ CONNECTION_RETRIES = 2
 LISTENER_THREADS = 32
 
 
-def web_client(settings: Settings) -> WebClient:
+def web_client(settings: SlackProcessSettings) -> WebClient:
     return web_client_for(settings.slack_bot_token, settings.slack_api_url)
 
 
@@ -74,7 +75,8 @@ class Flows:
     history: HistoryFlow
     schedules: ScheduleFlow
     modals: ModalFlow
-    delivery: ReportDelivery  # what the worker runs for each report, and the re-post button
+    delivery: ReportDelivery  # what delivers each report (in the worker, or here), and the re-post button
+    reports: ReportQueue  # where each stored report is handed: the worker's queue, or InProcessReports
 
 
 def build_flows(
@@ -86,11 +88,12 @@ def build_flows(
     min_respondents: int,
     team_runs_per_user: int,
     schedules_per_user: int,
-    deliveries: WorkerQueue | None,
+    worker: WorkerQueue | None,
 ) -> Flows:
     """The one place the flows are built: every process (web, clock, worker, playground) gets the same
-    wiring, the channel's history store and the report deliveries included. `deliveries` is the worker's
-    queue; None delivers each report in the process that stored it (`serve --memory`)."""
+    wiring, the channel's history store and the report deliveries included. `worker` is the worker's
+    queue; None (`serve --memory`) delivers each report in the process that stored it, by the same
+    `ReportDelivery`, and does the worker's tasks there too."""
     history_store = HistoryStore(store.redis, store.history_limits)
     team_runs = TeamRunStore(
         store.redis, RunLimits(store.history_limits.retention_seconds, team_runs_per_user)
@@ -105,15 +108,11 @@ def build_flows(
         erase_schedules=lambda client, team_id, user_id: ScheduleStore(client).forget_creator(
             team_id, user_id
         ),
-        worker=deliveries,
+        worker=worker,
     )
+    reports: ReportQueue = worker if worker is not None else InProcessReports()
     flow = AssessmentFlow(
-        store=store,
-        catalog=catalog,
-        default_bank=default_bank,
-        client=client,
-        companion=history,
-        deliveries=deliveries,
+        store=store, catalog=catalog, default_bank=default_bank, client=client, reports=reports
     )
     history.assessment = flow
     team = TeamFlow(
@@ -125,15 +124,27 @@ def build_flows(
         default_bank=default_bank,
         min_respondents=min_respondents,
         history=history_store,
-        deliveries=deliveries,
+        reports=reports,
+        worker=worker,
     )
-    flow.run_hook = team
     history.team_take_part = team.take_part
+    personal = PersonalReports(store, catalog, client, companion=history)
+    delivery = bind_reports(flow, team, personal)
     schedules = ScheduleFlow(ScheduleStore(store.redis, per_user=schedules_per_user), catalog, flow, client)
+    return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery, reports)
+
+
+def bind_reports(flow: AssessmentFlow, team: TeamFlow, personal: PersonalReports) -> ReportDelivery:
+    """Bind the team run to its members' assessments and reports; the delivery of both kinds of report,
+    which the flows' queue runs at once when it is in this process."""
+    flow.run_hook = team
+    personal.run_follow_up = team
     delivery = ReportDelivery(
-        Outbox(store.redis), client, personal=flow.deliver_report, team=team.deliver_report
+        Outbox(flow.store.redis), flow.client, personal=personal.deliver, team=team.deliver_run_report
     )
-    return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery)
+    if isinstance(flow.reports, InProcessReports):
+        flow.reports.bind(delivery)
+    return delivery
 
 
 # A task the worker runs: its arguments are the strings the web process enqueued.
@@ -162,7 +173,7 @@ def flows_for(
     store: SessionStore,
     catalog: BankCatalog,
     client: WebClient,
-    deliveries: WorkerQueue | None,
+    worker: WorkerQueue | None,
 ) -> Flows:
     """`build_flows` with what every process reads from its settings: the default bank and the caps."""
     return build_flows(
@@ -173,13 +184,14 @@ def flows_for(
         min_respondents=settings.team_min_respondents,
         team_runs_per_user=settings.team_runs_per_user,
         schedules_per_user=settings.schedules_per_user,
-        deliveries=deliveries,
+        worker=worker,
     )
 
 
 def build_app(
-    settings: Settings, store: SessionStore, catalog: BankCatalog, deliveries: WorkerQueue | None
+    settings: Settings, store: SessionStore, catalog: BankCatalog, worker: WorkerQueue | None
 ) -> App:
+    """`worker`: the worker's queue, or None when no worker runs (`serve --memory`)."""
     client = web_client(settings)
     logger = logging.getLogger("bot.slack")
     logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
@@ -192,8 +204,8 @@ def build_app(
         logger=logger,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
-    flows = flows_for(settings, store=store, catalog=catalog, client=client, deliveries=deliveries)
+    flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
-    register_repost(app, flows.delivery, deliveries)
+    register_repost(app, flows.delivery, flows.reports)
     errors.register(app)
     return app

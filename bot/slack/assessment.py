@@ -7,15 +7,12 @@ Every refusal is an ephemeral message to the person who clicked; a refusal never
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.engine.answers import Answer, decode_answer
+from bot.engine.answers import decode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import (
@@ -43,21 +40,18 @@ from bot.engine.conversation import (
 )
 from bot.engine.overview import full_length, length, settled_after
 from bot.engine.progress import sentence
-from bot.engine.scoring import Report, score
 from bot.slack import blocks
-from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
+from bot.slack.delivery.personal import left_out_offer
+from bot.slack.delivery.run import ReportQueue, hand_over
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
-    CHANNEL_REFUSALS,
     SLACK_FAILURES,
-    SLACK_UNREACHABLE,
     UNAVAILABLE,
     UNRECOGNISED_BUTTON,
     Respond,
     ephemeral,
     resume_hint,
     say,
-    slack_error_code,
     store_trouble_text,
     why_undelivered,
 )
@@ -72,9 +66,8 @@ from bot.slack.values import (
     QuestionButton,
     SessionButton,
 )
-from bot.store.outbox import Delivery, DeliveryRef
+from bot.store.outbox import DeliveryRef
 from bot.store.sessions import (
-    STORE_ERRORS,
     Respondent,
     SessionRecord,
     SessionStore,
@@ -94,7 +87,6 @@ from bot.usecases.personal import (
     apply,
     bank_for,
     is_finished,
-    left_out,
     left_out_asking,
     new_session,
     progress,
@@ -149,51 +141,12 @@ REPORT_ON_ITS_WAY = (
     ":white_check_mark: That was the last question: your assessment is complete and saved. "
     "Your report comes here in a moment."
 )
-# The channel step of a delivery when the channel refused the bot: the person was told how to invite it.
-REFUSED = "refused"
-
-
-def _not_invited_note(origin: str, code: str | None) -> str:
-    return (
-        f":information_source: I couldn't post your report in <#{origin}> ({code}). "
-        "To get reports there, invite me: type `/invite @MLOps Compass` in that channel. "
-        "Your report above is saved."
-    )
-
-
-class ReportNotShared(Exception):
-    """The report is in the DM, but its copy did not reach the channel the assessment was started in."""
-
-    def __init__(self, channel: str, reason: str, refused: bool):
-        super().__init__(reason)
-        self.channel = channel
-        self.reason = reason
-        self.refused = refused
-
-
-class RunHook(RunWrites, Protocol):
-    """What a team run adds to a member's assessment (bot/slack/team.py): its writes in the transaction
-    that finishes it (RunWrites), and what follows once the report is shown."""
-
-    def response_finished(self, applied: Applied) -> None: ...
-
-    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
-        """The worker's `response_finished`, from what the finishing transaction recorded."""
 
 
 def bank_changed(user_id: str, error: BankChanged, session_id: str | None = None) -> blocks.Message:
     return blocks.bank_changed_message(
         user_id, error.bank_id, error.started_with, error.current, session_id=session_id
     )
-
-
-class ReportCompanion(Protocol):
-    """What goes with a finished report: `annotate` adds to the message before it is posted, `after_report`
-    follows it where it landed (a chart). Neither may stop the report: they handle their own failures."""
-
-    def annotate(self, record: SessionRecord, messages: Sequence[blocks.Message]) -> list[blocks.Message]: ...
-
-    def after_report(self, record: SessionRecord, report: Report, channel: str, ts: str) -> None: ...
 
 
 class AssessmentFlow:
@@ -203,18 +156,17 @@ class AssessmentFlow:
         catalog: BankCatalog,
         default_bank: str,
         client: WebClient,
-        companion: ReportCompanion | None = None,
-        deliveries: WorkerQueue | None = None,
+        reports: ReportQueue,
     ):
-        """Without `deliveries` a report is delivered on the click's own thread (`serve --memory`,
-        tests); with them the click stores it with its pending delivery and a worker delivers it."""
+        """The click that finishes an assessment stores its result with the report's pending delivery
+        and hands that to `reports` (bot/slack/delivery)."""
         self.store = store
         self.catalog = catalog
         self.default_bank = default_bank
         self.client = client
-        self.companion = companion
-        self.deliveries = deliveries
-        self.run_hook: RunHook | None = None
+        self.reports = reports
+        # A team run's writes in the transaction that finishes a member's assessment (bot/slack/team.py).
+        self.run_hook: RunWrites | None = None
 
     # Commands ------------------------------------------------------------------------------------
 
@@ -357,7 +309,7 @@ class AssessmentFlow:
             elif isinstance(prompt, OfferStop):
                 message = self._offer_message(bank, prompt, record, conversation)
             else:
-                owner_offer = self._left_out_offer(bank, conversation.answers, user_id, record.result_id)
+                owner_offer = left_out_offer(bank, conversation.answers, user_id, record.result_id)
                 message = blocks.report_message(prompt.report, user_id, owner_offer)
             dm_channel = record.dm_channel or self.client.conversations_open(users=user_id)["channel"]["id"]
             posted = self.client.chat_postMessage(channel=dm_channel, **message.as_kwargs())
@@ -436,13 +388,11 @@ class AssessmentFlow:
             return
         try:
             self._show(applied, channel_id, message_ts)
-        except ReportNotShared as failure:
-            say(respond, self._report_not_shared_text(failure))
         except SLACK_FAILURES as error:
             say(respond, self._show_failed_text(applied, event, error))
-        # With a worker, the run's follow-up comes with the report (`deliver_report`).
-        if applied.run_outcome is not None and self.run_hook is not None and self.deliveries is None:
-            self.run_hook.response_finished(applied)
+        if isinstance(applied.transition.prompt, ShowReport):
+            # After the person was shown that the report is on its way: it may be posted right here.
+            self._hand_over_report(applied)
 
     def session_button(self, click: BlockAction, respond: Respond, start_over: bool) -> None:
         team_id, clicker = click.team_id, click.user_id
@@ -580,7 +530,7 @@ class AssessmentFlow:
             event,
             message_ts,
             self.run_hook,
-            pending_delivery=self.deliveries is not None,
+            pending_delivery=True,
             answered_at=answered_at,
             shown_at=shown_at,
         )
@@ -601,23 +551,9 @@ class AssessmentFlow:
         )
         return blocks.offer_stop_message(bank, offer, buttons)
 
-    @staticmethod
-    def _left_out_offer(
-        bank: QuestionBank, answers: Mapping[str, Answer], owner: str, result_id: str | None
-    ) -> blocks.LeftOutOffer | None:
-        """The report's button for the questions it left out, for its owner's copy; None when there is no
-        result to start from, or nothing left out."""
-        if result_id is None:
-            return None
-        found = left_out(bank, answers)
-        if not found.questions:
-            return None
-        value = SessionButton(u=owner, i=result_id).encode()
-        return blocks.LeftOutOffer(found.questions, found.outcomes, value)
-
     def _show(self, applied: Applied, channel: str | None, message_ts: str | None) -> None:
         """Show what the transition leads to in place of the clicked message. Raises one of
-        SLACK_FAILURES when the person could not be shown it, or ReportNotShared."""
+        SLACK_FAILURES when the person could not be shown it."""
         prompt = applied.transition.prompt
         owner = applied.record.respondent.user_id
         if channel is None or message_ts is None:
@@ -629,10 +565,10 @@ class AssessmentFlow:
         elif isinstance(prompt, OfferStop):
             message = self._offer_message(applied.bank, prompt, applied.record, applied.transition.state)
             self.client.chat_update(channel=channel, ts=message_ts, **message.as_kwargs())
-        elif isinstance(prompt, ShowReport) and self.deliveries is not None:
-            self._hand_off_report(applied, self.deliveries, channel, message_ts)
         elif isinstance(prompt, ShowReport):
-            self._deliver_report(applied, channel, message_ts)
+            self.client.chat_update(
+                channel=channel, ts=message_ts, **blocks.answered_message(REPORT_ON_ITS_WAY).as_kwargs()
+            )
         elif isinstance(prompt, ShowCancelled | ShowExpired):
             text = (
                 f"Assessment cancelled: {prompt.answered_text}. "
@@ -642,181 +578,12 @@ class AssessmentFlow:
                 channel=channel, ts=message_ts, **blocks.answered_message(text).as_kwargs()
             )
 
-    def _hand_off_report(
-        self, applied: Applied, deliveries: WorkerQueue, channel: str, message_ts: str
-    ) -> None:
-        """The result and its pending delivery are stored: say so in place of the question, and hand the
-        delivery to the worker. Should the hand-off fail, the worker's sweep finds it pending."""
-        self.client.chat_update(
-            channel=channel, ts=message_ts, **blocks.answered_message(REPORT_ON_ITS_WAY).as_kwargs()
-        )
+    def _hand_over_report(self, applied: Applied) -> None:
+        """The result and its pending delivery are stored: hand the delivery to `reports`."""
         assert applied.record.result_id is not None
-        ref = DeliveryRef(applied.record.respondent.team_id, "personal", applied.record.result_id)
-        try:
-            deliveries.deliver(ref)
-        except STORE_ERRORS as error:
-            log.warning("could not hand a report to the worker (its sweep will): %s", error)
-
-    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
-        """The worker's delivery of a personal report: the whole report in the DM (in place of the last
-        question), its summary and details in the channel it was started from, then the chart. Returns
-        where people see it; raises Undeliverable (to be retried) when Slack does not accept it."""
-        ref = delivery.ref
-        result = self.store.result(ref.team_id, ref.delivery_id)
-        if result is None:
-            return "nowhere: the result was deleted"
-        respondent = result.respondent
-        owner = respondent.user_id
-        try:
-            bank = self.catalog.by_id(result.bank_id)
-        except UnknownBank:
-            return "nowhere: its question bank is no longer offered"
-        answers = {qid: decode_answer(answer) for qid, answer in result.answers.items()}
-        report = score(bank, answers)
-        session = self.store.get(respondent)
-        shown_in = session if session is not None and session.result_id == result.result_id else None
-        record = SessionRecord(
-            respondent=respondent,
-            conversation={},
-            origin_channel=result.origin_channel,
-            dm_channel=shown_in.dm_channel if shown_in else None,
-            message_ts=shown_in.message_ts if shown_in else None,
-            result_id=result.result_id,
+        hand_over(
+            self.reports, DeliveryRef(applied.record.respondent.team_id, "personal", applied.record.result_id)
         )
-        offer = self._left_out_offer(bank, answers, owner, result.result_id)
-        whole = blocks.report_message(report, owner, offer)
-        summary = blocks.report_summary_message(report, owner)
-        if self.companion is not None:
-            whole, summary = self.companion.annotate(record, [whole, summary])
-        try:
-            dm_channel, dm_ts = self._report_in_dm(record, whole, steps)
-        except SLACK_FAILURES as error:
-            raise Undeliverable("our DM", why_undelivered(error)) from error
-        record.dm_channel = dm_channel
-        where, channel, ts = "our DM", dm_channel, dm_ts
-        origin = result.origin_channel
-        if origin and origin != dm_channel:
-            details = blocks.report_details_message(report, owner)
-            posted = self._report_in_channel(origin, summary, details, dm_channel, steps)
-            if posted is not None:
-                where, channel, ts = f"<#{origin}>", origin, posted
-        if self.companion is not None and steps.get("chart") is None:
-            self.companion.after_report(record, report, channel, ts)
-            steps.record("chart", "done")
-        if delivery.prepared is not None and self.run_hook is not None and steps.get("run") is None:
-            outcome = json.loads(delivery.prepared)
-            self.run_hook.response_delivered(respondent, outcome["counted"], outcome["replaced"], dm_channel)
-            steps.record("run", "done")
-        return where
-
-    def _report_in_dm(self, record: SessionRecord, whole: blocks.Message, steps: Steps) -> tuple[str, str]:
-        done = steps.get("dm")
-        if done is not None:
-            channel, _, ts = done.partition(" ")
-            return channel, ts
-        channel = (
-            record.dm_channel
-            or self.client.conversations_open(users=record.respondent.user_id)["channel"]["id"]
-        )
-        if record.message_ts is not None:
-            self.client.chat_update(channel=channel, ts=record.message_ts, **whole.as_kwargs())
-            ts = record.message_ts
-        else:
-            ts = str(self.client.chat_postMessage(channel=channel, **whole.as_kwargs())["ts"])
-        steps.record("dm", f"{channel} {ts}")
-        return channel, ts
-
-    def _report_in_channel(
-        self,
-        origin: str,
-        summary: blocks.Message,
-        details: blocks.Message,
-        dm_channel: str,
-        steps: Steps,
-    ) -> str | None:
-        """The summary in the channel and its details in the thread; the summary's ts, or None when the
-        channel refuses the bot (the person is told how to invite it, and that is final)."""
-        try:
-            ts = steps.get("channel")
-            if ts is None:
-                try:
-                    ts = str(self.client.chat_postMessage(channel=origin, **summary.as_kwargs())["ts"])
-                except SlackApiError as error:
-                    code = slack_error_code(error)
-                    if code not in CHANNEL_REFUSALS:
-                        raise
-                    self.client.chat_postMessage(
-                        channel=dm_channel, **blocks.text_message(_not_invited_note(origin, code)).as_kwargs()
-                    )
-                    ts = REFUSED
-                steps.record("channel", ts)
-            if ts == REFUSED:
-                return None
-            if steps.get("details") is None:
-                self.client.chat_postMessage(channel=origin, thread_ts=ts, **details.as_kwargs())
-                steps.record("details", "done")
-        except SLACK_FAILURES as error:
-            raise Undeliverable(f"<#{origin}>", why_undelivered(error)) from error
-        return ts
-
-    def _deliver_report(self, applied: Applied, dm_channel: str, message_ts: str) -> None:
-        prompt = applied.transition.prompt
-        assert isinstance(prompt, ShowReport)
-        owner = applied.record.respondent.user_id
-        # The DM gets the whole report; a channel reads the summary at a glance, the details in its thread.
-        answers = applied.transition.state.answers
-        offer = self._left_out_offer(applied.bank, answers, owner, applied.record.result_id)
-        whole = blocks.report_message(prompt.report, owner, offer)
-        summary = blocks.report_summary_message(prompt.report, owner)
-        if self.companion is not None:
-            # One read of the history gives both copies what changed since last time.
-            whole, summary = self.companion.annotate(applied.record, [whole, summary])
-        details = blocks.report_details_message(prompt.report, owner)
-        channel, ts = self._post_report(applied, whole, (summary, details), dm_channel, message_ts)
-        if self.companion is not None:
-            self.companion.after_report(applied.record, prompt.report, channel, ts)
-
-    def _post_report(
-        self,
-        applied: Applied,
-        message: blocks.Message,
-        for_channel: tuple[blocks.Message, blocks.Message],
-        dm_channel: str,
-        message_ts: str,
-    ) -> tuple[str, str]:
-        """Post the report; returns the channel and ts of the copy people see (the channel's, or the DM's)."""
-        # The DM copy first: the result is already stored, and the copy stands whatever the channel says.
-        self.client.chat_update(channel=dm_channel, ts=message_ts, **message.as_kwargs())
-        origin = applied.record.origin_channel
-        if not origin or origin == dm_channel:
-            return dm_channel, message_ts
-        try:
-            summary, details = for_channel
-            posted = self.client.chat_postMessage(channel=origin, **summary.as_kwargs())
-            self.client.chat_postMessage(channel=origin, thread_ts=posted["ts"], **details.as_kwargs())
-            return origin, str(posted["ts"])
-        except SlackApiError as error:
-            code = slack_error_code(error)
-            if code not in CHANNEL_REFUSALS:
-                raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
-            note = _not_invited_note(origin, code)
-            try:
-                self.client.chat_postMessage(channel=dm_channel, **blocks.text_message(note).as_kwargs())
-            except SLACK_FAILURES as note_error:
-                raise ReportNotShared(origin, f"Slack refused it (`{code}`)", refused=True) from note_error
-            return dm_channel, message_ts
-        except SLACK_UNREACHABLE as error:
-            raise ReportNotShared(origin, why_undelivered(error), refused=False) from error
-
-    @staticmethod
-    def _report_not_shared_text(failure: ReportNotShared) -> str:
-        text = (
-            f":warning: Your report is in our DM and saved, but I couldn't post it in <#{failure.channel}>: "
-            f"{failure.reason}."
-        )
-        if failure.refused:
-            return text + " To get reports there, invite me: type `/invite @MLOps Compass` in that channel."
-        return text + " It is not in the channel; share it from the DM if you like."
 
     @staticmethod
     def _show_failed_text(applied: Applied, event: Event, error: Exception) -> str:

@@ -26,7 +26,7 @@ from bot.engine.scoring import Report
 from bot.render.chart import chart_png
 from bot.slack import blocks, history_blocks
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.deliveries import WorkerQueue
+from bot.slack.delivery.run import WorkerQueue
 from bot.slack.home import home_view
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction, SlashCommand

@@ -1,7 +1,8 @@
 """Team runs in Slack: translates the team command and the run's buttons into the use cases of
 ``bot.usecases.team_runs`` and presents what they return. Each member's questions are the personal
-assessment's own flow (``AssessmentFlow``), bound to the run through its ``RunHook``, which this class
-implements.
+assessment's own flow (``AssessmentFlow``), bound to the run by this class: its ``run_hook`` (the run's
+writes in the transaction that finishes a member's assessment) and the ``run_follow_up`` of the member's
+report (``PersonalReports``).
 
 Listeners acknowledge Slack first and call in here afterwards. Every refusal is an ephemeral note to the
 person who clicked and changes nothing.
@@ -24,7 +25,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
-from bot.slack.deliveries import Steps, Undeliverable, WorkerQueue
+from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, WorkerQueue, hand_over
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
@@ -53,8 +54,8 @@ from bot.store.team_runs import (
 )
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
-from bot.usecases.personal import STORE_TROUBLE, Applied, is_finished, member_asking
-from bot.usecases.team_runs import ClosedRun, Member, ResponseOutcome, RunBankChanged, RunRequest
+from bot.usecases.personal import STORE_TROUBLE, is_finished, member_asking
+from bot.usecases.team_runs import ClosedRun, Member, RunBankChanged, RunRequest
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,12 @@ class TeamFlow:
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
         clock: Callable[[], float] = time.time,
         history: HistoryStore | None = None,
-        deliveries: WorkerQueue | None = None,
+        *,
+        reports: ReportQueue,
+        worker: WorkerQueue | None = None,
     ):
-        """Without `deliveries` a closed run's report is posted by the process that closed it; with them
-        it is stored as a pending delivery and a worker posts it."""
+        """A closed run's report is stored as a pending delivery and handed to `reports`
+        (bot/slack/delivery). A nudge is sent by `worker`, or here without one."""
         self.runs = runs
         self.sessions = sessions
         self.catalog = catalog
@@ -108,21 +111,17 @@ class TeamFlow:
         self.watched_keys = responses.watched_keys
         self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
-        self.deliveries = deliveries
+        self.reports = reports
+        self.worker = worker
         self.outbox = Outbox(runs.redis)
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
     # The run hook: a member's assessment, bound to the run --------------------------------------------
 
-    def response_finished(self, applied: Applied) -> None:
-        """After a member's report is shown: tell them what their answers did, and count them on the run's
-        message (or close a run whose deadline has passed)."""
-        outcome: ResponseOutcome = applied.run_outcome
-        self._follow_up(outcome.run, outcome.counted, outcome.replaced, applied.record.dm_channel)
-
     def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
-        """The same, in the worker, once the member's report is delivered."""
+        """Once a member's report is delivered: tell them what their answers did, and count them on the
+        run's message (or close a run whose deadline has passed)."""
         if respondent.run_id is None:
             return
         try:
@@ -311,8 +310,8 @@ class TeamFlow:
                     respond, team_blocks.nudged_recently_note(self.runs.next_nudge_in(team_id, run.run_id))
                 )
                 return
-            if self.deliveries is not None and click.response_url:
-                self.deliveries.run_later(NUDGE, team_id, run.run_id, user_id, click.response_url)
+            if self.worker is not None and click.response_url:
+                self.worker.run_later(NUDGE, team_id, run.run_id, user_id, click.response_url)
                 return
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
@@ -395,32 +394,16 @@ class TeamFlow:
         return run
 
     def _close(self, run: RunRecord, closed_by: str) -> RunRecord | None:
-        """Close the run with its report's delivery queued; None when someone else closed it first. The
-        worker (or, without one, this process) builds and posts the report."""
+        """Close the run with its report's delivery queued, and hand that to `reports`; None when someone
+        else closed it first."""
         try:
             closed = usecases.close_run(self.runs, run.team_id, run.run_id, closed_by, self.clock())
         except RunClosed:
             return None
-        ref = usecases.report_delivery(closed)
-        if self.deliveries is not None:
-            try:
-                self.deliveries.deliver(ref)
-            except STORE_ERRORS as error:
-                log.warning("could not hand a team report to the worker (its sweep will): %s", error)
-            return closed
-        delivery = self.outbox.get(ref)
-        if delivery is None:
-            return closed
-        try:
-            self.deliver_report(delivery, Steps(self.outbox, delivery))
-        except Undeliverable as error:
-            log.warning("could not post the team report: %s", error.reason)
-            self._show_closed(closed, self.runs.respondent_count(closed.team_id, closed.run_id))
-            return closed
-        self.outbox.finish(ref, DELIVERED)
+        hand_over(self.reports, usecases.report_delivery(closed))
         return closed
 
-    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
+    def deliver_run_report(self, delivery: Delivery, steps: Steps) -> str:
         """Build a closed run's report (once: a retry posts the same message), post it in its channel and
         mark the run's message closed; returns where."""
         ref = delivery.ref

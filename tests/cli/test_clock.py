@@ -376,7 +376,7 @@ def real_teams(client: redis.Redis, fake: FakeSlack) -> TeamFlow:
         min_respondents=3,
         team_runs_per_user=5,
         schedules_per_user=10,
-        deliveries=None,
+        worker=None,
     ).team
 
 
@@ -384,11 +384,11 @@ def test_the_clocks_team_runs_are_wired_as_the_web_processs_with_the_channels_hi
     redis_client: redis.Redis, fake: FakeSlack, team_id: str
 ) -> None:
     # A channel's history keeps no team level or score (docs/privacy.md), so what the clock must not miss
-    # is the wiring itself: the same history store, companion and report deliveries as `serve`.
+    # is the wiring itself: the same history store and report deliveries as `serve`.
     teams = real_teams(redis_client, fake)
     assert isinstance(teams.history, HistoryStore)
     assert teams.history.redis is redis_client
-    assert teams.assessments.companion is not None and teams.assessments.run_hook is teams
+    assert teams.assessments.run_hook is teams
     bank = CATALOG.by_id("mlops")
     run = open_run(teams.runs, bank, team_id, "C0TEAM", CREATOR, days=7, now=time.time() - 8 * 24 * 3600)
     assert teams.close_overdue(time.time()) == 1

@@ -28,7 +28,14 @@ from bot.engine.report_view import build_view
 from bot.engine.scoring import applicable_questions, score
 from bot.slack import blocks
 from bot.slack.app import CONNECTION_RETRIES
-from bot.slack.assessment import AssessmentFlow, full_started_text, left_out_started_text, started_text
+from bot.slack.assessment import (
+    REPORT_ON_ITS_WAY,
+    AssessmentFlow,
+    full_started_text,
+    left_out_started_text,
+    started_text,
+)
+from bot.slack.delivery.run import ReportDelivery
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import BUSY
 from bot.slack.values import (
@@ -48,6 +55,7 @@ from bot.usecases.personal import progress as run_progress
 from playground.demo import demo_answers
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
+from tests.slack.wiring import assessment_flow, wired_flows
 
 USER = "U0ALICE"
 OTHER = "U0BOB"
@@ -92,7 +100,7 @@ def client(fake: FakeSlack) -> WebClient:
 
 @pytest.fixture
 def flow(store: SessionStore, client: WebClient) -> AssessmentFlow:
-    return AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client)
+    return assessment_flow(store, CATALOG, "mlops", client)
 
 
 @pytest.fixture
@@ -736,7 +744,7 @@ def test_a_click_after_the_bank_changed_offers_start_over_which_begins_the_new_v
     answer_best(flow, fake, team_id, dm, 1)
     message = latest(fake, dm)
     before = stored(store, alice)
-    updated = AssessmentFlow(store=store, catalog=changed_catalog(), default_bank="mlops", client=client)
+    updated = assessment_flow(store, changed_catalog(), "mlops", client)
 
     press(updated, team_id, dm, message, best(message), respond)
 
@@ -785,7 +793,7 @@ def test_resume_and_cancel_after_the_bank_changed_offer_start_over(
     start(flow, team_id)
     before = stored(store, alice)
     calls_before = len(fake.calls)
-    updated = AssessmentFlow(store=store, catalog=changed_catalog(), default_bank="mlops", client=client)
+    updated = assessment_flow(store, changed_catalog(), "mlops", client)
 
     getattr(updated, command)(team_id, USER, respond)
 
@@ -801,7 +809,7 @@ def test_resume_and_cancel_after_the_bank_changed_offer_start_over(
 
 def unreachable_flow(client: WebClient) -> AssessmentFlow:
     store = SessionStore(connect("redis://127.0.0.1:1/0", timeout_seconds=0.2))
-    return AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client)
+    return assessment_flow(store, CATALOG, "mlops", client)
 
 
 def unreachable_click(flow: AssessmentFlow, team_id: str, dm: str, respond: Responses) -> None:
@@ -968,9 +976,7 @@ def test_two_racing_starts_over_a_finished_assessment_begin_one(
     finish_but_last(flow, fake, team_id, dm)
     answer_best(flow, fake, team_id, dm, 1)
     posted_before = len(fake.calls_to("chat.postMessage"))
-    racing = AssessmentFlow(
-        store=store, catalog=CATALOG, default_bank="mlops", client=StartsInStep(fake, threading.Barrier(2))
-    )
+    racing = assessment_flow(store, CATALOG, "mlops", StartsInStep(fake, threading.Barrier(2)))
     replies = [Responses(), Responses()]
     threads = [
         threading.Thread(target=racing.start, args=(team_id, USER, ORIGIN, None, reply)) for reply in replies
@@ -1017,7 +1023,7 @@ def test_a_double_click_on_start_over_starts_over_once(
 def test_slack_unreachable_after_retries_on_a_click_is_said_truthfully(
     store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, dm: str, team_id: str
 ) -> None:
-    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    flow = assessment_flow(store, CATALOG, "mlops", retrying_client(fake))
     start(flow, team_id)
     first = latest(fake, dm)
     fake.drop_connection_next("chat.update", times=CONNECTION_RETRIES + 1)
@@ -1045,7 +1051,7 @@ def test_a_bank_whose_questions_break_slacks_limits_starts_nothing_and_says_it_i
     *first, last = PULSE.questions
     crowded = last.model_copy(update={"options": list(last.options) * 4})
     bank = PULSE.model_copy(update={"questions": [*first, crowded]})
-    flow = AssessmentFlow(store=store, catalog=BankCatalog([bank]), default_bank="pulse", client=client)
+    flow = assessment_flow(store, BankCatalog([bank]), "pulse", client)
 
     flow.start(team_id, USER, ORIGIN, None, respond)
 
@@ -1057,9 +1063,24 @@ def test_a_bank_whose_questions_break_slacks_limits_starts_nothing_and_says_it_i
     assert fake.calls_to("chat.postMessage") == []
 
 
-def test_a_report_over_slacks_limits_is_said_to_be_saved(
-    flow: AssessmentFlow,
+def post_it_again(
+    flow: AssessmentFlow, delivery: ReportDelivery, team_id: str, dm: str, fake: FakeSlack
+) -> Responses:
+    """Press *Post it again* on the latest note in the DM that a report could not be posted."""
+    note = latest(fake, dm)
+    (button,) = [b for b in buttons_of(note) if b.label == "Post it again"]
+    clicked = Responses()
+    click = BlockAction.of(body_for(team_id, USER, dm, note["ts"]), action_for(button))
+    delivery.repost(click, clicked, flow.reports)
+    assert clicked.only_text() == (
+        "I'm posting your report again; I'll tell you here when it's in, or if it fails again."
+    )
+    return clicked
+
+
+def test_a_report_over_slacks_limits_is_told_to_its_author_and_post_it_again_posts_it(
     fake: FakeSlack,
+    client: WebClient,
     store: SessionStore,
     alice: Respondent,
     respond: Responses,
@@ -1067,22 +1088,35 @@ def test_a_report_over_slacks_limits_is_said_to_be_saved(
     team_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    flow, _, delivery = wired_flows(store, CATALOG, "mlops", client)
     last = finish_but_last(flow, fake, team_id, dm)
     monkeypatch.setattr(blocks, "MAX_BLOCKS", 3)
 
     press(flow, team_id, dm, last, best(last), respond)
 
-    text = respond.only_text()
-    assert text.startswith(
-        ":warning: Your assessment is complete and its result is saved, but I couldn't show the report"
+    assert respond.sent == []
+    on_its_way, note = fake.messages(dm)[-2:]
+    assert on_its_way["ts"] == last["ts"] and on_its_way["text"] == REPORT_ON_ITS_WAY
+    assert note["text"] == (
+        ":warning: I couldn't post your MLOps maturity report in Slack: it breaks one of Slack's message "
+        "limits, a bug on our side that has been logged. It is saved: *Post it again* tries once more."
     )
-    assert "a bug on our side" in text
     assert phase(stored(store, alice)) == Phase.COMPLETE
     assert len(store.history(alice)) == 1
 
+    monkeypatch.undo()
+    post_it_again(flow, delivery, team_id, dm, fake)
+
+    report = next(m for m in fake.messages(dm) if m["ts"] == last["ts"])
+    assert report["text"].startswith("MLOps maturity report")
+    assert len(fake.messages(ORIGIN)) == 2, "the summary and its details"
+    assert latest(fake, dm)["text"] == (
+        f":white_check_mark: The report I couldn't post earlier is now in <#{ORIGIN}>."
+    )
+
 
 @pytest.mark.parametrize("failure", ["refused", "unreachable"])
-def test_a_report_in_the_dm_whose_channel_copy_fails_says_exactly_that(
+def test_a_report_in_the_dm_whose_channel_copy_fails_is_told_and_post_it_again_posts_the_copy(
     store: SessionStore,
     fake: FakeSlack,
     alice: Respondent,
@@ -1091,7 +1125,7 @@ def test_a_report_in_the_dm_whose_channel_copy_fails_says_exactly_that(
     team_id: str,
     failure: str,
 ) -> None:
-    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    flow, _, delivery = wired_flows(store, CATALOG, "mlops", retrying_client(fake))
     last = finish_but_last(flow, fake, team_id, dm)
     if failure == "refused":
         fake.fail_next("chat.postMessage", "internal_error")
@@ -1100,14 +1134,22 @@ def test_a_report_in_the_dm_whose_channel_copy_fails_says_exactly_that(
 
     press(flow, team_id, dm, last, best(last), respond)
 
+    assert respond.sent == []
     reason = "Slack refused it (`internal_error`)" if failure == "refused" else "Slack could not be reached"
-    assert respond.only_text() == (
-        f":warning: Your report is in our DM and saved, but I couldn't post it in <#{ORIGIN}>: {reason}. "
-        "It is not in the channel; share it from the DM if you like."
+    report, note = fake.messages(dm)[-2:]
+    assert report["ts"] == last["ts"] and "MLOps maturity report" in report["text"]
+    assert note["text"] == (
+        f":warning: I couldn't post your MLOps maturity report in <#{ORIGIN}>: {reason}. It is saved: "
+        "*Post it again* tries once more."
     )
-    assert "MLOps maturity report" in latest(fake, dm)["text"]
     assert fake.messages(ORIGIN) == []
     assert phase(stored(store, alice)) == Phase.COMPLETE
+
+    post_it_again(flow, delivery, team_id, dm, fake)
+
+    summary, details = fake.messages(ORIGIN)
+    assert details["thread_ts"] == summary["ts"]
+    assert [m["ts"] for m in fake.messages(dm)].count(last["ts"]) == 1, "the DM's copy is not posted twice"
 
 
 def test_the_cancel_button_with_slack_down_says_the_cancel_happened(
@@ -1137,7 +1179,7 @@ def test_the_cancel_button_with_slack_down_says_the_cancel_happened(
 def test_slack_unreachable_at_start_is_said_truthfully(
     store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, team_id: str, method: str
 ) -> None:
-    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    flow = assessment_flow(store, CATALOG, "mlops", retrying_client(fake))
     fake.drop_connection_next(method, times=CONNECTION_RETRIES + 1)
 
     flow.start(team_id, USER, ORIGIN, None, respond)
@@ -1173,12 +1215,10 @@ def test_losing_every_race_is_reported_as_busy_not_as_redis_down(
     store: SessionStore, fake: FakeSlack, alice: Respondent, respond: Responses, dm: str, team_id: str
 ) -> None:
     client = WebClient(token="xoxb-t", base_url=fake.base_url)
-    start(AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client), team_id)
+    start(assessment_flow(store, CATALOG, "mlops", client), team_id)
     first = latest(fake, dm)
     before = stored(store, alice)
-    contended = AssessmentFlow(
-        store=ContendedStore(store.redis), catalog=CATALOG, default_bank="mlops", client=client
-    )
+    contended = assessment_flow(ContendedStore(store.redis), CATALOG, "mlops", client)
 
     press(contended, team_id, dm, first, option(first, 1), respond)
 
@@ -1199,7 +1239,7 @@ def test_resume_that_cannot_reach_the_dm_says_so(
     failure: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    flow = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=retrying_client(fake))
+    flow = assessment_flow(store, CATALOG, "mlops", retrying_client(fake))
     start(flow, team_id)
     before = stored(store, alice)
     if failure == "refused":

@@ -11,13 +11,13 @@ import pytest
 import redis
 from slack_sdk import WebClient
 
-from bot.slack.assessment import AssessmentFlow
 from bot.slack.history_flow import HistoryFlow
 from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
 from playground.fakeslack import FakeSlack
 from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.slack.test_assessment_flow import CATALOG, Responses, answer_buttons, best, latest, press, start
+from tests.slack.wiring import assessment_flow
 
 
 class CountingConnection(redis.Connection):
@@ -55,7 +55,7 @@ def test_an_answer_takes_at_most_two_round_trips_and_the_last_reads_the_history_
     with FakeSlack() as fake:
         client = WebClient(token="xoxb-t", base_url=fake.base_url)
         history = HistoryFlow(HistoryStore(counting_store.redis), counting_store, CATALOG, client)
-        flow = AssessmentFlow(counting_store, CATALOG, "pulse", client, companion=history)
+        flow = assessment_flow(counting_store, CATALOG, "pulse", client, companion=history)
         history.assessment = flow
         start(flow, team_id)
         dm = fake.dm_channel_id("U0ALICE")

@@ -14,21 +14,20 @@ from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
 from bot.slack import modal_views, subcommands
-from bot.slack.assessment import AssessmentFlow
 from bot.slack.blocks import BlockLimitError
 from bot.slack.modal_views import SCHEDULE_SETUP_CALLBACK, TEAM_SETUP_CALLBACK
 from bot.slack.modals import SHORTCUT_NAME, ModalFlow, shortcut_started_text
 from bot.slack.payloads import Shortcut, SlashCommand, ViewSubmission
 from bot.slack.schedule import IN_A_DM as SCHEDULE_IN_A_DM
 from bot.slack.schedule import ScheduleFlow
-from bot.slack.team import NOT_IN_CHANNEL, TeamFlow
+from bot.slack.team import NOT_IN_CHANNEL
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
-from bot.store.team_runs import TeamRunStore
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.signing import shortcut_payload, slash_command_fields, view_submission_payload
 from playground.fakeslack.workspace import buttons_of, view_state
 from tests.conftest import workspace_state
+from tests.slack.wiring import wired_flows
 
 CATALOG = BankCatalog.from_directory()
 PERSON = "U0SETUP"
@@ -58,9 +57,7 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def modals(store: SessionStore, fake: FakeSlack, team_id: str) -> Iterator[ModalFlow]:
     client = WebClient(token="xoxb-t", base_url=fake.base_url)
-    assessments = AssessmentFlow(store=store, catalog=CATALOG, default_bank="mlops", client=client)
-    team = TeamFlow(TeamRunStore(store.redis), store, CATALOG, assessments, client, "mlops")
-    assessments.run_hook = team
+    assessments, team, _ = wired_flows(store, CATALOG, "mlops", client)
     schedules = ScheduleFlow(ScheduleStore(store.redis), CATALOG, assessments, client)
     yield ModalFlow(assessments, team, schedules, client)
     team.stop()

@@ -14,7 +14,6 @@ from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import from_timestamp
-from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.schedule_blocks import START_FROM_REMINDER_ACTION, StartButton
@@ -22,6 +21,7 @@ from bot.store.schedules import MAX_SCHEDULES_PER_CHANNEL, ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button
+from tests.slack.wiring import assessment_flow
 
 CATALOG = BankCatalog.from_directory()
 CREATOR = "U0CREATOR"
@@ -60,7 +60,7 @@ def fake() -> Iterator[FakeSlack]:
 @pytest.fixture
 def flow(redis_client: redis.Redis, fake: FakeSlack) -> ScheduleFlow:
     client = WebClient(token="xoxb-t", base_url=fake.base_url)
-    assessments = AssessmentFlow(SessionStore(redis_client), CATALOG, "mlops", client)
+    assessments = assessment_flow(SessionStore(redis_client), CATALOG, "mlops", client)
     return ScheduleFlow(ScheduleStore(redis_client), CATALOG, assessments, client, clock=NOW.timestamp)
 
 

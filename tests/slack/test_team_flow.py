@@ -15,19 +15,18 @@ from slack_sdk import WebClient
 
 from bot.engine.catalog import BankCatalog
 from bot.engine.overview import length
-from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.team import TeamFlow
 from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
 from bot.slack.values import ANSWER_ACTION_PATTERN, QuestionButton
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
-from bot.store.team_runs import TeamRunStore
 from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
 from tests.conftest import workspace_state
 from tests.slack.test_assessment_flow import action_for, body_for
+from tests.slack.wiring import wired_flows
 
 CATALOG = BankCatalog.from_directory()
 PULSE = CATALOG.by_id("pulse")
@@ -83,18 +82,7 @@ def clock() -> Clock:
 def team(store: SessionStore, fake: FakeSlack, clock: Clock, team_id: str) -> Iterator[TeamFlow]:
     """Depends on `team_id`, so that its scheduled count updates stop before the workspace's keys go."""
     client = WebClient(token="xoxb-t", base_url=fake.base_url)
-    assessments = AssessmentFlow(store=store, catalog=CATALOG, default_bank="pulse", client=client)
-    flow = TeamFlow(
-        TeamRunStore(store.redis),
-        store,
-        CATALOG,
-        assessments,
-        client,
-        "pulse",
-        refresh_seconds=WINDOW,
-        clock=clock,
-    )
-    assessments.run_hook = flow
+    _, flow, _ = wired_flows(store, CATALOG, "pulse", client, refresh_seconds=WINDOW, clock=clock)
     yield flow
     flow.stop()
 

@@ -60,7 +60,7 @@ def flows_on(fake: FakeSlack, client: fakeredis.FakeRedis, queue: RecordingQueue
         min_respondents=3,
         team_runs_per_user=3,
         schedules_per_user=3,
-        deliveries=queue,
+        worker=queue,
     )
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.slack.deliveries import REPOST_ACTION, ReportDelivery, WorkerQueue
+from bot.slack.delivery.run import REPOST_ACTION, ReportDelivery, ReportQueue
 from bot.slack.payloads import BlockAction
 
 
-def register(app: App, delivery: ReportDelivery, deliveries: WorkerQueue | None) -> None:
+def register(app: App, delivery: ReportDelivery, reports: ReportQueue) -> None:
     @app.action(REPOST_ACTION)
     def handle_repost(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        delivery.repost(BlockAction.of(body, action), respond, deliveries)
+        delivery.repost(BlockAction.of(body, action), respond, reports)

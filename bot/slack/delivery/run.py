@@ -1,10 +1,6 @@
-"""Report delivery, as the worker runs it: every report (personal, team, reminder-started) is retried until
-Slack accepts it, and when it finally cannot be posted its author is told, with a button that posts it
-again.
-
-The web process only stores the result with its pending delivery (bot/store/outbox.py) and hands the
-delivery to the queue (`WorkerQueue`); the worker calls `ReportDelivery.run` for it. Each step Slack
-accepted is recorded, so a retry resumes where the last try stopped.
+"""Running one report's delivery (`ReportDelivery.run`), and the queues that hand deliveries to it: the
+worker's, which retries a report until Slack accepts it, or `InProcessReports` in a process with no worker.
+When a report finally cannot be posted its author is told, with a button that posts it again.
 """
 
 from __future__ import annotations
@@ -35,12 +31,16 @@ REPOST_ACTION = "report_repost"
 CLAIM_SECONDS = 300
 
 
-class WorkerQueue(Protocol):
-    """Where the web process hands what follows a click or an event to the worker (bot/store/jobs.py's
-    JobQueue): a stored report's delivery, and the tasks the worker runs with the same flows
-    (bot/slack/app.py's `worker_tasks`)."""
+class ReportQueue(Protocol):
+    """Where a stored report's pending delivery is handed: the worker's queue, or `InProcessReports`."""
 
-    def deliver(self, ref: DeliveryRef) -> bool: ...
+    def deliver(self, ref: DeliveryRef) -> bool:
+        """Hand the delivery over; False when it was handed over already and is still waiting."""
+
+
+class WorkerQueue(ReportQueue, Protocol):
+    """The worker's queue (bot/store/jobs.py's JobQueue): report deliveries, and the tasks the worker
+    runs with the same flows (bot/slack/app.py's `worker_tasks`)."""
 
     def run_later(self, task: str, *args: str) -> None: ...
 
@@ -90,9 +90,10 @@ def parse_repost_value(value: str) -> DeliveryRef | None:
 
 
 def not_posted_message(ref: DeliveryRef, what: str, where: str, reason: str) -> blocks.Message:
+    # True of the worker, which tried again before this, and of a process with no worker, which did not.
     text = (
-        f":warning: I couldn't post {what} in {where}: {reason}. I kept trying, and Slack still did not "
-        "accept it. It is saved: *Post it again* tries once more."
+        f":warning: I couldn't post {what} in {where}: {reason}. "
+        "It is saved: *Post it again* tries once more."
     )
     return blocks.text_with_button(text, "Post it again", REPOST_ACTION, repost_value(ref))
 
@@ -145,9 +146,9 @@ class ReportDelivery:
         except SLACK_FAILURES as error:
             log.warning("could not say that a report was posted after all: %s", why_undelivered(error))
 
-    def repost(self, click: BlockAction, respond: Respond, deliveries: WorkerQueue | None) -> None:
-        """*Post it again*, by the report's author: the delivery is pending again and goes to the worker
-        (or is tried here, without one)."""
+    def repost(self, click: BlockAction, respond: Respond, reports: ReportQueue) -> None:
+        """*Post it again*, by the report's author: the delivery is pending again and handed to `reports`.
+        Once it is pending, the worker's sweep delivers it should the hand-over fail."""
         ref = parse_repost_value(click.value or "")
         try:
             delivery = self.outbox.get(ref) if ref is not None else None
@@ -165,18 +166,39 @@ class ReportDelivery:
             return
         try:
             self.outbox.reopen(ref)
-            if deliveries is not None:
-                deliveries.deliver(ref)
         except STORE_ERRORS as error:
             say(respond, store_trouble_text(error))
             return
-        if deliveries is not None:
-            say(
-                respond,
-                "I'm posting your report again; I'll tell you here when it's in, or if it fails again.",
-            )
-            return
+        say(respond, "I'm posting your report again; I'll tell you here when it's in, or if it fails again.")
+        hand_over(reports, ref)
+
+
+def hand_over(reports: ReportQueue, ref: DeliveryRef) -> None:
+    """Give a pending delivery to `reports`. It stays pending in the outbox whatever happens here, so a
+    failed hand-over is only logged: the worker's sweep enqueues it again."""
+    try:
+        reports.deliver(ref)
+    except STORE_ERRORS as error:
+        log.warning("could not hand a %s report to the worker (its sweep will): %s", ref.kind, error)
+
+
+class InProcessReports:
+    """The report queue of a process with no worker (`serve --memory`, the playground): each delivery runs
+    at once, on the thread that stored it (a click's, after its acknowledgement), in one attempt. A report
+    Slack does not accept is told to its author as the worker tells it, with *Post it again*."""
+
+    def __init__(self) -> None:
+        self._delivery: ReportDelivery | None = None
+
+    def bind(self, delivery: ReportDelivery) -> None:
+        """The delivery to run; the flows that hand reports here are built before it (bot/slack/app.py)."""
+        self._delivery = delivery
+
+    def deliver(self, ref: DeliveryRef) -> bool:
+        if self._delivery is None:
+            raise RuntimeError("InProcessReports.deliver before bind()")
         try:
-            self.run(ref, last_attempt=True)
+            log.info("%s report: %s", ref.kind, self._delivery.run(ref, last_attempt=True))
         except RETRIED as error:
-            log.warning("a re-posted report failed again: %s", error)
+            log.warning("a %s report was not posted: %s", ref.kind, error)
+        return True

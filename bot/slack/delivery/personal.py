@@ -1,0 +1,183 @@
+"""A personal report's delivery: the whole report in the DM (in place of the last question), its summary
+in the channel the assessment was started from with the details in its thread, then the chart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.engine.answers import Answer, decode_answer
+from bot.engine.bank import QuestionBank
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.engine.scoring import Report, score
+from bot.slack import blocks
+from bot.slack.delivery.run import Steps, Undeliverable
+from bot.slack.replies import CHANNEL_REFUSALS, SLACK_FAILURES, slack_error_code, why_undelivered
+from bot.slack.values import SessionButton
+from bot.store.outbox import Delivery
+from bot.store.sessions import Respondent, SessionRecord, SessionStore
+from bot.usecases.personal import left_out
+
+# The channel step of a delivery when the channel refused the bot: the person was told how to invite it.
+REFUSED = "refused"
+
+
+def not_invited_note(origin: str, code: str | None) -> str:
+    return (
+        f":information_source: I couldn't post your report in <#{origin}> ({code}). "
+        "To get reports there, invite me: type `/invite @MLOps Compass` in that channel. "
+        "Your report above is saved."
+    )
+
+
+def left_out_offer(
+    bank: QuestionBank, answers: Mapping[str, Answer], owner: str, result_id: str | None
+) -> blocks.LeftOutOffer | None:
+    """The report's button for the questions it left out, for its owner's copy; None when there is no
+    result to start from, or nothing left out."""
+    if result_id is None:
+        return None
+    found = left_out(bank, answers)
+    if not found.questions:
+        return None
+    value = SessionButton(u=owner, i=result_id).encode()
+    return blocks.LeftOutOffer(found.questions, found.outcomes, value)
+
+
+class ReportCompanion(Protocol):
+    """What goes with a finished report: `annotate` adds to the message before it is posted, `after_report`
+    follows it where it landed (a chart). Neither may stop the report: they handle their own failures."""
+
+    def annotate(self, record: SessionRecord, messages: Sequence[blocks.Message]) -> list[blocks.Message]: ...
+
+    def after_report(self, record: SessionRecord, report: Report, channel: str, ts: str) -> None: ...
+
+
+class RunFollowUp(Protocol):
+    """What a team run does once a member's report is delivered (bot/slack/team.py)."""
+
+    def response_delivered(self, respondent: Respondent, counted: bool, replaced: bool, dm: str) -> None:
+        """Tell the member what their answers did, from what the finishing transaction recorded."""
+
+
+class PersonalReports:
+    def __init__(
+        self,
+        store: SessionStore,
+        catalog: BankCatalog,
+        client: WebClient,
+        companion: ReportCompanion | None = None,
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.client = client
+        self.companion = companion
+        self.run_follow_up: RunFollowUp | None = None
+
+    def deliver(self, delivery: Delivery, steps: Steps) -> str:
+        """Post the stored result's report where it belongs; returns where people see it. Raises
+        Undeliverable (to be retried) when Slack does not accept it."""
+        ref = delivery.ref
+        result = self.store.result(ref.team_id, ref.delivery_id)
+        if result is None:
+            return "nowhere: the result was deleted"
+        respondent = result.respondent
+        owner = respondent.user_id
+        try:
+            bank = self.catalog.by_id(result.bank_id)
+        except UnknownBank:
+            return "nowhere: its question bank is no longer offered"
+        answers = {qid: decode_answer(answer) for qid, answer in result.answers.items()}
+        report = score(bank, answers)
+        session = self.store.get(respondent)
+        shown_in = session if session is not None and session.result_id == result.result_id else None
+        record = SessionRecord(
+            respondent=respondent,
+            conversation={},
+            origin_channel=result.origin_channel,
+            dm_channel=shown_in.dm_channel if shown_in else None,
+            message_ts=shown_in.message_ts if shown_in else None,
+            result_id=result.result_id,
+        )
+        offer = left_out_offer(bank, answers, owner, result.result_id)
+        whole = blocks.report_message(report, owner, offer)
+        summary = blocks.report_summary_message(report, owner)
+        if self.companion is not None:
+            # One read of the history gives both copies what changed since last time.
+            whole, summary = self.companion.annotate(record, [whole, summary])
+        try:
+            dm_channel, dm_ts = self._in_dm(record, whole, steps)
+        except SLACK_FAILURES as error:
+            raise Undeliverable("our DM", why_undelivered(error)) from error
+        record.dm_channel = dm_channel
+        where, channel, ts = "our DM", dm_channel, dm_ts
+        origin = result.origin_channel
+        if origin and origin != dm_channel:
+            details = blocks.report_details_message(report, owner)
+            posted = self._in_channel(origin, summary, details, dm_channel, steps)
+            if posted is not None:
+                where, channel, ts = f"<#{origin}>", origin, posted
+        if self.companion is not None and steps.get("chart") is None:
+            self.companion.after_report(record, report, channel, ts)
+            steps.record("chart", "done")
+        if delivery.prepared is not None and self.run_follow_up is not None and steps.get("run") is None:
+            outcome = json.loads(delivery.prepared)
+            self.run_follow_up.response_delivered(
+                respondent, outcome["counted"], outcome["replaced"], dm_channel
+            )
+            steps.record("run", "done")
+        return where
+
+    def _in_dm(self, record: SessionRecord, whole: blocks.Message, steps: Steps) -> tuple[str, str]:
+        done = steps.get("dm")
+        if done is not None:
+            channel, _, ts = done.partition(" ")
+            return channel, ts
+        channel = (
+            record.dm_channel
+            or self.client.conversations_open(users=record.respondent.user_id)["channel"]["id"]
+        )
+        if record.message_ts is not None:
+            self.client.chat_update(channel=channel, ts=record.message_ts, **whole.as_kwargs())
+            ts = record.message_ts
+        else:
+            ts = str(self.client.chat_postMessage(channel=channel, **whole.as_kwargs())["ts"])
+        steps.record("dm", f"{channel} {ts}")
+        return channel, ts
+
+    def _in_channel(
+        self,
+        origin: str,
+        summary: blocks.Message,
+        details: blocks.Message,
+        dm_channel: str,
+        steps: Steps,
+    ) -> str | None:
+        """The summary in the channel and its details in the thread; the summary's ts, or None when the
+        channel refuses the bot (the person is told how to invite it, and that is final)."""
+        try:
+            ts = steps.get("channel")
+            if ts is None:
+                try:
+                    ts = str(self.client.chat_postMessage(channel=origin, **summary.as_kwargs())["ts"])
+                except SlackApiError as error:
+                    code = slack_error_code(error)
+                    if code not in CHANNEL_REFUSALS:
+                        raise
+                    self.client.chat_postMessage(
+                        channel=dm_channel, **blocks.text_message(not_invited_note(origin, code)).as_kwargs()
+                    )
+                    ts = REFUSED
+                steps.record("channel", ts)
+            if ts == REFUSED:
+                return None
+            if steps.get("details") is None:
+                self.client.chat_postMessage(channel=origin, thread_ts=ts, **details.as_kwargs())
+                steps.record("details", "done")
+        except SLACK_FAILURES as error:
+            raise Undeliverable(f"<#{origin}>", why_undelivered(error)) from error
+        return ts
