@@ -335,6 +335,8 @@ def test_redis_restarted_empty_tells_the_person_and_offers_a_fresh_start(
             server.stop()
             server.start()
             assert redis.Redis.from_url(server.url).dbsize() == 0
+            # The app has seen Redis come back (its health check's ping), as a person's next click would.
+            assert app.health() == 200
             _, reaction = click_and_wait(user, question, answer_buttons(question)[1])
             assert reaction.method == "response_url"
             said = reaction.params["text"]
