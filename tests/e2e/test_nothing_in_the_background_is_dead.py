@@ -2,11 +2,13 @@
 runs is written by something a person does in Slack, not only by the tests of its consumer.
 
 The app runs as in the other end-to-end modules (`serve` and `worker` against the fake Slack), on a Redis
-server of this module's own, and the clock ticks at the moment the schedule made here comes due. While
+server of this module's own; the clock's tick runs here, its time set to the first run of the schedule
+made through the app (as the playground's schedule demo does), since the clock reads the time itself. While
 people go through the app (an assessment to its report, the Home tab, an export, a team run and its
-nudge, a schedule), Redis MONITOR on that server records each write to a clock index and each job
-enqueued; what must have a producer is read from the code: keys.CLOCK_INDEXES, the worker's job functions
-named in bot/store/jobs.py, and the tasks `worker_tasks` runs.
+nudge, a schedule), Redis MONITOR on that server records each index member's first addition (the clock
+moving a member it leased produces nothing) and each job enqueued. What must have a producer is read
+from the code: keys.CLOCK_INDEXES, the worker's job functions named in bot/store/jobs.py, and the tasks
+`worker_tasks` runs.
 """
 
 from __future__ import annotations
