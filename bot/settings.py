@@ -249,7 +249,7 @@ MANIFEST_BOT_SCOPES = (
 )
 
 
-class OAuthSettings(_FromEnvironment):
+class DistributionSettings(_FromEnvironment):
     """Distributing the app to many workspaces by OAuth (docs/operations.md, "Distributing the app
     (OAuth)"): on when both the client id and its secret are set, and then the installations' tokens are
     encrypted with SLACK_INSTALLATION_KEYS, which must be set too."""

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
-from bot.settings import MANIFEST_BOT_SCOPES, OAuthSettings, SettingsError, read_settings
+from bot.settings import MANIFEST_BOT_SCOPES, DistributionSettings, SettingsError, read_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 OAUTH_VARIABLES = (
@@ -33,12 +33,12 @@ def error_of(monkeypatch: pytest.MonkeyPatch, **environment: str) -> str:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as raised:
-        read_settings(OAuthSettings)
+        read_settings(DistributionSettings)
     return str(raised.value)
 
 
 def test_oauth_is_off_by_default_and_asks_for_the_manifests_bot_scopes() -> None:
-    settings = read_settings(OAuthSettings)
+    settings = read_settings(DistributionSettings)
     assert settings.oauth_enabled is False
     assert settings.installation_keys == ()
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
@@ -53,7 +53,7 @@ def test_oauth_is_on_with_the_client_id_secret_and_keys_the_first_of_which_encry
     monkeypatch.setenv("SLACK_INSTALLATION_KEYS", f" {KEY_B} ,{KEY_A}")
     monkeypatch.setenv("SLACK_SCOPES", "commands, chat:write")
     monkeypatch.setenv("SLACK_REDIRECT_URI", "https://compass.example.com/slack/oauth_redirect")
-    settings = read_settings(OAuthSettings)
+    settings = read_settings(DistributionSettings)
     assert settings.oauth_enabled is True
     assert settings.installation_keys == (KEY_B, KEY_A)
     assert settings.slack_scopes == ("commands", "chat:write")
@@ -110,6 +110,6 @@ def test_a_malformed_installation_key_is_named_by_position_and_not_repeated(
 def test_empty_values_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in OAUTH_VARIABLES:
         monkeypatch.setenv(name, "")
-    settings = read_settings(OAuthSettings)
+    settings = read_settings(DistributionSettings)
     assert settings.oauth_enabled is False
     assert settings.slack_scopes == MANIFEST_BOT_SCOPES
