@@ -14,12 +14,13 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails, PydanticUndefined
+from pydantic_core import ErrorDetails, PydanticCustomError, PydanticUndefined
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR
+from bot.store.cipher import token_cipher
 
 SLACK_API_URL = "https://slack.com/api/"
 DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
@@ -231,6 +232,120 @@ class ClockSettings(SlackProcessSettings):
         int,
         Field(ge=1, le=10_000, description="Schedules claimed, and reminders posted, per step of a tick"),
     ] = 100
+
+
+# The bot scopes manifest.yml asks for, in its order: what an OAuth install asks for unless SLACK_SCOPES
+# says otherwise (tests/test_oauth_settings.py holds the two together).
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "files:write",
+    "channels:read",
+    "groups:read",
+    "users:read",
+    "channels:history",
+    "groups:history",
+)
+
+
+class DistributionSettings(_FromEnvironment):
+    """Distributing the app to many workspaces by OAuth (docs/operations.md, "Distributing the app
+    (OAuth)"): on when both the client id and its secret are set, and then the installations' tokens are
+    encrypted with SLACK_INSTALLATION_KEYS, which must be set too."""
+
+    slack_client_id: Annotated[
+        str | None,
+        Field(description="The app's client id (Basic Information); with the secret, turns OAuth on"),
+    ] = None
+    slack_client_secret: Annotated[
+        SecretStr | None,
+        Field(validate_default=True, description="The app's client secret, set with `SLACK_CLIENT_ID`"),
+    ] = None
+    slack_scopes: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:-]*$")], ...],
+        NoDecode,
+        Field(description="Bot scopes an install asks for, comma-separated; unset, those of manifest.yml"),
+    ] = MANIFEST_BOT_SCOPES
+    slack_redirect_uri: Annotated[
+        str | None,
+        Field(description="Where Slack sends the installer back (`https://…/slack/oauth_redirect`)"),
+    ] = None
+    slack_installation_keys: Annotated[
+        SecretStr | None,
+        Field(
+            validate_default=True,
+            description="Fernet keys encrypting installations' tokens, comma-separated: the first encrypts, "
+            "all decrypt; required with OAuth",
+        ),
+    ] = None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def installation_keys(self) -> tuple[str, ...]:
+        """The Fernet keys, the one that encrypts first; empty when none are set."""
+        if self.slack_installation_keys is None:
+            return ()
+        return tuple(key.strip() for key in self.slack_installation_keys.get_secret_value().split(","))
+
+    @field_validator(
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_redirect_uri",
+        "slack_installation_keys",
+        mode="before",
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _both_or_neither(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        client_id = info.data.get("slack_client_id")
+        if client_id is not None and value is None:
+            raise PydanticCustomError("oauth", "required when SLACK_CLIENT_ID is set")
+        if client_id is None and value is not None and "slack_client_id" in info.data:
+            raise PydanticCustomError("oauth", "set without SLACK_CLIENT_ID: set both for OAuth, or neither")
+        return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            scopes = tuple(scope.strip() for scope in value.split(",") if scope.strip())
+            return scopes or MANIFEST_BOT_SCOPES
+        return value
+
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("slack_installation_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if (
+                info.data.get("slack_client_id") is not None
+                and info.data.get("slack_client_secret") is not None
+            ):
+                raise PydanticCustomError(
+                    "oauth",
+                    "required when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: one or more Fernet keys, "
+                    "comma-separated",
+                )
+            return value
+        try:
+            token_cipher(value.get_secret_value().split(","))
+        except ValueError as error:
+            raise PydanticCustomError("oauth", str(error)) from None
+        return value
 
 
 # Which settings each command reads: the settings table's "Read by" column. The playground reads

@@ -44,6 +44,16 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:outbox            reports "T:K:ID" not yet delivered, scored by when (sorted set)
     mlops-compass:clock-heartbeats          each clock process "host:pid", by its last tick (sorted set)
 
+The app's installations, when it is distributed by OAuth (bot/store/installations.py); tokens are
+encrypted in each record. A workspace's own installation is kept under its team id, an org-wide one
+(an Enterprise Grid install across the whole org) under the enterprise id E, with the same layout:
+
+    mlops-compass:{T}:installation:bot      the bot of T's latest installation: its token (JSON)
+    mlops-compass:{T}:installation:user:U   U's latest installation in T: U's token, the bot's (JSON)
+    mlops-compass:{T}:installation:users    who installed in T, scored by when (sorted set)
+    mlops-compass:{E}:org-installation:…    the same three for the installation across enterprise E
+    mlops-compass:oauth-state:S             an OAuth state issued for one install (expires in minutes)
+
 Every key builder below declares its bound (``@bounded``): how the key expires, is trimmed, or is deleted.
 History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KEEP results, trimmed in the
 transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
@@ -254,6 +264,40 @@ def channel_history(team_id: str, channel_id: str) -> str:
 @bounded("expires", "in an hour")
 def handled_event(team_id: str, event_id: str) -> str:
     return f"{_workspace(team_id)}:event:{event_id}"
+
+
+def _installation(owner_id: str, org_wide: bool) -> str:
+    """An installation's keys: a workspace's under its team id, an org-wide one under the enterprise's."""
+    return f"{_workspace(owner_id)}:{'org-installation' if org_wide else 'installation'}"
+
+
+_UNINSTALLED = "when the app is uninstalled there or the token revoked (app_uninstalled, tokens_revoked)"
+
+
+@bounded("deleted", _UNINSTALLED)
+def installation_bot(owner_id: str, *, org_wide: bool = False) -> str:
+    return f"{_installation(owner_id, org_wide)}:bot"
+
+
+@bounded("deleted", _UNINSTALLED + "; one per person who installed the app")
+def installation_user(owner_id: str, user_id: str, *, org_wide: bool = False) -> str:
+    return f"{_installation(owner_id, org_wide)}:user:{user_id}"
+
+
+@bounded("deleted", _UNINSTALLED + "; a member leaves with its installation_user")
+def installation_users(owner_id: str, *, org_wide: bool = False) -> str:
+    return f"{_installation(owner_id, org_wide)}:users"
+
+
+@bounded("expires", "OAUTH_STATE_SECONDS after it is issued; deleted when used (bot/store/installations.py)")
+def oauth_state(state: str) -> str:
+    return f"{PREFIX}:oauth-state:{state}"
+
+
+@_helper
+def installation_patterns() -> list[str]:
+    """Glob patterns (SCAN MATCH) of every workspace's and every enterprise's installation keys."""
+    return [f"{PREFIX}:{{*}}:installation:*", f"{PREFIX}:{{*}}:org-installation:*"]
 
 
 @_helper

@@ -34,6 +34,7 @@ def test_a_helper_is_no_key_builder_in_disguise() -> None:
         "personal_data_patterns",
         "personal_memberships",
         "workspace_pattern",
+        "installation_patterns",
     } == keys.HELPERS
 
 
