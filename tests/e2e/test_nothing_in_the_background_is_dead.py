@@ -83,7 +83,7 @@ def task_names() -> list[str]:
         min_respondents=1,
         team_runs_per_user=1,
         schedules_per_user=1,
-        deliveries=None,
+        worker=None,
     )
     return sorted(worker_tasks(flows))
 
