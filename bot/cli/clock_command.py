@@ -1,6 +1,8 @@
-"""`mlops-compass clock`: reads its settings, connects, and runs the clock (`bot.cli.clock`) until SIGTERM.
+"""`mlops-compass clock`: reads its settings, connects, and runs the clock (`bot.usecases.clock`) until
+SIGTERM.
 
-Kept apart from `bot.cli.clock` so that the CLI starts without importing the Slack and Redis clients.
+The clock's modules are imported when the command runs, so that the CLI starts without importing the
+Slack and Redis clients.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ import logging
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import redis
+
+    from bot.engine.catalog import BankCatalog
+    from bot.settings import ClockSettings
+    from bot.usecases.clock import Clock
 
 log = logging.getLogger("bot.clock")
 
@@ -26,9 +35,28 @@ def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
-    from bot.cli.clock import Clock, ClockConfig
     from bot.cli.startup import start_slack_process
     from bot.settings import ClockSettings
+
+    started = start_slack_process(ClockSettings)
+    clock = build_clock(started.settings, started.redis, started.catalog)
+    settings = started.settings
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the current delivery", signum)
+        clock.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("clock started: a tick every %ss", settings.clock_tick_seconds)
+    clock.run(settings.clock_tick_seconds)
+    log.info("clock stopped")
+    return 0
+
+
+def build_clock(settings: ClockSettings, client: redis.Redis, catalog: BankCatalog) -> Clock:
+    """The clock as this command runs it: its reminders, its looks in on unfinished assessments, and its
+    periodic jobs (closing overdue team runs, the heartbeat)."""
     from bot.slack.app import flows_for
     from bot.slack.reminders import ReminderSlack, clock_client
     from bot.store.history import HistoryLimits
@@ -36,9 +64,8 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
     from bot.store.sessions import SessionStore
+    from bot.usecases.clock import Clock, ClockConfig
 
-    started = start_slack_process(ClockSettings)
-    settings, client, catalog = started.settings, started.redis, started.catalog
     slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
     sessions = SessionStore(
         client, history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days)
@@ -52,26 +79,15 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
         client=slack_client,
         deliveries=JobQueue(client, settings.delivery_retry_seconds),
     ).team
-    clock = Clock(
+    return Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),
-        slack=ReminderSlack(slack_client, catalog),
+        chat=ReminderSlack(slack_client, catalog),
         catalog=catalog,
         team_runs=teams,
         jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
         config=ClockConfig(batch=settings.clock_batch),
     )
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after the current delivery", signum)
-        clock.stop.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("clock started: a tick every %ss", settings.clock_tick_seconds)
-    clock.run(settings.clock_tick_seconds)
-    log.info("clock stopped")
-    return 0
 
 
 def _heartbeat(client: Any) -> Callable[[float], None]:
