@@ -188,11 +188,12 @@ class Settings(SlackProcessSettings):
     slack_app_token: Annotated[str | None, _APP_TOKEN] = None
     port: Annotated[int, Field(ge=1, le=65535, description="HTTP port")] = 3000
     session_ttl_days: Annotated[
-        int,
+        float,
         Field(
-            ge=1,
+            ge=0.0001,
             le=365,
-            description="An abandoned assessment expires after this many days without activity",
+            description="An abandoned assessment expires after this many days without activity; "
+            "0.5 is 12 hours",
         ),
     ] = 14
     web_concurrency: Annotated[

@@ -48,7 +48,7 @@ SOCKET_MODE_PING_SECONDS = 2.0
 def session_store(settings: Settings, client: redis.Redis) -> SessionStore:
     return SessionStore(
         client,
-        session_ttl_seconds=settings.session_ttl_days * 24 * 3600,
+        session_ttl_seconds=round(settings.session_ttl_days * 24 * 3600),
         history_limits=HistoryLimits.of(settings.history_keep, settings.history_retention_days),
     )
 
