@@ -662,6 +662,19 @@ def test_a_team_run_member_who_left_is_reminded_once_with_resume_for_that_run(
     assert SessionButton.decode(resume.value) == SessionButton(u="U0MEMBER", r=run.run_id)
 
 
+def test_a_person_who_asked_to_be_forgotten_gets_no_note_about_their_deleted_assessment(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store = SessionStore(redis_client)
+    with time_machine.travel(START):
+        start_session(store, team_id, "U0FORGET", open_dm(fake, "U0FORGET"))
+        HistoryStore(redis_client).forget_person(team_id, "U0FORGET")
+    with time_machine.travel(START + timedelta(days=2)):
+        report = clock.tick()
+    assert (report.reminded, report.expired) == (0, 0)
+    assert dms_to(fake, "U0FORGET") == []
+
+
 def test_a_team_run_members_answers_that_expired_while_the_run_is_open_get_one_note(
     fake: FakeSlack, team_id: str
 ) -> None:
