@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 
 import redis
 
-from bot.cli.clock import Clock, ClockConfig
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import as_timestamp, parse_request
 from bot.slack.reminders import ReminderSlack, clock_client
 from bot.store import keys
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
+from bot.usecases.clock import Clock, ClockConfig
 from playground.fakeslack import FakeSlack
 
 CHUNK = 5000
@@ -84,7 +84,7 @@ def main() -> None:
                 return Clock(
                     schedules=ScheduleStore(client),
                     watch=SessionWatch(client),
-                    slack=ReminderSlack(clock_client("xoxb-bench", fake.base_url), catalog),
+                    chat=ReminderSlack(clock_client("xoxb-bench", fake.base_url), catalog),
                     catalog=catalog,
                     config=ClockConfig(batch=batch),
                 )

@@ -138,11 +138,12 @@ class SlackProcessSettings(BankSettings, StoreSettings):
         ),
     ] = 3
     session_ttl_days: Annotated[
-        int,
+        float,
         Field(
-            ge=1,
+            ge=0.0001,
             le=365,
-            description="An abandoned assessment expires after this many days without activity",
+            description="An abandoned assessment expires after this many days without activity; "
+            "0.5 is 12 hours",
         ),
     ] = 14
     delivery_retry_seconds: Annotated[

@@ -19,13 +19,13 @@ from fakeredis import TcpFakeServer
 from rich.console import Console
 from rich.panel import Panel
 
-from bot.cli.clock import Clock
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import from_timestamp, local_time_text
 from bot.slack.reminders import ReminderSlack, clock_client
 from bot.slack.schedule_blocks import START_FROM_REMINDER_ACTION
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleStore
+from bot.usecases.clock import Clock
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppProcess, app_process
 from playground.fakeslack.workspace import HttpTransport, SlackUser
@@ -130,7 +130,7 @@ def run_schedule_demo(console: Console, banks_dir: Path, channel: str) -> int:
         clock = Clock(
             schedules=schedules,
             watch=SessionWatch(client),
-            slack=ReminderSlack(clock_client("xoxb-playground", fake.base_url), catalog),
+            chat=ReminderSlack(clock_client("xoxb-playground", fake.base_url), catalog),
             catalog=catalog,
             now=lambda: fast_forward,
         )

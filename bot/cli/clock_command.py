@@ -1,6 +1,8 @@
-"""`mlops-compass clock`: reads its settings, connects, and runs the clock (`bot.cli.clock`) until SIGTERM.
+"""`mlops-compass clock`: reads its settings, connects, and runs the clock (`bot.usecases.clock`) until
+SIGTERM.
 
-Kept apart from `bot.cli.clock` so that the CLI starts without importing the Slack and Redis clients.
+The clock's modules are imported when the command runs, so that the CLI starts without importing the
+Slack and Redis clients.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ import logging
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.cli.startup import Started
+    from bot.settings import ClockSettings
+    from bot.usecases.clock import Clock
 
 log = logging.getLogger("bot.clock")
 
@@ -26,28 +33,12 @@ def add_clock_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
-    from bot.cli.clock import Clock, ClockConfig
     from bot.cli.startup import start_slack_process
     from bot.settings import ClockSettings
-    from bot.slack.reminders import ReminderSlack, clock_client
-    from bot.store.nudges import SessionWatch
-    from bot.store.schedules import ScheduleStore
 
     started = start_slack_process(ClockSettings)
-    settings, client, catalog = started.settings, started.redis, started.catalog
-    slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
-    # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
-    # the same flows, the channel's history and the worker's deliveries included.
-    teams = started.flows(slack_client).team
-    clock = Clock(
-        schedules=ScheduleStore(client),
-        watch=SessionWatch(client),
-        slack=ReminderSlack(slack_client, catalog),
-        catalog=catalog,
-        team_runs=teams,
-        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
-        config=ClockConfig(batch=settings.clock_batch),
-    )
+    clock = build_clock(started)
+    settings = started.settings
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping after the current delivery", signum)
@@ -59,6 +50,30 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
     clock.run(settings.clock_tick_seconds)
     log.info("clock stopped")
     return 0
+
+
+def build_clock(started: Started[ClockSettings]) -> Clock:
+    """The clock as this command runs it, from the start-up kit: its reminders, its looks in on
+    unfinished assessments, and its periodic jobs (closing overdue team runs, the heartbeat)."""
+    from bot.slack.reminders import ReminderSlack, clock_client
+    from bot.store.nudges import SessionWatch
+    from bot.store.schedules import ScheduleStore
+    from bot.usecases.clock import Clock, ClockConfig
+
+    settings, client, catalog = started.settings, started.redis, started.catalog
+    slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
+    # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
+    # the same flows, the channel's history and the worker's deliveries included.
+    teams = started.flows(slack_client).team
+    return Clock(
+        schedules=ScheduleStore(client),
+        watch=SessionWatch(client),
+        chat=ReminderSlack(slack_client, catalog),
+        catalog=catalog,
+        team_runs=teams,
+        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
+        config=ClockConfig(batch=settings.clock_batch),
+    )
 
 
 def _heartbeat(client: Any) -> Callable[[float], None]:

@@ -97,7 +97,7 @@ class Started(Generic[ProcessSettingsT]):
 def session_store(settings: SlackProcessSettings, client: redis.Redis) -> SessionStore:
     return SessionStore(
         client,
-        session_ttl_seconds=settings.session_ttl_days * DAY_SECONDS,
+        session_ttl_seconds=round(settings.session_ttl_days * DAY_SECONDS),
         history_limits=history_limits(settings),
     )
 

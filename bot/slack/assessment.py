@@ -405,7 +405,7 @@ class AssessmentFlow:
             say(respond, "That button belongs to someone else's assessment.")
             return
         if not start_over:
-            self.resume(team_id, clicker, respond)
+            self.resume(team_id, clicker, respond, run_id=button.r)
             return
         self._start_from(click, button, respond)
 

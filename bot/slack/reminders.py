@@ -1,4 +1,5 @@
-"""What the clock says in Slack, and what Slack's answers mean for it.
+"""What the clock says in Slack, and what Slack's answers mean for it: the clock's ``ReminderPoster``
+(bot/usecases/posting.py) over Slack's Web API.
 
 The clock's Web API client retries nothing by itself: a rate limit is answered with the schedule's own
 back-off (``Retry-After``), and a post whose answer never came may have reached the channel, so the
@@ -8,8 +9,7 @@ clock looks for it (by its message metadata) before posting it again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -18,7 +18,34 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import schedule_blocks
 from bot.slack.blocks import Message
 from bot.store.schedules import PauseReason, ScheduleRecord
-from bot.store.sessions import ResultRecord
+from bot.store.sessions import Respondent, ResultRecord
+from bot.store.team_runs import RunRecord
+from bot.usecases.posting import (
+    AlreadyOpen,
+    ChannelGone,
+    HistoryUnreadable,
+    MaybePosted,
+    NotPosted,
+    Outcome,
+    Posted,
+    RateLimited,
+    TeamRunOpener,
+)
+
+# The outcomes are the clock's; the team flow answers its `open_run` with them from here.
+__all__ = [
+    "AlreadyOpen",
+    "ChannelGone",
+    "MaybePosted",
+    "NotPosted",
+    "Outcome",
+    "Posted",
+    "RateLimited",
+    "ReminderSlack",
+    "TeamRunOpener",
+    "clock_client",
+    "outcome_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,51 +54,6 @@ DEFAULT_RETRY_AFTER = 30.0
 HISTORY_PAGE = 200
 # How far before an attempt began to look for its message: clocks of the two sides may disagree a little.
 HISTORY_SLACK_SECONDS = 120
-
-
-@dataclass(frozen=True)
-class Posted:
-    message_ts: str | None
-
-
-@dataclass(frozen=True)
-class AlreadyOpen:
-    """A team schedule found a team run already open in the channel: that run is this period's."""
-
-
-@dataclass(frozen=True)
-class ChannelGone:
-    reason: PauseReason
-
-
-@dataclass(frozen=True)
-class RateLimited:
-    retry_after: float
-
-
-@dataclass(frozen=True)
-class NotPosted:
-    """Slack answered with an error: the message is not in the channel."""
-
-    error: str
-
-
-@dataclass(frozen=True)
-class MaybePosted:
-    """No answer came (a timeout, a dropped connection): the message may or may not be in the channel."""
-
-    error: str
-
-
-Outcome = Posted | AlreadyOpen | ChannelGone | RateLimited | NotPosted | MaybePosted
-
-
-class TeamRunOpener(Protocol):
-    """Opens a team run in a channel for a `team` schedule, as `/mlops-compass team` would, started by
-    the schedule's creator: posts the run's message and answers with one of the outcomes above
-    (`Posted` with the run message's ts, `AlreadyOpen` when the channel has an open run)."""
-
-    def open_run(self, team_id: str, channel_id: str, starter_id: str, bank_id: str) -> Outcome: ...
 
 
 def outcome_of(error: SlackApiError) -> Outcome:
@@ -114,17 +96,20 @@ class ReminderSlack:
         return self._post(record.channel_id, message, metadata=schedule_blocks.reminder_metadata(record, run))
 
     def find_reminder(self, record: ScheduleRecord, run: int, since: float) -> str | None:
-        """The ts of this run's reminder if it is in the channel; None if not. Raises SlackClientError
+        """The ts of this run's reminder if it is in the channel; None if not. Raises HistoryUnreadable
         when the channel's history cannot be read."""
         cursor = None
         while True:
-            page = self.client.conversations_history(
-                channel=record.channel_id,
-                oldest=f"{since - HISTORY_SLACK_SECONDS:.6f}",
-                include_all_metadata=True,
-                limit=HISTORY_PAGE,
-                cursor=cursor,
-            )
+            try:
+                page = self.client.conversations_history(
+                    channel=record.channel_id,
+                    oldest=f"{since - HISTORY_SLACK_SECONDS:.6f}",
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    cursor=cursor,
+                )
+            except (SlackClientError, OSError) as error:
+                raise HistoryUnreadable(str(error)) from error
             for message in page.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
@@ -141,11 +126,23 @@ class ReminderSlack:
     def tell_creator_paused(self, record: ScheduleRecord, reason: PauseReason) -> Outcome:
         return self._post(record.creator_id, schedule_blocks.paused_message(record, reason))
 
-    def remind_unfinished(self, user_id: str, dm_channel: str | None, progress: str) -> Outcome:
-        return self._post(dm_channel or user_id, schedule_blocks.unfinished_message(user_id, progress))
+    def remind_unfinished(
+        self, respondent: Respondent, dm_channel: str | None, progress: str, run: RunRecord | None
+    ) -> Outcome:
+        user_id = respondent.user_id
+        if run is None:
+            message = schedule_blocks.unfinished_message(user_id, progress)
+        else:
+            message = schedule_blocks.unfinished_in_run_message(user_id, progress, run.run_id, run.channel_id)
+        return self._post(dm_channel or user_id, message)
 
-    def note_expired(self, user_id: str, dm_channel: str | None) -> Outcome:
-        return self._post(dm_channel or user_id, schedule_blocks.expired_message())
+    def note_expired(self, respondent: Respondent, run: RunRecord | None) -> Outcome:
+        message = (
+            schedule_blocks.expired_message()
+            if run is None
+            else schedule_blocks.expired_in_run_message(run.channel_id)
+        )
+        return self._post(respondent.user_id, message)
 
     def _post(self, channel: str, message: Message, metadata: dict[str, object] | None = None) -> Outcome:
         try:

@@ -170,25 +170,43 @@ def unfinished_message(user_id: str, progress: str) -> Message:
         f"You started an MLOps assessment and {escape(progress)}, then it went quiet for a day. Pick up "
         "where you left off?"
     )
+    return _resume_message("You have an unfinished MLOps assessment.", text, SessionButton(u=user_id))
+
+
+def unfinished_in_run_message(user_id: str, progress: str, run_id: str, run_channel: str) -> Message:
+    """A team run member's answers went quiet while the run is open: Resume sends their current question
+    in that run again."""
+    text = (
+        f"You took part in the team run in <#{run_channel}> and {escape(progress)}, then it went quiet for a "
+        "day. Your answers count for the team once you finish, while the run is open. Pick up where you "
+        "left off?"
+    )
+    button = SessionButton(u=user_id, r=run_id)
+    return _resume_message("You have unfinished answers in a team run.", text, button)
+
+
+def _resume_message(heading: str, text: str, button: SessionButton) -> Message:
     blocks: list[Block] = [
         SectionBlock(text=_mrkdwn(text), block_id="unfinished"),
         ActionsBlock(
             elements=[
-                ButtonElement(
-                    text="Resume",
-                    action_id=RESUME_ACTION,
-                    value=SessionButton(u=user_id).encode(),
-                    style="primary",
-                )
+                ButtonElement(text="Resume", action_id=RESUME_ACTION, value=button.encode(), style="primary")
             ],
             block_id="resume",
         ),
     ]
-    return _render("You have an unfinished MLOps assessment.", blocks)
+    return _render(heading, blocks)
 
 
 def expired_message() -> Message:
     return text_message(
         "Your unfinished MLOps assessment has expired after a long silence, so its answers are gone. "
         f"Type `{COMMAND}` whenever you want to start a new one."
+    )
+
+
+def expired_in_run_message(run_channel: str) -> Message:
+    return text_message(
+        f"Your unfinished answers in the team run in <#{run_channel}> have expired after a long silence, "
+        "so they are gone. The run is still open: *Take part* on its message starts afresh."
     )

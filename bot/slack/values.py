@@ -67,3 +67,4 @@ class SessionButton(_Value):
     s: Token | None = None  # the session that Start over replaces, so a second click replaces nothing
     m: Literal["full"] | None = None  # start a full run: every question
     i: Token | None = None  # the result whose answers the new run starts from (asks what it left out)
+    r: Token | None = None  # Resume: the team run whose answers to resume (the clock's reminder)

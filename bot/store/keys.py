@@ -22,7 +22,9 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:channel:C:schedules   ids of channel C's schedules, scored by creation time (sorted set)
     mlops-compass:{T}:channel:C:results     personal result ids reported in channel C, by finish (sorted set)
     mlops-compass:{T}:channel:C:paced       held for a second after the clock posts in channel C (expires)
-    mlops-compass:{T}:session:user:U:notes  which clock notes U's personal sessions got (hash; expires)
+    mlops-compass:{T}:session:user:U:notes  which clock notes U's personal sessions got, and which one the
+                                            clock watches (hash; expires)
+    mlops-compass:{T}:session:run:R:user:U:notes  the same for U's answers in team run R (hash; expires)
     mlops-compass:{T}:user:U:runs           the open team runs U started, by deadline (sorted set; capped)
     mlops-compass:{T}:user:U:schedules      the schedules U created, by creation (sorted set; capped)
     …:corrupt:TS                            a record that failed validation, set aside (expires)
@@ -34,7 +36,8 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:due               every active schedule "T:S", scored by its next run (sorted set)
     mlops-compass:{clock}:deliveries        reminders "T:S:RUN" to post, scored by the next try (sorted set)
     mlops-compass:{clock}:pending           each schedule's undelivered reminder: "T:S" -> "T:S:RUN" (hash)
-    mlops-compass:{clock}:sessions          personal sessions "T:U", by the clock's next look (sorted set)
+    mlops-compass:{clock}:sessions          sessions in progress, "T:U" (personal) or "T:U:R" (in team run
+                                            R), scored by the clock's next look (sorted set)
     mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
@@ -59,7 +62,8 @@ History is bounded (bot/store/history.py): a history keeps its newest HISTORY_KE
 transaction that adds one, and results expire HISTORY_RETENTION_DAYS after they finished.
 
 What `forget me` deletes for person U (``personal_data_patterns`` and ``personal_memberships``):
-    session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs
+    session:user:U, session:run:*:user:U    U's assessments in progress, personal and in team runs, and
+                                            the clock's notes on them (…:notes)
     history:user:U                          U's history, and every result:ID whose respondent is U
     run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
     user:U:runs, user:U:schedules           what counts against U's caps
@@ -180,9 +184,9 @@ def channel_paced(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:paced"
 
 
-@bounded("expires", "with the session")
-def session_notes(team_id: str, user_id: str) -> str:
-    return f"{session(team_id, user_id)}:notes"
+@bounded("expires", "NOTES_KEPT_SECONDS after its last write (bot/store/nudges.py); deleted by `forget me`")
+def session_notes(team_id: str, user_id: str, run_id: str | None = None) -> str:
+    return f"{session(team_id, user_id, run_id)}:notes"
 
 
 @bounded("trimmed", "at most TEAM_RUNS_PER_USER open runs; closed and overdue ones trimmed on open")
@@ -216,7 +220,9 @@ GLOBAL_BOUNDS: dict[str, str] = {
     DUE_SCHEDULES: "one member per active schedule",
     DELIVERIES: "one member per active schedule's undelivered reminder",
     PENDING_DELIVERIES: "one field per active schedule",
-    WATCHED_SESSIONS: "one member per session in progress; a session that expired is dropped when looked at",
+    WATCHED_SESSIONS: "one member per session in progress (a person's own, and theirs in each team run they "
+    "took part in); it leaves in the transaction that finishes the session, and one that expired or whose "
+    "run closed leaves when the clock looks at it",
     OUTBOX: "one member per report not yet delivered or given up on; a delivery's retries end within "
     "DELIVERY_RETRY_SECONDS",
     RUN_DEADLINES: "one member per open run; a run that expired unclosed is dropped when its deadline comes",
@@ -244,6 +250,20 @@ def clock_member(team_id: str, item_id: str) -> str:
 def split_clock_member(member: str) -> tuple[str, str]:
     team_id, _, item_id = member.partition(":")
     return team_id, item_id
+
+
+@_helper
+def watched_session(team_id: str, user_id: str, run_id: str | None = None) -> str:
+    """A member of WATCHED_SESSIONS: the workspace and the person, then the team run for a run member's
+    session (ids of Slack users and of runs hold no colon)."""
+    return clock_member(team_id, user_id if run_id is None else f"{user_id}:{run_id}")
+
+
+@_helper
+def split_watched_session(member: str) -> tuple[str, str, str | None]:
+    team_id, item_id = split_clock_member(member)
+    user_id, _, run_id = item_id.partition(":")
+    return team_id, user_id, run_id or None
 
 
 @bounded("expires", "a while after it is delivered or given up on (bot/store/outbox.py); pending until then")
@@ -316,7 +336,9 @@ def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
     workspace = _workspace(team_id)
     return [
         session(team_id, user_id),
+        session_notes(team_id, user_id),
         f"{workspace}:session:run:*:user:{user_id}",
+        f"{workspace}:session:run:*:user:{user_id}:notes",
         history(team_id, user_id),
         f"{workspace}:run:*:response:{user_id}",
         user_runs(team_id, user_id),

@@ -1,11 +1,14 @@
-"""Personal assessments left unfinished, as the clock looks in on them.
+"""Assessments left unfinished, as the clock looks in on them: a person's own, and their answers in a
+team run.
 
-`SessionStore.create` puts each new personal session on ``{clock}:sessions``, scored by when the clock
-first looks (a day after it starts). A clock leases due members (a ``LeaseQueue``, so two clocks never
-look at one person at once), reads the session, and sends its one reminder or its one expiry note, or
-nothing, then looks again later or stops watching.
+Every write of a session puts it on ``{clock}:sessions`` in the same transaction, scored by when the
+clock next looks (a day after that change), and names it in the person's notes hash as the session being
+watched; the write that finishes it takes it off (``bot.store.sessions.queue_watch``). A clock leases due
+members (a ``LeaseQueue``, so two clocks never look at one session at once), reads the session, and sends
+its one reminder or its one expiry note, or nothing, then looks again later or stops watching. A change
+made while a clock holds the lease moves the next look itself, and the clock's later word is refused.
 
-The notes hash (``{T}:session:user:U:notes``) remembers the session being watched and which session got
+The notes hash (``…:session:…:user:U:notes``) remembers the session being watched and which session got
 which note. A note is marked with HSETNX *before* it is sent: it is never sent twice, and a clock that
 dies between marking and sending loses that one note.
 """
@@ -13,38 +16,36 @@ dies between marking and sending loses that one note.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 
 from bot.store import keys
 from bot.store.corrupt import CorruptRecord, parse_or_set_aside
 from bot.store.schedules import LeaseQueue, _text, _unavailable
-from bot.store.sessions import Respondent, SessionRecord
+from bot.store.sessions import (
+    NOTES_KEPT_SECONDS,
+    WATCHING,
+    WATCHING_SINCE,
+    Respondent,
+    SessionRecord,
+)
+from bot.store.team_runs import RunRecord, parse_run
+from bot.store.transactions import TooManyConcurrentChanges, optimistic, watch_and_read
 
 Note = Literal["reminded", "expired"]
-# The notes outlive the session they are about by this much, then expire.
-NOTES_KEPT_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
 class Watched:
     member: str
-    team_id: str
-    user_id: str
+    respondent: Respondent
     token: float
 
     @property
-    def respondent(self) -> Respondent:
-        return Respondent(team_id=self.team_id, user_id=self.user_id)
-
-
-@dataclass(frozen=True)
-class Watching:
-    """What the clock last saw of the person's unfinished session."""
-
-    session_id: str
-    started_at: float
+    def notes_key(self) -> str:
+        respondent = self.respondent
+        return keys.session_notes(respondent.team_id, respondent.user_id, respondent.run_id)
 
 
 class SessionWatch:
@@ -56,16 +57,16 @@ class SessionWatch:
         members, token = self.queue.lease(now, lease_seconds, limit)
         watched = []
         for member in members:
-            team_id, user_id = keys.split_clock_member(member)
-            watched.append(Watched(member, team_id, user_id, token))
+            team_id, user_id, run_id = keys.split_watched_session(member)
+            respondent = Respondent(team_id=team_id, user_id=user_id, run_id=run_id)
+            watched.append(Watched(member, respondent, token))
         return watched
 
     def look_again(self, watched: Watched, at: float) -> bool:
+        """False when a change of the session moved the next look since the lease (it stands)."""
         return self.queue.retry(watched.member, watched.token, at)
 
     def stop_watching(self, watched: Watched) -> bool:
-        with _unavailable():
-            self.redis.hdel(keys.session_notes(watched.team_id, watched.user_id), "watching", "since")
         return self.queue.settle(watched.member, watched.token)
 
     def session(self, watched: Watched) -> tuple[SessionRecord | None, int]:
@@ -80,41 +81,52 @@ class SessionWatch:
         except CorruptRecord:
             return None, -2  # set aside: the clock sees no session, as after it expired
 
-    def watching(self, watched: Watched) -> Watching | None:
-        with _unavailable():
-            session_id, since = self.redis.hmget(
-                keys.session_notes(watched.team_id, watched.user_id), ["watching", "since"]
-            )
-        if session_id is None:
+    def team_run(self, watched: Watched) -> RunRecord | None:
+        """The team run a member's session belongs to; None when it is gone (or the session is personal)."""
+        respondent = watched.respondent
+        if respondent.run_id is None:
             return None
-        return Watching(_text(session_id), float(_text(since or b"0")))
-
-    def watch(self, watched: Watched, record: SessionRecord) -> None:
-        key = keys.session_notes(watched.team_id, watched.user_id)
-        with _unavailable(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"watching": record.session_id, "since": repr(record.started_at)})
-            pipe.expire(key, NOTES_KEPT_SECONDS)
-            pipe.execute()
+        with _unavailable():
+            return parse_run(self.redis.get(keys.run(respondent.team_id, respondent.run_id)))
 
     def mark(self, watched: Watched, session_id: str, note: Note) -> bool:
         """True for the one call that marks this note for this session (and so sends it)."""
-        key = keys.session_notes(watched.team_id, watched.user_id)
         with _unavailable(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, f"{note}:{session_id}", "1")
-            pipe.expire(key, NOTES_KEPT_SECONDS)
+            pipe.hsetnx(watched.notes_key, f"{note}:{session_id}", "1")
+            pipe.expire(watched.notes_key, NOTES_KEPT_SECONDS)
             first, _ = pipe.execute()
         return bool(first)
 
     def noted(self, watched: Watched, session_id: str, note: Note) -> bool:
         with _unavailable():
-            return bool(
-                self.redis.hexists(
-                    keys.session_notes(watched.team_id, watched.user_id), f"{note}:{session_id}"
-                )
-            )
+            return bool(self.redis.hexists(watched.notes_key, f"{note}:{session_id}"))
 
-    def finished_since(self, watched: Watched, since: float) -> bool:
-        """Whether the person finished a personal assessment at or after `since`."""
+    def mark_expired(self, watched: Watched) -> str | None:
+        """The id of the watched session that expired, marked as noted, for the one call that marks it
+        (and so sends the note); None when there is none to note. Atomic with every write of the session:
+        a session started meanwhile is watched afresh and gets no note, and one that finished is not
+        watched."""
+        session_key, notes_key = watched.respondent.session_key, watched.notes_key
+
+        def attempt(pipe: Any) -> str | None:
+            session, _ = watch_and_read(pipe, [session_key, notes_key])
+            if session is not None:
+                return None
+            session_id = pipe.hget(notes_key, WATCHING)
+            if session_id is None:
+                return None
+            note = f"expired:{_text(session_id)}"
+            if pipe.hexists(notes_key, note):
+                return None
+            pipe.multi()
+            pipe.hset(notes_key, note, "1")
+            pipe.hdel(notes_key, WATCHING, WATCHING_SINCE)
+            pipe.expire(notes_key, NOTES_KEPT_SECONDS)
+            return _text(session_id)
+
         with _unavailable():
-            newest = self.redis.zrevrange(watched.respondent.history_key, 0, 0, withscores=True)
-        return bool(newest) and float(newest[0][1]) >= since
+            return optimistic(
+                self.redis,
+                attempt,
+                gave_up=lambda: TooManyConcurrentChanges(f"gave up noting the expiry of {session_key}"),
+            )

@@ -16,7 +16,7 @@ Firing a schedule takes two steps, each atomic (a Lua script on the ``{clock}`` 
 
 Whether a reminder was posted is recorded in the schedule before its delivery is settled, and a delivery
 whose post may or may not have reached Slack is marked (``attempt``) before the post, so the next try can
-look for the message instead of posting it again (``bot.cli.clock``).
+look for the message instead of posting it again (``bot.usecases.clock``).
 """
 
 from __future__ import annotations
@@ -524,7 +524,7 @@ class ScheduleStore:
         paused, or this run (or a later one) is already in the channel."""
 
         def mutate(record: ScheduleRecord) -> ScheduleRecord | None:
-            if not _wanted(record, lease.run):
+            if not reminder_wanted(record, lease.run):
                 return None
             return record.model_copy(update={"attempt": Attempt(run=lease.run, started_at=self.clock())})
 
@@ -601,7 +601,9 @@ class ScheduleStore:
             )
 
 
-def _wanted(record: ScheduleRecord, run: int) -> bool:
+def reminder_wanted(record: ScheduleRecord, run: int) -> bool:
+    """Whether the reminder of `run` is still to be posted: the schedule is not paused, and neither that
+    run nor a later one was posted."""
     return record.paused is None and (record.last_run is None or record.last_run < run)
 
 

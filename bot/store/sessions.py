@@ -4,7 +4,9 @@ Every change is one atomic compare-and-set (WATCH the key, read, compute, MULTI/
 loses a race is recomputed from the fresh state, never dropped; a refused event raises before EXEC and so
 changes nothing. Finishing an assessment writes its result and history entry in the same transaction,
 which also trims the history to its bounds (bot/store/history.py), and, for a member of a team run, the
-run's aggregate too (``change_with``, ``Change.also``).
+run's aggregate too (``change_with``, ``Change.also``). Every write of a session keeps the clock's watch
+over it in the same transaction (``queue_watch``): however a session starts, resumes or ends, the clock
+knows when next to look in on it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Generic, TypeVar
 import redis
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.engine.conversation import FINISHED_PHASES
 from bot.store import corrupt, keys
 from bot.store.corrupt import CorruptRecord, parse_or_set_aside
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
@@ -30,8 +33,11 @@ from bot.store.transactions import (
 )
 
 DEFAULT_SESSION_TTL_SECONDS = 14 * 24 * 3600
-# The clock first looks in on a personal assessment this long after it starts (bot.cli.clock reminds).
+# The clock looks in on a session in progress this long after its last change (bot.usecases.clock
+# reminds its owner once it has been quiet that long).
 FIRST_LOOK_AFTER_SECONDS = 24 * 3600
+# The clock's notes on a person's sessions outlive the newest of them by this much, then expire.
+NOTES_KEPT_SECONDS = 30 * 24 * 3600
 
 T = TypeVar("T")
 
@@ -60,6 +66,11 @@ def _set_aside_when_unreadable(client: redis.Redis, key: str, kind: str) -> Iter
         corrupt.set_aside(client, key, unreadable.raw, kind, unreadable.error)
         raise CorruptRecord(key, kind) from None
 
+
+_FINISHED_PHASE_NAMES = frozenset(phase.value for phase in FINISHED_PHASES)
+# The fields of a session's notes hash naming the session the clock watches, and when it started.
+WATCHING = "watching"
+WATCHING_SINCE = "since"
 
 # The values of the keys `change_with` WATCHes beside a session, as Redis returned them.
 Watched = Mapping[str, bytes | str | None]
@@ -93,6 +104,11 @@ class SessionRecord(BaseModel):
     result_id: str | None = None
     started_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
+
+    @property
+    def in_progress(self) -> bool:
+        """Neither completed nor cancelled (the engine's FINISHED_PHASES)."""
+        return self.conversation.get("phase") not in _FINISHED_PHASE_NAMES
 
 
 class ResultRecord(BaseModel):
@@ -150,47 +166,21 @@ class SessionStore:
             raw = self.redis.get(respondent.session_key)
             return parse_or_set_aside(self.redis, respondent.session_key, raw, SessionRecord, "assessment")
 
-    def create(self, record: SessionRecord, replace: bool = False) -> bool:
-        """Store a new session; unless `replace`, only when the respondent has none (SET NX)."""
-        record.updated_at = time.time()
-        with _unavailable_on_connection_error():
-            stored = self.redis.set(
-                record.respondent.session_key,
-                record.model_dump_json(),
-                ex=self.session_ttl_seconds,
-                nx=not replace,
-            )
-            if stored:
-                self._watch(record)
-        return bool(stored)
-
-    def _watch(self, record: SessionRecord) -> None:
-        """Have the clock look in on a personal assessment a day after it starts (to remind its owner if
-        it went quiet). The clock's index is in another slot; a session it misses only goes without a
-        reminder."""
-        respondent = record.respondent
-        if respondent.run_id is None:
-            member = keys.clock_member(respondent.team_id, respondent.user_id)
-            self.redis.zadd(keys.WATCHED_SESSIONS, {member: record.updated_at + FIRST_LOOK_AFTER_SECONDS})
-
     def start(
         self, record: SessionRecord, may_replace: Callable[[SessionRecord], bool]
     ) -> SessionRecord | None:
         """Make `record` the respondent's session in one atomic step, unless they already have a session
         that `may_replace` says must stay. Returns None when `record` was stored, else the session that
         stayed. Of two starts racing to replace the same finished session, one wins and the other sees
-        the winner's session (and `may_replace` decides again)."""
+        the winner's session (and `may_replace` decides again). The clock watches the new session from
+        the same step (``queue_watch``)."""
 
         def mutate(current: SessionRecord | None) -> Change[SessionRecord | None]:
             if current is not None and not may_replace(current):
                 return Change(None, current)
             return Change(record, None)
 
-        stayed = self.change(record.respondent, mutate)
-        if stayed is None:
-            with _unavailable_on_connection_error():
-                self._watch(record)
-        return stayed
+        return self.change(record.respondent, mutate)
 
     def change(self, respondent: Respondent, mutate: Callable[[SessionRecord | None], Change[T]]) -> T:
         """Apply `mutate` to the current record atomically. `mutate` may run more than once when
@@ -222,6 +212,7 @@ class SessionStore:
             if change.record is not None:
                 change.record.updated_at = time.time()
                 pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
+                queue_watch(pipe, change.record)
             if change.result is not None and trim is not None:
                 self._keep_result(pipe, change.result, trim)
             if change.also is not None:
@@ -300,6 +291,22 @@ class SessionStore:
     def ttl(self, respondent: Respondent) -> int:
         with _unavailable_on_connection_error():
             return int(self.redis.ttl(respondent.session_key))
+
+
+def queue_watch(pipe: Any, record: SessionRecord) -> None:
+    """Keep the clock's watch over `record` (bot/store/nudges.py) in the transaction that writes it: a
+    session in progress is looked in on a day after this change, and the notes say which session that is;
+    a finished one is no longer watched."""
+    respondent = record.respondent
+    member = keys.watched_session(respondent.team_id, respondent.user_id, respondent.run_id)
+    notes = keys.session_notes(respondent.team_id, respondent.user_id, respondent.run_id)
+    if not record.in_progress:
+        pipe.zrem(keys.WATCHED_SESSIONS, member)
+        pipe.hdel(notes, WATCHING, WATCHING_SINCE)
+        return
+    pipe.zadd(keys.WATCHED_SESSIONS, {member: record.updated_at + FIRST_LOOK_AFTER_SECONDS})
+    pipe.hset(notes, mapping={WATCHING: record.session_id, WATCHING_SINCE: repr(record.started_at)})
+    pipe.expire(notes, NOTES_KEPT_SECONDS)
 
 
 def _one_line(error: Exception) -> str:

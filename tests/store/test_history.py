@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Conversation, Start, advance
 from bot.engine.history import DimensionSummary, ResultSummary
 from bot.engine.report_view import build_view
 from bot.engine.scoring import score
 from bot.store import keys
 from bot.store.history import HistoryLimits, HistoryStore, Scope, record_channel_result
 from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.usecases.personal import new_session
 from playground.demo import demo_answers
 
 BANK = BankCatalog.from_directory().get("mlops")
@@ -67,8 +67,8 @@ def test_finishing_an_assessment_trims_the_history_in_the_same_transaction(
     respondent = Respondent(team_id=team_id, user_id="U1")
     finished = []
     for _ in range(5):
-        state = advance(Conversation.new(BANK), Start(), BANK).state
-        sessions.create(SessionRecord(respondent=respondent, conversation=state.to_dict()), replace=True)
+        started, _ = new_session(respondent, BANK, None)
+        assert sessions.start(started, may_replace=lambda _: True) is None
         result = ResultRecord(
             respondent=respondent, bank_id="mlops", bank_version=BANK.version, answers={}, report=REPORT
         )
@@ -135,17 +135,12 @@ def test_forget_person_leaves_no_key_or_value_of_theirs(redis_client: redis.Redi
     store = HistoryStore(redis_client)
     now = time.time()
     me, other = "U0FORGET", "U0STAYS"
-    state = advance(Conversation.new(BANK), Start(), BANK).state.to_dict()
+    sessions = SessionStore(redis_client)
     for user in (me, other):
-        sessions = SessionStore(redis_client)
-        sessions.create(
-            SessionRecord(respondent=Respondent(team_id=team_id, user_id=user), conversation=state)
-        )
-        sessions.create(
-            SessionRecord(
-                respondent=Respondent(team_id=team_id, user_id=user, run_id="R1"), conversation=state
-            )
-        )
+        # A session of their own and one in a team run, each watched by the clock with its notes.
+        for run_id in (None, "R1"):
+            started, _ = new_session(Respondent(team_id=team_id, user_id=user, run_id=run_id), BANK, None)
+            assert sessions.start(started, may_replace=lambda _: False) is None
         store.keep(Scope.person(team_id, user), f"p-{user}", now, payload(f"p-{user}", now, user))
         # A member's own result in a team run, kept in the run's history.
         run_history = keys.history(team_id, user, run_id="R1")

@@ -29,6 +29,8 @@ def test_a_helper_is_no_key_builder_in_disguise() -> None:
     assert {
         "clock_member",
         "split_clock_member",
+        "watched_session",
+        "split_watched_session",
         "result_pattern",
         "history_pattern",
         "personal_data_patterns",

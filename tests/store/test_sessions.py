@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from bot.engine.conversation import (
 )
 from bot.store import keys
 from bot.store.history import HistoryLimits
+from bot.store.nudges import SessionWatch
 from bot.store.sessions import (
     FIRST_LOOK_AFTER_SECONDS,
     Change,
@@ -31,6 +33,7 @@ from bot.store.sessions import (
 )
 from bot.store.transactions import TooManyConcurrentChanges
 from bot.usecases.personal import new_session
+from tests.conftest import workspace_state
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -38,6 +41,13 @@ BANK = BankCatalog.from_directory().get("mlops")
 def started_record(respondent: Respondent) -> SessionRecord:
     """A fresh session, as every front end starts one."""
     record, _ = new_session(respondent, BANK, "C1")
+    return record
+
+
+def begin(store: SessionStore, respondent: Respondent) -> SessionRecord:
+    """Start a session as every front end does (`SessionStore.start`), where none is kept."""
+    record = started_record(respondent)
+    assert store.start(record, may_replace=lambda _: False) is None
     return record
 
 
@@ -72,30 +82,32 @@ def test_keys_carry_the_workspace_as_a_cluster_hash_tag(team_id: str) -> None:
     assert keys.session(team_id, "U1") != keys.session(team_id, "U1", run_id="R1")
 
 
-def test_create_refuses_a_second_session_unless_replacing(store: SessionStore, team_id: str) -> None:
+def test_start_keeps_a_session_it_may_not_replace_and_replaces_one_it_may(
+    store: SessionStore, team_id: str
+) -> None:
     respondent = Respondent(team_id=team_id, user_id="U1")
-    first = started_record(respondent)
-    assert store.create(first)
-    assert not store.create(started_record(respondent))
+    first = begin(store, respondent)
+    stayed = store.start(started_record(respondent), may_replace=lambda _: False)
+    assert stayed is not None and stayed.session_id == first.session_id
     assert stored(store, respondent).session_id == first.session_id
     second = started_record(respondent)
-    assert store.create(second, replace=True)
+    assert store.start(second, may_replace=lambda current: current.session_id == first.session_id) is None
     assert stored(store, respondent).session_id == second.session_id
 
 
 def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore, team_id: str) -> None:
     personal = Respondent(team_id=team_id, user_id="U1")
     in_run = Respondent(team_id=team_id, user_id="U1", run_id="R7")
-    store.create(started_record(personal))
+    begin(store, personal)
     assert store.get(in_run) is None
-    store.create(started_record(in_run))
+    begin(store, in_run)
     assert stored(store, in_run).respondent.run_id == "R7"
 
 
 def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team_id: str) -> None:
     store = SessionStore(redis_client, session_ttl_seconds=1000)
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
     redis_client.expire(respondent.session_key, 10)
     assert store.change(respondent, answer_current(respondent)) == Phase.ASK_Q
     state = Conversation.from_dict(stored(store, respondent).conversation)
@@ -105,7 +117,7 @@ def test_change_applies_and_refreshes_the_expiry(redis_client: redis.Redis, team
 
 def test_a_refused_change_writes_nothing(store: SessionStore, team_id: str) -> None:
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
     before = store.get(respondent)
 
     def refuse(record: SessionRecord | None) -> Change[None]:
@@ -118,7 +130,7 @@ def test_a_refused_change_writes_nothing(store: SessionStore, team_id: str) -> N
 
 def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team_id: str) -> None:
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
     first_question = BANK.questions[0].id
     outcomes: list[str] = []
 
@@ -146,7 +158,7 @@ def test_concurrent_answers_to_one_question_apply_once(store: SessionStore, team
 
 def test_racing_transitions_are_retried_not_dropped(store: SessionStore, team_id: str) -> None:
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
 
     def bump(record: SessionRecord | None) -> Change[None]:
         assert record is not None
@@ -227,7 +239,7 @@ def test_losing_every_race_is_not_reported_as_redis_down(
     redis_client: redis.Redis, store: SessionStore, team_id: str
 ) -> None:
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
 
     def overtaken(record: SessionRecord | None) -> Change[None]:
         # Another writer changes the session between this read and this write, every single time.
@@ -244,7 +256,7 @@ def test_losing_every_race_is_not_reported_as_redis_down(
 def test_finishing_keeps_the_result_until_its_retention_ends(redis_client: redis.Redis, team_id: str) -> None:
     store = SessionStore(redis_client, history_limits=HistoryLimits.of(keep=40, retention_days=30))
     respondent = Respondent(team_id=team_id, user_id="U1")
-    store.create(started_record(respondent))
+    begin(store, respondent)
     result = ResultRecord(
         respondent=respondent, bank_id="mlops", bank_version="1.0.0", answers={"a": 1}, report={"x": 1}
     )
@@ -270,23 +282,72 @@ def test_unreachable_redis_raises_store_unavailable_and_keeps_nothing_half_done(
     with pytest.raises(StoreUnavailable):
         store.change(respondent, answer_current(respondent))
     with pytest.raises(StoreUnavailable):
-        store.create(started_record(respondent))
+        store.start(started_record(respondent), may_replace=lambda _: True)
 
 
-def test_a_started_personal_assessment_is_watched_for_the_clock_and_a_run_members_is_not(
+def look_at(client: redis.Redis, respondent: Respondent) -> float | None:
+    """When the clock next looks in on the respondent's session (None: it is not watched)."""
+    member = keys.watched_session(respondent.team_id, respondent.user_id, respondent.run_id)
+    return client.zscore(keys.WATCHED_SESSIONS, member)
+
+
+def watching(client: redis.Redis, respondent: Respondent) -> str | None:
+    """The session the notes name as the one the clock watches."""
+    notes = keys.session_notes(respondent.team_id, respondent.user_id, respondent.run_id)
+    watched = client.hget(notes, "watching")
+    return watched.decode() if isinstance(watched, bytes) else watched
+
+
+def test_a_started_assessment_is_watched_in_the_step_that_stores_it_a_run_members_too(
     redis_client: redis.Redis, store: SessionStore, team_id: str
 ) -> None:
     person = Respondent(team_id=team_id, user_id="U1")
-    member = Respondent(team_id=team_id, user_id="U2", run_id="r1")
+    member = Respondent(team_id=team_id, user_id="U1", run_id="r1")
     for respondent in (person, member):
-        assert store.start(started_record(respondent), may_replace=lambda _: False) is None
-    started = stored(store, person)
-    # Looked in on a day after it started: the unfinished reminder's first chance.
-    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1")) == pytest.approx(
-        started.updated_at + FIRST_LOOK_AFTER_SECONDS, abs=5
-    )
-    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U2")) is None
-    # A start that leaves the session in place adds nothing.
-    redis_client.zrem(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1"))
+        begin(store, respondent)
+        started = stored(store, respondent)
+        # Looked in on a day after it started: the unfinished reminder's first chance.
+        assert look_at(redis_client, respondent) == pytest.approx(
+            started.updated_at + FIRST_LOOK_AFTER_SECONDS, abs=0.01
+        )
+        assert watching(redis_client, respondent) == started.session_id
+    assert keys.split_watched_session(keys.watched_session(team_id, "U1", "r1")) == (team_id, "U1", "r1")
+    assert keys.split_watched_session(keys.watched_session(team_id, "U1")) == (team_id, "U1", None)
+
+
+def test_a_start_that_leaves_the_session_in_place_leaves_its_watch_as_it_was(
+    redis_client: redis.Redis, store: SessionStore, team_id: str
+) -> None:
+    person = Respondent(team_id=team_id, user_id="U1")
+    first = begin(store, person)
+    before = workspace_state(redis_client, team_id)
     assert store.start(started_record(person), may_replace=lambda _: False) is not None
-    assert redis_client.zscore(keys.WATCHED_SESSIONS, keys.clock_member(team_id, "U1")) is None
+    assert workspace_state(redis_client, team_id) == before
+    assert watching(redis_client, person) == first.session_id
+
+
+def test_each_change_moves_the_look_to_a_day_after_it_and_finishing_ends_the_watch(
+    redis_client: redis.Redis, store: SessionStore, team_id: str
+) -> None:
+    person = Respondent(team_id=team_id, user_id="U1")
+    begin(store, person)
+    # A clock looking in on it holds its lease when the person answers: the answer moves the look to a
+    # day after it, and the clock's own choice of the next look, made before, is refused.
+    watch = SessionWatch(redis_client)
+    leased = watch.lease(time.time() + FIRST_LOOK_AFTER_SECONDS + 1, lease_seconds=300, limit=1000)
+    [item] = [item for item in leased if item.respondent == person]
+    store.change(person, answer_current(person))
+    answered = stored(store, person)
+    assert not watch.look_again(item, time.time() + 14 * 24 * 3600)
+    assert look_at(redis_client, person) == pytest.approx(
+        answered.updated_at + FIRST_LOOK_AFTER_SECONDS, abs=0.01
+    )
+
+    def cancel(record: SessionRecord | None) -> Change[None]:
+        assert record is not None
+        cancelled = advance(Conversation.from_dict(record.conversation), Cancel(), BANK).state
+        return Change(record.model_copy(update={"conversation": cancelled.to_dict()}), None)
+
+    store.change(person, cancel)
+    assert look_at(redis_client, person) is None
+    assert watching(redis_client, person) is None

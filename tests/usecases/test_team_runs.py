@@ -13,11 +13,10 @@ import redis
 
 from bot.engine.answers import Answer, DontKnow, OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Conversation, Phase
 from bot.engine.team import TeamAggregate, aggregate_of
 from bot.store import keys
 from bot.store.outbox import Outbox
-from bot.store.sessions import Respondent, SessionRecord, SessionStore
+from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
@@ -232,8 +231,8 @@ def test_take_part_knows_new_in_progress_retake_and_closed(
     finish(store, member(run, "U1"), uniform(1))
     again = take_part(runs, store, CATALOG, run, "U1", now)
     assert (again.in_progress, again.retake) == (False, True)
-    in_progress = Conversation(BANK.id, BANK.version, Phase.ASK_Q, position=1, answers={})
-    store.create(SessionRecord(respondent=member(run, "U2"), conversation=in_progress.to_dict()))
+    started, _ = personal.new_session(member(run, "U2"), BANK, None, personal.member_asking(BANK))
+    assert store.start(started, may_replace=lambda _: False) is None
     assert take_part(runs, store, CATALOG, run, "U2", now).in_progress
     with pytest.raises(RunClosed):
         take_part(runs, store, CATALOG, run, "U3", run.deadline + 1)

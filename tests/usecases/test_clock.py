@@ -13,23 +13,27 @@ import pytest
 import redis
 import time_machine
 
-from bot.cli.clock import Clock, ClockConfig
 from bot.engine.answers import Answer, OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.engine.conversation import Conversation
+from bot.engine.conversation import AnswerQuestion, Cancel, Conversation
 from bot.engine.schedule import as_timestamp, parse_request
 from bot.slack.app import build_flows
 from bot.slack.reminders import AlreadyOpen, ChannelGone, Outcome, Posted, ReminderSlack, clock_client
 from bot.slack.schedule_blocks import REMINDER_EVENT, START_FROM_REMINDER_ACTION, StartButton
 from bot.slack.team import TeamFlow
+from bot.slack.values import SessionButton
+from bot.store import keys
 from bot.store.history import HistoryStore, Scope
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import ScheduleRecord, ScheduleStore
 from bot.store.sessions import Respondent, ResultRecord, SessionRecord, SessionStore
+from bot.store.team_runs import RunRecord, TeamRunStore
 from bot.usecases import personal
-from bot.usecases.team_runs import RunResponses, open_run
+from bot.usecases.clock import Clock, ClockConfig
+from bot.usecases.team_runs import RunResponses, close_run, open_run, take_part
 from playground.fakeslack import FakeSlack, RecordedCall
 from playground.fakeslack.workspace import buttons_of
+from tests.conftest import real_redis
 
 CATALOG = BankCatalog.from_directory()
 CREATOR = "U0CREATOR"
@@ -51,7 +55,7 @@ def make_clock(
     return Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),
-        slack=ReminderSlack(clock_client("xoxb-clock", fake.base_url, timeout_seconds=timeout), CATALOG),
+        chat=ReminderSlack(clock_client("xoxb-clock", fake.base_url, timeout_seconds=timeout), CATALOG),
         catalog=CATALOG,
         team_runs=team_runs,
         config=ClockConfig(**config),
@@ -286,7 +290,7 @@ def test_a_clock_killed_after_posting_leaves_the_reminder_to_the_next_clock_whic
     redis_client: redis.Redis, fake: FakeSlack, team_id: str
 ) -> None:
     doomed = make_clock(redis_client, fake)
-    doomed.slack = DiesAfterPosting(doomed.slack.client, CATALOG)
+    doomed.chat = DiesAfterPosting(clock_client("xoxb-clock", fake.base_url), CATALOG)
     survivor = make_clock(redis_client, fake)
     schedule(doomed.schedules, team_id)
     with time_machine.travel(JANUARY_RUN), pytest.raises(SystemExit):
@@ -518,54 +522,191 @@ def test_a_corrupt_schedule_is_set_aside_and_the_clock_keeps_posting_the_others(
 # Unfinished assessments ---------------------------------------------------------------------------------
 
 
-def start_session(client: redis.Redis, team_id: str, user: str, dm: str) -> SessionRecord:
-    """A personal assessment started as every front end starts one."""
-    record, _ = personal.new_session(Respondent(team_id=team_id, user_id=user), CATALOG.get("mlops"), None)
+def start_session(
+    store: SessionStore, team_id: str, user: str, dm: str, run: RunRecord | None = None
+) -> SessionRecord:
+    """An assessment started as every front end starts one: a person's own, or (with `run`) their answers
+    in a team run after Take part."""
+    if run is None:
+        respondent, asking = Respondent(team_id=team_id, user_id=user), personal.PERSONAL
+    else:
+        participation = take_part(TeamRunStore(store.redis), store, CATALOG, run, user, time.time())
+        respondent, asking = participation.respondent, personal.member_asking(participation.bank)
+    record, _ = personal.new_session(respondent, CATALOG.get(run.bank_id if run else "mlops"), None, asking)
     record.dm_channel = dm
-    assert SessionStore(client).start(record, may_replace=lambda _: False) is None
+    assert store.start(record, may_replace=personal.is_finished) is None
     return record
 
 
+def open_dm(fake: FakeSlack, user: str) -> str:
+    """The person's DM with the app, opened as an assessment's start opens it."""
+    opened = clock_client("xoxb-app", fake.base_url).conversations_open(users=user)
+    return str(opened["channel"]["id"])
+
+
+def answer_current_question(store: SessionStore, record: SessionRecord) -> None:
+    """The person clicks the first option of the question on screen."""
+    stored = store.get(record.respondent)
+    assert stored is not None
+    conversation = Conversation.from_dict(stored.conversation)
+    question = conversation.current_question(CATALOG.get(conversation.bank_id))
+    assert question is not None
+    event = AnswerQuestion(question.id, OptionChoice(0))
+    personal.apply(store, CATALOG, record.respondent, record.session_id, event, run=RunResponses())
+
+
+def reminded_at(clock: Clock, when: datetime) -> int:
+    """How many the clock reminds in one tick at `when`."""
+    with time_machine.travel(when):
+        return clock.tick().reminded
+
+
+def wait_until_gone(client: redis.Redis, key: str, timeout: float = 30.0) -> None:
+    """Wait for Redis to expire `key` on its own."""
+    deadline = time.monotonic() + timeout
+    while client.exists(key):
+        assert time.monotonic() < deadline, f"{key} did not expire within {timeout}s"
+        time.sleep(0.05)
+
+
 def test_an_unfinished_assessment_gets_one_reminder_after_a_day_and_one_note_when_it_expires(
-    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+    fake: FakeSlack, team_id: str
 ) -> None:
-    dm = fake.dm_channel_id("U0SILENT")
-    fake.dm_channel_id("U0SILENT")
-    with time_machine.travel(START):
-        record = start_session(redis_client, team_id, "U0SILENT", dm)
-    with time_machine.travel(START + timedelta(hours=23)):
+    # The session expires as Redis expires it: a real server, and a time to live of seconds, waited out.
+    client = real_redis()
+    clock = make_clock(client, fake)
+    store = SessionStore(client, session_ttl_seconds=5)
+    started = time.time()
+    record = start_session(store, team_id, "U0SILENT", open_dm(fake, "U0SILENT"))
+    with time_machine.travel(started + 23 * 3600):
         assert clock.tick().reminded == 0
-    with time_machine.travel(START + timedelta(hours=24, seconds=1)):
+    with time_machine.travel(started + 24 * 3600 + 1):
         assert clock.tick().reminded == 1
         assert clock.tick().reminded == 0
-    [reminder] = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == dm]
+    [reminder] = dms_to(fake, "U0SILENT")
     # An adaptive run promises no total: how many were answered, and at most how many are left.
     said = personal.progress(CATALOG, Conversation.from_dict(record.conversation)).text
     assert said.startswith("answered 0 questions, at most ")
     assert f"You started an MLOps assessment and {said}, then it went quiet for a day." in text_of(reminder)
     [resume] = buttons_of(reminder.params)
-    assert resume.label == "Resume"
-    # The session expires (Redis drops it); the clock looks again after its time to live.
-    redis_client.delete(record.respondent.session_key)
-    with time_machine.travel(START + timedelta(days=30)):
+    assert resume.label == "Resume" and SessionButton.decode(resume.value) == SessionButton(u="U0SILENT")
+    wait_until_gone(client, record.respondent.session_key)
+    with time_machine.travel(started + 30 * 24 * 3600):
         assert clock.tick().expired == 1
         assert clock.tick().expired == 0
-    notes = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] in (dm, "U0SILENT")]
-    assert len(notes) == 2 and "has expired" in text_of(notes[1])
+    notes = dms_to(fake, "U0SILENT")
+    assert len(notes) == 2 and "has expired" in str(notes[1].params.get("text"))
 
 
-def test_a_finished_assessment_gets_no_reminder(
+def test_answering_after_the_reminder_and_going_quiet_again_brings_no_second_reminder(
     clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
 ) -> None:
+    store = SessionStore(redis_client)
     with time_machine.travel(START):
-        record = start_session(redis_client, team_id, "U0DONE", "D0DONE")
-    finished = record.model_copy(update={"conversation": {**record.conversation, "phase": "CANCELLED"}})
-    redis_client.set(record.respondent.session_key, finished.model_dump_json())
-    with time_machine.travel(START + timedelta(days=2)):
-        clock.tick()
+        record = start_session(store, team_id, "U0AGAIN", open_dm(fake, "U0AGAIN"))
+    assert reminded_at(clock, START + timedelta(hours=24, minutes=1)) == 1
+    with time_machine.travel(START + timedelta(hours=25)):
+        answer_current_question(store, record)
+    # A day after that answer the clock looks again: the session had its one reminder.
+    assert reminded_at(clock, START + timedelta(hours=49, minutes=1)) == 0
+    assert reminded_at(clock, START + timedelta(days=5)) == 0
+    assert len(dms_to(fake, "U0AGAIN")) == 1
+
+
+def test_an_answer_before_the_day_is_out_moves_the_reminder_to_a_day_after_it(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store = SessionStore(redis_client)
+    with time_machine.travel(START):
+        record = start_session(store, team_id, "U0BUSY", open_dm(fake, "U0BUSY"))
+    with time_machine.travel(START + timedelta(hours=20)):
+        answer_current_question(store, record)
+    assert reminded_at(clock, START + timedelta(hours=24, minutes=1)) == 0
+    assert reminded_at(clock, START + timedelta(hours=44, minutes=1)) == 1
+    [reminder] = dms_to(fake, "U0BUSY")
+    assert "answered 1 question" in text_of(reminder)
+
+
+def test_a_finished_assessment_gets_no_reminder_and_the_next_one_gets_its_own(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store = SessionStore(redis_client)
+    with time_machine.travel(START):
+        record = start_session(store, team_id, "U0DONE", open_dm(fake, "U0DONE"))
+        personal.apply(store, CATALOG, record.respondent, record.session_id, Cancel())
+    assert reminded_at(clock, START + timedelta(days=2)) == 0
     with time_machine.travel(START + timedelta(days=40)):
-        clock.tick()
+        assert clock.tick().expired == 0
     assert fake.calls_to("chat.postMessage") == []
+    # A new assessment started after the finished one is watched afresh.
+    with time_machine.travel(START + timedelta(days=41)):
+        start_session(store, team_id, "U0DONE", open_dm(fake, "U0DONE"))
+    assert reminded_at(clock, START + timedelta(days=42, minutes=1)) == 1
+    assert len(dms_to(fake, "U0DONE")) == 1
+
+
+def test_a_team_run_member_who_left_is_reminded_once_with_resume_for_that_run(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store = SessionStore(redis_client)
+    with time_machine.travel(START):
+        run = open_run(TeamRunStore(redis_client), CATALOG.get("mlops"), team_id, "C0TEAM", CREATOR, days=7)
+        record = start_session(store, team_id, "U0MEMBER", open_dm(fake, "U0MEMBER"), run=run)
+        answer_current_question(store, record)
+    assert reminded_at(clock, START + timedelta(hours=24, minutes=1)) == 1
+    assert reminded_at(clock, START + timedelta(days=3)) == 0
+    [reminder] = dms_to(fake, "U0MEMBER")
+    assert "You took part in the team run in <#C0TEAM> and answered 1 question" in text_of(reminder)
+    [resume] = buttons_of(reminder.params)
+    assert resume.label == "Resume"
+    assert SessionButton.decode(resume.value) == SessionButton(u="U0MEMBER", r=run.run_id)
+
+
+def test_a_person_who_asked_to_be_forgotten_gets_no_note_about_their_deleted_assessment(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store = SessionStore(redis_client)
+    with time_machine.travel(START):
+        start_session(store, team_id, "U0FORGET", open_dm(fake, "U0FORGET"))
+        HistoryStore(redis_client).forget_person(team_id, "U0FORGET")
+    with time_machine.travel(START + timedelta(days=2)):
+        report = clock.tick()
+    assert (report.reminded, report.expired) == (0, 0)
+    assert dms_to(fake, "U0FORGET") == []
+
+
+def test_a_team_run_members_answers_that_expired_while_the_run_is_open_get_one_note(
+    fake: FakeSlack, team_id: str
+) -> None:
+    client = real_redis()
+    clock = make_clock(client, fake)
+    store = SessionStore(client, session_ttl_seconds=2)
+    run = open_run(TeamRunStore(client), CATALOG.get("mlops"), team_id, "C0TEAM", CREATOR, days=60)
+    record = start_session(store, team_id, "U0GONE", open_dm(fake, "U0GONE"), run=run)
+    wait_until_gone(client, record.respondent.session_key)
+    with time_machine.travel(time.time() + 2 * 24 * 3600):
+        assert clock.tick().expired == 1
+        assert clock.tick().expired == 0
+    [note] = dms_to(fake, "U0GONE")
+    assert "Your unfinished answers in the team run in <#C0TEAM> have expired" in str(note.params["text"])
+    assert "*Take part* on its message starts afresh" in str(note.params["text"])
+
+
+def test_a_team_run_member_whose_run_closed_hears_nothing_more(
+    clock: Clock, fake: FakeSlack, redis_client: redis.Redis, team_id: str
+) -> None:
+    store, runs = SessionStore(redis_client), TeamRunStore(redis_client)
+    with time_machine.travel(START):
+        run = open_run(runs, CATALOG.get("mlops"), team_id, "C0TEAM", CREATOR, days=7)
+        start_session(store, team_id, "U0LATE", open_dm(fake, "U0LATE"), run=run)
+        close_run(runs, team_id, run.run_id, CREATOR)
+    with time_machine.travel(START + timedelta(days=2)):
+        assert clock.tick().reminded == 0
+    with time_machine.travel(START + timedelta(days=30)):
+        assert clock.tick().expired == 0
+    assert dms_to(fake, "U0LATE") == []
+    member = keys.watched_session(team_id, "U0LATE", run.run_id)
+    assert redis_client.zscore(keys.WATCHED_SESSIONS, member) is None
 
 
 def test_a_clock_asked_to_stop_finishes_the_reminder_in_hand_and_hands_back_the_rest(
@@ -579,7 +720,7 @@ def test_a_clock_asked_to_stop_finishes_the_reminder_in_hand_and_hands_back_the_
             stopping.stop.set()  # SIGTERM arrives while this post is under way
             return super().post_reminder(*args, **kwargs)
 
-    stopping.slack = StopsAfterOnePost(stopping.slack.client, CATALOG)
+    stopping.chat = StopsAfterOnePost(clock_client("xoxb-clock", fake.base_url), CATALOG)
     for channel in ("C0ONE", "C0TWO", "C0THREE"):
         schedule(stopping.schedules, team_id, channel=channel)
     with time_machine.travel(JANUARY_RUN):

@@ -1,4 +1,6 @@
-"""`mlops-compass clock`: the process that fires due reminders and looks in on unfinished assessments.
+"""The clock's use case: firing due reminders and looking in on unfinished assessments, over the store
+and the chat it posts in (``posting.ReminderPoster``). `mlops-compass clock` (bot/cli/clock_command.py)
+builds one and runs it.
 
 Each tick does, in order:
 
@@ -8,8 +10,9 @@ Each tick does, in order:
 2. **Deliver** queued reminders this clock leases: at most one post a second in a channel (across all
    clocks), back-off on 429 with ``Retry-After``, a pause and one DM to the creator when the channel was
    archived or deleted or removed the bot, and a retry later for any other failure.
-3. **Look in** on personal assessments: one DM with Resume after a day of silence, and one note when the
-   session expired.
+3. **Look in** on unfinished assessments, a person's own and their answers in an open team run: one DM
+   with Resume after a day of silence, and one note when the session expired. A member whose run closed
+   hears nothing more: what is left of their answers no longer counts there.
 4. Any other periodic job handed to it (closing team runs past their deadline).
 
 Delivery is exactly once, however many clocks run and whenever one dies: a reminder is marked
@@ -28,25 +31,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from slack_sdk.errors import SlackClientError
-
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import Conversation, CorruptState
 from bot.engine.schedule import NeverRuns, as_timestamp, from_timestamp
-from bot.slack.reminders import (
+from bot.store.nudges import SessionWatch, Watched
+from bot.store.schedules import DueSchedule, Lease, ScheduleRecord, ScheduleStore, reminder_wanted
+from bot.store.sessions import FIRST_LOOK_AFTER_SECONDS, StoreUnavailable
+from bot.usecases.personal import progress
+from bot.usecases.posting import (
     AlreadyOpen,
     ChannelGone,
+    HistoryUnreadable,
     NotPosted,
     Outcome,
     Posted,
     RateLimited,
-    ReminderSlack,
+    ReminderPoster,
     TeamRunOpener,
 )
-from bot.store.nudges import SessionWatch, Watched
-from bot.store.schedules import DueSchedule, Lease, ScheduleRecord, ScheduleStore, _wanted
-from bot.store.sessions import FIRST_LOOK_AFTER_SECONDS, StoreUnavailable
-from bot.usecases.personal import progress
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ Held = TypeVar("Held")
 class Clock:
     schedules: ScheduleStore
     watch: SessionWatch
-    slack: ReminderSlack
+    chat: ReminderPoster
     catalog: BankCatalog
     team_runs: TeamRunOpener | None = None
     jobs: Sequence[Job] = ()
@@ -153,7 +155,7 @@ class Clock:
     def deliver(self, lease: Lease, report: TickReport) -> None:
         now = self.now()
         record = self.schedules.get(lease.team_id, lease.schedule_id)
-        if record is None or not _wanted(record, lease.run):
+        if record is None or not reminder_wanted(record, lease.run):
             self.schedules.settle(lease)
             report.dropped += 1
             return
@@ -181,8 +183,8 @@ class Clock:
         """The ts of this run's reminder if an earlier attempt did post it."""
         assert record.attempt is not None
         try:
-            return self.slack.find_reminder(record, lease.run, record.attempt.started_at)
-        except (SlackClientError, OSError) as error:
+            return self.chat.find_reminder(record, lease.run, record.attempt.started_at)
+        except HistoryUnreadable as error:
             # Without the channel's history, posting again risks a repeat; not posting risks losing the
             # reminder, which is worse.
             log.warning("could not look for reminder %s in its channel: %s", lease.delivery, error)
@@ -191,13 +193,13 @@ class Clock:
     def _post(self, record: ScheduleRecord, run: int) -> Outcome:
         last = self.schedules.last_channel_result(record.team_id, record.channel_id)
         if not record.team_run:
-            return self.slack.post_reminder(record, run, last)
+            return self.chat.post_reminder(record, run, last)
         if self.team_runs is None:
-            return self.slack.post_reminder(record, run, last, TEAM_RUNS_UNAVAILABLE)
+            return self.chat.post_reminder(record, run, last, TEAM_RUNS_UNAVAILABLE)
         opened = self.team_runs.open_run(record.team_id, record.channel_id, record.creator_id, record.bank_id)
         if isinstance(opened, NotPosted):
             note = TEAM_RUN_FAILED.format(reason=opened.error)
-            return self.slack.post_reminder(record, run, last, note)
+            return self.chat.post_reminder(record, run, last, note)
         return opened
 
     def _handle(self, lease: Lease, record: ScheduleRecord, outcome: Outcome, report: TickReport) -> None:
@@ -209,7 +211,7 @@ class Clock:
             report.posted += 1
         elif isinstance(outcome, ChannelGone):
             if self.schedules.pause(record.team_id, record.schedule_id, outcome.reason):
-                told = self.slack.tell_creator_paused(record, outcome.reason)
+                told = self.chat.tell_creator_paused(record, outcome.reason)
                 if not isinstance(told, Posted):
                     log.warning(
                         "could not tell %s that %s is paused: %s", record.creator_id, lease.delivery, told
@@ -250,12 +252,14 @@ class Clock:
 
     def _look_in_on(self, item: Watched, report: TickReport) -> None:
         now = self.now()
+        run = self.watch.team_run(item) if item.respondent.run_id is not None else None
+        if item.respondent.run_id is not None and (run is None or not run.is_open or run.overdue(now)):
+            self.watch.stop_watching(item)
+            return
         record, ttl = self.watch.session(item)
         if record is None:
-            watching = self.watch.watching(item)
-            expired = watching is not None and not self.watch.finished_since(item, watching.started_at)
-            if watching is not None and expired and self.watch.mark(item, watching.session_id, "expired"):
-                self.slack.note_expired(item.user_id, None)
+            if self.watch.mark_expired(item) is not None:
+                self.chat.note_expired(item.respondent, run)
                 report.expired += 1
             self.watch.stop_watching(item)
             return
@@ -263,16 +267,16 @@ class Clock:
         if conversation is None or conversation.finished:
             self.watch.stop_watching(item)
             return
-        self.watch.watch(item, record)
         idle_until = record.updated_at + self.config.remind_after_seconds
         reminded = self.watch.noted(item, record.session_id, "reminded")
         if not reminded and now >= idle_until:
             if self.watch.mark(item, record.session_id, "reminded"):
                 done = progress(self.catalog, conversation).text
-                self.slack.remind_unfinished(item.user_id, record.dm_channel, done)
+                self.chat.remind_unfinished(item.respondent, record.dm_channel, done, run)
                 report.reminded += 1
             reminded = True
         # Next: the reminder once the silence has lasted a day, or else the note once the session is gone.
+        # A change of the session meanwhile moves this look to a day after it (and this is refused).
         look_at = now + max(ttl, 0) + self.config.expiry_margin_seconds if reminded else idle_until
         self.watch.look_again(item, look_at)
 

@@ -15,14 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk import WebClient
 
-from bot.cli.clock import Clock, ClockConfig
 from bot.engine.catalog import BankCatalog
 from bot.engine.schedule import CUSTOM, Rule, as_timestamp, from_timestamp
-from bot.slack.reminders import MaybePosted, NotPosted, Outcome, Posted, ReminderSlack
+from bot.slack.reminders import ReminderSlack
 from bot.store import keys
 from bot.store.nudges import SessionWatch
 from bot.store.schedules import DueSchedule, ScheduleRecord, ScheduleStore
 from bot.store.sessions import ResultRecord
+from bot.usecases.clock import Clock, ClockConfig
+from bot.usecases.posting import MaybePosted, NotPosted, Outcome, Posted
 
 CATALOG = BankCatalog.from_directory()
 START = 1_767_600_000.0  # Mon 5 Jan 2026, 08:00 UTC
@@ -104,7 +105,7 @@ def test_each_claimed_run_is_posted_exactly_once_however_clocks_interleave(
             Clock(
                 schedules=store,
                 watch=SessionWatch(client),
-                slack=SlackDouble(channels),
+                chat=SlackDouble(channels),
                 catalog=CATALOG,
                 now=lambda: now[0],
                 config=ClockConfig(batch=2, lease_seconds=300, pace_seconds=0.001, first_retry_seconds=30),
