@@ -42,16 +42,16 @@ from bot.slack.replies import (
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
 from bot.store.history import HistoryStore
-from bot.store.outbox import DELIVERED, Delivery, DeliveryRef, Outbox
+from bot.store.outbox import Delivery, Outbox
 from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
 from bot.store.team_runs import (
-    CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
     RunClosed,
     RunRecord,
     TeamRunStore,
     TooManyOpenRuns,
 )
+from bot.usecases import team_count
 from bot.usecases import team_runs as usecases
 from bot.usecases.history import keep_team_result
 from bot.usecases.personal import STORE_TROUBLE, is_finished, member_asking
@@ -74,6 +74,10 @@ MEMBERS_FAILED = (
     "Slack didn't give me this channel's members just now, so nobody was messaged. Try again later."
 )
 NOTHING_STARTED = "No team run was started; try again in a minute."
+NUDGE_NOT_SENT = {
+    "closed": "The team run closed before I could nudge anyone, so nobody was messaged.",
+    "members unknown": MEMBERS_FAILED,
+}
 # The worker's task for a nudge (bot/slack/app.py's `worker_tasks` runs it).
 NUDGE = "nudge"
 
@@ -125,7 +129,7 @@ class TeamFlow:
         if respondent.run_id is None:
             return
         try:
-            run = self.runs.get(respondent.team_id, respondent.run_id)
+            run = usecases.find_run(self.runs, respondent.team_id, respondent.run_id)
         except STORE_TROUBLE as error:
             log.warning("team run follow-up failed: %s", error)
             return
@@ -133,13 +137,11 @@ class TeamFlow:
 
     def _follow_up(self, run: RunRecord | None, counted: bool, replaced: bool, dm: str | None) -> None:
         try:
-            if counted and run is not None:
-                answered = self.runs.respondent_count(run.team_id, run.run_id)
+            answered = usecases.after_response(self.runs, run, counted, self.clock(), self._hand_report)
+            if answered is not None and run is not None:
                 note = team_blocks.counted_note(run, answered, replaced)
                 self.refresh_count(run.team_id, run.run_id)
             else:
-                if run is not None and run.overdue(self.clock()):
-                    self._close(run, CLOSED_BY_DEADLINE)
                 note = team_blocks.not_counted_note(run)
             if dm:
                 self.client.chat_postMessage(channel=dm, **note.as_kwargs())
@@ -163,7 +165,7 @@ class TeamFlow:
             say(respond, blocks.escape(str(error)))
             return
         try:
-            run = self._open(team_id, channel_id, user_id, bank, request.days)
+            run = self._start_run(team_id, channel_id, user_id, bank, request.days)
         except RunAlreadyOpen as refused:
             ephemeral(respond, team_blocks.already_open_note(refused.run))
             return
@@ -178,7 +180,7 @@ class TeamFlow:
         except SLACK_FAILURES as error:
             # Told that nothing started, so nothing may stay open (a refused post is discarded already).
             if not isinstance(error, SlackApiError):
-                self.runs.discard(run)
+                usecases.discard_unposted(self.runs, run)
             code = slack_error_code(error) if isinstance(error, SlackApiError) else None
             if code in CHANNEL_REFUSALS:
                 say(respond, NOT_IN_CHANNEL)
@@ -191,22 +193,20 @@ class TeamFlow:
         ephemeral(respond, team_blocks.opened_note(run))
 
     def _too_many_runs_text(self, team_id: str, refused: TooManyOpenRuns) -> str:
-        runs = [self.runs.get(team_id, run_id) for run_id in refused.run_ids]
-        where = ", ".join(f"<#{run.channel_id}>" for run in runs if run is not None)
+        runs = usecases.runs_by_id(self.runs, team_id, refused.run_ids)
+        where = ", ".join(f"<#{run.channel_id}>" for run in runs)
         return (
             f"You have {len(refused.run_ids)} team runs open ({where}), the most one person may have at "
             "once, so no team run was started. Close one of them (its Close button), or wait for one to "
             "reach its deadline, and try again."
         )
 
-    def _open(
+    def _start_run(
         self, team_id: str, channel_id: str, starter_id: str, bank: QuestionBank, days: int
     ) -> RunRecord:
-        """Open a run in the channel, closing first a run there that is past its deadline."""
-        existing = self.runs.open_in(team_id, channel_id)
-        if existing is not None and existing.overdue(self.clock()):
-            self._close(existing, CLOSED_BY_DEADLINE)
-        return usecases.open_run(self.runs, bank, team_id, channel_id, starter_id, days, self.clock())
+        return usecases.open_run(
+            self.runs, bank, team_id, channel_id, starter_id, days, self.clock(), self._hand_report
+        )
 
     def _post_run_message(self, run: RunRecord, bank: QuestionBank) -> str:
         """Post the run's message and remember it; a run whose message Slack refused is discarded, as
@@ -216,9 +216,9 @@ class TeamFlow:
                 channel=run.channel_id, **team_blocks.run_message(run, bank, 0).as_kwargs()
             )
         except SlackApiError:
-            self.runs.discard(run)
+            usecases.discard_unposted(self.runs, run)
             raise
-        self.runs.set_message(run.team_id, run.run_id, posted["ts"])
+        usecases.remember_message(self.runs, run, posted["ts"])
         log.info("team run opened", extra={"team": run.team_id, "bank": bank.id})
         return str(posted["ts"])
 
@@ -228,7 +228,7 @@ class TeamFlow:
         """A `team` schedule's reminder: a new run in the channel, started by the schedule's creator."""
         bank = self.catalog.by_id(bank_id)
         try:
-            run = self._open(team_id, channel_id, starter_id, bank, usecases.DEFAULT_DAYS)
+            run = self._start_run(team_id, channel_id, starter_id, bank, usecases.DEFAULT_DAYS)
         except RunAlreadyOpen:
             return reminders.AlreadyOpen()
         except TooManyOpenRuns as refused:
@@ -245,14 +245,7 @@ class TeamFlow:
 
     def close_overdue(self, now: float, limit: int = 100) -> int:
         """Close every run past its deadline and post its report; the number closed here."""
-        closed = 0
-        for team_id, run_id in self.runs.overdue_everywhere(now, limit):
-            run = self.runs.get(team_id, run_id)
-            if run is None:
-                self.runs.forget_deadline(team_id, run_id)
-            elif run.is_open and self._close(run, CLOSED_BY_DEADLINE) is not None:
-                closed += 1
-        return closed
+        return usecases.close_overdue(self.runs, now, limit, self._hand_report)
 
     # The buttons ----------------------------------------------------------------------------------
 
@@ -301,14 +294,13 @@ class TeamFlow:
         run = self._open_run_or_note(team_id, click, respond)
         if run is None:
             return
-        if user_id != run.starter_id:
+        if not usecases.may_nudge(run, user_id):
             ephemeral(respond, team_blocks.nudge_refused_note(run))
             return
         try:
-            if not self.runs.claim_nudge(team_id, run.run_id, usecases.NUDGE_INTERVAL_SECONDS):
-                ephemeral(
-                    respond, team_blocks.nudged_recently_note(self.runs.next_nudge_in(team_id, run.run_id))
-                )
+            claim = usecases.claim_nudge(self.runs, run)
+            if not claim.granted:
+                ephemeral(respond, team_blocks.nudged_recently_note(claim.retry_in))
                 return
             if self.worker is not None and click.response_url:
                 self.worker.run_later(NUDGE, team_id, run.run_id, user_id, click.response_url)
@@ -321,22 +313,16 @@ class TeamFlow:
     def send_nudge(self, team_id: str, run_id: str, starter_id: str, respond: Respond) -> None:
         """Message the channel's members who have not answered the run; tell its starter how many."""
         try:
-            run = self.runs.get(team_id, run_id)
-            if run is None or not run.is_open:
-                say(respond, "The team run closed before I could nudge anyone, so nobody was messaged.")
-                return
-            members = self._members(run.channel_id)
-            if members is None:
-                self.runs.release_nudge(team_id, run_id)
-                say(respond, MEMBERS_FAILED)
-                return
-            answered = self.runs.answered(team_id, run_id, [m.user_id for m in members])
+            nudge = usecases.plan_nudge(self.runs, team_id, run_id, starter_id, self._members)
+        except usecases.NudgeNotSent as not_sent:
+            say(respond, NUDGE_NOT_SENT[not_sent.reason])
+            return
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
-        plan = usecases.nudge_targets(members, answered, exclude={starter_id})
-        bank = self.catalog.by_id(run.bank_id)
-        message = team_blocks.nudge_message(run, bank)
+        plan = nudge.plan
+        bank = self.catalog.by_id(nudge.run.bank_id)
+        message = team_blocks.nudge_message(nudge.run, bank)
         failed = 0
         for target in plan.targets:
             try:
@@ -354,16 +340,16 @@ class TeamFlow:
         if run is None:
             return
         try:
-            if user_id != run.starter_id and not self._is_admin(user_id):
-                ephemeral(respond, team_blocks.close_refused_note(run))
-                return
-            closed = self._close(run, user_id)
+            closing = usecases.close_by(
+                self.runs, run, user_id, self._is_admin, self.clock(), self._hand_report
+            )
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
-        if closed is None:
-            latest = self.runs.get(team_id, run.run_id) or run
-            ephemeral(respond, self._closed_note(latest))
+        if not closing.allowed:
+            ephemeral(respond, team_blocks.close_refused_note(run))
+        elif not closing.closed_here:
+            ephemeral(respond, self._closed_note(closing.run))
 
     # Internals ------------------------------------------------------------------------------------
 
@@ -372,7 +358,7 @@ class TeamFlow:
         deadline is closed now (the next interaction closes it) and gets the note too."""
         try:
             button = TeamButton.decode(click.value)
-            run = self.runs.get(team_id, button.r)
+            run = usecases.current_run(self.runs, team_id, button.r, self.clock(), self._hand_report)
         except InvalidButton:
             run = None
         except STORE_TROUBLE as error:
@@ -381,27 +367,14 @@ class TeamFlow:
         if run is None:
             say(respond, UNRECOGNISED_BUTTON)
             return None
-        if run.overdue(self.clock()):
-            try:
-                closed = self._close(run, CLOSED_BY_DEADLINE)
-            except STORE_TROUBLE as error:
-                say(respond, store_trouble_text(error))
-                return None
-            run = closed if closed is not None else (self.runs.get(team_id, run.run_id) or run)
         if not run.is_open:
             ephemeral(respond, self._closed_note(run))
             return None
         return run
 
-    def _close(self, run: RunRecord, closed_by: str) -> RunRecord | None:
-        """Close the run with its report's delivery queued, and hand that to `reports`; None when someone
-        else closed it first."""
-        try:
-            closed = usecases.close_run(self.runs, run.team_id, run.run_id, closed_by, self.clock())
-        except RunClosed:
-            return None
+    def _hand_report(self, closed: RunRecord) -> None:
+        """A run was just closed, its report's delivery queued: hand that to `reports`."""
         hand_over(self.reports, usecases.report_delivery(closed))
-        return closed
 
     def deliver_run_report(self, delivery: Delivery, steps: Steps) -> str:
         """Build a closed run's report (once: a retry posts the same message), post it in its channel and
@@ -437,12 +410,7 @@ class TeamFlow:
 
     def _closed_note(self, run: RunRecord) -> blocks.Message:
         """What a click on a closed run's button is told: where its report is, once Slack took it."""
-        try:
-            delivery = self.outbox.get(DeliveryRef(run.team_id, "team", run.run_id))
-        except STORE_ERRORS:
-            delivery = None
-        posted = delivery is None or delivery.state == DELIVERED or delivery.steps.get("report") is not None
-        return team_blocks.closed_note(run, report_posted=posted)
+        return team_blocks.closed_note(run, report_posted=usecases.report_posted(self.outbox, run))
 
     def _with_channel_changes(self, closed: ClosedRun, message: blocks.Message) -> blocks.Message:
         """Keep the run's result in the channel's history, and show what changed since the channel's
@@ -516,31 +484,30 @@ class TeamFlow:
     # The live count, throttled --------------------------------------------------------------------
 
     def refresh_count(self, team_id: str, run_id: str) -> None:
-        """Show the run's count on its message now if no update happened in the last few seconds, else
-        once that window ends. Across processes, one update per window: the window and the scheduled
-        update are claims in Redis. An answer whose claims both fail was counted before the scheduled
-        update reads the count, so the message always catches up."""
-        window_ms = int(self.refresh_seconds * 1000)
-        if self.runs.claim_refresh(team_id, run_id, window_ms):
-            self._show_count(team_id, run_id)
-            return
-        if self.runs.claim_refresh_due(team_id, run_id, window_ms * 2 + 1000):
-            delay = self.runs.refresh_wait_ms(team_id, run_id) / 1000 + 0.05
-            timer = threading.Timer(delay, self._refresh_when_due, (team_id, run_id))
-            timer.daemon = True
-            with self._timers_lock:
-                self._timers.add(timer)
-            timer.start()
+        """Show the run's count on its message now, or schedule it for when the window ends, as
+        ``team_count.count_update`` decides across processes."""
+        claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+        self._apply(team_count.count_update(claims, self.refresh_seconds), team_id, run_id)
 
     def _refresh_when_due(self, team_id: str, run_id: str) -> None:
         try:
-            self.runs.release_refresh_due(team_id, run_id)
-            self.refresh_count(team_id, run_id)
+            claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+            self._apply(team_count.follow_up_update(claims, self.refresh_seconds), team_id, run_id)
         except (*STORE_TROUBLE, *SLACK_FAILURES) as error:
             log.warning("could not update a team run's count: %s", error)
         finally:
             with self._timers_lock:
                 self._timers.discard(threading.current_thread())
+
+    def _apply(self, update: team_count.CountUpdate, team_id: str, run_id: str) -> None:
+        if update.show_now:
+            self._show_count(team_id, run_id)
+        elif update.follow_up_in is not None:
+            timer = threading.Timer(update.follow_up_in, self._refresh_when_due, (team_id, run_id))
+            timer.daemon = True
+            with self._timers_lock:
+                self._timers.add(timer)
+            timer.start()
 
     def stop(self) -> None:
         """Cancel the scheduled count updates and wait for any that are running (a test's clean-up; a
@@ -554,17 +521,11 @@ class TeamFlow:
                 timer.join(timeout=5)
 
     def _show_count(self, team_id: str, run_id: str) -> None:
-        run = self.runs.get(team_id, run_id)
-        if run is None or not run.is_open or run.message_ts is None:
+        live = team_count.live_count(self.runs, self.catalog, team_id, run_id)
+        if live is None:
             return
-        answered = self.runs.respondent_count(team_id, run_id)
-        try:
-            bank = self.catalog.by_id(run.bank_id)
-        except UnknownBank:
-            return
-        message = team_blocks.run_message(run, bank, answered)
-        self.client.chat_update(channel=run.channel_id, ts=run.message_ts, **message.as_kwargs())
-        latest = self.runs.get(team_id, run_id)
-        if latest is not None and not latest.is_open:
-            # A close raced this update; its closed message must be the one that stays.
-            self._show_closed(latest, self.runs.respondent_count(team_id, run_id))
+        message = team_blocks.run_message(live.run, live.bank, live.answered)
+        self.client.chat_update(channel=live.run.channel_id, ts=live.message_ts, **message.as_kwargs())
+        raced = team_count.closed_since(self.runs, team_id, run_id)
+        if raced is not None:
+            self._show_closed(raced.run, raced.answered)

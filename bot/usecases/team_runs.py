@@ -10,15 +10,15 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.engine.answers import Answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.team import MIN_RESPONDENTS, TeamReport, contribution, team_report
 from bot.engine.team_view import TeamReportView, build_team_view
-from bot.store.outbox import DeliveryRef, Outbox
-from bot.store.sessions import Respondent, ResultRecord, SessionStore, Watched
+from bot.store.outbox import DELIVERED, DeliveryRef, Outbox
+from bot.store.sessions import STORE_ERRORS, Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     ResponseRecord,
@@ -36,6 +36,10 @@ DEFAULT_DAYS = 7
 MAX_DAYS = 30
 DAY_SECONDS = 24 * 3600
 NUDGE_INTERVAL_SECONDS = DAY_SECONDS
+
+# What the front end does with a run just closed: hand its report's delivery (queued by the close) to
+# the worker, or post it itself.
+ReportHandoff = Callable[[RunRecord], object]
 
 
 # Starting a run ------------------------------------------------------------------------------------
@@ -82,9 +86,16 @@ def open_run(
     starter_id: str,
     days: int,
     now: float | None = None,
+    hand_report: ReportHandoff | None = None,
 ) -> RunRecord:
-    """Open a run in the channel; raises RunAlreadyOpen while another one is open there."""
+    """Open a run in the channel. Raises RunAlreadyOpen while another run is open there, and
+    TooManyOpenRuns when the starter has as many open runs as one person may. Given `hand_report`, a run
+    there past its deadline is closed first (its report handed on) rather than refusing."""
     started = time.time() if now is None else now
+    if hand_report is not None:
+        existing = runs.open_in(team_id, channel_id)
+        if existing is not None and existing.overdue(started):
+            close_now(runs, existing, CLOSED_BY_DEADLINE, started, hand_report)
     record = RunRecord(
         team_id=team_id,
         channel_id=channel_id,
@@ -95,6 +106,38 @@ def open_run(
         deadline=started + days * DAY_SECONDS,
     )
     return runs.open(record)
+
+
+def runs_by_id(runs: TeamRunStore, team_id: str, run_ids: Iterable[str]) -> list[RunRecord]:
+    """The runs still stored among `run_ids` (a refusal's open runs, to say where they are)."""
+    found = (runs.get(team_id, run_id) for run_id in run_ids)
+    return [run for run in found if run is not None]
+
+
+def remember_message(runs: TeamRunStore, run: RunRecord, message_ts: str) -> RunRecord:
+    """The run's message is posted: its count and its close update that message."""
+    return runs.set_message(run.team_id, run.run_id, message_ts)
+
+
+def discard_unposted(runs: TeamRunStore, run: RunRecord) -> None:
+    """Remove a run whose message was never posted: nobody could ever see it."""
+    runs.discard(run)
+
+
+def find_run(runs: TeamRunStore, team_id: str, run_id: str) -> RunRecord | None:
+    return runs.get(team_id, run_id)
+
+
+def current_run(
+    runs: TeamRunStore, team_id: str, run_id: str, now: float, hand_report: ReportHandoff
+) -> RunRecord | None:
+    """The run a button acts on, as it stands now; None when there is no such run. A run past its
+    deadline is closed here (the next interaction closes it), so it comes back closed."""
+    run = runs.get(team_id, run_id)
+    if run is None or not run.overdue(now):
+        return run
+    closed = close_now(runs, run, CLOSED_BY_DEADLINE, now, hand_report)
+    return closed if closed is not None else (runs.get(team_id, run_id) or run)
 
 
 # Taking part -----------------------------------------------------------------------------------------
@@ -249,6 +292,18 @@ def record_response(
     )
 
 
+def after_response(
+    runs: TeamRunStore, run: RunRecord | None, counted: bool, now: float, hand_report: ReportHandoff
+) -> int | None:
+    """What a member's finished response does to its run once they have their report: the run's count,
+    when the response counted; otherwise None, and a run past its deadline is closed now."""
+    if counted and run is not None:
+        return runs.respondent_count(run.team_id, run.run_id)
+    if run is not None and run.overdue(now):
+        close_now(runs, run, CLOSED_BY_DEADLINE, now, hand_report)
+    return None
+
+
 # Nudging -------------------------------------------------------------------------------------------
 
 
@@ -282,6 +337,60 @@ def nudge_targets(members: Iterable[Member], answered: set[str], exclude: Iterab
     return NudgePlan(tuple(targets), done, skipped)
 
 
+def may_nudge(run: RunRecord, user_id: str) -> bool:
+    return user_id == run.starter_id
+
+
+@dataclass(frozen=True)
+class NudgeClaim:
+    granted: bool
+    retry_in: int = 0  # when refused: seconds until the run may be nudged again
+
+
+def claim_nudge(runs: TeamRunStore, run: RunRecord) -> NudgeClaim:
+    """A run is nudged at most once a day: the first claim in the interval wins it."""
+    if runs.claim_nudge(run.team_id, run.run_id, NUDGE_INTERVAL_SECONDS):
+        return NudgeClaim(granted=True)
+    return NudgeClaim(granted=False, retry_in=runs.next_nudge_in(run.team_id, run.run_id))
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A claimed nudge: whom it reaches in the run's channel."""
+
+    run: RunRecord
+    plan: NudgePlan
+
+
+class NudgeNotSent(Exception):
+    """Nobody was messaged: the run closed first, or Slack would not list the channel's members."""
+
+    def __init__(self, reason: Literal["closed", "members unknown"]):
+        self.reason = reason
+        super().__init__(f"nobody was nudged: {reason}")
+
+
+def plan_nudge(
+    runs: TeamRunStore,
+    team_id: str,
+    run_id: str,
+    starter_id: str,
+    channel_members: Callable[[str], Sequence[Member] | None],
+) -> Nudge:
+    """Whom a claimed nudge reaches: the channel's members (from `channel_members`, None when unknown)
+    who have not answered. Raises NudgeNotSent once the run is closed, and when the members are unknown,
+    giving the claim back so that the starter may try again now."""
+    run = runs.get(team_id, run_id)
+    if run is None or not run.is_open:
+        raise NudgeNotSent("closed")
+    members = channel_members(run.channel_id)
+    if members is None:
+        runs.release_nudge(team_id, run_id)
+        raise NudgeNotSent("members unknown")
+    answered = runs.answered(team_id, run_id, [m.user_id for m in members])
+    return Nudge(run, nudge_targets(members, answered, exclude={starter_id}))
+
+
 def people(members: Iterable[Member]) -> int:
     """Members who could answer: not bots, not deactivated."""
     return sum(1 for m in members if not m.is_bot and not m.deleted)
@@ -290,8 +399,69 @@ def people(members: Iterable[Member]) -> int:
 # Closing ---------------------------------------------------------------------------------------------
 
 
-def may_close(run: RunRecord, user_id: str, is_admin: bool) -> bool:
-    return user_id == run.starter_id or is_admin
+def may_close(run: RunRecord, user_id: str, is_admin: Callable[[str], bool]) -> bool:
+    """The run's starter or a workspace admin; `is_admin` is asked only about anyone else."""
+    return user_id == run.starter_id or is_admin(user_id)
+
+
+@dataclass(frozen=True)
+class Closing:
+    run: RunRecord  # the run as it is now
+    allowed: bool
+    closed_here: bool  # False when refused, or when someone else closed it first
+
+
+def close_by(
+    runs: TeamRunStore,
+    run: RunRecord,
+    user_id: str,
+    is_admin: Callable[[str], bool],
+    now: float,
+    hand_report: ReportHandoff,
+) -> Closing:
+    """*Close*, by `user_id`: closes the run if they may, and hands on its report."""
+    if not may_close(run, user_id, is_admin):
+        return Closing(run, allowed=False, closed_here=False)
+    closed = close_now(runs, run, user_id, now, hand_report)
+    if closed is None:
+        return Closing(runs.get(run.team_id, run.run_id) or run, allowed=True, closed_here=False)
+    return Closing(closed, allowed=True, closed_here=True)
+
+
+def close_now(
+    runs: TeamRunStore, run: RunRecord, closed_by: str, now: float, hand_report: ReportHandoff
+) -> RunRecord | None:
+    """Close the run with its report's delivery queued, then hand the report on; None when someone else
+    closed it first."""
+    try:
+        closed = close_run(runs, run.team_id, run.run_id, closed_by, now)
+    except RunClosed:
+        return None
+    hand_report(closed)
+    return closed
+
+
+def close_overdue(runs: TeamRunStore, now: float, limit: int, hand_report: ReportHandoff) -> int:
+    """Close every run past its deadline (at most `limit`), handing on each report; the number closed
+    here. A run that expired without being closed leaves the deadlines."""
+    closed = 0
+    for team_id, run_id in runs.overdue_everywhere(now, limit):
+        run = runs.get(team_id, run_id)
+        if run is None:
+            runs.forget_deadline(team_id, run_id)
+        elif run.is_open and close_now(runs, run, CLOSED_BY_DEADLINE, now, hand_report) is not None:
+            closed += 1
+    return closed
+
+
+def report_posted(outbox: Outbox, run: RunRecord) -> bool:
+    """Whether Slack took the closed run's report; assumed so when the outbox cannot be read, so that
+    nobody is sent looking for a report that is there."""
+    try:
+        delivery = outbox.get(report_delivery(run))
+    except STORE_ERRORS:
+        return True
+    return delivery is None or delivery.state == DELIVERED or delivery.steps.get("report") is not None
 
 
 @dataclass(frozen=True)

@@ -15,30 +15,42 @@ from bot.engine.answers import Answer, DontKnow, OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.engine.team import TeamAggregate, aggregate_of
 from bot.store import keys
-from bot.store.outbox import Outbox
+from bot.store.outbox import DELIVERED, Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
     RunClosed,
+    RunLimits,
     RunRecord,
     TeamRunStore,
+    TooManyOpenRuns,
 )
 from bot.usecases import personal
 from bot.usecases.team_runs import (
     DAY_SECONDS,
     BadRunRequest,
     Member,
+    NudgeNotSent,
     ResponseOutcome,
     RunResponses,
+    after_response,
+    claim_nudge,
+    close_by,
+    close_overdue,
     close_run,
     closed_run_report,
+    current_run,
     may_close,
+    may_nudge,
     nudge_targets,
     open_run,
     parse_run_request,
+    plan_nudge,
     report_author,
     report_delivery,
+    report_posted,
+    runs_by_id,
     take_part,
 )
 from tests.conftest import real_redis
@@ -307,7 +319,166 @@ def test_a_nudge_reaches_people_who_have_not_answered_once_each() -> None:
     assert (plan.answered, plan.skipped_accounts) == (1, 2)
 
 
-def test_only_the_starter_or_an_admin_may_close(run: RunRecord) -> None:
-    assert may_close(run, "U0STARTER", is_admin=False)
-    assert may_close(run, "U0ADMIN", is_admin=True)
-    assert not may_close(run, "U0SOMEONE", is_admin=False)
+def test_only_the_starter_or_an_admin_may_close_and_only_others_are_looked_up(run: RunRecord) -> None:
+    asked: list[str] = []
+
+    def is_admin(user_id: str) -> bool:
+        asked.append(user_id)
+        return user_id == "U0ADMIN"
+
+    assert may_close(run, "U0STARTER", is_admin)
+    assert may_close(run, "U0ADMIN", is_admin)
+    assert not may_close(run, "U0SOMEONE", is_admin)
+    assert asked == ["U0ADMIN", "U0SOMEONE"]
+
+
+# Opening, closing and nudging, as the front ends call them -----------------------------------------
+
+
+class HandedReports(list[RunRecord]):
+    """The runs whose report a front end was handed after closing them."""
+
+    def __call__(self, closed: RunRecord) -> None:
+        self.append(closed)
+
+
+def overdue_run(runs: TeamRunStore, team_id: str, channel: str = CHANNEL) -> RunRecord:
+    """A run opened two days ago that closed in one: past its deadline, not closed yet."""
+    return open_run(runs, BANK, team_id, channel, "U0STARTER", days=1, now=time.time() - 2 * DAY_SECONDS)
+
+
+def test_starting_in_a_channel_whose_run_is_overdue_closes_it_first(runs: TeamRunStore, team_id: str) -> None:
+    stale = overdue_run(runs, team_id)
+    with pytest.raises(RunAlreadyOpen):
+        open_run(runs, BANK, team_id, CHANNEL, "U0OTHER", days=3)  # nothing to hand a report to
+    handed = HandedReports()
+    fresh = open_run(runs, BANK, team_id, CHANNEL, "U0OTHER", 3, time.time(), handed)
+    assert [(r.run_id, r.closed_by) for r in handed] == [(stale.run_id, CLOSED_BY_DEADLINE)]
+    assert runs.open_in(team_id, CHANNEL) == fresh and fresh.starter_id == "U0OTHER"
+    with pytest.raises(RunAlreadyOpen):
+        open_run(runs, BANK, team_id, CHANNEL, "U0OTHER", 3, time.time(), handed)
+    assert len(handed) == 1
+
+
+def test_too_many_open_runs_names_where_they_are(redis_client: redis.Redis, team_id: str) -> None:
+    runs = TeamRunStore(redis_client, RunLimits(open_per_user=2))
+    opened = [open_run(runs, BANK, team_id, f"C0RUN{n}", "U0STARTER", days=3) for n in range(2)]
+    with pytest.raises(TooManyOpenRuns) as refused:
+        open_run(runs, BANK, team_id, "C0RUN2", "U0STARTER", 3, time.time(), HandedReports())
+    assert runs_by_id(runs, team_id, refused.value.run_ids) == opened
+    assert runs.open_in(team_id, "C0RUN2") is None
+
+
+def test_a_click_on_an_overdue_run_closes_it_once(runs: TeamRunStore, team_id: str) -> None:
+    stale = overdue_run(runs, team_id)
+    handed = HandedReports()
+    now = time.time()
+    first = current_run(runs, team_id, stale.run_id, now, handed)
+    again = current_run(runs, team_id, stale.run_id, now, handed)
+    assert first is not None and again is not None
+    assert (first.status, again.status, again.closed_by) == ("closed", "closed", CLOSED_BY_DEADLINE)
+    assert [r.run_id for r in handed] == [stale.run_id]
+    assert current_run(runs, team_id, "nosuchrun", now, handed) is None
+
+
+def test_an_open_run_is_left_as_it_is_by_a_click(runs: TeamRunStore, run: RunRecord) -> None:
+    handed = HandedReports()
+    assert current_run(runs, run.team_id, run.run_id, run.created_at + 60, handed) == run
+    assert handed == []
+
+
+def test_after_a_response_the_count_is_shown_or_an_overdue_run_closed(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    handed = HandedReports()
+    finish(store, member(run, "U1"), uniform(1))
+    assert after_response(runs, run, True, run.created_at + 60, handed) == 1
+    assert after_response(runs, None, True, run.created_at + 60, handed) is None
+    assert after_response(runs, run, False, run.created_at + 60, handed) is None
+    assert handed == [] and runs.open_in(run.team_id, CHANNEL) == run
+    assert after_response(runs, run, False, run.deadline + 1, handed) is None
+    assert [(r.run_id, r.closed_by) for r in handed] == [(run.run_id, CLOSED_BY_DEADLINE)]
+
+
+def test_only_the_starter_nudges_and_at_most_once_a_day(runs: TeamRunStore, run: RunRecord) -> None:
+    assert may_nudge(run, "U0STARTER") and not may_nudge(run, "U0ADMIN")
+    assert claim_nudge(runs, run).granted
+    again = claim_nudge(runs, run)
+    assert not again.granted and DAY_SECONDS - 5 <= again.retry_in <= DAY_SECONDS
+
+
+def test_a_nudge_plan_reaches_those_who_have_not_answered(
+    runs: TeamRunStore, store: SessionStore, run: RunRecord
+) -> None:
+    finish(store, member(run, "U1"), uniform(1))
+    looked_up: list[str] = []
+
+    def channel_members(channel_id: str) -> list[Member]:
+        looked_up.append(channel_id)
+        return [Member("U0STARTER"), Member("U1"), Member("U2"), Member("UBOT", is_bot=True)]
+
+    nudge = plan_nudge(runs, run.team_id, run.run_id, "U0STARTER", channel_members)
+    assert nudge.run == run and looked_up == [CHANNEL]
+    assert (nudge.plan.targets, nudge.plan.answered, nudge.plan.skipped_accounts) == (("U2",), 1, 1)
+
+
+def test_a_nudge_whose_members_are_unknown_gives_its_claim_back(runs: TeamRunStore, run: RunRecord) -> None:
+    assert claim_nudge(runs, run).granted
+    with pytest.raises(NudgeNotSent) as unknown:
+        plan_nudge(runs, run.team_id, run.run_id, "U0STARTER", lambda channel_id: None)
+    assert unknown.value.reason == "members unknown"
+    assert claim_nudge(runs, run).granted
+
+
+def test_a_closed_run_is_not_nudged(runs: TeamRunStore, run: RunRecord) -> None:
+    close_run(runs, run.team_id, run.run_id, "U0STARTER")
+    looked_up: list[str] = []
+
+    def channel_members(channel_id: str) -> list[Member]:
+        looked_up.append(channel_id)
+        return [Member("U2")]
+
+    with pytest.raises(NudgeNotSent) as closed:
+        plan_nudge(runs, run.team_id, run.run_id, "U0STARTER", channel_members)
+    assert closed.value.reason == "closed"
+    assert looked_up == []
+
+
+def test_close_refuses_others_closes_once_and_says_who_closed_it(runs: TeamRunStore, run: RunRecord) -> None:
+    handed = HandedReports()
+    now = run.created_at + 60
+
+    def is_admin(user_id: str) -> bool:
+        return user_id == "U0ADMIN"
+
+    refused = close_by(runs, run, "U0SOMEONE", is_admin, now, handed)
+    assert (refused.allowed, refused.closed_here, refused.run.is_open) == (False, False, True)
+    assert runs.open_in(run.team_id, CHANNEL) == run and handed == []
+    closed = close_by(runs, run, "U0ADMIN", is_admin, now, handed)
+    assert (closed.allowed, closed.closed_here, closed.run.closed_by) == (True, True, "U0ADMIN")
+    assert handed == [closed.run]
+    # The starter's click on the same (stale) run finds it closed by the admin.
+    late = close_by(runs, run, "U0STARTER", is_admin, now, handed)
+    assert (late.allowed, late.closed_here, late.run.closed_by) == (True, False, "U0ADMIN")
+    assert handed == [closed.run]
+
+
+def test_the_clock_closes_every_overdue_run_and_hands_each_report(runs: TeamRunStore, team_id: str) -> None:
+    stale = [overdue_run(runs, team_id, f"C0OLD{n}") for n in range(3)]
+    fresh = open_run(runs, BANK, team_id, "C0NEW", "U0STARTER", days=3)
+    handed = HandedReports()
+    closed = close_overdue(runs, time.time(), 100, handed)
+    ours = {r.run_id for r in handed if r.team_id == team_id}
+    assert closed == len(handed) and ours == {r.run_id for r in stale}
+    assert runs.open_in(team_id, "C0NEW") == fresh
+    assert close_overdue(runs, time.time(), 100, HandedReports()) == 0
+
+
+def test_a_closed_runs_report_counts_as_posted_once_slack_took_it(runs: TeamRunStore, run: RunRecord) -> None:
+    outbox = Outbox(runs.redis)
+    closed = close_run(runs, run.team_id, run.run_id, "U0STARTER")
+    assert not report_posted(outbox, closed)
+    outbox.record_step(report_delivery(closed), "report", "1700000000.000100")
+    assert report_posted(outbox, closed)
+    outbox.finish(report_delivery(closed), DELIVERED)
+    assert report_posted(outbox, closed)
