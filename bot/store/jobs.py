@@ -25,6 +25,7 @@ import redis
 from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError, SchedulerNotFound
 from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
 
@@ -230,8 +231,10 @@ class JobQueue:
             if fetched.func_name == DELIVER_REPORT:
                 self.queue.enqueue_job(fetched)
             else:
-                fetched.set_status(JobStatus.FAILED)
-                self.queue.failed_job_registry.add(fetched, FAILED_KEPT_SECONDS, exc_string=ABANDONED)
+                # RQ's own path for a job whose worker died (as its ten-minute cleanup takes).
+                with self.queue.connection.pipeline() as pipe:
+                    record_job_failure(fetched, ABANDONED, pipe)
+                    pipe.execute()
             recovered.append(job.job_id)
         return recovered
 

@@ -179,7 +179,9 @@ class Outbox:
         return None if held is None or _text(held) == LEASE_ONLY else _text(held)
 
     def _holder_gone(self, holder: str) -> bool:
-        return holder != LEASE_ONLY and not self.redis.exists(keys.worker_alive(holder))
+        # Only a holder naming a process ("host:pid") beats; any other (a web process's, or a worker's
+        # from before workers beat) holds for its lease.
+        return ":" in holder and not self.redis.exists(keys.worker_alive(holder))
 
     def release(self, ref: DeliveryRef) -> None:
         self.redis.delete(keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id))
