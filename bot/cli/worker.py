@@ -5,7 +5,9 @@ enqueues the delivery on RQ; this process runs it: the report in the DM and the 
 since last time, the chart, a team run's member count, report and closed message. It also runs the tasks
 the web process hands off after its answer: the Home tab, exports and nudges. A delivery Slack does not
 accept is retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what
-stayed pending with no job (a web process killed between its transaction and the enqueue).
+stayed pending with no job (a web process killed between its transaction and the enqueue), and within
+seconds takes back the jobs of a worker process that died mid-job (bot/store/jobs.py: each worker
+process beats), and lets go of the RQ scheduler lock a dead worker's scheduler held.
 `rq info --url $REDIS_URL` shows the queue too.
 
 Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
@@ -57,10 +59,10 @@ def add_worker_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.set_defaults(handler=run_worker_command)
     jobs = subparsers.add_parser(
         "jobs",
-        help="list the reports not yet delivered, the workers' heartbeats and the failed jobs",
+        help="list the reports not yet delivered, the jobs running or stuck, the workers and the failed jobs",
         description="List, from REDIS_URL: the reports not yet delivered (oldest first, with what their "
-        "job is doing), the workers and their last heartbeat, and the failed jobs (reports Slack never "
-        "accepted).",
+        "job is doing), the jobs running (on which worker, for how long; stuck when that worker is gone), "
+        "the workers and their last heartbeat, and the failed jobs (reports Slack never accepted).",
     )
     jobs.set_defaults(handler=run_jobs_command)
 
@@ -114,8 +116,14 @@ def _stop_scheduler(worker: Any) -> None:
 
 # RQ waits for a job in one blocking read of WORKER_TTL_SECONDS - 15 and sets the socket timeout 10 s past
 # that. A Redis that goes away mid-read is only noticed when it ends: RQ's default (420) left a worker
-# blind to a restart for about seven minutes; this notices within half a minute.
-WORKER_TTL_SECONDS = 35
+# blind to a restart for about seven minutes; this notices within 15 s.
+WORKER_TTL_SECONDS = 20
+# RQ's upkeep between reads (its own registries' cleanup, and starting this worker's scheduler once the
+# scheduler lock is free): RQ's default is ten minutes, which held retries that long after a dead
+# worker's scheduler lock was let go.
+MAINTENANCE_SECONDS = 15
+# How often the sweeper looks for jobs whose worker died (the outbox sweep runs at its own period).
+RECOVER_SECONDS = 2.0
 # How long the worker waits between tries while Redis does not answer: from the first to the most.
 REDIS_WAIT_SECONDS = (0.5, 5.0)
 
@@ -135,6 +143,7 @@ def work_through_redis_outages(
 
     while True:
         worker = new_worker()
+        worker.maintenance_interval = MAINTENANCE_SECONDS
         try:
             worker.work(burst=burst, with_scheduler=True, logging_level=log_level)
         except (redis.ConnectionError, redis.TimeoutError) as error:
@@ -157,8 +166,8 @@ def work_through_redis_outages(
 
 
 def sweep(runtime: Runtime, older_than: float) -> int:
-    """Enqueue the deliveries pending since before `older_than` whose job is not waiting or running;
-    how many were enqueued."""
+    """Enqueue the deliveries pending since before `older_than` whose job is not waiting or running
+    (on a live worker); how many were enqueued."""
     enqueued = 0
     for ref in runtime.outbox.pending(older_than, SWEEP_BATCH):
         if runtime.queue.deliver(ref):
@@ -167,17 +176,52 @@ def sweep(runtime: Runtime, older_than: float) -> int:
     return enqueued
 
 
+def take_back_abandoned(runtime: Runtime, now: float) -> list[str]:
+    """Queue again the jobs of worker processes that stopped beating (a delivery resumes from its outbox
+    record), and free the scheduler lock of a scheduler that stopped; the jobs taken back."""
+    recovered = runtime.queue.recover_abandoned()
+    for job_id in recovered:
+        log.warning("took back %s: the worker running it stopped", job_id)
+    released = runtime.queue.release_silent_scheduler(now)
+    if released is not None:
+        log.warning("let go of the scheduler lock of stopped scheduler %s", released)
+    return recovered
+
+
 def _sweep_until(runtime: Runtime, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
+    from bot.store.jobs import this_process
+
+    # This process's beat, in a thread of its own: a sweep of many reports does not delay it.
+    beating = threading.Thread(
+        target=_beat_until, args=(runtime.outbox.redis, this_process(), stop), daemon=True
+    )
+    beating.start()
+    next_sweep = time.monotonic() + every
+    while not stop.wait(min(every, RECOVER_SECONDS)):
         try:
-            sweep(runtime, time.time() - every)
+            take_back_abandoned(runtime, time.time())
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + every
+                sweep(runtime, time.time() - every)
         except Exception:
             log.exception("the outbox sweep failed; the next one tries again")
 
 
+def _beat_until(client: Any, process: str, stop: threading.Event) -> None:
+    from bot.store.jobs import WORKER_BEAT_SECONDS, beat
+
+    while True:
+        try:
+            beat(client, process)
+        except Exception:
+            log.warning("could not say this worker runs; trying again", exc_info=True)
+        if stop.wait(WORKER_BEAT_SECONDS):
+            return
+
+
 def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
     """The job the web process enqueues (bot.store.jobs.DELIVER_REPORT)."""
-    from bot.store.jobs import last_attempt
+    from bot.store.jobs import current_process, last_attempt
     from bot.store.outbox import DeliveryRef
 
     if _runtime is None:
@@ -185,7 +229,7 @@ def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
     ref = DeliveryRef.from_member(f"{team_id}:{kind}:{delivery_id}")
     if ref is None:
         return f"unknown kind of report: {kind}"
-    return _runtime.delivery.run(ref, last_attempt())
+    return _runtime.delivery.run(ref, last_attempt(), holder=current_process())
 
 
 def run_task(task: str, *args: str) -> str:
@@ -215,7 +259,8 @@ def run_jobs_command(args: argparse.Namespace, consoles: Any) -> int:
 
 
 def jobs_lines(queue: JobQueue, outbox: Outbox, now: float, shown: int = 20) -> list[str]:
-    """What `mlops-compass jobs` prints: the reports still to deliver, the workers, the failed jobs."""
+    """What `mlops-compass jobs` prints: the reports still to deliver, the jobs running (and those stuck,
+    their worker gone), the workers, the failed jobs."""
     lines = []
     waiting = outbox.count()
     if waiting:
@@ -223,11 +268,17 @@ def jobs_lines(queue: JobQueue, outbox: Outbox, now: float, shown: int = 20) -> 
         oldest = ago(now - undelivered[0][1]) if undelivered else "?"
         lines.append(f"Reports not yet delivered: {waiting} (the oldest written {oldest})")
         for ref, since in undelivered:
-            lines.append(f"  {ref.member}\twritten {ago(now - since)}\t{queue.delivery_state(ref)}")
+            lines.append(f"  {ref.member}\twritten {ago(now - since)}\t{queue.delivery_state(ref, now)}")
         if waiting > len(undelivered):
             lines.append(f"  and {waiting - len(undelivered)} more")
     else:
         lines.append("Every report has been delivered.")
+    running = queue.in_flight()
+    stuck = sum(not started.worker_alive for started in running)
+    if running:
+        lines.append(f"Jobs running: {len(running)}" + (f", {stuck} of them stuck" if stuck else ""))
+    for started in running:
+        lines.append(f"  {started.job_id}\t{started.state(now)}")
     workers = queue.workers(now)
     if not workers:
         lines.append("No worker is running: no report is delivered until `mlops-compass worker` starts.")
@@ -237,7 +288,8 @@ def jobs_lines(queue: JobQueue, outbox: Outbox, now: float, shown: int = 20) -> 
             beat = (
                 "no heartbeat" if worker.heartbeat_age is None else f"heartbeat {ago(worker.heartbeat_age)}"
             )
-            lines.append(f"  {worker.name}\t{worker.state}\t{beat}")
+            state = worker.state if worker.alive else "gone: its process stopped beating"
+            lines.append(f"  {worker.name}\t{state}\t{beat}")
     failed = queue.failed()
     if not failed:
         lines.append("No failed jobs.")

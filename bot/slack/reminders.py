@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import schedule_blocks
 from bot.slack.blocks import Message
+from bot.slack.found import find_posted
 from bot.store.schedules import PauseReason, ScheduleRecord
 from bot.store.sessions import Respondent, ResultRecord
 from bot.store.team_runs import RunRecord
@@ -51,9 +52,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL_GONE: frozenset[str] = frozenset({"is_archived", "channel_not_found", "not_in_channel"})
 DEFAULT_RETRY_AFTER = 30.0
-HISTORY_PAGE = 200
-# How far before an attempt began to look for its message: clocks of the two sides may disagree a little.
-HISTORY_SLACK_SECONDS = 120
 
 
 def outcome_of(error: SlackApiError) -> Outcome:
@@ -98,30 +96,11 @@ class ReminderSlack:
     def find_reminder(self, record: ScheduleRecord, run: int, since: float) -> str | None:
         """The ts of this run's reminder if it is in the channel; None if not. Raises HistoryUnreadable
         when the channel's history cannot be read."""
-        cursor = None
-        while True:
-            try:
-                page = self.client.conversations_history(
-                    channel=record.channel_id,
-                    oldest=f"{since - HISTORY_SLACK_SECONDS:.6f}",
-                    include_all_metadata=True,
-                    limit=HISTORY_PAGE,
-                    cursor=cursor,
-                )
-            except (SlackClientError, OSError) as error:
-                raise HistoryUnreadable(str(error)) from error
-            for message in page.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if (
-                    metadata.get("event_type") == schedule_blocks.REMINDER_EVENT
-                    and payload.get("schedule") == record.schedule_id
-                    and str(payload.get("run")) == str(run)
-                ):
-                    return str(message.get("ts"))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+        payload = {"schedule": record.schedule_id, "run": str(run)}
+        try:
+            return find_posted(self.client, record.channel_id, since, schedule_blocks.REMINDER_EVENT, payload)
+        except (SlackClientError, OSError) as error:
+            raise HistoryUnreadable(str(error)) from error
 
     def tell_creator_paused(self, record: ScheduleRecord, reason: PauseReason) -> Outcome:
         return self._post(record.creator_id, schedule_blocks.paused_message(record, reason))

@@ -388,12 +388,10 @@ class TeamFlow:
         if prepared is None:
             prepared = json.dumps(self._report_message(run).as_kwargs())
             steps.record("message", prepared)
-        if steps.get("report") is None:
-            try:
-                posted = self.client.chat_postMessage(channel=run.channel_id, **json.loads(prepared))
-            except SLACK_FAILURES as error:
-                raise Undeliverable(where, why_undelivered(error)) from error
-            steps.record("report", str(posted["ts"]))
+        try:
+            steps.post_once(self.client, "report", run.channel_id, json.loads(prepared))
+        except SLACK_FAILURES as error:
+            raise Undeliverable(where, why_undelivered(error)) from error
         if steps.get("closed") is None:
             self._show_closed(run, self.runs.respondent_count(run.team_id, run.run_id))
             steps.record("closed", "done")

@@ -3,20 +3,35 @@
 A delivery's job id is derived from the report it delivers, so enqueuing it again while it waits, runs or
 is scheduled for a retry adds nothing; one that failed or finished is enqueued afresh. Its outbox record
 (bot/store/outbox.py) says what Slack already accepted, so a new run resumes rather than posts again.
+
+A worker process that dies mid-job (SIGKILL, the OOM killer, a lost machine) leaves RQ's record of that
+job "started", and RQ itself gives up on it only after the job's time limit and its own ten-minute
+maintenance. Each worker process therefore beats every WORKER_BEAT_SECONDS (`beat`, in a thread of its
+own, so a long job does not hold it up): the jobs of a worker whose process stopped beating are taken
+back at the next sweep (`recover_abandoned`), and the RQ scheduler lock its scheduler held is let go
+(`release_silent_scheduler`), so retries do not wait for the lock to expire.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import redis
 from rq import Queue, Retry, Worker, get_current_job
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import NoSuchJobError, SchedulerNotFound
 from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
+from rq.scheduler import RQScheduler
+from rq.scripts import release_lock
 
+from bot.store import keys
 from bot.store.outbox import DeliveryRef
+from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
 QUEUE_NAME = "mlops-compass"
 # The job the worker runs for a delivery (bot/cli/worker.py); named, so the web process need not import it.
@@ -26,6 +41,13 @@ RUN_TASK = "bot.cli.worker.run_task"
 JOB_TIMEOUT_SECONDS = 300
 FAILED_KEPT_SECONDS = 30 * 24 * 3600
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED}
+# A worker process beats this often, and counts as gone once it has not for WORKER_ALIVE_SECONDS: several
+# beats missed, so a busy machine does not have a live worker's jobs taken from it.
+WORKER_BEAT_SECONDS = 2.0
+WORKER_ALIVE_SECONDS = 10
+# RQ's scheduler beats every second; one silent this long is gone, and the lock it held is let go.
+SCHEDULER_SILENT_SECONDS = 10
+ABANDONED = "its worker stopped while running it"
 
 
 def delivery_job_id(ref: DeliveryRef) -> str:
@@ -46,6 +68,7 @@ class WorkerSeen:
     name: str
     state: str  # "busy", "idle", ...
     heartbeat_age: float | None  # seconds since its last heartbeat
+    alive: bool  # its process still beats (bot/store/jobs.py `beat`)
 
 
 # What a delivery's job is doing, in the words `mlops-compass jobs` prints.
@@ -61,6 +84,43 @@ JOB_STATES = {
     JobStatus.CANCELED: "cancelled",
 }
 NO_JOB = "no job yet: a worker's sweep queues it"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A job a worker has started: which worker, since when, and whether that worker is still there."""
+
+    job_id: str
+    description: str
+    worker: str  # RQ's name of the worker running it
+    started_at: float | None  # a timestamp
+    worker_alive: bool
+
+    def state(self, now: float) -> str:
+        """ "running on W for 12 s", or that it is stuck, its worker gone."""
+        running = "" if self.started_at is None else f" for {round(max(0.0, now - self.started_at))} s"
+        if self.worker_alive:
+            return f"running on {self.worker}{running}"
+        return f"stuck{running}: its worker {self.worker} is gone; a worker's sweep takes it back"
+
+
+def this_process() -> str:
+    """This worker process, as its beat and the deliveries it holds name it: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def beat(client: redis.Redis, process: str, seconds: int = WORKER_ALIVE_SECONDS) -> None:
+    """Say that the worker process `process` still runs (for `seconds`, unless it beats again)."""
+    client.set(keys.worker_alive(process), "1", ex=seconds)
+
+
+def current_process() -> str | None:
+    """The worker process running the current job (None outside a worker's job)."""
+    return this_process() if get_current_job() is not None else None
+
+
+def _timestamp(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.replace(tzinfo=UTC).timestamp()
 
 
 def last_attempt() -> bool:
@@ -82,7 +142,7 @@ class JobQueue:
             status = Job.fetch(job_id, connection=self.queue.connection).get_status()
         except NoSuchJobError:
             status = None
-        if status in _LIVE:
+        if status in _LIVE and not (status == JobStatus.STARTED and self._abandoned(job_id)):
             return False
         self.queue.failed_job_registry.remove(job_id)
         self.queue.enqueue(
@@ -112,13 +172,106 @@ class JobQueue:
             result_ttl=60,
         )
 
-    def delivery_state(self, ref: DeliveryRef) -> str:
-        """What the job of a pending delivery is doing, or that it has none yet."""
+    def delivery_state(self, ref: DeliveryRef, now: float) -> str:
+        """What the job of a pending delivery is doing (which worker delivers it, for how long, or that
+        its worker is gone), or that it has none yet."""
         try:
-            status = Job.fetch(delivery_job_id(ref), connection=self.queue.connection).get_status()
+            job = Job.fetch(delivery_job_id(ref), connection=self.queue.connection)
         except NoSuchJobError:
             return NO_JOB
-        return JOB_STATES.get(status, str(status))
+        status = job.get_status()
+        if status != JobStatus.STARTED:
+            return JOB_STATES.get(status, str(status))
+        return self._in_flight(job).state(now)
+
+    def in_flight(self) -> list[InFlight]:
+        """The jobs workers have started and not finished, oldest first."""
+        registry = self.queue.started_job_registry
+        running = []
+        for job_id in dict.fromkeys(registry.get_job_ids(cleanup=False)):
+            job = self.queue.fetch_job(job_id)
+            if job is not None and job.get_status(refresh=False) == JobStatus.STARTED:
+                running.append(self._in_flight(job))
+        return sorted(running, key=lambda job: job.started_at or 0.0)
+
+    def _in_flight(self, job: Job) -> InFlight:
+        worker = job.worker_name or ""
+        alive = self.worker_alive(worker)
+        return InFlight(job.id, job.description or job.id, worker, _timestamp(job.started_at), alive)
+
+    def worker_alive(self, worker_name: str) -> bool:
+        """Whether RQ's worker `worker_name` runs in a worker process that still beats."""
+        if not worker_name:
+            return False
+        worker = Worker.find_by_key(
+            Worker.redis_worker_namespace_prefix + worker_name, connection=self.queue.connection
+        )
+        if worker is None or not worker.hostname or worker.pid is None:
+            return False
+        return self._beats(worker.hostname, worker.pid)
+
+    def _beats(self, hostname: str, pid: int) -> bool:
+        return bool(self.queue.connection.exists(keys.worker_alive(f"{hostname}:{pid}")))
+
+    def _abandoned(self, job_id: str) -> bool:
+        job = self.queue.fetch_job(job_id)
+        return job is not None and not self.worker_alive(job.worker_name or "")
+
+    def recover_abandoned(self) -> list[str]:
+        """Take back the jobs whose worker process is gone: a delivery is queued again (its outbox
+        record says what Slack has already), any other job is failed, listed by `jobs`, since it may
+        have told someone something already. The ids taken back; each by one sweeper only."""
+        recovered = []
+        for job in self.in_flight():
+            if job.worker_alive:
+                continue
+            fetched = self.queue.fetch_job(job.job_id)
+            if fetched is None or not self._take_back(fetched):
+                continue
+            if fetched.func_name == DELIVER_REPORT:
+                self.queue.enqueue_job(fetched)
+            else:
+                # RQ's own path for a job whose worker died (as its ten-minute cleanup takes).
+                with self.queue.connection.pipeline() as pipe:
+                    record_job_failure(fetched, ABANDONED, pipe)
+                    pipe.execute()
+            recovered.append(job.job_id)
+        return recovered
+
+    def _take_back(self, job: Job) -> bool:
+        """Out of the started jobs, atomically: False when another sweeper took it first."""
+        registry = self.queue.started_job_registry
+        executions = job.get_executions()
+
+        def attempt(pipe: Any) -> bool:
+            entries = [e for e in pipe.zrange(registry.key, 0, -1) if registry.parse_job_id(e) == job.id]
+            if not entries:
+                return False
+            pipe.multi()
+            for execution in executions:
+                execution.delete(job=job, pipeline=pipe)
+            pipe.zrem(registry.key, *entries)
+            return True
+
+        return optimistic(
+            self.queue.connection, attempt, gave_up=TooManyConcurrentChanges, watched=[registry.key]
+        )
+
+    def release_silent_scheduler(self, now: float) -> str | None:
+        """Let go of the queue's RQ scheduler lock when the scheduler holding it has stopped beating, so
+        a running worker's scheduler takes it; the scheduler let go of, if one was."""
+        lock = RQScheduler.get_locking_key(self.queue.name)
+        held = self.queue.connection.get(lock)
+        if held is None:
+            return None
+        holder = held.decode() if isinstance(held, bytes) else str(held)
+        try:
+            last_beat = _timestamp(RQScheduler.fetch(holder, self.queue.connection).last_heartbeat)
+        except SchedulerNotFound:
+            last_beat = None
+        if last_beat is not None and now - last_beat < SCHEDULER_SILENT_SECONDS:
+            return None
+        return holder if release_lock(self.queue.connection, lock, holder) else None
 
     def workers(self, now: float) -> list[WorkerSeen]:
         """The workers registered on this queue with their last heartbeat (RQ drops a worker whose
@@ -127,7 +280,10 @@ class JobQueue:
         for worker in Worker.all(queue=self.queue):
             beat = worker.last_heartbeat
             age = None if beat is None else max(0.0, now - beat.replace(tzinfo=UTC).timestamp())
-            seen.append(WorkerSeen(worker.name, str(worker.get_state()), age))
+            alive = bool(
+                worker.hostname and worker.pid is not None and self._beats(worker.hostname, worker.pid)
+            )
+            seen.append(WorkerSeen(worker.name, str(worker.get_state()), age, alive))
         return sorted(seen, key=lambda w: w.name)
 
     def failed(self) -> list[FailedJob]:

@@ -46,6 +46,7 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{T}:report:K:ID:lock      held while a worker delivers that report (expires)
     mlops-compass:{clock}:outbox            reports "T:K:ID" not yet delivered, scored by when (sorted set)
     mlops-compass:clock-heartbeats          each clock process "host:pid", by its last tick (sorted set)
+    mlops-compass:worker:HOST:PID:alive     held while that worker process runs (expires in seconds)
 
 The app's installations, when it is distributed by OAuth (bot/store/installations.py); tokens are
 encrypted in each record. A workspace's own installation is kept under its team id, an org-wide one
@@ -274,6 +275,13 @@ def report_delivery(team_id: str, kind: str, delivery_id: str) -> str:
 @bounded("expires", "when the worker holding it lets go, or after its lease (bot/store/outbox.py)")
 def report_delivery_lock(team_id: str, kind: str, delivery_id: str) -> str:
     return f"{report_delivery(team_id, kind, delivery_id)}:lock"
+
+
+@bounded("expires", "WORKER_ALIVE_SECONDS after the worker process's last beat (bot/store/jobs.py)")
+def worker_alive(process: str) -> str:
+    """Held while the worker process `process` ("host:pid") runs: a job or a report it holds is
+    abandoned once this lapses."""
+    return f"{PREFIX}:worker:{process}:alive"
 
 
 @bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")

@@ -3,7 +3,8 @@
 The transaction that stores a result (or closes a team run) also writes its pending delivery here, so a
 process that dies right after it loses nothing: a worker delivers what is pending, and the sweeper finds
 pending deliveries whose job never ran. Each step Slack accepted is recorded (its message ts), so a retried
-delivery resumes where the last try stopped instead of posting again.
+delivery resumes where the last try stopped instead of posting again; and each post is recorded as
+attempted before it is made, so a retry after a worker died mid-post knows to look for it in Slack first.
 """
 
 from __future__ import annotations
@@ -15,13 +16,19 @@ from typing import Any, Literal
 import redis
 
 from bot.store import keys
+from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
 Kind = Literal["personal", "team"]
 KINDS: tuple[Kind, ...] = ("personal", "team")
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # A delivered or given-up report's record is kept this long, for a re-post and for what a Close says.
 KEEP_SECONDS = 30 * 24 * 3600
+# The holder of a claim that no worker process's heartbeat backs: it lasts its lease.
+LEASE_ONLY = "-"
+# The step of telling the author a report could not be posted: told again should a re-post fail too.
+TOLD = "told"
 _STEP = "step:"
+_ATTEMPT = "attempt:"
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class Delivery:
     created_at: float
     steps: dict[str, str] = field(default_factory=dict)  # step -> what Slack returned (a ts, or a note)
     told: bool = False  # the author was told it could not be posted
+    # step -> when a post for it was sent (a timestamp), for a step Slack may have accepted unrecorded
+    attempts: dict[str, float] = field(default_factory=dict)
     # What the transaction that stored it prepared: a run member's counted note (and, in a team report's
     # record from before the worker built the report, its message).
     prepared: str | None = None
@@ -95,10 +104,22 @@ class Outbox:
             steps=steps,
             told=raw.get("told") == "1",
             prepared=raw.get("prepared"),
+            attempts={k.removeprefix(_ATTEMPT): float(v) for k, v in raw.items() if k.startswith(_ATTEMPT)},
         )
 
     def record_step(self, ref: DeliveryRef, step: str, value: str) -> None:
-        self.redis.hset(ref.key, f"{_STEP}{step}", value)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(ref.key, f"{_STEP}{step}", value)
+            pipe.hdel(ref.key, f"{_ATTEMPT}{step}")
+            pipe.execute()
+
+    def record_attempt(self, ref: DeliveryRef, step: str, at: float) -> None:
+        """A post for `step` is about to be sent: until its answer is recorded, Slack may have it or not."""
+        self.redis.hset(ref.key, f"{_ATTEMPT}{step}", at)
+
+    def forget_attempt(self, ref: DeliveryRef, step: str) -> None:
+        """Slack answered the post with an error: it is not there, and a retry posts without looking."""
+        self.redis.hdel(ref.key, f"{_ATTEMPT}{step}")
 
     def finish(self, ref: DeliveryRef, state: str, told: bool = False) -> None:
         """Delivered (or given up on, its author told): out of the outbox, its record kept a while."""
@@ -114,6 +135,7 @@ class Outbox:
             return False
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(ref.key, "state", PENDING)
+            pipe.hdel(ref.key, f"{_STEP}{TOLD}", f"{_ATTEMPT}{TOLD}")
             pipe.persist(ref.key)
             pipe.zadd(keys.OUTBOX, {ref.member: time.time()})
             pipe.execute()
@@ -134,10 +156,32 @@ class Outbox:
         refs = [DeliveryRef.from_member(_text(m)) for m in members]
         return [ref for ref in refs if ref is not None]
 
-    def claim(self, ref: DeliveryRef, seconds: int) -> bool:
-        """Hold the delivery while delivering it: a second worker given the same report leaves it be."""
+    def claim(self, ref: DeliveryRef, seconds: int, holder: str = LEASE_ONLY) -> bool:
+        """Hold the delivery while delivering it: a second worker given the same report leaves it be.
+        `holder` is the worker process ("host:pid", bot/store/jobs.py) holding it: its hold ends when that
+        process stops beating, however long the lease had left; a hold by no worker process lasts its
+        `seconds`."""
         lock = keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id)
-        return bool(self.redis.set(lock, "1", nx=True, ex=seconds))
+
+        def attempt(pipe: Any) -> bool:
+            held = pipe.get(lock)
+            if held is not None and not self._holder_gone(_text(held)):
+                return False
+            pipe.multi()
+            pipe.set(lock, holder, ex=seconds)
+            return True
+
+        return optimistic(self.redis, attempt, gave_up=TooManyConcurrentChanges, watched=[lock])
+
+    def holder(self, ref: DeliveryRef) -> str | None:
+        """The worker process holding the delivery ("host:pid"), if one does."""
+        held = self.redis.get(keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id))
+        return None if held is None or _text(held) == LEASE_ONLY else _text(held)
+
+    def _holder_gone(self, holder: str) -> bool:
+        # Only a holder naming a process ("host:pid") beats; any other (a web process's, or a worker's
+        # from before workers beat) holds for its lease.
+        return ":" in holder and not self.redis.exists(keys.worker_alive(holder))
 
     def release(self, ref: DeliveryRef) -> None:
         self.redis.delete(keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id))

@@ -339,6 +339,7 @@ class FakeSlack:
             "conversations.members": self._conversations_members,
             "apps.connections.open": self._apps_connections_open,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
         }
         self._init_state()
 
@@ -1360,6 +1361,24 @@ class FakeSlack:
 
     def _conversations_history(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         channel = self._resolve_channel(params, "conversations.history")
+        # A channel's history lists its messages and thread parents, not the replies in threads.
+        top_level = [m for m in self._messages.get(channel, []) if m.get("thread_ts") in (None, m["ts"])]
+        return self._history_page(top_level, params)
+
+    def _conversations_replies(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        channel = self._resolve_channel(params, "conversations.replies")
+        parent = str(params.get("ts") or "")
+        if not parent:
+            raise _missing("ts")
+        if self._find_message(channel, parent) is None:
+            raise _ApiError("thread_not_found")
+        # The parent first, then its replies, oldest first, as Slack lists a thread.
+        thread = [m for m in self._messages.get(channel, []) if parent in (m["ts"], m.get("thread_ts"))]
+        return self._history_page(thread, params, oldest_first=True)
+
+    def _history_page(
+        self, messages: list[dict[str, Any]], params: dict[str, Any], oldest_first: bool = False
+    ) -> dict[str, Any]:
         try:
             oldest = float(params.get("oldest") or 0)
             limit = max(1, min(int(params.get("limit") or HISTORY_PAGE_LIMIT), HISTORY_PAGE_LIMIT))
@@ -1367,15 +1386,17 @@ class FakeSlack:
         except ValueError:
             raise _ApiError("invalid_arguments") from None
         with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
-        # Newest first, as Slack lists them; `oldest` is exclusive.
-        newest_first = [m for m in reversed(self._messages.get(channel, [])) if float(m["ts"]) > oldest]
+        # Newest first, as Slack lists a history; `oldest` is exclusive.
+        listed = [m for m in reversed(messages) if float(m["ts"]) > oldest]
+        if oldest_first:
+            listed.reverse()
         page = []
-        for message in newest_first[start : start + limit]:
+        for message in listed[start : start + limit]:
             shown = copy.deepcopy(message)
             if not with_metadata:
                 shown.pop("metadata", None)
             page.append(shown)
-        more = start + limit < len(newest_first)
+        more = start + limit < len(listed)
         return {
             "messages": page,
             "has_more": more,

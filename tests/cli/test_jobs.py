@@ -12,7 +12,7 @@ from rq import SimpleWorker
 from bot.cli.worker import ago, jobs_lines
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.store.jobs import NO_JOB, JobQueue
+from bot.store.jobs import NO_JOB, JobQueue, beat, this_process
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
@@ -63,6 +63,21 @@ def test_a_running_worker_is_listed_with_its_heartbeat(client: redis.Redis) -> N
     assert lines[:3] == ["Every report has been delivered.", "Workers: 1", lines[2]]
     name, state, beat = lines[2].strip().split("\t")
     assert name == "worker-one" and state and beat in {f"heartbeat {ago(s)}" for s in range(4, 8)}
+
+
+def test_a_worker_whose_process_does_not_beat_is_listed_as_gone(client: redis.Redis) -> None:
+    queue = JobQueue(client, [])
+    # Registered from this process, as `mlops-compass worker` registers it: gone until this process beats.
+    worker = SimpleWorker([queue.queue], connection=client, name="worker-silent")
+    worker.register_birth()
+    try:
+        silent = jobs_lines(queue, Outbox(client), time.time())[2]
+        beat(client, this_process())
+        beating = jobs_lines(queue, Outbox(client), time.time())[2]
+    finally:
+        worker.register_death()
+    assert silent.split("\t")[1] == "gone: its process stopped beating"
+    assert "gone" not in beating
 
 
 @pytest.mark.parametrize(

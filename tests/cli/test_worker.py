@@ -4,20 +4,22 @@ REDIS_URL and nothing else."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from bot.cli.worker import WORKER_STARTED
+from bot.cli.worker import WORKER_STARTED, jobs_lines
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.store.jobs import JobQueue, delivery_job_id
-from bot.store.outbox import DeliveryRef
+from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply
 from playground.fakeslack import FakeSlack
@@ -179,4 +181,113 @@ def test_the_worker_stays_up_through_a_redis_restart_and_delivers_after_it(
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+            dedicated_redis.stop()
+
+
+REPORTS = 20
+# Slack answers every post this late; the first channel summary later still, and the worker is killed
+# while it waits for that answer, the summary already in the channel.
+SLOW_SECONDS = 0.1
+KILLED_WHILE_WAITING_SECONDS = 5.0
+# A deadline, not a benchmark: about 20 s on an idle machine, twice that on a loaded one, against the
+# 300 s of a delivery's hold and the 600 s of RQ's own upkeep that a dead worker's report waited out.
+DELIVERED_WITHIN_SECONDS = 60
+
+
+def report_to_deliver(client: redis.Redis, team_id: str, user_id: str, channel_id: str) -> DeliveryRef:
+    """An assessment started in `channel_id` and finished the way a click does with a worker: the result
+    and its pending delivery in one transaction, then the hand-off to the queue."""
+    store = SessionStore(client)
+    respondent = Respondent(team_id=team_id, user_id=user_id)
+    record, last = answered_but_last(respondent, PULSE, {q.id: OptionChoice(1) for q in PULSE.questions})
+    store.start(record.model_copy(update={"origin_channel": channel_id}), may_replace=lambda _: True)
+    applied = apply(store, CATALOG, respondent, record.session_id, last, pending_delivery=True)
+    assert applied.record.result_id is not None
+    ref = DeliveryRef(team_id, "personal", applied.record.result_id)
+    JobQueue(client, [5, 10]).deliver(ref)
+    return ref
+
+
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A worker in a process group of its own, as a container or a systemd unit runs it: a kill takes
+    its scheduler process too."""
+    with log_path.open("w") as log_file:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            env=child_environment(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for_line(log_path, (WORKER_STARTED,))
+    return worker
+
+
+def wait_until(done: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.2)
+
+
+def test_a_worker_killed_mid_delivery_leaves_every_report_posted_once_by_the_next_one(
+    tmp_path: Path, team_id: str
+) -> None:
+    dedicated_redis = DedicatedRedis(tmp_path)
+    dedicated_redis.start()
+    client = redis.Redis.from_url(dedicated_redis.url)
+    queue, outbox = JobQueue(client, []), Outbox(client)
+    workers: list[subprocess.Popen[bytes]] = []
+    channels = [f"C0KILL{n:02d}" for n in range(REPORTS)]
+    users = [f"U0KILL{n:02d}" for n in range(REPORTS)]
+    with FakeSlack() as fake:
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-worker-test",
+            "REDIS_URL": dedicated_redis.url,
+            "SLACK_API_URL": fake.base_url,
+            "LOG_LEVEL": "INFO",
+            "OUTBOX_SWEEP_SECONDS": "2",
+        }
+        # The first report's DM copy, its summary, then every other post.
+        for seconds in (SLOW_SECONDS, KILLED_WHILE_WAITING_SECONDS):
+            fake.delay_next("chat.postMessage", seconds)
+        fake.delay_next("chat.postMessage", SLOW_SECONDS, times=10 * REPORTS)
+        refs = [report_to_deliver(client, team_id, u, c) for u, c in zip(users, channels, strict=True)]
+        try:
+            workers.append(start_worker(env, tmp_path / "first-worker.log"))
+            fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") in channels, timeout=60)
+            in_flight = jobs_lines(queue, outbox, time.time())
+            os.killpg(workers[0].pid, signal.SIGKILL)
+            workers[0].wait(timeout=30)
+            assert any("\trunning on " in line for line in in_flight), in_flight
+
+            # Slack has the summary; the outbox has only that it was attempted.
+            summarised = [d for d in map(outbox.get, refs) if d is not None and "channel" in d.attempts]
+            assert len(summarised) == 1 and "channel" not in summarised[0].steps
+            # Until another worker runs, `jobs` shows the delivery stuck, its worker gone.
+            wait_until(lambda: "stuck" in jobs(dedicated_redis.url).stdout, "`jobs` says it is stuck", 60)
+
+            second_log = tmp_path / "second-worker.log"
+            workers.append(start_worker(env, second_log))
+            started = time.monotonic()
+            wait_until(lambda: outbox.count() == 0, "every report delivered", DELIVERED_WITHIN_SECONDS)
+            print(
+                f"{REPORTS} reports delivered {time.monotonic() - started:.1f} s after the new worker started"
+            )
+
+            for user, channel in zip(users, channels, strict=True):
+                in_channel = fake.messages(channel)
+                summaries = [m for m in in_channel if "thread_ts" not in m]
+                assert len(summaries) == 1, (channel, in_channel)
+                details = [m for m in in_channel if m.get("thread_ts") == summaries[0]["ts"] and m["text"]]
+                assert len(details) == 1, (channel, in_channel)
+                assert len(fake.messages(fake.dm_channel_id(user))) == 1, user
+            # The dead worker's scheduler lock is let go and the new worker's scheduler takes it.
+            wait_for_line(second_log, ("Acquired scheduler lock",), timeout=60)
+            assert "stuck" not in jobs(dedicated_redis.url).stdout
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
             dedicated_redis.stop()

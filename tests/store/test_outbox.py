@@ -10,8 +10,8 @@ import redis
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
-from bot.store.jobs import JobQueue, delivery_job_id
-from bot.store.outbox import DELIVERED, FAILED, PENDING, Delivery, DeliveryRef, Outbox
+from bot.store.jobs import JobQueue, beat, delivery_job_id
+from bot.store.outbox import DELIVERED, FAILED, PENDING, TOLD, Delivery, DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import answered_but_last, apply, finish
 from tests.conftest import real_redis
@@ -104,3 +104,41 @@ def test_a_delivery_handed_over_twice_is_enqueued_once_with_its_own_id(team_id: 
     finally:
         queue.queue.remove(delivery_job_id(ref))
         client.delete(f"rq:job:{delivery_job_id(ref)}")
+
+
+def test_a_delivery_held_by_a_worker_process_is_free_once_that_process_stops_beating(
+    redis_client: redis.Redis, team_id: str
+) -> None:
+    ref = finished_with_delivery(redis_client, team_id)
+    outbox = Outbox(redis_client)
+    beat(redis_client, "host-one:101", seconds=1)
+    assert outbox.claim(ref, 300, "host-one:101")
+    assert outbox.holder(ref) == "host-one:101"
+    assert not outbox.claim(ref, 300, "host-two:202")
+
+    # Its 300 s lease notwithstanding, the hold ends with the process's beat.
+    deadline = time.monotonic() + 30
+    while not outbox.claim(ref, 300, "host-two:202"):
+        assert time.monotonic() < deadline, "the hold of a process that stopped beating never ended"
+        time.sleep(0.1)
+    assert outbox.holder(ref) == "host-two:202"
+    outbox.release(ref)
+
+    # A hold that no worker process backs (a web process delivering in place) lasts its lease.
+    assert outbox.claim(ref, 300)
+    assert outbox.holder(ref) is None
+    assert not outbox.claim(ref, 300, "host-two:202")
+    outbox.release(ref)
+
+
+def test_a_repost_that_fails_again_tells_its_author_again(redis_client: redis.Redis, team_id: str) -> None:
+    ref = finished_with_delivery(redis_client, team_id)
+    outbox = Outbox(redis_client)
+    outbox.record_attempt(ref, "channel", 1700000000.0)
+    outbox.record_step(ref, TOLD, "1700000001.000100")
+    outbox.finish(ref, FAILED, told=True)
+    assert delivery_of(outbox, ref).attempts == {"channel": 1700000000.0}
+
+    assert outbox.reopen(ref)
+    again = delivery_of(outbox, ref)
+    assert TOLD not in again.steps and again.attempts == {"channel": 1700000000.0}

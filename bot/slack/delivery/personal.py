@@ -121,15 +121,13 @@ class PersonalReports:
             posted = self._in_channel(origin, summary, details, dm_channel, steps)
             if posted is not None:
                 where, channel, ts = f"<#{origin}>", origin, posted
-        if self.companion is not None and steps.get("chart") is None:
-            self.companion.after_report(record, report, channel, ts)
-            steps.record("chart", "done")
-        if delivery.prepared is not None and self.run_follow_up is not None and steps.get("run") is None:
+        companion, follow_up = self.companion, self.run_follow_up
+        if companion is not None:
+            steps.once("chart", lambda: companion.after_report(record, report, channel, ts))
+        if delivery.prepared is not None and follow_up is not None:
             outcome = json.loads(delivery.prepared)
-            self.run_follow_up.response_delivered(
-                respondent, outcome["counted"], outcome["replaced"], dm_channel
-            )
-            steps.record("run", "done")
+            counted, replaced = outcome["counted"], outcome["replaced"]
+            steps.once("run", lambda: follow_up.response_delivered(respondent, counted, replaced, dm_channel))
         return where
 
     def _in_dm(self, record: SessionRecord, whole: blocks.Message, steps: Steps) -> tuple[str, str]:
@@ -145,7 +143,7 @@ class PersonalReports:
             self.client.chat_update(channel=channel, ts=record.message_ts, **whole.as_kwargs())
             ts = record.message_ts
         else:
-            ts = str(self.client.chat_postMessage(channel=channel, **whole.as_kwargs())["ts"])
+            ts = steps.post_once(self.client, "dm-post", channel, whole.as_kwargs())
         steps.record("dm", f"{channel} {ts}")
         return channel, ts
 
@@ -163,21 +161,18 @@ class PersonalReports:
             ts = steps.get("channel")
             if ts is None:
                 try:
-                    ts = str(self.client.chat_postMessage(channel=origin, **summary.as_kwargs())["ts"])
+                    ts = steps.post_once(self.client, "channel", origin, summary.as_kwargs())
                 except SlackApiError as error:
                     code = slack_error_code(error)
                     if code not in CHANNEL_REFUSALS:
                         raise
-                    self.client.chat_postMessage(
-                        channel=dm_channel, **blocks.text_message(not_invited_note(origin, code)).as_kwargs()
-                    )
+                    note = blocks.text_message(not_invited_note(origin, code))
+                    steps.post_once(self.client, "not-invited", dm_channel, note.as_kwargs())
                     ts = REFUSED
-                steps.record("channel", ts)
+                    steps.record("channel", ts)
             if ts == REFUSED:
                 return None
-            if steps.get("details") is None:
-                self.client.chat_postMessage(channel=origin, thread_ts=ts, **details.as_kwargs())
-                steps.record("details", "done")
+            steps.post_once(self.client, "details", origin, details.as_kwargs(), thread_ts=ts)
         except SLACK_FAILURES as error:
             raise Undeliverable(f"<#{origin}>", why_undelivered(error)) from error
         return ts

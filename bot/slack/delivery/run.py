@@ -1,17 +1,24 @@
 """Running one report's delivery (`ReportDelivery.run`), and the queues that hand deliveries to it: the
 worker's, which retries a report until Slack accepts it, or `InProcessReports` in a process with no worker.
 When a report finally cannot be posted its author is told, with a button that posts it again.
+Each step Slack accepted is recorded, so a retry resumes where the last try stopped. A post is recorded as
+attempted before it is sent and carries metadata naming its delivery and step: when the worker died before
+Slack's answer came, the retry finds the message in the channel instead of posting it twice
+(`Steps.post_once`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Protocol
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks
+from bot.slack.found import find_posted
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
     SLACK_FAILURES,
@@ -21,14 +28,17 @@ from bot.slack.replies import (
     store_trouble_text,
     why_undelivered,
 )
-from bot.store.outbox import DELIVERED, FAILED, PENDING, Delivery, DeliveryRef, Outbox
+from bot.store.outbox import DELIVERED, FAILED, LEASE_ONLY, PENDING, TOLD, Delivery, DeliveryRef, Outbox
 from bot.store.sessions import STORE_ERRORS
 
 log = logging.getLogger(__name__)
 
 REPOST_ACTION = "report_repost"
-# A delivery is held this long by the worker delivering it (the job's own time limit).
+# A delivery is held this long by the worker delivering it (the job's own time limit), or until that
+# worker's process stops beating.
 CLAIM_SECONDS = 300
+# The metadata event every report post carries, with its delivery and step, to be found again.
+REPORT_EVENT = "mlops_compass_report"
 
 
 class ReportQueue(Protocol):
@@ -52,6 +62,7 @@ class Steps:
         self.outbox = outbox
         self.ref = delivery.ref
         self.accepted = dict(delivery.steps)
+        self.attempts = dict(delivery.attempts)
 
     def get(self, step: str) -> str | None:
         return self.accepted.get(step)
@@ -59,6 +70,60 @@ class Steps:
     def record(self, step: str, value: str) -> None:
         self.outbox.record_step(self.ref, step, value)
         self.accepted[step] = value
+        self.attempts.pop(step, None)
+
+    def post_once(
+        self,
+        client: WebClient,
+        step: str,
+        channel: str,
+        message: Mapping[str, Any],
+        thread_ts: str | None = None,
+    ) -> str:
+        """Post `message` (chat.postMessage's arguments) in `channel` for `step` unless Slack has it
+        already; its ts. A post attempted before without an answer recorded is looked for first."""
+        done = self.accepted.get(step)
+        if done is not None:
+            return done
+        payload = {"delivery": self.ref.member, "step": step}
+        attempted = self.attempts.get(step)
+        if attempted is not None:
+            found = find_posted(client, channel, attempted, REPORT_EVENT, payload, thread_ts)
+            if found is not None:
+                self.record(step, found)
+                return found
+        self._attempt(step)
+        metadata = {"event_type": REPORT_EVENT, "event_payload": payload}
+        try:
+            posted = client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, metadata=metadata, **message
+            )
+        except SlackApiError as error:
+            # Slack's own refusal: the message is not there. Any other failure may have posted it.
+            if error.response is not None and error.response.status_code == 200:
+                self.outbox.forget_attempt(self.ref, step)
+                self.attempts.pop(step, None)
+            raise
+        ts = str(posted["ts"])
+        self.record(step, ts)
+        return ts
+
+    def once(self, step: str, action: Callable[[], object]) -> None:
+        """Run `action` (what Slack cannot be asked about afterwards, as an upload) unless its step is
+        recorded, or was attempted by a try that died before recording it: at most once, never twice."""
+        if step in self.accepted:
+            return
+        if step in self.attempts:
+            log.warning("not repeating the %s step of a delivery whose worker stopped during it", step)
+        else:
+            self._attempt(step)
+            action()
+        self.record(step, "done")
+
+    def _attempt(self, step: str) -> None:
+        at = time.time()
+        self.outbox.record_attempt(self.ref, step, at)
+        self.attempts[step] = at
 
 
 class Undeliverable(Exception):
@@ -104,10 +169,11 @@ class ReportDelivery:
         self.client = client
         self.by_kind = {"personal": personal, "team": team}
 
-    def run(self, ref: DeliveryRef, last_attempt: bool) -> str:
+    def run(self, ref: DeliveryRef, last_attempt: bool, holder: str | None = None) -> str:
         """Deliver the report unless it is delivered already or another worker holds it; what happened.
-        Raises to be retried; on the last attempt the author is told first."""
-        if not self.outbox.claim(ref, CLAIM_SECONDS):
+        `holder`: the worker process delivering it, whose hold ends with it. Raises to be retried; on the
+        last attempt the author is told first."""
+        if not self.outbox.claim(ref, CLAIM_SECONDS, holder or LEASE_ONLY):
             return "held by another worker"
         try:
             delivery = self.outbox.get(ref)
@@ -119,7 +185,7 @@ class ReportDelivery:
             except RETRIED as error:
                 if not last_attempt:
                     raise
-                self._tell_author(delivery, error)
+                self._tell_author(delivery, steps, error)
                 self.outbox.finish(ref, FAILED, told=True)
                 raise
             self.outbox.finish(ref, DELIVERED)
@@ -129,14 +195,14 @@ class ReportDelivery:
         finally:
             self.outbox.release(ref)
 
-    def _tell_author(self, delivery: Delivery, error: Exception) -> None:
+    def _tell_author(self, delivery: Delivery, steps: Steps, error: Exception) -> None:
         ref = delivery.ref
         what = "your team run's report" if ref.kind == "team" else "your MLOps maturity report"
         where = error.where if isinstance(error, Undeliverable) else "Slack"
         reason = error.reason if isinstance(error, Undeliverable) else why_undelivered(error)
         message = not_posted_message(ref, what, where, reason)
         dm = self.client.conversations_open(users=delivery.author)["channel"]["id"]
-        self.client.chat_postMessage(channel=dm, **message.as_kwargs())
+        steps.post_once(self.client, TOLD, dm, message.as_kwargs())
 
     def _say_posted(self, delivery: Delivery, where: str) -> None:
         try:
