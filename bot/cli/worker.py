@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.slack.app import Task
     from bot.slack.delivery.run import ReportDelivery
-    from bot.store.jobs import JobQueue
+    from bot.store.jobs import JobQueue, RetryScheduler
     from bot.store.outbox import Outbox
 
 log = logging.getLogger("bot.worker")
@@ -74,6 +74,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     from bot.cli.startup import start_slack_process
     from bot.settings import WorkerSettings
     from bot.slack.app import worker_tasks
+    from bot.store.jobs import RetryScheduler
     from bot.store.outbox import Outbox
 
     started = start_slack_process(WorkerSettings)
@@ -85,8 +86,14 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     sweeper = threading.Thread(
         target=_sweep_until, args=(_runtime, settings.outbox_sweep_seconds, stop), daemon=True
     )
+    retries = RetryScheduler(queue)
+    scheduling = threading.Thread(target=schedule_retries_until, args=(retries, stop), daemon=True)
     sweep(_runtime, time.time())
     sweeper.start()
+    if args.burst:
+        retries.tick()  # the retries due now, once: a burst ends with the queue empty
+    else:
+        scheduling.start()
     # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
     print(WORKER_STARTED, file=sys.stderr, flush=True)
     # SimpleWorker runs each job in this process: the flows and clients are built once, not per job.
@@ -99,19 +106,41 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
         )
     finally:
         stop.set()
+        if scheduling.is_alive():
+            scheduling.join(STOP_WAIT_SECONDS)
+        elif args.burst:
+            retries.stop()
     log.info("worker stopped")
     return 0
 
 
-def _stop_scheduler(worker: Any) -> None:
-    """End the scheduler process a worker's loop started: RQ's teardown stops it last, and a Redis error
-    earlier in the teardown leaves it running, and this process waiting for it on exit."""
-    if getattr(worker, "scheduler", None) is None:
-        return
+def _told_to_stop(worker: Any) -> bool:
+    """Whether RQ's loop ended on SIGTERM or SIGINT rather than an error. RQ notes when the signal came
+    (`_shutdown_requested_date`) whether or not a job was running; `_stop_requested` only when one was."""
+    return bool(
+        getattr(worker, "_shutdown_requested_date", None) is not None
+        or getattr(worker, "_stop_requested", False)
+    )
+
+
+def schedule_retries_until(scheduler: RetryScheduler, stop: threading.Event) -> None:
+    """Run the retry scheduler every SCHEDULER_TICK_SECONDS until `stop`, through Redis outages, then let
+    go of its lock."""
+    import redis
+
+    while True:
+        try:
+            scheduler.tick()
+        except redis.RedisError as error:
+            log.warning("the retry scheduler could not reach Redis (%s); trying again", error)
+        except Exception:
+            log.exception("the retry scheduler failed; trying again")
+        if stop.wait(SCHEDULER_TICK_SECONDS):
+            break
     try:
-        worker.stop_scheduler()
+        scheduler.stop()
     except Exception:
-        log.warning("could not stop the scheduler of the worker's previous loop", exc_info=True)
+        log.warning("could not let go of the retry scheduler's lock; it expires on its own", exc_info=True)
 
 
 # RQ waits for a job in one blocking read of WORKER_TTL_SECONDS - 15 and sets the socket timeout 10 s past
@@ -122,6 +151,10 @@ WORKER_TTL_SECONDS = 20
 # scheduler lock is free): RQ's default is ten minutes, which held retries that long after a dead
 # worker's scheduler lock was let go.
 MAINTENANCE_SECONDS = 15
+# How often the retry scheduler moves due retries onto the queue (RQ's own scheduler: every second).
+SCHEDULER_TICK_SECONDS = 1.0
+# How long a stopping worker waits for its threads to let go of what they hold.
+STOP_WAIT_SECONDS = 5.0
 # How often the sweeper looks for jobs whose worker died (the outbox sweep runs at its own period).
 RECOVER_SECONDS = 2.0
 # How long the worker waits between tries while Redis does not answer: from the first to the most.
@@ -145,15 +178,14 @@ def work_through_redis_outages(
         worker = new_worker()
         worker.maintenance_interval = MAINTENANCE_SECONDS
         try:
-            worker.work(burst=burst, with_scheduler=True, logging_level=log_level)
+            # The retries are moved by this process's own scheduler thread (`schedule_retries_until`).
+            worker.work(burst=burst, with_scheduler=False, logging_level=log_level)
         except (redis.ConnectionError, redis.TimeoutError) as error:
             log.warning("Redis stopped answering (%s); the worker goes on once it answers", error)
         else:
-            # RQ sets this on SIGTERM or SIGINT: its loop ended because it was told to, not by an error.
-            if burst or getattr(worker, "_stop_requested", True):
+            if burst or _told_to_stop(worker):
                 return
             log.warning("the worker's loop ended on an error; it goes on once Redis answers")
-        _stop_scheduler(worker)
         pause = REDIS_WAIT_SECONDS[0]
         while True:
             try:
@@ -200,9 +232,13 @@ def _sweep_until(runtime: Runtime, every: float, stop: threading.Event) -> None:
     while not stop.wait(min(every, RECOVER_SECONDS)):
         try:
             take_back_abandoned(runtime, time.time())
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + every
-                sweep(runtime, time.time() - every)
+        except Exception:
+            log.exception("taking back a stopped worker's jobs failed; the next look tries again")
+        if time.monotonic() < next_sweep:
+            continue
+        next_sweep = time.monotonic() + every
+        try:
+            sweep(runtime, time.time() - every)
         except Exception:
             log.exception("the outbox sweep failed; the next one tries again")
 

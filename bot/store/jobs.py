@@ -267,8 +267,8 @@ class JobQueue:
         holder = held.decode() if isinstance(held, bytes) else str(held)
         try:
             last_beat = _timestamp(RQScheduler.fetch(holder, self.queue.connection).last_heartbeat)
-        except SchedulerNotFound:
-            last_beat = None
+        except (SchedulerNotFound, KeyError, ValueError):
+            last_beat = None  # no record of it, or not one a scheduler wrote: nobody beats for it
         if last_beat is not None and now - last_beat < SCHEDULER_SILENT_SECONDS:
             return None
         return holder if release_lock(self.queue.connection, lock, holder) else None
@@ -296,3 +296,32 @@ class JobQueue:
             error = (job.exc_info or "").strip().splitlines()
             jobs.append(FailedJob(job_id, job.description or job_id, error[-1] if error else ""))
         return jobs
+
+
+class RetryScheduler:
+    """RQ's scheduler, which moves the retries that are due back onto the queue, run by a thread of the
+    worker's own process (`tick`) instead of the process RQ forks for it: a fork taken while another of
+    the worker's threads holds a lock (its Redis pool's, its log's) can leave the child waiting on that
+    lock forever, and the worker's stop waiting for the child. One scheduler at a time holds the queue's
+    lock; a worker's takes it once it is free (`release_silent_scheduler` frees a dead one's)."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue_name = queue.queue.name
+        # Any: RQ's scheduler methods carry no annotations.
+        self.scheduler: Any = RQScheduler([queue.queue], connection=queue.queue.connection)
+
+    def tick(self) -> bool:
+        """Take or keep the queue's scheduler lock, say this scheduler is alive, and, holding the lock,
+        move the due retries onto the queue; whether it holds the lock."""
+        # Its whole record, not only the beat: a Redis restarted empty has lost it.
+        self.scheduler.register_birth()
+        self.scheduler.acquire_locks()  # takes the lock when free, refreshes it when held
+        if not self.scheduler.acquired_locks:
+            return False
+        self.scheduler.enqueue_scheduled_jobs()
+        return True
+
+    def stop(self) -> None:
+        """Let go of the lock (another worker's scheduler takes it at once) and of this scheduler's record."""
+        self.scheduler.release_locks()
+        self.scheduler.register_death()

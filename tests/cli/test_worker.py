@@ -125,6 +125,14 @@ def wait_for_line(path: Path, markers: tuple[str, ...], timeout: float = 90.0) -
     raise AssertionError(f"none of {markers} within {timeout} s:\n{path.read_text(errors='replace')}")
 
 
+def stopped(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The process's exit code, or None when it is still running after `timeout` seconds."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 # What the worker logs once it notices Redis is gone: RQ's own lines, or the worker's.
 REDIS_GONE = (
     "connection timeout",
@@ -176,7 +184,7 @@ def test_the_worker_stays_up_through_a_redis_restart_and_delivers_after_it(
             assert posted.ok and worker.poll() is None, log_path.read_text()
             # And it still stops cleanly when told to.
             worker.terminate()
-            assert worker.wait(timeout=30) == 0, log_path.read_text()
+            assert stopped(worker, timeout=30) == 0, log_path.read_text()
         finally:
             if worker.poll() is None:
                 worker.kill()
