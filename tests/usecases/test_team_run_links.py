@@ -46,7 +46,8 @@ def everything_in(client: redis.Redis, team_id: str) -> dict[str, str]:
     found = {}
     for raw_key in client.scan_iter(match=keys.workspace_pattern(team_id)):
         key = raw_key.decode()
-        kind = client.type(key).decode()
+        raw_kind = client.type(key)
+        kind = raw_kind.decode() if isinstance(raw_kind, bytes) else str(raw_kind)
         if kind == "string":
             value: object = client.get(key)
         elif kind == "hash":
