@@ -69,6 +69,7 @@ from bot.slack.values import (
 from bot.store.outbox import DeliveryRef
 from bot.store.sessions import (
     Respondent,
+    RunSessionClosed,
     SessionRecord,
     SessionStore,
     StoreUnavailable,
@@ -82,6 +83,7 @@ from bot.usecases.personal import (
     NoSessionKept,
     NothingLeftOut,
     OutdatedMessage,
+    RunEnded,
     RunWrites,
     SessionMismatch,
     apply,
@@ -96,6 +98,11 @@ from bot.usecases.personal import (
 log = logging.getLogger(__name__)
 
 STARTING = ":compass: One moment: setting up your assessment…"
+# A click or a start in a team run that closed: the close deleted the member's answers in it.
+RUN_CLOSED = (
+    "This team run has closed, so it takes no more answers and nothing was changed; "
+    "its report is in the run's channel. Your own reports are kept as before."
+)
 # What a person is told once the first question of a bank is posted.
 StartedNote = Callable[[QuestionBank], str]
 
@@ -247,6 +254,9 @@ class AssessmentFlow:
         except STORE_TROUBLE as error:
             say(respond, store_trouble_text(error))
             return
+        except RunSessionClosed:
+            say(respond, RUN_CLOSED)
+            return
         if stayed is not None:
             self._offer_resume(stayed, start_over or SessionButton(u=user_id, b=bank.id), respond)
             return
@@ -379,6 +389,9 @@ class AssessmentFlow:
             return
         except BankChanged as error:
             ephemeral(respond, bank_changed(clicker, error, button.s))
+            return
+        except RunEnded:
+            say(respond, RUN_CLOSED)
             return
         except NoSessionKept:
             ephemeral(respond, self._lost_message(clicker, button))

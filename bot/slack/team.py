@@ -113,6 +113,7 @@ class TeamFlow:
         # The run's part in a member's finishing transaction (the run hook's RunWrites half).
         responses = usecases.RunResponses(clock, runs.limits)
         self.watched_keys = responses.watched_keys
+        self.run_closed = responses.run_closed
         self.response_writes = responses.response_writes
         self.history = history  # where a closed run's result is kept: the channel's history
         self.reports = reports

@@ -7,11 +7,13 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:session:run:R:user:U  one member's answers in team run R (JSON; expires if abandoned)
     mlops-compass:{T}:result:ID             a finished assessment with its report (JSON; kept)
     mlops-compass:{T}:history:user:U        U's personal result ids, scored by finish time (sorted set; kept)
-    mlops-compass:{T}:history:run:R         result ids of team run R (sorted set; expires)
+    mlops-compass:{T}:history:run:R         result ids of team run R's members while it is open, whose
+                                            reports may still name the run (sorted set; gone on close)
     mlops-compass:{T}:run:R                 team run R: channel, starter, deadline, report (JSON; expires)
     mlops-compass:{T}:run:R:aggregate       run R's counts (hash, HINCRBY; fields named in bot/engine/team.py)
     mlops-compass:{T}:run:R:response:U      U's counted response in run R, for a retake (JSON; gone on close)
     mlops-compass:{T}:run:R:respondents     who has a counted response in run R (set; gone on close)
+    mlops-compass:{T}:run:R:sessions        who has answers in run R, finished or not (set; gone on close)
     mlops-compass:{T}:run:R:refresh         held while run R's message was just updated (expires in seconds)
     mlops-compass:{T}:run:R:refresh-due     a later update of run R's message is scheduled (expires)
     mlops-compass:{T}:run:R:nudged          held for a day after run R's members were nudged (expires)
@@ -20,7 +22,8 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:schedule:S            reminder schedule S: channel, creator, rule, bank, deliveries,
                                             paused or not (JSON; kept until cancelled)
     mlops-compass:{T}:channel:C:schedules   ids of channel C's schedules, scored by creation time (sorted set)
-    mlops-compass:{T}:channel:C:results     personal result ids reported in channel C, by finish (sorted set)
+    mlops-compass:{T}:channel:C:results     personal result ids reported in channel C, by finish (sorted set;
+                                            trimmed, expires with its newest result)
     mlops-compass:{T}:channel:C:paced       held for a second after the clock posts in channel C (expires)
     mlops-compass:{T}:session:user:U:notes  which clock notes U's personal sessions got, and which one the
                                             clock watches (hash; expires)
@@ -115,8 +118,14 @@ def result(team_id: str, result_id: str) -> str:
 
 @bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")
 def history(team_id: str, user_id: str, run_id: str | None = None) -> str:
+    """A person's history; given a team run, that run's list of its members' results (``run_results``)."""
     if run_id is None:
         return f"{_workspace(team_id)}:history:user:{user_id}"
+    return run_results(team_id, run_id)
+
+
+@bounded("deleted", "when its run closes; expires with the run if it never does")
+def run_results(team_id: str, run_id: str) -> str:
     return f"{_workspace(team_id)}:history:run:{run_id}"
 
 
@@ -138,6 +147,11 @@ def run_response(team_id: str, run_id: str, user_id: str) -> str:
 @bounded("deleted", "when its run closes; expires with the run if it never does")
 def run_respondents(team_id: str, run_id: str) -> str:
     return f"{run(team_id, run_id)}:respondents"
+
+
+@bounded("deleted", "when its run closes; expires SESSION_TTL_DAYS after the last write of a session in it")
+def run_sessions(team_id: str, run_id: str) -> str:
+    return f"{run(team_id, run_id)}:sessions"
 
 
 @bounded("expires", "in seconds")
@@ -175,7 +189,7 @@ def channel_schedules(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:schedules"
 
 
-@bounded("trimmed", "to HISTORY_KEEP in the write that adds")
+@bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")
 def channel_results(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:channel:{channel_id}:results"
 
@@ -357,7 +371,7 @@ def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
 @_helper
 def personal_memberships(team_id: str) -> list[str]:
     """Glob patterns of sets that may list a person among others: `forget me` removes the person only."""
-    return [f"{_workspace(team_id)}:run:*:respondents"]
+    return [f"{_workspace(team_id)}:run:*:respondents", f"{_workspace(team_id)}:run:*:sessions"]
 
 
 @_helper

@@ -7,6 +7,12 @@ which also trims the history to its bounds (bot/store/history.py), and, for a me
 run's aggregate too (``change_with``, ``Change.also``). Every write of a session keeps the clock's watch
 over it in the same transaction (``queue_watch``): however a session starts, resumes or ends, the clock
 knows when next to look in on it.
+
+A team run's member answers in a session of that run (``session:run:R:user:U``) while the run is open:
+every write of one WATCHes the run and is refused once it closed (``RunSessionClosed``), and lists the
+member in the run's ``run:R:sessions``, so that the transaction closing the run deletes them all
+(bot/store/team_runs.py). The result a member's session finishes with is stored as the person's own: it
+names no run.
 """
 
 from __future__ import annotations
@@ -50,6 +56,30 @@ class StoreUnavailable(Exception):
 STORE_ERRORS = (redis.RedisError, StoreUnavailable)
 
 
+class RunSessionClosed(Exception):
+    """A write of a member's session in a team run that is closed (or gone): nothing was changed."""
+
+    def __init__(self, team_id: str, run_id: str):
+        self.team_id = team_id
+        self.run_id = run_id
+        super().__init__(f"team run {run_id} is closed: its sessions take no more writes")
+
+
+class _RunState(BaseModel):
+    """What a session write needs of its team run's record (bot/store/team_runs.py): is it open?"""
+
+    status: str
+
+
+def _run_is_open(raw: bytes | str | None) -> bool:
+    if raw is None:
+        return False
+    try:
+        return _RunState.model_validate_json(raw).status == "open"
+    except ValidationError:
+        return False
+
+
 class _Unreadable(Exception):
     """Raised inside a transaction's attempt for a record that fails validation; set aside outside it."""
 
@@ -91,6 +121,11 @@ class Respondent(BaseModel):
     def history_key(self) -> str:
         return keys.history(self.team_id, self.user_id, self.run_id)
 
+    @property
+    def own(self) -> Respondent:
+        """The person on their own: whose a result is, whether or not they answered in a team run."""
+        return Respondent(team_id=self.team_id, user_id=self.user_id)
+
 
 class SessionRecord(BaseModel):
     """One respondent's assessment in progress, with where its messages live in Slack."""
@@ -122,6 +157,23 @@ class ResultRecord(BaseModel):
     report: dict[str, Any]
     origin_channel: str | None = None
     finished_at: float = Field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class _ResultPlan:
+    """What keeping a result decided from the keys it WATCHed: the history's trim, and when the newest
+    result listed in the channel it is reported in (None when it is reported in none) finished."""
+
+    trim: TrimPlan
+    channel_newest: float | None
+
+
+def _reported_in(result: ResultRecord) -> str | None:
+    """The channel a personal report is posted in and listed by, if any (a team run member's is not)."""
+    channel = result.origin_channel
+    if result.respondent.run_id is None and channel and channel.startswith(("C", "G")):
+        return channel
+    return None
 
 
 @dataclass(frozen=True)
@@ -194,27 +246,37 @@ class SessionStore:
         mutate: Callable[[SessionRecord | None, Watched], Change[T]],
     ) -> T:
         """`change`, with more keys WATCHed beside the session's: their values, read in the same round
-        trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes."""
+        trip as the session, go to `mutate`, and a write to any of them before EXEC recomputes. A member's
+        session in a team run also WATCHes the run: writing it once the run closed raises
+        RunSessionClosed."""
         key = respondent.session_key
+        run_key = keys.run(respondent.team_id, respondent.run_id) if respondent.run_id else None
 
         def attempt(pipe: Any) -> T:
-            raw, *others = watch_and_read(pipe, [key, *watched])
+            raw, *others = watch_and_read(pipe, [key, *watched, *([run_key] if run_key else [])])
             try:
                 current = corrupt.read(SessionRecord, raw) if raw is not None else None
             except ValidationError as error:
                 raise _Unreadable(raw, error) from None
-            change = mutate(current, dict(zip(watched, others, strict=True)))
+            change = mutate(current, dict(zip(watched, others, strict=False)))
             if change.record is None and change.result is None and change.also is None:
                 return change.value
+            if run_key is not None and change.record is not None and not _run_is_open(others[-1]):
+                raise RunSessionClosed(respondent.team_id, str(respondent.run_id))
             # The history is trimmed in the transaction that adds the result (WATCHed from here).
-            trim = self._plan_result(pipe, change.result) if change.result is not None else None
+            plan = self._plan_result(pipe, change.result) if change.result is not None else None
             pipe.multi()
             if change.record is not None:
                 change.record.updated_at = time.time()
                 pipe.set(key, change.record.model_dump_json(), ex=self.session_ttl_seconds)
                 queue_watch(pipe, change.record)
-            if change.result is not None and trim is not None:
-                self._keep_result(pipe, change.result, trim)
+                if respondent.run_id is not None:
+                    # The run's close finds every session in it here; each write outlives it no longer.
+                    in_run = keys.run_sessions(respondent.team_id, respondent.run_id)
+                    pipe.sadd(in_run, respondent.user_id)
+                    pipe.expire(in_run, self.session_ttl_seconds)
+            if change.result is not None and plan is not None:
+                self._keep_result(pipe, change.result, plan)
             if change.also is not None:
                 change.also(pipe)
             return change.value
@@ -228,18 +290,26 @@ class SessionStore:
                 ),
             )
 
-    def _plan_result(self, pipe: Any, result: ResultRecord) -> TrimPlan:
-        """A result is always the person's own (a team run member's too): their history is the bounded one."""
+    def _plan_result(self, pipe: Any, result: ResultRecord) -> _ResultPlan:
+        """A result is always the person's own (a team run member's too): their history is the bounded one.
+        The channel a personal report is posted in lists it too, and expires with the newest it lists."""
         personal = keys.history(result.respondent.team_id, result.respondent.user_id)
-        return plan_trim(pipe, personal, self.history_limits, result.finished_at)
+        trim = plan_trim(pipe, personal, self.history_limits, result.finished_at)
+        channel = _reported_in(result)
+        if channel is None:
+            return _ResultPlan(trim, None)
+        channel_results = keys.channel_results(result.respondent.team_id, channel)
+        pipe.watch(channel_results)
+        newest = pipe.zrevrange(channel_results, 0, 0, withscores=True)
+        return _ResultPlan(trim, max([result.finished_at, *(float(score) for _, score in newest)]))
 
     def keep_result(self, result: ResultRecord) -> None:
         """Keep a finished result on its own, trimmed as when a session finishes (for tools and tests)."""
 
         def attempt(pipe: Any) -> None:
-            trim = self._plan_result(pipe, result)
+            plan = self._plan_result(pipe, result)
             pipe.multi()
-            self._keep_result(pipe, result, trim)
+            self._keep_result(pipe, result, plan)
 
         with _unavailable_on_connection_error():
             optimistic(
@@ -248,31 +318,31 @@ class SessionStore:
                 gave_up=lambda: TooManyConcurrentChanges(f"gave up keeping result {result.result_id}"),
             )
 
-    def _keep_result(self, pipe: Any, result: ResultRecord, trim: TrimPlan) -> None:
+    def _keep_result(self, pipe: Any, result: ResultRecord, plan: _ResultPlan) -> None:
         respondent = result.respondent
+        # A team run member's result is theirs alone: stored, it names no run (the run's report is built
+        # from its aggregate, and what a retake replaces is the run's own record, gone on close).
+        kept = result.model_copy(update={"respondent": respondent.own}) if respondent.run_id else result
         queue_keep(
             pipe,
             respondent.team_id,
             keys.history(respondent.team_id, respondent.user_id),
             result.result_id,
             result.finished_at,
-            result.model_dump_json(),
-            trim,
+            kept.model_dump_json(),
+            plan.trim,
             self.history_limits,
         )
-        if respondent.run_id is not None:
-            # The run's list of its members' results: bounded by its members, so not trimmed.
-            pipe.zadd(respondent.history_key, {result.result_id: result.finished_at})
-            pipe.expireat(
-                respondent.history_key, int(result.finished_at + self.history_limits.retention_seconds) + 1
-            )
-        channel = result.origin_channel
-        if respondent.run_id is None and channel and channel.startswith(("C", "G")):
+        channel = _reported_in(result)
+        if channel is not None and plan.channel_newest is not None:
             # A personal report is posted in its channel, so the channel's reminders may name it. Only the
-            # newest are ever read; a trimmed or expired result is skipped by whoever reads the list.
+            # newest are ever read; a trimmed, expired or forgotten result is skipped by whoever reads the
+            # list, and the list expires with the newest result it names.
             channel_results = keys.channel_results(respondent.team_id, channel)
             pipe.zadd(channel_results, {result.result_id: result.finished_at})
             pipe.zremrangebyrank(channel_results, 0, -(self.history_limits.keep + 1))
+            newest = plan.channel_newest
+            pipe.expireat(channel_results, int(newest + self.history_limits.retention_seconds) + 1)
 
     def result(self, team_id: str, result_id: str) -> ResultRecord | None:
         with _unavailable_on_connection_error():

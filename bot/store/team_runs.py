@@ -8,6 +8,11 @@
   response racing the close either lands before it or sees the run closed. The work is O(questions).
 - Closing sets the status and reads the aggregate in one transaction: the report counts exactly the
   responses that were in, and never reads them one by one.
+- Nothing links the run to its members once it closed: the transaction that closes it deletes who
+  answered, their counted responses, their sessions in the run (with the clock's watch and notes on them)
+  and the run's list of their results, and takes the run out of those results' report deliveries. What
+  stays is the run with its report and the aggregate, counts that name nobody; each member's result stays
+  in their own history, naming no run.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pydantic import BaseModel, Field
 from bot.engine.team import TeamAggregate
 from bot.store import keys
 from bot.store.history import DAY_SECONDS, DEFAULT_RETENTION_DAYS
+from bot.store.outbox import DeliveryRef
 from bot.store.sessions import (
     _text,
     _unavailable_on_connection_error,
@@ -31,6 +37,9 @@ from bot.store.sessions import (
 from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
 
 CLOSED_BY_DEADLINE = "deadline"
+# The field of a member's report delivery (bot/store/outbox.py) that names the run, for the follow-up
+# once the report is delivered: taken out when the run closes.
+DELIVERY_RUN_NOTE = "prepared"
 DEFAULT_OPEN_RUNS_PER_USER = 5
 R = TypeVar("R")
 
@@ -107,6 +116,23 @@ class RunClosed(Exception):
 
 class UnknownRun(LookupError):
     pass
+
+
+def _queue_forget_members(
+    pipe: Any, team_id: str, run_id: str, answering: Iterable[str], result_ids: Iterable[str]
+) -> None:
+    """The close's deletions of what links the run to its members: each member's session in the run with
+    the clock's watch and notes on it, the run's lists of them and of their results, and the run named in
+    those results' report deliveries (a report still pending is then delivered as the person's own)."""
+    sessions, watched = [], []
+    for user_id in answering:
+        sessions += [keys.session(team_id, user_id, run_id), keys.session_notes(team_id, user_id, run_id)]
+        watched.append(keys.watched_session(team_id, user_id, run_id))
+    pipe.delete(keys.run_sessions(team_id, run_id), keys.run_results(team_id, run_id), *sessions)
+    if watched:
+        pipe.zrem(keys.WATCHED_SESSIONS, *watched)
+    for result_id in result_ids:
+        pipe.hdel(DeliveryRef(team_id, "personal", result_id).key, DELIVERY_RUN_NOTE)
 
 
 def parse_run(raw: bytes | str | None) -> RunRecord | None:
@@ -224,11 +250,16 @@ class TeamRunStore:
         also: Callable[[Any, RunRecord], None] | None = None,
     ) -> RunRecord:
         """Close the run; raises RunClosed if it already was. The same transaction deletes what named the
-        members (their counted responses and who answered): the report needs only the aggregate, final
-        from here on (`aggregate`), and the run's keys expire with the history's retention. `also` adds
-        its own writes to the transaction (the report's pending delivery)."""
+        members (their counted responses, who answered, their sessions in the run, the clock's watch and
+        notes on those, the run's list of their results) and takes the run out of their reports'
+        deliveries: the report needs only the aggregate, final from here on (`aggregate`), and the run's
+        keys expire with the history's retention. A session write racing the close either lands before it
+        (and is deleted with it) or finds the run closed. `also` adds its own writes to the transaction
+        (the report's pending delivery)."""
         key = keys.run(team_id, run_id)
         respondents = keys.run_respondents(team_id, run_id)
+        in_sessions = keys.run_sessions(team_id, run_id)
+        results = keys.run_results(team_id, run_id)
         aggregate = keys.run_aggregate(team_id, run_id)
         expire_at = self.limits.closed_until(now)
 
@@ -239,14 +270,17 @@ class TeamRunStore:
             if not current.is_open:
                 raise RunClosed(current)
             pointer = keys.channel_run(team_id, current.channel_id)
-            pipe.watch(pointer, respondents)
+            pipe.watch(pointer, respondents, in_sessions, results)
             points_here = _text(pipe.get(pointer) or b"") == run_id
             members = [_text(m) for m in pipe.smembers(respondents)]
+            answering = [_text(m) for m in pipe.smembers(in_sessions)]
+            result_ids = [_text(r) for r in pipe.zrange(results, 0, -1)]
             closed = current.model_copy(update={"status": "closed", "closed_at": now, "closed_by": closed_by})
             pipe.multi()
             pipe.set(key, closed.model_dump_json(), exat=expire_at)
             pipe.expireat(aggregate, expire_at)
             pipe.delete(respondents, *(keys.run_response(team_id, run_id, member) for member in members))
+            _queue_forget_members(pipe, team_id, run_id, answering, result_ids)
             pipe.zrem(keys.open_runs(team_id), run_id)
             pipe.zrem(keys.user_runs(team_id, current.starter_id), run_id)
             pipe.zrem(keys.RUN_DEADLINES, keys.clock_member(team_id, run_id))
@@ -258,6 +292,17 @@ class TeamRunStore:
             return closed
 
         return self._transaction([key], attempt)
+
+    @staticmethod
+    def queue_member_result(
+        pipe: Any, team_id: str, run_id: str, result: str, at: float, expire_at: int
+    ) -> None:
+        """Queue, inside the caller's MULTI, `result` on the run's list of its members' results: whose
+        report deliveries name the run until it closes. `expire_at` (the run's own expiry) bounds the list
+        if the run is never closed."""
+        results = keys.run_results(team_id, run_id)
+        pipe.zadd(results, {result: at})
+        pipe.expireat(results, expire_at)
 
     def overdue_everywhere(self, now: float, limit: int) -> list[tuple[str, str]]:
         """(workspace, run) of open runs past their deadline in every workspace: one range query."""

@@ -46,6 +46,7 @@ from bot.store.sessions import (
     Change,
     Respondent,
     ResultRecord,
+    RunSessionClosed,
     SessionRecord,
     SessionStore,
     StoreUnavailable,
@@ -66,6 +67,11 @@ class SessionMismatch(InvalidEvent):
 class NoSessionKept(SessionMismatch):
     """The click belongs to an assessment the store no longer holds at all: it expired unanswered, or the
     store lost it (a Redis restarted without persistence)."""
+
+
+class RunEnded(NoSessionKept):
+    """The click belongs to a team run member's assessment, and the run has closed: the close deleted the
+    member's answers in it, and nothing changed."""
 
 
 class OutdatedMessage(InvalidEvent):
@@ -161,6 +167,8 @@ class RunWrites(Protocol):
 
     def watched_keys(self, respondent: Respondent) -> Sequence[str]: ...
 
+    def run_closed(self, respondent: Respondent, watched: Watched) -> bool: ...
+
     def response_writes(
         self,
         respondent: Respondent,
@@ -168,7 +176,7 @@ class RunWrites(Protocol):
         answers: Mapping[str, Answer],
         result: ResultRecord,
         watched: Watched,
-    ) -> Any: ...  # has .queue(pipeline), .counted and .replaced
+    ) -> Any: ...  # has .queue(pipeline), .counted, .replaced and .follow_up_run
 
 
 def is_finished(record: SessionRecord) -> bool:
@@ -252,6 +260,7 @@ def apply(
     """One atomic transition of the respondent's stored conversation. The one that completes it stores the
     result too, and a team run's counts when `run` is given for a run member. Raises SessionMismatch,
     OutdatedMessage (the conversation's revision is no longer `shown_at`, that of the message clicked),
+    RunEnded (a team run member's session, once the run closed),
     the engine's InvalidEvent or BankChanged (nothing changed), or one of STORE_TROUBLE. With
     `pending_delivery` the finishing transaction also puts the report in the outbox, for a worker.
 
@@ -263,6 +272,8 @@ def apply(
 
     def mutate(record: SessionRecord | None, watched_values: Watched) -> Change[Applied]:
         if record is None:
+            if hook is not None and hook.run_closed(respondent, watched_values):
+                raise RunEnded("the team run closed, and its answers went with it")
             raise NoSessionKept("no assessment is kept for this person")
         if record.session_id != session_id:
             raise SessionMismatch("this button belongs to an earlier assessment")
@@ -287,20 +298,25 @@ def apply(
             also = _with_delivery(also, ref, respondent, run_outcome)
         return Change(updated, Applied(transition, bank, updated, run_outcome), result, also)
 
-    if not watched:
-        return store.change(respondent, lambda record: mutate(record, {}))
-    return store.change_with(respondent, watched, mutate)
+    try:
+        if not watched:
+            return store.change(respondent, lambda record: mutate(record, {}))
+        return store.change_with(respondent, watched, mutate)
+    except RunSessionClosed:
+        raise RunEnded("the team run closed, and its answers went with it") from None
 
 
 def _with_delivery(
     also: Callable[[Any], None] | None, ref: DeliveryRef, respondent: Respondent, run_outcome: Any
 ) -> Callable[[Any], None]:
-    """`also`, and the report's pending delivery; a run member's carries what the run made of it."""
-    counted = (
-        None
-        if run_outcome is None
-        else json.dumps({"counted": run_outcome.counted, "replaced": run_outcome.replaced})
-    )
+    """`also`, and the report's pending delivery; a run member's carries what the run made of it, and the
+    run while it is open (the run's close takes it out)."""
+    counted = None
+    if run_outcome is not None:
+        note: dict[str, object] = {"counted": run_outcome.counted, "replaced": run_outcome.replaced}
+        if run_outcome.follow_up_run is not None:
+            note["run"] = run_outcome.follow_up_run
+        counted = json.dumps(note)
 
     def queue(pipe: Any) -> None:
         if also is not None:
@@ -323,7 +339,7 @@ def remember_message(
 
     try:
         store.change(respondent, mutate)
-    except STORE_TROUBLE as error:
+    except (StoreUnavailable, TooManyConcurrentChanges, RunSessionClosed) as error:
         log.warning("could not note the question message: %s", error)
 
 

@@ -200,14 +200,23 @@ class ResponseOutcome:
     reason: str | None = None  # why not counted: "closed", "overdue" or "unknown run"
     _response: ResponseRecord | None = field(default=None, repr=False)
     _previous: ResponseRecord | None = field(default=None, repr=False)
-    _personal: tuple[str, str, float] | None = field(default=None, repr=False)
+    _result: tuple[str, float] | None = field(default=None, repr=False)  # (id, finished at), run still open
     _expire_at: int = field(default=0, repr=False)
 
+    @property
+    def follow_up_run(self) -> str | None:
+        """The run the member's report delivery follows up on (their count, or the close of an overdue
+        run): None when the run had closed already, so that nothing written from here names it. The close
+        takes it out of the delivery again (``TeamRunStore.close``)."""
+        return self.run_id if self._result is not None else None
+
     def queue(self, pipe: Any) -> None:
-        if self._personal is not None:
-            # The person's own answers count as their personal result too.
-            history_key, result_id, finished_at = self._personal
-            pipe.zadd(history_key, {result_id: finished_at})
+        # The result itself is the person's own, kept by the session's transaction (SessionStore).
+        if self._result is not None:
+            result_id, finished_at = self._result
+            TeamRunStore.queue_member_result(
+                pipe, self.team_id, self.run_id, result_id, finished_at, self._expire_at
+            )
         if self.counted and self._response is not None:
             TeamRunStore.queue_response(
                 pipe, self.team_id, self.run_id, self.user_id, self._response, self._previous, self._expire_at
@@ -230,6 +239,12 @@ class RunResponses:
 
     def watched_keys(self, respondent: Respondent) -> tuple[str, ...]:
         return watched_keys(respondent)
+
+    def run_closed(self, respondent: Respondent, watched: Watched) -> bool:
+        """Whether the member's run has closed (or is gone), from the values the transaction WATCHes."""
+        run_key, _ = watched_keys(respondent)
+        run = parse_run(watched.get(run_key))
+        return run is None or not run.is_open
 
     def response_writes(
         self,
@@ -256,12 +271,9 @@ def record_response(
     assert respondent.run_id is not None
     run_key, response_key = watched_keys(respondent)
     run = parse_run(watched.get(run_key))
-    personal = (
-        Respondent(team_id=respondent.team_id, user_id=respondent.user_id).history_key,
-        result.result_id,
-        result.finished_at,
-    )
+    member_result = (result.result_id, result.finished_at)
     team_id, run_id, user_id = respondent.team_id, respondent.run_id, respondent.user_id
+    expire_at = (limits or RunLimits()).open_until(run) if run is not None else 0
     if run is None or not run.is_open or run.overdue(now):
         reason = "unknown run" if run is None else "closed" if not run.is_open else "overdue"
         return ResponseOutcome(
@@ -272,7 +284,9 @@ def record_response(
             replaced=False,
             run=run,
             reason=reason,
-            _personal=personal,
+            # An overdue run is still open: the follow-up closes it, and the close forgets this result.
+            _result=member_result if reason == "overdue" else None,
+            _expire_at=expire_at,
         )
     previous = parse_response(watched.get(response_key))
     response = ResponseRecord(
@@ -287,8 +301,8 @@ def record_response(
         run=run,
         _response=response,
         _previous=previous,
-        _personal=personal,
-        _expire_at=(limits or RunLimits()).open_until(run),
+        _result=member_result,
+        _expire_at=expire_at,
     )
 
 

@@ -19,6 +19,7 @@ from bot.store.history import HistoryLimits, HistoryStore, Scope, record_channel
 from bot.store.sessions import Change, Respondent, ResultRecord, SessionRecord, SessionStore
 from bot.usecases.personal import new_session
 from playground.demo import demo_answers
+from tests.open_runs import open_team_run
 
 BANK = BankCatalog.from_directory().get("mlops")
 REPORT = build_view(score(BANK, demo_answers(BANK))).to_dict()
@@ -136,6 +137,7 @@ def test_forget_person_leaves_no_key_or_value_of_theirs(redis_client: redis.Redi
     now = time.time()
     me, other = "U0FORGET", "U0STAYS"
     sessions = SessionStore(redis_client)
+    open_team_run(redis_client, team_id, "R1")
     for user in (me, other):
         # A session of their own and one in a team run, each watched by the clock with its notes.
         for run_id in (None, "R1"):
@@ -159,7 +161,8 @@ def test_forget_person_leaves_no_key_or_value_of_theirs(redis_client: redis.Redi
     forgotten = store.forget_person(team_id, me, erase_schedules=erase_schedules)
 
     assert erased == [(team_id, me)]
-    assert forgotten.results == 2 and forgotten.memberships == 1 and forgotten.schedules == 1
+    # Who answered the run, and who has answers in it.
+    assert forgotten.results == 2 and forgotten.memberships == 2 and forgotten.schedules == 1
     left = [k.decode() for k in redis_client.scan_iter(keys.workspace_pattern(team_id))]
     assert left and not [k for k in left if me in k]
     for key in left:

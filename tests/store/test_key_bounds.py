@@ -1,11 +1,28 @@
 """Every key the product writes is bounded: bot/store/keys.py declares, for each key builder and each
-global index, how it expires, is trimmed, or is deleted. A new builder without a bound fails here."""
+global index, how it expires, is trimmed, or is deleted. A new builder without a bound fails here; the
+keys a person's reports in a channel and a closed team run leave each have an expiry."""
 
 from __future__ import annotations
 
 import inspect
 
+import redis
+
+from bot.engine.answers import Answer, OptionChoice
+from bot.engine.catalog import BankCatalog
 from bot.store import keys
+from bot.store.history import DAY_SECONDS, HistoryLimits
+from bot.store.sessions import Respondent, SessionStore
+from bot.store.team_runs import TeamRunStore
+from bot.usecases.personal import answered_but_last, apply, finish, is_finished, new_session
+from bot.usecases.team_runs import RunResponses, close_run, open_run
+
+CATALOG = BankCatalog.from_directory()
+PULSE = CATALOG.by_id("pulse")
+
+
+def answers(option: int) -> dict[str, Answer]:
+    return {q.id: OptionChoice(min(option, len(q.options) - 1)) for q in PULSE.questions}
 
 
 def builders() -> list[str]:
@@ -49,3 +66,33 @@ def test_every_global_index_declares_its_bound() -> None:
     # The clocks' heartbeats are global too, outside the clock's slot: no script moves work into them.
     assert constants | {keys.CLOCK_HEARTBEATS} == set(keys.GLOBAL_BOUNDS)
     assert set(keys.CLOCK_INDEXES) | {keys.PENDING_DELIVERIES} == constants
+
+
+def test_a_channels_results_are_trimmed_and_expire_with_the_newest_and_a_closed_run_leaves_no_unbounded_key(
+    redis_client: redis.Redis, team_id: str
+) -> None:
+    limits = HistoryLimits(keep=2, retention_seconds=30 * DAY_SECONDS)
+    store, runs = SessionStore(redis_client, history_limits=limits), TeamRunStore(redis_client)
+    person = Respondent(team_id=team_id, user_id="U0ONE")
+    for option in (0, 2, 4):
+        record, last = answered_but_last(person, PULSE, answers(option))
+        record.origin_channel = "C0CHAN"
+        assert store.start(record, may_replace=is_finished) is None
+        apply(store, CATALOG, person, record.session_id, last)
+    listed = keys.channel_results(team_id, "C0CHAN")
+    newest = store.history(person, limit=1)[0]
+    assert redis_client.zrevrange(listed, 0, -1) == [r.result_id.encode() for r in store.history(person)]
+    assert redis_client.expiretime(listed) == int(newest.finished_at + limits.retention_seconds) + 1
+    run = open_run(runs, PULSE, team_id, "C0CHAN", "U0ONE", days=3)
+    member = Respondent(team_id=team_id, user_id="U0TWO", run_id=run.run_id)
+    finish(store, CATALOG, member, PULSE, answers(1), run=RunResponses())
+    in_progress, _ = new_session(member.model_copy(update={"user_id": "U0SIX"}), PULSE, None)
+    assert store.start(in_progress, may_replace=is_finished) is None
+    close_run(runs, team_id, run.run_id, "U0ONE")
+    unbounded = [
+        key.decode()
+        for key in redis_client.scan_iter(match=keys.workspace_pattern(team_id))
+        if redis_client.ttl(key) < 0
+    ]
+    # Only the run's report waits, pending until a worker delivers it (bot/store/outbox.py).
+    assert unbounded == [keys.report_delivery(team_id, "team", run.run_id)]

@@ -34,6 +34,7 @@ from bot.store.sessions import (
 from bot.store.transactions import TooManyConcurrentChanges
 from bot.usecases.personal import new_session
 from tests.conftest import workspace_state
+from tests.open_runs import open_team_run
 
 BANK = BankCatalog.from_directory().get("mlops")
 
@@ -98,6 +99,7 @@ def test_start_keeps_a_session_it_may_not_replace_and_replaces_one_it_may(
 def test_sessions_of_a_person_and_of_a_team_run_are_separate(store: SessionStore, team_id: str) -> None:
     personal = Respondent(team_id=team_id, user_id="U1")
     in_run = Respondent(team_id=team_id, user_id="U1", run_id="R7")
+    open_team_run(store.redis, team_id, "R7")
     begin(store, personal)
     assert store.get(in_run) is None
     begin(store, in_run)
@@ -303,6 +305,7 @@ def test_a_started_assessment_is_watched_in_the_step_that_stores_it_a_run_member
 ) -> None:
     person = Respondent(team_id=team_id, user_id="U1")
     member = Respondent(team_id=team_id, user_id="U1", run_id="r1")
+    open_team_run(redis_client, team_id, "r1")
     for respondent in (person, member):
         begin(store, respondent)
         started = stored(store, respondent)

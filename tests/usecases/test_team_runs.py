@@ -4,6 +4,7 @@ closes that read the aggregate and count exactly what was in."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.team import TeamAggregate, aggregate_of
 from bot.store import keys
 from bot.store.outbox import DELIVERED, Outbox
-from bot.store.sessions import Respondent, SessionStore
+from bot.store.sessions import Respondent, RunSessionClosed, SessionStore
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
     RunAlreadyOpen,
@@ -53,7 +54,7 @@ from bot.usecases.team_runs import (
     runs_by_id,
     take_part,
 )
-from tests.conftest import real_redis
+from tests.conftest import real_redis, workspace_state
 
 CATALOG = BankCatalog.from_directory()
 BANK = CATALOG.by_id("mlops")
@@ -151,17 +152,27 @@ def test_a_finished_session_adds_its_counts_and_a_retake_replaces_them(
     assert len(personal) == 2
 
 
-def test_a_response_after_the_close_is_not_counted_but_kept_as_a_personal_result(
+def test_answers_in_progress_when_the_run_closes_go_with_it_and_a_later_click_changes_nothing(
     runs: TeamRunStore, store: SessionStore, run: RunRecord
 ) -> None:
     for user in ("U1", "U2", "U3"):
         finish(store, member(run, user), uniform(3))
+    late = member(run, "U4")
+    record, last = personal.answered_but_last(late, BANK, uniform(0))
+    assert store.start(record, may_replace=lambda _: True) is None
     closed = closed_run_report(runs, CATALOG, close_run(runs, run.team_id, run.run_id, "U0STARTER"), 5)
     assert closed.view.respondents == 3
-    late = finish(store, member(run, "U4"), uniform(0))
-    assert (late.counted, late.reason) == (False, "closed")
+    assert store.get(late) is None
+    before = workspace_state(runs.redis, run.team_id)
+    with pytest.raises(personal.RunEnded):
+        personal.apply(store, CATALOG, late, record.session_id, last, run=RunResponses())
+    # Nor can a start that checked the run before it closed write a session into it.
+    fresh, _ = personal.new_session(late, BANK, None, personal.member_asking(BANK))
+    with pytest.raises(RunSessionClosed):
+        store.start(fresh, may_replace=lambda _: True)
+    assert workspace_state(runs.redis, run.team_id) == before
     assert runs.respondent_count(run.team_id, run.run_id) == 3
-    assert len(store.history(Respondent(team_id=run.team_id, user_id="U4"))) == 1
+    assert store.history(late.own) == []
 
 
 def test_closing_reads_the_aggregate_and_happens_once(
@@ -215,7 +226,9 @@ def test_concurrent_finishes_and_a_close_count_exactly_what_was_in(team_id: str)
     answers_of = {f"U{i:02d}": uniform(i % 5) for i in range(40)}
 
     def answer(user: str) -> None:
-        outcomes[user] = finish(store, member(run, user), answers_of[user])
+        # A member the close beat has nothing kept in the run.
+        with contextlib.suppress(personal.RunEnded, RunSessionClosed):
+            outcomes[user] = finish(store, member(run, user), answers_of[user])
 
     threads = [threading.Thread(target=answer, args=(user,)) for user in answers_of]
     for thread in threads[:20]:

@@ -85,7 +85,10 @@ class PersonalReports:
         result = self.store.result(ref.team_id, ref.delivery_id)
         if result is None:
             return "nowhere: the result was deleted"
-        respondent = result.respondent
+        # A member's result names no run: the delivery does while the run is open (its close takes it out).
+        outcome = json.loads(delivery.prepared) if delivery.prepared is not None else None
+        run_id = outcome.get("run") if outcome is not None else None
+        respondent = result.respondent.model_copy(update={"run_id": run_id}) if run_id else result.respondent
         owner = respondent.user_id
         try:
             bank = self.catalog.by_id(result.bank_id)
@@ -124,8 +127,7 @@ class PersonalReports:
         companion, follow_up = self.companion, self.run_follow_up
         if companion is not None:
             steps.once("chart", lambda: companion.after_report(record, report, channel, ts))
-        if delivery.prepared is not None and follow_up is not None:
-            outcome = json.loads(delivery.prepared)
+        if outcome is not None and follow_up is not None:
             counted, replaced = outcome["counted"], outcome["replaced"]
             steps.once("run", lambda: follow_up.response_delivered(respondent, counted, replaced, dm_channel))
         return where
