@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
-from bot.slack.delivery.run import REPORT_EVENT, Steps
 from slack_sdk import WebClient
 
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
+from bot.slack.delivery.run import REPORT_EVENT, Steps
 from bot.slack.replies import SLACK_FAILURES
 from bot.store.outbox import Delivery, DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
