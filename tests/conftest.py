@@ -16,8 +16,10 @@ import os
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
@@ -195,6 +197,53 @@ def workspace_state(client: redis.Redis, team_id: str) -> dict[bytes, object]:
     pending = client.hscan_iter(keys.PENDING_DELIVERIES, match=f"{team_id}*")
     state[keys.PENDING_DELIVERIES.encode()] = sorted(pending)
     return state
+
+
+def mentions(client: redis.Redis, needle: str) -> list[str]:
+    """Every key of the database that names `needle`, in its name or anywhere in its value (the job
+    queue's compressed records opened), as "key" or "key: where": what forgetting must leave none of."""
+    wanted = needle.encode()
+    found = []
+    for key in sorted(bytes(k) for k in client.scan_iter(count=1000)):
+        if wanted in key:
+            found.append(key.decode())
+            continue
+        found += [f"{key.decode()}: {part[:60]!r}" for part in _values(client, key) if wanted in part]
+    return found
+
+
+def _values(client: redis.Redis, key: bytes) -> list[bytes]:
+    kind = _text(client.type(key))
+    read: Any
+    if kind == "string":
+        read = [client.get(key) or b""]
+    elif kind == "hash":
+        read = [part for pair in client.hgetall(key).items() for part in pair]
+    elif kind == "list":
+        read = client.lrange(key, 0, -1)
+    elif kind == "set":
+        read = client.smembers(key)
+    elif kind == "zset":
+        read = client.zrange(key, 0, -1)
+    elif kind == "stream":
+        entries: Any = client.xrange(key)
+        read = [part for _, fields in entries for pair in fields.items() for part in pair]
+    else:
+        read = []
+    parts = [bytes(part) for part in read]
+    return [*parts, *(_opened(part) for part in parts)]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _opened(value: bytes) -> bytes:
+    """RQ keeps a job's call and its error zlib-compressed."""
+    try:
+        return zlib.decompress(value)
+    except zlib.error:
+        return b""
 
 
 @pytest.fixture(scope="session", autouse=True)

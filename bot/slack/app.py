@@ -22,6 +22,8 @@ from bot.slack.history_flow import EXPORT, PUBLISH_HOME, HistoryFlow
 from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
 from bot.slack.listeners.repost import register as register_repost
+from bot.slack.listeners.uninstall import FORGET_WORKSPACE, WorkspaceRemoval, installations_of
+from bot.slack.listeners.uninstall import register as register_uninstall
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
@@ -164,7 +166,8 @@ def worker_tasks(flows: Flows) -> dict[str, Task]:
     def nudge(team_id: str, run_id: str, starter_id: str, response_url: str) -> None:
         flows.team.send_nudge(team_id, run_id, starter_id, BoltRespond(response_url=response_url))
 
-    return {PUBLISH_HOME: publish_home, EXPORT: export, NUDGE: nudge}
+    forget_workspace = WorkspaceRemoval.in_worker(flows.assessment.store).forget
+    return {PUBLISH_HOME: publish_home, EXPORT: export, NUDGE: nudge, FORGET_WORKSPACE: forget_workspace}
 
 
 def flows_for(
@@ -207,5 +210,6 @@ def build_app(
     flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
     register_repost(app, flows.delivery, flows.reports)
+    register_uninstall(app, WorkspaceRemoval(store, worker, installations_of(store)))
     errors.register(app)
     return app

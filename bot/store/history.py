@@ -134,10 +134,12 @@ def summary_of_report(report: Report, result_id: str, finished_at: float) -> Res
 class Forgotten:
     """What `forget_person` deleted."""
 
-    keys: int  # keys deleted whole: sessions, history, results, responses
+    keys: int  # keys deleted whole: sessions, history, results, responses, their own installation
     results: int
     memberships: int  # sets the person was removed from
     schedules: int
+    reports: int = 0  # their reports' delivery records (bot/store/outbox.py)
+    jobs: int = 0  # the worker's jobs that named them (bot/store/jobs.py)
 
 
 # (redis client, workspace id, user id) -> how many schedules were deleted or paused.
@@ -256,6 +258,7 @@ class HistoryStore:
                 pipe.delete(*doomed)
             for key in memberships:
                 pipe.srem(key, user_id)
+            pipe.zrem(keys.installation_users(team_id), user_id)
             return personal, results, memberships
 
         personal, results, memberships = optimistic(
@@ -266,9 +269,22 @@ class HistoryStore:
             ),
         )
         result_keys = [keys.result(team_id, i) for i in results]
+        self._unwatch_sessions(team_id, user_id)
         eraser = erase_schedules if erase_schedules is not None else FORGET_SCHEDULES_HOOK
         schedules = eraser(self.redis, team_id, user_id)
         return Forgotten(len(set(personal) | set(result_keys)), len(results), len(memberships), schedules)
+
+    def _unwatch_sessions(self, team_id: str, user_id: str) -> None:
+        """The clock watches no session of the person's any longer: their own, and theirs in each run (the
+        clock's index has a slot of its own, so this follows the transaction)."""
+        own = keys.watched_session(team_id, user_id)
+        members = [
+            member
+            for pattern in (own, f"{own}:*")
+            for member, _ in self.redis.zscan_iter(keys.WATCHED_SESSIONS, match=pattern, count=SCAN_BATCH)
+        ]
+        if members:
+            self.redis.zrem(keys.WATCHED_SESSIONS, *members)
 
     def _personal_keys(self, team_id: str, user_id: str) -> set[str]:
         found: set[str] = set()

@@ -24,7 +24,7 @@ from typing import Any
 import redis
 from rq import Queue, Retry, Worker, get_current_job
 from rq.exceptions import NoSuchJobError, SchedulerNotFound
-from rq.job import Job, JobStatus
+from rq.job import Dependency, Job, JobStatus
 from rq.job_lifecycle import record_job_failure
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
@@ -48,10 +48,53 @@ WORKER_ALIVE_SECONDS = 10
 # RQ's scheduler beats every second; one silent this long is gone, and the lock it held is let go.
 SCHEDULER_SILENT_SECONDS = 10
 ABANDONED = "its worker stopped while running it"
+# The job that deletes jobs that were running when their workspace or person was deleted, once they end.
+DELETE_JOBS = "bot.store.jobs.delete_jobs"
+FETCH_BATCH = 200
 
 
 def delivery_job_id(ref: DeliveryRef) -> str:
     return f"report-{ref.kind}-{ref.team_id}-{ref.delivery_id}"
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Which jobs name a workspace, or one person in it: a job's arguments name its workspace (a
+    delivery's first, a task's after the task's name), and a task's later arguments the people it is
+    for. `deliveries`: the job ids of the person's report deliveries, which name their report only."""
+
+    team_id: str
+    user_id: str | None = None
+    deliveries: frozenset[str] = frozenset()
+
+    def matches(self, job: Job) -> bool:
+        if job.id in self.deliveries:
+            return True
+        try:
+            args = [str(arg) for arg in job.args]
+        except Exception:  # a job whose arguments no longer load names nobody we can tell
+            return False
+        if job.func_name == DELIVER_REPORT and args:
+            team_id, rest = args[0], args[1:]
+        elif job.func_name == RUN_TASK and len(args) > 1:
+            team_id, rest = args[1], args[2:]
+        else:
+            return False
+        return team_id == self.team_id and (self.user_id is None or self.user_id in rest)
+
+
+def delete_jobs(*job_ids: str) -> str:
+    """The job DELETE_JOBS: delete jobs that were running when what they name was deleted, now that they
+    have ended (it runs once they have, as a dependent of theirs)."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("delete_jobs runs as a worker's job")
+    gone = 0
+    for found in Job.fetch_many(job_ids, connection=job.connection):
+        if found is not None and found.get_status(refresh=False) != JobStatus.STARTED:
+            found.delete()
+            gone += 1
+    return f"deleted {gone} job(s)"
 
 
 @dataclass(frozen=True)
@@ -117,6 +160,12 @@ def beat(client: redis.Redis, process: str, seconds: int = WORKER_ALIVE_SECONDS)
 def current_process() -> str | None:
     """The worker process running the current job (None outside a worker's job)."""
     return this_process() if get_current_job() is not None else None
+
+
+def current_job_id() -> str | None:
+    """The job being run (None outside a worker's job)."""
+    job = get_current_job()
+    return None if job is None else job.id
 
 
 def _timestamp(moment: datetime | None) -> float | None:
@@ -285,6 +334,50 @@ class JobQueue:
             )
             seen.append(WorkerSeen(worker.name, str(worker.get_state()), age, alive))
         return sorted(seen, key=lambda w: w.name)
+
+    def forget(self, naming: Naming, sparing: str | None = None) -> int:
+        """Delete every job `naming` matches, whatever its state, with its results: a job running now is
+        deleted by a job that runs once it ends (RQ writes a job's record back when it ends). `sparing`:
+        the job running this, left to end. How many were deleted, or will be."""
+        now: list[Job] = []
+        running: list[Job] = []
+        for job in self._every_job():
+            if job.id == sparing or not naming.matches(job):
+                continue
+            (running if job.get_status(refresh=False) == JobStatus.STARTED else now).append(job)
+        for job in now:
+            job.delete()
+        if running:
+            self.queue.enqueue(
+                DELETE_JOBS,
+                *(job.id for job in running),
+                depends_on=Dependency(jobs=running, allow_failure=True),
+                job_timeout=JOB_TIMEOUT_SECONDS,
+                failure_ttl=FAILED_KEPT_SECONDS,
+                result_ttl=0,
+            )
+        return len(now) + len(running)
+
+    def _every_job(self) -> list[Job]:
+        """Every job of the queue: waiting, scheduled, deferred, running, finished, failed or cancelled."""
+        queue = self.queue
+        registries = (
+            queue.scheduled_job_registry,
+            queue.deferred_job_registry,
+            queue.started_job_registry,
+            queue.finished_job_registry,
+            queue.failed_job_registry,
+            queue.canceled_job_registry,
+        )
+        ids = dict.fromkeys(queue.get_job_ids())
+        for registry in registries:
+            ids.update(dict.fromkeys(registry.get_job_ids(cleanup=False)))
+        found: list[Job] = []
+        listed = list(ids)
+        for start in range(0, len(listed), FETCH_BATCH):
+            batch = Job.fetch_many(listed[start : start + FETCH_BATCH], connection=queue.connection)
+            found += [job for job in batch if job is not None]
+        return found
 
     def failed(self) -> list[FailedJob]:
         jobs = []

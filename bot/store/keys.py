@@ -72,7 +72,19 @@ What `forget me` deletes for person U (``personal_data_patterns`` and ``personal
     run:*:response:U                        U's counted response in a team run (the aggregate's counts stay)
     user:U:runs, user:U:schedules           what counts against U's caps
     U as a member of run:*:respondents      who answered a team run (the count stays in the aggregate)
+    installation:user:U                     U's own installation of the app (U's user token), and U in
+                                            installation:users
+    report:personal:ID whose author is U    U's report deliveries, pending or kept for a re-post, with
+                                            their entries in {clock}:outbox
+    report:team:ID whose author is U        the team report stays for its channel; U's name leaves it
     schedules U created                     through the schedules' own hook (bot/store/history.py)
+    the worker's jobs naming U              queued, scheduled, finished or failed, with their results
+                                            (bot/store/jobs.py), and the deliveries of U's reports
+
+What uninstalling the app (``app_uninstalled``, or ``tokens_revoked`` of the bot) deletes for workspace T
+(bot/store/workspaces.py): every key ``workspace_pattern(T)`` matches, T's members of every index in
+CLOCK_INDEXES and its fields of PENDING_DELIVERIES, and the worker's jobs naming T. The other global keys
+name no workspace: CLOCK_HEARTBEATS and worker_alive name processes, oauth_state a random state.
 """
 
 from __future__ import annotations
@@ -321,7 +333,7 @@ def installation_bot(owner_id: str, *, org_wide: bool = False) -> str:
     return f"{_installation(owner_id, org_wide)}:bot"
 
 
-@bounded("deleted", _UNINSTALLED + "; one per person who installed the app")
+@bounded("deleted", _UNINSTALLED + " or by its person's `forget me`; one per person who installed the app")
 def installation_user(owner_id: str, user_id: str, *, org_wide: bool = False) -> str:
     return f"{_installation(owner_id, org_wide)}:user:{user_id}"
 
@@ -365,6 +377,7 @@ def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
         f"{workspace}:run:*:response:{user_id}",
         user_runs(team_id, user_id),
         user_schedules(team_id, user_id),
+        installation_user(team_id, user_id),
     ]
 
 
@@ -372,6 +385,12 @@ def personal_data_patterns(team_id: str, user_id: str) -> list[str]:
 def personal_memberships(team_id: str) -> list[str]:
     """Glob patterns of sets that may list a person among others: `forget me` removes the person only."""
     return [f"{_workspace(team_id)}:run:*:respondents", f"{_workspace(team_id)}:run:*:sessions"]
+
+
+@_helper
+def report_delivery_pattern(team_id: str) -> str:
+    """Every report delivery record of the workspace (and their locks, which a caller tells apart)."""
+    return f"{_workspace(team_id)}:report:*"
 
 
 @_helper

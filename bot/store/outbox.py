@@ -16,6 +16,7 @@ from typing import Any, Literal
 import redis
 
 from bot.store import keys
+from bot.store.scanning import scan_batches
 from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
 Kind = Literal["personal", "team"]
@@ -72,6 +73,16 @@ class Delivery:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ref_of(team_id: str, key: str) -> DeliveryRef | None:
+    """The delivery a record's key names; None for a lock or a record set aside."""
+    prefix = keys.report_delivery_pattern(team_id).removesuffix("*")
+    kind, _, delivery_id = key.removeprefix(prefix).partition(":")
+    for known in KINDS:
+        if kind == known and delivery_id and ":" not in delivery_id:
+            return DeliveryRef(team_id, known, delivery_id)
+    return None
 
 
 class Outbox:
@@ -182,6 +193,39 @@ class Outbox:
         # Only a holder naming a process ("host:pid") beats; any other (a web process's, or a worker's
         # from before workers beat) holds for its lease.
         return ":" in holder and not self.redis.exists(keys.worker_alive(holder))
+
+    def forget_author(self, team_id: str, user_id: str) -> list[DeliveryRef]:
+        """`forget me` for the deliveries `user_id` is the author of: a personal report's record goes with
+        its lock and its place in the outbox (its result is gone with the person's history), and a team
+        report keeps its record for the channel with no author, so nobody is told of it nor can post it
+        again. The personal deliveries deleted, whose jobs go too (bot/store/jobs.py)."""
+        deleted = []
+        for batch in scan_batches(self.redis, keys.report_delivery_pattern(team_id)):
+            records = [ref for ref in (_ref_of(team_id, key) for key in batch) if ref is not None]
+            authors = self.redis.pipeline(transaction=False)
+            for ref in records:
+                authors.hget(ref.key, "author")
+            for ref, author in zip(records, authors.execute(), strict=True):
+                if author is not None and _text(author) == user_id and self._forget(ref, user_id):
+                    deleted.append(ref)
+        return [ref for ref in deleted if ref.kind == "personal"]
+
+    def _forget(self, ref: DeliveryRef, user_id: str) -> bool:
+        """Out with the author's name, atomically: a record the author no longer holds is left alone."""
+
+        def attempt(pipe: Any) -> bool:
+            author = pipe.hget(ref.key, "author")
+            if author is None or _text(author) != user_id:
+                return False
+            pipe.multi()
+            if ref.kind == "personal":
+                pipe.delete(ref.key, keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id))
+                pipe.zrem(keys.OUTBOX, ref.member)
+            else:
+                pipe.hset(ref.key, "author", "")
+            return True
+
+        return optimistic(self.redis, attempt, gave_up=TooManyConcurrentChanges, watched=[ref.key])
 
     def release(self, ref: DeliveryRef) -> None:
         self.redis.delete(keys.report_delivery_lock(ref.team_id, ref.kind, ref.delivery_id))

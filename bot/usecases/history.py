@@ -6,7 +6,7 @@ command line (bot/cli/) only present what these return.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.engine.conversation import Conversation, CorruptState
@@ -23,6 +23,8 @@ from bot.engine.history import (
 from bot.engine.overview import full_length, length
 from bot.engine.team import TeamReport
 from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, record_channel_result
+from bot.store.jobs import JobQueue, Naming, delivery_job_id
+from bot.store.outbox import Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.usecases.personal import RunProgress, progress
 
@@ -108,7 +110,14 @@ def workspace_export(store: HistoryStore, workspaces: Sequence[str] = ()) -> lis
 def forget(
     store: HistoryStore, team_id: str, user_id: str, erase_schedules: ScheduleEraser | None = None
 ) -> Forgotten:
-    return store.forget_person(team_id, user_id, erase_schedules)
+    """`forget me`: everything kept about the person (bot/store/keys.py lists it): their assessments,
+    results and history, their answers in team runs, their schedules, their own installation, their
+    reports' delivery records, and the worker's jobs that name them or deliver their reports."""
+    forgotten = store.forget_person(team_id, user_id, erase_schedules)
+    reports = Outbox(store.redis).forget_author(team_id, user_id)
+    naming = Naming(team_id, user_id, frozenset(delivery_job_id(ref) for ref in reports))
+    jobs = JobQueue(store.redis, retry_seconds=()).forget(naming)
+    return replace(forgotten, reports=len(reports), jobs=jobs)
 
 
 # App Home ----------------------------------------------------------------------------------------

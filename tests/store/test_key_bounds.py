@@ -49,6 +49,7 @@ def test_a_helper_is_no_key_builder_in_disguise() -> None:
         "watched_session",
         "split_watched_session",
         "result_pattern",
+        "report_delivery_pattern",
         "history_pattern",
         "personal_data_patterns",
         "personal_memberships",

@@ -196,6 +196,8 @@ class ReportDelivery:
             self.outbox.release(ref)
 
     def _tell_author(self, delivery: Delivery, steps: Steps, error: Exception) -> None:
+        if not delivery.author:
+            return  # the author asked to be forgotten (`forget me`): there is nobody to tell
         ref = delivery.ref
         what = "your team run's report" if ref.kind == "team" else "your MLOps maturity report"
         where = error.where if isinstance(error, Undeliverable) else "Slack"
@@ -205,6 +207,8 @@ class ReportDelivery:
         steps.post_once(self.client, TOLD, dm, message.as_kwargs())
 
     def _say_posted(self, delivery: Delivery, where: str) -> None:
+        if not delivery.author:
+            return
         try:
             dm = self.client.conversations_open(users=delivery.author)["channel"]["id"]
             text = f":white_check_mark: The report I couldn't post earlier is now in {where}."
