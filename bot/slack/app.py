@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond as BoltRespond
+from slack_bolt.oauth.oauth_flow import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -25,7 +27,9 @@ from bot.slack.listeners.repost import register as register_repost
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
+from bot.slack.workspace_client import WorkspaceClient, WorkspaceExecutor, serve_authorized_workspace
 from bot.store.history import HistoryStore
+from bot.store.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
@@ -39,13 +43,16 @@ CONNECTION_RETRIES = 2
 LISTENER_THREADS = 32
 
 
-def web_client(settings: SlackProcessSettings) -> WebClient:
-    return web_client_for(settings.slack_bot_token, settings.slack_api_url)
+def web_client(settings: SlackProcessSettings) -> WorkspaceClient:
+    """The flows' client: the served workspace's token, or SLACK_BOT_TOKEN with a single workspace."""
+    return web_client_for(
+        None if settings.oauth_enabled else settings.slack_bot_token, settings.slack_api_url
+    )
 
 
-def web_client_for(token: str, base_url: str) -> WebClient:
+def web_client_for(token: str | None, base_url: str) -> WorkspaceClient:
     """A Web API client that waits out a 429's Retry-After and retries a dropped connection."""
-    return WebClient(
+    return WorkspaceClient(
         token=token,
         base_url=base_url,
         retry_handlers=[
@@ -188,24 +195,63 @@ def flows_for(
     )
 
 
+class _WorkspaceApp(App):
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        # Each request in a context of its own: the workspace its middleware sets goes with its listeners
+        # (WorkspaceExecutor) and ends with it, whichever thread serves the next request.
+        return contextvars.copy_context().run(super().dispatch, req)
+
+
+def oauth_flow(settings: SlackProcessSettings, installations: RedisInstallationStore) -> OAuthFlow:
+    """Bolt's OAuth flow (`GET /slack/install`, `GET /slack/oauth_redirect`), storing installations in
+    Redis. It exchanges the code (oauth.v2.access) with a client of its own at SLACK_API_URL: the flows'
+    client carries no token outside a workspace."""
+    client_secret = settings.slack_client_secret
+    assert settings.slack_client_id is not None and client_secret is not None
+    return OAuthFlow(
+        client=WebClient(base_url=settings.slack_api_url),
+        settings=OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=client_secret.get_secret_value(),
+            scopes=list(settings.slack_scopes),
+            redirect_uri=settings.slack_redirect_uri,
+            installation_store=installations,
+            state_store=RedisOAuthStateStore(installations.redis),
+        ),
+    )
+
+
+def installation_store(settings: SlackProcessSettings, store: SessionStore) -> RedisInstallationStore | None:
+    """The installations, in OAuth mode; None with a single workspace."""
+    if not settings.oauth_enabled:
+        return None
+    return RedisInstallationStore(store.redis, settings.installation_keys)
+
+
 def build_app(
     settings: Settings, store: SessionStore, catalog: BankCatalog, worker: WorkerQueue | None
 ) -> App:
-    """`worker`: the worker's queue, or None when no worker runs (`serve --memory`)."""
+    """`worker`: the worker's queue, or None when no worker runs (`serve --memory`). With OAuth on, Bolt
+    serves the install pages and authorizes each request from the workspace's installation."""
     client = web_client(settings)
     logger = logging.getLogger("bot.slack")
     logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
-    app = App(
+    installations = installation_store(settings, store)
+    app = _WorkspaceApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
+        oauth_flow=oauth_flow(settings, installations) if installations is not None else None,
         # The process checks the token once before it serves (bot/slack/startup.py), with a one-line
         # message; Bolt's check would run again in every worker and fail with a traceback.
         token_verification_enabled=False,
         logger=logger,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=WorkspaceExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
+    app.use(serve_authorized_workspace)
     flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
     register_repost(app, flows.delivery, flows.reports)
+    # `app_uninstalled` and `tokens_revoked` (manifest.yml) are answered by the uninstall listeners, which
+    # register here with `installations` (None with a single workspace, where there is nothing to delete).
     errors.register(app)
     return app
