@@ -124,7 +124,10 @@ class DistributionSettings(_FromEnvironment):
 
     slack_client_id: Annotated[
         str | None,
-        Field(description="The app's client id (Basic Information); with the secret, turns OAuth on"),
+        Field(
+            pattern=r"^\d+\.\d+$",
+            description="The app's client id (Basic Information); with the secret, turns OAuth on",
+        ),
     ] = None
     slack_client_secret: Annotated[
         SecretStr | None,
