@@ -102,13 +102,164 @@ class StoreSettings(RedisSettings):
     ] = 3 * 365
 
 
-class SlackProcessSettings(BankSettings, StoreSettings):
+# The bot scopes manifest.yml asks for, in its order: what an OAuth install asks for unless SLACK_SCOPES
+# says otherwise (tests/test_oauth_settings.py holds the two together).
+MANIFEST_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "files:write",
+    "channels:read",
+    "groups:read",
+    "users:read",
+    "channels:history",
+    "groups:history",
+)
+
+
+class DistributionSettings(_FromEnvironment):
+    """Distributing the app to many workspaces by OAuth (docs/operations.md, "Distributing the app
+    (OAuth)"): on when both the client id and its secret are set, and then the installations' tokens are
+    encrypted with SLACK_INSTALLATION_KEYS, which must be set too."""
+
+    slack_client_id: Annotated[
+        str | None,
+        Field(
+            pattern=r"^\d+\.\d+$",
+            description="The app's client id (Basic Information); with the secret, turns OAuth on",
+        ),
+    ] = None
+    slack_client_secret: Annotated[
+        SecretStr | None,
+        Field(validate_default=True, description="The app's client secret, set with `SLACK_CLIENT_ID`"),
+    ] = None
+    slack_scopes: Annotated[
+        tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:-]*$")], ...],
+        NoDecode,
+        Field(description="Bot scopes an install asks for, comma-separated; unset, those of manifest.yml"),
+    ] = MANIFEST_BOT_SCOPES
+    slack_redirect_uri: Annotated[
+        str | None,
+        Field(description="Where Slack sends the installer back (`https://…/slack/oauth_redirect`)"),
+    ] = None
+    slack_installation_keys: Annotated[
+        SecretStr | None,
+        Field(
+            validate_default=True,
+            description="Fernet keys encrypting installations' tokens, comma-separated: the first encrypts, "
+            "all decrypt; required with OAuth",
+        ),
+    ] = None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
+    @property
+    def installation_keys(self) -> tuple[str, ...]:
+        """The Fernet keys, the one that encrypts first; empty when none are set."""
+        return _split_keys(self.slack_installation_keys)
+
+    @field_validator(
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_redirect_uri",
+        "slack_installation_keys",
+        mode="before",
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _both_or_neither(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        client_id = info.data.get("slack_client_id")
+        if client_id is not None and value is None:
+            raise PydanticCustomError("oauth", "required when SLACK_CLIENT_ID is set")
+        if client_id is None and value is not None and "slack_client_id" in info.data:
+            raise PydanticCustomError("oauth", "set without SLACK_CLIENT_ID: set both for OAuth, or neither")
+        return value
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            scopes = tuple(scope.strip() for scope in value.split(",") if scope.strip())
+            return scopes or MANIFEST_BOT_SCOPES
+        return value
+
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("slack_installation_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if (
+                info.data.get("slack_client_id") is not None
+                and info.data.get("slack_client_secret") is not None
+            ):
+                raise PydanticCustomError(
+                    "oauth",
+                    "required when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: one or more Fernet keys, "
+                    "comma-separated",
+                )
+            return value
+        return _fernet_keys(value)
+
+
+def _split_keys(keys: SecretStr | None) -> tuple[str, ...]:
+    if keys is None:
+        return ()
+    return tuple(key.strip() for key in keys.get_secret_value().split(","))
+
+
+def _fernet_keys(value: SecretStr) -> SecretStr:
+    try:
+        token_cipher(value.get_secret_value().split(","))
+    except ValueError as error:
+        raise PydanticCustomError("oauth", str(error)) from None
+    return value
+
+
+class InstallationKeySettings(RedisSettings):
+    """What `installations reencrypt` reads: where the installations are, and the keys to rotate them to
+    (the first) and from (the others)."""
+
+    slack_installation_keys: Annotated[
+        SecretStr, Field(description="Fernet keys encrypting installations' tokens, comma-separated")
+    ]
+
+    @property
+    def installation_keys(self) -> tuple[str, ...]:
+        return _split_keys(self.slack_installation_keys)
+
+    @field_validator("slack_installation_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        return _fernet_keys(value)
+
+
+class SlackProcessSettings(BankSettings, StoreSettings, DistributionSettings):
     """What every process that talks to Slack reads: `serve`, `worker` and `clock` build the same flows
-    (team reports by the same rule, the same caps) and enqueue report deliveries."""
+    (team reports by the same rule, the same caps) and enqueue report deliveries. With OAuth on
+    (DistributionSettings), each workspace's bot token comes from its installation instead of
+    SLACK_BOT_TOKEN."""
 
     slack_bot_token: Annotated[
-        str, Field(pattern=r"^xoxb-\S+$", description="Bot token, `xoxb-…`; Slack must accept it at start")
-    ]
+        str | None,
+        Field(
+            pattern=r"^xoxb-\S+$",
+            validate_default=True,
+            description="Bot token, `xoxb-…`; Slack must accept it at start. Required unless OAuth is on "
+            "(`SLACK_CLIENT_ID`), which takes each workspace's token from its installation",
+        ),
+    ] = None
     slack_api_url: Annotated[
         str, Field(description="Web API base URL: GovSlack, a proxy, or a test double")
     ] = SLACK_API_URL
@@ -154,6 +305,17 @@ class SlackProcessSettings(BankSettings, StoreSettings):
             "last its author is told"
         ),
     ] = DELIVERY_RETRY_SECONDS
+
+    @field_validator("slack_bot_token", mode="before")
+    @classmethod
+    def _bot_token_unless_oauth(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and value != "":
+            return value
+        # Only once the OAuth settings themselves are good: a half-set pair is reported for what it is.
+        oauth_known = "slack_client_id" in info.data and "slack_client_secret" in info.data
+        if oauth_known and info.data["slack_client_id"] is None:
+            raise PydanticCustomError("missing", "Field required")
+        return None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -235,120 +397,6 @@ class ClockSettings(SlackProcessSettings):
     ] = 100
 
 
-# The bot scopes manifest.yml asks for, in its order: what an OAuth install asks for unless SLACK_SCOPES
-# says otherwise (tests/test_oauth_settings.py holds the two together).
-MANIFEST_BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "im:write",
-    "files:write",
-    "channels:read",
-    "groups:read",
-    "users:read",
-    "channels:history",
-    "groups:history",
-)
-
-
-class DistributionSettings(_FromEnvironment):
-    """Distributing the app to many workspaces by OAuth (docs/operations.md, "Distributing the app
-    (OAuth)"): on when both the client id and its secret are set, and then the installations' tokens are
-    encrypted with SLACK_INSTALLATION_KEYS, which must be set too."""
-
-    slack_client_id: Annotated[
-        str | None,
-        Field(description="The app's client id (Basic Information); with the secret, turns OAuth on"),
-    ] = None
-    slack_client_secret: Annotated[
-        SecretStr | None,
-        Field(validate_default=True, description="The app's client secret, set with `SLACK_CLIENT_ID`"),
-    ] = None
-    slack_scopes: Annotated[
-        tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:-]*$")], ...],
-        NoDecode,
-        Field(description="Bot scopes an install asks for, comma-separated; unset, those of manifest.yml"),
-    ] = MANIFEST_BOT_SCOPES
-    slack_redirect_uri: Annotated[
-        str | None,
-        Field(description="Where Slack sends the installer back (`https://…/slack/oauth_redirect`)"),
-    ] = None
-    slack_installation_keys: Annotated[
-        SecretStr | None,
-        Field(
-            validate_default=True,
-            description="Fernet keys encrypting installations' tokens, comma-separated: the first encrypts, "
-            "all decrypt; required with OAuth",
-        ),
-    ] = None
-
-    @property
-    def oauth_enabled(self) -> bool:
-        return self.slack_client_id is not None and self.slack_client_secret is not None
-
-    @property
-    def installation_keys(self) -> tuple[str, ...]:
-        """The Fernet keys, the one that encrypts first; empty when none are set."""
-        if self.slack_installation_keys is None:
-            return ()
-        return tuple(key.strip() for key in self.slack_installation_keys.get_secret_value().split(","))
-
-    @field_validator(
-        "slack_client_id",
-        "slack_client_secret",
-        "slack_redirect_uri",
-        "slack_installation_keys",
-        mode="before",
-    )
-    @classmethod
-    def _unset_when_empty(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("slack_client_secret")
-    @classmethod
-    def _both_or_neither(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        client_id = info.data.get("slack_client_id")
-        if client_id is not None and value is None:
-            raise PydanticCustomError("oauth", "required when SLACK_CLIENT_ID is set")
-        if client_id is None and value is not None and "slack_client_id" in info.data:
-            raise PydanticCustomError("oauth", "set without SLACK_CLIENT_ID: set both for OAuth, or neither")
-        return value
-
-    @field_validator("slack_scopes", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            scopes = tuple(scope.strip() for scope in value.split(",") if scope.strip())
-            return scopes or MANIFEST_BOT_SCOPES
-        return value
-
-    @field_validator("slack_redirect_uri")
-    @classmethod
-    def _redirect_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL")
-        return value
-
-    @field_validator("slack_installation_keys")
-    @classmethod
-    def _fernet_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if value is None:
-            if (
-                info.data.get("slack_client_id") is not None
-                and info.data.get("slack_client_secret") is not None
-            ):
-                raise PydanticCustomError(
-                    "oauth",
-                    "required when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: one or more Fernet keys, "
-                    "comma-separated",
-                )
-            return value
-        try:
-            token_cipher(value.get_secret_value().split(","))
-        except ValueError as error:
-            raise PydanticCustomError("oauth", str(error)) from None
-        return value
-
-
 # Which settings each command reads: the settings table's "Read by" column. The playground reads
 # BankSettings too (docs/operations.md says so below the table).
 COMMAND_SETTINGS: dict[str, type[BaseSettings]] = {
@@ -360,6 +408,7 @@ COMMAND_SETTINGS: dict[str, type[BaseSettings]] = {
     "clock": ClockSettings,
     "jobs": RedisSettings,
     "export": StoreSettings,
+    "installations": InstallationKeySettings,
 }
 
 # The order of the settings table, and of the checks: a process reports the first setting in this order
@@ -373,6 +422,11 @@ SETTINGS_ORDER = (
     "slack_signing_secret",
     "slack_app_token",
     "slack_api_url",
+    "slack_client_id",
+    "slack_client_secret",
+    "slack_installation_keys",
+    "slack_scopes",
+    "slack_redirect_uri",
     "port",
     "log_level",
     "session_ttl_days",

@@ -6,6 +6,7 @@ No Docker engine is needed: `.ci/compose-check` runs the stack itself where one 
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shlex
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.cli.web import HEALTH_PATH, MAX_BODY_BYTES
 from bot.settings import COMMAND_SETTINGS, ClockSettings, Settings, WorkerSettings, read_settings
@@ -231,7 +233,8 @@ def test_env_example_lists_every_setting_and_sets_only_the_required_ones() -> No
     assert set(listed) - settings_read() <= {name for name, _ in compose_variables}
     assert settings_read() <= set(listed)
     required = {name.upper() for name, field in Settings.model_fields.items() if field.is_required()}
-    assert {name for name, (_, is_set) in listed.items() if is_set} == required
+    # The bot token is required unless OAuth is on, which the example leaves off.
+    assert {name for name, (_, is_set) in listed.items() if is_set} == required | {"SLACK_BOT_TOKEN"}
 
 
 def test_env_examples_commented_out_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,12 +304,15 @@ def test_the_proxy_example_accepts_the_bodies_the_app_accepts_and_no_larger() ->
     assert int(size) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit_letter] == MAX_BODY_BYTES
 
 
-def test_the_proxy_example_forwards_the_events_and_health_paths_and_nothing_else() -> None:
+def test_the_proxy_example_forwards_the_events_health_and_install_paths_and_nothing_else() -> None:
     forwarded = dict(re.findall(r"location = (\S+) \{\s*proxy_pass (\S+);", nginx_example()))
     web = compose()["services"]["web"]
     published = web["ports"][0]
     default_publish = COMPOSE_VARIABLE.search(published)
     assert default_publish is not None
-    assert set(forwarded) == {"/slack/events", HEALTH_PATH}
+    # The install link and Slack's redirect back are Bolt's, in OAuth mode.
+    oauth = inspect.signature(OAuthSettings).parameters
+    install_paths = {oauth["install_path"].default, oauth["redirect_uri_path"].default}
+    assert set(forwarded) == {"/slack/events", HEALTH_PATH, *install_paths}
     assert {urlsplit(url).netloc for url in forwarded.values()} == {default_publish[2]}
     assert re.search(r"location / \{\s*return 404;\s*\}", nginx_example()), "anything else is not found"

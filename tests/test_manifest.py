@@ -53,7 +53,14 @@ def test_manifest_matches_the_app() -> None:
     ]
     # The Home tab: the event that publishes it, delivered where the app listens.
     assert data["features"]["app_home"]["home_tab_enabled"] is True
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    # OAuth mode: Slack sends the installer back to Bolt's redirect path on the same host.
+    host = data["settings"]["event_subscriptions"]["request_url"].removesuffix("/slack/events")
+    assert data["oauth_config"]["redirect_urls"] == [f"{host}/slack/oauth_redirect"]
     assert data["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
     # `history #channel` needs the channel's id, which Slack sends only for escaped commands.
     assert data["features"]["slash_commands"][0]["should_escape"] is True

@@ -47,6 +47,8 @@ def test_the_table_lists_every_setting_any_command_reads_once() -> None:
 
 def test_read_by_names_the_commands_that_read_a_setting() -> None:
     rows = {row.split(" | ")[0]: row.split(" | ")[2] for row in settings_table().splitlines()[2:]}
-    assert rows["| `REDIS_URL`"] == "`serve`, `worker`, `clock`, `jobs`, `export`"
+    assert rows["| `REDIS_URL`"] == "`serve`, `worker`, `clock`, `jobs`, `export`, `installations`"
+    assert rows["| `SLACK_CLIENT_ID`"] == "`serve`, `worker`, `clock`"
+    assert rows["| `SLACK_INSTALLATION_KEYS`"] == "`serve`, `worker`, `clock`, `installations`"
     assert rows["| `SLACK_SIGNING_SECRET`"] == "`serve`"
     assert rows["| `OUTBOX_SWEEP_SECONDS`"] == "`worker`"

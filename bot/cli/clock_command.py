@@ -55,22 +55,24 @@ def run_clock_command(args: argparse.Namespace, consoles: Any) -> int:
 def build_clock(started: Started[ClockSettings]) -> Clock:
     """The clock as this command runs it, from the start-up kit: its reminders, its looks in on
     unfinished assessments, and its periodic jobs (closing overdue team runs, the heartbeat)."""
-    from bot.slack.reminders import ReminderSlack, clock_client
+    from bot.slack.reminders import ReminderSlack, WorkspaceTeamRuns, clock_client
     from bot.store.nudges import SessionWatch
     from bot.store.schedules import ScheduleStore
     from bot.usecases.clock import Clock, ClockConfig
 
     settings, client, catalog = started.settings, started.redis, started.catalog
-    slack_client = clock_client(settings.slack_bot_token, settings.slack_api_url)
+    workspaces = started.workspaces()
+    slack_client = clock_client(workspaces.single_token, settings.slack_api_url)
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
-    # the same flows, the channel's history and the worker's deliveries included.
+    # the same flows, the channel's history and the worker's deliveries included. Each item calls Slack
+    # with its own workspace's token; closing a run makes no call here (the worker posts its report).
     teams = started.flows(slack_client).team
     return Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),
-        chat=ReminderSlack(slack_client, catalog),
+        chat=ReminderSlack(slack_client, catalog, workspaces),
         catalog=catalog,
-        team_runs=teams,
+        team_runs=WorkspaceTeamRuns(teams, workspaces),
         jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
         config=ClockConfig(batch=settings.clock_batch),
     )

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from bot.cli.clock_command import add_clock_command
 from bot.cli.history import ChartPathError, add_export_command, check_chart_path, write_chart
+from bot.cli.installations import add_installations_command
 from bot.cli.serve import add_serve_command
 from bot.cli.worker import add_worker_command
 from bot.engine.adaptive import AskingMode
@@ -318,6 +319,7 @@ COMMANDS: list[Callable[[SubParsers], None]] = [
     add_clock_command,
     add_worker_command,
     add_export_command,
+    add_installations_command,
 ]
 
 

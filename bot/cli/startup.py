@@ -4,7 +4,8 @@ line naming the setting (`bot.cli.main` prints it and exits with 2).
 First every setting the process reads, present and well formed, in the order of the settings table
 (`bot.settings.SETTINGS_ORDER`); then what those settings name: the question banks (BANKS_DIR,
 DEFAULT_BANK), Redis (REDIS_URL), the port (PORT, for `serve` over HTTP), and last Slack (SLACK_BOT_TOKEN),
-the one check that goes over the network and is tried more than once. `serve --socket` then opens its
+the one check that goes over the network and is tried more than once; with OAuth on there is no one token
+to check, each workspace's coming from its installation. `serve --socket` then opens its
 connection (SLACK_APP_TOKEN). docs/operations.md#settings tells operators the same.
 
 What started is the process's kit (`Started`): `serve`, `worker` and `clock` build their session store,
@@ -39,9 +40,11 @@ from bot.settings import (
     read_settings,
 )
 from bot.slack import blocks
-from bot.slack.app import Flows, flows_for, web_client
+from bot.slack.app import Flows, flows_for, installation_store, web_client
 from bot.slack.startup import SlackUnusable, check_bot_token
+from bot.slack.workspace_client import WorkspaceTokens
 from bot.store.history import HistoryLimits
+from bot.store.installations import RedisInstallationStore
 from bot.store.jobs import JobQueue
 from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
 
@@ -83,6 +86,18 @@ class Started(Generic[ProcessSettingsT]):
         """The worker's queue; None with `--memory`, where reports are delivered in this process."""
         return None if self.memory else self.job_queue(client)
 
+    def installations(self, client: Redis | None = None) -> RedisInstallationStore | None:
+        """The installation store in OAuth mode; None with a single workspace (SLACK_BOT_TOKEN)."""
+        return installation_store(self.settings, self.sessions(client))
+
+    def workspaces(self, client: Redis | None = None) -> WorkspaceTokens:
+        """Where a job or a clock item finds its workspace's bot token."""
+        installations = self.installations(client)
+        # In OAuth mode a SLACK_BOT_TOKEN left set is nobody's fallback.
+        return WorkspaceTokens(
+            installations, self.settings.slack_bot_token if installations is None else None
+        )
+
     def flows(self, slack: WebClient | None = None) -> Flows:
         """Every flow, on this kit's stores and `slack` (by default, the process's Web API client)."""
         return flows_for(
@@ -120,7 +135,11 @@ def start_slack_process(
     client = in_process_redis() if memory else open_redis(settings.redis_url, redis_advice)
     if check_port is not None:
         check_port(settings)
-    check_slack(settings.slack_bot_token, settings.slack_api_url)
+    if settings.oauth_enabled:
+        log.info("OAuth is on: each workspace's bot token comes from its installation")
+    else:
+        assert settings.slack_bot_token is not None  # required without OAuth
+        check_slack(settings.slack_bot_token, settings.slack_api_url)
     return Started(settings, catalog, client, memory)
 
 

@@ -3,6 +3,10 @@
 Each gunicorn worker builds its own app and Redis connection pool after the fork; all state lives in
 Redis, so workers (and machines) share nothing else. `--memory` keeps state in the process instead,
 which only makes sense with a single worker.
+
+With OAuth on (SLACK_CLIENT_ID), Bolt's handler also answers `GET /slack/install` (the install page) and
+`GET /slack/oauth_redirect` (Slack's redirect back with the code): it sends those two paths to the app's
+OAuth flow before its own dispatch, which serves only `POST /slack/events`.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.slack.app import Task
     from bot.slack.delivery.run import ReportDelivery
+    from bot.slack.workspace_client import WorkspaceTokens
     from bot.store.jobs import JobQueue, RetryScheduler
     from bot.store.outbox import Outbox
 
@@ -42,6 +43,7 @@ class Runtime:
     queue: JobQueue
     outbox: Outbox
     tasks: dict[str, Task]
+    workspaces: WorkspaceTokens  # each job's bot token, found by its team id
 
 
 _runtime: Runtime | None = None
@@ -81,7 +83,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     settings, client = started.settings, started.redis
     queue = started.job_queue()
     flows = started.flows()
-    _runtime = Runtime(flows.delivery, queue, Outbox(client), worker_tasks(flows))
+    _runtime = Runtime(flows.delivery, queue, Outbox(client), worker_tasks(flows), started.workspaces())
     stop = threading.Event()
     sweeper = threading.Thread(
         target=_sweep_until, args=(_runtime, settings.outbox_sweep_seconds, stop), daemon=True
@@ -256,27 +258,43 @@ def _beat_until(client: Any, process: str, stop: threading.Event) -> None:
 
 
 def deliver_report(team_id: str, kind: str, delivery_id: str) -> str:
-    """The job the web process enqueues (bot.store.jobs.DELIVER_REPORT)."""
+    """The job the web process enqueues (bot.store.jobs.DELIVER_REPORT), run for the report's workspace.
+    In a workspace with no installation (uninstalled since) the delivery is given up, not retried: nobody
+    there can be reached."""
+    from bot.slack.workspace_client import NotInstalled
     from bot.store.jobs import current_process, last_attempt
-    from bot.store.outbox import DeliveryRef
+    from bot.store.outbox import FAILED, DeliveryRef
 
     if _runtime is None:
         raise RuntimeError("deliver_report runs in `mlops-compass worker`")
     ref = DeliveryRef.from_member(f"{team_id}:{kind}:{delivery_id}")
     if ref is None:
         return f"unknown kind of report: {kind}"
-    return _runtime.delivery.run(ref, last_attempt(), holder=current_process())
+    try:
+        with _runtime.workspaces.serving(team_id):
+            return _runtime.delivery.run(ref, last_attempt(), holder=current_process())
+    except NotInstalled as not_installed:
+        _runtime.outbox.finish(ref, FAILED)
+        return f"not delivered: {not_installed}"
 
 
 def run_task(task: str, *args: str) -> str:
     """The job for what else the web process hands off (bot.store.jobs.RUN_TASK): a Home tab, an export,
-    a nudge."""
+    a nudge. Each task's first argument is its workspace's team id."""
+    from bot.slack.workspace_client import NotInstalled
+
     if _runtime is None:
         raise RuntimeError("run_task runs in `mlops-compass worker`")
     run = _runtime.tasks.get(task)
     if run is None:
         return f"unknown task: {task}"
-    run(*args)
+    if not args:
+        return f"{task} not done: no workspace given"
+    try:
+        with _runtime.workspaces.serving(args[0]):
+            run(*args)
+    except NotInstalled as not_installed:
+        return f"{task} not done: {not_installed}"
     return f"{task} done"
 
 

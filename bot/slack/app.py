@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond as BoltRespond
+from slack_bolt.oauth.oauth_flow import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -22,16 +24,19 @@ from bot.slack.history_flow import EXPORT, PUBLISH_HOME, HistoryFlow
 from bot.slack.home import open_team_runs
 from bot.slack.listeners import register_listeners
 from bot.slack.listeners.repost import register as register_repost
-from bot.slack.listeners.uninstall import FORGET_WORKSPACE, WorkspaceRemoval, installations_of
+from bot.slack.listeners.uninstall import FORGET_WORKSPACE, WorkspaceRemoval
 from bot.slack.listeners.uninstall import register as register_uninstall
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
+from bot.slack.workspace_client import WorkspaceClient, WorkspaceExecutor, serve_authorized_workspace
 from bot.store.history import HistoryStore
+from bot.store.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import RunLimits, TeamRunStore
+from bot.usecases.workspaces import Installations
 
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
@@ -41,13 +46,16 @@ CONNECTION_RETRIES = 2
 LISTENER_THREADS = 32
 
 
-def web_client(settings: SlackProcessSettings) -> WebClient:
-    return web_client_for(settings.slack_bot_token, settings.slack_api_url)
+def web_client(settings: SlackProcessSettings) -> WorkspaceClient:
+    """The flows' client: the served workspace's token, or SLACK_BOT_TOKEN with a single workspace."""
+    return web_client_for(
+        None if settings.oauth_enabled else settings.slack_bot_token, settings.slack_api_url
+    )
 
 
-def web_client_for(token: str, base_url: str) -> WebClient:
+def web_client_for(token: str | None, base_url: str) -> WorkspaceClient:
     """A Web API client that waits out a 429's Retry-After and retries a dropped connection."""
-    return WebClient(
+    return WorkspaceClient(
         token=token,
         base_url=base_url,
         retry_handlers=[
@@ -79,6 +87,7 @@ class Flows:
     modals: ModalFlow
     delivery: ReportDelivery  # what delivers each report (in the worker, or here), and the re-post button
     reports: ReportQueue  # where each stored report is handed: the worker's queue, or InProcessReports
+    removal: WorkspaceRemoval  # what deletes a workspace's data when the app leaves it
 
 
 def build_flows(
@@ -91,11 +100,13 @@ def build_flows(
     team_runs_per_user: int,
     schedules_per_user: int,
     worker: WorkerQueue | None,
+    installations: Installations | None = None,
 ) -> Flows:
     """The one place the flows are built: every process (web, clock, worker, playground) gets the same
-    wiring, the channel's history store and the report deliveries included. `worker` is the worker's
-    queue; None (`serve --memory`) delivers each report in the process that stored it, by the same
-    `ReportDelivery`, and does the worker's tasks there too."""
+        wiring, the channel's history store and the report deliveries included. `worker` is the worker's
+        queue; None (`serve --memory`) delivers each report in the process that stored it, by the same
+        `ReportDelivery`, and does the worker's tasks there too. `installations`: the workspaces'
+    installations when the app is distributed by OAuth (None with a single workspace)."""
     history_store = HistoryStore(store.redis, store.history_limits)
     team_runs = TeamRunStore(
         store.redis, RunLimits(store.history_limits.retention_seconds, team_runs_per_user)
@@ -133,7 +144,9 @@ def build_flows(
     personal = PersonalReports(store, catalog, client, companion=history)
     delivery = bind_reports(flow, team, personal)
     schedules = ScheduleFlow(ScheduleStore(store.redis, per_user=schedules_per_user), catalog, flow, client)
-    return Flows(flow, team, history, schedules, ModalFlow(flow, team, schedules, client), delivery, reports)
+    modals = ModalFlow(flow, team, schedules, client)
+    removal = WorkspaceRemoval(store, worker, installations)
+    return Flows(flow, team, history, schedules, modals, delivery, reports, removal)
 
 
 def bind_reports(flow: AssessmentFlow, team: TeamFlow, personal: PersonalReports) -> ReportDelivery:
@@ -166,8 +179,7 @@ def worker_tasks(flows: Flows) -> dict[str, Task]:
     def nudge(team_id: str, run_id: str, starter_id: str, response_url: str) -> None:
         flows.team.send_nudge(team_id, run_id, starter_id, BoltRespond(response_url=response_url))
 
-    forget_workspace = WorkspaceRemoval.in_worker(flows.assessment.store).forget
-    return {PUBLISH_HOME: publish_home, EXPORT: export, NUDGE: nudge, FORGET_WORKSPACE: forget_workspace}
+    return {PUBLISH_HOME: publish_home, EXPORT: export, NUDGE: nudge, FORGET_WORKSPACE: flows.removal.forget}
 
 
 def flows_for(
@@ -188,28 +200,66 @@ def flows_for(
         team_runs_per_user=settings.team_runs_per_user,
         schedules_per_user=settings.schedules_per_user,
         worker=worker,
+        installations=installation_store(settings, store),
     )
+
+
+class _WorkspaceApp(App):
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        # Each request in a context of its own: the workspace its middleware sets goes with its listeners
+        # (WorkspaceExecutor) and ends with it, whichever thread serves the next request.
+        return contextvars.copy_context().run(super().dispatch, req)
+
+
+def oauth_flow(settings: SlackProcessSettings, installations: RedisInstallationStore) -> OAuthFlow:
+    """Bolt's OAuth flow (`GET /slack/install`, `GET /slack/oauth_redirect`), storing installations in
+    Redis. It exchanges the code (oauth.v2.access) with a client of its own at SLACK_API_URL: the flows'
+    client carries no token outside a workspace."""
+    client_secret = settings.slack_client_secret
+    assert settings.slack_client_id is not None and client_secret is not None
+    return OAuthFlow(
+        client=WebClient(base_url=settings.slack_api_url),
+        settings=OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=client_secret.get_secret_value(),
+            scopes=list(settings.slack_scopes),
+            redirect_uri=settings.slack_redirect_uri,
+            installation_store=installations,
+            state_store=RedisOAuthStateStore(installations.redis),
+        ),
+    )
+
+
+def installation_store(settings: SlackProcessSettings, store: SessionStore) -> RedisInstallationStore | None:
+    """The installations, in OAuth mode; None with a single workspace."""
+    if not settings.oauth_enabled:
+        return None
+    return RedisInstallationStore(store.redis, settings.installation_keys)
 
 
 def build_app(
     settings: Settings, store: SessionStore, catalog: BankCatalog, worker: WorkerQueue | None
 ) -> App:
-    """`worker`: the worker's queue, or None when no worker runs (`serve --memory`)."""
+    """`worker`: the worker's queue, or None when no worker runs (`serve --memory`). With OAuth on, Bolt
+    serves the install pages and authorizes each request from the workspace's installation."""
     client = web_client(settings)
     logger = logging.getLogger("bot.slack")
     logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
-    app = App(
+    installations = installation_store(settings, store)
+    app = _WorkspaceApp(
         client=client,
         signing_secret=settings.slack_signing_secret,
+        oauth_flow=oauth_flow(settings, installations) if installations is not None else None,
         # The process checks the token once before it serves (bot/slack/startup.py), with a one-line
         # message; Bolt's check would run again in every worker and fail with a traceback.
         token_verification_enabled=False,
         logger=logger,
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+        listener_executor=WorkspaceExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
+    app.use(serve_authorized_workspace)
     flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
     register_repost(app, flows.delivery, flows.reports)
-    register_uninstall(app, WorkspaceRemoval(store, worker, installations_of(store)))
+    register_uninstall(app, flows.removal)
     errors.register(app)
     return app

@@ -4,12 +4,19 @@
 The clock's Web API client retries nothing by itself: a rate limit is answered with the schedule's own
 back-off (``Retry-After``), and a post whose answer never came may have reached the channel, so the
 clock looks for it (by its message metadata) before posting it again.
+
+Each item is its workspace's: with OAuth on, its Web API calls carry the bot token of the installation
+its team id names (``WorkspaceTokens``). An item of a workspace with no installation is not posted
+(``NotPosted("not_installed")``, one log line): the clock retries a reminder with its back-off, as for any
+refusal, until the app is installed again or the uninstall deletes the workspace's schedules; a nudge or
+an expiry note is dropped, as when Slack refuses one.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -18,6 +25,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import schedule_blocks
 from bot.slack.blocks import Message
 from bot.slack.found import find_posted
+from bot.slack.workspace_client import NotInstalled, WorkspaceClient, WorkspaceTokens
 from bot.store.schedules import PauseReason, ScheduleRecord
 from bot.store.sessions import Respondent, ResultRecord
 from bot.store.team_runs import RunRecord
@@ -44,6 +52,7 @@ __all__ = [
     "RateLimited",
     "ReminderSlack",
     "TeamRunOpener",
+    "WorkspaceTeamRuns",
     "clock_client",
     "outcome_of",
 ]
@@ -52,6 +61,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL_GONE: frozenset[str] = frozenset({"is_archived", "channel_not_found", "not_in_channel"})
 DEFAULT_RETRY_AFTER = 30.0
+NOT_INSTALLED = "not_installed"
+
+Result = TypeVar("Result")
 
 
 def outcome_of(error: SlackApiError) -> Outcome:
@@ -77,9 +89,15 @@ def _retry_after(headers: Any) -> float:
 
 
 class ReminderSlack:
-    def __init__(self, client: WebClient, catalog: BankCatalog):
+    """`workspaces`: where each item's bot token is found; None calls with `client`'s own token."""
+
+    def __init__(self, client: WebClient, catalog: BankCatalog, workspaces: WorkspaceTokens | None = None):
         self.client = client
         self.catalog = catalog
+        self.workspaces = workspaces
+
+    def _for(self, team_id: str, call: Callable[[], Result], not_installed: Callable[[], Result]) -> Result:
+        return in_workspace(self.workspaces, team_id, call, not_installed)
 
     def bank_title(self, bank_id: str) -> str:
         try:
@@ -91,19 +109,32 @@ class ReminderSlack:
         self, record: ScheduleRecord, run: int, last: ResultRecord | None, team_note: str | None = None
     ) -> Outcome:
         message = schedule_blocks.reminder_message(record, self.bank_title(record.bank_id), last, team_note)
-        return self._post(record.channel_id, message, metadata=schedule_blocks.reminder_metadata(record, run))
+        metadata = schedule_blocks.reminder_metadata(record, run)
+        return self._for(
+            record.team_id, lambda: self._post(record.channel_id, message, metadata=metadata), _not_posted
+        )
 
     def find_reminder(self, record: ScheduleRecord, run: int, since: float) -> str | None:
         """The ts of this run's reminder if it is in the channel; None if not. Raises HistoryUnreadable
         when the channel's history cannot be read."""
         payload = {"schedule": record.schedule_id, "run": str(run)}
-        try:
-            return find_posted(self.client, record.channel_id, since, schedule_blocks.REMINDER_EVENT, payload)
-        except (SlackClientError, OSError) as error:
-            raise HistoryUnreadable(str(error)) from error
+
+        def find() -> str | None:
+            try:
+                return find_posted(
+                    self.client, record.channel_id, since, schedule_blocks.REMINDER_EVENT, payload
+                )
+            except (SlackClientError, OSError) as error:
+                raise HistoryUnreadable(str(error)) from error
+
+        def unreadable() -> str | None:
+            raise HistoryUnreadable(f"the app is not installed in workspace {record.team_id}")
+
+        return self._for(record.team_id, find, unreadable)
 
     def tell_creator_paused(self, record: ScheduleRecord, reason: PauseReason) -> Outcome:
-        return self._post(record.creator_id, schedule_blocks.paused_message(record, reason))
+        message = schedule_blocks.paused_message(record, reason)
+        return self._for(record.team_id, lambda: self._post(record.creator_id, message), _not_posted)
 
     def remind_unfinished(
         self, respondent: Respondent, dm_channel: str | None, progress: str, run: RunRecord | None
@@ -113,7 +144,7 @@ class ReminderSlack:
             message = schedule_blocks.unfinished_message(user_id, progress)
         else:
             message = schedule_blocks.unfinished_in_run_message(user_id, progress, run.run_id, run.channel_id)
-        return self._post(dm_channel or user_id, message)
+        return self._for(respondent.team_id, lambda: self._post(dm_channel or user_id, message), _not_posted)
 
     def note_expired(self, respondent: Respondent, run: RunRecord | None) -> Outcome:
         message = (
@@ -121,7 +152,7 @@ class ReminderSlack:
             if run is None
             else schedule_blocks.expired_in_run_message(run.channel_id)
         )
-        return self._post(respondent.user_id, message)
+        return self._for(respondent.team_id, lambda: self._post(respondent.user_id, message), _not_posted)
 
     def _post(self, channel: str, message: Message, metadata: dict[str, object] | None = None) -> Outcome:
         try:
@@ -133,6 +164,43 @@ class ReminderSlack:
         return Posted(posted.get("ts"))
 
 
-def clock_client(token: str, base_url: str, timeout_seconds: int = 15) -> WebClient:
-    """A Web API client that retries nothing itself (see the module's docstring)."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout_seconds, retry_handlers=[])
+def clock_client(token: str | None, base_url: str, timeout_seconds: int = 15) -> WebClient:
+    """A Web API client that retries nothing itself (see the module's docstring); with no `token` (OAuth),
+    each call carries the token of the item's workspace."""
+    return WorkspaceClient(token=token, base_url=base_url, timeout=timeout_seconds, retry_handlers=[])
+
+
+def in_workspace(
+    workspaces: WorkspaceTokens | None,
+    team_id: str,
+    call: Callable[[], Result],
+    not_installed: Callable[[], Result],
+) -> Result:
+    """`call` for `team_id`'s workspace; `not_installed` when it has no installation."""
+    if workspaces is None:
+        return call()
+    try:
+        with workspaces.serving(team_id):
+            return call()
+    except NotInstalled:
+        return not_installed()
+
+
+def _not_posted() -> Outcome:
+    return NotPosted(NOT_INSTALLED)
+
+
+class WorkspaceTeamRuns:
+    """A team schedule's run opened in its workspace (the team flow calls Slack with the flows' client)."""
+
+    def __init__(self, runs: TeamRunOpener, workspaces: WorkspaceTokens):
+        self.runs = runs
+        self.workspaces = workspaces
+
+    def open_run(self, team_id: str, channel_id: str, starter_id: str, bank_id: str) -> Outcome:
+        return in_workspace(
+            self.workspaces,
+            team_id,
+            lambda: self.runs.open_run(team_id, channel_id, starter_id, bank_id),
+            _not_posted,
+        )

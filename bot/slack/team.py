@@ -41,6 +41,7 @@ from bot.slack.replies import (
 )
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
+from bot.slack.workspace_client import carrying_workspace
 from bot.store.history import HistoryStore
 from bot.store.outbox import Delivery, Outbox
 from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
@@ -502,7 +503,9 @@ class TeamFlow:
         if update.show_now:
             self._show_count(team_id, run_id)
         elif update.follow_up_in is not None:
-            timer = threading.Timer(update.follow_up_in, self._refresh_when_due, (team_id, run_id))
+            # The follow-up calls Slack for the workspace this answer came from.
+            refresh = carrying_workspace(self._refresh_when_due)
+            timer = threading.Timer(update.follow_up_in, refresh, (team_id, run_id))
             timer.daemon = True
             with self._timers_lock:
                 self._timers.add(timer)

@@ -52,6 +52,8 @@ _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
 
 # Methods called with the app-level token (xapp-) rather than the bot token (xoxb-).
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# Methods called with the app's client id and secret (HTTP Basic, or as form fields) rather than a token.
+_CLIENT_CREDENTIAL_METHODS = frozenset({"oauth.v2.access"})
 
 # Methods that need the bot to be a member of the target channel.
 _MEMBERSHIP_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
@@ -98,6 +100,17 @@ class RecordedCall:
     def error(self) -> str | None:
         error = self.response.get("error")
         return error if isinstance(error, str) else None
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A workspace's installation of the app, as Slack's oauth.v2.access hands it over."""
+
+    team_id: str
+    installer_id: str
+    bot_token: str
+    enterprise_id: str | None = None
+    redirect_uri: str | None = None
 
 
 @dataclass
@@ -322,6 +335,11 @@ class FakeSlack:
         self._generation = 0
         self._retired: dict[str, int] = {}
         self._late_calls: list[RecordedCall] = []
+        # OAuth: codes not yet exchanged, and the workspace each issued bot token belongs to. Kept across
+        # `reset`, as installations outlive a test in the app's store.
+        self._install_codes: dict[str, Installed] = {}
+        self._installed_by_token: dict[str, Installed] = {}
+        self._calling_token = ""
         self._methods: dict[str, Callable[[dict[str, Any], list[MessageEvent]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
             "conversations.open": self._conversations_open,
@@ -340,6 +358,7 @@ class FakeSlack:
             "apps.connections.open": self._apps_connections_open,
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
+            "oauth.v2.access": self._oauth_v2_access,
         }
         self._init_state()
 
@@ -529,6 +548,27 @@ class FakeSlack:
         (`token_revoked`) or the token was never Slack's (`invalid_auth`)."""
         with self._cond:
             self._revoked_tokens[token] = error
+
+    def approve_install(
+        self,
+        team_id: str,
+        installer_id: str,
+        enterprise_id: str | None = None,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """What Slack's authorize page does when `installer_id` clicks Allow for `team_id`: a one-time code
+        for the app's redirect, which oauth.v2.access exchanges for a bot token of that workspace's own."""
+        code = f"{team_id}.{uuid.uuid4().hex}"
+        token = f"xoxb-{team_id}-{uuid.uuid4().hex[:12]}"
+        with self._cond:
+            self._install_codes[code] = Installed(team_id, installer_id, token, enterprise_id, redirect_uri)
+        return code
+
+    def bot_token_of(self, team_id: str) -> str | None:
+        """The bot token issued last to `team_id`'s installation, if any."""
+        with self._cond:
+            issued = [one.bot_token for one in self._installed_by_token.values() if one.team_id == team_id]
+        return issued[-1] if issued else None
 
     def fail_next(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``method`` with ``{"ok": false, "error": error}``."""
@@ -815,6 +855,8 @@ class FakeSlack:
         parse_error: str | None,
         events: list[MessageEvent],
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        # Which workspace a call is for follows from its token (auth.test answers with it); under the lock.
+        self._calling_token = self._token_of(params, headers)
         auth_error = self._auth_error(method, params, headers)
         if auth_error:
             return 200, {"ok": False, "error": auth_error}, {}
@@ -841,6 +883,8 @@ class FakeSlack:
         return 200, {"ok": True, **result}, {}
 
     def _auth_error(self, method: str, params: dict[str, Any], headers: dict[str, str]) -> str | None:
+        if method in _CLIENT_CREDENTIAL_METHODS:
+            return self._client_credentials_error(params, headers)
         # Slack also accepts the token as a form field; it never belongs in the recorded arguments.
         token = params.pop("token", None)
         in_header = False
@@ -864,6 +908,26 @@ class FakeSlack:
             # Slack takes the app-level token only in the Authorization header.
             return "invalid_auth"
         return None
+
+    @staticmethod
+    def _token_of(params: dict[str, Any], headers: dict[str, str]) -> str:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else str(params.get("token") or "").strip()
+
+    @staticmethod
+    def _client_credentials_error(params: dict[str, Any], headers: dict[str, str]) -> str | None:
+        """The app's client id and secret, in HTTP Basic or as form fields (the secret never recorded)."""
+        secret = params.pop("client_secret", None)
+        client_id = params.get("client_id")
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = base64.b64decode(credentials).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return "invalid_client_id"
+        if not client_id:
+            return "invalid_client_id"
+        return None if secret else "bad_client_secret"
 
     def _handle_upload(self, file_id: str, headers: dict[str, str], body: bytes) -> _Reply:
         """The upload URL step of files_upload_v2: the bytes of an announced file, of its announced length."""
@@ -1087,13 +1151,39 @@ class FakeSlack:
         )
 
     def _auth_test(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        installed = self._installed_by_token.get(self._calling_token)
         return {
             "url": f"https://{TEAM_DOMAIN}.slack.com/",
             "team": TEAM_NAME,
             "user": BOT_NAME,
-            "team_id": self.team_id,
+            "team_id": installed.team_id if installed is not None else self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
+            "enterprise_id": installed.enterprise_id if installed is not None else None,
+            "is_enterprise_install": False,
+        }
+
+    def _oauth_v2_access(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
+        """A code from `approve_install`, once, for the workspace's bot token (Slack's answer's shape)."""
+        code = params.get("code")
+        if not code:
+            raise _missing("code")
+        installed = self._install_codes.pop(str(code), None)
+        if installed is None:
+            raise _ApiError("invalid_code")
+        if installed.redirect_uri is not None and params.get("redirect_uri") != installed.redirect_uri:
+            raise _ApiError("bad_redirect_uri")
+        self._installed_by_token[installed.bot_token] = installed
+        enterprise = {"id": installed.enterprise_id, "name": "Grid"} if installed.enterprise_id else None
+        return {
+            "app_id": DEFAULT_APP_ID,
+            "authed_user": {"id": installed.installer_id},
+            "scope": ",".join(("commands", "chat:write", "im:write")),
+            "token_type": "bot",
+            "access_token": installed.bot_token,
+            "bot_user_id": self.bot_user_id,
+            "team": {"id": installed.team_id, "name": f"Workspace {installed.team_id}"},
+            "enterprise": enterprise,
             "is_enterprise_install": False,
         }
 

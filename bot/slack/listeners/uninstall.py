@@ -11,9 +11,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.settings import DistributionSettings, read_settings
 from bot.slack.delivery.run import WorkerQueue
-from bot.store.installations import RedisInstallationStore
 from bot.store.jobs import current_job_id
 from bot.store.sessions import STORE_ERRORS, SessionStore
 from bot.usecases.workspaces import Installations, forget_installer, forget_workspace
@@ -22,14 +20,6 @@ log = logging.getLogger(__name__)
 
 # The worker's task (bot/slack/app.py's `worker_tasks`) that deletes a workspace's data.
 FORGET_WORKSPACE = "forget_workspace"
-
-
-def installations_of(store: SessionStore) -> Installations | None:
-    """The installation store when the app is distributed by OAuth; with one token there is none."""
-    settings = read_settings(DistributionSettings)
-    if not settings.oauth_enabled:
-        return None
-    return RedisInstallationStore(store.redis, settings.installation_keys)
 
 
 class WorkspaceRemoval:
@@ -53,10 +43,6 @@ class WorkspaceRemoval:
             # Slack retries an event it got no answer to, not one it did: delete here rather than lose it.
             log.warning("could not hand the workspace's deletion to the worker; deleting here: %s", error)
             self.forget(team_id)
-
-    @classmethod
-    def in_worker(cls, store: SessionStore) -> WorkspaceRemoval:
-        return cls(store, None, installations_of(store))
 
     def forget(self, team_id: str) -> None:
         """Delete the workspace's data; in the worker, every job naming it but the one doing this."""

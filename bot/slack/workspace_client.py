@@ -1,0 +1,154 @@
+"""The Web API client every flow holds, calling Slack with the bot token of the workspace being served.
+
+The flows are built once per process with one client, and serve every workspace the app is installed in.
+Which workspace a call is for is set around each piece of work: per request in the web process (Bolt has
+authorized it, so its bot token is known), per job in the worker and per item in the clock (looked up in
+the installation store by the job's or item's team id). Each piece of work runs in a context of its own
+(``contextvars``), so a thread serving one workspace never sees another's token.
+
+With a single workspace (SLACK_BOT_TOKEN, no OAuth) the client falls back to that token. In OAuth mode
+there is no fallback: a call made outside any workspace raises NoWorkspace before it leaves the process,
+rather than go out with no token or someone else's.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.web import SlackResponse
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace a piece of work is for, and the bot token its Web API calls carry."""
+
+    team_id: str | None
+    enterprise_id: str | None
+    bot_token: str
+
+
+_serving: contextvars.ContextVar[Workspace | None] = contextvars.ContextVar("serving", default=None)
+
+
+def current_workspace() -> Workspace | None:
+    return _serving.get()
+
+
+@contextmanager
+def serving(workspace: Workspace) -> Iterator[Workspace]:
+    """Calls made inside are `workspace`'s (and those of threads started with `carrying_workspace`)."""
+    reset = _serving.set(workspace)
+    try:
+        yield workspace
+    finally:
+        _serving.reset(reset)
+
+
+class NoWorkspace(SlackClientError):
+    """A Web API call with no workspace set, in OAuth mode: a wiring fault, reported as a failed call."""
+
+    def __init__(self, method: str):
+        super().__init__(f"{method} was called for no workspace; no token is sent outside one")
+
+
+class WorkspaceClient(WebClient):
+    """A WebClient whose token is the served workspace's bot token, or `token` (single-workspace mode)
+    when none is set; None in OAuth mode."""
+
+    @property
+    def token(self) -> str | None:
+        workspace = _serving.get()
+        return workspace.bot_token if workspace is not None else self._own_token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self._own_token = value
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        if self.token is None and not _names_a_token(kwargs):
+            raise NoWorkspace(api_method)
+        return super().api_call(api_method, **kwargs)
+
+
+def _names_a_token(kwargs: dict[str, Any]) -> bool:
+    """A call given its token explicitly (`auth_test(token=…)`) needs no workspace."""
+    return any(isinstance(kwargs.get(part), dict) and "token" in kwargs[part] for part in ("params", "json"))
+
+
+def carrying_workspace(function: Callable[P, R]) -> Callable[P, R]:
+    """`function`, to run in another thread (a timer) for the workspace served here and now."""
+    context = contextvars.copy_context()
+
+    @functools.wraps(function)
+    def in_context(*args: P.args, **kwargs: P.kwargs) -> R:
+        return context.run(function, *args, **kwargs)
+
+    return in_context
+
+
+class WorkspaceExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool: each listener runs in the context of the request that submitted it, so it
+    calls Slack for that request's workspace."""
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def serve_authorized_workspace(context: BoltContext, next_: Callable[[], None]) -> None:
+    """Bolt middleware, after its authorization: the request's listeners call Slack with the bot token
+    Bolt found for its workspace (the installation's, in OAuth mode)."""
+    if context.bot_token:
+        _serving.set(Workspace(context.team_id, context.enterprise_id, context.bot_token))
+    next_()
+
+
+class NotInstalled(Exception):
+    def __init__(self, team_id: str):
+        self.team_id = team_id
+        super().__init__(f"the app is not installed in workspace {team_id}")
+
+
+class WorkspaceTokens:
+    """Where the worker's jobs and the clock's items find their workspace's bot token, by team id: the
+    installation store in OAuth mode, or else the one SLACK_BOT_TOKEN."""
+
+    def __init__(self, installations: InstallationStore | None, single_token: str | None = None):
+        if installations is None and single_token is None:
+            raise ValueError("either an installation store or a bot token")
+        self.installations = installations
+        self.single_token = single_token
+
+    def workspace(self, team_id: str) -> Workspace:
+        """The workspace with its bot token. Raises NotInstalled (logged, one line) when it has no
+        installation; InstallationUndecryptable (logged by the store) when its tokens cannot be read."""
+        if self.installations is None:
+            assert self.single_token is not None
+            return Workspace(team_id, None, self.single_token)
+        bot = self.installations.find_bot(enterprise_id=None, team_id=team_id, is_enterprise_install=False)
+        if bot is None or not bot.bot_token:
+            not_installed = NotInstalled(team_id)
+            log.warning("%s: skipped", not_installed)
+            raise not_installed
+        return Workspace(team_id, bot.enterprise_id, bot.bot_token)
+
+    @contextmanager
+    def serving(self, team_id: str) -> Iterator[Workspace]:
+        """Web API calls inside are `team_id`'s. Raises NotInstalled."""
+        with serving(self.workspace(team_id)) as workspace:
+            yield workspace
