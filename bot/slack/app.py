@@ -29,7 +29,12 @@ from bot.slack.listeners.uninstall import register as register_uninstall
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
-from bot.slack.workspace_client import WorkspaceClient, WorkspaceExecutor, serve_authorized_workspace
+from bot.slack.workspace_client import (
+    WorkspaceClient,
+    WorkspaceExecutor,
+    remembering_org_workspaces,
+    serve_authorized_workspace,
+)
 from bot.store.history import HistoryStore
 from bot.store.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.store.outbox import Outbox
@@ -257,6 +262,8 @@ def build_app(
         listener_executor=WorkspaceExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
     )
     app.use(serve_authorized_workspace)
+    if installations is not None:
+        app.use(remembering_org_workspaces(installations))
     flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
     register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
     register_repost(app, flows.delivery, flows.reports)

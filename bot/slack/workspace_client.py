@@ -28,6 +28,9 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.web import SlackResponse
 
+from bot.store.installations import RedisInstallationStore
+from bot.store.sessions import STORE_ERRORS
+
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -116,6 +119,35 @@ def serve_authorized_workspace(context: BoltContext, next_: Callable[[], None]) 
     if context.bot_token:
         _serving.set(Workspace(context.team_id, context.enterprise_id, context.bot_token))
     next_()
+
+
+def remembering_org_workspaces(installations: RedisInstallationStore) -> Middleware:
+    """Bolt middleware in OAuth mode: a request served by an org-wide (Enterprise Grid) installation shows
+    which org its workspace belongs to; noted once per process and workspace, so that the worker's and
+    the clock's work for that workspace, which carries only its team id, finds the org's installation."""
+    noted: set[tuple[str, str]] = set()
+
+    def remember(context: BoltContext, next_: Callable[[], None]) -> None:
+        enterprise_id, team_id = context.enterprise_id, context.team_id
+        if (
+            context.is_enterprise_install
+            and enterprise_id
+            and team_id
+            and (enterprise_id, team_id) not in noted
+        ):
+            try:
+                installations.note_org_workspace(enterprise_id, team_id)
+                noted.add((enterprise_id, team_id))
+            except STORE_ERRORS as error:
+                log.warning(
+                    "could not note the org of workspace %s (next request tries again): %s", team_id, error
+                )
+        next_()
+
+    return remember
+
+
+Middleware = Callable[[BoltContext, Callable[[], None]], None]
 
 
 class NotInstalled(Exception):

@@ -189,11 +189,20 @@ class RedisInstallationStore(InstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
+        if enterprise_id is None and team_id is not None:
+            # A worker's job or a clock's item knows only its workspace: an org-wide installation serves
+            # it when a request from it showed which org it belongs to (`note_org_workspace`).
+            enterprise_id = _text_or_none(self.redis.get(keys.workspace_enterprise(team_id)))
         for owner in _owners_to_search(enterprise_id, team_id, is_enterprise_install):
             fields = self._open(owner, owner.bot_key, self.redis.get(owner.bot_key))
             if fields is not None:
                 return Bot(**fields)
         return None
+
+    def note_org_workspace(self, enterprise_id: str, team_id: str) -> None:
+        """Remember that workspace `team_id` belongs to org `enterprise_id`, so that work done later for
+        the workspace alone (a report, a reminder) finds the org-wide installation."""
+        self.redis.set(keys.workspace_enterprise(team_id), enterprise_id)
 
     def find_installation(
         self,
@@ -394,3 +403,9 @@ class RedisOAuthStateStore(OAuthStateStore):
             self.logger.warning("an OAuth state that was never issued here, expired, or was used already")
             return False
         return True
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)

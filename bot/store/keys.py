@@ -343,6 +343,12 @@ def installation_users(owner_id: str, *, org_wide: bool = False) -> str:
     return f"{_installation(owner_id, org_wide)}:users"
 
 
+@bounded("deleted", "with the workspace when the app is uninstalled there; rewritten to the same value")
+def workspace_enterprise(team_id: str) -> str:
+    """The Enterprise Grid org a workspace served by an org-wide installation belongs to."""
+    return f"{_workspace(team_id)}:enterprise"
+
+
 @bounded("expires", "OAUTH_STATE_SECONDS after it is issued; deleted when used (bot/store/installations.py)")
 def oauth_state(state: str) -> str:
     return f"{PREFIX}:oauth-state:{state}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -37,7 +38,7 @@ from bot.store import jobs, keys
 from bot.store.heartbeats import process_name
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
-from playground.fakeslack import FakeSlack
+from playground.fakeslack import FakeSlack, event_body
 from playground.fakeslack.app_process import AppProcess, app_process
 from playground.fakeslack.workspace import SlackUser, buttons_of
 from tests.e2e.conftest import DedicatedRedis, answer_buttons, app_env, new_user, or_keep_going, start
@@ -290,12 +291,27 @@ def a_schedule_and_its_first_reminder(app: AppUnderTest) -> None:
     )
 
 
+def the_app_uninstalled(app: AppUnderTest) -> None:
+    """Slack says the app was removed from a workspace; the worker deletes what the workspace left."""
+    user = app.person()
+    assert "scheduled" in app.reply_to_command(user, "schedule quarterly")
+    [(scheduled, _)] = ScheduleStore(app.client).in_channel(user.team_id, user.channel_id)
+    body = event_body({"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"}, team_id=user.team_id)
+    assert user.transport.event(body).status == 200
+    gone = keys.schedule(user.team_id, scheduled.schedule_id)
+    deadline = time.monotonic() + WAIT
+    while app.client.exists(gone):
+        assert time.monotonic() < deadline, f"{gone} outlived the uninstall"
+        time.sleep(0.05)
+
+
 FLOWS: dict[str, Callable[[AppUnderTest], None]] = {
     "an assessment to its report": an_assessment_to_its_report,
     "the Home tab": the_home_tab,
     "an export": an_export,
     "a team run and its nudge": a_team_run_and_its_nudge,
     "a schedule and its first reminder": a_schedule_and_its_first_reminder,
+    "the app uninstalled": the_app_uninstalled,
 }
 
 

@@ -282,6 +282,27 @@ def test_an_org_wide_installation_is_found_by_its_enterprise_and_serves_its_work
     same(store.find_bot(enterprise_id=enterprise_id, team_id=team_id), own.to_bot())
 
 
+def test_work_for_a_workspace_alone_finds_the_org_wide_installation_once_its_org_is_known(
+    redis_client: redis.Redis, team_id: str, enterprise_id: str
+) -> None:
+    store = RedisInstallationStore(redis_client, [KEY_A])
+    org = installation(None, "U9", enterprise_id=enterprise_id, org_wide=True)
+    store.save(org)
+    # A worker's job or a clock's item names only the workspace.
+    assert store.find_bot(enterprise_id=None, team_id=team_id) is None
+
+    store.note_org_workspace(enterprise_id, team_id)
+
+    same(store.find_bot(enterprise_id=None, team_id=team_id), org.to_bot())
+    # The note is the workspace's own, and goes when its data is deleted.
+    assert [k.decode() for k in redis_client.scan_iter(match=keys.workspace_pattern(team_id))] == [
+        keys.workspace_enterprise(team_id)
+    ]
+    other_team = f"{team_id}X"
+    assert store.find_bot(enterprise_id=None, team_id=other_team) is None
+    redis_client.delete(keys.workspace_enterprise(team_id))
+
+
 def test_uninstalling_deletes_everything_kept_for_the_workspace(
     redis_client: redis.Redis, team_id: str
 ) -> None:
