@@ -28,6 +28,7 @@ from hypothesis import settings
 
 from bot.store import keys
 from bot.store.sessions import SessionStore
+from playground.fakeslack import FakeSlack
 
 # Hypothesis's per-example deadline is a timed assertion: on a shared, busy machine a slow example fails a
 # correct test. How fast things are is measured in benchmarks/, not asserted here.
@@ -324,3 +325,10 @@ def own_redis_client(tmp_path: Path) -> Iterator[redis.Redis]:
     server.start()
     yield redis.Redis.from_url(server.url)
     server.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack Web API of the test's own, on 127.0.0.1 (a module may override it with its people)."""
+    with FakeSlack() as running:
+        yield running

@@ -85,12 +85,6 @@ def nothing_left_to_deliver(team_id: str) -> bool:
     return not due and not queued
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
 def test_two_clocks_post_each_of_a_thousand_due_reminders_exactly_once(fake: FakeSlack, team_id: str) -> None:
     store = ScheduleStore(real_redis())
     rule = parse_request("quarterly").rule("Europe/Berlin")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -28,12 +27,6 @@ from tests.conftest import new_team_id
 
 CATALOG = BankCatalog.from_directory()
 KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

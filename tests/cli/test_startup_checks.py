@@ -12,7 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,12 +65,6 @@ WELL_FORMED = {
     "SLACK_SIGNING_SECRET": "0123456789abcdef",
     "REDIS_URL": UNREACHABLE_REDIS,
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

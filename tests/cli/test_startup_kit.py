@@ -4,7 +4,6 @@ within HISTORY_KEEP, whatever process writes it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,12 +19,6 @@ from playground.fakeslack import FakeSlack
 CATALOG = BankCatalog.from_directory()
 USER = "U0KIT"
 PROCESS_SETTINGS = [Settings, WorkerSettings, ClockSettings]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ from bot.usecases.personal import progress as run_progress
 from playground.demo import demo_answers
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
+from tests.slack.conftest import Responses
 from tests.slack.wiring import assessment_flow, wired_flows
 
 USER = "U0ALICE"
@@ -65,34 +66,6 @@ BANK = CATALOG.get("mlops")
 PULSE = CATALOG.get("pulse")
 
 
-class Responses:
-    """Stands in for Bolt's `respond`, keeping what the flow said to the person."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.sent.append(kwargs)
-
-    def only(self) -> dict[str, Any]:
-        assert len(self.sent) == 1, self.sent
-        reply = self.sent[0]
-        # A refusal or notice is for the clicker alone and must never overwrite the question message.
-        assert reply["response_type"] == "ephemeral"
-        assert reply["replace_original"] is False
-        return reply
-
-    def only_text(self) -> str:
-        reply = self.only()
-        return "\n".join(b["text"]["text"] for b in reply["blocks"] if b["type"] == "section")
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
 @pytest.fixture
 def client(fake: FakeSlack) -> WebClient:
     return WebClient(token="xoxb-t", base_url=fake.base_url)
@@ -101,11 +74,6 @@ def client(fake: FakeSlack) -> WebClient:
 @pytest.fixture
 def flow(store: SessionStore, client: WebClient) -> AssessmentFlow:
     return assessment_flow(store, CATALOG, "mlops", client)
-
-
-@pytest.fixture
-def respond() -> Responses:
-    return Responses()
 
 
 @pytest.fixture

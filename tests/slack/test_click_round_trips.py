@@ -16,7 +16,8 @@ from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
 from playground.fakeslack import FakeSlack
 from tests.conftest import REAL_REDIS_URL, real_redis
-from tests.slack.test_assessment_flow import CATALOG, Responses, answer_buttons, best, latest, press, start
+from tests.slack.conftest import Responses
+from tests.slack.test_assessment_flow import CATALOG, answer_buttons, best, latest, press, start
 from tests.slack.wiring import assessment_flow
 
 

@@ -4,7 +4,7 @@ metadata) instead of posting it again, and posts it only when it is not there.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import redis
@@ -22,12 +22,6 @@ from playground.fakeslack import FakeSlack
 PULSE = BankCatalog.from_directory().by_id("pulse")
 CHANNEL = "C0STEPS"
 SUMMARY = {"text": "the report's summary"}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
 
 
 def client_of(fake: FakeSlack) -> WebClient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import redis
@@ -21,6 +20,7 @@ from bot.store.schedules import MAX_SCHEDULES_PER_CHANNEL, ScheduleStore
 from bot.store.sessions import Respondent, SessionStore
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button
+from tests.slack.conftest import Responses
 from tests.slack.wiring import assessment_flow
 
 CATALOG = BankCatalog.from_directory()
@@ -30,22 +30,6 @@ ADMIN = "U0ADMIN"
 CHANNEL = "C0TEAM"
 # Fri 2 Jan 2026, 09:00 in Berlin.
 NOW = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
-
-
-class Responses:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.sent.append(kwargs)
-
-    def only(self) -> dict[str, Any]:
-        assert len(self.sent) == 1, self.sent
-        return self.sent[0]
-
-    def text(self) -> str:
-        reply = self.only()
-        return "\n".join(b["text"]["text"] for b in reply["blocks"] if b["type"] == "section")
 
 
 @pytest.fixture
@@ -81,9 +65,9 @@ def test_scheduling_quarterly_announces_the_rule_and_the_first_run_in_the_creato
     flow: ScheduleFlow, team_id: str
 ) -> None:
     reply = run(flow, team_id, "quarterly")
-    assert reply.only()["response_type"] == "in_channel"
+    assert reply.single()["response_type"] == "in_channel"
     schedule_id = created_id(flow, team_id)
-    assert reply.text() == (
+    assert reply.single_text() == (
         f"<@{CREATOR}> scheduled a quarterly MLOps Quarterly Pulse reminder in this channel: At 10:00, "
         "on the first Monday of the month, only in January, April, July, and October (Europe/Berlin time).\n"
         f"First reminder: *Mon 5 Jan 2026, 10:00 CET*. Id `{schedule_id}`: `/mlops-compass schedule list` "
@@ -96,8 +80,8 @@ def test_list_shows_id_words_cron_and_next_run_in_the_viewers_time(flow: Schedul
     run(flow, team_id, "monthly full team at 09:30")
     run(flow, team_id, '"0 10 1 */3 *"')
     reply = run(flow, team_id, "list", user=OTHER)
-    assert reply.only()["response_type"] == "ephemeral"
-    text = reply.text()
+    assert reply.single()["response_type"] == "ephemeral"
+    text = reply.single_text()
     ids = {record.kind: record.schedule_id for record, _ in flow.store.in_channel(team_id, CHANNEL)}
     assert "(times in your zone, America/New_York)" in text
     assert (
@@ -113,7 +97,7 @@ def test_list_shows_id_words_cron_and_next_run_in_the_viewers_time(flow: Schedul
 
 
 def test_an_empty_channel_says_how_to_schedule(flow: ScheduleFlow, team_id: str) -> None:
-    assert "No reminders are scheduled in <#C0TEAM>" in run(flow, team_id, "list").text()
+    assert "No reminders are scheduled in <#C0TEAM>" in run(flow, team_id, "list").single_text()
 
 
 @pytest.mark.parametrize(
@@ -128,20 +112,20 @@ def test_a_bad_request_is_refused_privately_and_schedules_nothing(
     flow: ScheduleFlow, team_id: str, text: str, says: str
 ) -> None:
     reply = run(flow, team_id, text)
-    assert reply.only()["response_type"] == "ephemeral"
-    assert says in reply.text()
+    assert reply.single()["response_type"] == "ephemeral"
+    assert says in reply.single_text()
     assert flow.store.in_channel(team_id, CHANNEL) == []
 
 
 def test_scheduling_in_a_dm_or_where_the_bot_cannot_post_is_refused(
     flow: ScheduleFlow, fake: FakeSlack, team_id: str
 ) -> None:
-    assert "Reminders are for a channel" in run(flow, team_id, "quarterly", channel="D0DM").text()
+    assert "Reminders are for a channel" in run(flow, team_id, "quarterly", channel="D0DM").single_text()
     fake.set_not_in_channel(CHANNEL)
-    assert "I'm not in this channel" in run(flow, team_id, "quarterly").text()
+    assert "I'm not in this channel" in run(flow, team_id, "quarterly").single_text()
     fake.set_in_channel(CHANNEL)
     fake.set_archived(CHANNEL)
-    assert "This channel is archived" in run(flow, team_id, "quarterly").text()
+    assert "This channel is archived" in run(flow, team_id, "quarterly").single_text()
     assert flow.store.in_channel(team_id, CHANNEL) == []
 
 
@@ -149,14 +133,14 @@ def test_without_a_time_zone_from_slack_the_schedule_runs_on_utc_and_says_so(
     flow: ScheduleFlow, fake: FakeSlack, team_id: str
 ) -> None:
     fake.set_user(CREATOR, tz="Not/A_Zone")
-    text = run(flow, team_id, "quarterly").text()
+    text = run(flow, team_id, "quarterly").single_text()
     assert "(UTC time)" in text and "Slack didn't tell me your time zone" in text
 
 
 def test_a_channel_has_at_most_ten_schedules(flow: ScheduleFlow, team_id: str) -> None:
     for _ in range(MAX_SCHEDULES_PER_CHANNEL):
         run(flow, team_id, "quarterly")
-    assert "has 10 reminders already" in run(flow, team_id, "monthly").text()
+    assert "has 10 reminders already" in run(flow, team_id, "monthly").single_text()
 
 
 def test_one_person_has_a_limited_number_of_schedules_across_channels(
@@ -164,10 +148,13 @@ def test_one_person_has_a_limited_number_of_schedules_across_channels(
 ) -> None:
     flow.store.per_user = 2
     for channel in ("C0ONE", "C0TWO"):
-        assert "scheduled a quarterly" in run(flow, team_id, "quarterly", channel=channel).text()
+        assert "scheduled a quarterly" in run(flow, team_id, "quarterly", channel=channel).single_text()
     refused = run(flow, team_id, "monthly", channel="C0THREE")
-    assert refused.only()["response_type"] == "ephemeral"
-    assert "You have 2 reminder schedules already" in refused.text() and "none was created" in refused.text()
+    assert refused.single()["response_type"] == "ephemeral"
+    assert (
+        "You have 2 reminder schedules already" in refused.single_text()
+        and "none was created" in refused.single_text()
+    )
     assert flow.store.in_channel(team_id, "C0THREE") == []
 
 
@@ -175,23 +162,23 @@ def test_only_the_creator_or_an_admin_may_cancel(flow: ScheduleFlow, team_id: st
     run(flow, team_id, "quarterly")
     schedule_id = created_id(flow, team_id)
     refused = run(flow, team_id, f"cancel {schedule_id}", user=OTHER)
-    assert refused.only()["response_type"] == "ephemeral"
+    assert refused.single()["response_type"] == "ephemeral"
     assert (
         f"Only <@{CREATOR}>, who scheduled `{schedule_id}`, or a workspace admin can cancel it"
-        in refused.text()
+        in refused.single_text()
     )
     assert flow.store.get(team_id, schedule_id) is not None
     cancelled = run(flow, team_id, f"cancel {schedule_id}", user=ADMIN)
-    assert cancelled.only()["response_type"] == "in_channel"
-    assert f"<@{ADMIN}> cancelled the reminder `{schedule_id}`" in cancelled.text()
+    assert cancelled.single()["response_type"] == "in_channel"
+    assert f"<@{ADMIN}> cancelled the reminder `{schedule_id}`" in cancelled.single_text()
     assert flow.store.in_channel(team_id, CHANNEL) == []
-    assert "There is no reminder" in run(flow, team_id, f"cancel {schedule_id}").text()
+    assert "There is no reminder" in run(flow, team_id, f"cancel {schedule_id}").single_text()
 
 
 def test_the_creator_cancels_their_own(flow: ScheduleFlow, team_id: str) -> None:
     run(flow, team_id, "monthly")
     schedule_id = created_id(flow, team_id)
-    assert "cancelled the reminder" in run(flow, team_id, f"cancel {schedule_id.upper()}").text()
+    assert "cancelled the reminder" in run(flow, team_id, f"cancel {schedule_id.upper()}").single_text()
     assert flow.store.get(team_id, schedule_id) is None
 
 
@@ -200,18 +187,20 @@ def test_a_paused_schedule_shows_as_paused_and_resumes_once_the_bot_can_post(
 ) -> None:
     run(flow, team_id, "quarterly")
     schedule_id = created_id(flow, team_id)
-    assert "is not paused" in run(flow, team_id, f"resume {schedule_id}").text()
+    assert "is not paused" in run(flow, team_id, f"resume {schedule_id}").single_text()
     flow.store.pause(team_id, schedule_id, "is_archived")
-    listed = run(flow, team_id, "list").text()
+    listed = run(flow, team_id, "list").single_text()
     assert "*paused*: the channel was archived" in listed
     assert f"`/mlops-compass schedule resume {schedule_id}` resumes it" in listed
     fake.set_archived(CHANNEL)
-    assert "stays paused: its channel is archived" in run(flow, team_id, f"resume {schedule_id}").text()
+    still_paused = run(flow, team_id, f"resume {schedule_id}").single_text()
+    assert "stays paused: its channel is archived" in still_paused
     fake.set_archived(CHANNEL, archived=False)
     with time_machine.travel(datetime(2026, 2, 1, tzinfo=UTC)):
         flow.clock = lambda: datetime(2026, 2, 1, tzinfo=UTC).timestamp()
         resumed = run(flow, team_id, f"resume {schedule_id}", user=OTHER)
-    assert "resumed the reminder" in resumed.text() and "Mon 6 Apr 2026, 04:00 EDT" in resumed.text()
+    said = resumed.single_text()
+    assert "resumed the reminder" in said and "Mon 6 Apr 2026, 04:00 EDT" in said
     run_at = flow.store.next_run(team_id, schedule_id)
     assert run_at is not None and from_timestamp(run_at) == datetime(2026, 4, 6, 8, 0, tzinfo=UTC)
 
@@ -242,4 +231,4 @@ def test_start_on_a_reminder_starts_the_scheduled_bank_with_the_report_coming_ba
     flow.start_from_reminder(
         BlockAction.of(body, {"action_id": button.action_id, "value": '{"s": "x"}'}), forged
     )
-    assert "isn't one I recognise" in forged.text()
+    assert "isn't one I recognise" in forged.single_text()

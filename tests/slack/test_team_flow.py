@@ -25,6 +25,7 @@ from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
 from tests.conftest import workspace_state
+from tests.slack.conftest import Responses
 from tests.slack.test_assessment_flow import action_for, body_for
 from tests.slack.wiring import wired_flows
 
@@ -36,25 +37,6 @@ ADMIN = "U0ADMIN"
 WINDOW = 0.3
 # Who is in the channel unless a test says otherwise: only members take part.
 MEMBERS = [STARTER, ADMIN, *(f"U{number:02d}" for number in range(10))]
-
-
-class Responses:
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.sent.append(kwargs)
-
-    def text(self) -> str:
-        return "\n".join(
-            b["text"]["text"]
-            for reply in self.sent
-            for b in reply.get("blocks", [])
-            if b["type"] == "section"
-        )
-
-    def all_ephemeral(self) -> bool:
-        return all(r["response_type"] == "ephemeral" and r["replace_original"] is False for r in self.sent)
 
 
 class Clock:

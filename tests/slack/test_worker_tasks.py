@@ -4,11 +4,9 @@ publishes the Home tab or sends the nudges."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import fakeredis
-import pytest
 from slack_sdk import WebClient
 
 from bot.engine.answers import OptionChoice
@@ -43,12 +41,6 @@ class RecordingQueue:
 
     def run_later(self, task: str, *args: str) -> None:
         self.tasks.append((task, *args))
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 def flows_on(fake: FakeSlack, client: fakeredis.FakeRedis, queue: RecordingQueue | None) -> Flows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,12 +40,6 @@ BERLIN = "Europe/Berlin"
 # Fri 2 Jan 2026, 09:00 in Berlin: the first quarterly run is Mon 5 Jan, 10:00.
 START = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)
 JANUARY_RUN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
 
 
 def make_clock(

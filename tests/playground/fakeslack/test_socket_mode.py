@@ -29,12 +29,6 @@ COMMAND = {"command": "/mlops-compass", "text": "help", "user_id": "U1", "team_i
 CLICK = {"type": "block_actions", "user": {"id": "U1"}, "actions": [{"action_id": "answer:0"}]}
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as running:
-        yield running
-
-
 def open_url(fake: FakeSlack) -> str:
     return WebClient(base_url=fake.base_url).apps_connections_open(app_token=APP_TOKEN)["url"]
 
