@@ -280,6 +280,8 @@ class HistoryFlow:
             f"{forgotten.memberships} team run(s), whose anonymous counts stay. Reports already posted in "
             "channels stay there."
         )
+        if forgotten.runs:
+            text += f" The {forgotten.runs} team run(s) you started or closed no longer name you."
         respond(replace_original=True, text=text)
 
     # App Home -------------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ class TeamFlow:
             text = (
                 f"This team run uses {used}, and the bank has changed since "
                 f"({blocks.escape(changed.current)}), so it can't take new answers. "
-                f"Ask <@{run.starter_id}> to close it and start a new one."
+                f"Ask {team_blocks.who(run.starter_id)} to close it and start a new one."
             )
             say(respond, text)
             return

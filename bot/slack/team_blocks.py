@@ -30,7 +30,7 @@ from bot.slack.blocks import (
     text_message,
 )
 from bot.slack.values import Token, _Value
-from bot.store.team_runs import CLOSED_BY_DEADLINE, RunRecord
+from bot.store.team_runs import CLOSED_BY_DEADLINE, FORGOTTEN, RunRecord
 from bot.usecases.personal import asked_length, member_asking
 
 TAKE_PART_ACTION = "team_take_part"
@@ -57,6 +57,14 @@ def member_length(bank: QuestionBank) -> str:
     return asked_length(bank, member_asking(bank))
 
 
+def who(user_id: str | None) -> str:
+    """A person a run names (its starter, who closed it), or what stands for one who asked to be
+    forgotten."""
+    if user_id is None or user_id == FORGOTTEN:
+        return "a former member (forgotten at their request)"
+    return f"<@{user_id}>"
+
+
 def _count_text(answered: int) -> str:
     return f"*{answered} answered*"
 
@@ -65,7 +73,7 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
     """The run's message while it is open: who started it, the bank, the deadline, the live count."""
     value = TeamButton(r=run.run_id).encode()
     intro = (
-        f"<@{run.starter_id}> started a team assessment: *{escape(bank.title)}* "
+        f"{who(run.starter_id)} started a team assessment: *{escape(bank.title)}* "
         f"({member_length(bank)}). "
         "Each of you answers privately in a DM; the team gets one report of how many of you are at each "
         "band per dimension, built so that nobody, not even the others together, can tell what one person "
@@ -94,7 +102,7 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
             ],
         ),
         _context(
-            f"Nudge: <@{run.starter_id}> only, once a day. Close & show results: <@{run.starter_id}> "
+            f"Nudge: {who(run.starter_id)} only, once a day. Close & show results: {who(run.starter_id)} "
             "or a workspace admin.",
             block_id="who",
         ),
@@ -104,9 +112,9 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
 
 def closed_run_message(run: RunRecord, bank_title: str, answered: int) -> Message:
     closed_at = when(run.closed_at or run.deadline)
-    how = "at its deadline" if run.closed_by == CLOSED_BY_DEADLINE else f"by <@{run.closed_by}>"
+    how = "at its deadline" if run.closed_by == CLOSED_BY_DEADLINE else f"by {who(run.closed_by)}"
     text = (
-        f"<@{run.starter_id}>'s team assessment ({escape(bank_title)}) closed {how} {closed_at} with "
+        f"{who(run.starter_id)}'s team assessment ({escape(bank_title)}) closed {how} {closed_at} with "
         f"{_count_text(answered)}. The team report is posted below."
     )
     blocks: list[Block] = [
@@ -168,7 +176,7 @@ def team_report_message(view: TeamReportView) -> Message:
 
 def nudge_message(run: RunRecord, bank: QuestionBank) -> Message:
     text = (
-        f"<@{run.starter_id}> asked the team in <#{run.channel_id}> to take the MLOps assessment "
+        f"{who(run.starter_id)} asked the team in <#{run.channel_id}> to take the MLOps assessment "
         f"*{escape(bank.title)}* ({member_length(bank)}). Your answers stay private: the team sees only "
         f"the aggregate. It closes {when(run.deadline)}."
     )
@@ -214,7 +222,7 @@ def opened_note(run: RunRecord) -> Message:
 
 def already_open_note(run: RunRecord) -> Message:
     return text_message(
-        f"There is already an open team run in this channel, started by <@{run.starter_id}> and closing "
+        f"There is already an open team run in this channel, started by {who(run.starter_id)} and closing "
         f"{when(run.deadline)}, so I didn't start another. Take part in it, or close it first with "
         "*Close & show results*."
     )
@@ -222,14 +230,15 @@ def already_open_note(run: RunRecord) -> Message:
 
 def close_refused_note(run: RunRecord) -> Message:
     return text_message(
-        f"Only <@{run.starter_id}>, who started this team run, or a workspace admin can close it, so it "
+        f"Only {who(run.starter_id)}, who started this team run, or a workspace admin can close it, so it "
         "stays open and nothing was changed."
     )
 
 
 def nudge_refused_note(run: RunRecord) -> Message:
     return text_message(
-        f"Only <@{run.starter_id}>, who started this team run, can nudge the channel, so nobody was messaged."
+        f"Only {who(run.starter_id)}, who started this team run, can nudge the channel, so nobody was "
+        "messaged."
     )
 
 

@@ -140,6 +140,7 @@ class Forgotten:
     schedules: int
     reports: int = 0  # their reports' delivery records (bot/store/outbox.py)
     jobs: int = 0  # the worker's jobs that named them (bot/store/jobs.py)
+    runs: int = 0  # team runs they started or closed, which no longer name them (bot/store/team_runs.py)
 
 
 # (redis client, workspace id, user id) -> how many schedules were deleted or paused.

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from bot.engine.team import TeamAggregate
 from bot.store import keys
 from bot.store.history import DAY_SECONDS, DEFAULT_RETENTION_DAYS
 from bot.store.outbox import DeliveryRef
+from bot.store.scanning import scan_batches
 from bot.store.sessions import (
     _text,
     _unavailable_on_connection_error,
@@ -57,6 +59,10 @@ class RunLimits:
 
     def closed_until(self, closed_at: float) -> int:
         return int(closed_at + self.retention_seconds) + 1
+
+
+# Who started or closed a run, once that person asked to be forgotten.
+FORGOTTEN = "forgotten"
 
 
 class RunRecord(BaseModel):
@@ -220,6 +226,36 @@ class TeamRunStore:
             return changed
 
         return self._transaction([key], attempt)
+
+    def forget_person(self, team_id: str, user_id: str) -> int:
+        """`forget me`: the runs that name the person as who started or closed them name FORGOTTEN
+        instead (the run, its counts and its report stay for the channel); how many runs changed."""
+        run_key = re.compile(re.escape(keys.run(team_id, "")) + r"[^:]+$")
+        changed = 0
+
+        def unnamed(run: RunRecord) -> RunRecord | None:
+            update: dict[str, str] = {}
+            if run.starter_id == user_id:
+                update["starter_id"] = FORGOTTEN
+            if run.closed_by == user_id:
+                update["closed_by"] = FORGOTTEN
+            return run.model_copy(update=update) if update else None
+
+        with _unavailable_on_connection_error():
+            for batch in scan_batches(self.redis, keys.run(team_id, "*")):
+                for key in batch:
+                    if not run_key.match(key):
+                        continue  # a run's counts, responses, sessions…
+                    run_id = key.rsplit(":", 1)[1]
+                    before = self.get(team_id, run_id)
+                    if before is None or unnamed(before) is None:
+                        continue
+                    try:
+                        self.update(team_id, run_id, unnamed)
+                    except UnknownRun:
+                        continue
+                    changed += 1
+        return changed
 
     def set_message(self, team_id: str, run_id: str, message_ts: str) -> RunRecord:
         return self.update(team_id, run_id, lambda run: run.model_copy(update={"message_ts": message_ts}))

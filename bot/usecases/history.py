@@ -26,6 +26,7 @@ from bot.store.history import Forgotten, HistoryStore, ScheduleEraser, Scope, re
 from bot.store.jobs import JobQueue, Naming, delivery_job_id
 from bot.store.outbox import Outbox
 from bot.store.sessions import Respondent, SessionStore
+from bot.store.team_runs import TeamRunStore
 from bot.usecases.personal import RunProgress, progress
 
 HOME_CHANNELS = 5
@@ -112,12 +113,14 @@ def forget(
 ) -> Forgotten:
     """`forget me`: everything kept about the person (bot/store/keys.py lists it): their assessments,
     results and history, their answers in team runs, their schedules, their own installation, their
-    reports' delivery records, and the worker's jobs that name them or deliver their reports."""
+    reports' delivery records, the worker's jobs that name them or deliver their reports, and their name
+    on the team runs they started or closed."""
     forgotten = store.forget_person(team_id, user_id, erase_schedules)
     reports = Outbox(store.redis).forget_author(team_id, user_id)
     naming = Naming(team_id, user_id, frozenset(delivery_job_id(ref) for ref in reports))
     jobs = JobQueue(store.redis, retry_seconds=()).forget(naming)
-    return replace(forgotten, reports=len(reports), jobs=jobs)
+    runs = TeamRunStore(store.redis).forget_person(team_id, user_id)
+    return replace(forgotten, reports=len(reports), jobs=jobs, runs=runs)
 
 
 # App Home ----------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from bot.store.outbox import DELIVERED, DeliveryRef, Outbox
 from bot.store.sessions import STORE_ERRORS, Respondent, ResultRecord, SessionStore, Watched
 from bot.store.team_runs import (
     CLOSED_BY_DEADLINE,
+    FORGOTTEN,
     ResponseRecord,
     RunClosed,
     RunLimits,
@@ -492,8 +493,9 @@ def report_delivery(run: RunRecord) -> DeliveryRef:
 
 def report_author(run: RunRecord) -> str:
     """Who is told when the report cannot be posted: whoever closed the run, or its starter when the
-    deadline did."""
-    return run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
+    deadline did; nobody ("") when that person asked to be forgotten."""
+    author = run.starter_id if run.closed_by in (None, CLOSED_BY_DEADLINE) else str(run.closed_by)
+    return "" if author == FORGOTTEN else author
 
 
 def close_run(

@@ -168,15 +168,18 @@ def fail_the_queued_jobs(client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -
     assert queue.failed_job_registry.count and queue.scheduled_job_registry.count
 
 
+@pytest.mark.parametrize("who_goes", ["a member", "who started and closed the team runs"])
 def test_forget_me_leaves_no_key_or_value_naming_the_person(
     client: redis.Redis,
     installations: RedisInstallationStore,
     teams: tuple[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    who_goes: str,
 ) -> None:
     team_id = teams[0]
     stays, goes = person(), person()
-    fill(client, installations, team_id, (stays, goes))
+    starts_the_runs = goes if who_goes != "a member" else stays
+    fill(client, installations, team_id, (starts_the_runs, stays if starts_the_runs == goes else goes))
     fail_the_queued_jobs(client, monkeypatch)
     JobQueue(client, retry_seconds=()).run_later(PUBLISH_HOME, team_id, goes, "Ev2")
     JobQueue(client, retry_seconds=()).run_later(PUBLISH_HOME, team_id, stays, "Ev2")
@@ -191,6 +194,8 @@ def test_forget_me_leaves_no_key_or_value_naming_the_person(
 
     assert mentions(client, goes) == []
     assert forgotten.results == 5 and forgotten.reports == 5 and forgotten.jobs > 0
+    # The runs stay for their channels, naming nobody in the forgotten person's place.
+    assert forgotten.runs == (2 if starts_the_runs == goes else 0)
     assert mentions(client, stays) == before
     assert installations.find_installation(enterprise_id=None, team_id=team_id, user_id=goes) is None
     kept = installations.find_installation(enterprise_id=None, team_id=team_id, user_id=stays)
