@@ -34,6 +34,7 @@ from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.values import KEEP_GOING_ACTION
 from bot.store import keys
+from bot.store.outbox import DeliveryRef
 from bot.store.sessions import SessionStore
 from playground.fakeslack.signing import block_actions_payload
 from playground.fakeslack.workspace import buttons_of
@@ -96,13 +97,25 @@ def _asks(message: dict[str, Any]) -> bool:
     return any(b.action_id.startswith("answer") for b in buttons_of(message))
 
 
+class HandedOver:
+    """The worker's queue, as far as the web process sees it: a delivery is handed over, nothing more."""
+
+    def __init__(self) -> None:
+        self.refs: list[DeliveryRef] = []
+
+    def deliver(self, ref: DeliveryRef) -> bool:
+        self.refs.append(ref)
+        return True
+
+
 def click_costs(
     client: redis.Redis, team_id: str, assessments: int
 ) -> tuple[list[float], list[float], dict[str, list[float]]]:
     """CPU and wall seconds of each click that leads to the next question (not the report's click), and
     the CPU seconds of the clicks around the offer to stop: "to the offer" and "keep going"."""
     slack = StubSlack()
-    flow = AssessmentFlow(SessionStore(client), CATALOG, "mlops", cast(WebClient, slack))
+    # The report's click hands its delivery to the worker's queue, as the web process does.
+    flow = AssessmentFlow(SessionStore(client), CATALOG, "mlops", cast(WebClient, slack), HandedOver())
     cpu: list[float] = []
     wall: list[float] = []
     around_offer: dict[str, list[float]] = {"to the offer": [], "keep going": []}

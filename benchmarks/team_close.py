@@ -33,6 +33,7 @@ from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.team import TeamFlow
 from bot.store import keys
+from bot.store.outbox import DeliveryRef
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
 from bot.usecases import personal
@@ -73,6 +74,9 @@ def random_answers(rng: random.Random) -> dict[str, Answer]:
     return answers
 
 
+BENCH_CHANNEL = "C0BENCH"
+
+
 class StubSlack:
     """Just enough of the Web API for the flows to run without Slack: only Redis is being measured."""
 
@@ -104,6 +108,10 @@ class StubSlack:
     def conversations_members(self, channel: str, **_: Any) -> dict[str, Any]:
         return {"members": [], "response_metadata": {"next_cursor": ""}}
 
+    def users_conversations(self, user: str, **_: Any) -> dict[str, Any]:
+        """Everyone taking part here is a member of the benchmark's channel."""
+        return {"channels": [{"id": BENCH_CHANNEL}], "response_metadata": {"next_cursor": ""}}
+
 
 def click_on(team_id: str, user: str, channel: str, message: dict[str, Any], button: Button) -> BlockAction:
     """The click as Slack sends it (a radio option comes as the option chosen), parsed as the app does."""
@@ -127,15 +135,25 @@ def answer_buttons(message: dict[str, Any]) -> list[Button]:
     return [b for b in buttons_of(message) if b.action_id.startswith("answer")]
 
 
+class HandedOver:
+    """The worker's queue, as far as the web process sees it: a delivery is handed over, nothing more."""
+
+    def deliver(self, ref: DeliveryRef) -> bool:
+        return True
+
+
 def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[int]]:
     """Drive a few members through the real flows (Take part, every answer) and count round trips."""
     slack = StubSlack()
     sessions, runs = SessionStore(client), TeamRunStore(client)
     client_stub = cast(WebClient, slack)
-    assessments = AssessmentFlow(sessions, CATALOG, "mlops", client_stub)
-    team = TeamFlow(runs, sessions, CATALOG, assessments, client_stub, "mlops", refresh_seconds=3.0)
+    handed_over = HandedOver()
+    assessments = AssessmentFlow(sessions, CATALOG, "mlops", client_stub, handed_over)
+    team = TeamFlow(
+        runs, sessions, CATALOG, assessments, client_stub, "mlops", refresh_seconds=3.0, reports=handed_over
+    )
     assessments.run_hook = team
-    run = open_run(runs, BANK, team_id, "C0BENCH", "U0STARTER", days=7)
+    run = open_run(runs, BANK, team_id, BENCH_CHANNEL, "U0STARTER", days=7)
     runs.set_message(team_id, run.run_id, "1690000000.000001")
     run_message = {"ts": "1690000000.000001", "blocks": []}
     take_part = Button(
@@ -146,7 +164,7 @@ def round_trips_per_answer(client: redis.Redis, team_id: str) -> dict[str, list[
     for number in range(5):
         user = f"U0M{number:03d}"
         dm = "D" + user
-        joining = click_on(team_id, user, "C0BENCH", run_message, take_part)
+        joining = click_on(team_id, user, BENCH_CHANNEL, run_message, take_part)
         figures["take part"].append(counted(lambda c=joining: team.take_part(c, lambda **_: None)))
         answers = random_answers(rng)
         while True:

@@ -202,3 +202,20 @@ def test_a_comment_someone_else_wrote_above_the_block_stays() -> None:
     text = "id: small\n# Kept by hand.\nasked: {median: 9, p90: 9, overall_median: 9}\nlevels: []\n"
     block = questions_asked.asked_block(MeasuredLength(median=3, p90=4, overall_median=2), 20)
     assert questions_asked.with_asked(text, block) == f"id: small\n# Kept by hand.\n{block}levels: []\n"
+
+
+SMALLEST_RUNS = {
+    "click_cost.py": (["--messages", "10", "--assessments", "1"], "CPU per click median"),
+    "team_close.py": (["--responses", "10"], "round trips per last answer: median"),
+}
+
+
+@pytest.mark.parametrize("script", sorted(SMALLEST_RUNS))
+def test_a_benchmark_of_the_flows_runs_against_them_as_they_are(script: str, tmp_path: Path) -> None:
+    """A benchmark that builds the flows itself breaks when their wiring changes: run it, smallest."""
+    real_redis()
+    arguments, figure = SMALLEST_RUNS[script]
+    command = [sys.executable, str(ROOT / "benchmarks" / script), *arguments, "--redis", REAL_REDIS_URL]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=110, cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr + finished.stdout
+    assert figure in finished.stdout, finished.stdout
