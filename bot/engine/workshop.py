@@ -465,14 +465,19 @@ def skip(bank: QuestionBank, state: WorkshopState, question_id: str) -> Workshop
 
 
 def back(bank: QuestionBank, state: WorkshopState) -> WorkshopState:
-    """Reopen the last question settled or skipped before the open one (the last of all once finished)."""
+    """Reopen the last question settled or skipped before the open one (the last of all once finished),
+    passing over those a context answer settled since has switched off."""
     _check_bank(bank, state)
     if state.paused:
         raise WorkshopPaused()
     before = (
         state.asked.index(state.open_question) if state.open_question in state.asked else len(state.asked)
     )
-    done = [qid for qid in state.asked[:before] if qid in state.settled or qid in state.skipped]
+    done = [
+        qid
+        for qid in state.asked[:before]
+        if (qid in state.settled or qid in state.skipped) and applies(bank.question(qid), state.settled, bank)
+    ]
     if not done:
         raise NothingToGoBackTo()
     return replace(state, open_question=done[-1])

@@ -52,7 +52,15 @@ from bot.engine.workshop import (
 )
 from tests.conftest import examples
 
-from .synthetic import base_bank_dict, generated_banks, load, shipped_bank
+from .synthetic import (
+    base_bank_dict,
+    context_question,
+    generated_banks,
+    load,
+    question,
+    scoring_bank,
+    shipped_bank,
+)
 
 PROPERTY = settings(max_examples=examples(150), deadline=None)
 FIVE = ("U1", "U2", "U3", "U4", "U5")
@@ -280,6 +288,30 @@ def test_back_reopens_the_previous_question_with_its_votes_and_skip_leaves_it_un
     assert skipped.open_question == second
     assert skipped.open_votes == {"U3": OptionChoice(0)}
     assert score(small_bank, skipped.settled).to_answer  # levels wait on the skipped question
+
+
+def test_back_passes_over_a_question_a_changed_context_answer_switched_off():
+    bank = scoring_bank(
+        [
+            context_question("serves_llm"),
+            question(
+                "llm_evals", "llm", level=2, weight=5, applies_if={"question": "serves_llm", "options": [2]}
+            ),
+            question("data_1", "data", level=2),
+            question("data_2", "data", level=3),
+        ],
+        dimensions=["data", "llm"],
+    )
+    state = start(bank, "U1")
+    assert state.open_question == "serves_llm"
+    state = settle(bank, state, "serves_llm", OptionChoice(1))  # Yes
+    assert state.open_question == "llm_evals"
+    state = settle(bank, state, "llm_evals", OptionChoice(2))
+    state = back(bank, back(bank, state))
+    assert state.open_question == "serves_llm"
+    state = settle(bank, state, "serves_llm", OptionChoice(0))  # No: the LLM practice no longer applies
+    assert state.open_question == "data_1" and state.asked == ("serves_llm", "llm_evals", "data_1")
+    assert back(bank, state).open_question == "serves_llm"
 
 
 def test_a_finished_workshop_refuses_votes_and_reports_what_nobody_knew(small_bank):
