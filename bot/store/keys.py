@@ -30,6 +30,9 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:session:run:R:user:U:notes  the same for U's answers in team run R (hash; expires)
     mlops-compass:{T}:user:U:runs           the open team runs U started, by deadline (sorted set; capped)
     mlops-compass:{T}:user:U:schedules      the schedules U created, by creation (sorted set; capped)
+    mlops-compass:{T}:workshop:W            team workshop W: channel, facilitator, the engine's state with
+                                            every vote in it, revision (JSON; expires)
+    mlops-compass:{T}:channel:C:workshop    the id of the open workshop in channel C (deleted on close)
     …:corrupt:TS                            a record that failed validation, set aside (expires)
 
 The clock's indexes span workspaces, so they cannot carry one workspace's tag; they share the tag
@@ -42,6 +45,8 @@ members name the workspace (``T:S``), so the clock finds a schedule's own keys f
     mlops-compass:{clock}:sessions          sessions in progress, "T:U" (personal) or "T:U:R" (in team run
                                             R), scored by the clock's next look (sorted set)
     mlops-compass:{clock}:run-deadlines     open team runs "T:R", scored by their deadline (sorted set)
+    mlops-compass:{clock}:workshops         open workshops "T:W", scored by the clock's next look: a day
+                                            after the last change (idle), or the deadline (sorted set)
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
     mlops-compass:{T}:report:K:ID           a report to deliver (K personal, ID its result; K team, ID the
@@ -226,6 +231,17 @@ def user_schedules(team_id: str, user_id: str) -> str:
     return f"{_workspace(team_id)}:user:{user_id}:schedules"
 
 
+@bounded("expires", "open: its deadline plus HISTORY_RETENTION_DAYS; closed: HISTORY_RETENTION_DAYS after")
+def workshop(team_id: str, workshop_id: str) -> str:
+    """A team workshop; the votes live inside it (bot/store/workshops.py)."""
+    return f"{_workspace(team_id)}:workshop:{workshop_id}"
+
+
+@bounded("deleted", "when its workshop closes; expires with the workshop")
+def channel_workshop(team_id: str, channel_id: str) -> str:
+    return f"{_workspace(team_id)}:channel:{channel_id}:workshop"
+
+
 @bounded("expires", "CORRUPT_KEEP_DAYS after it was set aside")
 def corrupt(key: str, at: float) -> str:
     """Where a stored record that failed validation is set aside (renamed, in the same slot), for an
@@ -239,6 +255,9 @@ DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
+# Joins CLOCK_INDEXES (and with it uninstall's sweep and the check that something in Slack writes every
+# index) once the workshop's front end ships; until then only bot/store/workshops.py writes it.
+WATCHED_WORKSHOPS = f"{CLOCK}:workshops"
 OUTBOX = f"{CLOCK}:outbox"
 # Each clock process's last tick, so /health can say whether any clock is running.
 CLOCK_HEARTBEATS = f"{PREFIX}:clock-heartbeats"
@@ -253,6 +272,7 @@ GLOBAL_BOUNDS: dict[str, str] = {
     OUTBOX: "one member per report not yet delivered or given up on; a delivery's retries end within "
     "DELIVERY_RETRY_SECONDS",
     RUN_DEADLINES: "one member per open run; a run that expired unclosed is dropped when its deadline comes",
+    WATCHED_WORKSHOPS: "one member per open workshop; it leaves in the transaction that closes the workshop",
 }
 # Where each global index's members name their workspace first: "T:…".
 CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES, OUTBOX)

@@ -5,6 +5,7 @@ keys a person's reports in a channel and a closed team run leave each have an ex
 from __future__ import annotations
 
 import inspect
+import time
 
 import redis
 
@@ -14,6 +15,7 @@ from bot.store import keys
 from bot.store.history import DAY_SECONDS, HistoryLimits
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
+from bot.store.workshops import WorkshopRecord, WorkshopStore
 from bot.usecases.personal import answered_but_last, apply, finish, is_finished, new_session
 from bot.usecases.team_runs import RunResponses, close_run, open_run
 
@@ -66,7 +68,8 @@ def test_every_global_index_declares_its_bound() -> None:
     }
     # The clocks' heartbeats are global too, outside the clock's slot: no script moves work into them.
     assert constants | {keys.CLOCK_HEARTBEATS} == set(keys.GLOBAL_BOUNDS)
-    assert set(keys.CLOCK_INDEXES) | {keys.PENDING_DELIVERIES} == constants
+    # The workshops' index joins CLOCK_INDEXES once something in Slack writes it.
+    assert set(keys.CLOCK_INDEXES) | {keys.PENDING_DELIVERIES, keys.WATCHED_WORKSHOPS} == constants
 
 
 def test_a_channels_results_are_trimmed_and_expire_with_the_newest_and_a_closed_run_leaves_no_unbounded_key(
@@ -97,3 +100,38 @@ def test_a_channels_results_are_trimmed_and_expire_with_the_newest_and_a_closed_
     ]
     # Only the run's report waits, pending until a worker delivers it (bot/store/outbox.py).
     assert unbounded == [keys.report_delivery(team_id, "team", run.run_id)]
+
+
+def test_every_key_of_a_workshop_open_or_closed_expires_and_its_channel_and_clock_entries_go_on_close(
+    redis_client: redis.Redis, team_id: str
+) -> None:
+    workshops = WorkshopStore(redis_client)
+    now = time.time()
+    workshop = workshops.open(
+        WorkshopRecord(
+            team_id=team_id,
+            channel_id="C0CHAN",
+            facilitator_id="U0ONE",
+            bank_id="pulse",
+            bank_version="1",
+            state={"votes": {"U0TWO": 1}},
+            deadline=now + DAY_SECONDS,
+        )
+    )
+    member = workshop.clock_member
+
+    def workspace_keys_without_expiry() -> list[str]:
+        found = redis_client.scan_iter(match=keys.workspace_pattern(team_id))
+        return [key.decode() for key in found if redis_client.ttl(key) < 0]
+
+    try:
+        assert redis_client.exists(keys.channel_workshop(team_id, "C0CHAN"))
+        assert workspace_keys_without_expiry() == []
+        assert redis_client.zscore(keys.WATCHED_WORKSHOPS, member) is not None
+        workshops.close(team_id, workshop.workshop_id, "U0ONE", now=now)
+        assert workspace_keys_without_expiry() == []
+        assert redis_client.exists(keys.workshop(team_id, workshop.workshop_id))
+        assert not redis_client.exists(keys.channel_workshop(team_id, "C0CHAN"))
+        assert redis_client.zscore(keys.WATCHED_WORKSHOPS, member) is None
+    finally:
+        redis_client.zrem(keys.WATCHED_WORKSHOPS, member)
