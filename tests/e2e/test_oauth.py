@@ -266,11 +266,9 @@ def team_run_to_its_report(
 
 
 def worker_delivered(app: AppProcess, team_id: str, kind: str) -> bool:
-    """The worker's log shows it ran a delivery of a `kind` report for `team_id`."""
+    """The worker's log shows it completed a delivery of a `kind` report for `team_id`."""
     log = app.worker.log() if app.worker is not None else ""
-    return any(
-        "deliver_report" in line and team_id in line and f"'{kind}'" in line for line in log.splitlines()
-    )
+    return f"Successfully completed bot.cli.worker.deliver_report('{team_id}', '{kind}'" in log
 
 
 def test_a_team_run_in_each_workspace_is_reported_by_the_worker_with_that_workspaces_token(
