@@ -3,30 +3,48 @@ SLACK_BOT_TOKEN), the fake Slack's authorize step played by the test as a browse
 page's "Add to Slack" link, then Slack's redirect back with a code), and a real Redis.
 
 Two workspaces install the app through Bolt's flow; a person in each starts an assessment by slash
-command and gets their report, delivered by the worker; every Web API call made for a workspace carries
-that workspace's own bot token. A state is good for one install only, and a workspace that never installed
-the app gets Bolt's answer and nothing else.
+command and gets their report, delivered by the worker; a team in each runs a team assessment in its
+channel, whose report the worker posts; each schedules reminders, which the clock (built as `mlops-compass
+clock` builds it, its time moved to the schedules' first run) posts. Every Web API call made for a
+workspace carries that workspace's own bot token. A state is good for one install only; a workspace that
+never installed the app gets Bolt's answer and nothing else, and a reminder it scheduled while the app ran
+on one SLACK_BOT_TOKEN, before OAuth was turned on, is skipped by the clock without a call naming it.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import logging
 import re
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import redis
+import time_machine
 from cryptography.fernet import Fernet
 
+from bot.cli.clock_command import build_clock
+from bot.cli.startup import Started
+from bot.engine.catalog import BankCatalog
+from bot.settings import ClockSettings, read_settings
 from bot.slack.values import KEEP_GOING_ACTION
+from bot.store import keys
+from bot.store.heartbeats import process_name
+from bot.store.schedules import ScheduleStore
 from playground.fakeslack import FakeSlack, RecordedCall
-from playground.fakeslack.app_process import AppProcess, app_process
+from playground.fakeslack.app_process import AppProcess, app_process, start_web, stop
 from playground.fakeslack.workspace import SlackUser, buttons_of
 from tests.conftest import new_team_id
-from tests.e2e.conftest import app_env, new_user
+from tests.e2e.conftest import answer_buttons, app_env, new_user
+from tests.e2e.test_team_run import run_button, run_message
 
 pytestmark = pytest.mark.e2e
 
@@ -34,18 +52,25 @@ STATE_COOKIE = "slack-app-oauth-state"
 # Bolt's answer to a request from a workspace it finds no installation for.
 NOT_INSTALLED = "Please reinstall this app into your workspace"
 REPORT = "MLOps maturity report"
+TEAM_REPORT = "Team MLOps maturity"
+WAIT = 30.0
 
 
 @pytest.fixture(scope="module")
-def oauth_app(module_fake_slack: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
+def oauth_env(module_fake_slack: FakeSlack, redis_url: str) -> dict[str, str]:
+    """The environment every process reads in OAuth mode: no SLACK_BOT_TOKEN."""
     env = app_env(module_fake_slack, redis_url)
     del env["SLACK_BOT_TOKEN"]
-    env |= {
+    return env | {
         "SLACK_CLIENT_ID": "1234.5678",
         "SLACK_CLIENT_SECRET": "e2e-client-secret",
         "SLACK_INSTALLATION_KEYS": Fernet.generate_key().decode(),
     }
-    with app_process(env) as running:
+
+
+@pytest.fixture(scope="module")
+def oauth_app(oauth_env: dict[str, str]) -> Iterator[AppProcess]:
+    with app_process(oauth_env) as running:
         yield running
 
 
@@ -111,9 +136,18 @@ def pulse_report(user: SlackUser) -> RecordedCall:
     )
 
 
-def calls_for(fake: FakeSlack, user: SlackUser) -> list[RecordedCall]:
-    """The Web API calls naming the person, their DM or their channel."""
-    ids = {user.user_id, user.dm_channel, user.channel_id}
+def install_two(app: AppProcess, fake: FakeSlack) -> dict[str, str]:
+    """Two workspaces install the app, each getting a bot token of its own; their tokens by team id."""
+    first_team, second_team = new_team_id(), new_team_id()
+    tokens = {first_team: install(app, fake, first_team)}
+    tokens[second_team] = install(app, fake, second_team)
+    assert tokens[first_team] != tokens[second_team]
+    return tokens
+
+
+def calls_for(fake: FakeSlack, *people: SlackUser) -> list[RecordedCall]:
+    """The Web API calls naming any of the people, their DMs or their channels."""
+    ids = {id for user in people for id in (user.user_id, user.dm_channel, user.channel_id)}
 
     def names(call: RecordedCall) -> bool:
         named: Any = [call.params.get(field) for field in ("channel", "channel_id", "user", "users")]
@@ -129,14 +163,11 @@ def bearer(call: RecordedCall) -> str:
 def test_two_workspaces_install_and_each_is_served_with_its_own_token(
     fake_slack: FakeSlack, oauth_app: AppProcess
 ) -> None:
-    first_team, second_team = new_team_id(), new_team_id()
-    tokens = {first_team: install(oauth_app, fake_slack, first_team)}
-    tokens[second_team] = install(oauth_app, fake_slack, second_team)
-    assert tokens[first_team] != tokens[second_team]
+    tokens = install_two(oauth_app, fake_slack)
     exchanged = fake_slack.calls_to("oauth.v2.access")
     assert [call.ok for call in exchanged] == [True, True]
 
-    people = [new_user(fake_slack, oauth_app, team_id=team) for team in (first_team, second_team)]
+    people = [new_user(fake_slack, oauth_app, team_id=team) for team in tokens]
     reports = [pulse_report(person) for person in people]
 
     for person, report in zip(people, reports, strict=True):
@@ -172,3 +203,173 @@ def test_a_workspace_without_an_installation_gets_bolts_answer_and_nothing_is_po
     )
     assert answer.ok
     assert calls_for(fake_slack, stranger) == []
+
+
+# Team runs -------------------------------------------------------------------------------------------------
+
+
+def posted_in(channel: str) -> Callable[[RecordedCall], bool]:
+    return lambda call: call.ok and call.params.get("channel") == channel
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {WAIT}s"
+        time.sleep(0.05)
+
+
+def take_part_and_answer(member: SlackUser) -> None:
+    """Click Take part on the run's message and answer each question in the DM, until the note that the
+    answers were counted in the team run."""
+    fake, channel = member.fake, member.channel_id
+    before = len(fake.calls)
+    clicked = member.click(
+        run_message(fake, channel), run_button(fake, channel, "Take part"), channel_id=channel
+    )
+    assert clicked.status == 200, clicked.body
+    fake.wait_for("chat.postMessage", posted_in(member.dm_channel), WAIT, before)
+    while (question := member.current_question()) is not None:
+        before = len(fake.calls)
+        assert member.click(question, answer_buttons(question)[0]).status == 200
+        member.wait_for_reaction(before, timeout=WAIT)
+    until(
+        lambda: "in the team run" in json.dumps(member.dm_messages()[-1]),
+        f"{member.user_id}'s answers were not counted",
+    )
+
+
+def team_run_to_its_report(
+    fake: FakeSlack, app: AppProcess, team_id: str
+) -> tuple[list[SlackUser], RecordedCall]:
+    """Three people in a channel of `team_id`: one starts a team run with the command, all three answer,
+    and the starter closes it; its members, and the post that carried the team report to the channel."""
+    starter = new_user(fake, app, team_id=team_id)
+    channel = starter.channel_id
+    members = [starter, *(new_user(fake, app, team_id=team_id, channel_id=channel) for _ in range(2))]
+    fake.set_channel_members(channel, [member.user_id for member in members])
+    before = len(fake.calls)
+    assert starter.command("team pulse").status == 200
+    fake.wait_for("chat.postMessage", posted_in(channel), WAIT, before)
+    for member in members:
+        take_part_and_answer(member)
+    before = len(fake.calls)
+    close = run_button(fake, channel, "Close & show results")
+    assert starter.click(run_message(fake, channel), close, channel_id=channel).status == 200
+    report = fake.wait_for(
+        "chat.postMessage",
+        lambda c: c.ok and c.params.get("channel") == channel and TEAM_REPORT in json.dumps(c.params),
+        WAIT,
+        before,
+    )
+    return members, report
+
+
+def worker_delivered(app: AppProcess, team_id: str, kind: str) -> bool:
+    """The worker's log shows it completed a delivery of a `kind` report for `team_id`."""
+    log = app.worker.log() if app.worker is not None else ""
+    return f"Successfully completed bot.cli.worker.deliver_report('{team_id}', '{kind}'" in log
+
+
+def test_a_team_run_in_each_workspace_is_reported_by_the_worker_with_that_workspaces_token(
+    fake_slack: FakeSlack, oauth_app: AppProcess
+) -> None:
+    tokens = install_two(oauth_app, fake_slack)
+    for team_id, token in tokens.items():
+        members, report = team_run_to_its_report(fake_slack, oauth_app, team_id)
+        assert bearer(report) == token
+        until(
+            partial(worker_delivered, oauth_app, team_id, "team"),
+            f"the worker did not deliver {team_id}'s report",
+        )
+        made = calls_for(fake_slack, *members)
+        assert {bearer(call) for call in made} == {token}, [(call.method, bearer(call)) for call in made]
+
+
+# The clock ------------------------------------------------------------------------------------------------
+
+
+def schedule_quarterly(user: SlackUser, client: redis.Redis) -> float:
+    """Schedule reminders in the person's channel by command; the schedule's first run."""
+    assert user.command("schedule quarterly").status == 200
+    answer = str(user.reply(lambda c: c.ok, timeout=WAIT).params.get("text", ""))
+    assert "scheduled" in answer, answer
+    [(_, first_run)] = ScheduleStore(client).in_channel(user.team_id, user.channel_id)
+    assert first_run is not None
+    return first_run
+
+
+@contextmanager
+def served_on_one_bot_token(fake: FakeSlack, redis_url: str) -> Iterator[AppProcess]:
+    """The app's web process as it ran before OAuth was turned on: one workspace, on SLACK_BOT_TOKEN."""
+    web = start_web(app_env(fake, redis_url))
+    try:
+        yield web
+    finally:
+        stop(web.process)
+
+
+@contextmanager
+def oauth_clock(env: dict[str, str], client: redis.Redis) -> Iterator[Any]:
+    """The clock as `mlops-compass clock` builds it from the OAuth environment, with no bot token."""
+    settings = read_settings(
+        ClockSettings,
+        slack_bot_token=None,
+        slack_api_url=env["SLACK_API_URL"],
+        redis_url=env["REDIS_URL"],
+        slack_client_id=env["SLACK_CLIENT_ID"],
+        slack_client_secret=env["SLACK_CLIENT_SECRET"],
+        slack_installation_keys=env["SLACK_INSTALLATION_KEYS"],
+    )
+    assert settings.oauth_enabled and settings.slack_bot_token is None
+    try:
+        yield build_clock(Started(settings, BankCatalog.from_directory(), client))
+    finally:
+        # Its heartbeat was dated in the future it travelled to: no later test may take it for a live clock.
+        client.zrem(keys.CLOCK_HEARTBEATS, process_name())
+
+
+def test_the_clock_posts_each_workspaces_reminder_with_its_token_and_skips_a_workspace_never_installed(
+    fake_slack: FakeSlack,
+    oauth_env: dict[str, str],
+    oauth_app: AppProcess,
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    # Before OAuth was turned on, someone in a workspace that never installed the app since scheduled
+    # reminders while the app ran on one SLACK_BOT_TOKEN: its schedule stays under its team id.
+    with served_on_one_bot_token(fake_slack, redis_url) as before_oauth:
+        never_installed = new_user(fake_slack, before_oauth)
+        first_runs = [schedule_quarterly(never_installed, client)]
+    tokens = install_two(oauth_app, fake_slack)
+    people = [new_user(fake_slack, oauth_app, team_id=team) for team in tokens]
+    first_runs += [schedule_quarterly(person, client) for person in people]
+
+    before = len(fake_slack.calls)
+    with (
+        oauth_clock(oauth_env, client) as clock,
+        caplog.at_level(logging.WARNING),
+        time_machine.travel(max(first_runs) + 1.0),
+    ):
+        report = clock.tick()
+    assert report.posted >= 2 and report.retried >= 1, report
+
+    for person in people:
+        reminder = fake_slack.wait_for(
+            "chat.postMessage",
+            posted_in(person.channel_id),
+            WAIT,
+            before,
+        )
+        assert bearer(reminder) == tokens[person.team_id]
+    # The workspace with no installation: skipped, with one line saying so, and no call names it.
+    assert f"the app is not installed in workspace {never_installed.team_id}: skipped" in caplog.text
+    named = [
+        (call.method, call.params)
+        for call in fake_slack.calls[before:]
+        if never_installed.team_id in json.dumps(call.params)
+        or any(id in json.dumps(call.params) for id in (never_installed.channel_id, never_installed.user_id))
+    ]
+    assert named == []
+    assert {bearer(call) for call in fake_slack.calls[before:] if "." in call.method} == set(tokens.values())
