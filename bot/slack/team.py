@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -41,7 +40,7 @@ from bot.slack.replies import (
 )
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
-from bot.slack.workspace_client import carrying_workspace
+from bot.slack.workspace_client import WorkspaceExecutor, carrying_workspace
 from bot.store.history import HistoryStore
 from bot.store.outbox import Delivery, Outbox
 from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
@@ -471,7 +470,8 @@ class TeamFlow:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-            with ThreadPoolExecutor(max_workers=USER_LOOKUP_THREADS) as pool:
+            # Each lookup is made for the workspace served here, with its token (OAuth).
+            with WorkspaceExecutor(max_workers=USER_LOOKUP_THREADS) as pool:
                 profiles = list(pool.map(lambda user: self.client.users_info(user=user)["user"], user_ids))
         except SLACK_FAILURES as error:
             log.warning("could not list the channel's members: %s", why_undelivered(error))
