@@ -26,6 +26,7 @@ from bot.terminal.console import make_console
 from playground.demo import (
     CHANNEL,
     DEFAULT_CHART,
+    PLAYER,
     QUIT_MESSAGE,
     TEAMMATES,
     answer_from,
@@ -41,10 +42,19 @@ from playground.demo import (
 )
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppDidNotStart
+from playground.oauth import (
+    WORKSPACES,
+    Installation,
+    InstallFailed,
+    install_workspaces,
+    oauth_settings,
+    report_tokens,
+)
 from playground.schedule_demo import run_schedule_demo
-from playground.screen import EXIT_QUIT, EXIT_USAGE
+from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE
 
 PROGRAM = "mlops-compass-playground"
+EXIT_WRONG_TOKEN = 1
 # Asked to stop by `kill`, or the terminal closed: the playground ends as on Ctrl-C, stopping its app.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -110,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--socket",
         action="store_true",
         help="run the app in Socket Mode: it connects to the fake workspace over a WebSocket",
+    )
+    parser.add_argument(
+        "--oauth",
+        action="store_true",
+        help=f"distribute the app by OAuth: install it into {len(WORKSPACES)} fake workspaces through its "
+        "install link (/slack/install, /slack/oauth_redirect), then play in the last one, with its own "
+        "bot token",
     )
     parser.add_argument(
         "--team",
@@ -179,10 +196,21 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         with (
             FakeSlack() as fake,
             playground_app(
-                fake, signing_secret, bank.id, settings.banks_directory, socket_mode=args.socket
-            ) as (_, transport),
+                fake,
+                signing_secret,
+                bank.id,
+                settings.banks_directory,
+                socket_mode=args.socket,
+                oauth=oauth_settings() if args.oauth else None,
+            ) as (app, transport),
         ):
-            user = member(fake, transport, "you")
+            played_in: Installation | None = None
+            if args.oauth:
+                played_in = install_workspaces(console, app, fake, PLAYER, "you")[-1]
+                console.print(f"You play in {played_in.team_name}.", style="dim")
+            team_id = played_in.team_id if played_in is not None else None
+            before = len(fake.calls)
+            user = member(fake, transport, "you", team_id=team_id)
             if args.socket:
                 console.print(
                     f"The app connected to the fake workspace over Socket Mode "
@@ -190,16 +218,28 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                     style="dim",
                 )
             if not args.team:
-                return play(console, user, choosers, args.chart)
-            teammates = [
-                (
-                    member(fake, transport, name, user_id),
-                    answer_from(teammate_answers(bank, number)),
-                )
-                for number, (user_id, name) in enumerate(TEAMMATES)
-            ]
-            fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
-            return play_team(console, user, choosers[0], teammates)
+                code = play(console, user, choosers, args.chart)
+            else:
+                teammates = [
+                    (
+                        member(fake, transport, name, user_id, team_id=team_id),
+                        answer_from(teammate_answers(bank, number)),
+                    )
+                    for number, (user_id, name) in enumerate(TEAMMATES)
+                ]
+                fake.set_channel_members(CHANNEL, [user.user_id, *(mate.user_id for mate, _ in teammates)])
+                code = play_team(console, user, choosers[0], teammates)
+            # Every call the session led to was made for the workspace played in, with its own token.
+            if (
+                played_in is not None
+                and code == EXIT_OK
+                and not report_tokens(console, played_in, fake.calls[before:])
+            ):
+                return EXIT_WRONG_TOKEN
+            return code
+    except InstallFailed as error:
+        print(f"{PROGRAM}: the install did not go through: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except AppDidNotStart as error:
         print(f"{PROGRAM}: the app did not start: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -209,7 +249,11 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.oauth and (args.socket or args.schedule_demo):
+        # Socket Mode serves no install pages, and the schedule demo runs an app of its own.
+        parser.error("--oauth runs the app over HTTP, without --socket or --schedule-demo")
     console = make_console()
     try:
         with stopping_on_signals():

@@ -123,11 +123,16 @@ def teammate_answers(bank: QuestionBank, number: int) -> dict[str, Answer]:
     return answers
 
 
-def member(fake: FakeSlack, transport: Transport, name: str, user_id: str = PLAYER) -> SlackUser:
-    """Someone in #general of the fake workspace, whose mentions read @`name` as in a Slack client."""
+def member(
+    fake: FakeSlack, transport: Transport, name: str, user_id: str = PLAYER, team_id: str | None = None
+) -> SlackUser:
+    """Someone in #general of the fake workspace (`team_id`, unless the fake's own), whose mentions read
+    @`name` as in a Slack client."""
     fake.set_user(user_id, name=name)
     fake.set_channel_name(CHANNEL, CHANNEL_NAME)
-    return SlackUser(fake, transport, user_id, name, channel_id=CHANNEL, channel_name=CHANNEL_NAME)
+    return SlackUser(
+        fake, transport, user_id, name, channel_id=CHANNEL, channel_name=CHANNEL_NAME, team_id=team_id
+    )
 
 
 def answer_from(answers: dict[str, Answer], at_the_offer: str = KEEP_GOING_ACTION) -> Chooser:
@@ -224,16 +229,22 @@ def _question_on(buttons: list[Button]) -> str | None:
 
 @contextmanager
 def playground_app(
-    fake: FakeSlack, signing_secret: str, bank_id: str, banks_dir: Path, socket_mode: bool = False
+    fake: FakeSlack,
+    signing_secret: str,
+    bank_id: str,
+    banks_dir: Path,
+    socket_mode: bool = False,
+    oauth: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[AppProcess, Transport]]:
-    """The app in a child process, and how the fake workspace reaches it."""
+    """The app in a child process, and how the fake workspace reaches it. With `oauth` (the OAuth
+    settings) it has no bot token of its own: each workspace's comes from its installation."""
     env = {
         "BANKS_DIR": str(banks_dir),
-        "SLACK_BOT_TOKEN": "xoxb-playground",
         "SLACK_SIGNING_SECRET": signing_secret,
         "SLACK_API_URL": fake.base_url,
         "DEFAULT_BANK": bank_id,
         "LOG_LEVEL": "WARNING",
+        **(oauth if oauth is not None else {"SLACK_BOT_TOKEN": "xoxb-playground"}),
     }
     if socket_mode:
         env["SLACK_APP_TOKEN"] = "xapp-1-playground"

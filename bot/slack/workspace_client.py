@@ -106,8 +106,8 @@ def carrying_workspace(function: Callable[P, R]) -> Callable[P, R]:
 
 
 class WorkspaceExecutor(ThreadPoolExecutor):
-    """Bolt's listener pool: each listener runs in the context of the request that submitted it, so it
-    calls Slack for that request's workspace."""
+    """Bolt's listener pool, and any pool calling Slack: each function runs in the context of the code
+    that submitted it, so it calls Slack for that code's workspace."""
 
     def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)

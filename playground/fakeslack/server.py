@@ -1150,13 +1150,18 @@ class FakeSlack:
             delete_original=delete_original,
         )
 
+    def _calling_team_id(self) -> str:
+        """The workspace the call is made for: its installation's, for a token an install issued."""
+        installed = self._installed_by_token.get(self._calling_token)
+        return installed.team_id if installed is not None else self.team_id
+
     def _auth_test(self, params: dict[str, Any], events: list[MessageEvent]) -> dict[str, Any]:
         installed = self._installed_by_token.get(self._calling_token)
         return {
             "url": f"https://{TEAM_DOMAIN}.slack.com/",
             "team": TEAM_NAME,
             "user": BOT_NAME,
-            "team_id": installed.team_id if installed is not None else self.team_id,
+            "team_id": self._calling_team_id(),
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "enterprise_id": installed.enterprise_id if installed is not None else None,
@@ -1308,8 +1313,8 @@ class FakeSlack:
             raise _ApiError("invalid_arguments", 'view must be an object with type "home"')
         blocks = _check_blocks(view.get("blocks", []), MAX_HOME_VIEW_BLOCKS)
         published = {
-            "id": "V" + _stable_suffix(self.team_id, user_id),
-            "team_id": self.team_id,
+            "id": "V" + _stable_suffix(self._calling_team_id(), user_id),
+            "team_id": self._calling_team_id(),
             "type": "home",
             "blocks": copy.deepcopy(blocks),
             "private_metadata": view.get("private_metadata", ""),
@@ -1336,7 +1341,7 @@ class FakeSlack:
         if refused is not None or user_id is None:
             raise _ApiError(refused or "invalid_trigger_id")
         view_id = "V" + uuid.uuid4().hex[:10].upper()
-        opened = opened_view(view, view_id, self.team_id, DEFAULT_APP_ID, self.bot_id)
+        opened = opened_view(view, view_id, self._calling_team_id(), DEFAULT_APP_ID, self.bot_id)
         self._modals[view_id] = (user_id, opened)
         return {"view": copy.deepcopy(opened)}
 
@@ -1353,7 +1358,7 @@ class FakeSlack:
         return {
             "user": {
                 "id": user_id,
-                "team_id": self.team_id,
+                "team_id": self._calling_team_id(),
                 "name": name,
                 "real_name": name,
                 "deleted": settings.get("deleted", False),
