@@ -90,6 +90,9 @@ class ResultSummary:
     dimensions: tuple[DimensionSummary, ...]
     respondents: int | None = None  # set for a team result, whose dimensions keep band counts
     overall_level_range: tuple[int, int] | None = None  # as a dimension's `level_range`
+    # How a channel's result was reached: None for an anonymous team survey (or a person's own result),
+    # "workshop" for a named team workshop, whose levels are the team's settled answers scored.
+    kind: str | None = None
 
     @property
     def overall_level_text(self) -> str:
@@ -135,6 +138,7 @@ class ResultSummary:
             ),
             respondents=_optional_int(data.get("respondents")),
             overall_level_range=_optional_range(data.get("overall_level_range")),
+            kind=str(data["kind"]) if data.get("kind") else None,
         )
 
 

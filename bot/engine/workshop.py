@@ -532,3 +532,19 @@ def nobody_knew(bank: QuestionBank, state: WorkshopState) -> tuple[str, ...]:
     return tuple(
         q.id for q in _settled_in_bank_order(bank, state) if isinstance(state.settled[q.id], DontKnow)
     )
+
+
+# Forgetting --------------------------------------------------------------------------------------
+
+
+def without_voter(state: WorkshopState, user_id: str, stand_in: str) -> WorkshopState:
+    """The workshop without the person: their votes taken out of every question, and `stand_in` in
+    their place as the facilitator. What was settled stays: it is the team's answer, not theirs."""
+    votes = {
+        qid: {user: answer for user, answer in by_user.items() if user != user_id}
+        for qid, by_user in state.votes.items()
+    }
+    facilitator = stand_in if state.facilitator == user_id else state.facilitator
+    return replace(
+        state, votes={qid: by_user for qid, by_user in votes.items() if by_user}, facilitator=facilitator
+    )

@@ -282,6 +282,10 @@ class HistoryFlow:
         )
         if forgotten.runs:
             text += f" The {forgotten.runs} team run(s) you started or closed no longer name you."
+        if forgotten.workshops:
+            text += (
+                f" The {forgotten.workshops} team workshop(s) you voted in or facilitated no longer name you."
+            )
         respond(replace_original=True, text=text)
 
     # App Home -------------------------------------------------------------------------------------

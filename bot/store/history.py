@@ -141,6 +141,7 @@ class Forgotten:
     reports: int = 0  # their reports' delivery records (bot/store/outbox.py)
     jobs: int = 0  # the worker's jobs that named them (bot/store/jobs.py)
     runs: int = 0  # team runs they started or closed, which no longer name them (bot/store/team_runs.py)
+    workshops: int = 0  # team workshops they voted in or facilitated, which no longer name them
 
 
 # (redis client, workspace id, user id) -> how many schedules were deleted or paused.

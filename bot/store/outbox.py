@@ -19,8 +19,8 @@ from bot.store import keys
 from bot.store.scanning import scan_batches
 from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
-Kind = Literal["personal", "team"]
-KINDS: tuple[Kind, ...] = ("personal", "team")
+Kind = Literal["personal", "team", "workshop"]
+KINDS: tuple[Kind, ...] = ("personal", "team", "workshop")
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # A delivered or given-up report's record is kept this long, for a re-post and for what a Close says.
 KEEP_SECONDS = 30 * 24 * 3600

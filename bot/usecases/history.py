@@ -27,7 +27,9 @@ from bot.store.jobs import JobQueue, Naming, delivery_job_id
 from bot.store.outbox import Outbox
 from bot.store.sessions import Respondent, SessionStore
 from bot.store.team_runs import TeamRunStore
+from bot.store.workshops import WorkshopStore
 from bot.usecases.personal import RunProgress, progress
+from bot.usecases.workshops import forget_person as forget_workshop_person
 
 HOME_CHANNELS = 5
 
@@ -113,14 +115,15 @@ def forget(
 ) -> Forgotten:
     """`forget me`: everything kept about the person (bot/store/keys.py lists it): their assessments,
     results and history, their answers in team runs, their schedules, their own installation, their
-    reports' delivery records, the worker's jobs that name them or deliver their reports, and their name
-    on the team runs they started or closed."""
+    reports' delivery records, the worker's jobs that name them or deliver their reports, their name
+    on the team runs they started or closed, and their votes and name in team workshops."""
     forgotten = store.forget_person(team_id, user_id, erase_schedules)
     reports = Outbox(store.redis).forget_author(team_id, user_id)
     naming = Naming(team_id, user_id, frozenset(delivery_job_id(ref) for ref in reports))
     jobs = JobQueue(store.redis, retry_seconds=()).forget(naming)
     runs = TeamRunStore(store.redis).forget_person(team_id, user_id)
-    return replace(forgotten, reports=len(reports), jobs=jobs, runs=runs)
+    workshops = forget_workshop_person(WorkshopStore(store.redis), team_id, user_id)
+    return replace(forgotten, reports=len(reports), jobs=jobs, runs=runs, workshops=workshops)
 
 
 # App Home ----------------------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Team workshops as use cases, on a real Redis server: only the facilitator settles, the last settle
+closes the workshop with its report queued, racing settles give one answer, votes racing a settle are
+refused with a reason, and a paused workshop resumes where it stopped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from bot.engine import workshop as rules
+from bot.engine.answers import DontKnow, OptionChoice
+from bot.engine.catalog import BankCatalog
+from bot.engine.scoring import score
+from bot.store.history import HistoryStore, Scope
+from bot.store.outbox import PENDING, Outbox
+from bot.store.team_runs import FORGOTTEN
+from bot.store.workshops import WorkshopAlreadyOpen, WorkshopClosed, WorkshopRecord, WorkshopStore
+from bot.usecases import workshops
+from bot.usecases.history import forget
+from bot.usecases.workshops import NotFacilitator, TeamAnswerChanged
+from tests.conftest import real_redis
+
+CATALOG = BankCatalog.from_directory()
+BANK = CATALOG.by_id("pulse")
+CHANNEL = "C0WORKSHOP"
+FACILITATOR = "U0FACIL"
+MEMBERS = ("U0FACIL", "U0ANNA", "U0BEN", "U0CARA", "U0DAN")
+
+
+@pytest.fixture
+def store() -> WorkshopStore:
+    return WorkshopStore(real_redis())
+
+
+def opened(store: WorkshopStore, team_id: str) -> WorkshopRecord:
+    return workshops.open_workshop(store, CATALOG, "pulse", team_id, CHANNEL, FACILITATOR)
+
+
+def open_question(workshop: WorkshopRecord) -> str:
+    question = workshops.state_of(workshop).open_question
+    assert question is not None
+    return question
+
+
+def test_a_second_workshop_in_the_channel_is_refused(store: WorkshopStore, team_id: str) -> None:
+    first = opened(store, team_id)
+    with pytest.raises(WorkshopAlreadyOpen) as refused:
+        opened(store, team_id)
+    assert refused.value.workshop.workshop_id == first.workshop_id
+
+
+def test_only_the_facilitator_settles_and_nothing_changes_otherwise(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    with pytest.raises(NotFacilitator):
+        workshops.settle(store, CATALOG, workshop, "U0ANNA", question)
+    for refused in (
+        lambda: workshops.skip(store, CATALOG, workshop, "U0ANNA", question),
+        lambda: workshops.pause(store, CATALOG, workshop, "U0ANNA"),
+        lambda: workshops.hand_over(store, CATALOG, workshop, "U0ANNA", "U0ANNA"),
+    ):
+        with pytest.raises(NotFacilitator):
+            refused()
+    assert store.get(team_id, workshop.workshop_id) == workshop
+
+
+def test_settling_every_question_closes_with_the_report_of_the_settled_answers(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    settled_here = {}
+    while workshop.is_open:
+        question = open_question(workshop)
+        for rung, member in enumerate(MEMBERS):
+            # One member always a rung lower than the others, who agree on the second rung.
+            workshop = workshops.vote(
+                store, CATALOG, workshop, question, member, OptionChoice(0 if rung else 1)
+            )
+            workshop = workshops.vote(
+                store, CATALOG, workshop, question, member, OptionChoice(1 if rung else 0)
+            )
+        workshop = workshops.settle(
+            store, CATALOG, workshop, FACILITATOR, question, shown_default=OptionChoice(1)
+        )
+        settled_here[question] = OptionChoice(1)
+    assert workshop.closed_by == FACILITATOR
+    result = workshops.workshop_result(CATALOG, workshop)
+    assert result.report == score(BANK, settled_here)
+    assert {s.question_id for s in result.disagreements} == set(settled_here)
+    assert result.voters == len(MEMBERS)
+    delivery = Outbox(store.redis).get(workshops.report_delivery(workshop))
+    assert delivery is not None and delivery.state == PENDING and delivery.author == FACILITATOR
+    kept = workshops.keep_workshop_result(HistoryStore(store.redis), result)
+    history = HistoryStore(store.redis).results(Scope.channel(team_id, CHANNEL))
+    assert [(r.result_id, r.kind) for r in history] == [(workshop.workshop_id, "workshop")]
+    assert history[0].overall_level == kept.overall_level == result.report.overall_level
+
+
+def test_a_settle_on_votes_that_moved_since_the_button_is_refused(store: WorkshopStore, team_id: str) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(3))
+    workshop = workshops.vote(store, CATALOG, workshop, question, "U0BEN", OptionChoice(1))
+    with pytest.raises(TeamAnswerChanged) as refused:
+        workshops.settle(store, CATALOG, workshop, FACILITATOR, question, shown_default=OptionChoice(3))
+    assert refused.value.now == OptionChoice(1)
+    assert open_question(store.get(team_id, workshop.workshop_id) or workshop) == question
+
+
+def test_two_facilitator_clicks_racing_on_one_question_settle_it_once(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, object] = {}
+
+    def click(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = workshops.settle(
+                store, CATALOG, workshop, FACILITATOR, question, OptionChoice(index + 1)
+            )
+        except rules.NotTheOpenQuestion as refused:
+            outcomes[index] = refused
+
+    threads = [threading.Thread(target=click, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [i for i, outcome in outcomes.items() if not isinstance(outcome, Exception)]
+    assert len(won) == 1
+    assert isinstance(outcomes[1 - won[0]], rules.NotTheOpenQuestion)
+    stored = store.get(team_id, workshop.workshop_id)
+    assert stored is not None and stored.revision == workshop.revision + 1
+    assert workshops.state_of(stored).settled == {question: OptionChoice(won[0] + 1)}
+
+
+def test_a_vote_after_the_settle_is_refused_naming_the_open_question(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    before_settle = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    after = workshops.settle(store, CATALOG, before_settle, FACILITATOR, question)
+    with pytest.raises(rules.NotTheOpenQuestion) as refused:
+        workshops.vote(store, CATALOG, before_settle, question, "U0BEN", OptionChoice(4))
+    assert refused.value.open_question == open_question(after)
+    assert store.get(team_id, workshop.workshop_id) == after
+
+
+def test_a_workshop_paused_overnight_resumes_at_the_same_question(store: WorkshopStore, team_id: str) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    workshop = workshops.pause(store, CATALOG, workshop, FACILITATOR)
+    with time_machine.travel(time.time() + timedelta(hours=16).total_seconds()):
+        with pytest.raises(rules.WorkshopPaused):
+            workshops.vote(store, CATALOG, workshop, question, "U0BEN", OptionChoice(3))
+        workshop = workshops.resume(store, CATALOG, workshop, FACILITATOR)
+        assert open_question(workshop) == question
+        assert workshops.state_of(workshop).open_votes == {"U0ANNA": OptionChoice(2)}
+        workshop = workshops.settle(store, CATALOG, workshop, FACILITATOR, question)
+    assert workshops.state_of(workshop).settled == {question: OptionChoice(2)}
+
+
+def test_the_deadline_closes_an_unfinished_workshop_with_what_was_settled(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    workshop = workshops.settle(store, CATALOG, workshop, FACILITATOR, question, DontKnow())
+    closed = workshops.close_unfinished(store, workshop, workshops.CLOSED_BY_DEADLINE)
+    assert closed.closed_by == "deadline"
+    assert workshops.workshop_result(CATALOG, closed).nobody_knew == (question,)
+    with pytest.raises(WorkshopClosed):
+        workshops.vote(store, CATALOG, closed, open_question(closed), "U0ANNA", OptionChoice(1))
+
+
+def test_forgetting_a_person_takes_their_votes_and_name_out(store: WorkshopStore, team_id: str) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    workshop = workshops.vote(store, CATALOG, workshop, question, FACILITATOR, OptionChoice(2))
+    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(3))
+    forgotten = forget(HistoryStore(store.redis), team_id, FACILITATOR)
+    assert forgotten.workshops == 1
+    stored = store.get(team_id, workshop.workshop_id)
+    assert stored is not None and stored.facilitator_id == FORGOTTEN
+    state = workshops.state_of(stored)
+    assert state.facilitator == FORGOTTEN
+    assert state.open_votes == {"U0ANNA": OptionChoice(3)}
+    with pytest.raises(NotFacilitator):
+        workshops.settle(store, CATALOG, stored, FACILITATOR, question)
