@@ -29,6 +29,7 @@ from bot.slack.listeners.uninstall import register as register_uninstall
 from bot.slack.modals import ModalFlow
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
+from bot.slack.workshop import WorkshopFlow
 from bot.slack.workspace_client import (
     WorkspaceClient,
     WorkspaceExecutor,
@@ -41,6 +42,7 @@ from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import RunLimits, TeamRunStore
+from bot.store.workshops import WorkshopLimits, WorkshopStore
 from bot.usecases.workspaces import Installations
 
 RATE_LIMIT_RETRIES = 3
@@ -93,6 +95,7 @@ class Flows:
     delivery: ReportDelivery  # what delivers each report (in the worker, or here), and the re-post button
     reports: ReportQueue  # where each stored report is handed: the worker's queue, or InProcessReports
     removal: WorkspaceRemoval  # what deletes a workspace's data when the app leaves it
+    workshops: WorkshopFlow
 
 
 def build_flows(
@@ -147,20 +150,34 @@ def build_flows(
     )
     history.team_take_part = team.take_part
     personal = PersonalReports(store, catalog, client, companion=history)
-    delivery = bind_reports(flow, team, personal)
+    workshops = WorkshopFlow(
+        WorkshopStore(store.redis, WorkshopLimits(retention_seconds=store.history_limits.retention_seconds)),
+        catalog,
+        client,
+        default_bank,
+        history_store,
+        reports=reports,
+    )
+    delivery = bind_reports(flow, team, personal, workshops)
     schedules = ScheduleFlow(ScheduleStore(store.redis, per_user=schedules_per_user), catalog, flow, client)
     modals = ModalFlow(flow, team, schedules, client)
     removal = WorkspaceRemoval(store, worker, installations)
-    return Flows(flow, team, history, schedules, modals, delivery, reports, removal)
+    return Flows(flow, team, history, schedules, modals, delivery, reports, removal, workshops)
 
 
-def bind_reports(flow: AssessmentFlow, team: TeamFlow, personal: PersonalReports) -> ReportDelivery:
+def bind_reports(
+    flow: AssessmentFlow, team: TeamFlow, personal: PersonalReports, workshops: WorkshopFlow
+) -> ReportDelivery:
     """Bind the team run to its members' assessments and reports; the delivery of both kinds of report,
     which the flows' queue runs at once when it is in this process."""
     flow.run_hook = team
     personal.run_follow_up = team
     delivery = ReportDelivery(
-        Outbox(flow.store.redis), flow.client, personal=personal.deliver, team=team.deliver_run_report
+        Outbox(flow.store.redis),
+        flow.client,
+        personal=personal.deliver,
+        team=team.deliver_run_report,
+        workshop=workshops.deliver_report,
     )
     if isinstance(flow.reports, InProcessReports):
         flow.reports.bind(delivery)
@@ -265,7 +282,9 @@ def build_app(
     if installations is not None:
         app.use(remembering_org_workspaces(installations))
     flows = flows_for(settings, store=store, catalog=catalog, client=client, worker=worker)
-    register_listeners(app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals)
+    register_listeners(
+        app, flows.assessment, flows.team, flows.history, flows.schedules, flows.modals, flows.workshops
+    )
     register_repost(app, flows.delivery, flows.reports)
     register_uninstall(app, flows.removal)
     errors.register(app)

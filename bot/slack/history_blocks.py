@@ -76,14 +76,18 @@ def result_line(result: ResultSummary) -> str:
     score = "" if result.overall_score is None else f" · score {result.overall_score:.1f}"
     pulse = "" if result.pulse_index is None else f" · pulse {result.pulse_index:.1f}"
     bank = f"{escape(result.bank_id)} v{escape(result.bank_version)}"
-    return f"{escape(moment_text(result.finished_at))} · {bank} · {level}{score}{pulse}"
+    workshop = " · workshop (named votes)" if result.kind == "workshop" else ""
+    return f"{escape(moment_text(result.finished_at))} · {bank}{workshop} · {level}{score}{pulse}"
 
 
 def team_result_line(result: ResultSummary) -> str:
     """ "4 Dec 2026 15:00 UTC · pulse v3.0.0 · 6 answered · Data: 4 of 6 at Level 3 or above; …" """
     bank = f"{escape(result.bank_id)} v{escape(result.bank_version)}"
     bands = "; ".join(f"{escape(d.name)}: {escape(d.band_line or '')}" for d in result.dimensions)
-    return f"{escape(moment_text(result.finished_at))} · {bank} · {result.respondents} answered · {bands}"
+    return (
+        f"{escape(moment_text(result.finished_at))} · {bank} · survey (anonymous) · "
+        f"{result.respondents} answered · {bands}"
+    )
 
 
 def trend_lines(found: Trends) -> list[str]:

@@ -86,8 +86,10 @@ class BlockAction(BaseModel):
     def of(cls, body: dict[str, Any], action: dict[str, Any]) -> BlockAction:
         team_id, user_id = _who(body)
         container = _object(body.get("container"))
-        if action.get("type") == "radio_buttons":
+        if action.get("type") in ("radio_buttons", "static_select"):
             value = _text(_object(action.get("selected_option")).get("value"))
+        elif action.get("type") == "users_select":
+            value = _text(action.get("selected_user"))
         else:
             value = _text(action.get("value"))
         return cls(

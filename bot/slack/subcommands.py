@@ -25,9 +25,11 @@ from bot.slack.modals import ModalFlow
 from bot.slack.payloads import SlashCommand
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import TeamFlow
+from bot.slack.workshop import WorkshopFlow
 from bot.usecases.team_runs import BadRunRequest, parse_run_request
 
 STARTING_RUN = ":busts_in_silhouette: One moment: starting a team run in this channel…"
+STARTING_WORKSHOP = ":busts_in_silhouette: One moment: starting an open team workshop in this channel…"
 EXPORTING = ":inbox_tray: Preparing your export: the CSV file comes to our DM."
 SHORTCUT_HELP = (
     "the shortcut *Start MLOps assessment* (in Slack's shortcuts menu) starts an assessment whose report "
@@ -44,6 +46,7 @@ class Flows:
     history: HistoryFlow | None = None
     schedules: ScheduleFlow | None = None
     modals: ModalFlow | None = None
+    workshops: WorkshopFlow | None = None
 
 
 Handler = Callable[[Flows, SlashCommand, Ack, Respond], None]
@@ -143,6 +146,16 @@ def _team(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> No
     flows.team.start(command.team_id, command.user_id, command.channel_id, request, respond)
 
 
+def _workshop(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
+    assert flows.workshops is not None
+    if len(command.arguments) > 1:
+        ack(text=f"I read `{escape(' '.join(command.arguments))}` but expected `workshop [bank]`.")
+        return
+    ack(text=STARTING_WORKSHOP)
+    bank_id = command.arguments[0] if command.arguments else None
+    flows.workshops.start(command.team_id, command.user_id, command.channel_id, bank_id, respond)
+
+
 def _history(flows: Flows, command: SlashCommand, ack: Ack, respond: Respond) -> None:
     assert flows.history is not None
     ack()
@@ -215,6 +228,18 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         ),
         available=lambda flows: flows.team is not None,
         alone=_open_form,
+    ),
+    Subcommand(
+        "workshop",
+        _workshop,
+        (
+            (
+                "workshop [bank]",
+                "an open team workshop in this channel: everyone votes on each question with their name "
+                "shown, a facilitator settles it, and the team gets its own levels",
+            ),
+        ),
+        available=lambda flows: flows.workshops is not None,
     ),
     Subcommand(
         "history",

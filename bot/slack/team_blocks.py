@@ -73,11 +73,12 @@ def run_message(run: RunRecord, bank: QuestionBank, answered: int) -> Message:
     """The run's message while it is open: who started it, the bank, the deadline, the live count."""
     value = TeamButton(r=run.run_id).encode()
     intro = (
-        f"{who(run.starter_id)} started a team assessment: *{escape(bank.title)}* "
+        f"{who(run.starter_id)} started an anonymous team survey: *{escape(bank.title)}* "
         f"({member_length(bank)}). "
         "Each of you answers privately in a DM; the team gets one report of how many of you are at each "
         "band per dimension, built so that nobody, not even the others together, can tell what one person "
-        f"answered. Closes {when(run.deadline)}."
+        f"answered. Closes {when(run.deadline)}. "
+        f"To answer together with names shown instead, `{COMMAND} workshop` runs an open workshop."
     )
     blocks: list[Block] = [
         HeaderBlock(text="Team MLOps assessment", block_id="header"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from bot.engine import workshop as rules
 from bot.engine.answers import Answer
@@ -65,6 +65,22 @@ class TeamAnswerChanged(Exception):
         self.shown = shown
         self.now = now
         super().__init__(f"the team's answer is now {now!r}, not {shown!r}")
+
+
+class WorkshopNamed(Protocol):
+    """Which workshop a step acts on: a stored record, or the ids a button carries."""
+
+    @property
+    def team_id(self) -> str: ...
+
+    @property
+    def workshop_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class WorkshopRef:
+    team_id: str
+    workshop_id: str
 
 
 # Opening -----------------------------------------------------------------------------------------
@@ -168,21 +184,21 @@ def _queue_report(at: float) -> Callable[[Any, WorkshopRecord], None]:
 def _step(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     transition: Transition,
     acting: str | None,
     now: float | None,
     expected_revision: int | None,
 ) -> WorkshopRecord:
     """Apply `transition` to the stored workshop in one transaction, as `acting` (the facilitator only;
-    None for anyone, as a vote). The step that finishes the workshop closes it, with its report queued."""
-    bank = workshop_bank(catalog, workshop)
+    None for anyone, as a vote). The step that finishes the workshop closes it, with its report queued.
+    The bank is the stored record's, so that a click costs the transaction alone."""
     at = time.time() if now is None else now
 
     def next_record(current: WorkshopRecord, closing: bool) -> WorkshopRecord:
         if acting is not None and current.facilitator_id != acting:
             raise NotFacilitator(current.facilitator_id, acting)
-        state = transition(bank, state_of(current))
+        state = transition(workshop_bank(catalog, current), state_of(current))
         if state.finished and not closing:
             raise _Finishes()
         if closing and not state.finished:
@@ -205,7 +221,7 @@ def _step(
             return store.close(
                 team_id,
                 workshop_id,
-                acting or workshop.facilitator_id,
+                acting or "nobody",
                 expected_revision=expected_revision,
                 now=at,
                 finish=lambda current: next_record(current, closing=True),
@@ -219,7 +235,7 @@ def _step(
 def vote(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     question_id: str,
     user_id: str,
     answer: Answer,
@@ -238,7 +254,7 @@ def vote(
 def settle(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     user_id: str,
     question_id: str,
     answer: Answer | None = None,
@@ -264,7 +280,7 @@ def settle(
 def skip(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     user_id: str,
     question_id: str,
     now: float | None = None,
@@ -279,7 +295,7 @@ def skip(
 def back(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     user_id: str,
     now: float | None = None,
     expected_revision: int | None = None,
@@ -295,7 +311,7 @@ def _facilitating(
     def step(
         store: WorkshopStore,
         catalog: BankCatalog,
-        workshop: WorkshopRecord,
+        workshop: WorkshopNamed,
         user_id: str,
         now: float | None = None,
     ) -> WorkshopRecord:
@@ -311,7 +327,7 @@ resume = _facilitating(rules.resume)
 def hand_over(
     store: WorkshopStore,
     catalog: BankCatalog,
-    workshop: WorkshopRecord,
+    workshop: WorkshopNamed,
     user_id: str,
     new_facilitator: str,
     now: float | None = None,

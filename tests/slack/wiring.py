@@ -13,8 +13,11 @@ from bot.slack.assessment import AssessmentFlow
 from bot.slack.delivery.personal import PersonalReports, ReportCompanion
 from bot.slack.delivery.run import InProcessReports, ReportDelivery
 from bot.slack.team import TeamFlow
+from bot.slack.workshop import WorkshopFlow
+from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
 from bot.store.team_runs import TeamRunStore
+from bot.store.workshops import WorkshopStore
 
 
 def wired_flows(
@@ -41,7 +44,10 @@ def wired_flows(
         reports=reports,
         **team_options,
     )
-    delivery = bind_reports(assessments, team, PersonalReports(store, catalog, client, companion))
+    workshops = WorkshopFlow(
+        WorkshopStore(store.redis), catalog, client, default_bank, HistoryStore(store.redis), reports=reports
+    )
+    delivery = bind_reports(assessments, team, PersonalReports(store, catalog, client, companion), workshops)
     return assessments, team, delivery
 
 

@@ -164,10 +164,12 @@ def not_posted_message(ref: DeliveryRef, what: str, where: str, reason: str) -> 
 
 
 class ReportDelivery:
-    def __init__(self, outbox: Outbox, client: WebClient, personal: Deliver, team: Deliver):
+    def __init__(
+        self, outbox: Outbox, client: WebClient, personal: Deliver, team: Deliver, workshop: Deliver
+    ):
         self.outbox = outbox
         self.client = client
-        self.by_kind = {"personal": personal, "team": team}
+        self.by_kind = {"personal": personal, "team": team, "workshop": workshop}
 
     def run(self, ref: DeliveryRef, last_attempt: bool, holder: str | None = None) -> str:
         """Deliver the report unless it is delivered already or another worker holds it; what happened.
@@ -199,7 +201,9 @@ class ReportDelivery:
         if not delivery.author:
             return  # the author asked to be forgotten (`forget me`): there is nobody to tell
         ref = delivery.ref
-        what = "your team run's report" if ref.kind == "team" else "your MLOps maturity report"
+        what = {"team": "your team run's report", "workshop": "your team workshop's report"}.get(
+            ref.kind, "your MLOps maturity report"
+        )
         where = error.where if isinstance(error, Undeliverable) else "Slack"
         reason = error.reason if isinstance(error, Undeliverable) else why_undelivered(error)
         message = not_posted_message(ref, what, where, reason)

@@ -1,0 +1,421 @@
+"""Team workshops in Slack: translates `/mlops-compass workshop [bank]` and the workshop's buttons into the
+use cases of ``bot.usecases.workshops`` and presents what they return.
+
+The workshop's message goes in the channel and each question in its thread. Listeners acknowledge Slack
+first and call in here afterwards; every refusal is an ephemeral note to the person who clicked and
+changes nothing. A finished workshop's report is a pending delivery in the outbox, handed to `reports`
+(the worker), which posts it with the agenda of where the team disagreed in its thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.engine import workshop as rules
+from bot.engine.bank import QuestionBank
+from bot.engine.catalog import BankCatalog, UnknownBank
+from bot.slack import blocks, workshop_blocks
+from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, hand_over
+from bot.slack.membership import is_channel_member, not_a_member_text
+from bot.slack.payloads import BlockAction
+from bot.slack.replies import (
+    CHANNEL_REFUSALS,
+    SLACK_FAILURES,
+    UNRECOGNISED_BUTTON,
+    Respond,
+    ephemeral,
+    say,
+    slack_error_code,
+    store_trouble_text,
+    why_undelivered,
+)
+from bot.slack.values import InvalidButton
+from bot.slack.workshop_blocks import WorkshopButton
+from bot.store.history import HistoryStore
+from bot.store.outbox import Delivery
+from bot.store.sessions import StoreUnavailable
+from bot.store.transactions import TooManyConcurrentChanges
+from bot.store.workshops import (
+    StaleWorkshop,
+    UnknownWorkshop,
+    WorkshopAlreadyOpen,
+    WorkshopClosed,
+    WorkshopRecord,
+    WorkshopStore,
+)
+from bot.usecases import workshops as usecases
+from bot.usecases.personal import STORE_TROUBLE
+from bot.usecases.workshops import NotFacilitator, TeamAnswerChanged, WorkshopBankGone, WorkshopRef
+
+log = logging.getLogger(__name__)
+
+IN_A_DM = "A workshop needs the channel its team is in: type `/mlops-compass workshop` there."
+NOT_IN_CHANNEL = (
+    "I can't post in this channel yet, so no workshop was started. Invite me with "
+    "`/invite @MLOps Compass` and try again."
+)
+JUST_SETTLED = (
+    "That question was just settled, so your vote wasn't counted; vote on the open one in the thread."
+)
+PAUSED = "The workshop is paused, so nothing was changed; the facilitator resumes it."
+CLOSED = "This workshop is closed, so nothing was changed; its report is in the channel."
+
+# What a step may refuse with: each is told to the person who clicked, and nothing changes.
+REFUSALS: tuple[type[Exception], ...] = (
+    NotFacilitator,
+    TeamAnswerChanged,
+    rules.InvalidWorkshopEvent,
+    WorkshopClosed,
+    WorkshopBankGone,
+    UnknownWorkshop,
+    *STORE_TROUBLE,
+)
+
+# A step of the facilitator's: (workshop, who clicked, the question the button was shown with, the
+# button) -> the workshop as stored after it.
+FacilitatorStep = Callable[[WorkshopRef, str, WorkshopButton], WorkshopRecord]
+
+
+class WorkshopFlow:
+    def __init__(
+        self,
+        store: WorkshopStore,
+        catalog: BankCatalog,
+        client: WebClient,
+        default_bank: str,
+        history: HistoryStore,
+        *,
+        reports: ReportQueue,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.client = client
+        self.default_bank = default_bank
+        self.history = history
+        self.reports = reports
+        self.clock = clock
+
+    # The command ----------------------------------------------------------------------------------
+
+    def start(
+        self, team_id: str, user_id: str, channel_id: str, bank_id: str | None, respond: Respond
+    ) -> None:
+        if channel_id.startswith("D"):
+            say(respond, IN_A_DM)
+            return
+        if not is_channel_member(self.client, user_id, channel_id):
+            say(respond, not_a_member_text(channel_id, "start a workshop there"))
+            return
+        try:
+            workshop = usecases.open_workshop(
+                self.store,
+                self.catalog,
+                bank_id or self.default_bank,
+                team_id,
+                channel_id,
+                user_id,
+                self.clock(),
+            )
+        except UnknownBank as error:
+            say(respond, blocks.escape(str(error)))
+            return
+        except WorkshopAlreadyOpen as refused:
+            say(
+                respond,
+                f"A workshop is already open in this channel, facilitated by "
+                f"{workshop_blocks.who(refused.workshop.facilitator_id)}, so no other was started: "
+                "its open question is in its thread.",
+            )
+            return
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        bank = self.catalog.by_id(workshop.bank_id)
+        state = usecases.state_of(workshop)
+        try:
+            posted = self.client.chat_postMessage(
+                channel=channel_id, **workshop_blocks.workshop_message(workshop, bank, state).as_kwargs()
+            )
+        except SLACK_FAILURES as error:
+            self._discard(workshop, user_id)
+            code = slack_error_code(error) if isinstance(error, SlackApiError) else None
+            if code in CHANNEL_REFUSALS:
+                say(respond, NOT_IN_CHANNEL)
+            else:
+                say(
+                    respond,
+                    f":warning: I couldn't post the workshop: {why_undelivered(error)}. "
+                    "No workshop was started.",
+                )
+            return
+        workshop = usecases.remember_message(self.store, workshop, str(posted["ts"]))
+        self._post_open_question(workshop, bank, state)
+        log.info("workshop opened", extra={"team": team_id, "bank": bank.id})
+        ephemeral(respond, workshop_blocks.opened_note())
+
+    def _discard(self, workshop: WorkshopRecord, user_id: str) -> None:
+        """A workshop whose message never reached the channel: closed, with nothing to report."""
+        try:
+            self.store.close(workshop.team_id, workshop.workshop_id, user_id)
+        except (WorkshopClosed, StoreUnavailable, TooManyConcurrentChanges) as error:
+            log.warning("could not close an unposted workshop: %s", error)
+
+    def _post_open_question(
+        self, workshop: WorkshopRecord, bank: QuestionBank, state: rules.WorkshopState
+    ) -> None:
+        question = rules.next_question(bank, state)
+        if question is None or workshop.thread_ts is None:
+            return
+        message = workshop_blocks.question_message(workshop, bank, state, question)
+        self.client.chat_postMessage(
+            channel=workshop.channel_id, thread_ts=workshop.thread_ts, **message.as_kwargs()
+        )
+
+    # Votes ----------------------------------------------------------------------------------------
+
+    def vote(self, click: BlockAction, respond: Respond) -> None:
+        """A member's vote: counted (the message shows it with their name), or refused with a note."""
+        button = self._button(click, respond)
+        if button is None or button.answer is None:
+            return
+        channel_id = click.shown_in
+        if channel_id is None or not is_channel_member(self.client, click.user_id, channel_id):
+            say(respond, not_a_member_text(channel_id or "this channel", "vote in its workshop"))
+            return
+        ref = WorkshopRef(click.team_id, button.workshop_id)
+        try:
+            workshop = usecases.vote(
+                self.store, self.catalog, ref, button.question_id, click.user_id, button.answer, self.clock()
+            )
+        except (rules.NotTheOpenQuestion, StaleWorkshop):
+            say(respond, JUST_SETTLED)
+            return
+        except REFUSALS as error:
+            self._refused(error, respond)
+            return
+        self._show_question(workshop, click)
+
+    # The facilitator's steps ------------------------------------------------------------------------
+
+    def settle(self, click: BlockAction, respond: Respond) -> None:
+        """*Team answer: …*: the answer the button said, refused when the votes moved since."""
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.settle(
+                self.store, self.catalog, ref, user, b.question_id, shown_default=b.answer, now=self.clock()
+            ),
+        )
+
+    def settle_as(self, click: BlockAction, respond: Respond) -> None:
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.settle(
+                self.store, self.catalog, ref, user, b.question_id, b.answer, now=self.clock()
+            ),
+        )
+
+    def skip(self, click: BlockAction, respond: Respond) -> None:
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.skip(
+                self.store, self.catalog, ref, user, b.question_id, self.clock()
+            ),
+        )
+
+    def back(self, click: BlockAction, respond: Respond) -> None:
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.back(self.store, self.catalog, ref, user, self.clock()),
+        )
+
+    def pause(self, click: BlockAction, respond: Respond) -> None:
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.pause(self.store, self.catalog, ref, user, self.clock()),
+        )
+
+    def resume(self, click: BlockAction, respond: Respond) -> None:
+        self._facilitate(
+            click,
+            respond,
+            lambda ref, user, b: usecases.resume(self.store, self.catalog, ref, user, self.clock()),
+        )
+
+    def hand_over(self, click: BlockAction, respond: Respond) -> None:
+        """The users menu: facilitation goes to the member chosen."""
+        new = click.value
+        channel_id = click.shown_in
+        if not new or channel_id is None:
+            say(respond, UNRECOGNISED_BUTTON)
+            return
+        try:
+            workshop = self.store.open_in(click.team_id, channel_id)
+        except STORE_TROUBLE as error:
+            say(respond, store_trouble_text(error))
+            return
+        if workshop is None:
+            say(respond, CLOSED)
+            return
+        if not is_channel_member(self.client, new, channel_id):
+            say(
+                respond,
+                not_a_member_text(channel_id, f"facilitate its workshop ({workshop_blocks.who(new)} can't)"),
+            )
+            return
+        ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
+        try:
+            changed = usecases.hand_over(self.store, self.catalog, ref, click.user_id, new, self.clock())
+        except REFUSALS as error:
+            self._refused(error, respond)
+            return
+        self._show_question(changed, click)
+        say(respond, f"{workshop_blocks.who(new)} facilitates the workshop now.")
+
+    def _facilitate(self, click: BlockAction, respond: Respond, step: FacilitatorStep) -> None:
+        button = self._button(click, respond)
+        if button is None:
+            return
+        before_question = button.question_id
+        try:
+            workshop = step(WorkshopRef(click.team_id, button.workshop_id), click.user_id, button)
+        except rules.NotTheOpenQuestion:
+            say(respond, "That question was settled already (by another click), so nothing was changed.")
+            return
+        except REFUSALS as error:
+            self._refused(error, respond)
+            return
+        state = usecases.state_of(workshop)
+        if state.open_question == before_question:
+            self._show_question(workshop, click)
+            return
+        self._moved_on(workshop, state, before_question, click)
+
+    def _moved_on(
+        self, workshop: WorkshopRecord, state: rules.WorkshopState, before: str, click: BlockAction
+    ) -> None:
+        """The open question changed: its old message shows what became of it; the new one is posted."""
+        bank = self.catalog.by_id(workshop.bank_id)
+        note = workshop_blocks.settled_note(bank.question(before), state, workshop_blocks.who(click.user_id))
+        self._update(click, workshop_blocks.settled_message(bank.question(before), state, note))
+        if not workshop.is_open:
+            hand_over(self.reports, usecases.report_delivery(workshop))
+            return
+        try:
+            self._post_open_question(workshop, bank, state)
+        except SLACK_FAILURES as error:
+            log.warning("could not post a workshop question: %s", why_undelivered(error))
+        self._show_parent(workshop, bank, state)
+
+    # Presenting -------------------------------------------------------------------------------------
+
+    def _button(self, click: BlockAction, respond: Respond) -> WorkshopButton | None:
+        try:
+            return WorkshopButton.decode(click.value)
+        except InvalidButton:
+            say(respond, UNRECOGNISED_BUTTON)
+            return None
+
+    def _refused(self, error: Exception, respond: Respond) -> None:
+        if isinstance(error, NotFacilitator):
+            say(
+                respond,
+                f"Only the facilitator ({workshop_blocks.who(error.facilitator_id)}) can do that, so nothing "
+                "was changed. Vote with the Vote buttons.",
+            )
+        elif isinstance(error, TeamAnswerChanged):
+            say(
+                respond,
+                "Votes came in since that button was shown, so nothing was settled: look again and click.",
+            )
+        elif isinstance(error, rules.WorkshopPaused):
+            say(respond, PAUSED)
+        elif isinstance(error, (WorkshopClosed, rules.WorkshopFinished)):
+            say(respond, CLOSED)
+        elif isinstance(error, (rules.InvalidWorkshopEvent, WorkshopBankGone)):
+            say(respond, f"{blocks.escape(str(error))}, so nothing was changed.")
+        elif isinstance(error, STORE_TROUBLE):
+            say(respond, store_trouble_text(error))
+        elif isinstance(error, UnknownWorkshop):
+            say(respond, UNRECOGNISED_BUTTON)
+        else:
+            raise error
+
+    def _show_question(self, workshop: WorkshopRecord, click: BlockAction) -> None:
+        """The clicked question's message with the workshop as stored (its live votes, with names)."""
+        bank = self.catalog.by_id(workshop.bank_id)
+        state = usecases.state_of(workshop)
+        question = rules.next_question(bank, state)
+        if question is not None:
+            self._update(click, workshop_blocks.question_message(workshop, bank, state, question))
+
+    def _update(self, click: BlockAction, message: blocks.Message) -> None:
+        channel_id = click.shown_in
+        if channel_id is None or click.message_ts is None:
+            return
+        try:
+            self.client.chat_update(channel=channel_id, ts=click.message_ts, **message.as_kwargs())
+        except SLACK_FAILURES as error:
+            log.warning("could not update a workshop message: %s", why_undelivered(error))
+
+    def _show_parent(self, workshop: WorkshopRecord, bank: QuestionBank, state: rules.WorkshopState) -> None:
+        if workshop.message_ts is None:
+            return
+        message = workshop_blocks.workshop_message(workshop, bank, state)
+        try:
+            self.client.chat_update(
+                channel=workshop.channel_id, ts=workshop.message_ts, **message.as_kwargs()
+            )
+        except SLACK_FAILURES as error:
+            log.warning("could not update a workshop's message: %s", why_undelivered(error))
+
+    # The report (the worker's delivery) -------------------------------------------------------------
+
+    def deliver_report(self, delivery: Delivery, steps: Steps) -> str:
+        """Post a finished workshop's report in its channel, where the team disagreed and what nobody knew
+        in the report's thread, and keep the result in the channel's history; returns where."""
+        ref = delivery.ref
+        workshop = self.store.get(ref.team_id, ref.delivery_id)
+        if workshop is None:
+            return "nowhere: the workshop is gone"
+        where = f"<#{workshop.channel_id}>"
+        result = usecases.workshop_result(self.catalog, workshop)
+        if steps.get("history") is None:
+            usecases.keep_workshop_result(self.history, result)
+            steps.record("history", "done")
+        report = blocks.report_message(result.report)
+        titled = blocks.Message(
+            f"Team workshop report ({result.voters} voted): {report.text}",
+            [
+                {
+                    "type": "section",
+                    "block_id": "workshop-title",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"*The team's report from the workshop* ({result.voters} voted, "
+                        "answers settled together)",
+                    },
+                },
+                *report.blocks[:49],
+            ],
+        )
+        agenda = workshop_blocks.agenda_message(result.bank, result.disagreements, result.nobody_knew)
+        try:
+            ts = steps.post_once(self.client, "report", workshop.channel_id, titled.as_kwargs())
+            steps.post_once(self.client, "agenda", workshop.channel_id, agenda.as_kwargs(), thread_ts=ts)
+        except SLACK_FAILURES as error:
+            raise Undeliverable(where, why_undelivered(error)) from error
+        if steps.get("closed") is None:
+            self._show_parent(workshop, result.bank, usecases.state_of(workshop))
+            steps.record("closed", "done")
+        return where
