@@ -66,14 +66,19 @@ def build_clock(started: Started[ClockSettings]) -> Clock:
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
     # the same flows, the channel's history and the worker's deliveries included. Each item calls Slack
     # with its own workspace's token; closing a run makes no call here (the worker posts its report).
-    teams = started.flows(slack_client).team
+    flows = started.flows(slack_client)
+    teams = flows.team
     return Clock(
         schedules=ScheduleStore(client),
         watch=SessionWatch(client),
         chat=ReminderSlack(slack_client, catalog, workspaces),
         catalog=catalog,
         team_runs=WorkspaceTeamRuns(teams, workspaces),
-        jobs=[lambda now: teams.close_overdue(now, settings.clock_batch), _heartbeat(client)],
+        jobs=[
+            lambda now: teams.close_overdue(now, settings.clock_batch),
+            lambda now: flows.workshops.look_in(now, settings.clock_batch, workspaces),
+            _heartbeat(client),
+        ],
         config=ClockConfig(batch=settings.clock_batch),
     )
 

@@ -23,6 +23,7 @@ from bot.slack import blocks, workshop_blocks
 from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, hand_over
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
+from bot.slack.reminders import in_workspace
 from bot.slack.replies import (
     CHANNEL_REFUSALS,
     SLACK_FAILURES,
@@ -36,6 +37,7 @@ from bot.slack.replies import (
 )
 from bot.slack.values import InvalidButton
 from bot.slack.workshop_blocks import WorkshopButton
+from bot.slack.workspace_client import WorkspaceTokens
 from bot.store.history import HistoryStore
 from bot.store.outbox import Delivery
 from bot.store.sessions import StoreUnavailable
@@ -309,7 +311,7 @@ class WorkshopFlow:
         note = workshop_blocks.settled_note(bank.question(before), state, workshop_blocks.who(click.user_id))
         self._update(click, workshop_blocks.settled_message(bank.question(before), state, note))
         if not workshop.is_open:
-            hand_over(self.reports, usecases.report_delivery(workshop))
+            self._hand_report(workshop)
             return
         try:
             self._post_open_question(workshop, bank, state)
@@ -378,6 +380,36 @@ class WorkshopFlow:
             )
         except SLACK_FAILURES as error:
             log.warning("could not update a workshop's message: %s", why_undelivered(error))
+
+    # The clock's side ---------------------------------------------------------------------------
+
+    def look_in(
+        self, now: float, limit: int, workspaces: WorkspaceTokens | None = None, lease_seconds: float = 300.0
+    ) -> usecases.LookReport:
+        """Remind the facilitators of workshops idle for a day (each in its own workspace), and close those
+        past their deadline (the worker posts their reports)."""
+
+        def remind(workshop: WorkshopRecord) -> None:
+            in_workspace(
+                workspaces, workshop.team_id, lambda: self.remind_facilitator(workshop), lambda: None
+            )
+
+        return usecases.look_in_on_workshops(self.store, now, lease_seconds, limit, remind, self._hand_report)
+
+    def remind_facilitator(self, workshop: WorkshopRecord) -> None:
+        text = (
+            f"The workshop in <#{workshop.channel_id}> has been quiet for a day: its open question waits in "
+            "the thread of its message. Settle it, skip it, or pause the workshop; it closes with what was "
+            "settled at its deadline."
+        )
+        try:
+            dm = self.client.conversations_open(users=workshop.facilitator_id)["channel"]["id"]
+            self.client.chat_postMessage(channel=dm, **blocks.text_message(text).as_kwargs())
+        except SLACK_FAILURES as error:
+            log.warning("could not remind a workshop's facilitator: %s", why_undelivered(error))
+
+    def _hand_report(self, closed: WorkshopRecord) -> None:
+        hand_over(self.reports, usecases.report_delivery(closed))
 
     # The report (the worker's delivery) -------------------------------------------------------------
 

@@ -255,8 +255,6 @@ DELIVERIES = f"{CLOCK}:deliveries"
 PENDING_DELIVERIES = f"{CLOCK}:pending"
 WATCHED_SESSIONS = f"{CLOCK}:sessions"
 RUN_DEADLINES = f"{CLOCK}:run-deadlines"
-# Joins CLOCK_INDEXES (and with it uninstall's sweep and the check that something in Slack writes every
-# index) once the workshop's front end ships; until then only bot/store/workshops.py writes it.
 WATCHED_WORKSHOPS = f"{CLOCK}:workshops"
 OUTBOX = f"{CLOCK}:outbox"
 # Each clock process's last tick, so /health can say whether any clock is running.
@@ -275,7 +273,7 @@ GLOBAL_BOUNDS: dict[str, str] = {
     WATCHED_WORKSHOPS: "one member per open workshop; it leaves in the transaction that closes the workshop",
 }
 # Where each global index's members name their workspace first: "T:…".
-CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES, OUTBOX)
+CLOCK_INDEXES = (DUE_SCHEDULES, DELIVERIES, WATCHED_SESSIONS, RUN_DEADLINES, WATCHED_WORKSHOPS, OUTBOX)
 
 
 def _helper(function: H) -> H:

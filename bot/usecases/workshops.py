@@ -27,7 +27,7 @@ from bot.engine.scoring import Report
 from bot.store.history import HistoryStore, Scope, record_channel_result, summary_of_report
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.team_runs import FORGOTTEN
-from bot.store.workshops import WorkshopRecord, WorkshopStore
+from bot.store.workshops import WorkshopClosed, WorkshopRecord, WorkshopStore
 from bot.usecases.team_runs import DAY_SECONDS, DEFAULT_DAYS
 
 CLOSED_BY_DEADLINE = "deadline"
@@ -418,3 +418,44 @@ def forget_person(store: WorkshopStore, team_id: str, user_id: str) -> int:
         return kept.to_dict() if kept != state else None
 
     return store.forget_person(team_id, user_id, without_votes)
+
+
+# The clock's look ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LookReport:
+    reminded: int = 0
+    closed: int = 0
+
+
+def look_in_on_workshops(
+    store: WorkshopStore,
+    now: float,
+    lease_seconds: float,
+    limit: int,
+    remind: Callable[[WorkshopRecord], object],
+    hand_report: Callable[[WorkshopRecord], object],
+) -> LookReport:
+    """The clock's look in on open workshops due one: a workshop past its deadline is closed with its
+    report from what was settled (handed on); one idle for a day gets its facilitator reminded, once per
+    idle spell: its next look is then its deadline, unless a change since starts a new spell (the store
+    moves the look to a day after each change)."""
+    reminded = closed = 0
+    for due in store.due(now, lease_seconds, limit):
+        workshop = store.get(due.team_id, due.workshop_id)
+        if workshop is None or not workshop.is_open:
+            store.stop_looking(due)
+            continue
+        if workshop.overdue(now):
+            try:
+                hand_report(close_unfinished(store, workshop, CLOSED_BY_DEADLINE, now))
+                closed += 1
+            except WorkshopClosed:
+                pass  # closed by its last settle meanwhile, with its own report
+            continue
+        if not workshop.paused and now >= workshop.updated_at + store.limits.idle_seconds:
+            remind(workshop)
+            reminded += 1
+        store.look_again(due, workshop.deadline)
+    return LookReport(reminded, closed)

@@ -40,7 +40,7 @@ from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
 from playground.fakeslack import FakeSlack, event_body
 from playground.fakeslack.app_process import AppProcess, app_process
-from playground.fakeslack.workspace import SlackUser, buttons_of
+from playground.fakeslack.workspace import Button, SlackUser, buttons_of
 from tests.e2e.conftest import DedicatedRedis, answer_buttons, app_env, new_user, or_keep_going, start
 
 WAIT = 60.0
@@ -265,6 +265,33 @@ def a_team_run_and_its_nudge(app: AppUnderTest) -> None:
     assert "I sent a reminder to 1 person" in nudged, nudged
 
 
+def a_workshop_and_a_vote(app: AppUnderTest) -> None:
+    """Start a workshop in a channel of two; the other member votes on its first question."""
+    facilitator = app.person()
+    member = new_user(app.fake, app.app, team_id=facilitator.team_id, channel_id=facilitator.channel_id)
+    app.fake.set_channel_members(facilitator.channel_id, [facilitator.user_id, member.user_id])
+    before = len(app.fake.calls)
+    assert facilitator.command("workshop pulse").status == 200
+    posted = app.fake.wait_for(
+        "chat.postMessage",
+        lambda c: (
+            c.ok and c.params.get("channel") == facilitator.channel_id and bool(c.params.get("thread_ts"))
+        ),
+        WAIT,
+        before,
+    )
+    question = next(
+        m
+        for m in app.fake.messages(facilitator.channel_id)
+        if m.get("thread_ts") == posted.params["thread_ts"]
+    )
+    accessory = next(b["accessory"] for b in question["blocks"] if b.get("block_id") == "option-0")
+    vote = Button(accessory["action_id"], "option-0", accessory["value"], "Vote")
+    before = len(app.fake.calls)
+    assert member.click(question, vote, channel_id=facilitator.channel_id).status == 200
+    app.fake.wait_for("chat.update", lambda c: c.ok and f"<@{member.user_id}>" in str(c.params), WAIT, before)
+
+
 def a_schedule_and_its_first_reminder(app: AppUnderTest) -> None:
     """Schedule reminders with the command; the clock ticks at the schedule's first run and posts one."""
     user = app.person()
@@ -310,6 +337,7 @@ FLOWS: dict[str, Callable[[AppUnderTest], None]] = {
     "the Home tab": the_home_tab,
     "an export": an_export,
     "a team run and its nudge": a_team_run_and_its_nudge,
+    "a workshop and a vote": a_workshop_and_a_vote,
     "a schedule and its first reminder": a_schedule_and_its_first_reminder,
     "the app uninstalled": the_app_uninstalled,
 }

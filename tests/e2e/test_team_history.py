@@ -140,7 +140,10 @@ def test_a_channels_team_runs_keep_their_band_counts_and_history_shows_the_trend
 
     assert members[0].command(f"history <#{CHANNEL}|team>").status == 200
     shown = json.dumps(members[0].reply().params, ensure_ascii=False)
-    assert "2 results, newest first" in shown and f"pulse v{PULSE.version} · 3 answered" in shown
+    assert (
+        "2 results, newest first" in shown
+        and f"pulse v{PULSE.version} · survey (anonymous) · 3 answered" in shown
+    )
     assert "0 of 3 → 3 of 3" in shown  # the trend, in the counts the reports showed
     assert "no level yet" not in shown and "score " not in shown  # nothing the reports did not show
 

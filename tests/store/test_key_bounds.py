@@ -68,8 +68,7 @@ def test_every_global_index_declares_its_bound() -> None:
     }
     # The clocks' heartbeats are global too, outside the clock's slot: no script moves work into them.
     assert constants | {keys.CLOCK_HEARTBEATS} == set(keys.GLOBAL_BOUNDS)
-    # The workshops' index joins CLOCK_INDEXES once something in Slack writes it.
-    assert set(keys.CLOCK_INDEXES) | {keys.PENDING_DELIVERIES, keys.WATCHED_WORKSHOPS} == constants
+    assert set(keys.CLOCK_INDEXES) | {keys.PENDING_DELIVERIES} == constants
 
 
 def test_a_channels_results_are_trimmed_and_expire_with_the_newest_and_a_closed_run_leaves_no_unbounded_key(

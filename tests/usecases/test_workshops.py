@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 import time_machine
 
 from bot.engine import workshop as rules
@@ -28,6 +29,7 @@ CATALOG = BankCatalog.from_directory()
 BANK = CATALOG.by_id("pulse")
 CHANNEL = "C0WORKSHOP"
 FACILITATOR = "U0FACIL"
+DAY = 24 * 3600
 MEMBERS = ("U0FACIL", "U0ANNA", "U0BEN", "U0CARA", "U0DAN")
 
 
@@ -199,3 +201,38 @@ def test_forgetting_a_person_takes_their_votes_and_name_out(store: WorkshopStore
     assert state.open_votes == {"U0ANNA": OptionChoice(3)}
     with pytest.raises(NotFacilitator):
         workshops.settle(store, CATALOG, stored, FACILITATOR, question)
+
+
+def test_the_clock_reminds_once_per_idle_spell_and_closes_at_the_deadline(
+    own_redis_client: redis.Redis, team_id: str
+) -> None:
+    # A server of its own: the clock's index is global, and this clock looks days ahead.
+    store = WorkshopStore(own_redis_client)
+    start = time.time()
+    workshop = workshops.open_workshop(
+        store, CATALOG, "pulse", team_id, CHANNEL, FACILITATOR, now=start, days=3
+    )
+    reminded: list[str] = []
+    handed: list[str] = []
+
+    def look(at: float) -> workshops.LookReport:
+        return workshops.look_in_on_workshops(
+            store, at, 60, 1000, lambda w: reminded.append(w.team_id), lambda w: handed.append(w.team_id)
+        )
+
+    look(start + 3600)
+    assert team_id not in reminded  # not idle for a day yet
+    look(start + DAY + 1)
+    look(start + DAY + 2)
+    assert reminded.count(team_id) == 1  # once per idle spell
+    workshop = workshops.vote(
+        store, CATALOG, workshop, open_question(workshop), "U0ANNA", OptionChoice(1), now=start + DAY + 60
+    )
+    look(start + 2 * DAY + 61)
+    assert reminded.count(team_id) == 2  # a change started a new spell
+    look(start + 3 * DAY + 1)
+    assert handed.count(team_id) == 1
+    closed = store.get(team_id, workshop.workshop_id)
+    assert closed is not None and not closed.is_open and closed.closed_by == workshops.CLOSED_BY_DEADLINE
+    delivery = Outbox(store.redis).get(workshops.report_delivery(closed))
+    assert delivery is not None and delivery.state == PENDING
