@@ -51,4 +51,4 @@ def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> N
     assert "<!date" not in out and "Closes 20" in out  # the deadline as its fallback date
     for user_id, name in TEAMMATES:
         assert user_id not in report and user_id.lower() not in report and f"@{name}" not in report
-    assert raw_ids(out) == [] and "@you started a team assessment" in " ".join(out.split())
+    assert raw_ids(out) == [] and "@you started an anonymous team survey" in " ".join(out.split())
