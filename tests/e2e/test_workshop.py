@@ -90,13 +90,19 @@ def current(fake: FakeSlack, ts: str) -> dict[str, Any]:
     return next(m for m in fake.messages(CHANNEL) if m["ts"] == ts)
 
 
-def vote(fake: FakeSlack, voter: SlackUser, ts: str, answer: Answer) -> None:
+def vote(fake: FakeSlack, voter: SlackUser, ts: str, answer: Answer, app: AppProcess) -> None:
     """Vote, and wait until the question's message shows the vote with the voter's name."""
     message = current(fake, ts)
     assert voter.click(message, vote_buttons(message)[answer], channel_id=CHANNEL).status == 200
-    wait_until(
-        lambda: f"<@{voter.user_id}>" in json.dumps(current(fake, ts)), f"vote of {voter.user_id} shown"
-    )
+    deadline = time.monotonic() + WAIT
+    while f"<@{voter.user_id}>" not in json.dumps(current(fake, ts)):
+        if time.monotonic() >= deadline:
+            # What the app said to the voter, and what it logged, tell a refusal from a lost update.
+            said = [c.params.get("text") for c in fake.calls if c.params.get("_id") == voter.last_response_id]
+            raise AssertionError(
+                f"vote of {voter.user_id} not shown within {WAIT}s; told {said}\n{app.log()[-4000:]}"
+            )
+        time.sleep(0.05)
 
 
 def test_a_team_votes_by_name_and_the_facilitator_settles_into_the_teams_report(
@@ -128,7 +134,7 @@ def test_a_team_votes_by_name_and_the_facilitator_settles_into_the_teams_report(
             assert "Only members of" in outsider.reply().params["text"]
             assert fake_slack.messages(CHANNEL) == before
         for voter in members:
-            vote(fake_slack, voter, ts, OptionChoice(TEAM_RUNG - 1 if voter is low else TEAM_RUNG))
+            vote(fake_slack, voter, ts, OptionChoice(TEAM_RUNG - 1 if voter is low else TEAM_RUNG), app)
         controls = current(fake_slack, ts)
         team_answer = next(b for b in buttons_of(controls) if b.action_id == SETTLE_ACTION)
         assert team_answer.label.startswith("Team answer: ") and len(team_answer.label) <= 30
