@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 
 import pytest
@@ -15,6 +14,7 @@ from playground.demo import TEAMMATES
 from tests.playground.terminal import (
     raw_ids,
     read_until,
+    run_without_a_terminal,
     start_in_terminal,
     type_line,
     wait_until_reading_the_terminal,
@@ -32,14 +32,7 @@ def questions_of(out: str) -> list[str]:
 
 
 def test_the_workshop_demo_plays_every_question_with_everyones_votes_into_the_teams_report() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "playground", "--workshop"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    finished = run_without_a_terminal("--workshop", timeout=240)
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     assert "/mlops-compass workshop pulse" in out and "not an anonymous survey" in out
