@@ -283,6 +283,7 @@ def play_question(
     """One question: the teammates vote, you vote, you settle. An exit code when you quit."""
     question = _question_of(message, bank)
     if question is None:
+        console.print("The workshop's open question offers no Vote buttons.", style="red")
         return EXIT_USAGE
     _show(console, you, message, "#general · thread")
     view = team_view(question, demo_answers(bank))
