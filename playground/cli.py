@@ -18,7 +18,7 @@ from types import FrameType
 
 from rich.console import Console
 
-from bot.engine.bank import BankError
+from bot.engine.bank import BankError, QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.settings import SettingsError, load_bank_settings
 from bot.terminal.answers_file import AnswersFileError, load_answers_file
@@ -42,6 +42,7 @@ from playground.demo import (
 )
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.app_process import AppDidNotStart
+from playground.fakeslack.workspace import SlackUser, Transport
 from playground.oauth import (
     WORKSPACES,
     Installation,
@@ -52,6 +53,15 @@ from playground.oauth import (
 )
 from playground.schedule_demo import run_schedule_demo
 from playground.screen import EXIT_OK, EXIT_QUIT, EXIT_USAGE
+from playground.workshop_demo import (
+    WORKSHOP_BANK,
+    Teammate,
+    ask_settle,
+    ask_vote,
+    play_workshop,
+    take_the_team_answer,
+    vote_as_the_team,
+)
 
 PROGRAM = "mlops-compass-playground"
 EXIT_WRONG_TOKEN = 1
@@ -134,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"run a team assessment in #general: {len(TEAMMATES)} simulated teammates answer beside you, "
         "then you close the run and see the team report",
     )
+    parser.add_argument(
+        "--workshop",
+        action="store_true",
+        help=f"facilitate a live team workshop in #general (the {WORKSHOP_BANK} bank unless --bank): "
+        f"{len(TEAMMATES)} simulated teammates vote on each question with their names shown, you vote and "
+        "settle it, and the team's report comes with where the team disagreed",
+    )
     return parser
 
 
@@ -163,9 +180,9 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
     interactive = args.answers is None and not args.demo and sys.stdin.isatty()
     try:
         catalog = BankCatalog.from_directory(settings.banks_directory)
-        if args.bank is not None or not interactive:
+        if args.bank is not None or not interactive or args.workshop:
             # By id only: the app the playground starts offers the banks of BANKS_DIR, and no file elsewhere.
-            bank = catalog.by_id(args.bank or settings.default_bank)
+            bank = catalog.by_id(args.bank or (WORKSHOP_BANK if args.workshop else settings.default_bank))
         elif (chosen := ask_bank(console, catalog.banks)) is not None:
             bank = chosen
         else:
@@ -178,7 +195,13 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                 console.print(note, style="dim")
             choosers = [answer_from(loaded.answers)]
         elif not interactive:
-            if not args.demo:
+            if args.workshop:
+                console.print(
+                    "No terminal on stdin: you vote as the demo team and settle each question with the "
+                    "team's answer.",
+                    style="dim",
+                )
+            elif not args.demo:
                 console.print(
                     "No terminal on stdin: playing the built-in demo answers (--demo).", style="dim"
                 )
@@ -217,7 +240,9 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
                     f"({fake.socket_mode.urls_issued} URL from apps.connections.open).",
                     style="dim",
                 )
-            if not args.team:
+            if args.workshop:
+                code = _play_workshop(console, fake, transport, user, bank, interactive, team_id)
+            elif not args.team:
                 code = play(console, user, choosers, args.chart)
             else:
                 teammates = [
@@ -248,9 +273,33 @@ def _run_playground(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
 
 
+def _play_workshop(
+    console: Console,
+    fake: FakeSlack,
+    transport: Transport,
+    you: SlackUser,
+    bank: QuestionBank,
+    interactive: bool,
+    team_id: str | None,
+) -> int:
+    """You facilitate; the simulated teammates are members of #general who vote in the thread."""
+    teammates = [
+        Teammate(member(fake, transport, name, user_id, team_id=team_id), number)
+        for number, (user_id, name) in enumerate(TEAMMATES)
+    ]
+    fake.set_channel_members(CHANNEL, [you.user_id, *(mate.user.user_id for mate in teammates)])
+    if interactive:
+        return play_workshop(console, you, teammates, bank, ask_vote(console), ask_settle(console))
+    return play_workshop(
+        console, you, teammates, bank, vote_as_the_team(demo_answers(bank)), take_the_team_answer
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.workshop and (args.team or args.schedule_demo or args.answers is not None):
+        parser.error("--workshop plays a workshop of its own, without --team, --schedule-demo or --answers")
     if args.oauth and (args.socket or args.schedule_demo):
         # Socket Mode serves no install pages, and the schedule demo runs an app of its own.
         parser.error("--oauth runs the app over HTTP, without --socket or --schedule-demo")

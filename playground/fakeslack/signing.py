@@ -143,8 +143,8 @@ def block_actions_payload(
     token: str = VERIFICATION_TOKEN,
     element_type: str = "button",
 ) -> dict[str, Any]:
-    """A button click, or the choice of a radio option (``element_type="radio_buttons"``), from a message
-    (``container_type="message"``) or the Home tab (``"view"``).
+    """A button click, or the choice of a radio option or a menu's option (``element_type="radio_buttons"``
+    or ``"static_select"``), from a message (``container_type="message"``) or the Home tab (``"view"``).
 
     ``blocks`` are those of the message or view holding the button, which Slack echoes back.
     """
@@ -207,13 +207,13 @@ def block_actions_payload(
     }
     text = {"type": "plain_text", "text": button_text if button_text is not None else value, "emoji": True}
     clicked = action_ts if action_ts is not None else _now_ts()
-    if element_type == "radio_buttons":
-        # A radio group reports the option chosen, not a value of its own.
+    if element_type in ("radio_buttons", "static_select"):
+        # A radio group or a menu reports the option chosen, not a value of its own.
         action: dict[str, Any] = {
             "action_id": action_id,
             "block_id": block_id,
             "selected_option": {"text": text, "value": value},
-            "type": "radio_buttons",
+            "type": element_type,
             "action_ts": clicked,
         }
     else:

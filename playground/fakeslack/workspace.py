@@ -133,7 +133,7 @@ class SocketModeTransport:
 
 @dataclass(frozen=True)
 class Button:
-    """Something a person can click once: a button, or one option of a radio button group."""
+    """Something a person can click once: a button, or one option of a radio button group or a menu."""
 
     action_id: str
     block_id: str

@@ -16,6 +16,19 @@ from pathlib import Path
 import pytest
 
 
+def run_without_a_terminal(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`mlops-compass-playground ARGS` to its end with nothing on stdin, as a script or CI runs it; its
+    output as text, without colour and wide enough that no line of a panel wraps."""
+    return subprocess.run(
+        [sys.executable, "-m", "playground", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
 def start_in_terminal(*args: str) -> tuple[subprocess.Popen[bytes], int]:
     """`mlops-compass-playground ARGS` in a new session whose controlling terminal is a pseudo-terminal, as a
     terminal window starts its program; returns the process and the terminal's controller side, whose

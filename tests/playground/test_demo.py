@@ -6,7 +6,6 @@ import io
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from playground.screen import render_message, render_mrkdwn
 from tests.playground.terminal import (
     raw_ids,
     read_until,
+    run_without_a_terminal,
     start_in_terminal,
     type_line,
     wait_until_reading_the_terminal,
@@ -37,20 +37,9 @@ from tests.slack.adaptive_runs import take
 BANK = BankCatalog.from_directory().get("mlops")
 
 
-def run_playground(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "playground", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
-
-
 def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path: Path) -> None:
     chart = tmp_path / "demo-chart.png"
-    finished = run_playground("--demo", "--chart", str(chart))
+    finished = run_without_a_terminal("--demo", "--chart", str(chart))
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     answers, later = demo_answers(BANK), demo_answers_later(BANK)
@@ -105,7 +94,7 @@ def test_the_demo_takes_two_assessments_in_a_row_and_shows_what_changed(tmp_path
 
 
 def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
-    finished = run_playground("--socket", "--demo", "--chart", str(tmp_path / "chart.png"))
+    finished = run_without_a_terminal("--socket", "--demo", "--chart", str(tmp_path / "chart.png"))
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     assert "connected to the fake workspace over Socket Mode" in out
@@ -119,7 +108,7 @@ def test_the_demo_runs_the_app_in_socket_mode_too(tmp_path: Path) -> None:
 def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text(yaml.safe_dump({q.id: len(q.options) for q in BANK.questions}))
-    finished = run_playground("--answers", str(answers), "--chart", str(tmp_path / "chart.png"))
+    finished = run_without_a_terminal("--answers", str(answers), "--chart", str(tmp_path / "chart.png"))
     assert finished.returncode == 0, finished.stderr
     assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
     report = finished.stdout[finished.stdout.index("#general") :]
@@ -130,7 +119,7 @@ def test_answers_from_a_file_reach_level_4(tmp_path: Path) -> None:
 def test_a_bad_answers_file_is_refused_before_anything_starts(tmp_path: Path) -> None:
     answers = tmp_path / "answers.yaml"
     answers.write_text("no_such_question: 1\n")
-    finished = run_playground("--answers", str(answers))
+    finished = run_without_a_terminal("--answers", str(answers))
     assert finished.returncode == 2
     assert "no_such_question" in finished.stderr
     assert "DM from MLOps Compass" not in finished.stdout

@@ -4,10 +4,7 @@ session in the second workspace is served with that workspace's own bot token.""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +15,7 @@ from playground import cli
 from playground.demo import CHANNEL
 from playground.fakeslack import FakeSlack
 from playground.oauth import CLIENT_ID, WORKSPACES, bearer
+from tests.playground.terminal import run_without_a_terminal
 
 FIRST, SECOND = WORKSPACES
 INSTALLED = re.compile(
@@ -85,14 +83,7 @@ def test_two_workspaces_install_through_the_flow_and_the_demo_is_served_with_the
 
 
 def test_without_a_terminal_the_oauth_team_run_plays_through_to_the_team_report_and_exits_0() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "playground", "--oauth", "--team", "--bank", "pulse"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    finished = run_without_a_terminal("--oauth", "--team", "--bank", "pulse", timeout=180)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr
     out = finished.stdout
     assert "No terminal on stdin: playing the built-in demo answers" in out

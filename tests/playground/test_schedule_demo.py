@@ -3,23 +3,12 @@ its first run, posting the reminder whose Start button begins the assessment."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from bot.engine.catalog import BankCatalog
-from tests.playground.terminal import raw_ids
+from tests.playground.terminal import raw_ids, run_without_a_terminal
 
 
 def test_the_schedule_demo_shows_the_schedule_the_reminder_and_the_first_question() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "playground", "--schedule-demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    finished = run_without_a_terminal("--schedule-demo")
     assert finished.returncode == 0, finished.stderr
     out = " ".join(finished.stdout.split())
     assert "scheduled a quarterly MLOps Quarterly Pulse reminder in this channel" in out

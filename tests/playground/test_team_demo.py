@@ -3,29 +3,18 @@ team report comes to the channel, all through the real app in a fake workspace."
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from bot.engine.catalog import BankCatalog
 from bot.engine.scoring import score
 from bot.usecases.personal import member_asking
 from playground.demo import TEAMMATES, demo_answers, teammate_answers
-from tests.playground.terminal import raw_ids
+from tests.playground.terminal import raw_ids, run_without_a_terminal
 from tests.slack.adaptive_runs import take
 
 BANK = BankCatalog.from_directory().get("mlops")
 
 
 def test_the_team_demo_ends_with_the_team_report_of_everyone_who_answered() -> None:
-    finished = subprocess.run(
-        [sys.executable, "-m", "playground", "--team", "--demo"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+    finished = run_without_a_terminal("--team", "--demo", timeout=180)
     assert finished.returncode == 0, finished.stderr
     out = finished.stdout
     # `team` typed alone opens its form; the playground shows it and submits it as shown.
