@@ -486,12 +486,12 @@ class TeamFlow:
     def refresh_count(self, team_id: str, run_id: str) -> None:
         """Show the run's count on its message now, or schedule it for when the window ends, as
         ``team_count.count_update`` decides across processes."""
-        claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+        claims = self.runs.count_claims(team_id, run_id)
         self._apply(team_count.count_update(claims, self.refresh_seconds), team_id, run_id)
 
     def _refresh_when_due(self, team_id: str, run_id: str) -> None:
         try:
-            claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+            claims = self.runs.count_claims(team_id, run_id)
             self._apply(team_count.follow_up_update(claims, self.refresh_seconds), team_id, run_id)
         except (*STORE_TROUBLE, *SLACK_FAILURES) as error:
             log.warning("could not update a team run's count: %s", error)
