@@ -29,15 +29,15 @@ class UpdateClaims:
         with _unavailable_on_connection_error():
             return bool(self.redis.set(self.window_key, 1, nx=True, px=window_ms))
 
-    def window_left_ms(self) -> int:
-        """How long until the current window ends (0 when none is running)."""
+    def claim_follow_up(self, ttl_ms: int) -> int | None:
+        """For the one caller that schedules the update after the window: how long until the window ends
+        (ms; 0 when it has), read in the same round trip as the claim. None for the others."""
         with _unavailable_on_connection_error():
-            return max(0, int(self.redis.pttl(self.window_key)))
-
-    def claim_follow_up(self, ttl_ms: int) -> bool:
-        """True for the one caller that schedules the update after the window."""
-        with _unavailable_on_connection_error():
-            return bool(self.redis.set(self.due_key, 1, nx=True, px=ttl_ms))
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(self.due_key, 1, nx=True, px=ttl_ms)
+            pipe.pttl(self.window_key)
+            claimed, window_left_ms = pipe.execute()
+        return max(0, int(window_left_ms)) if claimed else None
 
     def release_follow_up(self) -> None:
         with _unavailable_on_connection_error():

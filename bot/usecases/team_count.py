@@ -29,9 +29,10 @@ class CountClaims(Protocol):
 
     def claim_window(self, window_ms: int) -> bool: ...
 
-    def window_left_ms(self) -> int: ...
-
-    def claim_follow_up(self, ttl_ms: int) -> bool: ...
+    def claim_follow_up(self, ttl_ms: int) -> int | None:
+        """For the one caller that may schedule the follow-up: how long until the window ends, in ms;
+        None for the others."""
+        ...
 
     def release_follow_up(self) -> None: ...
 
@@ -52,8 +53,9 @@ def count_update(claims: CountClaims, window_seconds: float) -> CountUpdate:
     window_ms = int(window_seconds * 1000)
     if claims.claim_window(window_ms):
         return CountUpdate(show_now=True)
-    if claims.claim_follow_up(window_ms * 2 + FOLLOW_UP_SLACK_MS):
-        return CountUpdate(follow_up_in=claims.window_left_ms() / 1000 + FOLLOW_UP_MARGIN_SECONDS)
+    window_left_ms = claims.claim_follow_up(window_ms * 2 + FOLLOW_UP_SLACK_MS)
+    if window_left_ms is not None:
+        return CountUpdate(follow_up_in=window_left_ms / 1000 + FOLLOW_UP_MARGIN_SECONDS)
     return CountUpdate()
 
 

@@ -28,6 +28,7 @@ from bot.store.history import HistoryStore, Scope, record_channel_result, summar
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.team_runs import FORGOTTEN
 from bot.store.workshops import WorkshopClosed, WorkshopRecord, WorkshopStore
+from bot.usecases.team_count import CountUpdate, count_update, follow_up_update
 from bot.usecases.team_runs import DAY_SECONDS, DEFAULT_DAYS
 
 CLOSED_BY_DEADLINE = "deadline"
@@ -249,6 +250,36 @@ def vote(
         return rules.vote(bank, state, question_id, user_id, answer)
 
     return _step(store, catalog, workshop, voted, None, now, None)
+
+
+# The live votes, throttled -------------------------------------------------------------------------
+
+
+def votes_update(
+    store: WorkshopStore, workshop: WorkshopNamed, question_id: str, window_seconds: float
+) -> CountUpdate:
+    """After a vote on `question_id`: show the votes on its message now (the vote's own record is the
+    latest then), or once the window ends, or leave them to the follow-up already due, as a team run's
+    count is shown (bot/usecases/team_count.py), across processes."""
+    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
+    return count_update(claims, window_seconds)
+
+
+def votes_follow_up(
+    store: WorkshopStore, workshop: WorkshopNamed, question_id: str, window_seconds: float
+) -> CountUpdate:
+    """The scheduled follow-up: it gives its claim back and updates as a vote would."""
+    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
+    return follow_up_update(claims, window_seconds)
+
+
+def still_voting(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
+    """At a follow-up: the workshop as stored now, with every vote so far, while `question_id` is its open
+    question; None once it was settled, skipped or closed (the step that did so showed its votes)."""
+    current = store.get(workshop.team_id, workshop.workshop_id)
+    if current is None or not current.is_open or state_of(current).open_question != question_id:
+        return None
+    return current
 
 
 def settle(

@@ -101,11 +101,10 @@ class ExpiringClaims:
     def claim_window(self, window_ms: int) -> bool:
         return self._claim("window", window_ms)
 
-    def window_left_ms(self) -> int:
+    def claim_follow_up(self, ttl_ms: int) -> int | None:
+        if not self._claim("follow-up", ttl_ms):
+            return None
         return max(0, self.held_until.get("window", 0) - self.now_ms)
-
-    def claim_follow_up(self, ttl_ms: int) -> bool:
-        return self._claim("follow-up", ttl_ms)
 
     def release_follow_up(self) -> None:
         self.held_until.pop("follow-up", None)

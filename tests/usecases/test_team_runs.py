@@ -268,11 +268,11 @@ def test_the_refresh_window_and_the_daily_nudge_are_claimed_once(runs: TeamRunSt
     claims = runs.count_claims(team, run_id)
     assert claims.claim_window(3000)
     assert not claims.claim_window(3000)
-    assert 0 < claims.window_left_ms() <= 3000
-    assert claims.claim_follow_up(7000)
-    assert not claims.claim_follow_up(7000)
+    window_left_ms = claims.claim_follow_up(7000)
+    assert window_left_ms is not None and 0 < window_left_ms <= 3000
+    assert claims.claim_follow_up(7000) is None
     claims.release_follow_up()
-    assert claims.claim_follow_up(7000)
+    assert claims.claim_follow_up(7000) is not None
     assert runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert not runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert DAY_SECONDS - 5 <= runs.next_nudge_in(team, run_id) <= DAY_SECONDS
