@@ -120,6 +120,10 @@ def bounded(kind: Bound, how: str) -> Callable[[F], F]:
     return declare
 
 
+# A question's message was just updated with its votes (shown), or its next update is scheduled (due).
+VotesClaim = Literal["shown", "due"]
+
+
 def _workspace(team_id: str) -> str:
     return f"{PREFIX}:{{{team_id}}}"
 
@@ -241,13 +245,9 @@ def workshop(team_id: str, workshop_id: str) -> str:
 
 
 @bounded("expires", "in seconds")
-def workshop_votes_shown(team_id: str, workshop_id: str, question_id: str) -> str:
-    return f"{workshop(team_id, workshop_id)}:votes:{question_id}:shown"
-
-
-@bounded("expires", "in seconds")
-def workshop_votes_due(team_id: str, workshop_id: str, question_id: str) -> str:
-    return f"{workshop(team_id, workshop_id)}:votes:{question_id}:due"
+def workshop_votes_claim(team_id: str, workshop_id: str, question_id: str, claim: VotesClaim) -> str:
+    """One of the two claims throttling the updates of a question's votes (bot/store/throttles.py)."""
+    return f"{workshop(team_id, workshop_id)}:votes:{question_id}:{claim}"
 
 
 @bounded("deleted", "when its workshop closes; expires with the workshop")

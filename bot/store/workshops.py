@@ -306,8 +306,9 @@ class WorkshopStore:
 
     def vote_claims(self, team_id: str, workshop_id: str, question_id: str) -> UpdateClaims:
         """The claims throttling the updates of the question's message as votes come in."""
-        window = keys.workshop_votes_shown(team_id, workshop_id, question_id)
-        return UpdateClaims(self.redis, window, keys.workshop_votes_due(team_id, workshop_id, question_id))
+        window = keys.workshop_votes_claim(team_id, workshop_id, question_id, "shown")
+        due = keys.workshop_votes_claim(team_id, workshop_id, question_id, "due")
+        return UpdateClaims(self.redis, window, due)
 
     # The clock -------------------------------------------------------------------------------------
 
