@@ -222,11 +222,28 @@ class WorkshopFlow:
         except STORE_TROUBLE as error:
             log.warning("could not update a workshop question's votes: %s", error)
             return
+        ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
         if update.show_now:
             self._show_open_question(workshop, channel_id, ts)
+            self._unless_moved_on(ref, question_id, channel_id, ts)
         elif update.follow_up_in is not None:
-            ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
             self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
+
+    def _unless_moved_on(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
+        """A settle (skip, back) that raced the vote's update may have shown its message first: show it
+        again, so that what became of the question is what stays."""
+        try:
+            moved_on = usecases.moved_on_since(self.store, ref, question_id)
+        except STORE_TROUBLE as error:
+            log.warning("could not check a workshop question after its votes were shown: %s", error)
+            return
+        if moved_on is None:
+            return
+        bank = self.catalog.by_id(moved_on.bank_id)
+        question = bank.question(question_id)
+        state = usecases.state_of(moved_on)
+        note = workshop_blocks.settled_note(question, state, workshop_blocks.who(moved_on.facilitator_id))
+        self._update_message(channel_id, ts, workshop_blocks.settled_message(question, state, note))
 
     def _votes_when_due(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
         try:
@@ -236,6 +253,7 @@ class WorkshopFlow:
                 latest = usecases.still_voting(self.store, ref, question_id)
                 if latest is not None:
                     self._show_open_question(latest, channel_id, ts)
+                    self._unless_moved_on(ref, question_id, channel_id, ts)
             elif update.follow_up_in is not None:
                 self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
         except STORE_TROUBLE as error:

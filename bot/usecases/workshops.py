@@ -273,13 +273,25 @@ def votes_follow_up(
     return follow_up_update(claims, window_seconds)
 
 
+def voting_on(workshop: WorkshopRecord, question_id: str) -> bool:
+    """Whether `question_id` is the open workshop's open question, still taking votes."""
+    return workshop.is_open and state_of(workshop).open_question == question_id
+
+
 def still_voting(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
     """At a follow-up: the workshop as stored now, with every vote so far, while `question_id` is its open
     question; None once it was settled, skipped or closed (the step that did so showed its votes)."""
     current = store.get(workshop.team_id, workshop.workshop_id)
-    if current is None or not current.is_open or state_of(current).open_question != question_id:
-        return None
-    return current
+    return current if current is not None and voting_on(current, question_id) else None
+
+
+def moved_on_since(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
+    """After a vote's update was shown: the workshop as stored now when `question_id` is no longer its
+    open question (a settle, skip or back raced that update), whose message for the question must be the
+    one that stays; None while it is, or when the workshop is gone (a workshop closed at its deadline
+    keeps its open question's message as it was)."""
+    current = store.get(workshop.team_id, workshop.workshop_id)
+    return current if current is not None and state_of(current).open_question != question_id else None
 
 
 def settle(

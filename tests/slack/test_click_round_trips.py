@@ -89,8 +89,10 @@ def test_an_answer_takes_at_most_two_round_trips_and_the_last_reads_the_history_
 def test_a_workshop_vote_takes_at_most_four_round_trips_with_thirty_voters(
     counting_store: SessionStore, team_id: str
 ) -> None:
-    """Two for the vote's transaction, as an answer's; then the throttle's claim of the window, and when
-    another vote holds that, its claim of the follow-up (which reads the window's end in the same trip)."""
+    """Two for the vote's transaction, as an answer's; then the throttle's claim of the window, and then
+    either (claim granted, the message updated now) the read that checks no settle raced that update, or
+    (another vote holds the window) the claim of the follow-up, which reads the window's end in the same
+    trip."""
     with FakeSlack() as fake:
         thirty = voters(30)
         fake.set_channel_members("C0WORKSHOP", ["U0FACIL", *thirty])
@@ -107,5 +109,4 @@ def test_a_workshop_vote_takes_at_most_four_round_trips_with_thirty_voters(
         finally:
             flow.stop()
         assert len(per_vote) == 30
-        assert per_vote[0] == 3, per_vote  # the first vote's claim of the window is granted: shown now
         assert max(per_vote) <= 4, per_vote

@@ -152,3 +152,30 @@ def test_a_follow_up_due_after_the_question_was_skipped_leaves_its_skipped_messa
         time.sleep(0.05)
     flow.stop()
     assert updates_of(fake, message["ts"])[-1] == skipped
+
+
+def test_a_skip_racing_a_votes_update_is_what_its_message_shows_at_the_end(
+    flow: WorkshopFlow, fake: FakeSlack, team_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facilitator's skip commits after the vote and reaches Slack before the vote's update does."""
+    start(flow, team_id)
+    message = question_message(fake)
+    skip = next(b for b in buttons_of(message) if b.action_id == SKIP_ACTION)
+    update = flow.client.chat_update
+    raced: list[Responses] = []
+
+    def skipping_first(**params: Any) -> Any:
+        if not raced and params.get("ts") == message["ts"]:
+            raced.append(Responses())
+            click = BlockAction.of(body_for(team_id, FACILITATOR, CHANNEL, message["ts"]), action_for(skip))
+            flow.skip(click, raced[0])
+        return update(**params)
+
+    monkeypatch.setattr(flow.client, "chat_update", skipping_first)
+    vote(flow, team_id, message, "U0V000", 1)
+    assert raced and raced[0].sent == [], raced
+    updates = updates_of(fake, message["ts"])
+    assert len(updates) == 3, updates  # the skip's, the vote's, and the skip's again
+    assert "controls" in json.dumps(updates[1])
+    assert updates[-1]["blocks"] == updates[0]["blocks"]
+    assert "Skipped" in json.dumps(updates[-1]) and "<@U0V000>" in json.dumps(updates[-1])

@@ -164,7 +164,9 @@ def test_votes_are_shown_by_the_team_counts_rule_each_question_with_its_own_wind
     assert workshops.votes_update(store, skipped, open_question(skipped), window).show_now
 
 
-def test_a_follow_up_reads_every_vote_while_its_question_is_open(store: WorkshopStore, team_id: str) -> None:
+def test_a_follow_up_reads_every_vote_while_its_question_is_open_and_a_skip_is_seen_after(
+    store: WorkshopStore, team_id: str
+) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
     for voter in MEMBERS[1:]:
@@ -176,6 +178,8 @@ def test_a_follow_up_reads_every_vote_while_its_question_is_open(store: Workshop
     assert workshops.still_voting(store, workshop, question) is None
     assert workshops.still_voting(store, skipped, open_question(skipped)) is not None
     assert workshops.still_voting(store, WorkshopRef(team_id, "nosuchworkshop"), question) is None
+    assert workshops.moved_on_since(store, workshop, question) == skipped
+    assert workshops.moved_on_since(store, skipped, open_question(skipped)) is None
 
 
 def test_a_vote_after_the_settle_is_refused_naming_the_open_question(
