@@ -6,9 +6,14 @@
   real Redis, build the next question, hand it to a stub Slack), with either way of building;
 - the two clicks around the offer to stop once the overall level is settled: the answer that leads to the
   offer (the engine works out the standing, the offer's message is built through the models), and Keep
-  going, which the benchmark clicks to go on to the end.
+  going, which the benchmark clicks to go on to the end;
+- a workshop vote, all that runs after Bolt's ack (WorkshopFlow.vote: the membership check against a stub
+  Slack, the vote's transaction, the throttle's claims, and the update of the question's message when
+  the vote's claim of the window is granted), in workshops of `--voters` voters; and the follow-up's
+  message at the window's end, which shows every voter by name.
 
-    python benchmarks/click_cost.py [--messages 3000] [--assessments 20] [--redis redis://127.0.0.1:6379/14]
+    python benchmarks/click_cost.py [--messages 3000] [--assessments 20] [--workshops 10] [--voters 30]
+        [--redis redis://127.0.0.1:6379/14]
 
 Every key it writes is in a workspace of its own, deleted at the end.
 """
@@ -21,21 +26,28 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import redis
 from slack_sdk import WebClient
 
+from bot.engine import workshop as workshop_rules
 from bot.engine.answers import choices
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AskQuestion
-from bot.slack import blocks
+from bot.slack import blocks, workshop_blocks
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.payloads import BlockAction
 from bot.slack.values import KEEP_GOING_ACTION
+from bot.slack.workshop import WorkshopFlow
+from bot.slack.workshop_blocks import VOTE_ACTION
 from bot.store import keys
+from bot.store.history import HistoryStore
 from bot.store.outbox import DeliveryRef
 from bot.store.sessions import SessionStore
+from bot.store.workshops import WorkshopStore
+from bot.usecases import workshops as workshop_usecases
 from playground.fakeslack.signing import block_actions_payload
 from playground.fakeslack.workspace import buttons_of
 
@@ -79,6 +91,7 @@ class StubSlack:
     def __init__(self) -> None:
         self.latest: dict[str, dict[str, Any]] = {}
         self.count = 0
+        self.updates = 0
 
     def conversations_open(self, users: str) -> dict[str, Any]:
         return {"channel": {"id": "D" + users}}
@@ -90,7 +103,12 @@ class StubSlack:
 
     def chat_update(self, channel: str, ts: str, **message: Any) -> dict[str, Any]:
         self.latest[channel] = {"ts": ts, **message}
+        self.updates += 1
         return {"ts": ts, "channel": channel}
+
+    def users_conversations(self, user: str, **_: Any) -> dict[str, Any]:
+        """Every voter is in the workshop's channel."""
+        return {"channels": [{"id": WORKSHOP_CHANNEL}]}
 
 
 def _asks(message: dict[str, Any]) -> bool:
@@ -157,12 +175,90 @@ def click_costs(
     return cpu, wall, around_offer
 
 
+WORKSHOP_CHANNEL = "C0WORKSHOP"
+
+
+@dataclass
+class VoteCosts:
+    shown_now: list[tuple[float, float]] = field(default_factory=list)  # (CPU, wall) seconds
+    throttled: list[tuple[float, float]] = field(default_factory=list)
+    follow_up_render: list[float] = field(default_factory=list)  # CPU seconds
+    updates: int = 0
+
+
+def vote_costs(client: redis.Redis, team_id: str, workshops: int, voters: int) -> VoteCosts:
+    """Each workshop's voters vote once on its first question. The window outlasts the benchmark, so the
+    first vote's update is shown now and every later vote's is left to the follow-up, whose message (all
+    the votes, by name) is then built as it would be at the window's end."""
+    slack = StubSlack()
+    store = WorkshopStore(client)
+    flow = WorkshopFlow(
+        store,
+        CATALOG,
+        cast(WebClient, slack),
+        "pulse",
+        HistoryStore(client),
+        reports=HandedOver(),
+        refresh_seconds=600.0,
+    )
+    costs = VoteCosts()
+    try:
+        for number in range(workshops):
+            channel = WORKSHOP_CHANNEL
+            flow.start(f"{team_id}{number}", "U0FACIL", channel, "pulse", lambda **_: None)
+            question = slack.latest[channel]
+            votes = [
+                b
+                for b in question["blocks"]
+                if str((b.get("accessory") or {}).get("action_id", "")).startswith(VOTE_ACTION)
+            ]
+            for voter in range(voters):
+                block = votes[voter % len(votes)]
+                payload = block_actions_payload(
+                    user_id=f"U0V{voter:05d}",
+                    team_id=f"{team_id}{number}",
+                    channel_id=channel,
+                    message_ts=question["ts"],
+                    blocks=question["blocks"],
+                    action_id=block["accessory"]["action_id"],
+                    block_id=block["block_id"],
+                    value=block["accessory"]["value"],
+                    response_url="https://hooks.slack.invalid/benchmark",
+                )
+                click = BlockAction.of(payload, payload["actions"][0])
+                updates = slack.updates
+                cpu_started, wall_started = time.process_time(), time.perf_counter()
+                flow.vote(click, lambda **_: None)
+                spent = (time.process_time() - cpu_started, time.perf_counter() - wall_started)
+                (costs.shown_now if slack.updates > updates else costs.throttled).append(spent)
+            costs.updates += slack.updates
+            workshop = store.open_in(f"{team_id}{number}", channel)
+            assert workshop is not None
+            bank = CATALOG.by_id(workshop.bank_id)
+            state = workshop_usecases.state_of(workshop)
+            asked = workshop_rules.next_question(bank, state)
+            assert asked is not None
+            started = time.process_time()
+            workshop_blocks.question_message(workshop, bank, state, asked)
+            costs.follow_up_render.append(time.process_time() - started)
+            slack.updates = 0
+    finally:
+        flow.stop()
+    return costs
+
+
+def _median_ms(spent: list[float]) -> str:
+    return f"{statistics.median(spent) * 1e3:.2f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--assessments", type=int, default=20)
+    parser.add_argument("--workshops", type=int, default=10)
+    parser.add_argument("--voters", type=int, default=30)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
 
@@ -193,11 +289,28 @@ def main() -> None:
                         f"  {'':<24} {kind}: CPU median {statistics.median(spent) * 1e3:.2f} ms, most "
                         f"{max(spent) * 1e3:.2f} ms over {len(spent)} clicks"
                     )
+        print(f"workshop votes in-process, {args.workshops} workshops of {args.voters} voters:")
+        costs = vote_costs(client, f"{team_id}W", args.workshops, args.voters)
+        for kind, spent in (("shown now", costs.shown_now), ("left to the follow-up", costs.throttled)):
+            cpu, wall = [c for c, _ in spent], [w for _, w in spent]
+            print(
+                f"  {kind:<24} CPU per vote median {_median_ms(cpu)}, most {max(cpu) * 1e3:.2f} ms; "
+                f"wall median {_median_ms(wall)} over {len(spent)} votes"
+            )
+        print(
+            f"  {'':<24} {costs.updates} updates of the question's message for "
+            f"{args.workshops * args.voters} votes; the follow-up's message with {args.voters} names: "
+            f"CPU median {_median_ms(costs.follow_up_render)}"
+        )
     finally:
         setattr(blocks, "question_message", original)  # noqa: B010
         doomed = list(client.scan_iter(f"{keys.PREFIX}:{{{team_id}*", count=1000))
         for start in range(0, len(doomed), 1000):
             client.delete(*doomed[start : start + 1000])
+        # The benchmark's workshops are open, in the clock's index across workspaces.
+        watched = [m for m in client.zrange(keys.WATCHED_WORKSHOPS, 0, -1) if m.decode().startswith(team_id)]
+        if watched:
+            client.zrem(keys.WATCHED_WORKSHOPS, *watched)
 
 
 if __name__ == "__main__":

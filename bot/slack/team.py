@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -25,6 +24,7 @@ from bot.engine.team import MIN_RESPONDENTS
 from bot.slack import blocks, history_blocks, reminders, team_blocks
 from bot.slack.assessment import AssessmentFlow
 from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, WorkerQueue, hand_over
+from bot.slack.follow_ups import FollowUps
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.replies import (
@@ -40,7 +40,7 @@ from bot.slack.replies import (
 )
 from bot.slack.team_blocks import TeamButton
 from bot.slack.values import InvalidButton
-from bot.slack.workspace_client import WorkspaceExecutor, carrying_workspace
+from bot.slack.workspace_client import WorkspaceExecutor
 from bot.store.history import HistoryStore
 from bot.store.outbox import Delivery, Outbox
 from bot.store.sessions import STORE_ERRORS, Respondent, SessionStore
@@ -119,8 +119,7 @@ class TeamFlow:
         self.reports = reports
         self.worker = worker
         self.outbox = Outbox(runs.redis)
-        self._timers: set[threading.Timer] = set()
-        self._timers_lock = threading.Lock()
+        self._follow_ups = FollowUps()
 
     # The run hook: a member's assessment, bound to the run --------------------------------------------
 
@@ -486,41 +485,26 @@ class TeamFlow:
     def refresh_count(self, team_id: str, run_id: str) -> None:
         """Show the run's count on its message now, or schedule it for when the window ends, as
         ``team_count.count_update`` decides across processes."""
-        claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+        claims = self.runs.count_claims(team_id, run_id)
         self._apply(team_count.count_update(claims, self.refresh_seconds), team_id, run_id)
 
     def _refresh_when_due(self, team_id: str, run_id: str) -> None:
         try:
-            claims = team_count.RunCountClaims(self.runs, team_id, run_id)
+            claims = self.runs.count_claims(team_id, run_id)
             self._apply(team_count.follow_up_update(claims, self.refresh_seconds), team_id, run_id)
         except (*STORE_TROUBLE, *SLACK_FAILURES) as error:
             log.warning("could not update a team run's count: %s", error)
-        finally:
-            with self._timers_lock:
-                self._timers.discard(threading.current_thread())
 
     def _apply(self, update: team_count.CountUpdate, team_id: str, run_id: str) -> None:
         if update.show_now:
             self._show_count(team_id, run_id)
         elif update.follow_up_in is not None:
-            # The follow-up calls Slack for the workspace this answer came from.
-            refresh = carrying_workspace(self._refresh_when_due)
-            timer = threading.Timer(update.follow_up_in, refresh, (team_id, run_id))
-            timer.daemon = True
-            with self._timers_lock:
-                self._timers.add(timer)
-            timer.start()
+            self._follow_ups.schedule(update.follow_up_in, lambda: self._refresh_when_due(team_id, run_id))
 
     def stop(self) -> None:
         """Cancel the scheduled count updates and wait for any that are running (a test's clean-up; a
         process that stops without this leaves the update to the next answer or the close)."""
-        with self._timers_lock:
-            timers = list(self._timers)
-            self._timers.clear()
-        for timer in timers:
-            timer.cancel()
-            if timer is not threading.current_thread():
-                timer.join(timeout=5)
+        self._follow_ups.stop()
 
     def _show_count(self, team_id: str, run_id: str) -> None:
         live = team_count.live_count(self.runs, self.catalog, team_id, run_id)

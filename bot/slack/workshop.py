@@ -21,6 +21,7 @@ from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import blocks, workshop_blocks
 from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, hand_over
+from bot.slack.follow_ups import FollowUps
 from bot.slack.membership import is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.reminders import in_workspace
@@ -65,6 +66,8 @@ JUST_SETTLED = (
     "That question was just settled, so your vote wasn't counted; vote on the open one in the thread."
 )
 PAUSED = "The workshop is paused, so nothing was changed; the facilitator resumes it."
+# As a team run's live count: at most one update of a question's votes each window.
+DEFAULT_REFRESH_SECONDS = 3.0
 CLOSED = "This workshop is closed, so nothing was changed; its report is in the channel."
 
 # What a step may refuse with: each is told to the person who clicked, and nothing changes.
@@ -94,7 +97,10 @@ class WorkshopFlow:
         *,
         reports: ReportQueue,
         clock: Callable[[], float] = time.time,
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
     ):
+        """Votes are shown on their question's message at most once per `refresh_seconds`, the latest
+        at the end of the window."""
         self.store = store
         self.catalog = catalog
         self.client = client
@@ -102,6 +108,8 @@ class WorkshopFlow:
         self.history = history
         self.reports = reports
         self.clock = clock
+        self.refresh_seconds = refresh_seconds
+        self._follow_ups = FollowUps()
 
     # The command ----------------------------------------------------------------------------------
 
@@ -201,7 +209,67 @@ class WorkshopFlow:
         except REFUSALS as error:
             self._refused(error, respond)
             return
-        self._show_question(workshop, click)
+        if click.message_ts is not None:
+            self._show_votes(workshop, button.question_id, channel_id, click.message_ts)
+
+    # The live votes, throttled ----------------------------------------------------------------------
+
+    def _show_votes(self, workshop: WorkshopRecord, question_id: str, channel_id: str, ts: str) -> None:
+        """Show the vote on the question's message now, with the record the vote wrote, or schedule the
+        follow-up that shows the votes as they are when the window ends."""
+        try:
+            update = usecases.votes_update(self.store, workshop, question_id, self.refresh_seconds)
+        except STORE_TROUBLE as error:
+            log.warning("could not update a workshop question's votes: %s", error)
+            return
+        ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
+        if update.show_now:
+            self._show_open_question(workshop, channel_id, ts)
+            self._unless_moved_on(ref, question_id, channel_id, ts)
+        elif update.follow_up_in is not None:
+            self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
+
+    def _unless_moved_on(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
+        """A settle (skip, back) that raced the vote's update may have shown its message first: show it
+        again, so that what became of the question is what stays."""
+        try:
+            moved_on = usecases.moved_on_since(self.store, ref, question_id)
+        except STORE_TROUBLE as error:
+            log.warning("could not check a workshop question after its votes were shown: %s", error)
+            return
+        if moved_on is None:
+            return
+        bank = self.catalog.by_id(moved_on.bank_id)
+        question = bank.question(question_id)
+        state = usecases.state_of(moved_on)
+        note = workshop_blocks.settled_note(question, state, workshop_blocks.who(moved_on.facilitator_id))
+        self._update_message(channel_id, ts, workshop_blocks.settled_message(question, state, note))
+
+    def _votes_when_due(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
+        try:
+            update = usecases.votes_follow_up(self.store, ref, question_id, self.refresh_seconds)
+            if update.show_now:
+                # Read now: every vote since the one that scheduled this follow-up is in it.
+                latest = usecases.still_voting(self.store, ref, question_id)
+                if latest is not None:
+                    self._show_open_question(latest, channel_id, ts)
+                    self._unless_moved_on(ref, question_id, channel_id, ts)
+            elif update.follow_up_in is not None:
+                self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
+        except STORE_TROUBLE as error:
+            log.warning("could not update a workshop question's votes: %s", error)
+
+    def _schedule_votes(
+        self, delay_seconds: float, ref: WorkshopRef, question_id: str, channel_id: str, ts: str
+    ) -> None:
+        self._follow_ups.schedule(
+            delay_seconds, lambda: self._votes_when_due(ref, question_id, channel_id, ts)
+        )
+
+    def stop(self) -> None:
+        """Cancel the scheduled vote updates and wait for any that are running (a test's clean-up; a
+        process that stops without this leaves the votes to the next vote or the settle)."""
+        self._follow_ups.stop()
 
     # The facilitator's steps ------------------------------------------------------------------------
 
@@ -355,18 +423,25 @@ class WorkshopFlow:
 
     def _show_question(self, workshop: WorkshopRecord, click: BlockAction) -> None:
         """The clicked question's message with the workshop as stored (its live votes, with names)."""
+        if click.shown_in is not None and click.message_ts is not None:
+            self._show_open_question(workshop, click.shown_in, click.message_ts)
+
+    def _show_open_question(self, workshop: WorkshopRecord, channel_id: str, ts: str) -> None:
         bank = self.catalog.by_id(workshop.bank_id)
         state = usecases.state_of(workshop)
         question = rules.next_question(bank, state)
         if question is not None:
-            self._update(click, workshop_blocks.question_message(workshop, bank, state, question))
+            self._update_message(
+                channel_id, ts, workshop_blocks.question_message(workshop, bank, state, question)
+            )
 
     def _update(self, click: BlockAction, message: blocks.Message) -> None:
-        channel_id = click.shown_in
-        if channel_id is None or click.message_ts is None:
-            return
+        if click.shown_in is not None and click.message_ts is not None:
+            self._update_message(click.shown_in, click.message_ts, message)
+
+    def _update_message(self, channel_id: str, ts: str, message: blocks.Message) -> None:
         try:
-            self.client.chat_update(channel=channel_id, ts=click.message_ts, **message.as_kwargs())
+            self.client.chat_update(channel=channel_id, ts=ts, **message.as_kwargs())
         except SLACK_FAILURES as error:
             log.warning("could not update a workshop message: %s", why_undelivered(error))
 

@@ -33,6 +33,9 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     mlops-compass:{T}:workshop:W            team workshop W: channel, facilitator, the engine's state with
                                             every vote in it, revision (JSON; expires)
     mlops-compass:{T}:channel:C:workshop    the id of the open workshop in channel C (deleted on close)
+    mlops-compass:{T}:workshop:W:votes:Q:shown  held while question Q's message in workshop W was just
+                                            updated with its votes (expires in seconds)
+    mlops-compass:{T}:workshop:W:votes:Q:due    a later update of Q's votes is scheduled (expires)
     …:corrupt:TS                            a record that failed validation, set aside (expires)
 
 The clock's indexes span workspaces, so they cannot carry one workspace's tag; they share the tag
@@ -115,6 +118,10 @@ def bounded(kind: Bound, how: str) -> Callable[[F], F]:
         return builder
 
     return declare
+
+
+# A question's message was just updated with its votes (shown), or its next update is scheduled (due).
+VotesClaim = Literal["shown", "due"]
 
 
 def _workspace(team_id: str) -> str:
@@ -235,6 +242,12 @@ def user_schedules(team_id: str, user_id: str) -> str:
 def workshop(team_id: str, workshop_id: str) -> str:
     """A team workshop; the votes live inside it (bot/store/workshops.py)."""
     return f"{_workspace(team_id)}:workshop:{workshop_id}"
+
+
+@bounded("expires", "in seconds")
+def workshop_votes_claim(team_id: str, workshop_id: str, question_id: str, claim: VotesClaim) -> str:
+    """One of the two claims throttling the updates of a question's votes (bot/store/throttles.py)."""
+    return f"{workshop(team_id, workshop_id)}:votes:{question_id}:{claim}"
 
 
 @bounded("deleted", "when its workshop closes; expires with the workshop")

@@ -36,6 +36,7 @@ from bot.store.sessions import (
     _text,
     _unavailable_on_connection_error,
 )
+from bot.store.throttles import UpdateClaims
 from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
 
 CLOSED_BY_DEADLINE = "deadline"
@@ -418,25 +419,11 @@ class TeamRunStore:
 
     # Throttles -------------------------------------------------------------------------------------
 
-    def claim_refresh(self, team_id: str, run_id: str, window_ms: int) -> bool:
-        """True for the one caller per window that may update the run's message now."""
-        with _unavailable_on_connection_error():
-            return bool(self.redis.set(keys.run_refresh(team_id, run_id), 1, nx=True, px=window_ms))
-
-    def refresh_wait_ms(self, team_id: str, run_id: str) -> int:
-        """How long until the current window ends (0 when none is running)."""
-        with _unavailable_on_connection_error():
-            return max(0, int(self.redis.pttl(keys.run_refresh(team_id, run_id))))
-
-    def claim_refresh_due(self, team_id: str, run_id: str, ttl_ms: int) -> bool:
-        """True for the one caller that schedules the update after the window; expires on its own if that
-        process dies, so a later answer can schedule again."""
-        with _unavailable_on_connection_error():
-            return bool(self.redis.set(keys.run_refresh_due(team_id, run_id), 1, nx=True, px=ttl_ms))
-
-    def release_refresh_due(self, team_id: str, run_id: str) -> None:
-        with _unavailable_on_connection_error():
-            self.redis.delete(keys.run_refresh_due(team_id, run_id))
+    def count_claims(self, team_id: str, run_id: str) -> UpdateClaims:
+        """The claims throttling the updates of the run's live count."""
+        return UpdateClaims(
+            self.redis, keys.run_refresh(team_id, run_id), keys.run_refresh_due(team_id, run_id)
+        )
 
     def claim_nudge(self, team_id: str, run_id: str, interval_seconds: int) -> bool:
         with _unavailable_on_connection_error():

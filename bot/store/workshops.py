@@ -13,6 +13,8 @@
   by its next look: a day after the last change (to remind the facilitator of a workshop gone quiet)
   or the deadline (to close it), whichever comes first; a paused workshop only at its deadline. Every
   change moves the look in its own transaction; closing takes the workshop off the index.
+- Votes are shown on the question's message at most once a window (the rule of bot/usecases/team_count.py),
+  through claims of their own per question that expire in seconds (``vote_claims``).
 - A closed workshop stays, with its result in its state, for the history's retention; an open one
   abandoned with no clock running expires that long after its deadline.
 """
@@ -41,7 +43,8 @@ from bot.store.sessions import (
     _Unreadable,
 )
 from bot.store.team_runs import FORGOTTEN
-from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic
+from bot.store.throttles import UpdateClaims
+from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic, watch_and_read
 
 # The clock looks in on an open workshop this long after its last change, to remind its facilitator.
 IDLE_LOOK_AFTER_SECONDS = DAY_SECONDS
@@ -230,7 +233,9 @@ class WorkshopStore:
         key = keys.workshop(team_id, workshop_id)
 
         def attempt(pipe: Any) -> WorkshopRecord:
-            current = self._current(pipe, key, workshop_id, expected_revision)
+            # WATCH and the read in one round trip: a vote costs that and the write.
+            (raw,) = watch_and_read(pipe, [key])
+            current = self._current(raw, workshop_id, expected_revision)
             changed = mutate(current)
             if changed is None:
                 return current
@@ -249,7 +254,7 @@ class WorkshopStore:
             pipe.zadd(keys.WATCHED_WORKSHOPS, {stored.clock_member: self.limits.next_look(stored)})
             return stored
 
-        return self._transaction([key], attempt)
+        return self._transaction([key], attempt, watch_first=False)
 
     def close(
         self,
@@ -272,7 +277,7 @@ class WorkshopStore:
         expire_at = self.limits.closed_until(at)
 
         def attempt(pipe: Any) -> WorkshopRecord:
-            current = self._current(pipe, key, workshop_id, expected_revision)
+            current = self._current(pipe.get(key), workshop_id, expected_revision)
             final = finish(current) if finish is not None else None
             if final is not None:
                 _refuse_moving(current, final)
@@ -298,6 +303,12 @@ class WorkshopStore:
             return closed
 
         return self._transaction([key], attempt)
+
+    def vote_claims(self, team_id: str, workshop_id: str, question_id: str) -> UpdateClaims:
+        """The claims throttling the updates of the question's message as votes come in."""
+        window = keys.workshop_votes_claim(team_id, workshop_id, question_id, "shown")
+        due = keys.workshop_votes_claim(team_id, workshop_id, question_id, "due")
+        return UpdateClaims(self.redis, window, due)
 
     # The clock -------------------------------------------------------------------------------------
 
@@ -382,9 +393,9 @@ class WorkshopStore:
     # Internals -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _current(pipe: Any, key: str, workshop_id: str, expected_revision: int | None) -> WorkshopRecord:
-        """The open workshop at `key`, read in the transaction, at `expected_revision` when one is given."""
-        current = _read(pipe.get(key))
+    def _current(raw: bytes | str | None, workshop_id: str, expected_revision: int | None) -> WorkshopRecord:
+        """The open workshop read in the transaction, at `expected_revision` when one is given."""
+        current = _read(raw)
         if current is None:
             raise UnknownWorkshop(workshop_id)
         if not current.is_open:
@@ -393,12 +404,14 @@ class WorkshopStore:
             raise StaleWorkshop(current, expected_revision)
         return current
 
-    def _transaction(self, watched: list[str], attempt: Callable[[Any], R]) -> R:
+    def _transaction(self, watched: list[str], attempt: Callable[[Any], R], watch_first: bool = True) -> R:
+        """`attempt` as one optimistic transaction over `watched`, WATCHed before it runs unless the
+        attempt watches them as it reads (`watch_first` False)."""
         with _unavailable_on_connection_error(), _set_aside_when_unreadable(self.redis, watched[0], KIND):
             return optimistic(
                 self.redis,
                 attempt,
-                watched=watched,
+                watched=watched if watch_first else (),
                 gave_up=lambda: TooManyConcurrentChanges(
                     f"gave up after {MAX_RACE_RETRIES} concurrent updates of {watched[0]}"
                 ),

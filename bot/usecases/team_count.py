@@ -1,7 +1,8 @@
 """A team run's live count, throttled: the run's message shows how many have answered, updated at most
 once a window however fast answers come, and always ending on the latest count.
 
-Across processes the window and the one follow-up after it are claims in Redis (``CountClaims``); these
+Across processes the window and the one follow-up after it are claims in Redis (``CountClaims``, kept by
+bot/store/throttles.py; a workshop's live votes are throttled by the same rule with their own); these
 functions decide, from the claims, whether the count is shown now, once the window ends, or by the
 follow-up someone else already scheduled. Running the follow-up at the time given is the front end's
 part (a timer); it then calls ``follow_up_update``.
@@ -24,36 +25,16 @@ FOLLOW_UP_SLACK_MS = 1000
 
 
 class CountClaims(Protocol):
-    """The two claims of one run's count, each held by one caller until it expires or is released."""
+    """The two claims of one message's updates, each held by one caller until it expires or is released."""
 
     def claim_window(self, window_ms: int) -> bool: ...
 
-    def window_left_ms(self) -> int: ...
-
-    def claim_follow_up(self, ttl_ms: int) -> bool: ...
+    def claim_follow_up(self, ttl_ms: int) -> int | None:
+        """For the one caller that may schedule the follow-up: how long until the window ends, in ms;
+        None for the others."""
+        ...
 
     def release_follow_up(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class RunCountClaims:
-    """The claims of one run's count, in Redis: shared by every process."""
-
-    runs: TeamRunStore
-    team_id: str
-    run_id: str
-
-    def claim_window(self, window_ms: int) -> bool:
-        return self.runs.claim_refresh(self.team_id, self.run_id, window_ms)
-
-    def window_left_ms(self) -> int:
-        return self.runs.refresh_wait_ms(self.team_id, self.run_id)
-
-    def claim_follow_up(self, ttl_ms: int) -> bool:
-        return self.runs.claim_refresh_due(self.team_id, self.run_id, ttl_ms)
-
-    def release_follow_up(self) -> None:
-        self.runs.release_refresh_due(self.team_id, self.run_id)
 
 
 @dataclass(frozen=True)
@@ -72,8 +53,9 @@ def count_update(claims: CountClaims, window_seconds: float) -> CountUpdate:
     window_ms = int(window_seconds * 1000)
     if claims.claim_window(window_ms):
         return CountUpdate(show_now=True)
-    if claims.claim_follow_up(window_ms * 2 + FOLLOW_UP_SLACK_MS):
-        return CountUpdate(follow_up_in=claims.window_left_ms() / 1000 + FOLLOW_UP_MARGIN_SECONDS)
+    window_left_ms = claims.claim_follow_up(window_ms * 2 + FOLLOW_UP_SLACK_MS)
+    if window_left_ms is not None:
+        return CountUpdate(follow_up_in=window_left_ms / 1000 + FOLLOW_UP_MARGIN_SECONDS)
     return CountUpdate()
 
 

@@ -28,6 +28,7 @@ from bot.store.history import HistoryStore, Scope, record_channel_result, summar
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.team_runs import FORGOTTEN
 from bot.store.workshops import WorkshopClosed, WorkshopRecord, WorkshopStore
+from bot.usecases.team_count import CountUpdate, count_update, follow_up_update
 from bot.usecases.team_runs import DAY_SECONDS, DEFAULT_DAYS
 
 CLOSED_BY_DEADLINE = "deadline"
@@ -249,6 +250,48 @@ def vote(
         return rules.vote(bank, state, question_id, user_id, answer)
 
     return _step(store, catalog, workshop, voted, None, now, None)
+
+
+# The live votes, throttled -------------------------------------------------------------------------
+
+
+def votes_update(
+    store: WorkshopStore, workshop: WorkshopNamed, question_id: str, window_seconds: float
+) -> CountUpdate:
+    """After a vote on `question_id`: show the votes on its message now (the vote's own record is the
+    latest then), or once the window ends, or leave them to the follow-up already due, as a team run's
+    count is shown (bot/usecases/team_count.py), across processes."""
+    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
+    return count_update(claims, window_seconds)
+
+
+def votes_follow_up(
+    store: WorkshopStore, workshop: WorkshopNamed, question_id: str, window_seconds: float
+) -> CountUpdate:
+    """The scheduled follow-up: it gives its claim back and updates as a vote would."""
+    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
+    return follow_up_update(claims, window_seconds)
+
+
+def voting_on(workshop: WorkshopRecord, question_id: str) -> bool:
+    """Whether `question_id` is the open workshop's open question, still taking votes."""
+    return workshop.is_open and state_of(workshop).open_question == question_id
+
+
+def still_voting(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
+    """At a follow-up: the workshop as stored now, with every vote so far, while `question_id` is its open
+    question; None once it was settled, skipped or closed (the step that did so showed its votes)."""
+    current = store.get(workshop.team_id, workshop.workshop_id)
+    return current if current is not None and voting_on(current, question_id) else None
+
+
+def moved_on_since(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
+    """After a vote's update was shown: the workshop as stored now when `question_id` is no longer its
+    open question (a settle, skip or back raced that update), whose message for the question must be the
+    one that stays; None while it is, or when the workshop is gone (a workshop closed at its deadline
+    keeps its open question's message as it was)."""
+    current = store.get(workshop.team_id, workshop.workshop_id)
+    return current if current is not None and state_of(current).open_question != question_id else None
 
 
 def settle(

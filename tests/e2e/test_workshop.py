@@ -90,19 +90,30 @@ def current(fake: FakeSlack, ts: str) -> dict[str, Any]:
     return next(m for m in fake.messages(CHANNEL) if m["ts"] == ts)
 
 
-def vote(fake: FakeSlack, voter: SlackUser, ts: str, answer: Answer, app: AppProcess) -> None:
-    """Vote, and wait until the question's message shows the vote with the voter's name."""
+def vote(fake: FakeSlack, voter: SlackUser, ts: str, answer: Answer) -> None:
     message = current(fake, ts)
     assert voter.click(message, vote_buttons(message)[answer], channel_id=CHANNEL).status == 200
+
+
+def wait_for_votes(fake: FakeSlack, ts: str, voters: list[SlackUser], app: AppProcess) -> None:
     deadline = time.monotonic() + WAIT
-    while f"<@{voter.user_id}>" not in json.dumps(current(fake, ts)):
+    while not votes_shown(fake, ts, voters):
         if time.monotonic() >= deadline:
-            # What the app said to the voter, and what it logged, tell a refusal from a lost update.
-            said = [c.params.get("text") for c in fake.calls if c.params.get("_id") == voter.last_response_id]
-            raise AssertionError(
-                f"vote of {voter.user_id} not shown within {WAIT}s; told {said}\n{app.log()[-4000:]}"
-            )
+            # What the app told each voter, and what it logged, tell a refusal from a lost update.
+            told = {
+                v.user_id: [
+                    c.params.get("text") for c in fake.calls if c.params.get("_id") == v.last_response_id
+                ]
+                for v in voters
+            }
+            raise AssertionError(f"not every vote shown within {WAIT}s; told {told}\n{app.log()[-4000:]}")
         time.sleep(0.05)
+
+
+def votes_shown(fake: FakeSlack, ts: str, voters: list[SlackUser]) -> bool:
+    """The question's message shows every voter by name (votes within a window show at its end)."""
+    shown = json.dumps(current(fake, ts))
+    return all(f"<@{voter.user_id}>" in shown for voter in voters)
 
 
 def test_a_team_votes_by_name_and_the_facilitator_settles_into_the_teams_report(
@@ -134,7 +145,8 @@ def test_a_team_votes_by_name_and_the_facilitator_settles_into_the_teams_report(
             assert "Only members of" in outsider.reply().params["text"]
             assert fake_slack.messages(CHANNEL) == before
         for voter in members:
-            vote(fake_slack, voter, ts, OptionChoice(TEAM_RUNG - 1 if voter is low else TEAM_RUNG), app)
+            vote(fake_slack, voter, ts, OptionChoice(TEAM_RUNG - 1 if voter is low else TEAM_RUNG))
+        wait_for_votes(fake_slack, ts, members, app)
         controls = current(fake_slack, ts)
         team_answer = next(b for b in buttons_of(controls) if b.action_id == SETTLE_ACTION)
         assert team_answer.label.startswith("Team answer: ") and len(team_answer.label) <= 30

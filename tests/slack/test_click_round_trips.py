@@ -1,6 +1,7 @@
 """What one click costs Redis, counted on the connection: every answer but the last is at most two round
 trips (WATCH and the read together, then MULTI … EXEC), and the last one reads the history once, though
-both the report's changes and its chart need it."""
+both the report's changes and its chart need it. A workshop vote is the same two for its transaction,
+and at most two more for the throttle of its message's updates, however many have voted."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from slack_sdk import WebClient
 from bot.slack.history_flow import HistoryFlow
 from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
+from bot.store.workshops import WorkshopStore
 from playground.fakeslack import FakeSlack
 from tests.conftest import REAL_REDIS_URL, real_redis
 from tests.slack.conftest import Responses
 from tests.slack.test_assessment_flow import CATALOG, answer_buttons, best, latest, press, start
+from tests.slack.test_workshop_flow import question_message, vote, voters, workshop_flow
+from tests.slack.test_workshop_flow import start as start_workshop
 from tests.slack.wiring import assessment_flow
 
 
@@ -80,3 +84,29 @@ def test_an_answer_takes_at_most_two_round_trips_and_the_last_reads_the_history_
         # The report's changes and its chart both come from this one read of the history.
         assert last_answer.count("ZREVRANGEBYSCORE") == 1, last_answer
         assert fake.uploaded_files(), "the chart was drawn from that read"
+
+
+def test_a_workshop_vote_takes_at_most_four_round_trips_with_thirty_voters(
+    counting_store: SessionStore, team_id: str
+) -> None:
+    """Two for the vote's transaction, as an answer's; then the throttle's claim of the window, and then
+    either (claim granted, the message updated now) the read that checks no settle raced that update, or
+    (another vote holds the window) the claim of the follow-up, which reads the window's end in the same
+    trip."""
+    with FakeSlack() as fake:
+        thirty = voters(30)
+        fake.set_channel_members("C0WORKSHOP", ["U0FACIL", *thirty])
+        # A window no test outlasts: the follow-up never runs while the votes are counted.
+        flow = workshop_flow(WorkshopStore(counting_store.redis), fake, window=600.0)
+        try:
+            start_workshop(flow, team_id)
+            message = question_message(fake)
+            per_vote: list[int] = []
+            for number, user in enumerate(thirty):
+                sends = CountingConnection.sends
+                vote(flow, team_id, message, user, number % 3)
+                per_vote.append(CountingConnection.sends - sends)
+        finally:
+            flow.stop()
+        assert len(per_vote) == 30
+        assert max(per_vote) <= 4, per_vote

@@ -21,6 +21,7 @@ from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
 from bot.slack.values import ANSWER_ACTION_PATTERN, QuestionButton
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
+from bot.store.throttles import UpdateClaims
 from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
@@ -258,16 +259,21 @@ def test_the_count_is_updated_at_most_once_a_window_and_ends_exact(
     # When each update claimed its window: a claim is tried only after the previous window expired in
     # Redis, so these starts are a window apart however late each update then reaches Slack.
     claimed_at: list[float] = []
-    claim = team.runs.claim_refresh
+    count_claims = team.runs.count_claims
 
-    def recorded_claim(team_id: str, run_id: str, window_ms: int) -> bool:
-        tried_at = time.monotonic()
-        won = claim(team_id, run_id, window_ms)
-        if won:
-            claimed_at.append(tried_at)
-        return won
+    class RecordedClaims(UpdateClaims):
+        def claim_window(self, window_ms: int) -> bool:
+            tried_at = time.monotonic()
+            won = super().claim_window(window_ms)
+            if won:
+                claimed_at.append(tried_at)
+            return won
 
-    monkeypatch.setattr(team.runs, "claim_refresh", recorded_claim)
+    def recorded(team_id: str, run_id: str) -> UpdateClaims:
+        claims = count_claims(team_id, run_id)
+        return RecordedClaims(claims.redis, claims.window_key, claims.due_key)
+
+    monkeypatch.setattr(team.runs, "count_claims", recorded)
     started = time.monotonic()
     for number in range(6):
         answer_all(team, fake, team_id, f"U{number:02d}", number % 5)

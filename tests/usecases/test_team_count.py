@@ -17,7 +17,6 @@ from bot.store.team_runs import RunRecord, TeamRunStore
 from bot.usecases.team_count import (
     FOLLOW_UP_MARGIN_SECONDS,
     CountUpdate,
-    RunCountClaims,
     closed_since,
     count_update,
     follow_up_update,
@@ -47,7 +46,7 @@ def run(runs: TeamRunStore, team_id: str) -> RunRecord:
 def test_the_first_answer_shows_the_next_schedules_one_follow_up_and_later_ones_leave_it(
     runs: TeamRunStore, run: RunRecord
 ) -> None:
-    claims = RunCountClaims(runs, run.team_id, run.run_id)
+    claims = runs.count_claims(run.team_id, run.run_id)
     assert count_update(claims, WINDOW) == CountUpdate(show_now=True)
     scheduled = count_update(claims, WINDOW)
     assert not scheduled.show_now and scheduled.follow_up_in is not None
@@ -60,8 +59,8 @@ def test_the_first_answer_shows_the_next_schedules_one_follow_up_and_later_ones_
 
 def test_each_run_has_its_own_window(runs: TeamRunStore, run: RunRecord, team_id: str) -> None:
     other = open_run(runs, BANK, team_id, "C0OTHER", "U0STARTER", days=7)
-    assert count_update(RunCountClaims(runs, team_id, run.run_id), WINDOW).show_now
-    assert count_update(RunCountClaims(runs, team_id, other.run_id), WINDOW).show_now
+    assert count_update(runs.count_claims(team_id, run.run_id), WINDOW).show_now
+    assert count_update(runs.count_claims(team_id, other.run_id), WINDOW).show_now
 
 
 def test_the_live_count_is_shown_only_on_an_open_runs_posted_message(
@@ -88,7 +87,7 @@ def test_the_live_count_is_shown_only_on_an_open_runs_posted_message(
 @dataclass
 class ExpiringClaims:
     """The claims as Redis holds them (SET NX PX, PTTL, DEL), on a clock the simulation moves: the same
-    contract RunCountClaims keeps, at any time the simulation picks."""
+    contract UpdateClaims keeps, at any time the simulation picks."""
 
     now_ms: int = 0
     held_until: dict[str, int] = field(default_factory=dict)
@@ -102,11 +101,10 @@ class ExpiringClaims:
     def claim_window(self, window_ms: int) -> bool:
         return self._claim("window", window_ms)
 
-    def window_left_ms(self) -> int:
+    def claim_follow_up(self, ttl_ms: int) -> int | None:
+        if not self._claim("follow-up", ttl_ms):
+            return None
         return max(0, self.held_until.get("window", 0) - self.now_ms)
-
-    def claim_follow_up(self, ttl_ms: int) -> bool:
-        return self._claim("follow-up", ttl_ms)
 
     def release_follow_up(self) -> None:
         self.held_until.pop("follow-up", None)

@@ -265,13 +265,14 @@ def test_take_part_knows_new_in_progress_retake_and_closed(
 
 def test_the_refresh_window_and_the_daily_nudge_are_claimed_once(runs: TeamRunStore, run: RunRecord) -> None:
     team, run_id = run.team_id, run.run_id
-    assert runs.claim_refresh(team, run_id, 3000)
-    assert not runs.claim_refresh(team, run_id, 3000)
-    assert 0 < runs.refresh_wait_ms(team, run_id) <= 3000
-    assert runs.claim_refresh_due(team, run_id, 7000)
-    assert not runs.claim_refresh_due(team, run_id, 7000)
-    runs.release_refresh_due(team, run_id)
-    assert runs.claim_refresh_due(team, run_id, 7000)
+    claims = runs.count_claims(team, run_id)
+    assert claims.claim_window(3000)
+    assert not claims.claim_window(3000)
+    window_left_ms = claims.claim_follow_up(7000)
+    assert window_left_ms is not None and 0 < window_left_ms <= 3000
+    assert claims.claim_follow_up(7000) is None
+    claims.release_follow_up()
+    assert claims.claim_follow_up(7000) is not None
     assert runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert not runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert DAY_SECONDS - 5 <= runs.next_nudge_in(team, run_id) <= DAY_SECONDS

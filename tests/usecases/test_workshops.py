@@ -22,7 +22,8 @@ from bot.store.team_runs import FORGOTTEN
 from bot.store.workshops import WorkshopAlreadyOpen, WorkshopClosed, WorkshopRecord, WorkshopStore
 from bot.usecases import workshops
 from bot.usecases.history import forget
-from bot.usecases.workshops import NotFacilitator, TeamAnswerChanged
+from bot.usecases.team_count import CountUpdate
+from bot.usecases.workshops import NotFacilitator, TeamAnswerChanged, WorkshopRef
 from tests.conftest import real_redis
 
 CATALOG = BankCatalog.from_directory()
@@ -144,6 +145,41 @@ def test_two_facilitator_clicks_racing_on_one_question_settle_it_once(
     stored = store.get(team_id, workshop.workshop_id)
     assert stored is not None and stored.revision == workshop.revision + 1
     assert workshops.state_of(stored).settled == {question: OptionChoice(won[0] + 1)}
+
+
+def test_votes_are_shown_by_the_team_counts_rule_each_question_with_its_own_window(
+    store: WorkshopStore, team_id: str
+) -> None:
+    window = 60.0  # no window ends while the test runs
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    assert workshops.votes_update(store, workshop, question, window) == CountUpdate(show_now=True)
+    scheduled = workshops.votes_update(store, workshop, question, window)
+    assert scheduled.follow_up_in is not None and window - 5 < scheduled.follow_up_in <= window + 1
+    assert workshops.votes_update(store, workshop, question, window) == CountUpdate()
+    # The follow-up, run early (a clock ahead), schedules itself again rather than showing.
+    again = workshops.votes_follow_up(store, workshop, question, window)
+    assert not again.show_now and again.follow_up_in is not None
+    skipped = workshops.skip(store, CATALOG, workshop, FACILITATOR, question)
+    assert workshops.votes_update(store, skipped, open_question(skipped), window).show_now
+
+
+def test_a_follow_up_reads_every_vote_while_its_question_is_open_and_a_skip_is_seen_after(
+    store: WorkshopStore, team_id: str
+) -> None:
+    workshop = opened(store, team_id)
+    question = open_question(workshop)
+    for voter in MEMBERS[1:]:
+        workshops.vote(store, CATALOG, workshop, question, voter, OptionChoice(1))
+    latest = workshops.still_voting(store, workshop, question)
+    assert latest is not None
+    assert set(workshops.state_of(latest).open_votes) == set(MEMBERS[1:])
+    skipped = workshops.skip(store, CATALOG, workshop, FACILITATOR, question)
+    assert workshops.still_voting(store, workshop, question) is None
+    assert workshops.still_voting(store, skipped, open_question(skipped)) is not None
+    assert workshops.still_voting(store, WorkshopRef(team_id, "nosuchworkshop"), question) is None
+    assert workshops.moved_on_since(store, workshop, question) == skipped
+    assert workshops.moved_on_since(store, skipped, open_question(skipped)) is None
 
 
 def test_a_vote_after_the_settle_is_refused_naming_the_open_question(

@@ -1,0 +1,181 @@
+"""A workshop's votes as WorkshopFlow shows them: the real stores (fakeredis and a real Redis), the shipped
+pulse bank, and slack_sdk's WebClient talking HTTP to the fake Slack. Votes within a window are one update
+of the question's message now and one follow-up at the window's end, which shows every vote."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.engine.answers import OptionChoice
+from bot.engine.catalog import BankCatalog
+from bot.slack.delivery.run import InProcessReports
+from bot.slack.payloads import BlockAction
+from bot.slack.workshop import WorkshopFlow
+from bot.slack.workshop_blocks import SKIP_ACTION, VOTE_ACTION, WorkshopButton
+from bot.store import keys
+from bot.store.history import HistoryStore
+from bot.store.sessions import SessionStore
+from bot.store.workshops import WorkshopStore
+from playground.fakeslack import FakeSlack
+from playground.fakeslack.workspace import Button, buttons_of
+from tests.slack.conftest import Responses
+from tests.slack.test_assessment_flow import action_for, body_for
+
+CATALOG = BankCatalog.from_directory()
+CHANNEL = "C0WORKSHOP"
+FACILITATOR = "U0FACIL"
+# Long enough that ten votes in one process come within one window.
+WINDOW = 3.0
+WAIT = WINDOW * 10 + 5
+
+
+def voters(count: int) -> list[str]:
+    return [f"U0V{number:03d}" for number in range(count)]
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as running:
+        running.set_channel_members(CHANNEL, [FACILITATOR, *voters(30)])
+        yield running
+
+
+def workshop_flow(store: WorkshopStore, fake: FakeSlack, window: float = WINDOW) -> WorkshopFlow:
+    client = WebClient(token="xoxb-t", base_url=fake.base_url)
+    history = HistoryStore(store.redis)
+    return WorkshopFlow(
+        store, CATALOG, client, "pulse", history, reports=InProcessReports(), refresh_seconds=window
+    )
+
+
+@pytest.fixture
+def flow(store: SessionStore, fake: FakeSlack, team_id: str) -> Iterator[WorkshopFlow]:
+    """Depends on `team_id`, so that its scheduled updates stop before the workspace's keys go."""
+    running = workshop_flow(WorkshopStore(store.redis), fake)
+    yield running
+    running.stop()
+
+
+def start(flow: WorkshopFlow, team_id: str) -> None:
+    respond = Responses()
+    flow.start(team_id, FACILITATOR, CHANNEL, "pulse", respond)
+    assert respond.all_ephemeral(), respond.sent
+
+
+def question_message(fake: FakeSlack) -> dict[str, Any]:
+    return next(m for m in fake.messages(CHANNEL) if vote_button(m, 0) is not None)
+
+
+def vote_button(message: dict[str, Any], option: int) -> Button | None:
+    """The Vote button beside the option (a section's accessory)."""
+    for block in message.get("blocks") or []:
+        accessory = block.get("accessory") or {}
+        if not str(accessory.get("action_id", "")).startswith(VOTE_ACTION):
+            continue
+        if WorkshopButton.decode(accessory["value"]).answer == OptionChoice(option):
+            return Button(accessory["action_id"], block["block_id"], accessory["value"], "Vote")
+    return None
+
+
+def message_button(message: dict[str, Any]) -> Button:
+    button = vote_button(message, 0)
+    assert button is not None
+    return button
+
+
+def vote(flow: WorkshopFlow, team_id: str, message: dict[str, Any], user: str, option: int) -> None:
+    button = vote_button(message, option)
+    assert button is not None
+    respond = Responses()
+    flow.vote(BlockAction.of(body_for(team_id, user, CHANNEL, message["ts"]), action_for(button)), respond)
+    assert respond.sent == [], respond.sent
+
+
+def updates_of(fake: FakeSlack, ts: str) -> list[dict[str, Any]]:
+    return [call.params for call in fake.calls_to("chat.update") if call.params.get("ts") == ts]
+
+
+def shows_every_vote(update: dict[str, Any], users: list[str]) -> bool:
+    shown = json.dumps(update)
+    return all(f"<@{user}>" in shown for user in users)
+
+
+def test_ten_rapid_votes_are_two_updates_and_the_last_shows_all_ten(
+    flow: WorkshopFlow, fake: FakeSlack, team_id: str
+) -> None:
+    start(flow, team_id)
+    message = question_message(fake)
+    ten = voters(10)
+    for number, user in enumerate(ten):
+        vote(flow, team_id, message, user, number % 3)
+    # The follow-up comes at the window's end: wait for it rather than a guessed time.
+    deadline = time.monotonic() + WAIT
+    while not any(shows_every_vote(update, ten) for update in updates_of(fake, message["ts"])):
+        assert time.monotonic() < deadline, "no update showed all ten votes"
+        time.sleep(0.05)
+    updates = updates_of(fake, message["ts"])
+    assert len(updates) == 2, [json.dumps(u)[:200] for u in updates]
+    assert shows_every_vote(updates[0], ten[:1]) and not shows_every_vote(updates[0], ten)
+    assert shows_every_vote(updates[-1], ten)
+
+
+def test_a_follow_up_due_after_the_question_was_skipped_leaves_its_skipped_message(
+    flow: WorkshopFlow, fake: FakeSlack, team_id: str
+) -> None:
+    start(flow, team_id)
+    message = question_message(fake)
+    question_id = WorkshopButton.decode(message_button(message).value).question_id
+    vote(flow, team_id, message, "U0V000", 1)
+    vote(flow, team_id, message, "U0V001", 2)  # within the window: its update is the follow-up's
+    workshop = flow.store.open_in(team_id, CHANNEL)
+    assert workshop is not None
+    due = keys.workshop_votes_claim(team_id, workshop.workshop_id, question_id, "due")
+    assert flow.store.redis.exists(due)
+    skip = next(b for b in buttons_of(message) if b.action_id == SKIP_ACTION)
+    respond = Responses()
+    flow.skip(
+        BlockAction.of(body_for(team_id, FACILITATOR, CHANNEL, message["ts"]), action_for(skip)), respond
+    )
+    assert respond.sent == [], respond.sent
+    skipped = updates_of(fake, message["ts"])[-1]
+    assert "controls" not in json.dumps(skipped)
+    # The follow-up gives its claim back first; stopping the flow then waits for it to finish.
+    deadline = time.monotonic() + WAIT
+    while flow.store.redis.exists(due):
+        assert time.monotonic() < deadline, "the follow-up never ran"
+        time.sleep(0.05)
+    flow.stop()
+    assert updates_of(fake, message["ts"])[-1] == skipped
+
+
+def test_a_skip_racing_a_votes_update_is_what_its_message_shows_at_the_end(
+    flow: WorkshopFlow, fake: FakeSlack, team_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facilitator's skip commits after the vote and reaches Slack before the vote's update does."""
+    start(flow, team_id)
+    message = question_message(fake)
+    skip = next(b for b in buttons_of(message) if b.action_id == SKIP_ACTION)
+    update = flow.client.chat_update
+    raced: list[Responses] = []
+
+    def skipping_first(**params: Any) -> Any:
+        if not raced and params.get("ts") == message["ts"]:
+            raced.append(Responses())
+            click = BlockAction.of(body_for(team_id, FACILITATOR, CHANNEL, message["ts"]), action_for(skip))
+            flow.skip(click, raced[0])
+        return update(**params)
+
+    monkeypatch.setattr(flow.client, "chat_update", skipping_first)
+    vote(flow, team_id, message, "U0V000", 1)
+    assert raced and raced[0].sent == [], raced
+    updates = updates_of(fake, message["ts"])
+    assert len(updates) == 3, updates  # the skip's, the vote's, and the skip's again
+    assert "controls" in json.dumps(updates[1])
+    assert updates[-1]["blocks"] == updates[0]["blocks"]
+    assert "Skipped" in json.dumps(updates[-1]) and "<@U0V000>" in json.dumps(updates[-1])
