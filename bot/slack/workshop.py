@@ -42,6 +42,7 @@ from bot.slack.workspace_client import WorkspaceTokens
 from bot.store.history import HistoryStore
 from bot.store.outbox import Delivery
 from bot.store.sessions import StoreUnavailable
+from bot.store.team_runs import FORGOTTEN
 from bot.store.transactions import TooManyConcurrentChanges
 from bot.store.workshops import (
     StaleWorkshop,
@@ -357,8 +358,14 @@ class WorkshopFlow:
         if button is None:
             return
         before_question = button.question_id
+        ref = WorkshopRef(click.team_id, button.workshop_id)
         try:
-            workshop = step(WorkshopRef(click.team_id, button.workshop_id), click.user_id, button)
+            try:
+                workshop = step(ref, click.user_id, button)
+            except NotFacilitator as refused:
+                if not self._took_over(refused, ref, click, respond):
+                    raise
+                workshop = step(ref, click.user_id, button)
         except rules.NotTheOpenQuestion:
             say(respond, "That question was settled already (by another click), so nothing was changed.")
             return
@@ -370,6 +377,20 @@ class WorkshopFlow:
             self._show_question(workshop, click)
             return
         self._moved_on(workshop, state, before_question, click)
+
+    def _took_over(
+        self, refused: NotFacilitator, ref: WorkshopRef, click: BlockAction, respond: Respond
+    ) -> bool:
+        """Whether the clicker, a member of the channel, has just taken on a workshop whose facilitator
+        asked to be forgotten."""
+        channel_id = click.shown_in
+        if refused.facilitator_id != FORGOTTEN or channel_id is None:
+            return False
+        if not is_channel_member(self.client, click.user_id, channel_id):
+            return False
+        usecases.take_over(self.store, self.catalog, ref, click.user_id, self.clock())
+        say(respond, "This workshop's facilitator asked to be forgotten, so you facilitate it now.")
+        return True
 
     def _moved_on(
         self, workshop: WorkshopRecord, state: rules.WorkshopState, before: str, click: BlockAction

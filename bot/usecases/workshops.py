@@ -383,6 +383,23 @@ def hand_over(
     return _step(store, catalog, workshop, handed, user_id, now, None)
 
 
+def take_over(
+    store: WorkshopStore,
+    catalog: BankCatalog,
+    workshop: WorkshopNamed,
+    user_id: str,
+    now: float | None = None,
+) -> WorkshopRecord:
+    """A member takes on a workshop whose facilitator asked to be forgotten (`forget me`), so it is not
+    left without anyone to settle it until its deadline (the front end checks they are a member). Raises
+    NotFacilitator when it has a facilitator."""
+
+    def taken(_bank: QuestionBank, state: rules.WorkshopState) -> rules.WorkshopState:
+        return rules.hand_over(state, user_id)
+
+    return _step(store, catalog, workshop, taken, FORGOTTEN, now, None)
+
+
 def close_unfinished(
     store: WorkshopStore, workshop: WorkshopRecord, closed_by: str, now: float | None = None
 ) -> WorkshopRecord:

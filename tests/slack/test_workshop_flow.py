@@ -21,7 +21,10 @@ from bot.slack.workshop_blocks import SKIP_ACTION, VOTE_ACTION, WorkshopButton
 from bot.store import keys
 from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
+from bot.store.team_runs import FORGOTTEN
 from bot.store.workshops import WorkshopStore
+from bot.usecases.history import forget
+from bot.usecases.workshops import state_of as workshop_state
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
 from tests.slack.conftest import Responses
@@ -179,3 +182,28 @@ def test_a_skip_racing_a_votes_update_is_what_its_message_shows_at_the_end(
     assert "controls" in json.dumps(updates[1])
     assert updates[-1]["blocks"] == updates[0]["blocks"]
     assert "Skipped" in json.dumps(updates[-1]) and "<@U0V000>" in json.dumps(updates[-1])
+
+
+def test_a_member_takes_on_a_workshop_whose_facilitator_was_forgotten_and_an_outsider_cannot(
+    flow: WorkshopFlow, fake: FakeSlack, team_id: str
+) -> None:
+    start(flow, team_id)
+    message = question_message(fake)
+    question_id = WorkshopButton.decode(message_button(message).value).question_id
+    forget(HistoryStore(flow.store.redis), team_id, FACILITATOR)
+    skip = next(b for b in buttons_of(message) if b.action_id == SKIP_ACTION)
+
+    outsider = Responses()
+    flow.skip(
+        BlockAction.of(body_for(team_id, "U0OUTSIDE", CHANNEL, message["ts"]), action_for(skip)), outsider
+    )
+    workshop = flow.store.open_in(team_id, CHANNEL)
+    assert workshop is not None and workshop.facilitator_id == FORGOTTEN
+    assert question_id not in workshop_state(workshop).skipped
+
+    member = Responses()
+    flow.skip(BlockAction.of(body_for(team_id, "U0V000", CHANNEL, message["ts"]), action_for(skip)), member)
+    assert "you facilitate it now" in member.text()
+    workshop = flow.store.get(team_id, workshop.workshop_id)
+    assert workshop is not None and workshop.facilitator_id == "U0V000"
+    assert question_id in workshop_state(workshop).skipped

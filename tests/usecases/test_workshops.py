@@ -237,6 +237,16 @@ def test_forgetting_a_person_takes_their_votes_and_name_out(store: WorkshopStore
     assert state.open_votes == {"U0ANNA": OptionChoice(3)}
     with pytest.raises(NotFacilitator):
         workshops.settle(store, CATALOG, stored, FACILITATOR, question)
+    # Nobody is left to settle it until a member takes it on.
+    with pytest.raises(NotFacilitator):
+        workshops.settle(store, CATALOG, stored, "U0ANNA", question)
+    taken = workshops.take_over(store, CATALOG, stored, "U0ANNA")
+    assert taken.facilitator_id == "U0ANNA"
+    settled = workshops.settle(store, CATALOG, taken, "U0ANNA", question)
+    assert question in workshops.state_of(settled).settled
+    # A workshop with a facilitator is not taken over.
+    with pytest.raises(NotFacilitator):
+        workshops.take_over(store, CATALOG, settled, "U0BEN")
 
 
 def test_the_clock_reminds_once_per_idle_spell_and_closes_at_the_deadline(
