@@ -393,11 +393,7 @@ def take_over(
     """A member takes on a workshop whose facilitator asked to be forgotten (`forget me`), so it is not
     left without anyone to settle it until its deadline (the front end checks they are a member). Raises
     NotFacilitator when it has a facilitator."""
-
-    def taken(_bank: QuestionBank, state: rules.WorkshopState) -> rules.WorkshopState:
-        return rules.hand_over(state, user_id)
-
-    return _step(store, catalog, workshop, taken, FORGOTTEN, now, None)
+    return hand_over(store, catalog, workshop, FORGOTTEN, user_id, now)
 
 
 def close_unfinished(
