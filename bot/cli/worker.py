@@ -71,12 +71,10 @@ def add_worker_command(subparsers: argparse._SubParsersAction[argparse.ArgumentP
 
 def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     global _runtime
-    from rq import SimpleWorker
-
     from bot.cli.startup import start_slack_process
     from bot.settings import WorkerSettings
     from bot.slack.app import worker_tasks
-    from bot.store.jobs import RetryScheduler
+    from bot.store.jobs import ReportWorker, RetryScheduler
     from bot.store.outbox import Outbox
 
     started = start_slack_process(WorkerSettings)
@@ -98,10 +96,9 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
         scheduling.start()
     # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
     print(WORKER_STARTED, file=sys.stderr, flush=True)
-    # SimpleWorker runs each job in this process: the flows and clients are built once, not per job.
     try:
         work_through_redis_outages(
-            lambda: SimpleWorker([queue.queue], connection=client, worker_ttl=WORKER_TTL_SECONDS),
+            lambda: ReportWorker([queue.queue], connection=client, worker_ttl=WORKER_TTL_SECONDS),
             client,
             burst=args.burst,
             log_level=settings.log_level,
