@@ -146,9 +146,8 @@ def schedule_retries_until(scheduler: RetryScheduler, stop: threading.Event) -> 
 # that. A Redis that goes away mid-read is only noticed when it ends: RQ's default (420) left a worker
 # blind to a restart for about seven minutes; this notices within 15 s.
 WORKER_TTL_SECONDS = 20
-# RQ's upkeep between reads (its own registries' cleanup, and starting this worker's scheduler once the
-# scheduler lock is free): RQ's default is ten minutes, which held retries that long after a dead
-# worker's scheduler lock was let go.
+# RQ's upkeep between reads (its own registries' cleanup): RQ's default is ten minutes. The retries'
+# scheduler is this process's own thread (`schedule_retries_until`), which takes a free lock each second.
 MAINTENANCE_SECONDS = 15
 # How often the retry scheduler moves due retries onto the queue (RQ's own scheduler: every second).
 SCHEDULER_TICK_SECONDS = 1.0

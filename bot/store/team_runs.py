@@ -232,7 +232,8 @@ class TeamRunStore:
         """`forget me`: the runs that name the person as who started or closed them name FORGOTTEN
         instead (the run, its counts and its report stay for the channel); how many runs changed."""
         run_key = re.compile(re.escape(keys.run(team_id, "")) + r"[^:]+$")
-        changed = 0
+        # A set, not a count: SCAN may name a key twice, and a transaction may run its mutation twice.
+        changed: set[str] = set()
 
         def unnamed(run: RunRecord) -> RunRecord | None:
             update: dict[str, str] = {}
@@ -240,23 +241,21 @@ class TeamRunStore:
                 update["starter_id"] = FORGOTTEN
             if run.closed_by == user_id:
                 update["closed_by"] = FORGOTTEN
-            return run.model_copy(update=update) if update else None
+            if not update:
+                return None
+            changed.add(run.run_id)
+            return run.model_copy(update=update)
 
         with _unavailable_on_connection_error():
             for batch in scan_batches(self.redis, keys.run(team_id, "*")):
                 for key in batch:
                     if not run_key.match(key):
                         continue  # a run's counts, responses, sessions…
-                    run_id = key.rsplit(":", 1)[1]
-                    before = self.get(team_id, run_id)
-                    if before is None or unnamed(before) is None:
-                        continue
                     try:
-                        self.update(team_id, run_id, unnamed)
+                        self.update(team_id, key.rsplit(":", 1)[1], unnamed)
                     except UnknownRun:
-                        continue
-                    changed += 1
-        return changed
+                        continue  # gone since the scan
+        return len(changed)
 
     def set_message(self, team_id: str, run_id: str, message_ts: str) -> RunRecord:
         return self.update(team_id, run_id, lambda run: run.model_copy(update={"message_ts": message_ts}))
