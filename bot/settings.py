@@ -382,6 +382,15 @@ class WorkerSettings(SlackProcessSettings):
             "often",
         ),
     ] = 30.0
+    worker_threads: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=64,
+            description="Jobs one worker process runs at once, each in a thread of its own (reports, "
+            "mostly waiting on Slack)",
+        ),
+    ] = 8
 
 
 class ClockSettings(SlackProcessSettings):
@@ -440,6 +449,7 @@ SETTINGS_ORDER = (
     "clock_batch",
     "delivery_retry_seconds",
     "outbox_sweep_seconds",
+    "worker_threads",
 )
 
 # The environment variables that the terminal commands (`assess`, `validate`, `banks`) never read.

@@ -2,6 +2,8 @@
 
 - benchmarks/slack_load.py runs to the end, its figures read as numbers, every person's report reached
   their channel once, and it leaves nothing in Redis.
+- benchmarks/worker_throughput.py has a worker process deliver a few reports, each once, reads its
+  figures as numbers, and leaves nothing of its workspace in Redis.
 - benchmarks/questions_asked.py runs the engine for a few teams, states the figures it writes, and its
   `--write` changes a bank file's `asked:` block and nothing else.
 """
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +29,7 @@ from bot.engine.catalog import DEFAULT_BANKS_DIR, BankCatalog
 from bot.engine.scoring import score
 from bot.store import keys
 from tests.conftest import REAL_REDIS_URL, examples, real_redis
+from tests.e2e.conftest import DedicatedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "slack_load.py"
@@ -84,6 +88,38 @@ def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path
     assert not list(redis_client.scan_iter(match=keys.workspace_pattern(workspace.group(1))))
     for index in keys.CLOCK_INDEXES:
         assert not list(redis_client.zscan_iter(index, match=f"{workspace.group(1)}*"))
+
+
+# worker_throughput.py -----------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_a_worker_delivers_a_few_reports_each_once_and_the_figures_read(tmp_path: Path) -> None:
+    # A Redis of its own: the worker runs every job queued in its database.
+    server = DedicatedRedis(tmp_path, persist=False)
+    server.start()
+    try:
+        command = [
+            sys.executable, str(ROOT / "benchmarks" / "worker_throughput.py"), "--reports", "3",
+            "--slack-latency-ms", "5", "--worker-threads", "2", "--timeout", "60", "--redis-url", server.url,
+        ]  # fmt: skip
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=110, cwd=tmp_path)
+        output = finished.stdout
+        assert finished.returncode == 0, finished.stderr + output
+        assert line_of(output, "reports delivered:").startswith("reports delivered: 3/3 in ")
+        assert number(line_of(output, "reports per second:").split(":")[1]) > 0
+        for label in ("ms per report in the worker", "ms from the first report's start"):
+            p50, p90, worst = (number(n) for n in re.findall(MS_SPREAD, line_of(output, label))[0])
+            assert 0 < p50 <= p90 <= worst
+        assert number(line_of(output, "Web API calls per report:").split(":")[1]) >= 4
+        assert line_of(output, "each channel and DM got its report once:").endswith("yes")
+        workspace = re.search(r"workspace (TWORK\w+)", output)
+        assert workspace is not None, output
+        client = redis.Redis.from_url(server.url)
+        assert not list(client.scan_iter(match=keys.workspace_pattern(workspace.group(1))))
+        assert not list(client.scan_iter(match=f"rq:job:*{workspace.group(1)}*"))
+    finally:
+        server.stop()
 
 
 # questions_asked.py -------------------------------------------------------------------------------

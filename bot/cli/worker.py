@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import threading
 import time
@@ -97,11 +98,12 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     # Said whatever LOG_LEVEL is: whoever starts the worker waits for this line.
     print(WORKER_STARTED, file=sys.stderr, flush=True)
     try:
-        work_through_redis_outages(
+        work_in_threads(
             lambda: ReportWorker([queue.queue], connection=client, worker_ttl=WORKER_TTL_SECONDS),
             client,
             burst=args.burst,
             log_level=settings.log_level,
+            threads=settings.worker_threads,
         )
     finally:
         stop.set()
@@ -142,9 +144,10 @@ def schedule_retries_until(scheduler: RetryScheduler, stop: threading.Event) -> 
         log.warning("could not let go of the retry scheduler's lock; it expires on its own", exc_info=True)
 
 
-# RQ waits for a job in one blocking read of WORKER_TTL_SECONDS - 15 and sets the socket timeout 10 s past
-# that. A Redis that goes away mid-read is only noticed when it ends: RQ's default (420) left a worker
-# blind to a restart for about seven minutes; this notices within 15 s.
+# RQ's record of a worker lapses this long after its last heartbeat, and RQ sets the socket timeout 10 s
+# past the worker's blocking read for a job (DEQUEUE_WAIT_SECONDS, bot/store/jobs.py). A Redis that goes
+# away mid-read is only noticed when it ends: RQ's default TTL (420) left a worker blind to a restart for
+# about seven minutes; this notices within seconds.
 WORKER_TTL_SECONDS = 20
 # RQ's upkeep between reads (its own registries' cleanup): RQ's default is ten minutes. The retries'
 # scheduler is this process's own thread (`schedule_retries_until`), which takes a free lock each second.
@@ -159,20 +162,110 @@ RECOVER_SECONDS = 2.0
 REDIS_WAIT_SECONDS = (0.5, 5.0)
 
 
+class JobThreads:
+    """The RQ worker each job thread of this process runs now, so that a stop reaches every one."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.failed = threading.Event()
+        self._lock = threading.Lock()
+        self._running: dict[int, Any] = {}
+
+    def started(self, slot: int, worker: Any) -> Any:
+        """`worker` now runs in thread `slot` (a fresh one after a Redis outage); told at once to stop
+        should the process be stopping already."""
+        with self._lock:
+            self._running[slot] = worker
+            stopping = self.stopping.is_set()
+        if stopping:
+            worker.stop_after_current_job()
+        return worker
+
+    def stop(self) -> None:
+        """Each thread stops once its job (if it runs one) ends: no delivery is cut short."""
+        with self._lock:
+            self.stopping.set()
+            running = list(self._running.values())
+        for worker in running:
+            worker.stop_after_current_job()
+
+
+# How often the main thread looks whether every job thread has ended.
+JOIN_WAIT_SECONDS = 0.5
+
+
+def work_in_threads(
+    new_worker: Callable[[], Any], client: Any, burst: bool, log_level: str, threads: int
+) -> None:
+    """Run `threads` RQ work loops at once in this process (WORKER_THREADS), each taking the next job as
+    soon as its last one ends: a report's time is mostly waiting for Slack's answers, which the others'
+    jobs use. The main thread owns the signals: SIGTERM or SIGINT lets each job running end and then
+    stops (RQ's warm shutdown); a second one stops at once, and the jobs cut short are taken back by
+    another worker's sweep once this process stops beating (a delivery resumes from its outbox record)."""
+    from rq.logutils import setup_loghandlers
+
+    # RQ sets up its log as each loop starts; once here, so that loops starting together add it once.
+    for name in ("rq.worker", "rq.job"):
+        setup_loghandlers(log_level, name=name)
+    running = JobThreads()
+
+    def run(slot: int) -> None:
+        try:
+            work_through_redis_outages(
+                lambda: running.started(slot, new_worker()),
+                client,
+                burst=burst,
+                log_level=log_level,
+                stopping=running.stopping,
+            )
+        except BaseException:
+            log.exception("a job thread stopped on an error; the worker stops, to be restarted")
+            running.failed.set()
+            running.stop()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if running.stopping.is_set():
+            log.warning("stopping at once: the jobs running are taken back by another worker")
+            raise SystemExit(1)
+        log.info("stopping once the jobs running end (%s)", signal.Signals(signum).name)
+        running.stop()
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+    pool = [
+        threading.Thread(target=run, args=(slot,), name=f"jobs-{slot}", daemon=True)
+        for slot in range(threads)
+    ]
+    try:
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            while thread.is_alive():
+                thread.join(JOIN_WAIT_SECONDS)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if running.failed.is_set():
+        raise RuntimeError("a job thread stopped on an error")
+
+
 def work_through_redis_outages(
     new_worker: Callable[[], Any],
     client: Any,
     burst: bool,
     log_level: str,
     wait: Callable[[float], Any] = time.sleep,
+    stopping: threading.Event | None = None,
 ) -> None:
     """Run RQ's work loop until it is asked to stop (or, in a burst, runs out of jobs). RQ's loop quits on
     a Redis timeout or an error it did not expect, as a Redis restart or failover gives it: then wait until
     Redis answers and start a fresh loop, so the worker stays up through an outage instead of leaving
-    reports undelivered until someone restarts it."""
+    reports undelivered until someone restarts it. `stopping`: set, no fresh loop starts."""
     import redis
 
-    while True:
+    def stop_asked() -> bool:
+        return stopping is not None and stopping.is_set()
+
+    while not stop_asked():
         worker = new_worker()
         worker.maintenance_interval = MAINTENANCE_SECONDS
         try:
@@ -185,13 +278,15 @@ def work_through_redis_outages(
                 return
             log.warning("the worker's loop ended on an error; it goes on once Redis answers")
         pause = REDIS_WAIT_SECONDS[0]
-        while True:
+        while not stop_asked():
             try:
                 client.ping()
                 break
             except (redis.ConnectionError, redis.TimeoutError):
                 wait(pause)
                 pause = min(pause * 2, REDIS_WAIT_SECONDS[1])
+        else:
+            return
         log.info("Redis answers again; the worker goes on")
 
 

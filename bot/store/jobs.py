@@ -28,6 +28,8 @@ from rq.job import Dependency, Job, JobStatus
 from rq.job_lifecycle import record_job_failure
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
+from rq.timeouts import TimerDeathPenalty
+from rq.utils import now
 
 from bot.store import keys
 from bot.store.outbox import DeliveryRef
@@ -422,13 +424,47 @@ class RetryScheduler:
 
 # How long the listener for RQ's commands (suspend, kill a job) waits for one before looking again.
 COMMAND_WAIT_SECONDS = 1.0
+# How long a worker thread waits for a job in one read before it looks whether it is to stop.
+DEQUEUE_WAIT_SECONDS = 1
 
 
 class ReportWorker(SimpleWorker):
-    """RQ's worker running each job in this process (the flows and clients are built once, not per job),
-    its listener for RQ's commands waiting COMMAND_WAIT_SECONDS at a time instead of RQ's 60: a stopping
-    worker waits for that listener, and after a Redis restart it could keep the worker from stopping for
-    most of a minute."""
+    """RQ's worker running each job in the thread that took it (the flows and clients are built once per
+    process, not per job), one of several threads of a worker process (bot/cli/worker.py): the process's
+    main thread owns the signals, and asks each of its workers to stop (`stop_after_current_job`).
+
+    A job's time limit is kept by a timer, since a thread cannot set the alarm signal RQ's default uses.
+    It waits for a job DEQUEUE_WAIT_SECONDS at a time, instead of RQ's WORKER_TTL - 15, so that it sees a
+    request to stop within that, and the listener for RQ's commands COMMAND_WAIT_SECONDS at a time instead
+    of RQ's 60: a stopping worker waits for that listener, and after a Redis restart it could keep the
+    worker from stopping for most of a minute."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_WAIT_SECONDS
+
+    def _install_signal_handlers(self) -> None:
+        """None: only a process's main thread may, and it owns them."""
+
+    def stop_after_current_job(self) -> None:
+        """Stop once the job running now (if any) ends: RQ's warm shutdown, asked from another thread."""
+        self._shutdown_requested_date = now()
+        self._stop_requested = True
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> tuple[Job, Queue] | None:
+        """RQ's wait for a job, one read at a time, until there is one or this worker is to stop (RQ's own
+        waits until a job comes, however long: only a signal, in the main thread, ends it)."""
+        if timeout is None or max_idle_time is not None:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        while True:
+            # Idle for one read's wait, RQ's read returns None: the moment to look.
+            taken = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=timeout)
+            if taken is not None or self._stop_requested:
+                return taken
 
     def subscribe(self) -> None:
         self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)

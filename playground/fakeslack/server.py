@@ -317,7 +317,9 @@ class FakeSlack:
         port: int = 0,
         bot_user_id: str = "UBOT",
         team_id: str = "T0001",
+        latency: float = 0.0,
     ) -> None:
+        """`latency`: seconds every Web API call and upload waits before it is answered (`set_latency`)."""
         self.host = host
         self.port = port
         self.bot_user_id = bot_user_id
@@ -330,6 +332,8 @@ class FakeSlack:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._cond = threading.Condition(threading.RLock())
+        self._latency = 0.0
+        self.set_latency(latency)
         self._last_ts_micros = 0
         # Each reset starts a generation; the ids an earlier one used stay refused (see `reset`).
         self._generation = 0
@@ -525,6 +529,14 @@ class FakeSlack:
             raise ValueError("seconds must be >= 0 and times >= 1")
         with self._cond:
             self._delays.setdefault(method, deque()).extend([seconds] * times)
+
+    def set_latency(self, seconds: float) -> None:
+        """Answer every later Web API call and upload `seconds` after it arrives (on top of any
+        `delay_next`), as Slack across a network does: calls made concurrently wait at the same time."""
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        with self._cond:
+            self._latency = seconds
 
     def set_channel_not_found(self, channel_id: str) -> None:
         with self._cond:
@@ -790,7 +802,7 @@ class FakeSlack:
                 self._current_ids.update(named.values())
                 self._current_ids.update(self._ids_answered(payload))
             delays = self._delays.get(method)
-            delay = delays.popleft() if delays else 0.0
+            delay = (delays.popleft() if delays else 0.0) + self._latency
         self._notify(events)
         if delay:
             time.sleep(delay)
@@ -951,6 +963,9 @@ class FakeSlack:
                 status, error = 200, None
             response = {"ok": True} if error is None else {"ok": False, "error": error}
             self._record("upload", params, headers, received_at, response, status)
+            latency = self._latency
+        if latency:
+            time.sleep(latency)
         return _Reply.text(status, f"OK - {len(body)}" if error is None else error)
 
     def _handle_response_url(self, response_id: str, headers: dict[str, str], body: bytes) -> _Reply:

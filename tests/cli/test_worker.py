@@ -255,6 +255,9 @@ def test_a_worker_killed_mid_delivery_leaves_every_report_posted_once_by_the_nex
             "SLACK_API_URL": fake.base_url,
             "LOG_LEVEL": "INFO",
             "OUTBOX_SWEEP_SECONDS": "2",
+            # One job at a time, so that the post answered late is the first report's summary; the
+            # second worker runs several at once.
+            "WORKER_THREADS": "1",
         }
         # The first report's DM copy, its summary, then every other post.
         for seconds in (SLOW_SECONDS, KILLED_WHILE_WAITING_SECONDS):
@@ -276,7 +279,7 @@ def test_a_worker_killed_mid_delivery_leaves_every_report_posted_once_by_the_nex
             wait_until(lambda: "stuck" in jobs(dedicated_redis.url).stdout, "`jobs` says it is stuck", 60)
 
             second_log = tmp_path / "second-worker.log"
-            workers.append(start_worker(env, second_log))
+            workers.append(start_worker(env | {"WORKER_THREADS": "4"}, second_log))
             started = time.monotonic()
             wait_until(lambda: outbox.count() == 0, "every report delivered", DELIVERED_WITHIN_SECONDS)
             print(
@@ -298,4 +301,56 @@ def test_a_worker_killed_mid_delivery_leaves_every_report_posted_once_by_the_nex
                 if worker.poll() is None:
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait()
+            dedicated_redis.stop()
+
+
+# Slack answers every call this late in the next test: long enough for a stop to come mid-delivery.
+SLOW_SLACK_SECONDS = 0.5
+
+
+def test_a_worker_runs_its_threads_jobs_at_once_and_a_stop_lets_each_one_end(
+    tmp_path: Path, team_id: str
+) -> None:
+    dedicated_redis = DedicatedRedis(tmp_path)
+    dedicated_redis.start()
+    client = redis.Redis.from_url(dedicated_redis.url)
+    outbox = Outbox(client)
+    channels = [f"C0STOP{n:02d}" for n in range(4)]
+    log_path = tmp_path / "worker.log"
+    worker: subprocess.Popen[bytes] | None = None
+    with FakeSlack(latency=SLOW_SLACK_SECONDS) as fake:
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-worker-test",
+            "REDIS_URL": dedicated_redis.url,
+            "SLACK_API_URL": fake.base_url,
+            "LOG_LEVEL": "INFO",
+            "OUTBOX_SWEEP_SECONDS": "3600",
+            "WORKER_THREADS": str(len(channels)),
+        }
+        refs = [report_to_deliver(client, team_id, f"U0STOP{n:02d}", c) for n, c in enumerate(channels)]
+        dms = {fake.dm_channel_id(f"U0STOP{n:02d}") for n in range(len(channels))}
+        try:
+            worker = start_worker(env, log_path)
+
+            def reports_in_dms() -> int:
+                return sum(c.params.get("channel") in dms for c in fake.calls_to("chat.postMessage"))
+
+            # Every report's DM copy is sent before the reports are in their channels, as a worker running
+            # one job at a time would have sent all but the last: they run at once.
+            wait_until(lambda: reports_in_dms() == len(channels), "a report in each DM", 60)
+            posts = fake.calls_to("chat.postMessage")
+            in_channels = [call for call in posts if call.params.get("channel") in channels]
+            assert len(in_channels) <= 1, in_channels
+            os.killpg(worker.pid, signal.SIGTERM)
+            assert stopped(worker, timeout=60) == 0, log_path.read_text()
+
+            for ref, channel in zip(refs, channels, strict=True):
+                delivery = outbox.get(ref)
+                assert delivery is not None and delivery.state == "delivered", (ref, delivery)
+                assert len([m for m in fake.messages(channel) if "thread_ts" not in m]) == 1, channel
+            assert "stopping once the jobs running end" in log_path.read_text()
+        finally:
+            if worker is not None and worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
             dedicated_redis.stop()
