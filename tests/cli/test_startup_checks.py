@@ -58,6 +58,7 @@ MALFORMED = {
     "CLOCK_BATCH": "0",
     "DELIVERY_RETRY_SECONDS": "soon",
     "OUTBOX_SWEEP_SECONDS": "0",
+    "WORKER_THREADS": "0",
 }
 # What a process needs to get past its settings; Redis is unreachable, so nothing starts.
 WELL_FORMED = {
