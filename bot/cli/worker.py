@@ -3,7 +3,8 @@
 The web process stores a finished assessment (or a closed team run) with its pending delivery and
 enqueues the delivery on RQ; this process runs it: the report in the DM and the channel, what changed
 since last time, the chart, a team run's member count, report and closed message. It also runs the tasks
-the web process hands off after its answer: the Home tab, exports and nudges. A delivery Slack does not
+the web process hands off after its answer: the Home tab, exports and nudges, WORKER_THREADS jobs at once
+(`work_in_threads`: each thread an RQ worker of its own). A delivery Slack does not
 accept is retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what
 stayed pending with no job (a web process killed between its transaction and the enqueue), and within
 seconds takes back the jobs of a worker process that died mid-job (bot/store/jobs.py: each worker
