@@ -10,7 +10,8 @@ Slack answering every Web API call after `--slack-latency-ms` (as Slack across a
 - reports per second, from the first job's start to the last one's end (RQ's records of the jobs); the
   time each report spent in the worker (its job's start to end) and from the first report's start to
   its delivery, what a person waits when everyone finishes at once; the Web API calls per report;
-  and that each channel got its report once, and each DM.
+  and that each channel got its report once, and each DM;
+- the CPU time of drawing one report's chart, most of what a report costs the worker's one core.
 
     python benchmarks/worker_throughput.py [--reports 200] [--slack-latency-ms 50] [--worker-threads N]
         [--bank pulse] [--redis-url redis://127.0.0.1:6379/13]
@@ -40,6 +41,10 @@ from slack_sdk import WebClient
 from bot.engine.answers import Answer, DontKnow, choices
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog
+from bot.engine.report_view import build_view
+from bot.engine.scoring import score
+from bot.render.chart import chart_png
+from bot.store.history import summary_of_report
 from bot.store.jobs import JobQueue, Naming, delivery_job_id
 from bot.store.outbox import DELIVERED, DeliveryRef, Outbox
 from bot.store.sessions import Respondent, SessionStore
@@ -141,6 +146,20 @@ def check_each_once(fake: FakeSlack, people: Sequence[Person]) -> list[str]:
     return wrong
 
 
+def chart_cpu_seconds(bank: QuestionBank, times: int = 10) -> float:
+    """The median CPU time of drawing a report's chart (bot/render/chart.py) in this thread: what each
+    delivery spends on it in the worker, where a process's threads share one core."""
+    rng = random.Random(7)
+    spent = []
+    for _ in range(times):
+        report = score(bank, random_answers(bank, rng))
+        current = summary_of_report(report, "chart", time.time())
+        started = time.thread_time()
+        chart_png(current, None, build_view(report))
+        spent.append(time.thread_time() - started)
+    return statistics.median(spent)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -222,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"ms per report in the worker p50 / p90 / max: {spread(in_worker)}")
     print(f"ms from the first report's start to each delivered p50 / p90 / max: {spread(since_first)}")
     print(f"Web API calls per report: {calls / len(people):.1f}")
+    chart_png(summary_of_report(score(bank, random_answers(bank, random.Random(1))), "warm", time.time()))
+    print(f"ms of CPU to draw a report's chart, median: {chart_cpu_seconds(bank) * 1000:.0f}")
     print(f"each channel and DM got its report once: {'yes' if not wrong else 'NO'}")
     for line in wrong[:20]:
         print(f"  {line}")

@@ -112,6 +112,7 @@ def test_a_worker_delivers_a_few_reports_each_once_and_the_figures_read(tmp_path
             p50, p90, worst = (number(n) for n in re.findall(MS_SPREAD, line_of(output, label))[0])
             assert 0 < p50 <= p90 <= worst
         assert number(line_of(output, "Web API calls per report:").split(":")[1]) >= 4
+        assert number(line_of(output, "ms of CPU to draw a report's chart").split(":")[1]) > 0
         assert line_of(output, "each channel and DM got its report once:").endswith("yes")
         workspace = re.search(r"workspace (TWORK\w+)", output)
         assert workspace is not None, output
