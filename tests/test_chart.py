@@ -8,11 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-from matplotlib.transforms import Bbox
 
 from bot.engine.bank import QuestionBank
 from bot.engine.history import DimensionSummary, ResultSummary
@@ -24,7 +19,9 @@ from bot.render.chart import (
     NOTE_RGB,
     PREVIOUS_RGB,
     SCORE_AXIS,
-    chart_figure,
+    BarPiece,
+    ChartLayout,
+    chart_layout,
     chart_measure,
     chart_png,
     note_line,
@@ -63,19 +60,18 @@ def test_the_previous_result_changes_the_drawing() -> None:
     assert size_of(chart_png(current, previous)) == size_of(chart_png(current))
 
 
-def pieces(figure: Figure) -> dict[float, list[Rectangle]]:
+def pieces(layout: ChartLayout) -> dict[float, list[BarPiece]]:
     """The pieces of bars of each row (a level not settled is drawn in two), by the row's height, top row
     first."""
-    rows: dict[float, list[Rectangle]] = {}
-    for patch in figure.axes[0].patches:
-        assert isinstance(patch, Rectangle)
-        rows.setdefault(round(patch.get_y() + patch.get_height() / 2, 6), []).append(patch)
+    rows: dict[float, list[BarPiece]] = {}
+    for piece in layout.pieces:
+        rows.setdefault(round(piece.row, 6), []).append(piece)
     return dict(sorted(rows.items(), reverse=True))
 
 
-def drawn(report: Report) -> tuple[Figure, ReportView]:
+def drawn(report: Report) -> tuple[ChartLayout, ReportView]:
     view = build_view(report)
-    return chart_figure(summary_of_report(report, "r", 1_795_000_000.0), None, view), view
+    return chart_layout(summary_of_report(report, "r", 1_795_000_000.0), None, view), view
 
 
 @pytest.mark.parametrize(
@@ -86,27 +82,24 @@ def drawn(report: Report) -> tuple[Figure, ReportView]:
 def test_each_dimensions_notes_are_drawn_under_its_own_bar_inside_the_picture(
     bank: QuestionBank, answers_file: Path
 ) -> None:
-    figure, view = drawn(answered(bank, answers_file))
-    axes = figure.axes[0]
-    assert isinstance(figure.canvas, FigureCanvasAgg)
-    renderer = figure.canvas.get_renderer()
-    # The bars top down, as the dimensions are listed.
-    bars = [Bbox.union([p.get_window_extent(renderer) for p in row]) for row in pieces(figure).values()]
-    notes = [text for text in axes.texts if text.get_color() in NOTE_RGB.values()]
+    layout, view = drawn(answered(bank, answers_file))
+    # The bars top down, as the dimensions are listed; pixels count down from the top.
+    bars = [(min(p.box[1] for p in row), max(p.box[3] for p in row)) for row in pieces(layout).values()]
+    notes = [text for text in layout.texts if text.colour in NOTE_RGB.values()]
     for index, dimension in enumerate(view.dimensions):
-        below = bars[index + 1].y1 if index + 1 < len(bars) else figure.bbox.y0
-        under = [text for text in notes if below < text.get_window_extent(renderer).y0 < bars[index].y0]
+        below = bars[index + 1][0] if index + 1 < len(bars) else layout.plot[3]
+        under = [text for text in notes if bars[index][1] < text.box[1] and text.box[3] <= below]
         assert dimension.notes
-        assert [text.get_text() for text in under] == [note_line(note) for note in dimension.notes]
+        assert [text.text for text in under] == [note_line(note) for note in dimension.notes]
         for text in under:
-            box = text.get_window_extent(renderer)
-            assert box.y1 < bars[index].y0 and figure.bbox.x0 <= box.x0 < box.x1 <= figure.bbox.x1, box
-    assert len(axes.texts) == len(view.dimensions) + sum(len(d.notes) for d in view.dimensions)
+            left, _, right, _ = text.box
+            assert 0 <= left < right <= layout.width, text
+    assert len(layout.texts) == len(view.dimensions) + sum(len(d.notes) for d in view.dimensions)
 
 
 def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension() -> None:
-    figure, _ = drawn(answered(PULSE, PULSE_EXAMPLE))
-    drawn_notes = {text.get_text(): text.get_color() for text in figure.axes[0].texts}
+    layout, _ = drawn(answered(PULSE, PULSE_EXAMPLE))
+    drawn_notes = {text.text: text.colour for text in layout.texts}
     assert drawn_notes["ℹ this bank measures up to level 2"] == NOTE_RGB["ceiling"]
     assert drawn_notes["⊖ held by practices not in place: Reproducible training"] == NOTE_RGB["held"]
     assert NOTE_RGB["held"] != NOTE_RGB["ceiling"]
@@ -114,11 +107,14 @@ def test_a_ceiling_is_marked_apart_from_what_holds_a_dimension() -> None:
 
 
 def test_the_level_score_line_is_under_the_score_axis_only_where_levels_and_scores_disagree() -> None:
-    figure, view = drawn(answered(PULSE, LEVEL_ABOVE_LOWER_SCORE))
+    layout, view = drawn(answered(PULSE, LEVEL_ABOVE_LOWER_SCORE))
     assert view.level_score_text is not None
-    assert figure.axes[0].get_xlabel() == f"{SCORE_AXIS}\n{view.level_score_text}"
+    assert layout.x_label == f"{SCORE_AXIS}\n{view.level_score_text}"
+    # Wrapped to the plot's width, every word kept.
+    assert layout.x_label_lines[0] == SCORE_AXIS
+    assert " ".join(layout.x_label_lines[1:]) == " ".join(view.level_score_text.split())
     agreeing, _ = drawn(answered(MLOPS, TEAM_EXAMPLE))
-    assert agreeing.axes[0].get_xlabel() == SCORE_AXIS
+    assert agreeing.x_label == SCORE_AXIS
 
 
 NAMES = {"data": "Data & Experimentation", "deploy": "Deployment & Integration", "team": "Team & Culture"}
@@ -130,9 +126,9 @@ def adaptive(result_id: str, *dimensions: DimensionSummary, overall: int | None 
     return ResultSummary(result_id, WHEN, "mlops", "3.0.0", "MLOps", overall, None, 40.0, dimensions)
 
 
-def drawn_piece(piece: Rectangle) -> tuple[float, float, str]:
+def drawn_piece(piece: BarPiece) -> tuple[float, float, str]:
     """Where a piece of a bar starts and how long it is, in levels, and its hatching ("" for none)."""
-    return piece.get_x(), piece.get_width(), piece.get_hatch() or ""
+    return piece.start, piece.length, "///" if piece.hatched else ""
 
 
 def test_a_result_without_exact_scores_is_drawn_on_levels_and_a_level_not_settled_as_its_range() -> None:
@@ -141,16 +137,15 @@ def test_a_result_without_exact_scores_is_drawn_on_levels_and_a_level_not_settle
         DimensionSummary("data", NAMES["data"], 2, None, level_range=(2, 2)),
         DimensionSummary("team", NAMES["team"], None, None, level_range=(1, 3)),
     )
-    figure = chart_figure(current)
-    axes = figure.axes[0]
-    assert axes.get_xlabel() == LEVEL_AXIS
-    data, team = pieces(figure).values()
+    layout = chart_layout(current)
+    assert layout.x_label == LEVEL_AXIS
+    data, team = pieces(layout).values()
     # Level 2: one bar two levels long, in level 2's colour.
     assert [drawn_piece(p) for p in data] == [(0.0, 2.0, "")]
-    assert to_hex(data[0].get_facecolor()) == LEVEL_RGB[2]
+    assert data[0].colour == LEVEL_RGB[2]
     # Level 1 to 3: solid up to the lowest level, hatched up to the highest, and nothing beyond.
     assert [drawn_piece(p) for p in team] == [(0.0, 1.0, ""), (1.0, 2.0, "///")]
-    labels = [text.get_text() for text in axes.texts]
+    labels = [text.text for text in layout.texts]
     assert labels == ["level 2", "level 1 to 3 · not settled"]
 
 
@@ -167,14 +162,15 @@ def test_a_full_result_before_an_adaptive_one_is_drawn_on_levels_too() -> None:
         (DimensionSummary("data", NAMES["data"], 3, 75.0, level_range=(3, 3)),),
     )
     current = adaptive("b", DimensionSummary("data", NAMES["data"], 2, None, level_range=(2, 2)))
-    figure = chart_figure(current, previous)
+    layout = chart_layout(current, previous)
     assert chart_measure(current, previous) == "level"
-    assert figure.axes[0].get_xlabel() == LEVEL_AXIS
+    assert layout.x_label == LEVEL_AXIS
     # This result's bar above the previous one's, each as long as its level, the previous one in grey.
-    [now], [before] = pieces(figure).values()
-    assert (now.get_width(), to_hex(now.get_facecolor())) == (2, LEVEL_RGB[2])
-    assert (before.get_width(), to_hex(before.get_facecolor())) == (3, PREVIOUS_RGB)
-    assert [text.get_text() for text in figure.axes[0].texts] == ["level 2", "level 3 · 75.0"]
+    [now], [before] = pieces(layout).values()
+    assert (now.length, now.colour) == (2, LEVEL_RGB[2])
+    assert (before.length, before.colour) == (3, PREVIOUS_RGB)
+    assert now.box[3] <= before.box[1]
+    assert [text.text for text in layout.texts] == ["level 2", "level 3 · 75.0"]
 
 
 ranges = st.one_of(
@@ -196,13 +192,15 @@ def kept_dimensions(draw: st.DrawFn, dimension_id: str) -> DimensionSummary:
 @given(st.tuples(*(kept_dimensions(d) for d in NAMES)))
 def test_no_bar_reaches_past_what_the_result_says(dimensions: tuple[DimensionSummary, ...]) -> None:
     current = adaptive("r", *dimensions)
-    figure = chart_figure(current)
+    layout = chart_layout(current)
     measure = chart_measure(current)
     placed = [d for d in dimensions if d.level is not None or d.unsettled_range is not None]
     assert (measure == "score") is all(d.score is not None for d in placed)
-    assert figure.axes[0].get_xlabel() == (SCORE_AXIS if measure == "score" else LEVEL_AXIS)
-    rows = list(pieces(figure).values())
-    reaches = [max((p.get_x() + p.get_width() for p in row), default=0.0) for row in rows]
+    assert layout.x_label == (SCORE_AXIS if measure == "score" else LEVEL_AXIS)
+    rows = list(pieces(layout).values())
+    reaches = [max((p.start + p.length for p in row), default=0.0) for row in rows]
+    # Inside the plot, however long.
+    assert all(layout.plot[0] <= p.box[0] <= p.box[2] <= layout.plot[2] for p in layout.pieces)
     if measure == "score":
         assert reaches == [d.score or 0.0 for d in dimensions]
     else:
