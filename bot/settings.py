@@ -390,7 +390,7 @@ class WorkerSettings(SlackProcessSettings):
             description="Jobs one worker process runs at once, each in a thread of its own (reports, "
             "mostly waiting on Slack)",
         ),
-    ] = 8
+    ] = 16
 
 
 class ClockSettings(SlackProcessSettings):

@@ -440,6 +440,9 @@ class ReportWorker(SimpleWorker):
     worker from stopping for most of a minute."""
 
     death_penalty_class = TimerDeathPenalty
+    # RQ waits between tries to reach a Redis that went away, doubling from 1 s up to this (RQ's own: 60 s,
+    # which left a report waiting up to a minute after Redis came back).
+    max_connection_wait_time = 5.0
 
     @property
     def dequeue_timeout(self) -> int:
