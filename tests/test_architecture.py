@@ -177,7 +177,17 @@ def test_the_import_reader_sees_deferred_relative_and_type_checking_imports(tmp_
 
 
 def test_the_engine_is_pure() -> None:
-    outside = ["slack", "slack_sdk", "slack_bolt", "redis", "fakeredis", "rich", "matplotlib", "playground"]
+    outside = [
+        "slack",
+        "slack_sdk",
+        "slack_bolt",
+        "redis",
+        "fakeredis",
+        "rich",
+        "matplotlib",
+        "PIL",
+        "playground",
+    ]
     layers = [
         "bot.store",
         "bot.slack",
