@@ -170,7 +170,7 @@ def work_through_redis_outages(
     a Redis timeout or an error it did not expect, as a Redis restart or failover gives it: then wait until
     Redis answers and start a fresh loop, so the worker stays up through an outage instead of leaving
     reports undelivered until someone restarts it."""
-    import redis
+    from bot.store.connection import UNREACHABLE
 
     while True:
         worker = new_worker()
@@ -178,7 +178,7 @@ def work_through_redis_outages(
         try:
             # The retries are moved by this process's own scheduler thread (`schedule_retries_until`).
             worker.work(burst=burst, with_scheduler=False, logging_level=log_level)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except UNREACHABLE as error:
             log.warning("Redis stopped answering (%s); the worker goes on once it answers", error)
         else:
             if burst or _told_to_stop(worker):
@@ -189,7 +189,7 @@ def work_through_redis_outages(
             try:
                 client.ping()
                 break
-            except (redis.ConnectionError, redis.TimeoutError):
+            except UNREACHABLE:
                 wait(pause)
                 pause = min(pause * 2, REDIS_WAIT_SECONDS[1])
         log.info("Redis answers again; the worker goes on")

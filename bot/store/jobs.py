@@ -401,7 +401,7 @@ class RetryScheduler:
     def __init__(self, queue: JobQueue) -> None:
         self.queue_name = queue.queue.name
         # Any: RQ's scheduler methods carry no annotations.
-        self.scheduler: Any = RQScheduler([queue.queue], connection=queue.queue.connection)
+        self.scheduler: Any = _SchedulerOnClient([queue.queue], connection=queue.queue.connection)
 
     def tick(self) -> bool:
         """Take or keep the queue's scheduler lock, say this scheduler is alive, and, holding the lock,
@@ -418,6 +418,21 @@ class RetryScheduler:
         """Let go of the lock (another worker's scheduler takes it at once) and of this scheduler's record."""
         self.scheduler.release_locks()
         self.scheduler.register_death()
+
+
+class _SchedulerOnClient(RQScheduler):
+    """RQ's scheduler on the client it is given. RQ's own builds a plain connection pool from that
+    client's settings, for the process it forks; through Sentinel (bot/store/connection.py) that pool
+    would not drop its connections to a demoted master, and this scheduler runs in the worker's process
+    anyway."""
+
+    def __init__(self, queues: list[Queue], connection: redis.Redis) -> None:
+        super().__init__(queues, connection=connection)
+        self._client = connection
+
+    @property
+    def connection(self) -> redis.Redis:
+        return self._client
 
 
 # How long the listener for RQ's commands (suspend, kill a job) waits for one before looking again.
