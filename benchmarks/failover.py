@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,12 @@ import redis
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.cli.worker import jobs_lines
 from bot.engine.conversation import Conversation
 from bot.slack.replies import UNAVAILABLE
 from bot.slack.values import KEEP_GOING_ACTION
 from bot.store.heartbeats import ClockHeartbeats
+from bot.store.jobs import JobQueue
 from bot.store.outbox import Outbox
 from bot.store.sessions import Respondent, SessionRecord
 from playground.fakeslack import FakeSlack
@@ -123,7 +126,7 @@ class SentinelRedis:
             try:
                 if replica.info("replication").get("master_link_status") != "up":
                     return False
-                states = [sentinel.sentinel_master(MASTER_NAME) for sentinel in sentinels]
+                states: list[Any] = [sentinel.sentinel_master(MASTER_NAME) for sentinel in sentinels]
             except (redis.ConnectionError, redis.ResponseError):
                 return False
             return all(s["num-slaves"] == 1 and s["num-other-sentinels"] == 2 for s in states)
@@ -138,7 +141,7 @@ class SentinelRedis:
         named: list[int] = []
         for port in self.sentinel_ports:
             try:
-                address = self.client(port).sentinel_get_master_addr_by_name(MASTER_NAME)
+                address: Any = self.client(port).sentinel_get_master_addr_by_name(MASTER_NAME)
             except redis.ConnectionError:
                 continue
             if address:
@@ -334,8 +337,9 @@ class Scenario:
         # The word that it started comes to the command's response URL, apart from any click's answer.
         person.wait(lambda: person.question is not None and len(person.replies) == 1, "first question")
 
-    def click(self, index: int) -> bool:
-        """Click the next button of the person's question once; whether it took."""
+    def click(self, index: int) -> str:
+        """Click the next button of the person's question once: "took", "try again", or what else the
+        app answered."""
         person = self.people[index]
         with person.changed:
             question, shown, replies = person.question, person.shown, len(person.replies)
@@ -354,22 +358,32 @@ class Scenario:
             outcome = "try again"
         with self.lock:
             self.clicks.append(Click(index, sent, time.monotonic(), outcome, acknowledged.status))
-        if outcome == "took":
-            answered = question_id(button)
-            if answered is not None:
-                person.acknowledged.add(answered)
-            return True
-        return False
+        answered = question_id(button)
+        if outcome == "took" and answered is not None:
+            person.acknowledged.add(answered)
+        return outcome
 
     def answer(self, index: int, count: int | None = None) -> None:
-        """Answer `count` questions (all of them with None), clicking again after a try-again reply."""
+        """Answer `count` questions (all of them with None), clicking again after a try-again reply. Any
+        other reply (a question the promoted replica never saw answered) is met as a person would: ask
+        for the current question again with `resume`."""
         person = self.people[index]
         answered = 0
         while person.question is not None and (count is None or answered < count):
-            if self.click(index):
+            outcome = self.click(index)
+            if outcome == "took":
                 answered += 1
-            else:
+            elif outcome == "try again":
                 time.sleep(RETRY_PAUSE)
+            else:
+                self.resume(index)
+
+    def resume(self, index: int) -> None:
+        person = self.people[index]
+        with person.changed:
+            shown = person.shown
+        assert person.user.command("resume").status == 200
+        person.wait(lambda: person.shown > shown, "question sent again")
 
 
 def new_people(fake: FakeSlack, app: AppProcess, count: int) -> list[Person]:
@@ -426,6 +440,10 @@ class Figures:
         ]
 
 
+def has_a_report(person: Person) -> bool:
+    return person.reports >= 1
+
+
 def lost_answers(client: redis.Redis, people: Sequence[Person]) -> int:
     """Answers acknowledged before the kill that the promoted replica's sessions lack."""
     lost = 0
@@ -472,9 +490,13 @@ def run(people_count: int = 50, finishing: int = 10, answered_before: int = 4, t
             future.result()
 
         for person in people:
-            person.wait(lambda p=person: p.reports >= 1, "report in the channel", WAIT)
+            person.wait(partial(has_a_report, person), "report in the channel", WAIT)
         outbox = Outbox(promoted)
-        wait_until(lambda: outbox.count() == 0, "the outbox to empty", WAIT)
+        try:
+            wait_until(lambda: outbox.count() == 0, "the outbox to empty", WAIT)
+        except AssertionError as error:
+            listed = jobs_lines(JobQueue(promoted, retry_seconds=()), outbox, time.time())
+            raise AssertionError("\n".join([str(error), *listed])) from None
         heartbeats = ClockHeartbeats(promoted)
         try:
             wait_until(lambda: (heartbeats.latest() or 0) > promoted_wall, "the clock to beat", WAIT)

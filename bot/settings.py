@@ -123,7 +123,7 @@ class RedisSettings(_FromEnvironment):
     @field_validator("redis_sentinel_master", "redis_sentinel_password", "redis_password", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        return None if value == "" else value
 
     @field_validator("redis_sentinels", mode="before")
     @classmethod
@@ -152,6 +152,21 @@ class RedisSettings(_FromEnvironment):
             raise PydanticCustomError("missing", "Field required")
         if value is not None and "redis_sentinels" in info.data and not sentinels:
             raise PydanticCustomError("sentinels", "set without REDIS_SENTINELS: set both for Sentinel")
+        return value
+
+    @field_validator("redis_sentinel_password", "redis_password")
+    @classmethod
+    def _password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return value
+        # A password pasted with a space or a line break around it would be refused by Redis, later and
+        # less plainly.
+        if value.get_secret_value() != value.get_secret_value().strip():
+            raise PydanticCustomError("password", "begins or ends with whitespace")
+        # Only once REDIS_SENTINELS itself is good: a malformed one is reported for what it is.
+        without_sentinels = "redis_sentinels" in info.data and not info.data["redis_sentinels"]
+        if info.field_name == "redis_sentinel_password" and without_sentinels:
+            raise PydanticCustomError("sentinels", "set without REDIS_SENTINELS")
         return value
 
 
