@@ -67,9 +67,11 @@ def connect(target: RedisTarget | str, timeout_seconds: float = 2.0) -> redis.Re
         "health_check_interval": HEALTH_CHECK_SECONDS,
     }
     if not target.through_sentinel:
+        pool = redis.ConnectionPool.from_url(target.url, **timeouts)
         if target.password is not None:
-            timeouts["password"] = target.password
-        return redis.Redis.from_url(target.url, **timeouts)
+            # REDIS_URL's own password would win over a keyword given beside it.
+            pool.connection_kwargs["password"] = target.password
+        return redis.Redis(connection_pool=pool)
     assert target.master is not None  # the settings require it with sentinels
     sentinel_options: dict[str, Any] = {
         "socket_timeout": timeout_seconds,
