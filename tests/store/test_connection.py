@@ -4,9 +4,6 @@ reached, a failover's errors included, turned into StoreUnavailable by the store
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from bot.settings import RedisSettings, SettingsError, read_settings
 from bot.store.connection import RedisTarget, connect
 from bot.store.sessions import Respondent, SessionStore, StoreUnavailable
 from bot.usecases.personal import PERSONAL, new_session
-from playground.fakeslack.app_process import free_port
+from tests.e2e.conftest import DedicatedRedis
 
 BANK = BankCatalog.from_directory().get("pulse")
 SENTINELS = "sentinel-1:26379, sentinel-2:26380,[::1]:26381"
@@ -125,30 +122,12 @@ def test_no_sentinel_answering_is_store_unavailable() -> None:
 def replica_of_nothing(tmp_path: Path) -> Iterator[redis.Redis]:
     """A redis-server that is the replica of a master that is gone, as a demoted primary is: it answers
     reads and refuses writes (READONLY)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is required for this test and is not installed")
-    port = free_port()
-    arguments = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--save", ""]
-    process = subprocess.Popen(
-        [binary, *arguments, "--appendonly", "no", "--replicaof", "127.0.0.1", "1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
+    server = DedicatedRedis(tmp_path, persist=False, options=("--replicaof", "127.0.0.1", "1"))
+    server.start()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "the replica did not start"
-                time.sleep(0.05)
-        yield client
+        yield redis.Redis.from_url(server.url, socket_timeout=2)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.mark.e2e
