@@ -2,8 +2,9 @@
 
 Each command reads one class of settings (`COMMAND_SETTINGS`) and only that, so a setting a command does
 not use cannot stop it: `banks` works with a malformed `WEB_CONCURRENCY`, and `jobs` needs only
-`REDIS_URL`. A missing or malformed setting is reported by name, in one line; when several are, the one
-first in `SETTINGS_ORDER` (the order of the settings table in docs/operations.md) is reported.
+where Redis is (RedisSettings). A missing or malformed setting is reported by name, in one line; when
+several are, the one first in `SETTINGS_ORDER` (the order of the settings table in docs/operations.md) is
+reported.
 
 `python -m bot.settings` prints that table, built from the fields below and `COMMAND_SETTINGS`.
 """

@@ -7,7 +7,8 @@ the web process hands off after its answer: the Home tab, exports and nudges. A 
 accept is retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what
 stayed pending with no job (a web process killed between its transaction and the enqueue), and within
 seconds takes back the jobs of a worker process that died mid-job (bot/store/jobs.py: each worker
-process beats), and lets go of the RQ scheduler lock a dead worker's scheduler held.
+process beats), and lets go of the RQ scheduler lock a dead worker's scheduler held. A Redis outage (a
+restart, a Sentinel failover) does not stop it: it waits, takes back the job its run was in, and goes on.
 `rq info --url $REDIS_URL` shows the queue too.
 
 Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
