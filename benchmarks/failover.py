@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -335,6 +334,8 @@ def question_id(button: Button) -> str | None:
 
 @dataclass
 class Scenario:
+    """The people's clicks, each with when it was sent, when it was answered and how."""
+
     fake: FakeSlack
     app: AppProcess
     people: list[Person]
@@ -564,5 +565,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())
