@@ -132,6 +132,15 @@ def start_worker(env: Mapping[str, str], startup_timeout: float = 30.0) -> Worke
     return worker
 
 
+def start_clock(env: Mapping[str, str], startup_timeout: float = 30.0) -> Worker:
+    """`mlops-compass clock` on the app's settings, once it has logged its start (at LOG_LEVEL INFO)."""
+    process, log_path = _spawn([sys.executable, "-m", "bot", "clock"], child_environment(env), "clock")
+    clock = Worker(process, log_path)
+    with _stopped_unless_ready(process):
+        _wait_until(lambda: "clock started" in clock.log(), process, startup_timeout, "clock", clock.log)
+    return clock
+
+
 @contextmanager
 def _stopped_unless_ready(process: subprocess.Popen[bytes]) -> Iterator[None]:
     """Stop `process` if anything (a failed start, an interrupt, a signal) ends the wait for it."""
