@@ -67,6 +67,7 @@ from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AnswerQuestion, Conversation, KeepGoing, ShowReport, advance
 from bot.slack.blocks import question_message
 from bot.slack.values import KEEP_GOING_ACTION, QuestionButton
+from bot.store.jobs import JobQueue
 from bot.store.sessions import Respondent
 from bot.usecases.personal import new_session
 from playground.fakeslack import FakeSlack, MessageEvent
@@ -505,6 +506,7 @@ class Burst:
     lead_in: Figures  # the command and every click before the last
     finals: Figures  # the last clicks
     lead_in_seconds: float
+    window_opened: float  # time.monotonic() when it did
     sending_seconds: float  # from the first final click sent to the last
     # Last clicks the engine's copy said would finish and did not: the person clicked on without pause, and
     # the latency runs from the click that did finish.
@@ -573,6 +575,7 @@ def burst(
         lead_in,
         finals,
         window_opens[0] - began,
+        window_opens[0],
         max(sent) - min(sent) if sent else 0.0,
         not_last[0],
     )
@@ -675,6 +678,7 @@ BURST_PROMISE = 30.0
 def burst_rows(run: Burst, reports: Reports) -> list[str]:
     sent = [p for p in run.ready if p.final_click is not None]
     within = [p for p in sent if (p.report_latency() or math.inf) <= BURST_PROMISE]
+    arrived = [p.reports[0] - run.window_opened for p in run.ready if p.reports]
     return [
         row("at their last question when the window opened", f"{len(run.ready)}/{len(run.people)}"),
         row("lead-in s (requests acknowledged)", f"{run.lead_in_seconds:.1f} ({acknowledged(run.lead_in)})"),
@@ -687,6 +691,7 @@ def burst_rows(run: Burst, reports: Reports) -> list[str]:
         row(f"reports within {BURST_PROMISE:g} s of the last click", f"{len(within)}/{len(run.people)}"),
         row("reports in the channel exactly once", f"{reports.delivered_once}/{len(run.people)}"),
         row("reports missing / duplicated", f"{len(reports.missing)} / {len(reports.duplicated)}"),
+        row("last report, s after the window opened", f"{max(arrived):.1f}" if arrived else "-"),
     ]
 
 
@@ -748,7 +753,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--max-seconds", type=float, default=900.0, help="the open loop stops after this")
     parser.add_argument(
-        "--report-timeout", type=float, default=60.0, help="how long to wait for late reports"
+        "--report-timeout", type=float, default=120.0, help="how long to wait for late reports"
     )
     parser.add_argument(
         "--burst", type=int, default=0, help="people in the burst, after the loops (0: no burst)"
@@ -790,6 +795,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at the start",
         flush=True,
     )
+    # A worker of another run on this database's queue takes this run's reports and delivers them to its
+    # own Slack: they read as missing here, and its reports load this run's worker.
+    others = [w for w in JobQueue(store, ()).workers(time.time()) if w.alive]
+    if others:
+        print(
+            f"warning: {len(others)} worker(s) of another run already take jobs from {args.redis_url}; "
+            "reports may go astray: give this run a database or a Redis of its own",
+            flush=True,
+        )
     with FakeSlack() as fake:
         fake.on_message = audience
         env = slack_env(fake) | {

@@ -120,6 +120,7 @@ def test_a_burst_alone_delivers_each_report_once_and_spreads_the_last_answers(tm
     assert line_of(output, "reports within 30 s of the last click").endswith(" 3/3")
     assert line_of(output, "reports in the channel exactly once").endswith(" 3/3")
     assert line_of(output, "reports missing / duplicated").endswith(" 0 / 0")
+    assert number(line_of(output, "last report, s after the window opened").split()[-1]) > 0
     assert_workspace_deleted(output)
 
 
