@@ -775,6 +775,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def warn_of_other_workers(store: redis.Redis, own: int, redis_url: str, when: str) -> None:
+    """A worker of another run on this database's queue takes this run's reports and delivers them to
+    its own Slack, where they are lost to this run (and its reports load this run's workers): say so."""
+    others = sum(w.alive for w in JobQueue(store, ()).workers(time.time())) - own
+    if others > 0:
+        print(
+            f"warning: {others} worker(s) of another run were taking jobs from {redis_url} {when}: "
+            "reports may have gone astray and the figures are not this app's alone; give each run a Redis "
+            "of its own",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # The fake Slack keeps every call, so this process's cyclic collector would pause every thread, the
@@ -795,15 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at the start",
         flush=True,
     )
-    # A worker of another run on this database's queue takes this run's reports and delivers them to its
-    # own Slack: they read as missing here, and its reports load this run's worker.
-    others = [w for w in JobQueue(store, ()).workers(time.time()) if w.alive]
-    if others:
-        print(
-            f"warning: {len(others)} worker(s) of another run already take jobs from {args.redis_url}; "
-            "reports may go astray: give this run a database or a Redis of its own",
-            flush=True,
-        )
+    warn_of_other_workers(store, 0, args.redis_url, "before the run")
     with FakeSlack() as fake:
         fake.on_message = audience
         env = slack_env(fake) | {
@@ -838,6 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bank = CATALOG.get(args.burst_bank)
                     burst_run = burst(starter, bank, fake, audience, team_id, args.burst, args.burst_window)
                     burst_reports = wait_for_reports(burst_run.people, args.report_timeout)
+                warn_of_other_workers(store, len(app_server.workers), args.redis_url, "at the end")
         finally:
             delete_workspace(store, team_id)
     if args.people:
