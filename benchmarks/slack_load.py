@@ -671,7 +671,10 @@ def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
 
 # From the click that finished an assessment to its report's summary in the person's channel.
 REPORT_LATENCY = "report latency ms p50 / p95 / p99 / max"
-# The promise for a burst: every report in its channel within this many seconds.
+# Its few questions take the burst's people to their last one in seconds, not the minute the default
+# bank's take.
+BURST_BANK = "pulse"
+# The promise for a burst: every report in its channel within this many seconds.
 BURST_PROMISE = 30.0
 
 
@@ -763,7 +766,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--burst-bank",
-        default="pulse",
+        default=BURST_BANK,
         choices=sorted(bank.id for bank in CATALOG.banks),
         help="the bank the burst's people start (`start BANK`); the pulse's few questions keep the "
         "lead-in short",
@@ -859,11 +862,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nClosed loop: people answering without pause, answers counted for {args.duration:g} s")
         print("\n".join(closed_rows(pairs)))
     if args.burst:
+        questions = len(CATALOG.get(args.burst_bank).questions)
         print(
             f"\nBurst: {args.burst} people answer `start {args.burst_bank}` without pause up to their last "
-            f"question (the {args.burst_bank} bank, {len(CATALOG.get(args.burst_bank).questions)} questions "
-            f"at most, keeps the lead-in short), then send their last answers spread evenly over "
-            f"{args.burst_window:g} s; {args.report_workers} report worker(s)"
+            f"question (the {args.burst_bank} bank: at most {questions} questions; by default the "
+            f"{BURST_BANK}, whose few questions keep the lead-in short), then send their last answers spread "
+            f"evenly over {args.burst_window:g} s; {args.report_workers} report worker(s)"
         )
         print("\n".join(burst_rows(burst_run, burst_reports)))
         if burst_reports.missing:
