@@ -547,6 +547,7 @@ def burst(
 
     def work(n: int) -> None:
         person = people[n]
+        last = None
         try:
             last = lead_up(person)
             if last is not None:
@@ -680,7 +681,8 @@ BURST_PROMISE = 30.0
 
 def burst_rows(run: Burst, reports: Reports) -> list[str]:
     sent = [p for p in run.ready if p.final_click is not None]
-    within = [p for p in sent if (p.report_latency() or math.inf) <= BURST_PROMISE]
+    latencies = [p.report_latency() for p in sent]
+    within = [latency for latency in latencies if latency is not None and latency <= BURST_PROMISE]
     arrived = [p.reports[0] - run.window_opened for p in run.ready if p.reports]
     return [
         row("at their last question when the window opened", f"{len(run.ready)}/{len(run.people)}"),
