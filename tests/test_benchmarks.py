@@ -47,8 +47,12 @@ def line_of(output: str, label: str) -> str:
 
 
 def run_slack_load(arguments: list[str], cwd: Path) -> str:
-    """The output of slack_load.py, run to the end."""
-    command = [sys.executable, str(SCRIPT), "--workers", "1", "--redis-url", REAL_REDIS_URL, *arguments]
+    """The output of slack_load.py, run to the end; a report that never comes is given up on well before
+    the run's time is out, so that the figures say which."""
+    command = [
+        sys.executable, str(SCRIPT), "--workers", "1", "--report-timeout", "30",
+        "--redis-url", REAL_REDIS_URL, *arguments,
+    ]  # fmt: skip
     finished = subprocess.run(command, capture_output=True, text=True, timeout=110, cwd=cwd)
     assert finished.returncode == 0, finished.stderr + finished.stdout
     return finished.stdout
