@@ -3,7 +3,8 @@
 In one run it starts, on 127.0.0.1 only:
 
 - the fake Slack Web API (playground/fakeslack), which records what each app posts;
-- the real app, `mlops-compass serve` over HTTP (gunicorn), on a real Redis;
+- the real app, `mlops-compass serve` over HTTP (gunicorn), on a real Redis, with `--report-workers`
+  `mlops-compass worker` processes delivering the reports;
 - the "bare Bolt floor" (benchmarks/bare_bolt.py): a Bolt app behind the same gunicorn set-up that only
   acknowledges a click and calls `chat.update` once, putting back the app's own first question; no app
   can answer faster, so it bounds answers/s.
@@ -14,12 +15,22 @@ People send the requests Slack sends, signed as Slack signs them, and then:
   `--think` seconds (uniformly drawn, times `--think-scale`) after each question shows before clicking;
   their starts are spread over `--ramp` seconds. Measured: the acknowledgement latency of every request
   (the HTTP response time), the time from a click to the fake Slack applying the `chat.update` that shows
-  the next question, and whether each person's report reached their channel exactly once;
+  the next question, whether each person's report reached their channel exactly once, and the report
+  latency: from the click that finished an assessment to its report's summary in the person's channel;
 - closed loop: for each count in `--closed`, that many people click without pause for `--duration`
-  seconds (starting again when they finish): answers/s of the app and of the floor, and their ratio.
+  seconds (starting again when they finish): answers/s of the app and of the floor, and their ratio;
+- burst, with `--burst`: that many people answer without pause up to their last question (keeping going
+  at the offer to stop), on the `--burst-bank` (the pulse by default: its few questions keep the lead-in
+  short), then all send their last answer, spread evenly over `--burst-window` seconds. Measured: the
+  report latency of each, how many reports came within 30 s, and whether each came exactly once. Which
+  click is the last is known beforehand from the engine's own copy of each conversation.
 
     python benchmarks/slack_load.py [--people 500] [--closed 50,200] [--think 2.5-7.5] [--think-scale 1]
-                                    [--workers 2] [--duration 20] [--redis-url redis://127.0.0.1:6379/14]
+                                    [--workers 2] [--duration 20] [--burst 0] [--burst-window 10]
+                                    [--burst-bank pulse] [--report-workers 1]
+                                    [--redis-url redis://127.0.0.1:6379/14]
+
+Only the burst: `--people 0 --closed 0 --burst 200`.
 
 Its people live in a workspace of their own (TLOAD…), whose keys it deletes when the app has stopped.
 """
@@ -38,7 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,9 +61,13 @@ from slack_sdk import WebClient
 from bot.cli.web import THREADS_PER_WORKER
 
 # Everything taken from the app and its fake Slack, in one place: where a module moves, one line changes.
+from bot.engine.answers import decode_answer
+from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog
+from bot.engine.conversation import AnswerQuestion, Conversation, KeepGoing, ShowReport, advance
 from bot.slack.blocks import question_message
-from bot.slack.values import KEEP_GOING_ACTION
+from bot.slack.values import KEEP_GOING_ACTION, QuestionButton
+from bot.store.jobs import JobQueue
 from bot.store.sessions import Respondent
 from bot.usecases.personal import new_session
 from playground.fakeslack import FakeSlack, MessageEvent
@@ -63,7 +78,8 @@ SIGNING_SECRET = "load-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-load-token"
 BENCHMARKS = Path(__file__).resolve().parent
 # The bare floor shows the default bank's first question, as many times as the bank has questions.
-MLOPS = BankCatalog.from_directory().get("mlops")
+CATALOG = BankCatalog.from_directory()
+MLOPS = CATALOG.get("mlops")
 QUESTIONS = len(MLOPS.questions)
 # How long a person waits for what a request leads to before giving up on the rest of their assessment.
 REACTION_TIMEOUT = 60.0
@@ -93,6 +109,8 @@ class Person:
         self.rng = random.Random(seed)
         self.shown = Shown()
         self.reports: list[float] = []
+        # When the click that finished the assessment was sent: a report's latency runs from it.
+        self.final_click: float | None = None
         self.changed = threading.Condition()
 
     def saw(self, question: dict[str, Any] | None) -> None:
@@ -113,6 +131,12 @@ class Person:
     def wait_for_reports(self, count: int, deadline: float) -> None:
         with self.changed:
             self.changed.wait_for(lambda: len(self.reports) >= count, max(0.0, deadline - time.monotonic()))
+
+    def report_latency(self) -> float | None:
+        """From the final click to the first report in the channel; None without either."""
+        if self.final_click is None or not self.reports:
+            return None
+        return self.reports[0] - self.final_click
 
     def answer(self, question: dict[str, Any]) -> Button:
         """A random answer; at the offer to stop once the overall level is settled, Keep going, so that
@@ -234,6 +258,20 @@ def spread_ms(values: Sequence[float]) -> str:
     )
 
 
+def latency_spread_ms(people: Sequence[Person]) -> str:
+    """p50 / p95 / p99 / max of the reports' latencies, from each final click sent: a report that never
+    came ranks above every one that did, so a percentile it falls on reads "missing", not a faster one."""
+    sent = [p for p in people if p.final_click is not None]
+    if not sent:
+        return "-"
+    latencies = [p.report_latency() for p in sent]
+    ranked = sorted(math.inf if latency is None else latency for latency in latencies)
+    return " / ".join(
+        "missing" if math.isinf(v) else f"{v * 1000:,.1f}"
+        for v in (*(percentile(ranked, f) for f in (0.5, 0.95, 0.99)), ranked[-1])
+    )
+
+
 # The two apps ----------------------------------------------------------------------------------------
 
 
@@ -249,12 +287,15 @@ class Target(Protocol):
 
 
 class CompassApp:
-    def __init__(self, process: AppProcess) -> None:
+    """The app, started with the slash command's `text` (the default bank's adaptive run when empty)."""
+
+    def __init__(self, process: AppProcess, text: str = "") -> None:
         self.events_url = process.events_url
+        self.text = text
 
     def start(self, person: Person, figures: Figures) -> bool:
         version = person.shown.version
-        if figures.ack(lambda: person.user.command(""), what="command") is None:
+        if figures.ack(lambda: person.user.command(self.text), what="command") is None:
             return False
         return _question_after(person, version, figures)
 
@@ -293,19 +334,29 @@ def _question_after(person: Person, version: int, figures: Figures) -> bool:
 
 
 def click(
-    target: Target, person: Person, figures: Figures, question: dict[str, Any], clicks: int
+    target: Target,
+    person: Person,
+    figures: Figures,
+    question: dict[str, Any],
+    clicks: int,
+    button: Button | None = None,
 ) -> Shown | None:
-    """Answer the question shown; what the DM shows next, or None when the app did not get there."""
+    """Answer the question shown (with `button`, else a random answer); what the DM shows next, or None
+    when the app did not get there."""
+    chosen = button or person.answer(question)
     version = person.shown.version
     sent = time.monotonic()
-    acknowledged_in = figures.ack(lambda: person.user.click(question, person.answer(question)))
+    acknowledged_in = figures.ack(lambda: person.user.click(question, chosen))
     if acknowledged_in is None:
         return None
     shown = person.wait_past(version)
     if shown is None:
         figures.stall()
         return None
-    figures.answered(None if target.finished(shown, clicks + 1) else shown.at - sent, acknowledged_in)
+    finished = target.finished(shown, clicks + 1)
+    if finished:
+        person.final_click = sent
+    figures.answered(None if finished else shown.at - sent, acknowledged_in)
     return shown
 
 
@@ -423,6 +474,114 @@ def closed_loop(
     return ClosedLoop(count, answered / elapsed, figures)
 
 
+class Mirror:
+    """A person's conversation as the app's engine runs it, advanced beside the app's with the same
+    clicks: it tells which click will finish the assessment before it is sent."""
+
+    def __init__(self, person: Person, bank: QuestionBank) -> None:
+        respondent = Respondent(team_id=person.user.team_id, user_id=person.user.user_id)
+        record, _ = new_session(respondent, bank, None)
+        self.bank = bank
+        self.state = Conversation.from_dict(record.conversation)
+
+    def _event(self, button: Button) -> KeepGoing | AnswerQuestion:
+        if button.action_id == KEEP_GOING_ACTION:
+            return KeepGoing()
+        value = QuestionButton.decode(button.value)
+        if value.q is None or value.a is None:
+            raise ValueError(f"{button.action_id} is neither an answer nor Keep going")
+        return AnswerQuestion(value.q, decode_answer(value.a))
+
+    def finishes(self, button: Button) -> bool:
+        return isinstance(advance(self.state, self._event(button), self.bank).prompt, ShowReport)
+
+    def clicked(self, button: Button) -> None:
+        self.state = advance(self.state, self._event(button), self.bank).state
+
+
+@dataclass
+class Burst:
+    people: list[Person]
+    ready: list[Person]  # at their last question when the window opened
+    lead_in: Figures  # the command and every click before the last
+    finals: Figures  # the last clicks
+    lead_in_seconds: float
+    window_opened: float  # time.monotonic() when it did
+    sending_seconds: float  # from the first final click sent to the last
+    # Last clicks the engine's copy said would finish and did not: the person clicked on without pause, and
+    # the latency runs from the click that did finish.
+    not_last: int
+
+
+def burst(
+    app: CompassApp, bank: QuestionBank, fake: FakeSlack, audience: Audience, team_id: str, count: int,
+    window: float,
+) -> Burst:  # fmt: skip
+    """`count` people answer without pause up to their last question (keeping going at the offer to stop),
+    then send their last answers spread evenly over `window` seconds."""
+    lead_in, finals = Figures(), Figures()
+    people = new_people(app, fake, audience, team_id, count)
+    at_last: dict[int, tuple[dict[str, Any], Button]] = {}
+    # When the window opened: as the last person got to their last question (or gave up before it).
+    window_opens: list[float] = []
+    ready = threading.Barrier(count + 1, action=lambda: window_opens.append(time.monotonic()))
+    not_last = [0]
+    lock = threading.Lock()
+
+    def lead_up(person: Person) -> tuple[dict[str, Any], Button] | None:
+        if not app.start(person, lead_in):
+            return None
+        mirror = Mirror(person, bank)
+        clicks = 0
+        while True:
+            question = person.shown.question
+            assert question is not None
+            button = person.answer(question)
+            if mirror.finishes(button):
+                return question, button
+            shown = click(app, person, lead_in, question, clicks, button)
+            if shown is None or shown.question is None:
+                return None
+            mirror.clicked(button)
+            clicks += 1
+
+    def work(n: int) -> None:
+        person = people[n]
+        last = None
+        try:
+            last = lead_up(person)
+            if last is not None:
+                at_last[n] = last
+        finally:
+            ready.wait()
+        if last is None:
+            return
+        time.sleep(max(0.0, window_opens[0] + window * n / count - time.monotonic()))
+        question, button = last
+        shown = click(app, person, finals, question, 0, button)
+        while shown is not None and shown.question is not None:
+            with lock:
+                not_last[0] += 1
+            shown = click(app, person, finals, shown.question, 0)
+
+    threads = start_threads(work, count)
+    began = time.monotonic()
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    sent = [p.final_click for p in people if p.final_click is not None]
+    return Burst(
+        people,
+        [people[n] for n in sorted(at_last)],
+        lead_in,
+        finals,
+        window_opens[0] - began,
+        window_opens[0],
+        max(sent) - min(sent) if sent else 0.0,
+        not_last[0],
+    )
+
+
 # Processes -------------------------------------------------------------------------------------------
 
 
@@ -464,7 +623,7 @@ def bare_floor_process(fake: FakeSlack, workers: int) -> Iterator[AppProcess]:
 # The report ------------------------------------------------------------------------------------------
 
 
-def row(label: str, *cells: str, label_width: int = 44, cell_width: int = 26) -> str:
+def row(label: str, *cells: str, label_width: int = 46, cell_width: int = 40) -> str:
     return f"  {label:<{label_width}}" + "".join(f"{cell:>{cell_width}}" for cell in cells)
 
 
@@ -506,7 +665,38 @@ def open_rows(app: OpenLoop, floor: OpenLoop, reports: Reports) -> list[str]:
         row("outcomes that never showed", *(f"{r.figures.stalled}" for r in runs)),
         row("reports in the channel exactly once", f"{reports.delivered_once}/{len(app.people)}", "-"),
         row("reports missing / duplicated", f"{len(reports.missing)} / {len(reports.duplicated)}", "-"),
+        row(REPORT_LATENCY, latency_spread_ms(app.people), "-"),
         row("wall time s", *(f"{r.seconds:.1f}" for r in runs)),
+    ]
+
+
+# From the click that finished an assessment to its report's summary in the person's channel.
+REPORT_LATENCY = "report latency ms p50 / p95 / p99 / max"
+# Its few questions take the burst's people to their last one in seconds, not the minute the default
+# bank's take.
+BURST_BANK = "pulse"
+# The promise for a burst: every report in its channel within this many seconds.
+BURST_PROMISE = 30.0
+
+
+def burst_rows(run: Burst, reports: Reports) -> list[str]:
+    sent = [p for p in run.ready if p.final_click is not None]
+    latencies = [p.report_latency() for p in sent]
+    within = [latency for latency in latencies if latency is not None and latency <= BURST_PROMISE]
+    arrived = [p.reports[0] - run.window_opened for p in run.ready if p.reports]
+    return [
+        row("at their last question when the window opened", f"{len(run.ready)}/{len(run.people)}"),
+        row("lead-in s (requests acknowledged)", f"{run.lead_in_seconds:.1f} ({acknowledged(run.lead_in)})"),
+        row("final answers acknowledged (HTTP 200)", acknowledged(run.finals)),
+        row("final answers sent over s", f"{run.sending_seconds:.1f}"),
+        row("final click ack ms p50 / p99 / max", spread_ms(run.finals.final_acks)),
+        row("assessments finished", f"{len(sent)}/{len(run.people)}"),
+        row("last answers that did not finish", str(run.not_last)),
+        row(REPORT_LATENCY, latency_spread_ms(run.ready)),
+        row(f"reports within {BURST_PROMISE:g} s of the last click", f"{len(within)}/{len(run.people)}"),
+        row("reports in the channel exactly once", f"{reports.delivered_once}/{len(run.people)}"),
+        row("reports missing / duplicated", f"{len(reports.missing)} / {len(reports.duplicated)}"),
+        row("last report, s after the window opened", f"{max(arrived):.1f}" if arrived else "-"),
     ]
 
 
@@ -541,13 +731,14 @@ def think_range(text: str) -> tuple[float, float]:
 
 
 def counts(text: str) -> list[int]:
+    """People counts such as 50,200; 0 or nothing: no closed loop."""
     try:
         found = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        found = []
-    if not all(n > 0 for n in found):
+        found = [-1]
+    if not all(n >= 0 for n in found):
         raise argparse.ArgumentTypeError(f"--closed takes people counts such as 50,200, not {text!r}")
-    return found
+    return [n for n in found if n]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -567,10 +758,39 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--max-seconds", type=float, default=900.0, help="the open loop stops after this")
     parser.add_argument(
-        "--report-timeout", type=float, default=60.0, help="how long to wait for late reports"
+        "--report-timeout", type=float, default=120.0, help="how long to wait for late reports"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=0, help="people in the burst, after the loops (0: no burst)"
+    )
+    parser.add_argument(
+        "--burst-window", type=float, default=10.0, help="seconds over which the burst's last answers go"
+    )
+    parser.add_argument(
+        "--burst-bank",
+        default=BURST_BANK,
+        choices=sorted(bank.id for bank in CATALOG.banks),
+        help="the bank the burst's people start (`start BANK`); the pulse's few questions keep the "
+        "lead-in short",
+    )
+    parser.add_argument(
+        "--report-workers", type=int, default=1, help="`mlops-compass worker` processes beside the app"
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     return parser.parse_args(argv)
+
+
+def warn_of_other_workers(store: redis.Redis, own: int, redis_url: str, when: str) -> None:
+    """A worker of another run on this database's queue takes this run's reports and delivers them to
+    its own Slack, where they are lost to this run (and its reports load this run's workers): say so."""
+    others = sum(w.alive for w in JobQueue(store, ()).workers(time.time())) - own
+    if others > 0:
+        print(
+            f"warning: {others} worker(s) of another run were taking jobs from {redis_url} {when}: "
+            "reports may have gone astray and the figures are not this app's alone; give each run a Redis "
+            "of its own",
+            flush=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -589,10 +809,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     audience = Audience()
     print(
         f"MLOps Compass under load: {args.workers} gunicorn worker(s) x {THREADS_PER_WORKER} threads, "
-        f"Redis {args.redis_url} (workspace {team_id}), {os.cpu_count()} CPU(s), "
-        f"load average {os.getloadavg()[0]:.2f} at the start",
+        f"{args.report_workers} report worker(s), Redis {args.redis_url} (workspace {team_id}), "
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.2f} at the start",
         flush=True,
     )
+    warn_of_other_workers(store, 0, args.redis_url, "before the run")
     with FakeSlack() as fake:
         fake.on_message = audience
         env = slack_env(fake) | {
@@ -600,15 +821,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "WEB_CONCURRENCY": str(args.workers),
             "LOG_LEVEL": "WARNING",
         }
+        pairs = []
         try:
-            with app_process(env) as app_server, bare_floor_process(fake, args.workers) as floor_server:
-                app, floor = CompassApp(app_server), BareFloor(floor_server, fake, QUESTIONS)
+            with ExitStack() as processes:
+                app_server = processes.enter_context(app_process(env, report_workers=args.report_workers))
+                app = CompassApp(app_server)
+                if args.people or args.closed:
+                    floor_server = processes.enter_context(bare_floor_process(fake, args.workers))
+                    floor = BareFloor(floor_server, fake, QUESTIONS)
                 if args.people:
                     print(f"open loop: {args.people} people ...", file=sys.stderr, flush=True)
                     open_app = open_loop(app, fake, audience, team_id, args)
                     reports = wait_for_reports(open_app.people, args.report_timeout)
                     open_floor = open_loop(floor, fake, audience, team_id, args)
-                pairs = []
                 for count in args.closed:
                     print(f"closed loop: {count} people ...", file=sys.stderr, flush=True)
                     pairs.append(
@@ -617,6 +842,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             closed_loop(floor, fake, audience, team_id, count, args.duration),
                         )
                     )
+                if args.burst:
+                    print(f"burst: {args.burst} people ...", file=sys.stderr, flush=True)
+                    starter = CompassApp(app_server, text=f"start {args.burst_bank}")
+                    bank = CATALOG.get(args.burst_bank)
+                    burst_run = burst(starter, bank, fake, audience, team_id, args.burst, args.burst_window)
+                    burst_reports = wait_for_reports(burst_run.people, args.report_timeout)
+                warn_of_other_workers(store, len(app_server.workers), args.redis_url, "at the end")
         finally:
             delete_workspace(store, team_id)
     if args.people:
@@ -631,6 +863,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pairs:
         print(f"\nClosed loop: people answering without pause, answers counted for {args.duration:g} s")
         print("\n".join(closed_rows(pairs)))
+    if args.burst:
+        questions = len(CATALOG.get(args.burst_bank).questions)
+        print(
+            f"\nBurst: {args.burst} people answer `start {args.burst_bank}` without pause up to their last "
+            f"question (the {args.burst_bank} bank: at most {questions} questions; by default the "
+            f"{BURST_BANK}, whose few questions keep the lead-in short), then send their last answers spread "
+            f"evenly over {args.burst_window:g} s; {args.report_workers} report worker(s)"
+        )
+        print("\n".join(burst_rows(burst_run, burst_reports)))
+        if burst_reports.missing:
+            print(f"  reports missing for: {', '.join(burst_reports.missing)}")
     return 0
 
 

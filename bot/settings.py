@@ -2,8 +2,9 @@
 
 Each command reads one class of settings (`COMMAND_SETTINGS`) and only that, so a setting a command does
 not use cannot stop it: `banks` works with a malformed `WEB_CONCURRENCY`, and `jobs` needs only
-`REDIS_URL`. A missing or malformed setting is reported by name, in one line; when several are, the one
-first in `SETTINGS_ORDER` (the order of the settings table in docs/operations.md) is reported.
+where Redis is (RedisSettings). A missing or malformed setting is reported by name, in one line; when
+several are, the one first in `SETTINGS_ORDER` (the order of the settings table in docs/operations.md) is
+reported.
 
 `python -m bot.settings` prints that table, built from the fields below and `COMMAND_SETTINGS`.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
@@ -21,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.engine.catalog import DEFAULT_BANK_ID, DEFAULT_BANKS_DIR
 from bot.store.cipher import token_cipher
+from bot.store.connection import RedisTarget
 
 SLACK_API_URL = "https://slack.com/api/"
 DELIVERY_RETRY_SECONDS = (5, 15, 60, 300, 900, 1800)
@@ -67,15 +70,104 @@ class RedisSettings(_FromEnvironment):
         str,
         Field(
             description="Where all state lives (`redis://`, `rediss://`, `unix://`); `serve --memory` does "
-            "not connect to it"
+            "not connect to it. With `REDIS_SENTINELS`, only its database number, password and `rediss://` "
+            "count"
         ),
     ] = "redis://localhost:6379/0"
+
+    redis_sentinels: Annotated[
+        tuple[tuple[str, int], ...],
+        NoDecode,
+        Field(
+            description="Redis Sentinel's `host:port` pairs, comma-separated: when set, state lives on the "
+            "master they name, followed through a failover, instead of at `REDIS_URL`'s host"
+        ),
+    ] = ()
+    redis_sentinel_master: Annotated[
+        str | None,
+        Field(
+            validate_default=True,
+            pattern=r"^\S+$",
+            description="The master's name in the sentinels' `sentinel monitor`; required with "
+            "`REDIS_SENTINELS`",
+        ),
+    ] = None
+    redis_sentinel_password: Annotated[
+        SecretStr | None, Field(description="The sentinels' password (their `requirepass`), if any")
+    ] = None
+    redis_password: Annotated[
+        SecretStr | None,
+        Field(description="The Redis data nodes' password; unset, the one in REDIS_URL, if any"),
+    ] = None
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        """Where the client connects (bot/store/connection.py)."""
+        return RedisTarget(
+            self.redis_url,
+            self.redis_sentinels,
+            self.redis_sentinel_master,
+            _secret(self.redis_sentinel_password),
+            _secret(self.redis_password),
+        )
 
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        database = urlsplit(value).path.lstrip("/") if not value.startswith("unix://") else ""
+        if database and not database.isdigit():
+            raise ValueError("its path must be a database number, such as /0")
+        return value
+
+    @field_validator("redis_sentinel_master", "redis_sentinel_password", "redis_password", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _host_port_pairs(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for listed in (item.strip() for item in value.split(",")):
+            if not listed:
+                continue
+            host, colon, port = listed.rpartition(":")
+            if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+                raise PydanticCustomError(
+                    "sentinels",
+                    "must be host:port pairs, comma-separated, such as sentinel-1:26379 (not {item})",
+                    {"item": listed},
+                )
+            pairs.append((host.strip("[]"), int(port)))
+        return tuple(pairs)
+
+    @field_validator("redis_sentinel_master")
+    @classmethod
+    def _master_with_sentinels(cls, value: str | None, info: ValidationInfo) -> str | None:
+        sentinels = info.data.get("redis_sentinels")
+        if sentinels and value is None:
+            raise PydanticCustomError("missing", "Field required")
+        if value is not None and "redis_sentinels" in info.data and not sentinels:
+            raise PydanticCustomError("sentinels", "set without REDIS_SENTINELS: set both for Sentinel")
+        return value
+
+    @field_validator("redis_sentinel_password", "redis_password")
+    @classmethod
+    def _password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return value
+        # A password pasted with a space or a line break around it would be refused by Redis, later and
+        # less plainly.
+        if value.get_secret_value() != value.get_secret_value().strip():
+            raise PydanticCustomError("password", "begins or ends with whitespace")
+        # Only once REDIS_SENTINELS itself is good: a malformed one is reported for what it is.
+        without_sentinels = "redis_sentinels" in info.data and not info.data["redis_sentinels"]
+        if info.field_name == "redis_sentinel_password" and without_sentinels:
+            raise PydanticCustomError("sentinels", "set without REDIS_SENTINELS")
         return value
 
 
@@ -211,6 +303,10 @@ class DistributionSettings(_FromEnvironment):
                 )
             return value
         return _fernet_keys(value)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return None if value is None else value.get_secret_value()
 
 
 def _split_keys(keys: SecretStr | None) -> tuple[str, ...]:
@@ -427,6 +523,10 @@ SETTINGS_ORDER = (
     "banks_dir",
     "default_bank",
     "redis_url",
+    "redis_sentinels",
+    "redis_sentinel_master",
+    "redis_sentinel_password",
+    "redis_password",
     "slack_bot_token",
     "slack_signing_secret",
     "slack_app_token",
@@ -508,7 +608,7 @@ def _shown_default(field: FieldInfo) -> str:
     if field.is_required():
         return "required"
     default = field.default
-    if default is None or default is PydanticUndefined:
+    if default is None or default is PydanticUndefined or default == ():
         return "none"
     if isinstance(default, tuple):
         return f"`{json.dumps(list(default))}`"

@@ -176,8 +176,11 @@ def _show(console: Console, user: SlackUser, message: dict[str, Any], title: str
     console.print(Panel(text, title=title, title_align="left", border_style="green"))
 
 
-def cast_vote(user: SlackUser, message: dict[str, Any], answer: Answer, bank: QuestionBank) -> None:
-    """Click the Vote button beside `answer`, and wait until the message shows the vote with a name."""
+def cast_vote(
+    user: SlackUser, message: dict[str, Any], answer: Answer, bank: QuestionBank
+) -> Callable[[], bool]:
+    """Click the Vote button beside `answer`: whether the message shows the vote with a name yet. The app
+    shows new votes at most once a window, so the votes of several people are waited for together."""
     button = next(b for a, _, b in vote_buttons(message, bank) if a == answer)
     user.click(message, button, channel_id=user.channel_id)
     mention = f"<@{user.user_id}>"
@@ -191,7 +194,7 @@ def cast_vote(user: SlackUser, message: dict[str, Any], answer: Answer, bank: Qu
             and str(block.get("accessory", {}).get("value", "")) == button.value
         )
 
-    _wait_for(shown, f"{user.user_name}'s vote on the question's message")
+    return shown
 
 
 def ask_vote(console: Console) -> Voter:
@@ -289,17 +292,22 @@ def play_question(
     view = team_view(question, demo_answers(bank))
     offered = [(answer, label) for answer, label, _ in vote_buttons(message, bank)]
     labels = dict(offered)
+    votes_shown = []
     for mate in teammates:
         time.sleep(TEAMMATE_PAUSE_SECONDS)
         answer = teammate_vote(mate.number, position, question, view)
-        cast_vote(mate.user, _current(you, message["ts"]) or message, answer, bank)
+        votes_shown.append(cast_vote(mate.user, _current(you, message["ts"]) or message, answer, bank))
         console.print(render_mrkdwn(f"<@{mate.user.user_id}> voted: *{labels[answer]}*", "dim", you.fake))
+    _wait_for(lambda: all(shown() for shown in votes_shown), "the teammates' votes on the question's message")
     mine = vote(question, offered)
     if mine is None:
         console.print(QUIT_MESSAGE, style="yellow")
         return EXIT_QUIT
     console.print(f"→ you voted: {labels[mine]}", style="bold")
-    cast_vote(you, _current(you, message["ts"]) or message, mine, bank)
+    _wait_for(
+        cast_vote(you, _current(you, message["ts"]) or message, mine, bank),
+        "your vote on the question's message",
+    )
     while True:
         shown = _current(you, message["ts"]) or message
         if "controls" not in _block_ids(shown):

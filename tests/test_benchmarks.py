@@ -1,7 +1,8 @@
 """The benchmarks at their smallest scale.
 
 - benchmarks/slack_load.py runs to the end, its figures read as numbers, every person's report reached
-  their channel once, and it leaves nothing in Redis.
+  their channel once, and it leaves nothing in Redis; its burst alone, with two report workers, does the
+  same and sends the last answers over the window it is given.
 - benchmarks/worker_throughput.py has a worker process deliver a few reports, each once, reads its
   figures as numbers, and leaves nothing of its workspace in Redis.
 - benchmarks/questions_asked.py runs the engine for a few teams, states the figures it writes, and its
@@ -36,6 +37,7 @@ SCRIPT = ROOT / "benchmarks" / "slack_load.py"
 QUESTIONS_ASKED = ROOT / "benchmarks" / "questions_asked.py"
 SHIPPED = sorted(DEFAULT_BANKS_DIR.glob("*.yaml"))
 MS_SPREAD = r"([\d,.]+) / ([\d,.]+) / ([\d,.]+)"
+LATENCY_SPREAD = r"([\d,.]+) / ([\d,.]+) / ([\d,.]+) / ([\d,.]+)"
 
 
 def number(text: str) -> float:
@@ -48,23 +50,40 @@ def line_of(output: str, label: str) -> str:
     return found[0]
 
 
+def run_slack_load(arguments: list[str], cwd: Path) -> str:
+    """The output of slack_load.py, run to the end; a report that never comes is given up on well before
+    the run's time is out, so that the figures say which."""
+    command = [
+        sys.executable, str(SCRIPT), "--workers", "1", "--report-timeout", "30",
+        "--redis-url", REAL_REDIS_URL, *arguments,
+    ]  # fmt: skip
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=110, cwd=cwd)
+    assert finished.returncode == 0, finished.stderr + finished.stdout
+    return finished.stdout
+
+
+def assert_report_latencies_read(line: str) -> None:
+    spread = re.search(LATENCY_SPREAD, line)
+    assert spread is not None, line
+    p50, p95, p99, worst = (number(cell) for cell in spread.groups())
+    assert 0 < p50 <= p95 <= p99 <= worst
+
+
+def assert_workspace_deleted(output: str) -> None:
+    redis_client = real_redis()
+    workspace = re.search(r"workspace (TLOAD\w+)", output)
+    assert workspace is not None, output
+    assert not list(redis_client.scan_iter(match=keys.workspace_pattern(workspace.group(1))))
+    for index in keys.CLOCK_INDEXES:
+        assert not list(redis_client.zscan_iter(index, match=f"{workspace.group(1)}*"))
+
+
 # The benchmarks run as processes against the app: the slow tier (`-m "not e2e"` leaves it out).
 @pytest.mark.e2e
 def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path: Path) -> None:
-    redis_client = real_redis()
-    command = [
-        sys.executable, str(SCRIPT), "--people", "3", "--think-scale", "0.01", "--closed", "2",
-        "--duration", "2", "--workers", "1", "--redis-url", REAL_REDIS_URL,
-    ]  # fmt: skip
-    finished = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        cwd=tmp_path,
-    )
-    output = finished.stdout
-    assert finished.returncode == 0, finished.stderr + output
+    real_redis()
+    arguments = ["--people", "3", "--think-scale", "0.01", "--closed", "2", "--duration", "2"]
+    output = run_slack_load(arguments, tmp_path)
 
     acknowledged = re.findall(r"(\d[\d,]*)/(\d[\d,]*)", line_of(output, "requests acknowledged"))
     assert len(acknowledged) == 2
@@ -77,17 +96,40 @@ def test_three_people_under_load_get_their_reports_and_the_figures_read(tmp_path
     assert re.search(r"\b3/3\s+3/3$", line_of(output, "assessments finished"))
     assert re.search(r"\b3/3\s+-$", line_of(output, "reports in the channel exactly once"))
     assert re.search(r"\b0 / 0\s+-$", line_of(output, "reports missing / duplicated"))
+    assert_report_latencies_read(line_of(output, "report latency ms"))
+    assert "Burst" not in output
 
     closed = line_of(output, "2 ").split()
     app_rate, floor_rate, ratio = (number(cell) for cell in closed[1:4])
     assert app_rate > 0 and floor_rate > 0
     assert abs(ratio - app_rate / floor_rate) < 0.02
 
-    workspace = re.search(r"workspace (TLOAD\w+)", output)
-    assert workspace is not None, output
-    assert not list(redis_client.scan_iter(match=keys.workspace_pattern(workspace.group(1))))
-    for index in keys.CLOCK_INDEXES:
-        assert not list(redis_client.zscan_iter(index, match=f"{workspace.group(1)}*"))
+    assert_workspace_deleted(output)
+
+
+@pytest.mark.e2e
+def test_a_burst_alone_delivers_each_report_once_and_spreads_the_last_answers(tmp_path: Path) -> None:
+    real_redis()
+    arguments = [
+        "--people", "0", "--closed", "0", "--burst", "3", "--burst-window", "1", "--report-workers", "2",
+    ]  # fmt: skip
+    output = run_slack_load(arguments, tmp_path)
+
+    assert "2 report worker(s)" in output
+    assert "Open loop" not in output and "Closed loop" not in output
+    assert "Burst: 3 people answer `start pulse`" in output
+    assert line_of(output, "at their last question when the window opened").endswith(" 3/3")
+    assert line_of(output, "final answers acknowledged (HTTP 200)").endswith(" 3/3")
+    assert line_of(output, "assessments finished").endswith(" 3/3")
+    assert line_of(output, "last answers that did not finish").endswith(" 0")
+    # Sent at 0, 1/3 and 2/3 of the window after it opened: never closer together than that.
+    assert number(line_of(output, "final answers sent over s").split()[-1]) >= 0.6
+    assert_report_latencies_read(line_of(output, "report latency ms"))
+    assert line_of(output, "reports within 30 s of the last click").endswith(" 3/3")
+    assert line_of(output, "reports in the channel exactly once").endswith(" 3/3")
+    assert line_of(output, "reports missing / duplicated").endswith(" 0 / 0")
+    assert number(line_of(output, "last report, s after the window opened").split()[-1]) > 0
+    assert_workspace_deleted(output)
 
 
 # worker_throughput.py -----------------------------------------------------------------------------

@@ -3,10 +3,11 @@ line naming the setting (`bot.cli.main` prints it and exits with 2).
 
 First every setting the process reads, present and well formed, in the order of the settings table
 (`bot.settings.SETTINGS_ORDER`); then what those settings name: the question banks (BANKS_DIR,
-DEFAULT_BANK), Redis (REDIS_URL), the port (PORT, for `serve` over HTTP), and last Slack (SLACK_BOT_TOKEN),
-the one check that goes over the network and is tried more than once; with OAuth on there is no one token
-to check, each workspace's coming from its installation. `serve --socket` then opens its
-connection (SLACK_APP_TOKEN). docs/operations.md#settings tells operators the same.
+DEFAULT_BANK), Redis (REDIS_URL, or the master REDIS_SENTINELS name), the port (PORT, for `serve` over
+HTTP), and last Slack (SLACK_BOT_TOKEN), the one check that goes over the network and is tried more than
+once; with OAuth on there is no one token to check, each workspace's coming from its installation.
+`serve --socket` then opens its connection (SLACK_APP_TOKEN). docs/operations.md#settings tells
+operators the same.
 
 What started is the process's kit (`Started`): `serve`, `worker` and `clock` build their session store,
 the worker's queue and their flows from it, so each applies the same settings (SESSION_TTL_DAYS, the
@@ -43,10 +44,11 @@ from bot.slack import blocks
 from bot.slack.app import Flows, flows_for, installation_store, web_client
 from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.slack.workspace_client import WorkspaceTokens
+from bot.store.connection import RedisTarget, connect
 from bot.store.history import HistoryLimits
 from bot.store.installations import RedisInstallationStore
 from bot.store.jobs import JobQueue
-from bot.store.sessions import SessionStore, StoreUnavailable, connect, in_process_redis
+from bot.store.sessions import SessionStore, StoreUnavailable, in_process_redis
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +134,7 @@ def start_slack_process(
     settings = read_settings(kind)
     configure_logging(settings.log_level)
     catalog = load_catalog(settings)
-    client = in_process_redis() if memory else open_redis(settings.redis_url, redis_advice)
+    client = in_process_redis() if memory else open_redis(settings.redis_target, redis_advice)
     if check_port is not None:
         check_port(settings)
     if settings.oauth_enabled:
@@ -146,7 +148,7 @@ def start_slack_process(
 def start_redis_command(kind: type[RedisSettingsT]) -> tuple[RedisSettingsT, redis.Redis]:
     """`jobs` and `export`: the settings, then Redis."""
     settings = read_settings(kind)
-    return settings, open_redis(settings.redis_url)
+    return settings, open_redis(settings.redis_target)
 
 
 def load_catalog(settings: BankSettings) -> BankCatalog:
@@ -192,13 +194,18 @@ def with_slack_messages_checked(catalog: BankCatalog) -> BankCatalog:
     return BankCatalog([b for b in catalog.banks if b.id not in refused], files)
 
 
-def open_redis(url: str, advice: str = REDIS_ADVICE) -> redis.Redis:
-    """A client of the Redis at `url`, once it answers as configured (the database, the password)."""
-    client = connect(url)
+def open_redis(target: RedisTarget, advice: str = REDIS_ADVICE) -> redis.Redis:
+    """A client of the Redis at `target` (REDIS_URL, or the master REDIS_SENTINELS name), once it answers
+    as configured (the database, the password)."""
+    client = connect(target)
     try:
         SessionStore(client).ping()
     except StoreUnavailable as error:
-        raise StartupError(f"Redis at REDIS_URL={redact(url)} {error}; {advice}") from None
+        if target.through_sentinel:
+            advice = "check REDIS_SENTINELS, REDIS_SENTINEL_MASTER and the sentinels"
+        raise StartupError(f"Redis at {target.describe()} {error}; {advice}") from None
+    if target.through_sentinel:
+        log.info("Redis through Sentinel: %s", target.describe())
     return client
 
 
@@ -226,14 +233,6 @@ def check_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port} ({error.strerror or error}); another process is using "
                 "PORT, or set PORT to a free one"
             ) from None
-
-
-def redact(url: str) -> str:
-    """Keep a password in REDIS_URL out of logs."""
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
 @contextmanager

@@ -27,7 +27,8 @@ from bot.cli.startup import Started, StartupError, silenced
 from bot.settings import Settings, SocketModeSettings
 from bot.slack.app import build_app
 from bot.slack.request_parsing import SlackFormRequestHandler
-from bot.store.sessions import StoreUnavailable, connect
+from bot.store.connection import UNREACHABLE, connect
+from bot.store.sessions import StoreUnavailable
 from bot.usecases.health import health
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ READ_CHUNK_BYTES = 64 * 1024
 # drops its socket: about 10 s here, against about a minute at Bolt's default of 10 s. (slack_sdk's
 # websocket-client flavour was tried too: it never noticed a connection that went silent.)
 SOCKET_MODE_PING_SECONDS = 2.0
+# What answers 503: the store's ping says Redis is down, or the health figures' reads meet it down.
+HEALTH_DOWN: tuple[type[Exception], ...] = (StoreUnavailable, *UNREACHABLE)
 
 
 def _one_line(error: BaseException) -> str:
@@ -66,7 +69,7 @@ def wsgi_app(started: Started[Settings], client: redis.Redis | None = None) -> W
                 status, body = "200 OK", {"status": "ok", "redis": "ok"}
                 if not memory:
                     body |= health(store.redis, time.time()).to_dict()
-            except (StoreUnavailable, redis.ConnectionError, redis.TimeoutError):
+            except HEALTH_DOWN:
                 status, body = "503 Service Unavailable", {"status": "unavailable", "redis": "unreachable"}
             payload = json.dumps(body).encode()
             start_response(
@@ -155,7 +158,7 @@ def serve_http(started: Started[Settings], memory: bool, host: str = "0.0.0.0") 
 
     def build() -> WsgiApp:
         # Each worker connects after the fork; with --memory the one worker keeps the process's own store.
-        return wsgi_app(started, None if memory else connect(settings.redis_url))
+        return wsgi_app(started, None if memory else connect(settings.redis_target))
 
     options = {
         "bind": f"{host}:{settings.port}",

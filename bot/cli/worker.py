@@ -8,7 +8,8 @@ the web process hands off after its answer: the Home tab, exports and nudges, WO
 accept is retried with back-off (RQ's Retry) and then its author is told. A sweeper enqueues again what
 stayed pending with no job (a web process killed between its transaction and the enqueue), and within
 seconds takes back the jobs of a worker process that died mid-job (bot/store/jobs.py: each worker
-process beats), and lets go of the RQ scheduler lock a dead worker's scheduler held.
+process beats), and lets go of the RQ scheduler lock a dead worker's scheduler held. A Redis outage (a
+restart, a Sentinel failover) does not stop it: it waits, takes back the job its run was in, and goes on.
 `rq info --url $REDIS_URL` shows the queue too.
 
 Kept apart from the CLI's start: the Slack, Redis and RQ clients are imported only when it runs.
@@ -83,7 +84,8 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
     settings, client = started.settings, started.redis
     queue = started.job_queue()
     flows = started.flows()
-    _runtime = Runtime(flows.delivery, queue, Outbox(client), worker_tasks(flows), started.workspaces())
+    outbox = Outbox(client)
+    _runtime = Runtime(flows.delivery, queue, outbox, worker_tasks(flows), started.workspaces())
     stop = threading.Event()
     sweeper = threading.Thread(
         target=_sweep_until, args=(_runtime, settings.outbox_sweep_seconds, stop), daemon=True
@@ -105,6 +107,7 @@ def run_worker_command(args: argparse.Namespace, consoles: Any) -> int:
             burst=args.burst,
             log_level=settings.log_level,
             threads=settings.worker_threads,
+            take_back=lambda worker_name: queue.take_back_from(worker_name, outbox),
         )
     finally:
         stop.set()
@@ -196,7 +199,12 @@ JOIN_WAIT_SECONDS = 0.5
 
 
 def work_in_threads(
-    new_worker: Callable[[], Any], client: Any, burst: bool, log_level: str, threads: int
+    new_worker: Callable[[], Any],
+    client: Any,
+    burst: bool,
+    log_level: str,
+    threads: int,
+    take_back: Callable[[str], list[str]] | None = None,
 ) -> None:
     """Run `threads` RQ work loops at once in this process (WORKER_THREADS), each taking the next job as
     soon as its last one ends: a report's time is mostly waiting for Slack's answers, which the others'
@@ -217,6 +225,7 @@ def work_in_threads(
                 client,
                 burst=burst,
                 log_level=log_level,
+                take_back=take_back,
                 stopping=running.stopping,
             )
         except BaseException:
@@ -255,13 +264,16 @@ def work_through_redis_outages(
     burst: bool,
     log_level: str,
     wait: Callable[[float], Any] = time.sleep,
+    take_back: Callable[[str], list[str]] | None = None,
     stopping: threading.Event | None = None,
 ) -> None:
     """Run RQ's work loop until it is asked to stop (or, in a burst, runs out of jobs). RQ's loop quits on
     a Redis timeout or an error it did not expect, as a Redis restart or failover gives it: then wait until
     Redis answers and start a fresh loop, so the worker stays up through an outage instead of leaving
-    reports undelivered until someone restarts it. `stopping`: set, no fresh loop starts."""
-    import redis
+    reports undelivered until someone restarts it. `take_back` is given the name of the loop that ended
+    once Redis answers: the job it was running when Redis went away stays started in Redis, under a
+    process that still beats, so no sweep would take it back. `stopping`: set, no fresh loop starts."""
+    from bot.store.connection import UNREACHABLE
 
     def stop_asked() -> bool:
         return stopping is not None and stopping.is_set()
@@ -272,7 +284,7 @@ def work_through_redis_outages(
         try:
             # The retries are moved by this process's own scheduler thread (`schedule_retries_until`).
             worker.work(burst=burst, with_scheduler=False, logging_level=log_level)
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except UNREACHABLE as error:
             log.warning("Redis stopped answering (%s); the worker goes on once it answers", error)
         else:
             if burst or _told_to_stop(worker):
@@ -283,12 +295,18 @@ def work_through_redis_outages(
             try:
                 client.ping()
                 break
-            except (redis.ConnectionError, redis.TimeoutError):
+            except UNREACHABLE:
                 wait(pause)
                 pause = min(pause * 2, REDIS_WAIT_SECONDS[1])
         else:
             return
         log.info("Redis answers again; the worker goes on")
+        if take_back is not None:
+            try:
+                for job_id in take_back(worker.name):
+                    log.warning("took back %s: its run ended when Redis went away", job_id)
+            except Exception:
+                log.warning("could not take back the jobs the ended run left", exc_info=True)
 
 
 def sweep(runtime: Runtime, older_than: float) -> int:

@@ -54,6 +54,7 @@ from bot.store.workshops import (
 )
 from bot.usecases import workshops as usecases
 from bot.usecases.personal import STORE_TROUBLE
+from bot.usecases.team_count import FOLLOW_UP_MARGIN_SECONDS
 from bot.usecases.workshops import NotFacilitator, TeamAnswerChanged, WorkshopBankGone, WorkshopRef
 
 log = logging.getLogger(__name__)
@@ -200,9 +201,18 @@ class WorkshopFlow:
             say(respond, not_a_member_text(channel_id or "this channel", "vote in its workshop"))
             return
         ref = WorkshopRef(click.team_id, button.workshop_id)
+        # Before the vote's transaction, where its update may claim the window: see _shown_in_time.
+        claimed_by = time.monotonic()
         try:
-            workshop = usecases.vote(
-                self.store, self.catalog, ref, button.question_id, click.user_id, button.answer, self.clock()
+            voted = usecases.vote(
+                self.store,
+                self.catalog,
+                ref,
+                button.question_id,
+                click.user_id,
+                button.answer,
+                self.refresh_seconds,
+                self.clock(),
             )
         except (rules.NotTheOpenQuestion, StaleWorkshop):
             say(respond, JUST_SETTLED)
@@ -210,25 +220,34 @@ class WorkshopFlow:
         except REFUSALS as error:
             self._refused(error, respond)
             return
-        if click.message_ts is not None:
-            self._show_votes(workshop, button.question_id, channel_id, click.message_ts)
+        if click.message_ts is None:
+            return
+        if voted.update.show_now:
+            # The vote's own record is the latest then.
+            self._show_votes(voted.workshop, button.question_id, channel_id, click.message_ts, claimed_by)
+        elif voted.update.follow_up_in is not None:
+            self._schedule_votes(
+                voted.update.follow_up_in, ref, button.question_id, channel_id, click.message_ts
+            )
 
     # The live votes, throttled ----------------------------------------------------------------------
 
-    def _show_votes(self, workshop: WorkshopRecord, question_id: str, channel_id: str, ts: str) -> None:
-        """Show the vote on the question's message now, with the record the vote wrote, or schedule the
-        follow-up that shows the votes as they are when the window ends."""
-        try:
-            update = usecases.votes_update(self.store, workshop, question_id, self.refresh_seconds)
-        except STORE_TROUBLE as error:
-            log.warning("could not update a workshop question's votes: %s", error)
-            return
-        ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
-        if update.show_now:
-            self._show_open_question(workshop, channel_id, ts)
+    def _show_votes(
+        self, workshop: WorkshopRecord, question_id: str, channel_id: str, ts: str, claimed_by: float
+    ) -> None:
+        """Show the votes on the question's message, under the window claimed at or after `claimed_by`
+        (a monotonic time)."""
+        self._show_open_question(workshop, channel_id, ts)
+        if not self._shown_in_time(claimed_by):
+            ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
             self._unless_moved_on(ref, question_id, channel_id, ts)
-        elif update.follow_up_in is not None:
-            self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
+
+    def _shown_in_time(self, claimed_by: float) -> bool:
+        """Whether an update whose window was claimed after `claimed_by` reached Slack before the window
+        ended. A step that takes the question off the table while the window runs shows what became of
+        it again once the window has ended (``_after_votes_shown``), so such an update cannot stay over
+        it; a slower one checks for itself, at a round trip more."""
+        return time.monotonic() - claimed_by < self.refresh_seconds
 
     def _unless_moved_on(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
         """A settle (skip, back) that raced the vote's update may have shown its message first: show it
@@ -246,15 +265,30 @@ class WorkshopFlow:
         note = workshop_blocks.settled_note(question, state, workshop_blocks.who(moved_on.facilitator_id))
         self._update_message(channel_id, ts, workshop_blocks.settled_message(question, state, note))
 
+    def _after_votes_shown(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
+        """After a step took `question_id` off the table: an update of its votes claimed before the step
+        may reach Slack after the step's own message; once its window has ended, show what became of the
+        question again."""
+        try:
+            within = usecases.votes_shown_within(self.store, ref, question_id)
+        except STORE_TROUBLE as error:
+            log.warning("could not read a workshop question's votes window: %s", error)
+            return
+        if within > 0:
+            self._follow_ups.schedule(
+                within + FOLLOW_UP_MARGIN_SECONDS,
+                lambda: self._unless_moved_on(ref, question_id, channel_id, ts),
+            )
+
     def _votes_when_due(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
         try:
+            claimed_by = time.monotonic()
             update = usecases.votes_follow_up(self.store, ref, question_id, self.refresh_seconds)
             if update.show_now:
                 # Read now: every vote since the one that scheduled this follow-up is in it.
                 latest = usecases.still_voting(self.store, ref, question_id)
                 if latest is not None:
-                    self._show_open_question(latest, channel_id, ts)
-                    self._unless_moved_on(ref, question_id, channel_id, ts)
+                    self._show_votes(latest, question_id, channel_id, ts, claimed_by)
             elif update.follow_up_in is not None:
                 self._schedule_votes(update.follow_up_in, ref, question_id, channel_id, ts)
         except STORE_TROUBLE as error:
@@ -377,6 +411,8 @@ class WorkshopFlow:
             self._show_question(workshop, click)
             return
         self._moved_on(workshop, state, before_question, click)
+        if click.shown_in is not None and click.message_ts is not None:
+            self._after_votes_shown(ref, before_question, click.shown_in, click.message_ts)
 
     def _took_over(
         self, refused: NotFacilitator, ref: WorkshopRef, click: BlockAction, respond: Respond

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 
 from bot.store import keys
-from bot.store.outbox import DeliveryRef
+from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
 QUEUE_NAME = "mlops-compass"
@@ -147,6 +147,13 @@ class InFlight:
         if self.worker_alive:
             return f"running on {self.worker}{running}"
         return f"stuck{running}: its worker {self.worker} is gone; a worker's sweep takes it back"
+
+
+def delivery_of(job: Job | None) -> DeliveryRef | None:
+    """The report a delivery job delivers (None for any other job)."""
+    if job is None or job.func_name != DELIVER_REPORT or len(job.args) != 3:
+        return None
+    return DeliveryRef.from_member(":".join(str(arg) for arg in job.args))
 
 
 def this_process() -> str:
@@ -272,10 +279,23 @@ class JobQueue:
         """Take back the jobs whose worker process is gone: a delivery is queued again (its outbox
         record says what Slack has already), any other job is failed, listed by `jobs`, since it may
         have told someone something already. The ids taken back; each by one sweeper only."""
+        return self._take_back_all(job for job in self.in_flight() if not job.worker_alive)
+
+    def take_back_from(self, worker_name: str, outbox: Outbox) -> list[str]:
+        """Take back, as `recover_abandoned` does, the jobs RQ's worker `worker_name` had started when its
+        loop ended on a Redis error (a restart, a failover): none of them runs any more, though the process
+        that ran them still beats. A delivery among them lets go of its hold first, which this process
+        still names and which the ended job could not release while Redis was away. The ids taken back."""
+        left = [job for job in self.in_flight() if job.worker == worker_name]
+        for job in left:
+            ref = delivery_of(self.queue.fetch_job(job.job_id))
+            if ref is not None and outbox.holder(ref) == this_process():
+                outbox.release(ref)
+        return self._take_back_all(left)
+
+    def _take_back_all(self, jobs: Iterable[InFlight]) -> list[str]:
         recovered = []
-        for job in self.in_flight():
-            if job.worker_alive:
-                continue
+        for job in jobs:
             fetched = self.queue.fetch_job(job.job_id)
             if fetched is None or not self._take_back(fetched):
                 continue
@@ -403,7 +423,7 @@ class RetryScheduler:
     def __init__(self, queue: JobQueue) -> None:
         self.queue_name = queue.queue.name
         # Any: RQ's scheduler methods carry no annotations.
-        self.scheduler: Any = RQScheduler([queue.queue], connection=queue.queue.connection)
+        self.scheduler: Any = _SchedulerOnClient([queue.queue], connection=queue.queue.connection)
 
     def tick(self) -> bool:
         """Take or keep the queue's scheduler lock, say this scheduler is alive, and, holding the lock,
@@ -420,6 +440,21 @@ class RetryScheduler:
         """Let go of the lock (another worker's scheduler takes it at once) and of this scheduler's record."""
         self.scheduler.release_locks()
         self.scheduler.register_death()
+
+
+class _SchedulerOnClient(RQScheduler):
+    """RQ's scheduler on the client it is given. RQ's own builds a plain connection pool from that
+    client's settings, for the process it forks; through Sentinel (bot/store/connection.py) that pool
+    would not drop its connections to a demoted master, and this scheduler runs in the worker's process
+    anyway."""
+
+    def __init__(self, queues: list[Queue], connection: redis.Redis) -> None:
+        super().__init__(queues, connection=connection)
+        self._client = connection
+
+    @property
+    def connection(self) -> redis.Redis:
+        return self._client
 
 
 # How long the listener for RQ's commands (suspend, kill a job) waits for one before looking again.

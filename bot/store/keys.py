@@ -1,7 +1,9 @@
 """Every Redis key the product uses, in one place, so the whole data layout reads here.
 
-Each key carries the workspace id as a hash tag (``{T123}``): all of a workspace's keys land in one
-Redis Cluster slot, so a transition that touches a session, a result and a history stays atomic there.
+Each key carries the workspace id as a hash tag (``{T123}``), which groups a workspace's keys. The tags do
+not make the layout run on Redis Cluster, which is not supported: several transactions write the clock's
+``{clock}`` indexes together with a workspace's keys (cross-slot), and RQ does not run on Cluster. High
+availability is Redis Sentinel's (bot/store/connection.py).
 
     mlops-compass:{T}:session:user:U        personal assessment in progress (JSON; expires if abandoned)
     mlops-compass:{T}:session:run:R:user:U  one member's answers in team run R (JSON; expires if abandoned)
@@ -39,8 +41,8 @@ Redis Cluster slot, so a transition that touches a session, a result and a histo
     …:corrupt:TS                            a record that failed validation, set aside (expires)
 
 The clock's indexes span workspaces, so they cannot carry one workspace's tag; they share the tag
-``{clock}`` instead, so that each script moving work between them runs in one Cluster slot. Their
-members name the workspace (``T:S``), so the clock finds a schedule's own keys from them:
+``{clock}`` instead. Their members name the workspace (``T:S``), so the clock finds a schedule's own keys
+from them:
 
     mlops-compass:{clock}:due               every active schedule "T:S", scored by its next run (sorted set)
     mlops-compass:{clock}:deliveries        reminders "T:S:RUN" to post, scored by the next try (sorted set)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bot.engine.conversation import FINISHED_PHASES
 from bot.store import corrupt, keys
+from bot.store.connection import UNREACHABLE
 from bot.store.corrupt import CorruptRecord, parse_or_set_aside
 from bot.store.history import HistoryLimits, TrimPlan, plan_trim, queue_keep
 from bot.store.transactions import (
@@ -205,7 +206,7 @@ class SessionStore:
         connection as configured (the right protocol, an existing database, the right password)."""
         try:
             self.redis.ping()
-        except (redis.ConnectionError, redis.TimeoutError) as error:
+        except UNREACHABLE as error:
             raise StoreUnavailable(f"is unreachable ({_one_line(error)})") from error
         except redis.InvalidResponse as error:
             raise StoreUnavailable(f"does not answer as Redis does ({_one_line(error)})") from error
@@ -389,20 +390,12 @@ def _text(value: object) -> str:
 
 @contextmanager
 def _unavailable_on_connection_error() -> Iterator[None]:
-    """Turns Redis connection failures into StoreUnavailable, the one error front ends handle."""
+    """Turns Redis connection failures (a failover's included: bot/store/connection.py) into
+    StoreUnavailable, the one error front ends handle."""
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as error:
+    except UNREACHABLE as error:
         raise StoreUnavailable(str(error)) from error
-
-
-def connect(url: str, timeout_seconds: float = 2.0) -> redis.Redis:
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout_seconds,
-        socket_connect_timeout=timeout_seconds,
-        health_check_interval=15,
-    )
 
 
 def in_process_redis() -> redis.Redis:

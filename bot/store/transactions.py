@@ -5,13 +5,14 @@ Every store's atomic change is an `attempt(pipe)` given to `optimistic`. The att
 pipeline (in watching mode a read answers at once), may WATCH more keys as it learns of them, and either
 calls `pipe.multi()` and queues its writes (EXEC follows, by the attempt or here) or returns without
 writing. It must only compute: it may run several times, and raising refuses the change (nothing is
-written).
+written). An attempt whose value needs the replies of what it queued returns ``WithReplies``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import redis
 
@@ -19,6 +20,14 @@ R = TypeVar("R")
 
 # Races this many times in a row mean a hot key; the caller's `gave_up` error says so.
 MAX_RACE_RETRIES = 50
+
+
+@dataclass(frozen=True)
+class WithReplies(Generic[R]):
+    """An attempt's value made from EXEC's replies (one per command queued after MULTI, in order), for a
+    transaction that decides something in Redis as it writes (a claim) and needs to know what."""
+
+    value: Callable[[list[Any]], R]
 
 
 class TryAgain(Exception):
@@ -33,7 +42,7 @@ class TooManyConcurrentChanges(Exception):
 
 def optimistic(
     client: redis.Redis,
-    attempt: Callable[[Any], R],
+    attempt: Callable[[Any], R | WithReplies[R]],
     *,
     gave_up: Callable[[], Exception],
     watched: Sequence[str] = (),
@@ -46,9 +55,8 @@ def optimistic(
                 if watched:
                     pipe.watch(*watched)
                 value = attempt(pipe)
-                if pipe.explicit_transaction:
-                    pipe.execute()
-                return value
+                replies = pipe.execute() if pipe.explicit_transaction else []
+                return value.value(replies) if isinstance(value, WithReplies) else value
             except (redis.WatchError, TryAgain):
                 continue
             finally:

@@ -14,7 +14,8 @@
   or the deadline (to close it), whichever comes first; a paused workshop only at its deadline. Every
   change moves the look in its own transaction; closing takes the workshop off the index.
 - Votes are shown on the question's message at most once a window (the rule of bot/usecases/team_count.py),
-  through claims of their own per question that expire in seconds (``vote_claims``).
+  through claims of their own per question that expire in seconds (``vote_claims``), tried in the vote's
+  own transaction (``change_claiming``).
 - A closed workshop stays, with its result in its state, for the history's retention; an open one
   abandoned with no clock running expires that long after its deadline.
 """
@@ -43,8 +44,14 @@ from bot.store.sessions import (
     _Unreadable,
 )
 from bot.store.team_runs import FORGOTTEN
-from bot.store.throttles import UpdateClaims
-from bot.store.transactions import MAX_RACE_RETRIES, TooManyConcurrentChanges, optimistic, watch_and_read
+from bot.store.throttles import Claimed, UpdateClaim, UpdateClaims
+from bot.store.transactions import (
+    MAX_RACE_RETRIES,
+    TooManyConcurrentChanges,
+    WithReplies,
+    optimistic,
+    watch_and_read,
+)
 
 # The clock looks in on an open workshop this long after its last change, to remind its facilitator.
 IDLE_LOOK_AFTER_SECONDS = DAY_SECONDS
@@ -230,15 +237,43 @@ class WorkshopStore:
         only compute, and raise to refuse (nothing is written); None from it leaves the workshop as it
         is. Each write is one revision more and moves the clock's next look to a day after `now`. Raises
         UnknownWorkshop, WorkshopClosed, or StaleWorkshop when `expected_revision` is not the stored one."""
+        stored, _ = self._change(team_id, workshop_id, mutate, expected_revision, now, None)
+        return stored
+
+    def change_claiming(
+        self,
+        team_id: str,
+        workshop_id: str,
+        mutate: Callable[[WorkshopRecord], WorkshopRecord | None],
+        claim: UpdateClaim,
+        *,
+        now: float | None = None,
+    ) -> tuple[WorkshopRecord, Claimed | None]:
+        """`change`, and with its write, in the same EXEC, `claim` of the message's update: what was
+        claimed, or None when nothing was written (and nothing claimed). A vote's update is decided at
+        no round trip more than the vote."""
+        return self._change(team_id, workshop_id, mutate, None, now, claim)
+
+    def _change(
+        self,
+        team_id: str,
+        workshop_id: str,
+        mutate: Callable[[WorkshopRecord], WorkshopRecord | None],
+        expected_revision: int | None,
+        now: float | None,
+        claim: UpdateClaim | None,
+    ) -> tuple[WorkshopRecord, Claimed | None]:
         key = keys.workshop(team_id, workshop_id)
 
-        def attempt(pipe: Any) -> WorkshopRecord:
+        Changed = tuple[WorkshopRecord, Claimed | None]
+
+        def attempt(pipe: Any) -> Changed | WithReplies[Changed]:
             # WATCH and the read in one round trip: a vote costs that and the write.
             (raw,) = watch_and_read(pipe, [key])
             current = self._current(raw, workshop_id, expected_revision)
             changed = mutate(current)
             if changed is None:
-                return current
+                return current, None
             _refuse_moving(current, changed)
             stored = changed.model_copy(
                 update={
@@ -252,7 +287,14 @@ class WorkshopStore:
             # An open workshop's channel points at it: the pointer lives as long as the record.
             pipe.expireat(keys.channel_workshop(team_id, stored.channel_id), expire_at)
             pipe.zadd(keys.WATCHED_WORKSHOPS, {stored.clock_member: self.limits.next_look(stored)})
-            return stored
+            if claim is None:
+                return stored, None
+            claim.claims.queue_claim(pipe, claim.window_ms, claim.follow_up_ttl_ms)
+
+            def with_claimed(replies: list[Any]) -> Changed:
+                return stored, Claimed.of_reply(replies[-1])
+
+            return WithReplies(with_claimed)
 
         return self._transaction([key], attempt, watch_first=False)
 
@@ -404,7 +446,9 @@ class WorkshopStore:
             raise StaleWorkshop(current, expected_revision)
         return current
 
-    def _transaction(self, watched: list[str], attempt: Callable[[Any], R], watch_first: bool = True) -> R:
+    def _transaction(
+        self, watched: list[str], attempt: Callable[[Any], R | WithReplies[R]], watch_first: bool = True
+    ) -> R:
         """`attempt` as one optimistic transaction over `watched`, WATCHed before it runs unless the
         attempt watches them as it reads (`watch_first` False)."""
         with _unavailable_on_connection_error(), _set_aside_when_unreadable(self.redis, watched[0], KIND):

@@ -16,6 +16,7 @@ from typing import Protocol
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.store.team_runs import RunRecord, TeamRunStore
+from bot.store.throttles import Claimed
 
 # A follow-up starts a little after the window ends, so that its claim of the next window succeeds.
 FOLLOW_UP_MARGIN_SECONDS = 0.05
@@ -25,14 +26,10 @@ FOLLOW_UP_SLACK_MS = 1000
 
 
 class CountClaims(Protocol):
-    """The two claims of one message's updates, each held by one caller until it expires or is released."""
+    """The two claims of one message's updates, each held by one caller until it expires or is released,
+    tried together: the window if it is free, else the follow-up if no one holds it."""
 
-    def claim_window(self, window_ms: int) -> bool: ...
-
-    def claim_follow_up(self, ttl_ms: int) -> int | None:
-        """For the one caller that may schedule the follow-up: how long until the window ends, in ms;
-        None for the others."""
-        ...
+    def claim(self, window_ms: int, follow_up_ttl_ms: int) -> Claimed: ...
 
     def release_follow_up(self) -> None: ...
 
@@ -46,17 +43,34 @@ class CountUpdate:
     follow_up_in: float | None = None
 
 
-def count_update(claims: CountClaims, window_seconds: float) -> CountUpdate:
-    """Show the count now if no update happened in the last window, else once that window ends. An
-    answer whose claims both fail was counted before the scheduled follow-up reads the count, so the
-    message always catches up."""
-    window_ms = int(window_seconds * 1000)
-    if claims.claim_window(window_ms):
+@dataclass(frozen=True)
+class ClaimLengths:
+    """How long each claim is held for a window of ``window_seconds``."""
+
+    window_ms: int
+    follow_up_ttl_ms: int
+
+    @classmethod
+    def of(cls, window_seconds: float) -> ClaimLengths:
+        window_ms = int(window_seconds * 1000)
+        return cls(window_ms, window_ms * 2 + FOLLOW_UP_SLACK_MS)
+
+
+def update_for(claimed: Claimed) -> CountUpdate:
+    """Show the count now if this caller won the window (no update happened in the last one), else once
+    that window ends if it won the follow-up. A caller that won neither was counted before the scheduled
+    follow-up reads the count, so the message always catches up."""
+    if claimed.window:
         return CountUpdate(show_now=True)
-    window_left_ms = claims.claim_follow_up(window_ms * 2 + FOLLOW_UP_SLACK_MS)
-    if window_left_ms is not None:
-        return CountUpdate(follow_up_in=window_left_ms / 1000 + FOLLOW_UP_MARGIN_SECONDS)
+    if claimed.follow_up_in_ms is not None:
+        return CountUpdate(follow_up_in=claimed.follow_up_in_ms / 1000 + FOLLOW_UP_MARGIN_SECONDS)
     return CountUpdate()
+
+
+def count_update(claims: CountClaims, window_seconds: float) -> CountUpdate:
+    """After an answer: the update its claims decide (``update_for``), in one round trip."""
+    lengths = ClaimLengths.of(window_seconds)
+    return update_for(claims.claim(lengths.window_ms, lengths.follow_up_ttl_ms))
 
 
 def follow_up_update(claims: CountClaims, window_seconds: float) -> CountUpdate:

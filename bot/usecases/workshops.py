@@ -27,8 +27,9 @@ from bot.engine.scoring import Report
 from bot.store.history import HistoryStore, Scope, record_channel_result, summary_of_report
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.team_runs import FORGOTTEN
+from bot.store.throttles import UpdateClaim
 from bot.store.workshops import WorkshopClosed, WorkshopRecord, WorkshopStore
-from bot.usecases.team_count import CountUpdate, count_update, follow_up_update
+from bot.usecases.team_count import ClaimLengths, CountUpdate, follow_up_update, update_for
 from bot.usecases.team_runs import DAY_SECONDS, DEFAULT_DAYS
 
 CLOSED_BY_DEADLINE = "deadline"
@@ -233,6 +234,15 @@ def _step(
     raise RuntimeError(f"workshop {workshop_id} kept changing between finishing and going on")
 
 
+@dataclass(frozen=True)
+class Voted:
+    """A vote counted: the workshop as the vote wrote it, and what to do about the question's message
+    (show the votes now, or once the window ends, or leave them to the follow-up already due)."""
+
+    workshop: WorkshopRecord
+    update: CountUpdate
+
+
 def vote(
     store: WorkshopStore,
     catalog: BankCatalog,
@@ -240,29 +250,31 @@ def vote(
     question_id: str,
     user_id: str,
     answer: Answer,
+    window_seconds: float,
     now: float | None = None,
-) -> WorkshopRecord:
-    """A member's vote on the open question (voting again replaces it). Whether they are a member of the
-    channel is the front end's to check. Raises the engine's NotTheOpenQuestion (settled meanwhile),
+) -> Voted:
+    """A member's vote on the open question (voting again replaces it), with its message's update decided
+    in the same transaction, as a team run's count is (bot/usecases/team_count.py), across processes:
+    a vote costs Redis what an answer in a personal assessment does. Whether the voter is a member of
+    the channel is the front end's to check. Raises the engine's NotTheOpenQuestion (settled meanwhile),
     WorkshopPaused, WorkshopFinished or UnofferedAnswer, and the store's WorkshopClosed."""
 
-    def voted(bank: QuestionBank, state: rules.WorkshopState) -> rules.WorkshopState:
-        return rules.vote(bank, state, question_id, user_id, answer)
+    def voted(current: WorkshopRecord) -> WorkshopRecord:
+        state = rules.vote(workshop_bank(catalog, current), state_of(current), question_id, user_id, answer)
+        return _with_state(current, state)
 
-    return _step(store, catalog, workshop, voted, None, now, None)
+    lengths = ClaimLengths.of(window_seconds)
+    claim = UpdateClaim(
+        store.vote_claims(workshop.team_id, workshop.workshop_id, question_id),
+        lengths.window_ms,
+        lengths.follow_up_ttl_ms,
+    )
+    at = time.time() if now is None else now
+    stored, claimed = store.change_claiming(workshop.team_id, workshop.workshop_id, voted, claim, now=at)
+    return Voted(stored, update_for(claimed) if claimed is not None else CountUpdate())
 
 
 # The live votes, throttled -------------------------------------------------------------------------
-
-
-def votes_update(
-    store: WorkshopStore, workshop: WorkshopNamed, question_id: str, window_seconds: float
-) -> CountUpdate:
-    """After a vote on `question_id`: show the votes on its message now (the vote's own record is the
-    latest then), or once the window ends, or leave them to the follow-up already due, as a team run's
-    count is shown (bot/usecases/team_count.py), across processes."""
-    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
-    return count_update(claims, window_seconds)
 
 
 def votes_follow_up(
@@ -271,6 +283,14 @@ def votes_follow_up(
     """The scheduled follow-up: it gives its claim back and updates as a vote would."""
     claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
     return follow_up_update(claims, window_seconds)
+
+
+def votes_shown_within(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> float:
+    """After a step took `question_id` off the table: how long an update of its votes, claimed before the
+    step, may still be on its way to Slack (seconds; 0 when none was claimed in the last window). Once
+    that has passed, what became of the question can be shown again and stay."""
+    claims = store.vote_claims(workshop.team_id, workshop.workshop_id, question_id)
+    return claims.window_left_ms() / 1000
 
 
 def voting_on(workshop: WorkshopRecord, question_id: str) -> bool:

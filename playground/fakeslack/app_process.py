@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.cli.worker import WORKER_STARTED
@@ -48,6 +48,8 @@ class AppProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
     worker: Worker | None = None
+    # Every `mlops-compass worker` beside it, `worker` first: more than one shares the queue of deliveries.
+    workers: list[Worker] = field(default_factory=list)
 
     @property
     def events_url(self) -> str:
@@ -132,6 +134,15 @@ def start_worker(env: Mapping[str, str], startup_timeout: float = 30.0) -> Worke
     return worker
 
 
+def start_clock(env: Mapping[str, str], startup_timeout: float = 30.0) -> Worker:
+    """`mlops-compass clock` on the app's settings, once it has logged its start (at LOG_LEVEL INFO)."""
+    process, log_path = _spawn([sys.executable, "-m", "bot", "clock"], child_environment(env), "clock")
+    clock = Worker(process, log_path)
+    with _stopped_unless_ready(process):
+        _wait_until(lambda: "clock started" in clock.log(), process, startup_timeout, "clock", clock.log)
+    return clock
+
+
 @contextmanager
 def _stopped_unless_ready(process: subprocess.Popen[bytes]) -> Iterator[None]:
     """Stop `process` if anything (a failed start, an interrupt, a signal) ends the wait for it."""
@@ -202,21 +213,26 @@ def app_process(
     memory: bool = False,
     startup_timeout: float = 30.0,
     socket_mode_ready: Callable[[], bool] | None = None,
+    report_workers: int = 1,
 ) -> Iterator[AppProcess]:
     """With ``socket_mode_ready`` the app runs `serve --socket` and is ready once that says so (the
     fake workspace knows when the app has connected); otherwise it is ready once GET /health answers.
-    Unless `memory`, its worker runs beside it (`app.worker`)."""
-    worker = None if memory else start_worker(env, startup_timeout)
+    Unless `memory`, `report_workers` worker processes run beside it (`app.workers`, the first also
+    `app.worker`)."""
+    workers: list[Worker] = []
     try:
+        for _ in range(0 if memory else report_workers):
+            workers.append(start_worker(env, startup_timeout))
         app = start_web(env, memory, startup_timeout, socket_mode_ready)
     except BaseException:
-        if worker is not None:
+        for worker in workers:
             stop(worker.process)
         raise
-    app.worker = worker
+    app.worker = workers[0] if workers else None
+    app.workers = workers
     try:
         yield app
     finally:
         stop(app.process)
-        if app.worker is not None:
-            stop(app.worker.process)
+        for worker in app.workers:
+            stop(worker.process)

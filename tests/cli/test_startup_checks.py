@@ -36,6 +36,10 @@ MALFORMED = {
     "BANKS_DIR": "/no/such/banks",
     "DEFAULT_BANK": "No Such Bank!",
     "REDIS_URL": "localhost:6379",
+    "REDIS_SENTINELS": "sentinel-1",
+    "REDIS_SENTINEL_MASTER": "two words",
+    "REDIS_SENTINEL_PASSWORD": "a-password-for-no-sentinels",
+    "REDIS_PASSWORD": "pasted with a newline\n",
     "SLACK_BOT_TOKEN": "not-a-token",
     "SLACK_SIGNING_SECRET": "short",
     "SLACK_APP_TOKEN": "xoxb-not-an-app-token",
@@ -265,3 +269,19 @@ def test_the_clock_and_the_worker_stop_when_slack_refuses_the_bot_token(
         "set its current bot token"
     ]
     assert [call.method for call in fake.calls] == ["auth.test"]
+
+
+@pytest.mark.parametrize("command", ["jobs", "worker"])
+def test_sentinels_that_name_no_master_stop_the_process_in_one_line(
+    command: str, start: Callable[..., tuple[int, str]]
+) -> None:
+    sentinels = {"REDIS_SENTINELS": "127.0.0.1:1", "REDIS_SENTINEL_MASTER": "compass"}
+    code, err = start(command, WELL_FORMED | sentinels)
+    assert code == 2
+    # REDIS_URL, left unreachable, is not what is tried.
+    assert err.startswith(
+        f"mlops-compass {command}: Redis at REDIS_SENTINELS=127.0.0.1:1 (master compass) is unreachable "
+        "(No master found for 'compass'"
+    ), err
+    assert err.endswith("; check REDIS_SENTINELS, REDIS_SENTINEL_MASTER and the sentinels\n")
+    assert err.count("\n") == 1

@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -221,15 +221,17 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 class DedicatedRedis:
     """A redis-server of the test's own, persisted to disk so it can be stopped and started again; with
-    `persist=False`, it comes back empty, as a Redis run without persistence does."""
+    `persist=False`, it comes back empty, as a Redis run without persistence does. `options` are more of
+    redis-server's (`--replicaof HOST PORT`, say)."""
 
-    def __init__(self, directory: Path, persist: bool = True):
+    def __init__(self, directory: Path, persist: bool = True, options: Sequence[str] = ()):
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail("redis-server is required for this test and is not installed")
         self.binary = binary
         self.directory = directory
         self.persist = persist
+        self.options = tuple(options)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -253,6 +255,7 @@ class DedicatedRedis:
                 "always",
                 "--save",
                 "",
+                *self.options,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -49,7 +49,8 @@ from bot.slack.values import (
     QuestionButton,
     SessionButton,
 )
-from bot.store.sessions import Respondent, SessionRecord, SessionStore, connect
+from bot.store.connection import connect
+from bot.store.sessions import Respondent, SessionRecord, SessionStore
 from bot.usecases.personal import left_out
 from bot.usecases.personal import progress as run_progress
 from playground.demo import demo_answers

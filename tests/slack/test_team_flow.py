@@ -21,7 +21,7 @@ from bot.slack.team_blocks import CLOSE_ACTION, NUDGE_ACTION, TAKE_PART_ACTION
 from bot.slack.values import ANSWER_ACTION_PATTERN, QuestionButton
 from bot.store import keys
 from bot.store.sessions import Respondent, SessionStore
-from bot.store.throttles import UpdateClaims
+from bot.store.throttles import Claimed, UpdateClaims
 from bot.usecases.team_runs import DAY_SECONDS, parse_run_request
 from playground.fakeslack import FakeSlack
 from playground.fakeslack.workspace import Button, buttons_of
@@ -262,10 +262,10 @@ def test_the_count_is_updated_at_most_once_a_window_and_ends_exact(
     count_claims = team.runs.count_claims
 
     class RecordedClaims(UpdateClaims):
-        def claim_window(self, window_ms: int) -> bool:
+        def claim(self, window_ms: int, follow_up_ttl_ms: int) -> Claimed:
             tried_at = time.monotonic()
-            won = super().claim_window(window_ms)
-            if won:
+            won = super().claim(window_ms, follow_up_ttl_ms)
+            if won.window:
                 claimed_at.append(tried_at)
             return won
 

@@ -1,6 +1,8 @@
 """A worker process that stops beating mid-job gives its jobs back: a delivery is queued again (its outbox
 record says what Slack has), any other job is failed and listed; a job whose worker still beats is left
-to it. A scheduler that stopped beating lets go of the queue's scheduler lock."""
+to it, unless its run ended when Redis went away (a restart, a failover): then the process takes back
+what that run left started, and lets go of the delivery it held. A scheduler that stopped beating lets go
+of the queue's scheduler lock; the retry scheduler works on the queue's own client."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 
-from bot.store.jobs import ABANDONED, JobQueue, beat, delivery_job_id, this_process
-from bot.store.outbox import DeliveryRef
+from bot.store.jobs import ABANDONED, JobQueue, RetryScheduler, beat, delivery_job_id, this_process
+from bot.store.outbox import DeliveryRef, Outbox
 
 
 @pytest.fixture
@@ -73,3 +75,47 @@ def test_a_scheduler_that_stopped_beating_lets_go_of_the_queue_scheduler_lock(cl
     assert queue.release_silent_scheduler(time.time() + 60) == "scheduler-stopped"
     running = RQScheduler([queue.queue], connection=client, name="scheduler-next")
     assert running.acquire_locks() == {queue.queue.name}
+
+
+def test_the_jobs_a_run_left_when_redis_went_away_are_taken_back_from_a_process_that_still_beats(
+    client: redis.Redis,
+) -> None:
+    queue, outbox = JobQueue(client, [5]), Outbox(client)
+    ref = DeliveryRef("T0ENDED", "personal", "result-one")
+    assert queue.deliver(ref)
+    ended = SimpleWorker([queue.queue], connection=client, name="run-ended")
+    ended.register_birth()
+    [job_id] = queue.queue.get_job_ids()
+    job = queue.queue.fetch_job(job_id)
+    assert job is not None
+    queue.queue.remove(job)
+    started_by(ended, job)
+    # The ended run's delivery held the report and could not let go of it while Redis was away.
+    assert outbox.claim(ref, 600, this_process())
+    # Another run of this process, still going, is left alone.
+    other = SimpleWorker([queue.queue], connection=client, name="run-going")
+    other.register_birth()
+    queue.run_later("publish_home", "T0ENDED", "U0ENDED")
+    [task_id] = [i for i in queue.queue.get_job_ids() if i != job_id]
+    task = queue.queue.fetch_job(task_id)
+    assert task is not None
+    queue.queue.remove(task)
+    started_by(other, task)
+    beat(client, this_process())
+    assert queue.recover_abandoned() == []  # the process beats: nothing looks abandoned
+
+    assert queue.take_back_from("run-ended", outbox) == [delivery_job_id(ref)]
+    assert outbox.holder(ref) is None
+    assert queue.queue.get_job_ids() == [delivery_job_id(ref)]
+    assert [running.job_id for running in queue.in_flight()] == [task_id]
+    assert queue.take_back_from("run-ended", outbox) == []
+
+
+def test_the_retry_scheduler_works_on_the_queue_s_own_client(client: redis.Redis) -> None:
+    """RQ's scheduler would build a connection pool of its own from the client's settings; through
+    Sentinel that pool would not follow a failover."""
+    queue = JobQueue(client, [])
+    scheduler = RetryScheduler(queue)
+    assert scheduler.scheduler.connection is client
+    assert scheduler.tick()
+    scheduler.stop()

@@ -19,6 +19,7 @@ from bot.engine.conversation import (
     advance,
 )
 from bot.store import keys
+from bot.store.connection import connect
 from bot.store.history import HistoryLimits
 from bot.store.nudges import SessionWatch
 from bot.store.sessions import (
@@ -29,7 +30,6 @@ from bot.store.sessions import (
     SessionRecord,
     SessionStore,
     StoreUnavailable,
-    connect,
 )
 from bot.store.transactions import TooManyConcurrentChanges
 from bot.usecases.personal import new_session

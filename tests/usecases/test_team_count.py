@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.engine.catalog import BankCatalog
 from bot.store.team_runs import RunRecord, TeamRunStore
+from bot.store.throttles import Claimed
 from bot.usecases.team_count import (
     FOLLOW_UP_MARGIN_SECONDS,
     CountUpdate,
@@ -98,13 +99,12 @@ class ExpiringClaims:
         self.held_until[name] = self.now_ms + ttl_ms
         return True
 
-    def claim_window(self, window_ms: int) -> bool:
-        return self._claim("window", window_ms)
-
-    def claim_follow_up(self, ttl_ms: int) -> int | None:
-        if not self._claim("follow-up", ttl_ms):
-            return None
-        return max(0, self.held_until.get("window", 0) - self.now_ms)
+    def claim(self, window_ms: int, follow_up_ttl_ms: int) -> Claimed:
+        if self._claim("window", window_ms):
+            return Claimed(window=True)
+        if self._claim("follow-up", follow_up_ttl_ms):
+            return Claimed(follow_up_in_ms=max(0, self.held_until["window"] - self.now_ms))
+        return Claimed()
 
     def release_follow_up(self) -> None:
         self.held_until.pop("follow-up", None)

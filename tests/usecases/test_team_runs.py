@@ -27,6 +27,7 @@ from bot.store.team_runs import (
     TeamRunStore,
     TooManyOpenRuns,
 )
+from bot.store.throttles import Claimed
 from bot.usecases import personal
 from bot.usecases.team_runs import (
     DAY_SECONDS,
@@ -266,13 +267,14 @@ def test_take_part_knows_new_in_progress_retake_and_closed(
 def test_the_refresh_window_and_the_daily_nudge_are_claimed_once(runs: TeamRunStore, run: RunRecord) -> None:
     team, run_id = run.team_id, run.run_id
     claims = runs.count_claims(team, run_id)
-    assert claims.claim_window(3000)
-    assert not claims.claim_window(3000)
-    window_left_ms = claims.claim_follow_up(7000)
-    assert window_left_ms is not None and 0 < window_left_ms <= 3000
-    assert claims.claim_follow_up(7000) is None
+    assert claims.claim(3000, 7000) == Claimed(window=True)
+    follow_up = claims.claim(3000, 7000)
+    assert not follow_up.window
+    assert follow_up.follow_up_in_ms is not None and 0 < follow_up.follow_up_in_ms <= 3000
+    assert 0 < claims.window_left_ms() <= 3000
+    assert claims.claim(3000, 7000) == Claimed()
     claims.release_follow_up()
-    assert claims.claim_follow_up(7000) is not None
+    assert claims.claim(3000, 7000).follow_up_in_ms is not None
     assert runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert not runs.claim_nudge(team, run_id, DAY_SECONDS)
     assert DAY_SECONDS - 5 <= runs.next_nudge_in(team, run_id) <= DAY_SECONDS

@@ -32,6 +32,7 @@ CHANNEL = "C0WORKSHOP"
 FACILITATOR = "U0FACIL"
 DAY = 24 * 3600
 MEMBERS = ("U0FACIL", "U0ANNA", "U0BEN", "U0CARA", "U0DAN")
+WINDOW = 60.0  # the live votes' window: none ends while a test runs
 
 
 @pytest.fixture
@@ -41,6 +42,12 @@ def store() -> WorkshopStore:
 
 def opened(store: WorkshopStore, team_id: str) -> WorkshopRecord:
     return workshops.open_workshop(store, CATALOG, "pulse", team_id, CHANNEL, FACILITATOR)
+
+
+def voted(
+    store: WorkshopStore, workshop: WorkshopRecord, question: str, user_id: str, answer: OptionChoice
+) -> WorkshopRecord:
+    return workshops.vote(store, CATALOG, workshop, question, user_id, answer, WINDOW).workshop
 
 
 def open_question(workshop: WorkshopRecord) -> str:
@@ -61,7 +68,7 @@ def test_only_the_facilitator_settles_and_nothing_changes_otherwise(
 ) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    workshop = voted(store, workshop, question, "U0ANNA", OptionChoice(2))
     with pytest.raises(NotFacilitator):
         workshops.settle(store, CATALOG, workshop, "U0ANNA", question)
     for refused in (
@@ -83,12 +90,8 @@ def test_settling_every_question_closes_with_the_report_of_the_settled_answers(
         question = open_question(workshop)
         for rung, member in enumerate(MEMBERS):
             # One member always a rung lower than the others, who agree on the second rung.
-            workshop = workshops.vote(
-                store, CATALOG, workshop, question, member, OptionChoice(0 if rung else 1)
-            )
-            workshop = workshops.vote(
-                store, CATALOG, workshop, question, member, OptionChoice(1 if rung else 0)
-            )
+            workshop = voted(store, workshop, question, member, OptionChoice(0 if rung else 1))
+            workshop = voted(store, workshop, question, member, OptionChoice(1 if rung else 0))
         workshop = workshops.settle(
             store, CATALOG, workshop, FACILITATOR, question, shown_default=OptionChoice(1)
         )
@@ -109,8 +112,8 @@ def test_settling_every_question_closes_with_the_report_of_the_settled_answers(
 def test_a_settle_on_votes_that_moved_since_the_button_is_refused(store: WorkshopStore, team_id: str) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(3))
-    workshop = workshops.vote(store, CATALOG, workshop, question, "U0BEN", OptionChoice(1))
+    workshop = voted(store, workshop, question, "U0ANNA", OptionChoice(3))
+    workshop = voted(store, workshop, question, "U0BEN", OptionChoice(1))
     with pytest.raises(TeamAnswerChanged) as refused:
         workshops.settle(store, CATALOG, workshop, FACILITATOR, question, shown_default=OptionChoice(3))
     assert refused.value.now == OptionChoice(1)
@@ -147,21 +150,27 @@ def test_two_facilitator_clicks_racing_on_one_question_settle_it_once(
     assert workshops.state_of(stored).settled == {question: OptionChoice(won[0] + 1)}
 
 
-def test_votes_are_shown_by_the_team_counts_rule_each_question_with_its_own_window(
+def test_votes_are_shown_by_the_team_counts_rule_decided_in_the_vote_each_question_with_its_own_window(
     store: WorkshopStore, team_id: str
 ) -> None:
-    window = 60.0  # no window ends while the test runs
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    assert workshops.votes_update(store, workshop, question, window) == CountUpdate(show_now=True)
-    scheduled = workshops.votes_update(store, workshop, question, window)
-    assert scheduled.follow_up_in is not None and window - 5 < scheduled.follow_up_in <= window + 1
-    assert workshops.votes_update(store, workshop, question, window) == CountUpdate()
+
+    def update_of(voter: str, on: WorkshopRecord) -> CountUpdate:
+        return workshops.vote(store, CATALOG, on, open_question(on), voter, OptionChoice(1), WINDOW).update
+
+    assert update_of("U0ANNA", workshop) == CountUpdate(show_now=True)
+    scheduled = update_of("U0BEN", workshop)
+    assert scheduled.follow_up_in is not None and WINDOW - 5 < scheduled.follow_up_in <= WINDOW + 1
+    assert update_of("U0CARA", workshop) == CountUpdate()
     # The follow-up, run early (a clock ahead), schedules itself again rather than showing.
-    again = workshops.votes_follow_up(store, workshop, question, window)
+    again = workshops.votes_follow_up(store, workshop, question, WINDOW)
     assert not again.show_now and again.follow_up_in is not None
+    # A step that took the question off the table sees the window an update of its votes was shown in.
+    assert WINDOW - 5 < workshops.votes_shown_within(store, workshop, question) <= WINDOW
     skipped = workshops.skip(store, CATALOG, workshop, FACILITATOR, question)
-    assert workshops.votes_update(store, skipped, open_question(skipped), window).show_now
+    assert workshops.votes_shown_within(store, skipped, open_question(skipped)) == 0
+    assert update_of("U0ANNA", skipped).show_now
 
 
 def test_a_follow_up_reads_every_vote_while_its_question_is_open_and_a_skip_is_seen_after(
@@ -170,7 +179,7 @@ def test_a_follow_up_reads_every_vote_while_its_question_is_open_and_a_skip_is_s
     workshop = opened(store, team_id)
     question = open_question(workshop)
     for voter in MEMBERS[1:]:
-        workshops.vote(store, CATALOG, workshop, question, voter, OptionChoice(1))
+        voted(store, workshop, question, voter, OptionChoice(1))
     latest = workshops.still_voting(store, workshop, question)
     assert latest is not None
     assert set(workshops.state_of(latest).open_votes) == set(MEMBERS[1:])
@@ -187,10 +196,10 @@ def test_a_vote_after_the_settle_is_refused_naming_the_open_question(
 ) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    before_settle = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    before_settle = voted(store, workshop, question, "U0ANNA", OptionChoice(2))
     after = workshops.settle(store, CATALOG, before_settle, FACILITATOR, question)
     with pytest.raises(rules.NotTheOpenQuestion) as refused:
-        workshops.vote(store, CATALOG, before_settle, question, "U0BEN", OptionChoice(4))
+        voted(store, before_settle, question, "U0BEN", OptionChoice(4))
     assert refused.value.open_question == open_question(after)
     assert store.get(team_id, workshop.workshop_id) == after
 
@@ -198,11 +207,11 @@ def test_a_vote_after_the_settle_is_refused_naming_the_open_question(
 def test_a_workshop_paused_overnight_resumes_at_the_same_question(store: WorkshopStore, team_id: str) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(2))
+    workshop = voted(store, workshop, question, "U0ANNA", OptionChoice(2))
     workshop = workshops.pause(store, CATALOG, workshop, FACILITATOR)
     with time_machine.travel(time.time() + timedelta(hours=16).total_seconds()):
         with pytest.raises(rules.WorkshopPaused):
-            workshops.vote(store, CATALOG, workshop, question, "U0BEN", OptionChoice(3))
+            voted(store, workshop, question, "U0BEN", OptionChoice(3))
         workshop = workshops.resume(store, CATALOG, workshop, FACILITATOR)
         assert open_question(workshop) == question
         assert workshops.state_of(workshop).open_votes == {"U0ANNA": OptionChoice(2)}
@@ -220,14 +229,14 @@ def test_the_deadline_closes_an_unfinished_workshop_with_what_was_settled(
     assert closed.closed_by == "deadline"
     assert workshops.workshop_result(CATALOG, closed).nobody_knew == (question,)
     with pytest.raises(WorkshopClosed):
-        workshops.vote(store, CATALOG, closed, open_question(closed), "U0ANNA", OptionChoice(1))
+        voted(store, closed, open_question(closed), "U0ANNA", OptionChoice(1))
 
 
 def test_forgetting_a_person_takes_their_votes_and_name_out(store: WorkshopStore, team_id: str) -> None:
     workshop = opened(store, team_id)
     question = open_question(workshop)
-    workshop = workshops.vote(store, CATALOG, workshop, question, FACILITATOR, OptionChoice(2))
-    workshop = workshops.vote(store, CATALOG, workshop, question, "U0ANNA", OptionChoice(3))
+    workshop = voted(store, workshop, question, FACILITATOR, OptionChoice(2))
+    workshop = voted(store, workshop, question, "U0ANNA", OptionChoice(3))
     forgotten = forget(HistoryStore(store.redis), team_id, FACILITATOR)
     assert forgotten.workshops == 1
     stored = store.get(team_id, workshop.workshop_id)
@@ -271,9 +280,10 @@ def test_the_clock_reminds_once_per_idle_spell_and_closes_at_the_deadline(
     look(start + DAY + 1)
     look(start + DAY + 2)
     assert reminded.count(team_id) == 1  # once per idle spell
+    question = open_question(workshop)
     workshop = workshops.vote(
-        store, CATALOG, workshop, open_question(workshop), "U0ANNA", OptionChoice(1), now=start + DAY + 60
-    )
+        store, CATALOG, workshop, question, "U0ANNA", OptionChoice(1), WINDOW, now=start + DAY + 60
+    ).workshop
     look(start + 2 * DAY + 61)
     assert reminded.count(team_id) == 2  # a change started a new spell
     look(start + 3 * DAY + 1)
