@@ -32,6 +32,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.utils import now
 
 from bot.store import keys
+from bot.store.connection import UNREACHABLE
 from bot.store.outbox import DeliveryRef, Outbox
 from bot.store.transactions import TooManyConcurrentChanges, optimistic
 
@@ -200,8 +201,13 @@ class JobQueue:
             status = Job.fetch(job_id, connection=self.queue.connection).get_status()
         except NoSuchJobError:
             status = None
-        if status in _LIVE and not (status == JobStatus.STARTED and self._abandoned(job_id)):
+        if (
+            status in _LIVE
+            and self._in_its_place(job_id, status)
+            and not (status == JobStatus.STARTED and self._abandoned(job_id))
+        ):
             return False
+        self.queue.connection.lrem(self.queue.intermediate_queue_key, 0, job_id)
         self.queue.failed_job_registry.remove(job_id)
         self.queue.enqueue(
             DELIVER_REPORT,
@@ -216,6 +222,18 @@ class JobQueue:
             if self.retry_seconds
             else None,
         )
+        return True
+
+    def _in_its_place(self, job_id: str, status: JobStatus | None) -> bool:
+        """Whether a job whose record says it waits or runs is where that puts it: on the queue, or among
+        the started jobs. A failover's new primary may hold the record without the move that went with it
+        (taken off the queue, started), which leaves the job waiting for nobody; it is enqueued afresh, and
+        should it run twice after all, the second run finds the report held or delivered."""
+        queue = self.queue
+        if status == JobStatus.QUEUED:
+            return queue.connection.lpos(queue.key, job_id) is not None
+        if status == JobStatus.STARTED:
+            return job_id in queue.started_job_registry
         return True
 
     def run_later(self, task: str, *args: str) -> None:
@@ -285,13 +303,32 @@ class JobQueue:
         """Take back, as `recover_abandoned` does, the jobs RQ's worker `worker_name` had started when its
         loop ended on a Redis error (a restart, a failover): none of them runs any more, though the process
         that ran them still beats. A delivery among them lets go of its hold first, which this process
-        still names and which the ended job could not release while Redis was away. The ids taken back."""
+        still names and which the ended job could not release while Redis was away. Then the deliveries
+        taken off the queue and never started (`_requeue_unstarted`). The ids taken back."""
         left = [job for job in self.in_flight() if job.worker == worker_name]
         for job in left:
             ref = delivery_of(self.queue.fetch_job(job.job_id))
             if ref is not None and outbox.holder(ref) == this_process():
                 outbox.release(ref)
-        return self._take_back_all(left)
+        return self._take_back_all(left) + self._requeue_unstarted()
+
+    def _requeue_unstarted(self) -> list[str]:
+        """Queue again the deliveries on RQ's intermediate list that never started: a loop takes a job off
+        the queue onto that list, then starts it; Redis going away in between (and a failover's new
+        primary, which may have the one step without the other) leaves it there, queued for nobody, until
+        RQ's own cleanup fails it minutes later. Should one be starting right now after all, its second
+        run finds it held or delivered: each post is made once. Each taken back by one caller only."""
+        queue = self.queue
+        started = set(queue.started_job_registry.get_job_ids(cleanup=False))
+        waiting = [job_id for job_id in queue.intermediate_queue.get_job_ids() if job_id not in started]
+        requeued = []
+        for job in Job.fetch_many(waiting, connection=queue.connection):
+            if job is None or delivery_of(job) is None:
+                continue
+            if queue.connection.lrem(queue.intermediate_queue_key, 0, job.id):
+                queue.enqueue_job(job)
+                requeued.append(job.id)
+        return requeued
 
     def _take_back_all(self, jobs: Iterable[InFlight]) -> list[str]:
         recovered = []
@@ -485,6 +522,15 @@ class ReportWorker(SimpleWorker):
 
     def _install_signal_handlers(self) -> None:
         """None: only a process's main thread may, and it owns them."""
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's heartbeat, of which a lost one changes nothing (its record lasts WORKER_TTL + 60 s): one
+        that fails as Redis goes away, right after a job was taken off the queue, would end the loop
+        before the job is known to be taken, and the job would wait unstarted on RQ's intermediate list."""
+        try:
+            super().heartbeat(timeout, pipeline)
+        except UNREACHABLE as error:
+            self.log.warning("Worker %s: no heartbeat, Redis does not answer (%s)", self.name, error)
 
     def stop_after_current_job(self) -> None:
         """Stop once the job running now (if any) ends: RQ's warm shutdown, asked from another thread."""

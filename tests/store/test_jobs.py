@@ -119,3 +119,31 @@ def test_the_retry_scheduler_works_on_the_queue_s_own_client(client: redis.Redis
     assert scheduler.scheduler.connection is client
     assert scheduler.tick()
     scheduler.stop()
+
+
+def test_a_delivery_whose_record_says_queued_but_is_on_no_queue_is_queued_afresh(client: redis.Redis) -> None:
+    queue = JobQueue(client, [5])
+    ref = DeliveryRef("T0LOST", "personal", "result-lost")
+    assert queue.deliver(ref)
+    assert not queue.deliver(ref)  # waiting on the queue: not queued twice
+    # What a failover's new primary may hold: the job's record, without its place on the queue.
+    client.lrem(queue.queue.key, 0, delivery_job_id(ref))
+    assert queue.deliver(ref)
+    assert queue.queue.get_job_ids() == [delivery_job_id(ref)]
+
+
+def test_a_delivery_taken_off_the_queue_and_never_started_is_queued_again_once(client: redis.Redis) -> None:
+    queue = JobQueue(client, [5])
+    ref = DeliveryRef("T0TAKEN", "personal", "result-taken")
+    assert queue.deliver(ref)
+    queue.run_later("publish_home", "T0TAKEN", "U0TAKEN")
+    # A loop took both off the queue onto RQ's intermediate list, and Redis went away before it started them.
+    for job_id in queue.queue.get_job_ids():
+        client.lrem(queue.queue.key, 0, job_id)
+        client.rpush(queue.queue.intermediate_queue_key, job_id)
+    beat(client, this_process())
+    outbox = Outbox(client)
+    assert queue.take_back_from("worker-ended", outbox) == [delivery_job_id(ref)]
+    assert queue.take_back_from("worker-ended", outbox) == []
+    # The delivery waits on the queue again; the task, which may have told someone already, is left.
+    assert queue.queue.get_job_ids() == [delivery_job_id(ref)]
