@@ -65,6 +65,7 @@ from bot.engine.answers import decode_answer
 from bot.engine.bank import QuestionBank
 from bot.engine.catalog import BankCatalog
 from bot.engine.conversation import AnswerQuestion, Conversation, KeepGoing, ShowReport, advance
+from bot.settings import WorkerSettings
 from bot.slack.blocks import question_message
 from bot.slack.values import KEEP_GOING_ACTION, QuestionButton
 from bot.store.jobs import JobQueue
@@ -848,7 +849,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bank = CATALOG.get(args.burst_bank)
                     burst_run = burst(starter, bank, fake, audience, team_id, args.burst, args.burst_window)
                     burst_reports = wait_for_reports(burst_run.people, args.report_timeout)
-                warn_of_other_workers(store, len(app_server.workers), args.redis_url, "at the end")
+                # Each worker process is as many RQ workers as it runs job threads.
+                threads = int(
+                    env.get("WORKER_THREADS") or WorkerSettings.model_fields["worker_threads"].default
+                )
+                warn_of_other_workers(store, len(app_server.workers) * threads, args.redis_url, "at the end")
         finally:
             delete_workspace(store, team_id)
     if args.people:
