@@ -25,6 +25,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import schedule_blocks
 from bot.slack.blocks import Message
 from bot.slack.found import find_posted
+from bot.slack.rate_limits import MethodPauses
 from bot.slack.workspace_client import NotInstalled, WorkspaceClient, WorkspaceTokens
 from bot.store.schedules import PauseReason, ScheduleRecord
 from bot.store.sessions import Respondent, ResultRecord
@@ -164,10 +165,15 @@ class ReminderSlack:
         return Posted(posted.get("ts"))
 
 
-def clock_client(token: str | None, base_url: str, timeout_seconds: int = 15) -> WebClient:
+def clock_client(
+    token: str | None, base_url: str, timeout_seconds: int = 15, pauses: MethodPauses | None = None
+) -> WebClient:
     """A Web API client that retries nothing itself (see the module's docstring); with no `token` (OAuth),
-    each call carries the token of the item's workspace."""
-    return WorkspaceClient(token=token, base_url=base_url, timeout=timeout_seconds, retry_handlers=[])
+    each call carries the token of the item's workspace. With `pauses`, a call first waits out the
+    pause Slack asked of its method in the workspace (bot/slack/rate_limits.py)."""
+    return WorkspaceClient(
+        token=token, base_url=base_url, timeout=timeout_seconds, retry_handlers=[], pauses=pauses
+    )
 
 
 def in_workspace(

@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.web import SlackResponse
 
+from bot.slack.rate_limits import MethodPauses
 from bot.store.installations import RedisInstallationStore
 from bot.store.sessions import STORE_ERRORS
 
@@ -72,7 +73,12 @@ class NoWorkspace(SlackClientError):
 
 class WorkspaceClient(WebClient):
     """A WebClient whose token is the served workspace's bot token, or `token` (single-workspace mode)
-    when none is set; None in OAuth mode."""
+    when none is set; None in OAuth mode. With `pauses`, each call first waits out any pause Slack asked
+    for of its method in the served workspace (bot/slack/rate_limits.py)."""
+
+    def __init__(self, *args: Any, pauses: MethodPauses | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.pauses = pauses
 
     @property
     def token(self) -> str | None:
@@ -86,7 +92,15 @@ class WorkspaceClient(WebClient):
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         if self.token is None and not _names_a_token(kwargs):
             raise NoWorkspace(api_method)
+        if self.pauses is not None:
+            self.pauses.wait_out(served_team(), api_method)
         return super().api_call(api_method, **kwargs)
+
+
+def served_team() -> str | None:
+    """The team id of the workspace served here and now, if any."""
+    workspace = _serving.get()
+    return workspace.team_id if workspace is not None else None
 
 
 def _names_a_token(kwargs: dict[str, Any]) -> bool:
