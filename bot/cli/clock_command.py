@@ -63,7 +63,7 @@ def build_clock(started: Started[ClockSettings]) -> Clock:
     settings, client, catalog = started.settings, started.redis, started.catalog
     workspaces = started.workspaces()
     slack_client = clock_client(
-        workspaces.single_token, settings.slack_api_url, pauses=started.slack_pauses()
+        workspaces.single_token, settings.slack_api_url, pauses=started.slack_pauses(refuse_while_paused=True)
     )
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
     # the same flows, the channel's history and the worker's deliveries included. Each item calls Slack

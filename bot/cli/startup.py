@@ -102,10 +102,13 @@ class Started(Generic[ProcessSettingsT]):
             installations, self.settings.slack_bot_token if installations is None else None
         )
 
-    def slack_pauses(self) -> MethodPauses:
+    def slack_pauses(self, refuse_while_paused: bool = False) -> MethodPauses:
         """The rate-limit pauses of the worker's and the clock's Slack calls: every process's, read in
-        Redis before each call (the web process reads only its own: bot/slack/app.py's build_app)."""
-        return MethodPauses(SlackMethodPauses(self.redis), read_shared=True)
+        Redis before each call (the web process reads only its own: bot/slack/app.py's build_app). The
+        clock, with its own back-off, is refused a paused call rather than kept waiting."""
+        return MethodPauses(
+            SlackMethodPauses(self.redis), read_shared=True, refuse_while_paused=refuse_while_paused
+        )
 
     def flows(self, slack: WebClient | None = None) -> Flows:
         """Every flow, on this kit's stores and `slack` (by default, the process's Web API client)."""

@@ -8,9 +8,12 @@ waits if so: the worker's sixteen threads, and the other workers, then wait for 
 each sending its own.
 
 Where the pause is read differs by process. The worker and the clock read Redis before each call (one
-PTTL): they make many calls, off anyone's click. The web process reads only the pauses it learned itself,
-kept in memory, so that a click gains no Redis round trip per Slack call; it still records its 429s in
-Redis for the others.
+PTTL): they make many calls, off anyone's click. The clock does not wait: it has its own back-off on a
+429 (bot/slack/reminders.py), so a paused method is answered as Slack would, with a 429 and the
+Retry-After left (``refuse_while_paused``), without a call; and its own 429s are recorded
+(``RecordingRateLimitHandler``) though it retries none itself. The web process reads only the pauses it
+learned itself, kept in memory, so that a click gains no Redis round trip per Slack call; it still
+records its 429s in Redis for the others.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -47,11 +51,13 @@ class MethodPauses:
         shared: SlackMethodPauses | None,
         *,
         read_shared: bool,
+        refuse_while_paused: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.shared = shared
         self.read_shared = read_shared and shared is not None
+        self.refuse_while_paused = refuse_while_paused
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -86,6 +92,14 @@ class MethodPauses:
             return local
         return max(local, shared)
 
+    def before_call(self, team_id: str | None, method: str) -> None:
+        """Wait until `method` is not paused in `team_id`; or, with `refuse_while_paused`, raise
+        MethodPaused if it is."""
+        if not self.refuse_while_paused:
+            self.wait_out(team_id, method)
+        elif (left := self.left_seconds(team_id, method)) > 0:
+            raise MethodPaused(method, left)
+
     def wait_out(self, team_id: str | None, method: str) -> float:
         """Wait until `method` is not paused in `team_id`; the seconds waited."""
         waited = 0.0
@@ -95,6 +109,35 @@ class MethodPauses:
             self._sleep(pause)
             waited += pause
         return waited
+
+
+class MethodPaused(Exception):
+    def __init__(self, method: str, left_seconds: float):
+        super().__init__(f"Slack paused {method} for {left_seconds:.1f}s more")
+        self.method = method
+        self.left_seconds = left_seconds
+
+
+class RecordingRateLimitHandler(RetryHandler):
+    """Records a 429's pause for every thread and process, and retries nothing: for a client whose
+    caller has its own back-off (the clock's)."""
+
+    def __init__(self, pauses: MethodPauses, served_team: Callable[[], str | None]):
+        super().__init__(max_retry_count=0)
+        self.pauses = pauses
+        self.served_team = served_team
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self.pauses.record(self.served_team(), method_of(request.url), retry_after_seconds(response))
+        return False
 
 
 class SharedRateLimitRetryHandler(RateLimitErrorRetryHandler):
