@@ -144,8 +144,13 @@ def test_the_web_process_reads_no_pause_in_redis_but_shares_the_ones_it_meets(
     with ThreadPoolExecutor(1) as pool:
         click = pool.submit(post, web_side, fake, team_id, "a click meeting a 429")
         wait_until_paused(real_redis(), team_id, "chat.postMessage")  # the worker would see it
+        # Another click in this process waits out the pause it knows of, without asking Redis.
+        post(web_side, fake, team_id, "a click during the pause")
         click.result(timeout=WAIT_SECONDS)
     assert CountingConnection.commands == ["EVAL"]
+    refused, *after = fake.calls_to("chat.postMessage")[5:]
+    assert refused.status == 429 and [call.status for call in after] == [200, 200]
+    assert all(call.received_at >= refused.received_at + 1.0 for call in after)
 
 
 def test_the_worker_reads_one_pause_per_call(
