@@ -62,7 +62,9 @@ def build_clock(started: Started[ClockSettings]) -> Clock:
 
     settings, client, catalog = started.settings, started.redis, started.catalog
     workspaces = started.workspaces()
-    slack_client = clock_client(workspaces.single_token, settings.slack_api_url)
+    slack_client = clock_client(
+        workspaces.single_token, settings.slack_api_url, pauses=started.slack_pauses(refuse_while_paused=True)
+    )
     # Team schedules open runs and overdue runs close with their report, exactly as in the web process:
     # the same flows, the channel's history and the worker's deliveries included. Each item calls Slack
     # with its own workspace's token; closing a run makes no call here (the worker posts its report).

@@ -42,6 +42,7 @@ from bot.settings import (
 )
 from bot.slack import blocks
 from bot.slack.app import Flows, flows_for, installation_store, web_client
+from bot.slack.rate_limits import MethodPauses
 from bot.slack.startup import SlackUnusable, check_bot_token
 from bot.slack.workspace_client import WorkspaceTokens
 from bot.store.connection import RedisTarget, connect
@@ -49,6 +50,7 @@ from bot.store.history import HistoryLimits
 from bot.store.installations import RedisInstallationStore
 from bot.store.jobs import JobQueue
 from bot.store.sessions import SessionStore, StoreUnavailable, in_process_redis
+from bot.store.slack_limits import SlackMethodPauses
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +102,21 @@ class Started(Generic[ProcessSettingsT]):
             installations, self.settings.slack_bot_token if installations is None else None
         )
 
+    def slack_pauses(self, refuse_while_paused: bool = False) -> MethodPauses:
+        """The rate-limit pauses of the worker's and the clock's Slack calls: every process's, read in
+        Redis before each call (the web process reads only its own: bot/slack/app.py's build_app). The
+        clock, with its own back-off, is refused a paused call rather than kept waiting."""
+        return MethodPauses(
+            SlackMethodPauses(self.redis), read_shared=True, refuse_while_paused=refuse_while_paused
+        )
+
     def flows(self, slack: WebClient | None = None) -> Flows:
         """Every flow, on this kit's stores and `slack` (by default, the process's Web API client)."""
         return flows_for(
             self.settings,
             store=self.sessions(),
             catalog=self.catalog,
-            client=slack or web_client(self.settings),
+            client=slack or web_client(self.settings, self.slack_pauses()),
             worker=self.worker(),
         )
 

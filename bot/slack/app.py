@@ -12,7 +12,7 @@ from slack_bolt.context.respond import Respond as BoltRespond
 from slack_bolt.oauth.oauth_flow import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.engine.catalog import BankCatalog
 from bot.settings import Settings, SlackProcessSettings
@@ -27,6 +27,7 @@ from bot.slack.listeners.repost import register as register_repost
 from bot.slack.listeners.uninstall import FORGET_WORKSPACE, WorkspaceRemoval
 from bot.slack.listeners.uninstall import register as register_uninstall
 from bot.slack.modals import ModalFlow
+from bot.slack.rate_limits import MethodPauses, SharedRateLimitRetryHandler
 from bot.slack.schedule import ScheduleFlow
 from bot.slack.team import NUDGE, TeamFlow
 from bot.slack.workshop import WorkshopFlow
@@ -35,12 +36,14 @@ from bot.slack.workspace_client import (
     WorkspaceExecutor,
     remembering_org_workspaces,
     serve_authorized_workspace,
+    served_team,
 )
 from bot.store.history import HistoryStore
 from bot.store.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.store.outbox import Outbox
 from bot.store.schedules import ScheduleStore
 from bot.store.sessions import SessionStore
+from bot.store.slack_limits import SlackMethodPauses
 from bot.store.team_runs import RunLimits, TeamRunStore
 from bot.store.workshops import WorkshopLimits, WorkshopStore
 from bot.usecases.workspaces import Installations
@@ -53,20 +56,24 @@ CONNECTION_RETRIES = 2
 LISTENER_THREADS = 32
 
 
-def web_client(settings: SlackProcessSettings) -> WorkspaceClient:
-    """The flows' client: the served workspace's token, or SLACK_BOT_TOKEN with a single workspace."""
+def web_client(settings: SlackProcessSettings, pauses: MethodPauses | None = None) -> WorkspaceClient:
+    """The flows' client: the served workspace's token, or SLACK_BOT_TOKEN with a single workspace.
+    `pauses`: the rate-limit pauses it honours and records (by default, this process's own only)."""
     return web_client_for(
-        None if settings.oauth_enabled else settings.slack_bot_token, settings.slack_api_url
+        None if settings.oauth_enabled else settings.slack_bot_token, settings.slack_api_url, pauses
     )
 
 
-def web_client_for(token: str | None, base_url: str) -> WorkspaceClient:
-    """A Web API client that waits out a 429's Retry-After and retries a dropped connection."""
+def web_client_for(token: str | None, base_url: str, pauses: MethodPauses | None = None) -> WorkspaceClient:
+    """A Web API client that retries a dropped connection, and waits out a 429's Retry-After, first
+    recording it in `pauses` so that the calls of the same method in the same workspace wait too."""
+    pauses = pauses if pauses is not None else MethodPauses(None, read_shared=False)
     return WorkspaceClient(
         token=token,
         base_url=base_url,
+        pauses=pauses,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            SharedRateLimitRetryHandler(pauses, served_team, max_retry_count=RATE_LIMIT_RETRIES),
             ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
         ],
     )
@@ -264,7 +271,8 @@ def build_app(
 ) -> App:
     """`worker`: the worker's queue, or None when no worker runs (`serve --memory`). With OAuth on, Bolt
     serves the install pages and authorizes each request from the workspace's installation."""
-    client = web_client(settings)
+    # A click's calls read only the pauses this process met; its 429s are shared with the worker.
+    client = web_client(settings, MethodPauses(SlackMethodPauses(store.redis), read_shared=False))
     logger = logging.getLogger("bot.slack")
     logger.addFilter(_DROP_CLIENT_TOKEN_WARNING)
     installations = installation_store(settings, store)

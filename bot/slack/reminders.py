@@ -25,7 +25,8 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import schedule_blocks
 from bot.slack.blocks import Message
 from bot.slack.found import find_posted
-from bot.slack.workspace_client import NotInstalled, WorkspaceClient, WorkspaceTokens
+from bot.slack.rate_limits import MethodPauses, RecordingRateLimitHandler
+from bot.slack.workspace_client import NotInstalled, WorkspaceClient, WorkspaceTokens, served_team
 from bot.store.schedules import PauseReason, ScheduleRecord
 from bot.store.sessions import Respondent, ResultRecord
 from bot.store.team_runs import RunRecord
@@ -164,10 +165,20 @@ class ReminderSlack:
         return Posted(posted.get("ts"))
 
 
-def clock_client(token: str | None, base_url: str, timeout_seconds: int = 15) -> WebClient:
+def clock_client(
+    token: str | None, base_url: str, timeout_seconds: int = 15, pauses: MethodPauses | None = None
+) -> WebClient:
     """A Web API client that retries nothing itself (see the module's docstring); with no `token` (OAuth),
-    each call carries the token of the item's workspace."""
-    return WorkspaceClient(token=token, base_url=base_url, timeout=timeout_seconds, retry_handlers=[])
+    each call carries the token of the item's workspace. With `pauses` (refusing while paused), a call
+    of a method Slack paused in the workspace is answered 429 without a call, and a 429 is recorded for
+    the other processes (bot/slack/rate_limits.py)."""
+    return WorkspaceClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout_seconds,
+        retry_handlers=[RecordingRateLimitHandler(pauses, served_team)] if pauses is not None else [],
+        pauses=pauses,
+    )
 
 
 def in_workspace(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,10 +25,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.web import SlackResponse
 
+from bot.slack.rate_limits import MethodPaused, MethodPauses
 from bot.store.installations import RedisInstallationStore
 from bot.store.sessions import STORE_ERRORS
 
@@ -72,7 +74,12 @@ class NoWorkspace(SlackClientError):
 
 class WorkspaceClient(WebClient):
     """A WebClient whose token is the served workspace's bot token, or `token` (single-workspace mode)
-    when none is set; None in OAuth mode."""
+    when none is set; None in OAuth mode. With `pauses`, each call first waits out any pause Slack asked
+    for of its method in the served workspace (bot/slack/rate_limits.py)."""
+
+    def __init__(self, *args: Any, pauses: MethodPauses | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.pauses = pauses
 
     @property
     def token(self) -> str | None:
@@ -83,10 +90,37 @@ class WorkspaceClient(WebClient):
     def token(self, value: str | None) -> None:
         self._own_token = value
 
+    def _paused_answer(self, method: str, paused: MethodPaused) -> SlackResponse:
+        return _paused_answer_of(self, method, paused)
+
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         if self.token is None and not _names_a_token(kwargs):
             raise NoWorkspace(api_method)
+        if self.pauses is not None:
+            try:
+                self.pauses.before_call(served_team(), api_method)
+            except MethodPaused as paused:
+                raise SlackApiError(str(paused), self._paused_answer(api_method, paused)) from None
         return super().api_call(api_method, **kwargs)
+
+
+def _paused_answer_of(client: WebClient, method: str, paused: MethodPaused) -> SlackResponse:
+    """The answer Slack would give a call it paused, without the call: 429, with the Retry-After left."""
+    return SlackResponse(
+        client=client,
+        http_verb="POST",
+        api_url=f"{client.base_url}{method}",
+        req_args={},
+        data={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": str(max(1, math.ceil(paused.left_seconds)))},
+        status_code=429,
+    )
+
+
+def served_team() -> str | None:
+    """The team id of the workspace served here and now, if any."""
+    workspace = _serving.get()
+    return workspace.team_id if workspace is not None else None
 
 
 def _names_a_token(kwargs: dict[str, Any]) -> bool:

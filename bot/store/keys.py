@@ -54,6 +54,8 @@ from them:
                                             after the last change (idle), or the deadline (sorted set)
     mlops-compass:{T}:history:channel:C     channel C's team results, scored by finish time (sorted set)
     mlops-compass:{T}:event:E               an Events API event already handled (expires after an hour)
+    mlops-compass:{T}:slack-paused:M        Slack answered Web API method M in T with 429: no process calls
+                                            M in T until it expires (after Slack's Retry-After)
     mlops-compass:{T}:report:K:ID           a report to deliver (K personal, ID its result; K team, ID the
                                             run): its author, state, and what Slack already accepted (hash)
     mlops-compass:{T}:report:K:ID:lock      held while a worker delivers that report (expires)
@@ -346,6 +348,11 @@ def worker_alive(process: str) -> str:
 @bounded("trimmed", "to HISTORY_KEEP in the write that adds; expires with its newest result")
 def channel_history(team_id: str, channel_id: str) -> str:
     return f"{_workspace(team_id)}:history:channel:{channel_id}"
+
+
+@bounded("expires", "after the Retry-After of Slack's 429 that set it (bot/store/slack_limits.py)")
+def slack_method_paused(team_id: str, method: str) -> str:
+    return f"{_workspace(team_id)}:slack-paused:{method}"
 
 
 @bounded("expires", "in an hour")
