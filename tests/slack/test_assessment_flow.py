@@ -505,6 +505,59 @@ def test_report_stays_in_the_dm_with_an_invite_hint_when_the_bot_is_not_in_the_c
     assert len(store.history(alice)) == 1
 
 
+def is_the_report(params: dict[str, Any]) -> bool:
+    return str(params.get("text", "")).startswith("MLOps maturity report")
+
+
+def finish_in_another_thread(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> threading.Thread:
+    """Answer every question of a started pulse assessment; the last click delivers its report."""
+    finishing = threading.Thread(target=answer_best, args=(flow, fake, team_id, dm, len(PULSE.questions)))
+    finishing.start()
+    return finishing
+
+
+def test_the_summary_is_posted_in_the_channel_while_the_report_is_still_on_its_way_to_the_dm(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> None:
+    start(flow, team_id, "pulse")
+    held = fake.hold_next("chat.update", matching=is_the_report, timeout=30)
+    finishing = finish_in_another_thread(flow, fake, team_id, dm)
+    try:
+        assert held.reached.wait(10), "the report never reached the DM"
+        summary = fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == ORIGIN, timeout=10)
+        assert summary.ok and not summary.params.get("thread_ts")
+    finally:
+        held.release()
+        finishing.join(30)
+    calls = fake.calls
+    in_dm = next(i for i, c in enumerate(calls) if c.method == "chat.update" and is_the_report(c.params))
+    details = [i for i, c in enumerate(calls) if c.params.get("thread_ts") == summary.response["ts"]]
+    assert len(fake.messages(ORIGIN)) == 2, "one summary and its details, once each"
+    assert details and min(details) > in_dm, "the details and the chart follow the report in the DM"
+
+
+def test_the_invite_hint_waits_for_the_report_it_points_to_even_when_the_channel_refuses_first(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> None:
+    fake.set_not_in_channel(ORIGIN)
+    start(flow, team_id, "pulse")
+    held = fake.hold_next("chat.update", matching=is_the_report, timeout=30)
+    finishing = finish_in_another_thread(flow, fake, team_id, dm)
+    try:
+        assert held.reached.wait(10), "the report never reached the DM"
+        refused = fake.wait_for("chat.postMessage", lambda c: c.params.get("channel") == ORIGIN, timeout=10)
+        assert refused.error == "not_in_channel"
+    finally:
+        held.release()
+        finishing.join(30)
+    calls = fake.calls
+    in_dm = next(i for i, c in enumerate(calls) if c.method == "chat.update" and is_the_report(c.params))
+    [hint] = [i for i, c in enumerate(calls) if c.method == "chat.postMessage" and "/invite" in str(c.params)]
+    assert hint > in_dm, "the hint says 'your report above': it comes after the report"
+
+
 # Cancel and resume -------------------------------------------------------------------------------
 
 
