@@ -335,12 +335,13 @@ def test_a_worker_runs_its_threads_jobs_at_once_and_a_stop_lets_each_one_end(
             def reports_in_dms() -> int:
                 return sum(c.params.get("channel") in dms for c in fake.calls_to("chat.postMessage"))
 
-            # Every report's DM copy is sent before the reports are in their channels, as a worker running
-            # one job at a time would have sent all but the last: they run at once.
+            # Every report's DM copy is sent before any report's details are in its channel's thread (the
+            # step after the DM and the summary), as a worker running one job at a time would have sent all
+            # but the last: they run at once.
             wait_until(lambda: reports_in_dms() == len(channels), "a report in each DM", 60)
             posts = fake.calls_to("chat.postMessage")
-            in_channels = [call for call in posts if call.params.get("channel") in channels]
-            assert len(in_channels) <= 1, in_channels
+            details = [c for c in posts if c.params.get("channel") in channels and c.params.get("thread_ts")]
+            assert details == [], details
             os.killpg(worker.pid, signal.SIGTERM)
             assert stopped(worker, timeout=60) == 0, log_path.read_text()
 

@@ -54,7 +54,7 @@ from bot.store.sessions import Respondent, SessionRecord, SessionStore
 from bot.usecases.personal import left_out
 from bot.usecases.personal import progress as run_progress
 from playground.demo import demo_answers
-from playground.fakeslack import FakeSlack
+from playground.fakeslack import FakeSlack, RecordedCall
 from playground.fakeslack.workspace import Button, buttons_of
 from tests.slack.conftest import Responses
 from tests.slack.wiring import assessment_flow, wired_flows
@@ -503,6 +503,56 @@ def test_report_stays_in_the_dm_with_an_invite_hint_when_the_bot_is_not_in_the_c
     assert f"<#{ORIGIN}>" in note["text"] and "not_in_channel" in note["text"]
     assert phase(stored(store, alice)) == Phase.COMPLETE
     assert len(store.history(alice)) == 1
+
+
+def is_the_report(params: dict[str, Any]) -> bool:
+    return str(params.get("text", "")).startswith("MLOps maturity report")
+
+
+def channel_post_while_the_report_is_held(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> tuple[RecordedCall, int]:
+    """Answer every question of a started pulse assessment, holding the report's update of the DM: the post
+    in the channel made meanwhile, and where the report's update is among the calls once released."""
+    held = fake.hold_next("chat.update", matching=is_the_report, timeout=30)
+    finishing = threading.Thread(target=answer_best, args=(flow, fake, team_id, dm, len(PULSE.questions)))
+    finishing.start()
+    try:
+        assert held.reached.wait(10), "the report never reached the DM"
+        in_channel = fake.wait_for(
+            "chat.postMessage", lambda c: c.params.get("channel") == ORIGIN, timeout=10
+        )
+    finally:
+        held.release()
+        finishing.join(30)
+    calls = fake.calls
+    return in_channel, next(
+        i for i, c in enumerate(calls) if c.method == "chat.update" and is_the_report(c.params)
+    )
+
+
+def test_the_summary_is_posted_in_the_channel_while_the_report_is_still_on_its_way_to_the_dm(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> None:
+    start(flow, team_id, "pulse")
+    summary, in_dm = channel_post_while_the_report_is_held(flow, fake, team_id, dm)
+    assert summary.ok and not summary.params.get("thread_ts")
+    details = [i for i, c in enumerate(fake.calls) if c.params.get("thread_ts") == summary.response["ts"]]
+    assert len(fake.messages(ORIGIN)) == 2, "one summary and its details, once each"
+    assert details and min(details) > in_dm, "the details and the chart follow the report in the DM"
+
+
+def test_the_invite_hint_waits_for_the_report_it_points_to_even_when_the_channel_refuses_first(
+    flow: AssessmentFlow, fake: FakeSlack, team_id: str, dm: str
+) -> None:
+    fake.set_not_in_channel(ORIGIN)
+    start(flow, team_id, "pulse")
+    refused, in_dm = channel_post_while_the_report_is_held(flow, fake, team_id, dm)
+    assert refused.error == "not_in_channel"
+    [hint] = [
+        i for i, c in enumerate(fake.calls) if c.method == "chat.postMessage" and "/invite" in str(c.params)
+    ]
+    assert hint > in_dm, "the hint says 'your report above': it comes after the report"
 
 
 # Cancel and resume -------------------------------------------------------------------------------
