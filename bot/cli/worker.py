@@ -279,9 +279,12 @@ def work_through_redis_outages(
         return stopping is not None and stopping.is_set()
 
     while not stop_asked():
-        worker = new_worker()
-        worker.maintenance_interval = MAINTENANCE_SECONDS
+        worker = None
         try:
+            # Made in the loop: RQ names its connection as it makes a worker, which a Redis going away
+            # just then refuses like any other command.
+            worker = new_worker()
+            worker.maintenance_interval = MAINTENANCE_SECONDS
             # The retries are moved by this process's own scheduler thread (`schedule_retries_until`).
             worker.work(burst=burst, with_scheduler=False, logging_level=log_level)
         except UNREACHABLE as error:
@@ -301,7 +304,7 @@ def work_through_redis_outages(
         else:
             return
         log.info("Redis answers again; the worker goes on")
-        if take_back is not None:
+        if take_back is not None and worker is not None:
             try:
                 for job_id in take_back(worker.name):
                     log.warning("took back %s: its run ended when Redis went away", job_id)

@@ -178,9 +178,12 @@ def test_the_worker_stays_up_through_a_redis_restart_and_delivers_after_it(
             applied = apply(store, CATALOG, respondent, record.session_id, last, pending_delivery=True)
             assert applied.record.result_id is not None
             assert JobQueue(client, []).deliver(DeliveryRef(team_id, "personal", applied.record.result_id))
-            posted = fake.wait_for(
-                "chat.postMessage", lambda c: "MLOps maturity report" in str(c.params), timeout=60
-            )
+            try:
+                posted = fake.wait_for(
+                    "chat.postMessage", lambda c: "MLOps maturity report" in str(c.params), timeout=60
+                )
+            except AssertionError as missing:
+                raise AssertionError(f"{missing}\nthe worker's log:\n{log_path.read_text()}") from None
             assert posted.ok and worker.poll() is None, log_path.read_text()
             # And it still stops cleanly when told to.
             worker.terminate()

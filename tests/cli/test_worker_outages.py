@@ -68,3 +68,29 @@ def test_the_worker_waits_out_a_failover_and_takes_back_what_the_ended_run_left(
     assert [run.name for run in runs] == ["run-0", "run-1"]
     assert taken_back == ["run-0"]
     assert len(waits) == 2 and waits[1] > waits[0]
+
+
+def test_a_redis_gone_as_the_worker_is_made_is_waited_out_like_one_gone_while_it_works() -> None:
+    """RQ names its connection as it makes a worker: a Redis going away just then must not end the thread
+    (nothing ran, so there is nothing to take back)."""
+    runs: list[Run] = []
+    taken_back: list[str] = []
+    made = 0
+
+    def new_run() -> Run:
+        nonlocal made
+        made += 1
+        if made == 1:
+            raise redis.ConnectionError("Error 104 while writing to socket. Connection reset by peer.")
+        runs.append(Run(f"run-{len(runs)}", None))
+        return runs[-1]
+
+    def take_back(name: str) -> list[str]:
+        taken_back.append(name)
+        return []
+
+    work_through_redis_outages(
+        new_run, Client([]), burst=True, log_level="INFO", wait=lambda _: None, take_back=take_back
+    )
+    assert [run.name for run in runs] == ["run-0"]
+    assert taken_back == []
