@@ -81,7 +81,12 @@ def test_a_whole_assessment_ends_with_the_report_in_the_channel(
     assert all("Level 4" in field["text"] for field in fields)
     # Every answer at its best, but the adaptive run left practices out: the recommendation says so.
     assert "every practice answered is at its best" in report_blocks["recommendation-0"]["text"]["text"]
-    # The DM copy: the question message became the report.
+    # The DM copy: the question message became the report (posted beside the channel's summary, so
+    # waited for in its own right).
+    fake_slack.wait_for(
+        "chat.update",
+        lambda c: c.params.get("ts") == question["ts"] and "overall" in str(c.params.get("blocks")),
+    )
     dm_copy = user.dm_messages()[-1]
     assert dm_copy["ts"] == question["ts"]
     # The DM holds the whole report; the channel the summary, with the details in its thread.
