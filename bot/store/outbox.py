@@ -140,13 +140,16 @@ class Outbox:
             pipe.zrem(keys.OUTBOX, ref.member)
             pipe.execute()
 
-    def reopen(self, ref: DeliveryRef) -> bool:
-        """Pending again (a re-post); False when there is no such delivery."""
+    def reopen(self, ref: DeliveryRef, told_again: bool = True) -> bool:
+        """Pending again (a re-post, whose failure is told to its author anew unless `told_again` is
+        False: the telling itself failed, and what it attempted is kept); False when there is no such
+        delivery."""
         if not self.redis.exists(ref.key):
             return False
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(ref.key, "state", PENDING)
-            pipe.hdel(ref.key, f"{_STEP}{TOLD}", f"{_ATTEMPT}{TOLD}")
+            if told_again:
+                pipe.hdel(ref.key, f"{_STEP}{TOLD}", f"{_ATTEMPT}{TOLD}")
             pipe.persist(ref.key)
             pipe.zadd(keys.OUTBOX, {ref.member: time.time()})
             pipe.execute()

@@ -1171,6 +1171,39 @@ def test_a_report_in_the_dm_whose_channel_copy_fails_is_told_and_post_it_again_p
     assert [m["ts"] for m in fake.messages(dm)].count(last["ts"]) == 1, "the DM's copy is not posted twice"
 
 
+def test_post_it_again_pressed_as_the_note_arrives_leaves_the_report_pending_not_given_up(
+    store: SessionStore,
+    fake: FakeSlack,
+    alice: Respondent,
+    respond: Responses,
+    dm: str,
+    team_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The author presses *Post it again* the moment the note appears, before the run that sent it has
+    ended: the run gave up before telling, so the reopening is what stays, for the worker's sweep."""
+    client = retrying_client(fake)
+    flow, _, delivery = wired_flows(store, CATALOG, "mlops", client)
+    last = finish_but_last(flow, fake, team_id, dm)
+    fake.fail_next("chat.postMessage", "internal_error")
+    post = client.chat_postMessage
+    pressed: list[Responses] = []
+
+    def pressing_at_the_note(**params: Any) -> Any:
+        answer = post(**params)
+        if not pressed and "Post it again" in json.dumps(params.get("blocks")):
+            pressed.append(post_it_again(flow, delivery, team_id, dm, fake))
+        return answer
+
+    monkeypatch.setattr(client, "chat_postMessage", pressing_at_the_note)
+    press(flow, team_id, dm, last, best(last), respond)
+
+    assert pressed, "the note was posted"
+    (pending,) = delivery.outbox.pending(time.time() + 1)
+    state = delivery.outbox.get(pending)
+    assert state is not None and state.state == "pending"
+
+
 def test_the_cancel_button_with_slack_down_says_the_cancel_happened(
     flow: AssessmentFlow,
     fake: FakeSlack,

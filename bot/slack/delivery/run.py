@@ -187,8 +187,15 @@ class ReportDelivery:
             except RETRIED as error:
                 if not last_attempt:
                     raise
-                self._tell_author(delivery, steps, error)
+                # Given up on before the author hears of it: their *Post it again* may come at once, and
+                # its reopening must not be overwritten by this run.
                 self.outbox.finish(ref, FAILED, told=True)
+                try:
+                    self._tell_author(delivery, steps, error)
+                except BaseException:
+                    # Nobody was told: pending again, for the sweep to try once more.
+                    self.outbox.reopen(ref, told_again=False)
+                    raise
                 raise
             self.outbox.finish(ref, DELIVERED)
             if delivery.told:
