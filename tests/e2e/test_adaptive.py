@@ -152,7 +152,12 @@ def test_keeping_going_settles_every_level_and_the_questions_left_out_can_be_ans
     line = block(report, "not-asked")
     assert line is not None and build_view(kept_going).not_asked_text is not None
 
-    # The DM copy (the question message, become the report) offers them to its owner.
+    # The DM copy (the question message, become the report) offers them to its owner. It is posted beside
+    # the channel's summary, so it is waited for in its own right.
+    fake_slack.wait_for(
+        "chat.update",
+        lambda c: c.params.get("ts") == offer["ts"] and "not-asked" in str(c.params.get("blocks")),
+    )
     dm_copy = next(m for m in user.dm_messages() if m["ts"] == offer["ts"])
     mine = block(dm_copy, "not-asked")
     assert mine is not None
