@@ -240,35 +240,55 @@ class WorkshopFlow:
         self._show_open_question(workshop, channel_id, ts)
         if not self._shown_in_time(claimed_by):
             ref = WorkshopRef(workshop.team_id, workshop.workshop_id)
-            self._unless_moved_on(ref, question_id, channel_id, ts)
+            self._show_as_it_stands(ref, question_id, channel_id, ts, shown=workshop)
 
     def _shown_in_time(self, claimed_by: float) -> bool:
         """Whether an update whose window was claimed after `claimed_by` reached Slack before the window
         ended. A step that takes the question off the table while the window runs shows what became of
         it again once the window has ended (``_after_votes_shown``), so such an update cannot stay over
-        it; a slower one checks for itself, at a round trip more."""
+        it; a slower one checks for itself, at a round trip more. The same holds for a pause or a hand over,
+        which keep the question but change its controls."""
         return time.monotonic() - claimed_by < self.refresh_seconds
 
-    def _unless_moved_on(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
-        """A settle (skip, back) that raced the vote's update may have shown its message first: show it
-        again, so that what became of the question is what stays."""
+    def _show_as_it_stands(
+        self,
+        ref: WorkshopRef,
+        question_id: str,
+        channel_id: str,
+        ts: str,
+        shown: WorkshopRecord | None = None,
+    ) -> None:
+        """A step (settle, skip, back, pause, resume, hand over) that raced the vote's update may have
+        shown its message first: show the question's message again as the workshop stands now, so that it
+        is what stays. After a vote's own update (`shown`, the record it showed), only when a step came
+        between: newer votes alone are the throttle's to show."""
         try:
-            moved_on = usecases.moved_on_since(self.store, ref, question_id)
+            current = usecases.find_workshop(self.store, ref.team_id, ref.workshop_id)
         except STORE_TROUBLE as error:
             log.warning("could not check a workshop question after its votes were shown: %s", error)
             return
-        if moved_on is None:
+        if current is None or (shown is not None and not usecases.stepped_since(shown, current)):
             return
-        bank = self.catalog.by_id(moved_on.bank_id)
-        question = bank.question(question_id)
-        state = usecases.state_of(moved_on)
-        note = workshop_blocks.settled_note(question, state, workshop_blocks.who(moved_on.facilitator_id))
-        self._update_message(channel_id, ts, workshop_blocks.settled_message(question, state, note))
+        message = self._question_as_it_stands(current, question_id)
+        if message is not None:
+            self._update_message(channel_id, ts, message)
+
+    def _question_as_it_stands(self, workshop: WorkshopRecord, question_id: str) -> blocks.Message | None:
+        """The message of `question_id` for `workshop` as stored: what became of it once the workshop moved
+        on, its votes and controls (paused or not) while it is open; None once the workshop closed on it
+        (closed at its deadline, its message stays as it was)."""
+        bank = self.catalog.by_id(workshop.bank_id)
+        state = usecases.state_of(workshop)
+        if state.open_question != question_id:
+            question = bank.question(question_id)
+            note = workshop_blocks.settled_note(question, state, workshop_blocks.who(workshop.facilitator_id))
+            return workshop_blocks.settled_message(question, state, note)
+        return self._open_question_message(workshop, bank, state) if workshop.is_open else None
 
     def _after_votes_shown(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
-        """After a step took `question_id` off the table: an update of its votes claimed before the step
-        may reach Slack after the step's own message; once its window has ended, show what became of the
-        question again."""
+        """After a step changed what `question_id`'s message shows: an update of its votes claimed before
+        the step may reach Slack after the step's own message; once its window has ended, show the question
+        as it stands again."""
         try:
             within = usecases.votes_shown_within(self.store, ref, question_id)
         except STORE_TROUBLE as error:
@@ -277,7 +297,7 @@ class WorkshopFlow:
         if within > 0:
             self._follow_ups.schedule(
                 within + FOLLOW_UP_MARGIN_SECONDS,
-                lambda: self._unless_moved_on(ref, question_id, channel_id, ts),
+                lambda: self._show_as_it_stands(ref, question_id, channel_id, ts),
             )
 
     def _votes_when_due(self, ref: WorkshopRef, question_id: str, channel_id: str, ts: str) -> None:
@@ -386,6 +406,9 @@ class WorkshopFlow:
             return
         self._show_question(changed, click)
         say(respond, f"{workshop_blocks.who(new)} facilitates the workshop now.")
+        open_question = usecases.state_of(changed).open_question
+        if open_question is not None and click.message_ts is not None:
+            self._after_votes_shown(ref, open_question, channel_id, click.message_ts)
 
     def _facilitate(self, click: BlockAction, respond: Respond, step: FacilitatorStep) -> None:
         button = self._button(click, respond)
@@ -409,8 +432,8 @@ class WorkshopFlow:
         state = usecases.state_of(workshop)
         if state.open_question == before_question:
             self._show_question(workshop, click)
-            return
-        self._moved_on(workshop, state, before_question, click)
+        else:
+            self._moved_on(workshop, state, before_question, click)
         if click.shown_in is not None and click.message_ts is not None:
             self._after_votes_shown(ref, before_question, click.shown_in, click.message_ts)
 
@@ -483,14 +506,21 @@ class WorkshopFlow:
         if click.shown_in is not None and click.message_ts is not None:
             self._show_open_question(workshop, click.shown_in, click.message_ts)
 
-    def _show_open_question(self, workshop: WorkshopRecord, channel_id: str, ts: str) -> None:
+    def _show_open_question(
+        self, workshop: WorkshopRecord, channel_id: str, ts: str
+    ) -> blocks.Message | None:
+        """The open question's message for `workshop`, shown at `ts`; the message (None without one)."""
         bank = self.catalog.by_id(workshop.bank_id)
-        state = usecases.state_of(workshop)
+        message = self._open_question_message(workshop, bank, usecases.state_of(workshop))
+        if message is not None:
+            self._update_message(channel_id, ts, message)
+        return message
+
+    def _open_question_message(
+        self, workshop: WorkshopRecord, bank: QuestionBank, state: rules.WorkshopState
+    ) -> blocks.Message | None:
         question = rules.next_question(bank, state)
-        if question is not None:
-            self._update_message(
-                channel_id, ts, workshop_blocks.question_message(workshop, bank, state, question)
-            )
+        return workshop_blocks.question_message(workshop, bank, state, question) if question else None
 
     def _update(self, click: BlockAction, message: blocks.Message) -> None:
         if click.shown_in is not None and click.message_ts is not None:

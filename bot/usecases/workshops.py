@@ -305,13 +305,16 @@ def still_voting(store: WorkshopStore, workshop: WorkshopNamed, question_id: str
     return current if current is not None and voting_on(current, question_id) else None
 
 
-def moved_on_since(store: WorkshopStore, workshop: WorkshopNamed, question_id: str) -> WorkshopRecord | None:
-    """After a vote's update was shown: the workshop as stored now when `question_id` is no longer its
-    open question (a settle, skip or back raced that update), whose message for the question must be the
-    one that stays; None while it is, or when the workshop is gone (a workshop closed at its deadline
-    keeps its open question's message as it was)."""
-    current = store.get(workshop.team_id, workshop.workshop_id)
-    return current if current is not None and state_of(current).open_question != question_id else None
+def stepped_since(shown: WorkshopRecord, current: WorkshopRecord) -> bool:
+    """Whether a facilitator's step (or the close) changed what the open question's message shows since
+    `shown`, beyond its votes: the question moved on, was paused or resumed, or changed hands."""
+    before, now = state_of(shown), state_of(current)
+    return (
+        before.open_question != now.open_question
+        or before.paused != now.paused
+        or before.facilitator != now.facilitator
+        or shown.is_open != current.is_open
+    )
 
 
 def settle(

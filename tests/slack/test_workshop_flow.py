@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +17,13 @@ from bot.engine.catalog import BankCatalog
 from bot.slack.delivery.run import InProcessReports
 from bot.slack.payloads import BlockAction
 from bot.slack.workshop import WorkshopFlow
-from bot.slack.workshop_blocks import SKIP_ACTION, VOTE_ACTION, WorkshopButton
+from bot.slack.workshop_blocks import (
+    PAUSE_ACTION,
+    RESUME_ACTION,
+    SKIP_ACTION,
+    VOTE_ACTION,
+    WorkshopButton,
+)
 from bot.store import keys
 from bot.store.history import HistoryStore
 from bot.store.sessions import SessionStore
@@ -157,15 +163,21 @@ def test_a_follow_up_due_after_the_question_was_skipped_leaves_its_skipped_messa
     assert updates_of(fake, message["ts"])[-1] == skipped
 
 
-def skip_racing_the_votes_update(
-    flow: WorkshopFlow, fake: FakeSlack, team_id: str, monkeypatch: pytest.MonkeyPatch, slow: bool
+def step_racing_the_votes_update(
+    flow: WorkshopFlow,
+    fake: FakeSlack,
+    team_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    action_id: str,
+    slow: bool,
 ) -> list[dict[str, Any]]:
-    """The facilitator's skip commits after the vote and reaches Slack before the vote's update does,
-    which reaches it within the window, or (`slow`) only once the window has ended in Redis. The
-    question's message's updates, once the last is what stays."""
+    """The facilitator's step (the button `action_id`) commits after the vote and reaches Slack before the
+    vote's update does, which reaches it within the window, or (`slow`) only once the window has ended in
+    Redis. The question's message's updates, once the last is what stays."""
     start(flow, team_id)
     message = question_message(fake)
-    skip = next(b for b in buttons_of(message) if b.action_id == SKIP_ACTION)
+    button = next(b for b in buttons_of(message) if b.action_id == action_id)
+    take_step = {SKIP_ACTION: flow.skip, PAUSE_ACTION: flow.pause}[action_id]
     question_id = WorkshopButton.decode(message_button(message).value).question_id
     workshop = flow.store.open_in(team_id, CHANNEL)
     assert workshop is not None
@@ -176,9 +188,9 @@ def skip_racing_the_votes_update(
     def skipping_first(**params: Any) -> Any:
         if not raced and params.get("ts") == message["ts"]:
             raced.append(Responses())
-            click = BlockAction.of(body_for(team_id, FACILITATOR, CHANNEL, message["ts"]), action_for(skip))
-            flow.skip(click, raced[0])
-            # Slow: the vote's update reaches Slack after the window ended and the skip's message was
+            click = BlockAction.of(body_for(team_id, FACILITATOR, CHANNEL, message["ts"]), action_for(button))
+            take_step(click, raced[0])
+            # Slow: the vote's update reaches Slack after the window ended and the step's message was
             # shown again.
             deadline = time.monotonic() + WAIT
             while slow and (flow.store.redis.exists(window) or len(updates_of(fake, message["ts"])) < 2):
@@ -189,8 +201,8 @@ def skip_racing_the_votes_update(
     monkeypatch.setattr(flow.client, "chat_update", skipping_first)
     vote(flow, team_id, message, "U0V000", 1)
     assert raced and raced[0].sent == [], raced
-    # Within the window: the skip's, the vote's, and the skip's again once the window ended (the skip's
-    # doing). Slow: the skip's twice, the vote's, and the skip's again (the vote's own check).
+    # Within the window: the step's, the vote's, and the step's again once the window ended (the step's
+    # doing). Slow: the step's twice, the vote's, and the step's again (the vote's own check).
     expected = 4 if slow else 3
     deadline = time.monotonic() + WAIT
     while len(updates_of(fake, message["ts"])) < expected:
@@ -200,19 +212,40 @@ def skip_racing_the_votes_update(
     return updates_of(fake, message["ts"])
 
 
+def ends_skipped(last: str) -> bool:
+    return "Skipped" in last
+
+
+def ends_paused(last: str) -> bool:
+    return RESUME_ACTION in last and VOTE_ACTION not in last
+
+
 @pytest.mark.parametrize("slow", [False, True], ids=["within-the-window", "after-the-window"])
-def test_a_skip_racing_a_votes_update_is_what_its_message_shows_at_the_end(
-    store: SessionStore, fake: FakeSlack, team_id: str, monkeypatch: pytest.MonkeyPatch, slow: bool
+@pytest.mark.parametrize(
+    ("action_id", "ends_as"),
+    [(SKIP_ACTION, ends_skipped), (PAUSE_ACTION, ends_paused)],
+    ids=["skip", "pause"],
+)
+def test_a_step_racing_a_votes_update_is_what_its_message_shows_at_the_end(
+    store: SessionStore,
+    fake: FakeSlack,
+    team_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    action_id: str,
+    ends_as: Callable[[str], bool],
+    slow: bool,
 ) -> None:
     flow = workshop_flow(WorkshopStore(store.redis), fake, window=0.5)
     try:
-        updates = skip_racing_the_votes_update(flow, fake, team_id, monkeypatch, slow)
+        updates = step_racing_the_votes_update(flow, fake, team_id, monkeypatch, action_id, slow)
     finally:
         flow.stop()
     assert len(updates) == (4 if slow else 3), updates
-    assert "controls" in json.dumps(updates[-2])
+    # The vote's update, claimed before the step, shows the open question's Vote and Pause buttons.
+    assert VOTE_ACTION in json.dumps(updates[-2]) and PAUSE_ACTION in json.dumps(updates[-2])
     assert all(u["blocks"] == updates[0]["blocks"] for u in updates if u is not updates[-2])
-    assert "Skipped" in json.dumps(updates[-1]) and "<@U0V000>" in json.dumps(updates[-1])
+    last = json.dumps(updates[-1])
+    assert ends_as(last) and "<@U0V000>" in last
 
 
 def test_a_member_takes_on_a_workshop_whose_facilitator_was_forgotten_and_an_outsider_cannot(

@@ -187,8 +187,13 @@ def test_a_follow_up_reads_every_vote_while_its_question_is_open_and_a_skip_is_s
     assert workshops.still_voting(store, workshop, question) is None
     assert workshops.still_voting(store, skipped, open_question(skipped)) is not None
     assert workshops.still_voting(store, WorkshopRef(team_id, "nosuchworkshop"), question) is None
-    assert workshops.moved_on_since(store, workshop, question) == skipped
-    assert workshops.moved_on_since(store, skipped, open_question(skipped)) is None
+    # Votes alone are no step; a skip, a pause and a hand over each are.
+    assert not workshops.stepped_since(workshop, latest)
+    assert workshops.stepped_since(latest, skipped)
+    paused = workshops.pause(store, CATALOG, skipped, FACILITATOR)
+    assert workshops.stepped_since(skipped, paused)
+    handed = workshops.hand_over(store, CATALOG, paused, FACILITATOR, MEMBERS[1])
+    assert workshops.stepped_since(paused, handed) and not workshops.stepped_since(handed, handed)
 
 
 def test_a_vote_after_the_settle_is_refused_naming_the_open_question(
