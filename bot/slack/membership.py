@@ -8,6 +8,10 @@ scope) the answer is no: the person is refused with a note, and nothing is chang
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 
@@ -35,6 +39,41 @@ def is_channel_member(client: WebClient, user_id: str, channel_id: str) -> bool:
     except SLACK_FAILURES as error:
         log.info("could not check channel membership: %r", error)
         return False
+
+
+class RecentMembers:
+    """Who Slack listed in a channel lately, for a check made on every click of a live step (a workshop's
+    votes): each voter's membership is asked of Slack (a Tier 3 method) once per `seconds`, not once per
+    vote. Only a yes is kept, so that someone refused can vote as soon as they join; someone who left
+    the channel can still vote for up to `seconds`. Kept per process, at most `most` people."""
+
+    def __init__(
+        self,
+        seconds: float = 300.0,
+        most: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.most = most
+        self._clock = clock
+        self._listed: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def is_member(self, client: WebClient, team_id: str, user_id: str, channel_id: str) -> bool:
+        key = (team_id, channel_id, user_id)
+        now = self._clock()
+        with self._lock:
+            listed_at = self._listed.get(key)
+            if listed_at is not None and now - listed_at < self.seconds:
+                return True
+        if not is_channel_member(client, user_id, channel_id):
+            return False
+        with self._lock:
+            self._listed[key] = now
+            self._listed.move_to_end(key)
+            while len(self._listed) > self.most:
+                self._listed.popitem(last=False)
+        return True
 
 
 def not_a_member_text(channel_id: str, what: str) -> str:

@@ -22,7 +22,7 @@ from bot.engine.catalog import BankCatalog, UnknownBank
 from bot.slack import blocks, workshop_blocks
 from bot.slack.delivery.run import ReportQueue, Steps, Undeliverable, hand_over
 from bot.slack.follow_ups import FollowUps
-from bot.slack.membership import is_channel_member, not_a_member_text
+from bot.slack.membership import RecentMembers, is_channel_member, not_a_member_text
 from bot.slack.payloads import BlockAction
 from bot.slack.reminders import in_workspace
 from bot.slack.replies import (
@@ -100,6 +100,7 @@ class WorkshopFlow:
         reports: ReportQueue,
         clock: Callable[[], float] = time.time,
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        voters: RecentMembers | None = None,
     ):
         """Votes are shown on their question's message at most once per `refresh_seconds`, the latest
         at the end of the window."""
@@ -112,6 +113,7 @@ class WorkshopFlow:
         self.clock = clock
         self.refresh_seconds = refresh_seconds
         self._follow_ups = FollowUps()
+        self.voters = voters if voters is not None else RecentMembers()
 
     # The command ----------------------------------------------------------------------------------
 
@@ -197,7 +199,9 @@ class WorkshopFlow:
         if button is None or button.answer is None:
             return
         channel_id = click.shown_in
-        if channel_id is None or not is_channel_member(self.client, click.user_id, channel_id):
+        if channel_id is None or not self.voters.is_member(
+            self.client, click.team_id, click.user_id, channel_id
+        ):
             say(respond, not_a_member_text(channel_id or "this channel", "vote in its workshop"))
             return
         ref = WorkshopRef(click.team_id, button.workshop_id)

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot.engine.answers import OptionChoice
 from bot.engine.catalog import BankCatalog
 from bot.slack.delivery.run import InProcessReports
+from bot.slack.membership import RecentMembers
 from bot.slack.payloads import BlockAction
 from bot.slack.workshop import WorkshopFlow
 from bot.slack.workshop_blocks import (
@@ -271,3 +272,51 @@ def test_a_member_takes_on_a_workshop_whose_facilitator_was_forgotten_and_an_out
     workshop = flow.store.get(team_id, workshop.workshop_id)
     assert workshop is not None and workshop.facilitator_id == "U0V000"
     assert question_id in workshop_state(workshop).skipped
+
+
+def membership_checks(fake: FakeSlack, user: str) -> int:
+    return sum(1 for call in fake.calls_to("users.conversations") if call.params.get("user") == user)
+
+
+def test_a_voters_membership_is_asked_of_slack_once_a_while_and_a_refusal_every_time(
+    store: SessionStore, fake: FakeSlack, team_id: str
+) -> None:
+    now = [1000.0]
+    flow = workshop_flow(WorkshopStore(store.redis), fake)
+    flow.voters = RecentMembers(seconds=300, clock=lambda: now[0])
+    try:
+        start(flow, team_id)
+        message = question_message(fake)
+        # A member changing their vote: Slack is asked once.
+        for option in (0, 1, 2, 1):
+            vote(flow, team_id, message, "U0V000", option)
+        assert membership_checks(fake, "U0V000") == 1
+        # An outsider is asked about, and refused, every time; once they join, their vote counts.
+        outsider = "U0OUTSIDER"
+        for _ in range(2):
+            refused = Responses()
+            click = BlockAction.of(
+                body_for(team_id, outsider, CHANNEL, message["ts"]), action_for(message_button(message))
+            )
+            flow.vote(click, refused)
+            assert "Only members of" in json.dumps(refused.sent), refused.sent
+        assert membership_checks(fake, outsider) == 2
+        fake.set_channel_members(CHANNEL, [FACILITATOR, outsider, *voters(30)])
+        vote(flow, team_id, message, outsider, 0)
+        # A member who left is refused once their membership is asked of Slack again.
+        fake.set_channel_members(CHANNEL, [FACILITATOR, outsider])
+        vote(flow, team_id, message, "U0V000", 0)
+        now[0] += 301
+        left = Responses()
+        click = BlockAction.of(
+            body_for(team_id, "U0V000", CHANNEL, message["ts"]), action_for(message_button(message))
+        )
+        flow.vote(click, left)
+        assert "Only members of" in json.dumps(left.sent), left.sent
+        assert membership_checks(fake, "U0V000") == 2
+        workshop = flow.store.open_in(team_id, CHANNEL)
+        assert workshop is not None
+        votes = workshop_state(workshop).open_votes
+        assert votes["U0V000"] == OptionChoice(0) and votes[outsider] == OptionChoice(0)
+    finally:
+        flow.stop()
