@@ -510,15 +510,11 @@ class WorkshopFlow:
         if click.shown_in is not None and click.message_ts is not None:
             self._show_open_question(workshop, click.shown_in, click.message_ts)
 
-    def _show_open_question(
-        self, workshop: WorkshopRecord, channel_id: str, ts: str
-    ) -> blocks.Message | None:
-        """The open question's message for `workshop`, shown at `ts`; the message (None without one)."""
+    def _show_open_question(self, workshop: WorkshopRecord, channel_id: str, ts: str) -> None:
         bank = self.catalog.by_id(workshop.bank_id)
         message = self._open_question_message(workshop, bank, usecases.state_of(workshop))
         if message is not None:
             self._update_message(channel_id, ts, message)
-        return message
 
     def _open_question_message(
         self, workshop: WorkshopRecord, bank: QuestionBank, state: rules.WorkshopState
