@@ -326,6 +326,8 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
     practice_ids = {qid for qid, kind in kinds.items() if kind == "practice"}
 
     per_dimension: Counter[Any] = Counter()
+    always_applying: Counter[Any] = Counter()
+    may_be_not_applicable: Counter[Any] = Counter()
     for index, question in enumerate(questions):
         if not isinstance(question, dict):
             continue
@@ -334,6 +336,10 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
         dimension = question.get("dimension")
         if kind == "practice":
             per_dimension[dimension] += 1
+            if question.get("not_applicable") is not None:
+                may_be_not_applicable[dimension] += 1
+            elif question.get("applies_if") is None:
+                always_applying[dimension] += 1
         if kind != "context" and dimension is not None and dimension not in dimension_ids:
             add(f"{where}.dimension", f"unknown dimension {dimension!r}; known: {dimension_ids}")
         if kind in ("practice", "outcome"):
@@ -371,6 +377,17 @@ def _semantic_problems(file: str, raw: dict[str, Any]) -> list[BankProblem]:
                     f"dimension {dimension_id!r} has {per_dimension[dimension_id]} practice question(s); "
                     f"at least {minimum} needed",
                 )
+    for index, dimension_id in enumerate(dimension_ids):
+        if may_be_not_applicable[dimension_id] and not always_applying[dimension_id]:
+            # A dimension has no level once none of its practices applies: were its last practice's "Not
+            # applicable" to do that, that one answer could take the weakest dimension out of the overall
+            # level and move it by two. (A context answer may switch a whole dimension off on purpose.)
+            add(
+                f"dimensions[{index}]",
+                f"dimension {dimension_id!r} has practices that can be answered Not applicable, so it needs "
+                "one that always applies (no `not_applicable`, no `applies_if`): otherwise one answer could "
+                "leave it without a level",
+            )
     if "recommendations" in raw:
         add(
             "recommendations",

@@ -18,9 +18,10 @@ The rules (docs/levels.md states the same):
   `gate_pass_mark`, default 0.5, or unknown). The level is 1 + the number of levels that hold: every
   level that falls short costs the dimension one level. One answer belongs to exactly one level's check,
   so no single answer can move a dimension, or the weakest-dimension overall level, by more than one
-  level; under the former rule (the highest level with every level below it holding) one answer at
-  level 2 could drop a dimension from 4 to 1. The ceiling is the highest level the bank tags a practice
-  of that dimension at.
+  level (nor empty a dimension: a bank whose dimension has a practice that can be "Not applicable" must
+  give it one that always applies); under the former rule (the highest level with every level below it
+  holding) one answer at level 2 could drop a dimension from 4 to 1. The ceiling is the highest level the
+  bank tags a practice of that dimension at.
 - Overall level: the weakest dimension's level, settled as soon as the lowest dimension's range cannot
   go higher than every other dimension's range can go lower, even while some dimension levels are not.
   Overall score: the mean of the dimension scores, so a dimension with more questions does not count for

@@ -151,7 +151,7 @@ def generated_banks(draw: st.DrawFn) -> QuestionBank:
     dimension_ids = [f"dim_{i}" for i in range(draw(st.integers(1, 4)))]
     questions: list[dict[str, Any]] = []
     for dimension_id in dimension_ids:
-        for _ in range(draw(st.integers(minimum, 5))):
+        for number in range(draw(st.integers(minimum, 5))):
             level = draw(st.sampled_from(LEVELS))
             questions.append(
                 question(
@@ -161,7 +161,8 @@ def generated_banks(draw: st.DrawFn) -> QuestionBank:
                     gate=level > 1 and draw(st.booleans()),
                     weight=draw(st.sampled_from((0.5, 1, 2, 2.5, 3, 4))),
                     values=draw(_option_values),
-                    not_applicable=draw(st.sampled_from((None, "Not for us"))),
+                    # A valid bank's dimensions each have a practice that always applies.
+                    not_applicable=None if number == 0 else draw(st.sampled_from((None, "Not for us"))),
                 )
             )
     return load(bank_dict(questions, min_questions_per_dimension=minimum), "generated.yaml")

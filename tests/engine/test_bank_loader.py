@@ -9,7 +9,7 @@ import yaml
 from bot.engine.bank import BankError, BankProblem, QuestionBank, load_bank_file, parse_bank
 from bot.engine.catalog import BankCatalog, UnknownBank
 
-from .synthetic import TEST_FILE, bank_dict, base_bank_dict, load, question
+from .synthetic import TEST_FILE, bank_dict, base_bank_dict, context_question, load, question
 
 
 def problems_of(document: dict | str) -> list[BankProblem]:
@@ -199,6 +199,45 @@ def test_min_questions_per_dimension_can_also_raise_it(base_dict):
     base_dict["min_questions_per_dimension"] = 5
 
     assert [p.path for p in problems_of(base_dict)] == ["dimensions[0]", "dimensions[1]"]
+
+
+def test_a_dimension_whose_practices_can_all_drop_out_needs_one_that_always_applies():
+    # The bank hypothesis found: "Not applicable" for dim_1's one practice took the weakest dimension out
+    # of the overall level, which went from 1 to 3.
+    found = bank_dict(
+        [
+            question("q_0", "dim_0", level=4, values=(0.0, 1.0)),
+            question("q_1", "dim_1", level=1, values=(0.0, 1.0), not_applicable="Not for us"),
+        ],
+        min_questions_per_dimension=1,
+    )
+    problem = only_problem(found)
+    assert problem.path == "dimensions[1]"
+    assert "'dim_1'" in problem.reason and "always applies" in problem.reason
+
+    # A practice that always applies beside it is enough; one switched on by a context answer is not.
+    switched = {"question": "uses_dim_1", "options": [1]}
+    conditional = question("q_2", "dim_1", values=(0.0, 1.0), applies_if=switched)
+    found["questions"] = [context_question("uses_dim_1"), *found["questions"], conditional]
+    assert only_problem(found).path == "dimensions[1]"
+    found["questions"][-1] = question("q_2", "dim_1", values=(0.0, 1.0))
+    assert load(found).questions_in("dim_1")
+
+
+def test_a_dimension_a_context_answer_switches_off_whole_is_a_valid_bank():
+    switched = {"question": "serves_llm", "options": [1]}
+    bank = load(
+        bank_dict(
+            [
+                context_question("serves_llm"),
+                question("data_1", "data"),
+                question("llm_evals", "llm", level=2, applies_if=switched),
+            ],
+            dimensions=["data", "llm"],
+            min_questions_per_dimension=1,
+        )
+    )
+    assert [q.id for q in bank.questions_in("llm")] == ["llm_evals"]
 
 
 def test_a_version_1_bank_with_recommendations_is_told_what_changed(base_dict):
